@@ -1,0 +1,141 @@
+"""Configuration of the bootstrap stack, validated as a whole before any resource is registered.
+
+Every problem is reported in one error message (key by key), so a wrong stack config never leaves a
+half-created bootstrap behind.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+NAMESPACE = "container-lambda-bootstrap"
+
+# GitHub account names: letters, digits and single inner hyphens, at most 39 characters. Repository names:
+# letters, digits, '.', '_' and '-', at most 100 characters. Neither can hold '*' or '?', so a trust
+# condition built from them can never match another repository.
+_OWNER = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"
+_REPOSITORY = r"[A-Za-z0-9._-]{1,100}"
+GITHUB_REPOSITORY_RE = re.compile(rf"^(?P<owner>{_OWNER})/(?P<name>{_REPOSITORY})$")
+# GitHub environment names go verbatim into the `sub` claim (repo:<owner>/<repo>:environment:<name>).
+ENVIRONMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+REGION_RE = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
+OIDC_PROVIDER_ARN_RE = re.compile(
+    r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<account>\d{12}):"
+    r"oidc-provider/token\.actions\.githubusercontent\.com$"
+)
+
+
+class BootstrapConfigError(ValueError):
+    """The bootstrap stack configuration is invalid; the message lists every bad key."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(
+            f"invalid {NAMESPACE} configuration ({len(problems)} problem(s)); nothing was created:\n"
+            + "\n".join(f"  - {problem}" for problem in problems)
+        )
+
+
+@dataclass(frozen=True)
+class BootstrapSettings:
+    region: str
+    github_repository: str
+    deploy_environments: tuple[str, ...]
+    existing_oidc_provider_arn: str | None
+
+    @property
+    def github_owner(self) -> str:
+        return self.github_repository.split("/", 1)[0]
+
+
+def _repository(raw: str | None, problems: list[str]) -> str:
+    if not raw:
+        problems.append(
+            f"{NAMESPACE}:githubRepository is required: the repository whose workflows may assume the roles, "
+            "as <owner>/<repo> (e.g. the output of `gh repo view --json nameWithOwner --jq .nameWithOwner`)"
+        )
+        return ""
+    if raw.endswith(".git"):
+        problems.append(f"{NAMESPACE}:githubRepository {raw!r} must not end in '.git' (use <owner>/<repo>)")
+    elif not GITHUB_REPOSITORY_RE.match(raw) or raw.split("/", 1)[1] in {".", ".."}:
+        problems.append(
+            f"{NAMESPACE}:githubRepository {raw!r} is not <owner>/<repo>: owner = letters, digits and inner "
+            "single hyphens (max 39), repo = letters, digits, '.', '_', '-' (max 100); no wildcards"
+        )
+    return raw
+
+
+def _environments(raw: str | None, problems: list[str]) -> tuple[str, ...]:
+    if raw is None or raw == "":
+        return ()
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        problems.append(
+            f"{NAMESPACE}:deployEnvironments must be a list of GitHub environment names, e.g. "
+            f"`pulumi config set --path 'deployEnvironments[0]' production`; got {raw!r}"
+        )
+        return ()
+    seen: dict[str, str] = {}
+    for name in value:
+        if not ENVIRONMENT_RE.match(name):
+            problems.append(
+                f"{NAMESPACE}:deployEnvironments entry {name!r} must match {ENVIRONMENT_RE.pattern} "
+                "(it becomes part of an exact `sub` condition; no wildcards)"
+            )
+        elif name.lower() in seen:  # GitHub environment names are case-insensitive
+            problems.append(
+                f"{NAMESPACE}:deployEnvironments lists {name!r} twice (as {seen[name.lower()]!r})")
+        else:
+            seen[name.lower()] = name
+    return tuple(value)
+
+
+def _provider_arn(raw: str | None, problems: list[str]) -> str | None:
+    if not raw:
+        return None
+    if not OIDC_PROVIDER_ARN_RE.match(raw):
+        problems.append(
+            f"{NAMESPACE}:existingOidcProviderArn {raw!r} is not the ARN of a GitHub Actions OIDC provider "
+            "(arn:<partition>:iam::<12-digit account>:oidc-provider/token.actions.githubusercontent.com); "
+            "leave it unset to create the provider"
+        )
+    return raw
+
+
+Getter = Callable[[str], str | None]
+
+
+def load_settings(get: Getter, get_aws: Getter) -> BootstrapSettings:
+    """Validate the stack config. `get`/`get_aws` read keys of this project's and the `aws` namespace."""
+    problems: list[str] = []
+    region = get_aws("region") or ""
+    if not region:
+        problems.append("aws:region is required: the region of the stacks to deploy, e.g. eu-west-1")
+    elif not REGION_RE.match(region):
+        problems.append(f"aws:region {region!r} is not an AWS region name such as eu-west-1")
+    settings = BootstrapSettings(
+        region=region,
+        github_repository=_repository(get("githubRepository"), problems),
+        deploy_environments=_environments(get("deployEnvironments"), problems),
+        existing_oidc_provider_arn=_provider_arn(get("existingOidcProviderArn"), problems),
+    )
+    if problems:
+        raise BootstrapConfigError(problems)
+    return settings
+
+
+def check_account(settings: BootstrapSettings, account_id: str, partition: str) -> None:
+    """An existing provider must live in the account (and partition) the roles are created in."""
+    match = OIDC_PROVIDER_ARN_RE.match(settings.existing_oidc_provider_arn or "")
+    if match and (match["account"], match["partition"]) != (account_id, partition):
+        raise BootstrapConfigError([
+            f"{NAMESPACE}:existingOidcProviderArn belongs to account {match['account']} "
+            f"({match['partition']}), but the credentials are for account {account_id} ({partition}); "
+            "a role can only trust an identity provider of its own account"
+        ])

@@ -1,0 +1,124 @@
+"""Bootstrap config validation: every bad key reported at once; nothing accepted that could widen trust."""
+
+import json
+
+import pytest
+
+from bootstrap.settings import BootstrapConfigError, check_account, load_settings
+
+GOOD = {"githubRepository": "example-org/container-lambda", "deployEnvironments": '["production"]'}
+PROVIDER = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+
+
+def load(overrides=None, region="eu-west-1"):
+    values = GOOD | (overrides or {})
+    return load_settings(values.get, {"region": region}.get)
+
+
+def problems(overrides=None, region="eu-west-1") -> list[str]:
+    with pytest.raises(BootstrapConfigError) as error:
+        load(overrides, region)
+    return error.value.problems
+
+
+def test_valid_config_is_read():
+    settings = load({"existingOidcProviderArn": PROVIDER})
+    assert settings.github_repository == "example-org/container-lambda"
+    assert settings.deploy_environments == ("production",)
+    assert settings.existing_oidc_provider_arn == PROVIDER
+    assert settings.region == "eu-west-1"
+
+
+def test_optional_keys_may_be_empty():
+    settings = load({"deployEnvironments": "[]", "existingOidcProviderArn": ""})
+    assert settings.deploy_environments == ()
+    assert settings.existing_oidc_provider_arn is None
+
+
+def test_repository_is_required():
+    (problem,) = problems({"githubRepository": None})
+    assert "githubRepository is required" in problem
+
+
+@pytest.mark.parametrize("repository", [
+    "container-lambda",              # no owner
+    "example-org/container/lambda",  # extra segment
+    "example-org/*",                 # wildcard
+    "example-*/container-lambda",
+    "example-org/container-lambd?",
+    "-example/container-lambda",     # owner cannot start with a hyphen
+    "example--org/container-lambda",  # nor hold a double hyphen
+    "a" * 40 + "/container-lambda",  # owner longer than 39
+    "example-org/" + "r" * 101,      # repository longer than 100
+    "example-org/..",
+    "example-org/",
+    "example org/container-lambda",
+])
+def test_malformed_repository_is_rejected(repository):
+    (problem,) = problems({"githubRepository": repository})
+    assert "githubRepository" in problem and repr(repository) in problem
+
+
+def test_repository_with_git_suffix_is_rejected():
+    (problem,) = problems({"githubRepository": "example-org/container-lambda.git"})
+    assert "'.git'" in problem
+
+
+@pytest.mark.parametrize("raw", ['"production"', "production", "[1]", '{"name": "production"}'])
+def test_environments_must_be_a_list_of_names(raw):
+    (problem,) = problems({"deployEnvironments": raw})
+    assert "deployEnvironments must be a list" in problem
+
+
+@pytest.mark.parametrize("name", ["prod*", "prod?", "", "-prod", "prod uction", "a" * 256, "prod:x"])
+def test_environment_names_cannot_widen_the_subject(name):
+    (problem,) = problems({"deployEnvironments": json.dumps([name])})
+    assert "deployEnvironments entry" in problem
+
+
+def test_duplicate_environments_are_rejected_case_insensitively():
+    (problem,) = problems({"deployEnvironments": json.dumps(["production", "Production"])})
+    assert "twice" in problem
+
+
+@pytest.mark.parametrize("arn", [
+    "arn:aws:iam::123456789012:oidc-provider/gitlab.com",
+    "arn:aws:iam::12345678901:oidc-provider/token.actions.githubusercontent.com",
+    "arn:aws:iam::*:oidc-provider/token.actions.githubusercontent.com",
+    "token.actions.githubusercontent.com",
+])
+def test_existing_provider_must_be_a_github_provider_arn(arn):
+    (problem,) = problems({"existingOidcProviderArn": arn})
+    assert "existingOidcProviderArn" in problem
+
+
+def test_region_is_required():
+    (problem,) = problems(region=None)
+    assert "aws:region is required" in problem
+
+
+def test_region_must_be_a_region_name():
+    (problem,) = problems(region="Europe")
+    assert "aws:region 'Europe'" in problem
+
+
+def test_every_bad_key_is_reported_in_one_message():
+    with pytest.raises(BootstrapConfigError) as error:
+        load({"githubRepository": "nope", "deployEnvironments": '["a*"]',
+              "existingOidcProviderArn": "arn:aws:iam::1:oidc-provider/x"}, region="")
+    message = str(error.value)
+    assert len(error.value.problems) == 4
+    for key in ("aws:region", "githubRepository", "deployEnvironments", "existingOidcProviderArn"):
+        assert key in message
+    assert "nothing was created" in message
+
+
+def test_existing_provider_of_another_account_is_rejected():
+    settings = load({"existingOidcProviderArn": PROVIDER})
+    with pytest.raises(BootstrapConfigError, match="belongs to account 123456789012"):
+        check_account(settings, "210987654321", "aws")
+
+
+def test_existing_provider_of_the_same_account_is_accepted():
+    settings = load({"existingOidcProviderArn": PROVIDER})
+    assert check_account(settings, "123456789012", "aws") is None
