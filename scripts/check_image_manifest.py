@@ -8,8 +8,8 @@ function's architecture, at most 10 GB uncompressed.
 Inputs (one of the first two):
   --manifest FILE      raw manifest JSON as the registry serves it
                        (`docker buildx imagetools inspect --raw REF`, `docker manifest inspect REF`)
-  --oci-layout PATH    an OCI image layout (directory or tar) written by `docker buildx build --output type=oci`
-  --config FILE        the image config JSON (`docker buildx imagetools inspect --format '{{json .Image}}' REF`)
+  --oci-layout PATH    an OCI image layout (directory or tar): `docker buildx build --output type=oci`
+  --config FILE        the image config JSON (the config blob the manifest names)
   --image-inspect FILE `docker image inspect IMAGE` JSON: platform and uncompressed size
   --architecture       the function architecture: arm64 or x86_64
 
@@ -76,10 +76,10 @@ def kind(manifest: dict) -> str:
 def is_attestation_descriptor(descriptor: dict) -> bool:
     annotations = descriptor.get("annotations") or {}
     platform = descriptor.get("platform") or {}
-    return (
-        annotations.get(ATTESTATION_ANNOTATION) == "attestation-manifest"
-        or (platform.get("os"), platform.get("architecture")) == ("unknown", "unknown")
-    )
+    return annotations.get(ATTESTATION_ANNOTATION) == "attestation-manifest" or (
+        platform.get("os"),
+        platform.get("architecture"),
+    ) == ("unknown", "unknown")
 
 
 def check_manifest(manifest: dict, report: Report) -> None:
@@ -107,7 +107,9 @@ def check_manifest(manifest: dict, report: Report) -> None:
         or config_type in ATTESTATION_MEDIA_TYPES
         or layer_types & ATTESTATION_MEDIA_TYPES
     ):
-        report.fail("the manifest is an attestation or artifact manifest (artifactType/subject/in-toto), not an image")
+        report.fail(
+            "the manifest is an attestation or artifact manifest (artifactType/subject/in-toto), not an image"
+        )
 
 
 def compressed_size(manifest: dict) -> int:
@@ -201,7 +203,9 @@ def check_oci_layout(layout: OciLayout, architecture: str, report: Report) -> No
     check_manifest(manifest, report)
     if kind(manifest) != "image":
         return
-    report.notes.append(f"manifest: {manifest.get('mediaType', 'OCI image manifest')} {entries[0].get('digest')}")
+    report.notes.append(
+        f"manifest: {manifest.get('mediaType', 'OCI image manifest')} {entries[0].get('digest')}"
+    )
     config = layout.blob(manifest.get("config") or {})
     check_platform("image config", config.get("os"), config.get("architecture"), architecture, report)
     check_size("compressed layers", compressed_size(manifest), report)
@@ -225,13 +229,19 @@ def run(args: argparse.Namespace) -> Report:
         config = read_json(args.config)
         if not isinstance(config, dict):
             raise InputError(f"{args.config}: not a JSON object")
-        check_platform("image config", config.get("os"), config.get("architecture"), args.architecture, report)
+        check_platform(
+            "image config", config.get("os"), config.get("architecture"), args.architecture, report
+        )
     if args.image_inspect:
         inspected = read_json(args.image_inspect)
         image = inspected[0] if isinstance(inspected, list) and len(inspected) == 1 else inspected
         if not isinstance(image, dict) or "Architecture" not in image:
-            raise InputError(f"{args.image_inspect}: expected the JSON of `docker image inspect` for one image")
-        check_platform("docker image inspect", image.get("Os"), image.get("Architecture"), args.architecture, report)
+            raise InputError(
+                f"{args.image_inspect}: expected the JSON of `docker image inspect` for one image"
+            )
+        check_platform(
+            "docker image inspect", image.get("Os"), image.get("Architecture"), args.architecture, report
+        )
         if not isinstance(image.get("Size"), int):
             raise InputError(f"{args.image_inspect}: no integer Size")
         check_size("uncompressed", image["Size"], report)

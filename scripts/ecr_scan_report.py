@@ -35,7 +35,9 @@ def findings_of(document: dict) -> list[dict]:
             {
                 "name": finding.get("name", "?"),
                 "severity": str(finding.get("severity", "UNDEFINED")).upper(),
-                "package": " ".join(filter(None, [attributes.get("package_name"), attributes.get("package_version")])),
+                "package": " ".join(
+                    filter(None, [attributes.get("package_name"), attributes.get("package_version")])
+                ),
                 "uri": finding.get("uri", ""),
             }
         )
@@ -72,14 +74,22 @@ def report(document: dict, image: str, fail_on: str | None, limit: int) -> tuple
     lines += ["| severity | findings |", "|---|---|"]
     lines += [f"| {name} | {counts.get(name, 0)} |" for name in SEVERITIES]
     if rows:
-        lines += ["", f"Most severe findings (up to {limit}):", "", "| severity | finding | package |", "|---|---|---|"]
+        lines += [
+            "",
+            f"Most severe findings (up to {limit}):",
+            "",
+            "| severity | finding | package |",
+            "|---|---|---|",
+        ]
         for row in rows[:limit]:
             name = f"[{row['name']}]({row['uri']})" if row["uri"].startswith("https://") else row["name"]
             lines.append(f"| {row['severity']} | {name} | {row['package'] or '-'} |")
     failures = []
     if fail_on:
         if status not in {"COMPLETE", "ACTIVE"}:
-            failures.append(f"the scan status is {status} {description}".rstrip() + ", so the image is not proven clean")
+            failures.append(
+                f"the scan status is {status} {description}".rstrip() + ", so the image is not proven clean"
+            )
         at_or_above = {name for name in SEVERITIES if RANK[name] >= RANK[fail_on] and name != "UNDEFINED"}
         blocking = sum(count for name, count in counts.items() if name in at_or_above)
         if blocking:

@@ -92,7 +92,9 @@ def run(url: str, events_dir: Path, wait: float) -> list[str]:
             continue
         got = response.get("statusCode")
         if "errorType" in response or "errorMessage" in response:
-            failures.append(f"{path.name}: the handler raised {response.get('errorType')}: {response.get('errorMessage')}")
+            failures.append(
+                f"{path.name}: the handler raised {response.get('errorType')}: {response.get('errorMessage')}"
+            )
         elif got != want:
             failures.append(f"{path.name}: status {got}, expected {want}")
         print(f"{path.name}: {got} (expected {want})")

@@ -63,7 +63,8 @@ def request(url: str, body: dict | None, deadline: float) -> Answer:
         headers["Content-Type"] = "application/json"
     delay = 1.0
     while True:
-        req = urllib.request.Request(url, data=data, headers=headers, method="GET" if data is None else "POST")  # noqa: S310
+        method = "GET" if data is None else "POST"
+        req = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
         try:
             with urllib.request.urlopen(req, timeout=30) as response:  # noqa: S310 - scheme checked in base_url
                 answer = Answer(response.status, response.read())
@@ -113,14 +114,18 @@ def check_predict(base: str, deadline: float) -> str:
         raise SmokeFailure(f"POST /predict: status {answer.status}, expected 200: {answer.body[:200]!r}")
     labels = predicted_labels(answer.json("POST /predict"))
     if labels != [EXPECTED_LABEL]:
-        raise SmokeFailure(f"POST /predict {PREDICT_FEATURES}: labels {labels!r}, expected [{EXPECTED_LABEL!r}]")
+        raise SmokeFailure(
+            f"POST /predict {PREDICT_FEATURES}: labels {labels!r}, expected [{EXPECTED_LABEL!r}]"
+        )
     return f"POST /predict -> 200 label {EXPECTED_LABEL}"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-url", required=True, type=base_url)
-    parser.add_argument("--timeout", type=float, default=120, help="seconds to keep retrying transient errors")
+    parser.add_argument(
+        "--timeout", type=float, default=120, help="seconds to keep retrying transient errors"
+    )
     args = parser.parse_args(argv)
     deadline = time.monotonic() + args.timeout
     try:
