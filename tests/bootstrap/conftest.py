@@ -10,4 +10,4 @@ from tests.bootstrap.harness import BootstrapRun, run_bootstrap
 @pytest.fixture(scope="module")
 def default_run() -> BootstrapRun:
     """One program run with a deploy environment, shared by the read-only checks of a module."""
-    return run_bootstrap({"deployEnvironments": json.dumps(["production"])})
+    return run_bootstrap({"deployEnvironments": json.dumps(["dev", "production"])})

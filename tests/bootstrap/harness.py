@@ -11,7 +11,7 @@ from unittest import mock
 import pulumi
 import yaml
 
-from bootstrap.settings import NAMESPACE
+from bootstrap.settings import NAMESPACE, BootstrapConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOTSTRAP_DIR = ROOT / "bootstrap"
@@ -104,15 +104,13 @@ class BootstrapRun:
 def run_bootstrap(config: dict[str, str] | None = None, *, existing_provider_audiences=("sts.amazonaws.com",),
                   aws_region: str | None = REGION) -> BootstrapRun:
     """Run bootstrap/__main__.py under fresh mocks with the Pulumi.yaml defaults plus `config`."""
-    mocks = BootstrapMocks(list(existing_provider_audiences))
-    pulumi.runtime.set_mocks(mocks, project=NAMESPACE, stack=STACK, preview=False)
+    run = BootstrapRun(BootstrapMocks(list(existing_provider_audiences)))
+    pulumi.runtime.set_mocks(run.mocks, project=NAMESPACE, stack=STACK, preview=False)
     values = project_defaults() | {f"{NAMESPACE}:githubRepository": REPOSITORY}
     if aws_region is not None:
         values["aws:region"] = aws_region
     values |= {f"{NAMESPACE}:{key}": value for key, value in (config or {}).items()}
     pulumi.runtime.set_all_config({key: value for key, value in values.items() if value is not None})
-
-    run = BootstrapRun(mocks)
     exported: dict[str, object] = {}
 
     @pulumi.runtime.test
@@ -121,5 +119,9 @@ def run_bootstrap(config: dict[str, str] | None = None, *, existing_provider_aud
             runpy.run_path(str(BOOTSTRAP_DIR), run_name="__main__")
         return pulumi.Output.all(**exported).apply(run.outputs.update)
 
-    program()
+    try:
+        program()
+    except BootstrapConfigError as error:
+        error.registered = run.mocks.resources  # what got registered before the error (must be nothing)
+        raise
     return run
