@@ -1,7 +1,10 @@
 """The bootstrap's Pulumi project file, its dependencies and its README section."""
 
+import importlib.metadata
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -63,3 +66,38 @@ def test_readme_section_names_every_output_as_a_repository_variable():
 def test_readme_section_gives_the_order_bootstrap_variables_push():
     section = readme_section()
     assert section.index("pulumi up") < section.index("gh variable set") < section.index("git push")
+
+
+IMPORTED_DISTRIBUTIONS = """
+import importlib.metadata, json, sys
+before = set(sys.modules)  # the interpreter's own start-up imports (site hooks) don't count
+import bootstrap.program  # noqa: F401
+owners = importlib.metadata.packages_distributions()
+new = set(sys.modules) - before
+print(json.dumps(sorted({d for m in new for d in owners.get(m.split(".")[0], [])})))
+"""
+
+
+def requirement_closure(roots: set[str]) -> set[str]:
+    """The distributions `roots` install, transitively (their unconditional requirements)."""
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        name = re.sub(r"[-_.]+", "-", todo.pop()).lower()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        todo += [re.match(r"[A-Za-z0-9_.-]+", r)[0] for r in requires if "extra ==" not in r]
+    return seen
+
+
+def test_program_imports_nothing_beyond_its_own_requirements():
+    # bootstrap/venv holds only bootstrap/requirements.txt; infra/ modules it reuses must not pull in more.
+    result = subprocess.run([sys.executable, "-c", IMPORTED_DISTRIBUTIONS], cwd=ROOT, check=True,
+                            capture_output=True, text=True)
+    imported = {re.sub(r"[-_.]+", "-", d).lower() for d in json.loads(result.stdout)}
+    assert imported <= requirement_closure(set(pins(ROOT / "bootstrap" / "requirements.txt")))
