@@ -80,6 +80,11 @@ class BootstrapMocks(pulumi.runtime.Mocks):
 class BootstrapRun:
     mocks: BootstrapMocks
     outputs: dict = field(default_factory=dict)
+    protected: set[str] = field(default_factory=set)  # names of resources registered with protect=True
+
+    def record_options(self, args: pulumi.ResourceTransformationArgs) -> None:
+        if args.opts and args.opts.protect:
+            self.protected.add(args.name)
 
     @property
     def resources(self) -> list[pulumi.runtime.MockResourceArgs]:
@@ -115,6 +120,7 @@ def run_bootstrap(config: dict[str, str] | None = None, *, existing_provider_aud
 
     @pulumi.runtime.test
     def program():
+        pulumi.runtime.register_stack_transformation(run.record_options)
         with mock.patch.object(pulumi, "export", side_effect=exported.__setitem__):
             runpy.run_path(str(BOOTSTRAP_DIR), run_name="__main__")
         return pulumi.Output.all(**exported).apply(run.outputs.update)

@@ -194,6 +194,10 @@ def test_secrets_key_alias_names_the_key(default_run):
     assert alias == {"name": "alias/container-lambda-pulumi-secrets", "targetKeyId": KEY_ID}
 
 
+def test_state_bucket_and_key_are_protected_from_destroy(default_run):
+    assert default_run.protected == {"pulumi-state-bucket", "pulumi-state-key"}
+
+
 # --- tags --------------------------------------------------------------------------------------------------
 
 def test_every_taggable_resource_has_the_standard_tags(default_run):
