@@ -1,0 +1,123 @@
+"""Shared helpers of the pipeline tests: the workflow files, local HTTP fakes and fake CLI tools."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = ROOT / ".github" / "workflows"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+PINS_FILE = Path(__file__).resolve().parent / "action-pins.md"
+
+
+def workflow_files() -> list[Path]:
+    return sorted([*WORKFLOWS.glob("*.yml"), *WORKFLOWS.glob("*.yaml")])
+
+
+def load_workflow(path: Path) -> dict:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    # YAML 1.1 reads the key `on` as the boolean True.
+    if True in data:
+        data["on"] = data.pop(True)
+    return data
+
+
+def all_jobs() -> Iterator[tuple[str, str, dict]]:
+    for path in workflow_files():
+        for job_id, job in load_workflow(path)["jobs"].items():
+            yield path.name, job_id, job
+
+
+def all_steps() -> Iterator[tuple[str, str, dict]]:
+    for workflow, job_id, job in all_jobs():
+        for step in job.get("steps", []):
+            yield workflow, job_id, step
+
+
+def uses_action(step: dict, action: str) -> bool:
+    return str(step.get("uses", "")).split("@")[0] == action
+
+
+def verified_pins() -> dict[str, tuple[str, str]]:
+    """action -> (tag, commit) from the table of verified action commits."""
+    pins = {}
+    for line in PINS_FILE.read_text(encoding="utf-8").splitlines():
+        match = re.match(r"^\|\s*([\w.-]+/[\w.-]+)\s*\|\s*(v[\w.]+)\s*\|\s*([0-9a-f]{40})\s*\|$", line)
+        if match:
+            pins[match[1]] = (match[2], match[3])
+    return pins
+
+
+def run_script(script: Path, *args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(script), *args] if script.suffix == ".py" else [str(script), *args]
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=120, check=False, env=env, cwd=cwd or ROOT
+    )
+
+
+Handler = Callable[[str, str, bytes], tuple[int, object]]
+
+
+@contextmanager
+def http_server(handle: Handler) -> Iterator[str]:
+    """A local HTTP server on 127.0.0.1; `handle(method, path, body)` returns (status, JSON body)."""
+
+    class RequestHandler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            status, body = handle(self.command, self.path, self.rfile.read(length))
+            payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = _answer  # noqa: N815 - http.server's naming
+        do_POST = _answer  # noqa: N815
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - signature of the base class
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def write_tool(directory: Path, name: str, body: str) -> None:
+    """An executable bash stand-in for a CLI tool (pulumi, aws, docker, curl)."""
+    path = directory / name
+    path.write_text("#!/usr/bin/env bash\nset -euo pipefail\n" + body, encoding="utf-8")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+def copy_scripts(target: Path) -> Path:
+    """The repository's scripts/ in a scratch tree, so a script's `cd "$(dirname "$0")/.."` lands there."""
+    shutil.copytree(ROOT / "scripts", target / "scripts")
+    return target / "scripts"
+
+
+def tool_env(bin_dir: Path, **extra: str) -> dict:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("GITHUB_", "AWS_", "PULUMI_"))}
+    env["PATH"] = f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.update(extra)
+    return env

@@ -1,0 +1,253 @@
+"""What each workflow does: triggers, the Pulumi steps, concurrency, fork handling, caches, dependabot."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import pytest
+import yaml
+
+from tests.pipeline.helpers import ROOT, WORKFLOWS, load_workflow, uses_action
+
+PULUMI_ACTION = "pulumi/actions"
+STACK_UP = "./.github/workflows/stack-up.yml"
+SAME_REPOSITORY = "github.event.pull_request.head.repo.full_name == github.repository"
+FORK = "github.event.pull_request.head.repo.full_name != github.repository"
+
+
+def workflow(name: str) -> dict:
+    return load_workflow(WORKFLOWS / name)
+
+
+def pulumi_command_steps(name: str) -> list[dict]:
+    return [
+        step
+        for job in workflow(name)["jobs"].values()
+        for step in job.get("steps", [])
+        if uses_action(step, PULUMI_ACTION) and "command" in (step.get("with") or {})
+    ]
+
+
+def readme_test_command() -> str:
+    """The README's test command: the `make check` line of the quick-start block."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = re.findall(r"^(make \w+)\s+# .*test", text, flags=re.MULTILINE)
+    assert len(commands) == 1, f"README must name exactly one test command, found {commands}"
+    return commands[0]
+
+
+# --- tests -------------------------------------------------------------------------------------------------
+
+
+def test_tests_workflow_runs_the_readme_test_command_like_ci_run():
+    tests = workflow("tests.yml")
+    assert set(tests["on"]) == {"pull_request", "push"}
+    assert tests["on"]["push"] == {"branches": ["main"]}
+    runs = [step["run"].strip() for step in tests["jobs"]["check"]["steps"] if "run" in step]
+    ci_run = [
+        line.strip()
+        for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith(("#", "set ", "cd "))
+    ]
+    assert runs == [readme_test_command()] == ci_run
+
+
+# --- container check ---------------------------------------------------------------------------------------
+
+
+def test_container_check_runs_on_pull_requests_touching_the_function():
+    check = workflow("container-check.yml")
+    assert set(check["on"]) == {"pull_request"}
+    paths = check["on"]["pull_request"]["paths"]
+    assert "function/**" in paths
+    for script in ("container_check.sh", "check_image_manifest.py", "invoke_events.py", "stack_matrix.py"):
+        assert f"scripts/{script}" in paths
+
+
+def test_container_check_builds_on_the_runner_of_each_stack_architecture():
+    jobs = workflow("container-check.yml")["jobs"]
+    assert jobs["image"]["runs-on"] == "${{ matrix.runner }}"
+    assert jobs["image"]["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.plan.outputs.builds) }}"
+    (run,) = [step for step in jobs["image"]["steps"] if "run" in step]
+    assert run["run"].startswith("scripts/container_check.sh ")
+    assert run["env"] == {"ARCHITECTURE": "${{ matrix.architecture }}", "DOCKERFILE": "${{ matrix.dockerfile }}"}
+    assert "id-token" not in jobs["image"]["permissions"]
+
+
+# --- preview -----------------------------------------------------------------------------------------------
+
+
+def test_preview_runs_on_pull_requests_only():
+    assert set(workflow("preview.yml")["on"]) == {"pull_request"}
+
+
+def test_preview_of_dev_with_policy_pack_and_pr_comment():
+    (step,) = pulumi_command_steps("preview.yml")
+    inputs = step["with"]
+    assert inputs["command"] == "preview"
+    assert inputs["stack-name"] == "dev"
+    assert inputs["comment-on-pr"] is True
+    assert inputs["policyPacks"] == "policy"
+    assert "upsert" not in inputs, "a read-only preview must not create the stack"
+
+
+def test_fork_pull_requests_skip_the_preview_with_a_message():
+    jobs = workflow("preview.yml")["jobs"]
+    for job_id, job in jobs.items():
+        if job_id == "fork":
+            assert job["if"] == FORK
+            assert job["permissions"] == {}
+            message = job["steps"][0]["run"]
+            assert "::notice" in message and "fork" in message.lower() and "GITHUB_STEP_SUMMARY" in message
+        else:
+            assert job["if"] == SAME_REPOSITORY, f"preview.yml:{job_id} must not run for forks"
+
+
+# --- deploy ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["deploy.yml", "patch-rebuild.yml"])
+def test_dev_first_then_further_stacks_one_at_a_time(name):
+    jobs = workflow(name)["jobs"]
+    assert jobs["dev"]["uses"] == STACK_UP
+    assert jobs["dev"]["with"]["stack"] == "dev"
+    assert jobs["promote"]["uses"] == STACK_UP
+    assert "dev" in jobs["promote"]["needs"]
+    assert jobs["promote"]["strategy"]["max-parallel"] == 1
+    assert jobs["promote"]["with"]["stack"] == "${{ matrix.stack }}"
+    assert jobs["promote"]["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.plan.outputs.further) }}"
+    for job in (jobs["dev"], jobs["promote"]):
+        assert job["secrets"] == {"PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}"}
+
+
+def test_deploy_runs_on_push_to_main_only_and_is_never_cancelled():
+    deploy = workflow("deploy.yml")
+    assert deploy["on"] == {"push": {"branches": ["main"]}}
+    assert "concurrency" not in deploy, "a workflow-level group with cancel-in-progress would cancel deploys"
+
+
+def test_stack_up_is_serialized_per_stack_in_its_environment():
+    stack_up = workflow("stack-up.yml")
+    assert set(stack_up["on"]) == {"workflow_call"}
+    job = stack_up["jobs"]["up"]
+    assert job["environment"] == "${{ inputs.stack }}"
+    assert job["concurrency"] == {"group": "pulumi-stack-${{ inputs.stack }}", "cancel-in-progress": False}
+
+
+def test_stack_up_runs_pulumi_up_with_policy_pack_and_previous_image_as_cache():
+    (step,) = pulumi_command_steps("stack-up.yml")
+    inputs = step["with"]
+    assert inputs["command"] == "up"
+    assert inputs["stack-name"] == "${{ inputs.stack }}"
+    assert inputs["policyPacks"] == "policy"
+    cache_from = step["env"]["CONTAINER_LAMBDA_CACHE_FROM"]
+    assert "steps.prepare.outputs.image-uri" in cache_from and "inputs.refresh-base" in cache_from
+    prepare = [s for s in workflow("stack-up.yml")["jobs"]["up"]["steps"] if s.get("id") == "prepare"]
+    assert prepare and prepare[0]["run"].startswith("scripts/ci_stack.sh prepare ")
+
+
+def test_stack_up_smoke_tests_after_up():
+    steps = workflow("stack-up.yml")["jobs"]["up"]["steps"]
+    up_index = next(i for i, step in enumerate(steps) if step.get("id") == "up")
+    verify = [s for s in steps[up_index + 1 :] if str(s.get("run", "")).startswith("scripts/ci_stack.sh verify ")]
+    assert verify, "the stack's checks (wait for Active, smoke test) must run after pulumi up"
+
+
+def test_no_cache_is_restored_in_deploy_jobs():
+    for name, job in workflow("stack-up.yml")["jobs"].items():
+        for step in job["steps"]:
+            uses = str(step.get("uses", ""))
+            assert not uses.startswith(("actions/cache", "actions/cache/restore")), name
+            assert "cache" not in (step.get("with") or {}), f"{uses} restores a cache in the deploy job"
+            assert "type=gha" not in str(step), "no GitHub Actions build cache in the deploy job"
+
+
+def test_every_pulumi_command_uses_the_state_and_secrets_variables_and_the_sdk_cli_version():
+    sdk = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.txt").read_text(encoding="utf-8"), re.MULTILINE)
+    assert sdk, "requirements.txt pins the pulumi SDK"
+    for name in ("preview.yml", "stack-up.yml", "drift.yml"):
+        for step in pulumi_command_steps(name):
+            assert step["with"]["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}"
+            assert step["with"]["secrets-provider"] == "${{ vars.PULUMI_SECRETS_PROVIDER }}"
+        job = next(iter(workflow(name)["jobs"][j] for j in workflow(name)["jobs"] if j in {"preview", "up", "drift"}))
+        assert job["env"]["PULUMI_BACKEND_URL"] == "${{ vars.PULUMI_BACKEND_URL }}"
+        assert job["env"]["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}"
+    for path in WORKFLOWS.glob("*.yml"):
+        for job in load_workflow(path)["jobs"].values():
+            for step in job.get("steps", []):
+                if uses_action(step, PULUMI_ACTION):
+                    assert str(step["with"]["pulumi-version"]) == sdk[1], f"{path.name}: CLI != SDK version"
+
+
+# --- drift and patch rebuild -------------------------------------------------------------------------------
+
+
+def test_drift_runs_nightly_for_every_stack_expecting_no_changes():
+    drift = workflow("drift.yml")
+    (cron,) = [entry["cron"] for entry in drift["on"]["schedule"]]
+    minute, hour, day, month, weekday = cron.split()
+    assert (day, month, weekday) == ("*", "*", "*") and hour.isdigit(), "drift runs every night"
+    assert drift["jobs"]["drift"]["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.plan.outputs.stacks) }}"
+    assert drift["jobs"]["drift"]["strategy"]["fail-fast"] is False
+    (step,) = pulumi_command_steps("drift.yml")
+    assert step["with"]["command"] == "preview"
+    assert step["with"]["refresh"] is True and step["with"]["expect-no-changes"] is True
+    assert step["with"]["stack-name"] == "${{ matrix.stack }}"
+
+
+def test_patch_rebuild_runs_weekly_from_a_fresh_base_and_fails_on_critical_findings():
+    patch = workflow("patch-rebuild.yml")
+    (cron,) = [entry["cron"] for entry in patch["on"]["schedule"]]
+    assert cron.split()[2:] == ["*", "*", cron.split()[4]] and cron.split()[4].isdigit(), "weekly schedule"
+    for job_id in ("dev", "promote"):
+        assert patch["jobs"][job_id]["with"]["refresh-base"] is True
+        assert patch["jobs"][job_id]["with"]["fail-on-severity"] == "CRITICAL"
+    steps = workflow("stack-up.yml")["jobs"]["up"]["steps"]
+    (base,) = [step for step in steps if step.get("id") == "base"]
+    assert base["if"] == "inputs.refresh-base"
+    assert base["run"].startswith("python3 scripts/refresh_base_image.py function/Dockerfile")
+
+
+def test_the_deploy_workflow_never_refreshes_the_base_or_gates_on_scan():
+    for job in workflow("deploy.yml")["jobs"].values():
+        assert "refresh-base" not in (job.get("with") or {}) and "fail-on-severity" not in (job.get("with") or {})
+
+
+# --- agreement with the bootstrap project and the README ---------------------------------------------------
+
+
+def test_repository_variables_are_the_bootstrap_outputs():
+    tree = ast.parse((ROOT / "bootstrap" / "program.py").read_text(encoding="utf-8"))
+    (names,) = [
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "OUTPUT_NAMES" for t in node.targets)
+    ]
+    text = "\n".join(path.read_text(encoding="utf-8") for path in WORKFLOWS.glob("*.yml"))
+    assert set(re.findall(r"\bvars\.(\w+)", text)) == set(names)
+
+
+def test_readme_pipeline_section_documents_every_workflow_and_variable():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("## Deploying from GitHub")
+    end = text.find("\n## ", start + 1)
+    section = text[start : end if end != -1 else len(text)]
+    for path in WORKFLOWS.glob("*.yml"):
+        assert f"`{path.name}`" in section, f"README's pipeline section does not describe {path.name}"
+    workflows = "\n".join(path.read_text(encoding="utf-8") for path in WORKFLOWS.glob("*.yml"))
+    for name in set(re.findall(r"\b(?:vars|secrets)\.(\w+)", workflows)):
+        assert f"`{name}`" in section, f"README's pipeline section does not name {name}"
+
+
+# --- dependabot --------------------------------------------------------------------------------------------
+
+
+def test_dependabot_covers_actions_pip_and_docker_with_a_cooldown():
+    config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text(encoding="utf-8"))
+    covered = set()
+    for update in config["updates"]:
+        assert update["cooldown"]["default-days"] >= 1, update["package-ecosystem"]
+        for directory in update.get("directories") or [update["directory"]]:
+            covered.add((update["package-ecosystem"], directory))
+    assert {("github-actions", "/"), ("pip", "/"), ("pip", "/function"), ("docker", "/function")} <= covered
