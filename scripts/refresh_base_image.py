@@ -92,7 +92,7 @@ def refresh_text(text: str, resolve: Callable[[str], str]) -> tuple[str, list[st
             else:
                 messages.append(f"{name}:{tag}: {digest or 'unpinned'} -> {current}")
                 newline = "\n" if line.endswith("\n") else ""
-                out.append(f"{match['lead']}{name}:{tag}@{current}{match['rest'].rstrip(chr(10))}{newline}")
+                out.append(f"{match['lead']}{name}:{tag}@{current}{match['rest']}{newline}")
         if alias:
             stages.add(alias["name"])
     return "".join(out), messages
@@ -103,7 +103,6 @@ def main(argv: list[str] | None = None, resolve: Callable[[str], str] = docker_d
     parser.add_argument("dockerfiles", nargs="+", type=Path)
     parser.add_argument("--check", action="store_true", help="report only; exit 1 when a base is outdated")
     args = parser.parse_args(argv)
-    changed = False
     cache: dict[str, str] = {}
 
     def cached(reference: str) -> str:
@@ -111,19 +110,22 @@ def main(argv: list[str] | None = None, resolve: Callable[[str], str] = docker_d
             cache[reference] = resolve(reference)
         return cache[reference]
 
+    rewrites = {}
     try:
-        for path in args.dockerfiles:
+        for path in args.dockerfiles:  # resolve everything first: a failure leaves every file as it was
             text = path.read_text(encoding="utf-8")
             new_text, messages = refresh_text(text, cached)
             for message in messages:
                 print(f"{path}: {message}")
             if new_text != text:
-                changed = True
-                if not args.check:
-                    path.write_text(new_text, encoding="utf-8")
+                rewrites[path] = new_text
+        if not args.check:
+            for path, new_text in rewrites.items():
+                path.write_text(new_text, encoding="utf-8")
     except (OSError, RefreshError) as exc:
         print(f"refresh_base_image: {exc}", file=sys.stderr)
         return 2
+    changed = bool(rewrites)
     print(f"changed={'true' if changed else 'false'}")
     return 1 if args.check and changed else 0
 
