@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import re
@@ -9,6 +11,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tarfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -61,7 +64,9 @@ def verified_pins() -> dict[str, tuple[str, str]]:
     return pins
 
 
-def run_script(script: Path, *args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def run_script(
+    script: Path, *args: str, env: dict | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
     command = [sys.executable, str(script), *args] if script.suffix == ".py" else [str(script), *args]
     return subprocess.run(
         command, capture_output=True, text=True, timeout=120, check=False, env=env, cwd=cwd or ROOT
@@ -117,7 +122,29 @@ def copy_scripts(target: Path) -> Path:
 
 
 def tool_env(bin_dir: Path, **extra: str) -> dict:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("GITHUB_", "AWS_", "PULUMI_"))}
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("GITHUB_", "AWS_", "PULUMI_"))
+    }
     env["PATH"] = f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.update(extra)
     return env
+
+
+def oci_layout(path: Path, manifests: list[bytes], blobs: list[bytes]) -> str:
+    """An OCI layout tar whose index.json lists `manifests`; every manifest and blob is stored by digest."""
+    entries = []
+    files = {"oci-layout": json.dumps({"imageLayoutVersion": "1.0.0"}).encode()}
+    for manifest in manifests:
+        digest = hashlib.sha256(manifest).hexdigest()
+        media_type = json.loads(manifest).get("mediaType", "application/vnd.oci.image.manifest.v1+json")
+        entries.append({"mediaType": media_type, "digest": f"sha256:{digest}", "size": len(manifest)})
+        files[f"blobs/sha256/{digest}"] = manifest
+    for blob in blobs:
+        files[f"blobs/sha256/{hashlib.sha256(blob).hexdigest()}"] = blob
+    files["index.json"] = json.dumps({"schemaVersion": 2, "manifests": entries}).encode()
+    with tarfile.open(path, "w") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return str(path)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import tarfile
 
 import pytest
 
-from tests.pipeline.helpers import FIXTURES, ROOT, run_script
+from tests.pipeline.helpers import FIXTURES, ROOT, oci_layout, run_script
 
 SCRIPT = ROOT / "scripts" / "check_image_manifest.py"
 
@@ -22,26 +21,6 @@ def fixture(name: str) -> str:
     return str(FIXTURES / name)
 
 
-def oci_layout(path, manifests: list[bytes], blobs: list[bytes], annotations: dict | None = None) -> str:
-    """An OCI layout tar whose index.json lists `manifests`; every manifest and blob is stored by digest."""
-    entries = []
-    files = {"oci-layout": json.dumps({"imageLayoutVersion": "1.0.0"}).encode()}
-    for manifest in manifests:
-        digest = hashlib.sha256(manifest).hexdigest()
-        media_type = json.loads(manifest).get("mediaType", "application/vnd.oci.image.manifest.v1+json")
-        entries.append({"mediaType": media_type, "digest": f"sha256:{digest}", "size": len(manifest), **(annotations or {})})
-        files[f"blobs/sha256/{digest}"] = manifest
-    for blob in blobs:
-        files[f"blobs/sha256/{hashlib.sha256(blob).hexdigest()}"] = blob
-    files["index.json"] = json.dumps({"schemaVersion": 2, "manifests": entries}).encode()
-    with tarfile.open(path, "w") as archive:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return str(path)
-
-
 def read(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
 
@@ -50,8 +29,16 @@ def read(name: str) -> bytes:
 
 
 def test_single_platform_docker_manifest_passes_and_prints_sizes():
-    result = check("--manifest", fixture("manifest-docker-v2-arm64.json"), "--config", fixture("config-arm64.json"),
-                   "--image-inspect", fixture("image-inspect-arm64.json"), "--architecture", "arm64")
+    result = check(
+        "--manifest",
+        fixture("manifest-docker-v2-arm64.json"),
+        "--config",
+        fixture("config-arm64.json"),
+        "--image-inspect",
+        fixture("image-inspect-arm64.json"),
+        "--architecture",
+        "arm64",
+    )
     assert result.returncode == 0, result.stderr
     assert "image size (compressed layers): " in result.stdout
     assert "image size (uncompressed): 318767104 bytes (304.0 MiB)" in result.stdout
@@ -77,30 +64,56 @@ def test_an_attestation_manifest_is_not_an_image():
 
 
 def test_a_platform_other_than_the_function_architecture_fails():
-    result = check("--manifest", fixture("manifest-docker-v2-arm64.json"), "--config", fixture("config-amd64.json"),
-                   "--architecture", "arm64")
+    result = check(
+        "--manifest",
+        fixture("manifest-docker-v2-arm64.json"),
+        "--config",
+        fixture("config-amd64.json"),
+        "--architecture",
+        "arm64",
+    )
     assert result.returncode == 1
     assert "platform linux/amd64 (image config) differs from the function architecture arm64" in result.stderr
 
 
 def test_x86_64_functions_need_amd64_images():
-    result = check("--manifest", fixture("manifest-docker-v2-arm64.json"), "--config", fixture("config-arm64.json"),
-                   "--architecture", "x86_64")
+    result = check(
+        "--manifest",
+        fixture("manifest-docker-v2-arm64.json"),
+        "--config",
+        fixture("config-arm64.json"),
+        "--architecture",
+        "x86_64",
+    )
     assert result.returncode == 1
     assert "needs linux/amd64" in result.stderr
 
 
 def test_an_image_over_10_gb_fails():
-    result = check("--manifest", fixture("manifest-docker-v2-arm64.json"),
-                   "--image-inspect", fixture("image-inspect-arm64-11gb.json"), "--architecture", "arm64")
+    result = check(
+        "--manifest",
+        fixture("manifest-docker-v2-arm64.json"),
+        "--image-inspect",
+        fixture("image-inspect-arm64-11gb.json"),
+        "--architecture",
+        "arm64",
+    )
     assert result.returncode == 1
     assert "exceeds Lambda's 10 GB limit" in result.stderr
     assert "11000000000 bytes (10.2 GiB)" in result.stdout
 
 
 def test_every_failure_is_listed_not_only_the_first(tmp_path):
-    result = check("--manifest", fixture("manifest-docker-v2-arm64.json"), "--config", fixture("config-amd64.json"),
-                   "--image-inspect", fixture("image-inspect-arm64-11gb.json"), "--architecture", "arm64")
+    result = check(
+        "--manifest",
+        fixture("manifest-docker-v2-arm64.json"),
+        "--config",
+        fixture("config-amd64.json"),
+        "--image-inspect",
+        fixture("image-inspect-arm64-11gb.json"),
+        "--architecture",
+        "arm64",
+    )
     assert result.returncode == 1
     assert result.stderr.count("FAIL:") == 2
 
@@ -127,15 +140,25 @@ def test_an_input_is_required():
 
 
 def test_an_oci_layout_with_one_image_passes(tmp_path):
-    layout = oci_layout(tmp_path / "image.tar", [read("manifest-oci-arm64.json")], [read("config-arm64.json")])
-    result = check("--oci-layout", layout, "--image-inspect", fixture("image-inspect-arm64.json"),
-                   "--architecture", "arm64")
+    layout = oci_layout(
+        tmp_path / "image.tar", [read("manifest-oci-arm64.json")], [read("config-arm64.json")]
+    )
+    result = check(
+        "--oci-layout",
+        layout,
+        "--image-inspect",
+        fixture("image-inspect-arm64.json"),
+        "--architecture",
+        "arm64",
+    )
     assert result.returncode == 0, result.stderr
     assert "platform (image config): linux/arm64" in result.stdout
 
 
 def test_an_oci_layout_directory_is_read_too(tmp_path):
-    layout = oci_layout(tmp_path / "image.tar", [read("manifest-oci-arm64.json")], [read("config-arm64.json")])
+    layout = oci_layout(
+        tmp_path / "image.tar", [read("manifest-oci-arm64.json")], [read("config-arm64.json")]
+    )
     with tarfile.open(layout) as archive:
         archive.extractall(tmp_path / "layout", filter="data")
     result = check("--oci-layout", str(tmp_path / "layout"), "--architecture", "arm64")
@@ -144,7 +167,9 @@ def test_an_oci_layout_directory_is_read_too(tmp_path):
 
 def test_an_oci_layout_built_with_attestations_fails(tmp_path):
     index = read("manifest-oci-index-attestation.json")
-    layout = oci_layout(tmp_path / "image.tar", [index], [read("manifest-oci-arm64.json"), read("config-arm64.json")])
+    layout = oci_layout(
+        tmp_path / "image.tar", [index], [read("manifest-oci-arm64.json"), read("config-arm64.json")]
+    )
     result = check("--oci-layout", layout, "--architecture", "arm64")
     assert result.returncode == 1
     assert "is an index" in result.stderr

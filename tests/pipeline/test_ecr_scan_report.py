@@ -19,9 +19,20 @@ def test_the_report_counts_every_severity_and_lists_the_worst_first():
     out = result.stdout
     assert "### ECR scan of repo@sha256:abc" in out
     assert "Scan status: **COMPLETE** The scan was completed successfully." in out
-    assert "| CRITICAL | 1 |" in out and "| HIGH | 1 |" in out and "| LOW | 2 |" in out and "| MEDIUM | 0 |" in out
-    rows = [line for line in out.splitlines() if line.startswith("| CRITICAL | [") or line.startswith("| HIGH | [")]
-    assert rows[0].startswith("| CRITICAL | [TEST-CRITICAL-1](https://example.com/advisories/TEST-CRITICAL-1)")
+    assert (
+        "| CRITICAL | 1 |" in out
+        and "| HIGH | 1 |" in out
+        and "| LOW | 2 |" in out
+        and "| MEDIUM | 0 |" in out
+    )
+    rows = [
+        line
+        for line in out.splitlines()
+        if line.startswith("| CRITICAL | [") or line.startswith("| HIGH | [")
+    ]
+    assert rows[0].startswith(
+        "| CRITICAL | [TEST-CRITICAL-1](https://example.com/advisories/TEST-CRITICAL-1)"
+    )
     assert "openssl-libs 3.0.8" in rows[0]
 
 
@@ -32,7 +43,9 @@ def test_critical_findings_fail_when_asked():
     assert "| CRITICAL | 1 |" in result.stdout, "the report is printed before failing"
 
 
-@pytest.mark.parametrize(("threshold", "code"), [("CRITICAL", 0), ("critical", 0), ("HIGH", 1), ("MEDIUM", 1)])
+@pytest.mark.parametrize(
+    ("threshold", "code"), [("CRITICAL", 0), ("critical", 0), ("HIGH", 1), ("MEDIUM", 1)]
+)
 def test_the_threshold_counts_findings_at_or_above_it(threshold, code):
     assert report("scan-findings-high.json", "--fail-on", threshold).returncode == code
 
@@ -47,7 +60,10 @@ def test_a_failed_scan_fails_a_gated_run_but_not_a_report():
 def test_enhanced_scanning_findings_are_read_too():
     result = report("scan-findings-enhanced.json", "--fail-on", "CRITICAL")
     assert result.returncode == 1
-    assert "| CRITICAL | [TEST-CRITICAL-2](https://example.com/advisories/TEST-CRITICAL-2) | python 3.13.0 |" in result.stdout
+    assert (
+        "| CRITICAL | [TEST-CRITICAL-2](https://example.com/advisories/TEST-CRITICAL-2) | python 3.13.0 |"
+        in result.stdout
+    )
 
 
 def test_the_list_is_limited():

@@ -83,7 +83,9 @@ def test_a_handler_exception_fails(events):
 
 
 def test_a_response_that_is_not_an_object_fails(events):
-    handler = emulator({("GET", "/health"): {"statusCode": 200}, ("POST", "/predict"): ["not", "a", "response"]})
+    handler = emulator(
+        {("GET", "/health"): {"statusCode": 200}, ("POST", "/predict"): ["not", "a", "response"]}
+    )
     with http_server(handler) as base:
         result = invoke(base, events)
     assert result.returncode == 1
@@ -101,7 +103,9 @@ def test_a_response_that_is_not_an_object_fails(events):
 )
 def test_events_and_expectations_must_match_one_to_one(tmp_path, expected, message):
     events_dir = write_events(
-        tmp_path / "events", {"health.json": event("GET", "/health"), "predict-bad.json": event("POST", "/p")}, expected
+        tmp_path / "events",
+        {"health.json": event("GET", "/health"), "predict-bad.json": event("POST", "/p")},
+        expected,
     )
     result = invoke("http://127.0.0.1:9", events_dir)
     assert result.returncode == 2

@@ -63,7 +63,11 @@ def test_an_up_to_date_file_is_unchanged():
 
 
 def test_the_digest_is_read_from_imagetools_inspect_output():
-    output = f"Name:      {IMAGE}:3.13\nMediaType: application/vnd.oci.image.index.v1+json\nDigest:    {NEW}\n\nManifests:\n"
+    output = (
+        f"Name:      {IMAGE}:3.13\n"
+        "MediaType: application/vnd.oci.image.index.v1+json\n"
+        f"Digest:    {NEW}\n\nManifests:\n"
+    )
     assert refresh.parse_inspect_digest(f"{IMAGE}:3.13", output) == NEW
     with pytest.raises(refresh.RefreshError, match="no 'Digest: sha256"):
         refresh.parse_inspect_digest(f"{IMAGE}:3.13", "Digest: latest\n")

@@ -13,7 +13,9 @@ SCRIPT = ROOT / "scripts" / "smoke_test.py"
 HEALTHY = {"status": "ok", "modelVersion": "iris-rf-1"}
 
 
-def api(health=(200, HEALTHY), predict=(200, {"predictions": [{"label": "setosa"}], "modelVersion": "iris-rf-1"})):
+def api(
+    health=(200, HEALTHY), predict=(200, {"predictions": [{"label": "setosa"}], "modelVersion": "iris-rf-1"})
+):
     """A handler for http_server: fixed answers per route; records the requests it got."""
     seen = []
 
@@ -39,7 +41,10 @@ def test_a_healthy_api_passes_and_is_asked_the_right_questions():
         result = smoke(base + "/")
     assert result.returncode == 0, result.stderr
     assert "OK:" in result.stdout
-    assert handler.seen == [("GET", "/health", None), ("POST", "/predict", {"features": [5.1, 3.5, 1.4, 0.2]})]
+    assert handler.seen == [
+        ("GET", "/health", None),
+        ("POST", "/predict", {"features": [5.1, 3.5, 1.4, 0.2]}),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -58,8 +63,14 @@ def test_the_label_is_found_in_each_answer_shape(answer):
 @pytest.mark.parametrize(
     ("handler", "message"),
     [
-        (api(predict=(200, {"predictions": [{"label": "virginica"}]})), "labels ['virginica'], expected ['setosa']"),
-        (api(predict=(200, {"predictions": [{"label": "setosa"}, {"label": "setosa"}]})), "expected ['setosa']"),
+        (
+            api(predict=(200, {"predictions": [{"label": "virginica"}]})),
+            "labels ['virginica'], expected ['setosa']",
+        ),
+        (
+            api(predict=(200, {"predictions": [{"label": "setosa"}, {"label": "setosa"}]})),
+            "expected ['setosa']",
+        ),
         (api(predict=(200, {"result": "setosa"})), "labels [], expected ['setosa']"),
         (api(predict=(400, {"error": {"code": "bad_request"}})), "POST /predict: status 400, expected 200"),
         (api(health=(200, {"status": "degraded", "modelVersion": "1"})), "status field 'degraded'"),

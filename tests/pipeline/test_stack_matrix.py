@@ -44,7 +44,9 @@ def test_dev_comes_first_and_defaults_come_from_the_project(tmp_path):
     )
     stacks = stack_matrix.select(root)
     assert [s.stack for s in stacks] == ["dev", "a-stage", "prod"]
-    assert stacks[0] == stack_matrix.Stack("dev", "arm64", "linux/arm64", "ubuntu-24.04-arm", "function/Dockerfile")
+    assert stacks[0] == stack_matrix.Stack(
+        "dev", "arm64", "linux/arm64", "ubuntu-24.04-arm", "function/Dockerfile"
+    )
     assert stacks[1].dockerfile == "function/Dockerfile.debian"
     assert (stacks[2].platform, stacks[2].runner) == ("linux/amd64", "ubuntu-24.04")
 
@@ -52,9 +54,15 @@ def test_dev_comes_first_and_defaults_come_from_the_project(tmp_path):
 def test_cli_prints_named_outputs_and_distinct_builds(tmp_path):
     root = make_project(
         tmp_path,
-        {"dev": "config: {}\n", "stage": "config: {}\n", "prod": "config:\n  container-lambda:architecture: x86_64\n"},
+        {
+            "dev": "config: {}\n",
+            "stage": "config: {}\n",
+            "prod": "config:\n  container-lambda:architecture: x86_64\n",
+        },
     )
-    result = run_script(ROOT / "scripts" / "stack_matrix.py", "--root", str(root), "--name", "further", "--exclude", "dev")
+    result = run_script(
+        ROOT / "scripts" / "stack_matrix.py", "--root", str(root), "--name", "further", "--exclude", "dev"
+    )
     assert result.returncode == 0, result.stderr
     out = outputs(result)
     assert [s["stack"] for s in json.loads(out["further"])] == ["prod", "stage"]
@@ -74,7 +82,10 @@ def test_no_further_stacks_gives_an_empty_list(tmp_path):
     ("stacks", "message"),
     [
         ({"dev": "config:\n  container-lambda:architecture: arm\n"}, "architecture 'arm' is not one of"),
-        ({"dev": "config:\n  container-lambda:dockerfile: ../Dockerfile\n"}, "must be a path inside function/"),
+        (
+            {"dev": "config:\n  container-lambda:dockerfile: ../Dockerfile\n"},
+            "must be a path inside function/",
+        ),
         ({"dev": "config:\n  container-lambda:dockerfile: Dockerfile\n"}, "must be a path inside function/"),
         ({"Dev": "config: {}\n"}, "stack name 'Dev' must match"),
         ({"dev": "config: [unclosed\n"}, "not valid YAML"),
@@ -90,12 +101,16 @@ def test_bad_stacks_fail_with_a_clear_message(tmp_path, stacks, message):
 
 
 def test_an_architecture_missing_everywhere_is_an_error(tmp_path):
-    root = make_project(tmp_path, {"dev": "config: {}\n"}, project="name: container-lambda\nruntime: python\n")
+    root = make_project(
+        tmp_path, {"dev": "config: {}\n"}, project="name: container-lambda\nruntime: python\n"
+    )
     with pytest.raises(stack_matrix.StackError, match="architecture None"):
         stack_matrix.select(root)
 
 
-@pytest.mark.skipif(not (ROOT / "Pulumi.dev.yaml").is_file(), reason="the stack files are not in this checkout")
+@pytest.mark.skipif(
+    not (ROOT / "Pulumi.dev.yaml").is_file(), reason="the stack files are not in this checkout"
+)
 def test_the_repository_dev_stack_resolves():
     (dev,) = stack_matrix.select(ROOT, only=["dev"])
     assert dev.architecture in stack_matrix.ARCHITECTURES

@@ -71,7 +71,10 @@ def test_container_check_builds_on_the_runner_of_each_stack_architecture():
     assert jobs["image"]["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.plan.outputs.builds) }}"
     (run,) = [step for step in jobs["image"]["steps"] if "run" in step]
     assert run["run"].startswith("scripts/container_check.sh ")
-    assert run["env"] == {"ARCHITECTURE": "${{ matrix.architecture }}", "DOCKERFILE": "${{ matrix.dockerfile }}"}
+    assert run["env"] == {
+        "ARCHITECTURE": "${{ matrix.architecture }}",
+        "DOCKERFILE": "${{ matrix.dockerfile }}",
+    }
     assert "id-token" not in jobs["image"]["permissions"]
 
 
@@ -150,7 +153,9 @@ def test_stack_up_runs_pulumi_up_with_policy_pack_and_previous_image_as_cache():
 def test_stack_up_smoke_tests_after_up():
     steps = workflow("stack-up.yml")["jobs"]["up"]["steps"]
     up_index = next(i for i, step in enumerate(steps) if step.get("id") == "up")
-    verify = [s for s in steps[up_index + 1 :] if str(s.get("run", "")).startswith("scripts/ci_stack.sh verify ")]
+    verify = [
+        s for s in steps[up_index + 1 :] if str(s.get("run", "")).startswith("scripts/ci_stack.sh verify ")
+    ]
     assert verify, "the stack's checks (wait for Active, smoke test) must run after pulumi up"
 
 
@@ -170,7 +175,9 @@ def test_every_pulumi_command_uses_the_state_and_secrets_variables_and_the_sdk_c
         for step in pulumi_command_steps(name):
             assert step["with"]["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}"
             assert step["with"]["secrets-provider"] == "${{ vars.PULUMI_SECRETS_PROVIDER }}"
-        job = next(iter(workflow(name)["jobs"][j] for j in workflow(name)["jobs"] if j in {"preview", "up", "drift"}))
+        job = next(
+            iter(workflow(name)["jobs"][j] for j in workflow(name)["jobs"] if j in {"preview", "up", "drift"})
+        )
         assert job["env"]["PULUMI_BACKEND_URL"] == "${{ vars.PULUMI_BACKEND_URL }}"
         assert job["env"]["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}"
     for path in WORKFLOWS.glob("*.yml"):
@@ -188,7 +195,10 @@ def test_drift_runs_nightly_for_every_stack_expecting_no_changes():
     (cron,) = [entry["cron"] for entry in drift["on"]["schedule"]]
     minute, hour, day, month, weekday = cron.split()
     assert (day, month, weekday) == ("*", "*", "*") and hour.isdigit(), "drift runs every night"
-    assert drift["jobs"]["drift"]["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.plan.outputs.stacks) }}"
+    assert (
+        drift["jobs"]["drift"]["strategy"]["matrix"]["include"]
+        == "${{ fromJSON(needs.plan.outputs.stacks) }}"
+    )
     assert drift["jobs"]["drift"]["strategy"]["fail-fast"] is False
     (step,) = pulumi_command_steps("drift.yml")
     assert step["with"]["command"] == "preview"
@@ -211,7 +221,9 @@ def test_patch_rebuild_runs_weekly_from_a_fresh_base_and_fails_on_critical_findi
 
 def test_the_deploy_workflow_never_refreshes_the_base_or_gates_on_scan():
     for job in workflow("deploy.yml")["jobs"].values():
-        assert "refresh-base" not in (job.get("with") or {}) and "fail-on-severity" not in (job.get("with") or {})
+        assert "refresh-base" not in (job.get("with") or {}) and "fail-on-severity" not in (
+            job.get("with") or {}
+        )
 
 
 # --- agreement with the bootstrap project and the README ---------------------------------------------------
@@ -222,7 +234,8 @@ def test_repository_variables_are_the_bootstrap_outputs():
     (names,) = [
         ast.literal_eval(node.value)
         for node in tree.body
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "OUTPUT_NAMES" for t in node.targets)
+        if isinstance(node, ast.Assign)
+        and any(getattr(t, "id", None) == "OUTPUT_NAMES" for t in node.targets)
     ]
     text = "\n".join(path.read_text(encoding="utf-8") for path in WORKFLOWS.glob("*.yml"))
     assert set(re.findall(r"\bvars\.(\w+)", text)) == set(names)

@@ -64,11 +64,15 @@ def _assumes_aws(job: dict) -> bool:
 def test_id_token_write_exactly_where_aws_is_assumed(path):
     for job_id, job in load_workflow(path)["jobs"].items():
         has_token = (job.get("permissions") or {}).get("id-token") == "write"
-        assert has_token == _assumes_aws(job), f"{path.name}:{job_id}: id-token: write iff the job assumes an AWS role"
+        assert has_token == _assumes_aws(job), (
+            f"{path.name}:{job_id}: id-token: write iff the job assumes an AWS role"
+        )
 
 
 def test_pull_request_write_only_for_the_preview_comment():
-    writers = {(wf, job_id) for wf, job_id, job in all_jobs() if (job.get("permissions") or {}).get("pull-requests")}
+    writers = {
+        (wf, job_id) for wf, job_id, job in all_jobs() if (job.get("permissions") or {}).get("pull-requests")
+    }
     assert writers == {("preview.yml", "preview")}
 
 
@@ -90,7 +94,7 @@ def test_every_uses_is_a_verified_full_sha_with_its_version_comment(path):
         assert pinned["action"] in pins, f"{path.name}:{number}: {pinned['action']} is not in action-pins.md"
         tag, sha = pins[pinned["action"]]
         assert pinned["sha"] == sha, f"{path.name}:{number}: {ref} is not the verified commit {sha}"
-        assert (match["comment"] or "").split() [:1] == [tag], f"{path.name}:{number}: comment must name {tag}"
+        assert (match["comment"] or "").split()[:1] == [tag], f"{path.name}:{number}: comment must name {tag}"
     assert found, f"{path.name} uses no action at all"
 
 
@@ -100,20 +104,29 @@ def test_checkout_never_persists_credentials(path):
         for step in job.get("steps", []):
             if uses_action(step, "actions/checkout"):
                 value = (step.get("with") or {}).get("persist-credentials")
-                assert value in (False, "false"), f"{path.name}:{job_id}: checkout without persist-credentials: false"
+                assert value in (False, "false"), (
+                    f"{path.name}:{job_id}: checkout without persist-credentials: false"
+                )
 
 
 @pytest.mark.parametrize("path", workflow_files(), ids=ids)
 def test_no_expression_inside_run(path):
     for job_id, job in load_workflow(path)["jobs"].items():
         for step in job.get("steps", []):
-            assert "${{" not in str(step.get("run", "")), f"{path.name}:{job_id}: pass expressions through env:"
+            assert "${{" not in str(step.get("run", "")), (
+                f"{path.name}:{job_id}: pass expressions through env:"
+            )
 
 
 @pytest.mark.parametrize("path", workflow_files(), ids=ids)
 def test_no_static_cloud_keys_and_no_dangerous_triggers(path):
     text = path.read_text(encoding="utf-8")
-    for forbidden in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "aws-access-key-id", "aws-secret-access-key"):
+    for forbidden in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "aws-access-key-id",
+        "aws-secret-access-key",
+    ):
         assert forbidden not in text, f"{path.name} mentions {forbidden}"
     triggers = load_workflow(path)["on"]
     assert "pull_request_target" not in triggers and "workflow_run" not in triggers
