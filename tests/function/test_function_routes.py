@@ -1,0 +1,144 @@
+"""The routes and the sample events: status codes, response shapes, logging."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from tests.function.support import (
+    EVENTS_DIR,
+    SHARED_SAMPLE,
+    LocalContext,
+    app,
+    captured_logs,
+    invoke,
+    load_event,
+    log_records,
+    make_event,
+)
+
+EXPECTED = json.loads((EVENTS_DIR / "expected-status.json").read_text(encoding="utf-8"))
+EVENT_FILES = sorted(p.name for p in EVENTS_DIR.glob("*.json") if p.name != "expected-status.json")
+
+
+def test_every_sample_event_has_an_expected_status_and_vice_versa():
+    assert sorted(EXPECTED) == EVENT_FILES
+
+
+@pytest.mark.parametrize("name", EVENT_FILES)
+def test_sample_event_gets_its_expected_status(name):
+    status, _, _ = invoke(load_event(name))
+    assert status == EXPECTED[name]
+
+
+@pytest.mark.parametrize("name", EVENT_FILES)
+def test_sample_events_keep_the_payload_v2_shape(name):
+    sample = json.loads(SHARED_SAMPLE.read_text(encoding="utf-8"))
+    event = load_event(name)
+    assert event["version"] == "2.0"
+    assert set(event["requestContext"]) == set(sample["requestContext"])
+    assert set(event["requestContext"]["http"]) == set(sample["requestContext"]["http"])
+    assert event["requestContext"]["http"]["path"] == event["rawPath"]
+    assert all(name == name.lower() for name in event["headers"])
+
+
+def test_health():
+    status, _, body = invoke(load_event("health.json"))
+    assert status == 200
+    assert body == {"status": "ok", "modelVersion": app.MODEL.version}
+
+
+def test_model_metadata():
+    status, _, body = invoke(load_event("model-metadata.json"))
+    assert status == 200
+    assert body["modelVersion"] == app.MODEL.version
+    assert body["featureNames"] == [
+        "sepal length (cm)",
+        "sepal width (cm)",
+        "petal length (cm)",
+        "petal width (cm)",
+    ]
+    assert body["classes"] == ["setosa", "versicolor", "virginica"]
+    assert 0.9 <= body["trainingAccuracy"] <= 1.0
+    assert 0.8 <= body["testAccuracy"] <= 1.0
+    assert body["nEstimators"] == len(app.MODEL.trees)
+
+
+def test_predict_one_row_answers_class_label_and_probabilities():
+    status, _, body = invoke(load_event("predict-one.json"))
+    assert status == 200
+    assert body["modelVersion"] == app.MODEL.version
+    [row] = body["predictions"]
+    assert row["label"] == "setosa"
+    assert row["classIndex"] == 0
+    assert list(row["probabilities"]) == ["setosa", "versicolor", "virginica"]
+    assert math.isclose(sum(row["probabilities"].values()), 1.0, abs_tol=1e-9)
+    assert row["probabilities"]["setosa"] == max(row["probabilities"].values())
+
+
+def test_predict_instances_answers_one_prediction_per_row_in_order():
+    status, _, body = invoke(load_event("predict-batch.json"))
+    assert status == 200
+    assert [row["label"] for row in body["predictions"]] == ["setosa", "versicolor", "virginica"]
+
+
+def test_predict_base64_body_is_decoded():
+    event = load_event("predict-base64.json")
+    assert event["isBase64Encoded"] is True
+    status, _, body = invoke(event)
+    assert status == 200
+    assert body["predictions"][0]["label"] == "virginica"
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        None,
+        "application/json",
+        "application/json; charset=utf-8",
+        "Application/JSON",
+        "application/vnd.api+json",
+    ],
+)
+def test_predict_accepts_json_content_types_and_a_missing_one(content_type):
+    event = make_event(body='{"features": [5.1, 3.5, 1.4, 0.2]}', content_type=content_type)
+    status, _, _ = invoke(event)
+    assert status == 200
+
+
+def test_exactly_100_rows_are_accepted():
+    event = make_event(body=json.dumps({"instances": [[6.0, 2.9, 4.5, 1.5]] * 100}))
+    status, _, body = invoke(event)
+    assert status == 200
+    assert len(body["predictions"]) == 100
+
+
+def test_integers_are_accepted_as_features():
+    status, _, body = invoke(make_event(body='{"features": [5, 3, 1, 0]}'))
+    assert status == 200
+    assert body["predictions"][0]["label"] == "setosa"
+
+
+def test_a_stage_prefix_in_the_raw_path_is_stripped():
+    event = load_event("health.json")
+    event["requestContext"]["stage"] = "dev"
+    event["rawPath"] = "/dev/health"
+    status, _, _ = invoke(event)
+    assert status == 200
+
+
+def test_logs_are_json_with_request_ids_and_the_cold_start_flag():
+    event = load_event("predict-one.json")
+    context = LocalContext(request_id="11111111-2222-3333-4444-555555555555")
+    with captured_logs() as buffer:
+        invoke(event, context)
+        invoke(event, LocalContext())
+    first, second = (r for r in log_records(buffer) if r["message"] == "predicted")
+    assert first["function_request_id"] == context.aws_request_id
+    assert first["correlation_id"] == event["requestContext"]["requestId"]
+    assert first["service"] == "container-lambda"
+    assert first["rows"] == 1
+    assert isinstance(first["cold_start"], bool)
+    assert second["cold_start"] is False
