@@ -6,7 +6,6 @@ import base64
 import copy
 import io
 import json
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,8 @@ FUNCTION_DIR = ROOT / "function"
 EVENTS_DIR = FUNCTION_DIR / "events"
 SHARED_SAMPLE = Path("/work/shared/events/http-api-v2-post.json")
 
-if str(FUNCTION_DIR) not in sys.path:
-    sys.path.insert(0, str(FUNCTION_DIR))
-
-import app  # noqa: E402 - the function directory is not a package
+# function/ is on sys.path (conftest.py)
+import app  # noqa: E402
 from local import LocalContext  # noqa: E402
 
 STATUSES = {200, 400, 404, 405, 413, 415, 500}
