@@ -264,3 +264,22 @@ def test_dependabot_covers_actions_pip_and_docker_with_a_cooldown():
         for directory in update.get("directories") or [update["directory"]]:
             covered.add((update["package-ecosystem"], directory))
     assert {("github-actions", "/"), ("pip", "/"), ("pip", "/function"), ("docker", "/function")} <= covered
+
+
+def test_pulumi_jobs_fall_back_to_the_secrets_provider_in_the_state():
+    for name, job_id in (("preview.yml", "preview"), ("drift.yml", "drift"), ("stack-up.yml", "up")):
+        env = workflow(name)["jobs"][job_id]["env"]
+        assert env["PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER"] == "true", name
+
+
+PLANNED = ["container-check.yml", "preview.yml", "deploy.yml", "drift.yml", "patch-rebuild.yml"]
+
+
+@pytest.mark.parametrize("name", PLANNED)
+def test_the_stack_list_comes_from_the_stack_files(name):
+    plan = workflow(name)["jobs"]["plan"]
+    runs = [step["run"] for step in plan["steps"] if "run" in step]
+    assert runs
+    for run in runs:
+        assert run.startswith("scripts/ci_plan.sh") and run.endswith('>> "$GITHUB_OUTPUT"'), run
+    assert plan["permissions"] == {"contents": "read"}
