@@ -53,3 +53,28 @@ preview: ## preview the dev stack
 
 destroy: ## destroy the dev stack
 	scripts/deploy.sh destroy $(STACK)
+
+# --- the function (function/) ---------------------------------------------------------------------------
+FUNCTION_DOCKERFILE ?= function/Dockerfile
+FUNCTION_IMAGE ?= container-lambda-function:local
+EVENT ?= function/events/predict-one.json
+PORT ?= 3000
+
+model: $(VENV)/.installed ## train the iris forest and write function/model.json (deterministic)
+	$(PY) function/train.py
+
+bench: $(VENV)/.installed ## benchmark cold init, warm latency, dependency size vs the naive scikit-learn handler
+	$(PY) scripts/benchmark.py $(BENCH_ARGS)
+
+serve: $(VENV)/.installed ## serve the API in-process on http://127.0.0.1:$(PORT) (no Docker)
+	$(PY) function/local.py serve --port $(PORT)
+
+invoke: $(VENV)/.installed ## call the handler in-process with EVENT (default: function/events/predict-one.json)
+	$(PY) function/local.py invoke $(EVENT)
+
+local-run: ## build the function image (FUNCTION_DOCKERFILE) and run it with the emulator on port 9000
+	docker build --file $(FUNCTION_DOCKERFILE) --tag $(FUNCTION_IMAGE) function
+	docker run --rm --publish 127.0.0.1:9000:8080 $(FUNCTION_IMAGE)
+
+local-invoke: ## post every function/events/*.json to the emulator on port 9000 and print the answers
+	$(PYTHON) function/local.py emulator
