@@ -1,0 +1,164 @@
+"""Static checks of the two Dockerfiles, the build context and the entry script (no Docker here)."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.function.support import EVENTS_DIR, FUNCTION_DIR
+
+DOCKERFILES = ["Dockerfile", "Dockerfile.debian"]
+HEAVY = re.compile(r"scikit-learn|sklearn|scipy|pandas|numpy|joblib", re.IGNORECASE)
+PINNED_FROM = re.compile(r"^FROM\s+(\S+):(\S+)@sha256:[0-9a-f]{64}(\s+AS\s+\S+)?$", re.IGNORECASE)
+
+
+def instructions(name: str) -> list[str]:
+    """Instructions with continuation lines joined and comments dropped."""
+    text = (FUNCTION_DIR / name).read_text(encoding="utf-8")
+    text = re.sub(r"\\\n\s*", " ", text)
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def stages(name: str) -> list[list[str]]:
+    result: list[list[str]] = []
+    for line in instructions(name):
+        if line.upper().startswith("FROM "):
+            result.append([])
+        result[-1].append(line)
+    return result
+
+
+def context_sources(name: str) -> list[str]:
+    sources = []
+    for line in instructions(name):
+        words = line.split()
+        if words[0].upper() == "COPY" and not any(w.startswith("--from=") for w in words):
+            sources += [w for w in words[1:-1] if not w.startswith("--")]
+    return sources
+
+
+def dockerignore_allows(path: str) -> bool:
+    allowed = False
+    for line in (FUNCTION_DIR / ".dockerignore").read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        negated = line.startswith("!")
+        if fnmatch.fnmatch(path, line.lstrip("!")):
+            allowed = negated
+    return allowed
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_every_base_image_is_pinned_by_tag_and_digest(name):
+    froms = [line for line in instructions(name) if line.upper().startswith("FROM ")]
+    assert froms
+    for line in froms:
+        assert PINNED_FROM.match(line), line
+
+
+def test_aws_image_is_the_lambda_python_313_base():
+    assert all(s[0].split()[1].startswith("public.ecr.aws/lambda/python:3.13.") for s in stages("Dockerfile"))
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_multi_stage_with_code_in_the_last_layer_and_the_handler_as_cmd(name):
+    final = stages(name)[-1]
+    assert len(stages(name)) >= 3
+    copies = [line for line in final if line.upper().startswith("COPY ")]
+    assert "--from=code" in copies[-1]
+    assert copies.index(next(c for c in copies if "model.json" in c)) == len(copies) - 2
+    assert "--from=deps" in copies[-3]
+    assert final[-1] == 'CMD ["app.handler"]'
+    assert not any(line.upper().startswith("RUN ") for line in final)
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_no_scikit_learn_or_numpy_anywhere_in_the_images(name):
+    assert not HEAVY.search("\n".join(instructions(name)))
+    for requirements in ("requirements.txt", "requirements-debian.txt"):
+        assert not HEAVY.search((FUNCTION_DIR / requirements).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("requirements", ["requirements.txt", "requirements-debian.txt"])
+def test_runtime_requirements_are_pinned(requirements):
+    lines = [
+        line.split("#")[0].strip()
+        for line in (FUNCTION_DIR / requirements).read_text(encoding="utf-8").splitlines()
+        if line.split("#")[0].strip()
+    ]
+    assert lines and all(re.fullmatch(r"[A-Za-z0-9._-]+==[0-9][0-9A-Za-z.]*", line) for line in lines)
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_build_context_holds_what_the_dockerfile_copies_and_nothing_else(name):
+    for source in context_sources(name):
+        assert (FUNCTION_DIR / source).is_file(), source
+        assert dockerignore_allows(source), source
+    for excluded in (
+        "events/health.json",
+        "train.py",
+        "local.py",
+        "__pycache__/app.cpython-313.pyc",
+        "tests",
+    ):
+        assert not dockerignore_allows(excluded), excluded
+
+
+def test_debian_image_runs_the_emulator_entry_script_with_pinned_awslambdaric():
+    final = stages("Dockerfile.debian")[-1]
+    assert 'ENTRYPOINT ["/usr/local/bin/entry.sh"]' in final
+    assert any(line.startswith("USER ") and not line.startswith("USER 0") for line in final)
+    assert "awslambdaric==" in (FUNCTION_DIR / "requirements-debian.txt").read_text(encoding="utf-8")
+    emulator = stages("Dockerfile.debian")[0][0].split()[1]
+    assert emulator in {s[0].split()[1] for s in stages("Dockerfile")}
+
+
+def test_entry_script_chooses_the_emulator_only_without_a_runtime_api():
+    script = FUNCTION_DIR / "entry.sh"
+    assert script.stat().st_mode & 0o111
+    text = script.read_text(encoding="utf-8")
+    assert text.startswith("#!/bin/sh\n")
+    assert 'if [ -z "${AWS_LAMBDA_RUNTIME_API:-}" ]' in text
+    assert "exec /usr/local/bin/aws-lambda-rie /usr/local/bin/python -m awslambdaric" in text
+
+
+def test_entry_script_refuses_a_missing_handler():
+    result = subprocess.run(
+        ["sh", str(FUNCTION_DIR / "entry.sh")], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 64
+    assert "expected exactly one argument" in result.stderr
+
+
+def test_files_copied_into_the_image_are_enough_to_serve(tmp_path):
+    """Only the copied files, in a directory of their own: the handler imports, loads the model, answers."""
+    for source in context_sources("Dockerfile"):
+        if source.endswith((".py", ".json")):
+            shutil.copy(FUNCTION_DIR / source, tmp_path / source)
+    code = (
+        "import json, sys; sys.path.remove(sys.argv[2]) if sys.argv[2] in sys.path else None; "
+        "sys.path.insert(0, sys.argv[1]); import app; "
+        "sys.path.insert(0, sys.argv[2]); from local import LocalContext; "
+        "event = json.load(open(sys.argv[3])); "
+        "print(app.handler(event, LocalContext())['statusCode']); print(app.__file__)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path), str(FUNCTION_DIR), str(EVENTS_DIR / "predict-one.json")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    status, module_file = result.stdout.strip().splitlines()[-2:]
+    assert json.loads(status) == 200
+    assert Path(module_file).parent == tmp_path
