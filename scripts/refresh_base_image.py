@@ -2,7 +2,9 @@
 """Move the base images of Dockerfiles to the image their tag points at today (the weekly patch rebuild).
 
 Every `FROM image:tag[@sha256:...]` is rewritten to `FROM image:tag@sha256:<current digest of image:tag>`,
-so the build takes the base image's latest OS and runtime patches while staying pinned by digest. Because
+so the build takes the base image's latest OS and runtime patches while staying pinned by digest. A dated
+build tag, as the AWS Lambda base images publish them (`3.13.2025.12.15.13`), names one build forever; it
+follows its moving tag instead (`3.13`), and the line is rewritten to that tag and its digest. Because
 the Dockerfile is part of the build context, the rewritten file gives the image a new content tag (the ECR
 repository's tags are immutable). Stage references (`FROM build`), `scratch`, references without a tag and
 `${ARG}` references are left alone.
@@ -26,6 +28,7 @@ from pathlib import Path
 FROM_LINE = re.compile(r"^(?P<lead>\s*FROM\s+(?:--\S+\s+)*)(?P<ref>\S+)(?P<rest>.*)$", re.IGNORECASE)
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 STAGE_ALIAS = re.compile(r"\sAS\s+(?P<name>\S+)", re.IGNORECASE)
+DATED_TAG = re.compile(r"^(?P<moving>.+?)\.20\d{2}\.\d{2}\.\d{2}(?:\.\d+)?$")
 
 
 class RefreshError(Exception):
@@ -41,6 +44,12 @@ def split_reference(ref: str) -> tuple[str, str | None, str | None]:
     if colon > slash:
         name, tag = name[:colon], name[colon + 1 :]
     return name, tag, digest or None
+
+
+def moving_tag(tag: str) -> str:
+    """The tag that receives the patches: a dated build tag follows its version tag."""
+    match = DATED_TAG.match(tag)
+    return match["moving"] if match else tag
 
 
 def docker_digest(reference: str) -> str:
@@ -85,14 +94,16 @@ def refresh_text(text: str, resolve: Callable[[str], str]) -> tuple[str, list[st
                 messages.append(f"{ref}: no tag to follow, left as is")
             out.append(line)
         else:
-            current = resolve(f"{name}:{tag}")
-            if current == digest:
+            follow = moving_tag(tag)
+            current = resolve(f"{name}:{follow}")
+            if current == digest and follow == tag:
                 messages.append(f"{name}:{tag}: already at {current}")
                 out.append(line)
             else:
-                messages.append(f"{name}:{tag}: {digest or 'unpinned'} -> {current}")
+                via = f" (following {follow})" if follow != tag else ""
+                messages.append(f"{name}:{tag}{via}: {digest or 'unpinned'} -> {follow}@{current}")
                 newline = "\n" if line.endswith("\n") else ""
-                out.append(f"{match['lead']}{name}:{tag}@{current}{match['rest']}{newline}")
+                out.append(f"{match['lead']}{name}:{follow}@{current}{match['rest']}{newline}")
         if alias:
             stages.add(alias["name"])
     return "".join(out), messages

@@ -85,15 +85,11 @@ def request(url: str, body: dict | None, deadline: float) -> Answer:
 
 
 def predicted_labels(body: dict) -> list[object]:
-    """Labels of a /predict answer: one row, either flat or under `predictions`/`prediction`."""
+    """Labels of a /predict answer: `{"modelVersion": ..., "predictions": [{"label": ...}, ...]}`."""
     rows = body.get("predictions")
-    if isinstance(rows, list):
-        return [row.get("label") if isinstance(row, dict) else None for row in rows]
-    if isinstance(body.get("prediction"), dict):
-        return [body["prediction"].get("label")]
-    if "label" in body:
-        return [body["label"]]
-    return []
+    if not isinstance(rows, list):
+        return []
+    return [row.get("label") if isinstance(row, dict) else None for row in rows]
 
 
 def check_health(base: str, deadline: float) -> str:

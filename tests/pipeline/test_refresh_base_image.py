@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scripts import refresh_base_image as refresh
+from tests.pipeline.helpers import ROOT
 
 OLD = "sha256:" + "1" * 64
 NEW = "sha256:" + "2" * 64
@@ -51,7 +52,7 @@ def test_tagged_bases_move_to_the_current_digest_and_everything_else_stays():
     assert lines[9] == f"FROM localhost:5000/tools:1.2@{BUILDER} AS tools", "a registry port is not a tag"
     assert lines[10] == f"FROM {IMAGE}@{OLD} AS digest-only"
     assert text.endswith('CMD ["app.handler"]\n')
-    assert f"{IMAGE}:3.13: {OLD} -> {NEW}" in messages
+    assert f"{IMAGE}:3.13: {OLD} -> 3.13@{NEW}" in messages
     assert f"{IMAGE}@{OLD}: no tag to follow, left as is" in messages
 
 
@@ -112,3 +113,34 @@ def test_a_failure_on_a_later_file_leaves_the_earlier_ones_untouched(tmp_path):
     second.write_text("FROM python:3.13-slim\n", encoding="utf-8")
     assert refresh.main([str(first), str(second)], resolve=resolver({f"{IMAGE}:3.13": NEW})) == 2
     assert first.read_text(encoding="utf-8") == f"FROM {IMAGE}:3.13@{OLD}\n"
+
+
+def test_a_dated_build_tag_follows_its_moving_tag():
+    dated = f"FROM {IMAGE}:3.13.2025.12.15.13@{OLD} AS deps\nFROM python:3.13.11-slim-bookworm@{OLD}\n"
+    resolve = resolver({f"{IMAGE}:3.13": NEW, "python:3.13.11-slim-bookworm": BUILDER})
+    text, messages = refresh.refresh_text(dated, resolve)
+    assert text == f"FROM {IMAGE}:3.13@{NEW} AS deps\nFROM python:3.13.11-slim-bookworm@{BUILDER}\n"
+    assert f"{IMAGE}:3.13.2025.12.15.13 (following 3.13): {OLD} -> 3.13@{NEW}" in messages
+    assert resolve.asked == [f"{IMAGE}:3.13", "python:3.13.11-slim-bookworm"]
+
+
+@pytest.mark.parametrize(
+    ("tag", "moving"),
+    [
+        ("3.13.2025.12.15.13", "3.13"),
+        ("3.12.2024.04.03", "3.12"),
+        ("3.13", "3.13"),
+        ("3.13.11-slim-bookworm", "3.13.11-slim-bookworm"),
+        ("latest", "latest"),
+    ],
+)
+def test_moving_tags(tag, moving):
+    assert refresh.moving_tag(tag) == moving
+
+
+def test_the_repository_dockerfiles_have_a_tag_to_follow():
+    for dockerfile in sorted((ROOT / "function").glob("Dockerfile*")):
+        text = dockerfile.read_text(encoding="utf-8")
+        _, messages = refresh.refresh_text(text, lambda reference: NEW)
+        assert messages, f"{dockerfile.name} has no base image to refresh"
+        assert not [m for m in messages if "no tag to follow" in m], messages

@@ -1,0 +1,50 @@
+"""The pipeline's checks against the real handler (in-process), as the deployed API and the emulator."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import threading
+from http.server import ThreadingHTTPServer
+
+import pytest
+
+from tests.pipeline.helpers import ROOT, http_server, run_script
+
+INVOCATIONS = "/2015-03-31/functions/function/invocations"
+
+
+@pytest.fixture(scope="module")
+def local():
+    spec = importlib.util.spec_from_file_location("container_lambda_local", ROOT / "function" / "local.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_smoke_test_passes_against_the_function(local):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), local.make_request_handler(local.load_handler()))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        result = run_script(
+            ROOT / "scripts" / "smoke_test.py", "--base-url", f"http://127.0.0.1:{server.server_address[1]}"
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 0, result.stderr
+    assert "POST /predict -> 200 label setosa" in result.stdout
+
+
+def test_every_sample_event_gets_its_expected_status_from_the_function(local):
+    handler = local.load_handler()
+
+    def emulator(method, path, body):
+        return 200, handler(json.loads(body), local.LocalContext())
+
+    with http_server(emulator) as base:
+        result = run_script(ROOT / "scripts" / "invoke_events.py", "--url", base + INVOCATIONS, "--wait", "5")
+    assert result.returncode == 0, result.stdout + result.stderr
+    expected = json.loads((ROOT / "function" / "events" / "expected-status.json").read_text(encoding="utf-8"))
+    assert result.stdout.count("(expected ") == len(expected)
