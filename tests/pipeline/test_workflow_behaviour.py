@@ -145,7 +145,7 @@ def test_stack_up_runs_pulumi_up_with_policy_pack_and_previous_image_as_cache():
     assert inputs["stack-name"] == "${{ inputs.stack }}"
     assert inputs["policyPacks"] == "policy"
     cache_from = step["env"]["CONTAINER_LAMBDA_CACHE_FROM"]
-    assert "steps.prepare.outputs.image-uri" in cache_from and "inputs.refresh-base" in cache_from
+    assert cache_from == "${{ inputs.build-cache && steps.prepare.outputs.image-uri || '' }}"
     prepare = [s for s in workflow("stack-up.yml")["jobs"]["up"]["steps"] if s.get("id") == "prepare"]
     assert prepare and prepare[0]["run"].startswith("scripts/ci_stack.sh prepare ")
 
@@ -206,24 +206,29 @@ def test_drift_runs_nightly_for_every_stack_expecting_no_changes():
     assert step["with"]["stack-name"] == "${{ matrix.stack }}"
 
 
-def test_patch_rebuild_runs_weekly_from_a_fresh_base_and_fails_on_critical_findings():
+def test_patch_rebuild_runs_weekly_without_cache_and_fails_on_critical_findings():
     patch = workflow("patch-rebuild.yml")
     (cron,) = [entry["cron"] for entry in patch["on"]["schedule"]]
-    assert cron.split()[2:] == ["*", "*", cron.split()[4]] and cron.split()[4].isdigit(), "weekly schedule"
+    minute, hour, day, month, weekday = cron.split()
+    assert (day, month) == ("*", "*") and weekday.isdigit(), "weekly schedule"
     for job_id in ("dev", "promote"):
-        assert patch["jobs"][job_id]["with"]["refresh-base"] is True
+        assert patch["jobs"][job_id]["with"]["build-cache"] is False
         assert patch["jobs"][job_id]["with"]["fail-on-severity"] == "CRITICAL"
+
+
+def test_every_update_builds_on_the_current_digest_of_the_base_tag():
     steps = workflow("stack-up.yml")["jobs"]["up"]["steps"]
+    ids = [step.get("id") for step in steps]
     (base,) = [step for step in steps if step.get("id") == "base"]
-    assert base["if"] == "inputs.refresh-base"
-    assert base["run"].startswith("python3 scripts/refresh_base_image.py function/Dockerfile")
+    assert "if" not in base
+    assert base["run"] == 'python3 scripts/refresh_base_image.py function/Dockerfile* >> "$GITHUB_OUTPUT"'
+    assert ids.index("base") < ids.index("up")
 
 
-def test_the_deploy_workflow_never_refreshes_the_base_or_gates_on_scan():
+def test_the_deploy_workflow_keeps_the_cache_and_only_reports_the_scan():
     for job in workflow("deploy.yml")["jobs"].values():
-        assert "refresh-base" not in (job.get("with") or {}) and "fail-on-severity" not in (
-            job.get("with") or {}
-        )
+        inputs = job.get("with") or {}
+        assert "build-cache" not in inputs and "fail-on-severity" not in inputs
 
 
 # --- agreement with the bootstrap project and the README ---------------------------------------------------
