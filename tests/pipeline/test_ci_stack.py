@@ -25,7 +25,7 @@ case "$1 $2" in
   "lambda wait") ;;
   "lambda get-function-configuration") printf '%s\\n' "$FAKE_FUNCTION_STATE" ;;
   "ecr batch-get-image") cat "$FAKE_MANIFEST" ;;
-  "ecr get-download-url-for-layer") echo "https://layers.example/config" ;;
+  "ecr get-download-url-for-layer") [[ -z "${FAKE_NO_CONFIG:-}" ]] && echo "https://layers.example/config" ;;
   "ecr wait") exit "${FAKE_SCAN_WAIT_RC:-0}" ;;
   "ecr describe-image-scan-findings") cat "$FAKE_FINDINGS" ;;
   *) echo "unexpected: aws $*" >&2; exit 3 ;;
@@ -163,6 +163,18 @@ def test_an_image_of_another_architecture_fails_the_check(world):
         result = verify(world)
     assert result.returncode == 1
     assert "differs from the function architecture x86_64" in result.stderr
+
+
+def test_a_config_blob_that_cannot_be_fetched_is_flagged_not_fatal(world):
+    world["env"]["FAKE_NO_CONFIG"] = "1"
+    api = Api()
+    with http_server(api) as base:
+        set_outputs(world, base)
+        result = verify(world)
+    assert result.returncode == 0, result.stderr
+    assert "::warning title=Image platform not checked::" in result.stdout
+    assert "platform (image config)" not in result.stdout
+    assert api.paths == ["/health", "/predict"]
 
 
 def test_a_wrong_prediction_fails(world):
