@@ -72,16 +72,20 @@ class Forest:
     def predict_proba(self, row: list[float] | tuple[float, ...]) -> list[float]:
         """Mean class fractions of the trees for one row of `n_features` finite numbers."""
         x = self.as_float32(row)
-        total = [0.0] * len(self.classes)
+        leaves = []
         for feature, threshold, left, right, value in self.trees:
             node = 0
             while (child := left[node]) != _LEAF:
                 node = child if x[feature[node]] <= threshold[node] else right[node]
-            leaf = value[node]
-            for k in range(len(total)):
-                total[k] += leaf[k]
-        n_trees = len(self.trees)
-        return [p / n_trees for p in total]
+            leaves.append(value[node])
+        n_trees = len(leaves)
+        proba = []
+        for fractions in zip(*leaves, strict=True):  # one class at a time, trees in forest order
+            total = 0.0
+            for fraction in fractions:  # not sum(): since Python 3.12 it compensates rounding errors
+                total += fraction
+            proba.append(total / n_trees)
+        return proba
 
     def predict(self, row: list[float] | tuple[float, ...]) -> tuple[int, list[float]]:
         """(class index, probabilities); ties go to the lowest class index, like NumPy's argmax."""
