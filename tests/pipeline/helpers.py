@@ -97,7 +97,13 @@ def http_server(handle: Handler) -> Iterator[str]:
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - signature of the base class
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)) as base:
+        yield base
+
+
+@contextmanager
+def serving(server: ThreadingHTTPServer) -> Iterator[str]:
+    """Run `server` in a thread for the duration of the block; yields its base URL."""
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

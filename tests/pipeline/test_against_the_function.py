@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import threading
 from http.server import ThreadingHTTPServer
 
 import pytest
 
-from tests.pipeline.helpers import ROOT, http_server, run_script
+from tests.pipeline.helpers import ROOT, http_server, run_script, serving
 
 INVOCATIONS = "/2015-03-31/functions/function/invocations"
 
@@ -24,15 +23,8 @@ def local():
 
 def test_the_smoke_test_passes_against_the_function(local):
     server = ThreadingHTTPServer(("127.0.0.1", 0), local.make_request_handler(local.load_handler()))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        result = run_script(
-            ROOT / "scripts" / "smoke_test.py", "--base-url", f"http://127.0.0.1:{server.server_address[1]}"
-        )
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(server) as base:
+        result = run_script(ROOT / "scripts" / "smoke_test.py", "--base-url", base)
     assert result.returncode == 0, result.stderr
     assert "POST /predict -> 200 label setosa" in result.stdout
 
