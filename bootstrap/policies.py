@@ -76,6 +76,7 @@ class Scope:
 
 
 def _statement(sid: str, actions: list[str], resources: list[str] | str, **condition) -> dict:
+    """An Allow statement; callers give "*" only for actions without resource-level permissions."""
     statement = {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": resources}
     if condition:
         statement["Condition"] = condition
@@ -164,6 +165,11 @@ APIGATEWAY_READ = ["apigateway:GET"]
 APIGATEWAY_WRITE = ["apigateway:DELETE", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT"]
 
 
+def _regional(scope: Scope, sid: str, actions: list[str]) -> dict:
+    """A statement for actions AWS authorizes only on "*", held to the stacks' region."""
+    return _statement(sid, actions, "*", StringEquals={"aws:RequestedRegion": scope.region})
+
+
 def _state_statements(bucket_arn: str, key_arn: str, *, write: bool) -> list[dict]:
     objects = f"{bucket_arn}/{STATE_PREFIX}*"
     statements = [
@@ -183,7 +189,7 @@ def deploy_permissions(scope: Scope, bucket_arn: str, key_arn: str) -> dict:
     return {
         "Version": VERSION,
         "Statement": [
-            _statement("EcrLogin", ["ecr:GetAuthorizationToken"], "*"),
+            _regional(scope, "EcrLogin", ["ecr:GetAuthorizationToken"]),
             _statement("EcrRepositories", ECR_READ + ECR_WRITE, scope.ecr_repositories),
             _statement("LambdaFunctions", LAMBDA_READ + LAMBDA_WRITE, scope.lambda_functions),
             _statement("LambdaInvokeGrantsForApiGateway", LAMBDA_PERMISSIONS, scope.lambda_functions,
@@ -192,8 +198,8 @@ def deploy_permissions(scope: Scope, bucket_arn: str, key_arn: str) -> dict:
             _statement("PassStackRolesToLambdaOnly", ["iam:PassRole"], scope.stack_roles,
                        StringEquals={"iam:PassedToService": "lambda.amazonaws.com"}),
             _statement("LogGroups", LOGS_READ + LOGS_WRITE, scope.log_groups),
-            _statement("LogGroupsList", LOGS_LIST, "*"),
-            _statement("ApiAccessLogDelivery", LOGS_DELIVERY, "*"),
+            _regional(scope, "LogGroupsList", LOGS_LIST),
+            _regional(scope, "ApiAccessLogDelivery", LOGS_DELIVERY),
             _statement("HttpApis", APIGATEWAY_READ + APIGATEWAY_WRITE, scope.http_apis),
             *_state_statements(bucket_arn, key_arn, write=True),
         ],
@@ -210,12 +216,12 @@ def preview_permissions(scope: Scope, bucket_arn: str, key_arn: str) -> dict:
     return {
         "Version": VERSION,
         "Statement": [
-            _statement("EcrLogin", ["ecr:GetAuthorizationToken"], "*"),
+            _regional(scope, "EcrLogin", ["ecr:GetAuthorizationToken"]),
             _statement("EcrRepositories", ECR_READ, scope.ecr_repositories),
             _statement("LambdaFunctions", LAMBDA_READ, scope.lambda_functions),
             _statement("StackRoles", IAM_READ, scope.stack_roles),
             _statement("LogGroups", LOGS_READ, scope.log_groups),
-            _statement("LogGroupsList", LOGS_LIST, "*"),
+            _regional(scope, "LogGroupsList", LOGS_LIST),
             _statement("HttpApis", APIGATEWAY_READ, scope.http_apis),
             *_state_statements(bucket_arn, key_arn, write=False),
         ],

@@ -151,6 +151,7 @@ def test_resource_star_only_where_aws_supports_no_resource_scope(role):
     for statement in statements(PERMISSIONS[role]):
         if "*" in as_list(statement["Resource"]):
             assert statement["Resource"] == "*"
+            assert statement["Condition"] == {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}
             for action in statement["Action"]:
                 assert action in RESOURCE_STAR_ACTIONS, action
                 # ...and AWS indeed defines no resource type for it.
