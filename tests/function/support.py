@@ -13,7 +13,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_DIR = ROOT / "function"
 EVENTS_DIR = FUNCTION_DIR / "events"
-SHARED_SAMPLE = Path("/work/shared/events/http-api-v2-post.json")
 
 # function/ is on sys.path (conftest.py)
 import app  # noqa: E402
