@@ -6,6 +6,11 @@
 #   ci_stack.sh prepare STACK
 #       install the program's dependencies (and the policy pack's), then print `image-uri=<imageUri output>`
 #       (empty for a stack that was never deployed) for $GITHUB_OUTPUT: the build cache of the next `up`.
+#   ci_stack.sh drift STACK
+#       `pulumi preview --refresh --expect-no-changes` of the stack, the image builds excluded: every update
+#       builds on the base tag's current digest (scripts/refresh_base_image.py), so a rebuild tonight could
+#       differ from the deployed image without any resource having drifted. Fails when anything else would
+#       change; the verdict also goes to $GITHUB_STEP_SUMMARY.
 #   ci_stack.sh verify STACK [--fail-on SEVERITY]
 #       after `pulumi up`: wait until the function is Active with its last update Successful, check the
 #       pushed image manifest (single platform, the function's architecture, within 10 GB), smoke-test the
@@ -13,7 +18,7 @@
 set -euo pipefail
 
 die() { echo "ci_stack.sh: $*" >&2; exit 1; }
-usage() { echo "usage: $0 prepare STACK | verify STACK [--fail-on SEVERITY]" >&2; exit 2; }
+usage() { echo "usage: $0 prepare STACK | drift STACK | verify STACK [--fail-on SEVERITY]" >&2; exit 2; }
 step() { printf '==> %s\n' "$*" >&2; }
 
 # json_get KEY < JSON: the value of a top-level key (strings printed raw; missing -> empty)
@@ -55,6 +60,30 @@ prepare() {
   fi
   step "build cache: ${image_uri:-none (first deployment)}"
   echo "image-uri=$image_uri"
+}
+
+# Resource types whose update is an image build (pulumi-docker, docker-build).
+IMAGE_TYPES='docker:index/image:Image docker-build:index:Image'
+
+drift() {
+  local urns excludes=() status=0
+  urns=$(pulumi stack export --stack "$stack" | IMAGE_TYPES="$IMAGE_TYPES" python3 -c 'import json, os, sys
+types = os.environ["IMAGE_TYPES"].split()
+for resource in (json.load(sys.stdin).get("deployment") or {}).get("resources") or []:
+    if resource.get("type") in types:
+        print(resource["urn"])')
+  while IFS= read -r urn; do
+    if [[ -n "$urn" ]]; then excludes+=(--exclude "$urn"); fi
+  done <<<"$urns"
+  step "drift check of $stack (image builds left out: $((${#excludes[@]} / 2)))"
+  pulumi preview --stack "$stack" --refresh --expect-no-changes --diff --non-interactive "${excludes[@]}" || status=$?
+  if ((status == 0)); then
+    echo "### Drift of $stack: none" >>"${GITHUB_STEP_SUMMARY:-/dev/null}"
+  else
+    echo "### Drift of $stack: the resources, the state and main disagree (see the job log)" \
+      >>"${GITHUB_STEP_SUMMARY:-/dev/null}"
+    die "stack $stack has drifted (pulumi preview exited $status)"
+  fi
 }
 
 work=""
@@ -122,6 +151,7 @@ print((json.load(sys.stdin).get("config") or {}).get("digest", ""))' <"$work/man
 
 case "$command" in
   prepare) prepare ;;
+  drift) drift ;;
   verify) verify ;;
   *) usage ;;
 esac

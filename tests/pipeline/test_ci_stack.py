@@ -17,6 +17,8 @@ case "$*" in
   "stack select "*) [[ -n "${FAKE_STACK_EXISTS:-}" ]] ;;
   "stack output imageUri --stack "*) printf '%s\\n' "$FAKE_IMAGE_URI" ;;
   "stack output --json --stack "*) cat "$FAKE_OUTPUTS" ;;
+  "stack export --stack "*) cat "$FAKE_EXPORT" ;;
+  "preview "*) exit "${FAKE_PREVIEW_RC:-0}" ;;
   *) echo "unexpected: pulumi $*" >&2; exit 3 ;;
 esac
 """
@@ -219,6 +221,56 @@ def test_bad_stack_outputs_fail_clearly(world, override, message):
     assert result.returncode == 1
     assert message in result.stderr
     assert not any(line.startswith("aws ") for line in calls(world))
+
+
+# --- drift -------------------------------------------------------------------------------------------------
+
+IMAGE_URN = (
+    "urn:pulumi:dev::container-lambda::container-lambda:index:Registry$docker:index/image:Image::image"
+)
+FUNCTION_URN = "urn:pulumi:dev::container-lambda::aws:lambda/function:Function::container-lambda-dev"
+
+
+def set_export(world, resources):
+    path = world["tmp"] / "export.json"
+    path.write_text(json.dumps({"version": 3, "deployment": {"resources": resources}}), encoding="utf-8")
+    world["env"]["FAKE_EXPORT"] = str(path)
+
+
+def test_drift_previews_with_refresh_expecting_no_changes_without_the_image_build(world):
+    set_export(
+        world,
+        [
+            {"urn": FUNCTION_URN, "type": "aws:lambda/function:Function"},
+            {"urn": IMAGE_URN, "type": "docker:index/image:Image"},
+        ],
+    )
+    result = run_script(world["script"], "drift", "dev", env=world["env"])
+    assert result.returncode == 0, result.stderr
+    assert calls(world)[-1] == (
+        "pulumi preview --stack dev --refresh --expect-no-changes --diff --non-interactive --exclude "
+        + IMAGE_URN
+    )
+    assert "### Drift of dev: none" in world["summary"].read_text(encoding="utf-8")
+
+
+def test_drift_of_a_stack_without_image_builds_excludes_nothing(world):
+    set_export(world, [{"urn": FUNCTION_URN, "type": "aws:lambda/function:Function"}])
+    result = run_script(world["script"], "drift", "dev", env=world["env"])
+    assert result.returncode == 0, result.stderr
+    assert (
+        calls(world)[-1]
+        == "pulumi preview --stack dev --refresh --expect-no-changes --diff --non-interactive"
+    )
+
+
+def test_drift_fails_visibly_when_the_preview_finds_changes(world):
+    set_export(world, [{"urn": IMAGE_URN, "type": "docker:index/image:Image"}])
+    world["env"]["FAKE_PREVIEW_RC"] = "255"
+    result = run_script(world["script"], "drift", "dev", env=world["env"])
+    assert result.returncode == 1
+    assert "stack dev has drifted (pulumi preview exited 255)" in result.stderr
+    assert "the resources, the state and main disagree" in world["summary"].read_text(encoding="utf-8")
 
 
 # --- prepare -----------------------------------------------------------------------------------------------

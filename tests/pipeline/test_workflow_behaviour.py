@@ -195,15 +195,20 @@ def test_drift_runs_nightly_for_every_stack_expecting_no_changes():
     (cron,) = [entry["cron"] for entry in drift["on"]["schedule"]]
     minute, hour, day, month, weekday = cron.split()
     assert (day, month, weekday) == ("*", "*", "*") and hour.isdigit(), "drift runs every night"
-    assert (
-        drift["jobs"]["drift"]["strategy"]["matrix"]["include"]
-        == "${{ fromJSON(needs.plan.outputs.stacks) }}"
-    )
-    assert drift["jobs"]["drift"]["strategy"]["fail-fast"] is False
-    (step,) = pulumi_command_steps("drift.yml")
-    assert step["with"]["command"] == "preview"
-    assert step["with"]["refresh"] is True and step["with"]["expect-no-changes"] is True
-    assert step["with"]["stack-name"] == "${{ matrix.stack }}"
+    job = drift["jobs"]["drift"]
+    assert job["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.plan.outputs.stacks) }}"
+    assert job["strategy"]["fail-fast"] is False
+    (step,) = [step for step in job["steps"] if "drift" in str(step.get("run", ""))]
+    assert step["run"] == 'scripts/ci_stack.sh drift "$STACK"'
+    assert step["env"] == {"STACK": "${{ matrix.stack }}"}
+    assert not pulumi_command_steps("drift.yml"), "drift runs the CLI itself (the action cannot --exclude)"
+
+
+def test_preview_builds_on_the_base_the_deploy_would_use():
+    steps = workflow("preview.yml")["jobs"]["preview"]["steps"]
+    refresh = [i for i, step in enumerate(steps) if "refresh_base_image.py" in str(step.get("run", ""))]
+    command = [i for i, step in enumerate(steps) if "command" in (step.get("with") or {})]
+    assert refresh and command and refresh[0] < command[0]
 
 
 def test_patch_rebuild_runs_weekly_without_cache_and_fails_on_critical_findings():
