@@ -115,7 +115,7 @@ def test_build_context_holds_what_the_dockerfile_copies_and_nothing_else(name):
 
 def test_debian_image_runs_the_emulator_entry_script_with_pinned_awslambdaric():
     final = stages("Dockerfile.debian")[-1]
-    assert 'ENTRYPOINT ["/usr/local/bin/entry.sh"]' in final
+    assert 'ENTRYPOINT ["/bin/sh", "/usr/local/bin/entry.sh"]' in final
     assert any(line.startswith("USER ") and not line.startswith("USER 0") for line in final)
     assert "awslambdaric==" in (FUNCTION_DIR / "requirements-debian.txt").read_text(encoding="utf-8")
     emulator = stages("Dockerfile.debian")[0][0].split()[1]
@@ -123,9 +123,7 @@ def test_debian_image_runs_the_emulator_entry_script_with_pinned_awslambdaric():
 
 
 def test_entry_script_chooses_the_emulator_only_without_a_runtime_api():
-    script = FUNCTION_DIR / "entry.sh"
-    assert script.stat().st_mode & 0o111
-    text = script.read_text(encoding="utf-8")
+    text = (FUNCTION_DIR / "entry.sh").read_text(encoding="utf-8")
     assert text.startswith("#!/bin/sh\n")
     assert 'if [ -z "${AWS_LAMBDA_RUNTIME_API:-}" ]' in text
     assert "exec /usr/local/bin/aws-lambda-rie /usr/local/bin/python -m awslambdaric" in text
