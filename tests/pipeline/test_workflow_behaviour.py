@@ -274,6 +274,7 @@ def test_dependabot_covers_actions_pip_and_docker_with_a_cooldown():
         for directory in update.get("directories") or [update["directory"]]:
             covered.add((update["package-ecosystem"], directory))
     assert {("github-actions", "/"), ("pip", "/"), ("pip", "/function"), ("docker", "/function")} <= covered
+    assert ("pip", "/policy") in covered and ("pip", "/bootstrap") in covered
 
 
 def test_pulumi_jobs_fall_back_to_the_secrets_provider_in_the_state():
