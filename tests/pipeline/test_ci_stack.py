@@ -284,6 +284,17 @@ def test_prepare_prints_the_deployed_image_as_build_cache(world):
     assert calls(world)[0] == "pulumi install"
 
 
+def test_prepare_installs_the_policy_pack_into_its_venv(world):
+    policy = world["script"].parent.parent / "policy"
+    policy.mkdir()
+    (policy / "PulumiPolicy.yaml").write_text("runtime:\n  name: python\n", encoding="utf-8")
+    (policy / "requirements.txt").write_text("# nothing to install here\n", encoding="utf-8")
+    result = run_script(world["script"], "prepare", "dev", env=world["env"])
+    assert result.returncode == 0, result.stderr
+    assert (policy / "venv" / "bin" / "python").exists()
+    assert "policy pack's dependencies" in result.stderr
+
+
 def test_prepare_of_a_new_stack_builds_without_cache(world):
     result = run_script(world["script"], "prepare", "dev", env=world["env"])
     assert result.returncode == 0, result.stderr
