@@ -166,3 +166,17 @@ def test_repository_variables_and_secrets_are_exactly_the_documented_ones():
         "PULUMI_SECRETS_PROVIDER",
     }
     assert secrets == {"PULUMI_ACCESS_TOKEN"}
+
+
+def test_every_script_a_workflow_runs_exists_and_is_executable():
+    referenced = set()
+    for _, _, step in all_steps():
+        for match in re.finditer(r"(?:^|\s)(?:python3\s+)?(scripts/[\w./-]+)", str(step.get("run", ""))):
+            referenced.add(match[1])
+    assert referenced, "the workflows run scripts from scripts/"
+    root = WORKFLOWS.parent.parent
+    for script in sorted(referenced):
+        path = root / script
+        assert path.is_file(), f"{script} does not exist"
+        assert path.stat().st_mode & 0o111, f"{script} is not executable"
+        assert path.read_text(encoding="utf-8").startswith("#!/usr/bin/env "), f"{script} has no shebang"
