@@ -1,0 +1,11 @@
+"""The policies of the container-lambda pack, by concern. Mandatory ones block a preview or an update;
+advisory ones print a warning."""
+
+from . import apigateway, ecr, functions, iam, logs, tagging
+
+PACK_NAME = "container-lambda-guardrails"
+
+MANDATORY = [*ecr.POLICIES, *functions.POLICIES, *iam.POLICIES, *apigateway.POLICIES, *logs.POLICIES,
+             *tagging.POLICIES]
+ADVISORY = [*logs.ADVISORY, *functions.ADVISORY]
+POLICIES = MANDATORY + ADVISORY

@@ -1,0 +1,227 @@
+"""Lambda: image packaging pinned by digest, one architecture, active tracing, a log group, no open URL or
+permission, plus the advisory on reserved concurrency."""
+
+from __future__ import annotations
+
+import re
+
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from .common import UNKNOWN, is_list, lookup, message
+
+FUNCTION = "aws:lambda/function:Function"
+FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
+PERMISSION = "aws:lambda/permission:Permission"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+
+DIGEST_URI = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
+ARCHITECTURES = ("arm64", "x86_64")
+# arn:<partition>:execute-api:<region>:<account>:<api id>/<stage>/<method>/<path>
+EXECUTE_API_ARN = re.compile(
+    r"^arn:[^:]+:execute-api:(?P<region>[^:]*):(?P<account>[^:]*):(?P<api>[^/]*)(/.*)?$")
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+
+
+def _image_package(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != FUNCTION:
+        return
+    package_type = lookup(args.props, "packageType")
+    if package_type is not UNKNOWN and package_type != "Image":
+        report(message(
+            f"Lambda function {args.name!r} has package type {package_type or 'Zip (the default)'}",
+            "deploy it as a container image: package_type='Image', image_uri=<repository>@sha256:<digest>"))
+
+
+def _image_digest(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != FUNCTION or lookup(args.props, "packageType") != "Image":
+        return
+    uri = lookup(args.props, "imageUri")
+    if uri is UNKNOWN:
+        return  # the image is built during the update; the update runs this policy with the digest known
+    if not isinstance(uri, str) or not DIGEST_URI.match(uri):
+        report(message(
+            f"Lambda function {args.name!r} has image URI {uri!r}, which is not pinned by digest",
+            "set image_uri to the pushed image's repo digest (<repository>@sha256:<64 hex>), never a tag"))
+
+
+def _single_architecture(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != FUNCTION:
+        return
+    architectures = lookup(args.props, "architectures")
+    if architectures is UNKNOWN:
+        return
+    values = list(architectures) if is_list(architectures) else []
+    if len(values) != 1 or values[0] not in ARCHITECTURES:
+        report(message(
+            f"Lambda function {args.name!r} has architectures {values}, not one of {list(ARCHITECTURES)}",
+            "pass architectures=[<the image's architecture>] (config key container-lambda:architecture)"))
+
+
+def _active_tracing(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != FUNCTION:
+        return
+    mode = lookup(args.props, "tracingConfig", "mode")
+    if mode is not UNKNOWN and mode != "Active":
+        report(message(
+            f"Lambda function {args.name!r} has tracing mode {mode or 'PassThrough (the default)'}",
+            "pass tracing_config={'mode': 'Active'} (config key container-lambda:tracing true) and allow "
+            "xray:PutTraceSegments and xray:PutTelemetryRecords to its role"))
+
+
+def expected_log_group(function_props) -> str | None:
+    """The log group a function writes to: its logging config's group, else /aws/lambda/<name>."""
+    custom = lookup(function_props, "loggingConfig", "logGroup")
+    if isinstance(custom, str) and custom:
+        return custom
+    if custom is UNKNOWN:
+        return None
+    name = lookup(function_props, "name")
+    return f"/aws/lambda/{name}" if isinstance(name, str) and name else None
+
+
+def _log_group(args: StackValidationArgs, report: ReportViolation) -> None:
+    groups = {lookup(r.props, "name"): r for r in args.resources if r.resource_type == LOG_GROUP}
+    for function in (r for r in args.resources if r.resource_type == FUNCTION):
+        wanted = expected_log_group(function.props)
+        if wanted is None:
+            continue  # the name is computed during the update
+        group = groups.get(wanted)
+        if group is None:
+            report(message(
+                f"Lambda function {function.name!r} has no log group {wanted!r} in the stack, so Lambda "
+                "creates one that never expires",
+                f"declare aws.cloudwatch.LogGroup(name={wanted!r}, retention_in_days=...) and make the "
+                "function depend on it"), function.urn)
+            continue
+        retention = lookup(group.props, "retentionInDays")
+        if retention is not UNKNOWN and not (isinstance(retention, (int, float)) and retention > 0):
+            report(message(
+                f"log group {wanted!r} of Lambda function {function.name!r} keeps logs forever",
+                "set retention_in_days (config key container-lambda:logRetentionDays)"), group.urn)
+
+
+def _function_url_auth(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != FUNCTION_URL:
+        return
+    auth = lookup(args.props, "authorizationType")
+    if auth is not UNKNOWN and auth != "AWS_IAM":
+        report(message(
+            f"Lambda function URL {args.name!r} has authorization type {auth}: anyone on the internet can "
+            "invoke the function",
+            "use authorization_type='AWS_IAM', or serve the function through the HTTP API instead"))
+
+
+def _source_arn_problem(source_arn: str, source_account) -> str | None:
+    if source_arn.strip() == "*":
+        return "its source ARN is the bare \"*\""
+    match = EXECUTE_API_ARN.match(source_arn)
+    if match:
+        account = match.group("account") or (source_account if isinstance(source_account, str) else "")
+        account_known = ACCOUNT_ID.match(account)
+        if not account_known:
+            return f"its source ARN {source_arn!r} does not name the account"
+        if not match.group("api") or "*" in match.group("api") or "?" in match.group("api"):
+            return f"its source ARN {source_arn!r} does not name the API"
+    return None
+
+
+def _permission_scoped(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != PERMISSION:
+        return
+    principal = lookup(args.props, "principal")
+    if principal is UNKNOWN:
+        return
+    if not isinstance(principal, str) or principal.strip() == "*" or "*" in principal:
+        report(message(
+            f"Lambda permission {args.name!r} grants invoke to principal {principal!r}",
+            "name one service principal (e.g. apigateway.amazonaws.com) with a source_arn, or one account"))
+        return
+    if not principal.endswith(".amazonaws.com"):
+        return  # an account or role: a specific principal
+    source_arn = lookup(args.props, "sourceArn")
+    source_account = lookup(args.props, "sourceAccount")
+    if source_arn is UNKNOWN or source_account is UNKNOWN:
+        return
+    if not source_arn and not source_account:
+        report(message(
+            f"Lambda permission {args.name!r} lets {principal} invoke the function on behalf of any account",
+            "set source_arn to the calling resource (for an HTTP API: <api>.execution_arn + '/*/*'), or "
+            "source_account"))
+        return
+    problem = _source_arn_problem(source_arn, source_account) if isinstance(source_arn, str) else None
+    if source_arn and problem:
+        report(message(f"Lambda permission {args.name!r} for {principal}: {problem}",
+                       "scope source_arn to this API: <api>.execution_arn + '/*/*'"))
+
+
+def _reserved_concurrency(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != FUNCTION:
+        return
+    reserved = lookup(args.props, "reservedConcurrentExecutions")
+    if reserved is not UNKNOWN and (reserved is None or reserved < 0):
+        report(message(
+            f"Lambda function {args.name!r} has no reserved concurrency: a burst can take the account's "
+            "whole concurrency (and its bill) and starve other functions",
+            "set the config key container-lambda:reservedConcurrency (reserved_concurrent_executions)"))
+
+
+lambda_image_package = ResourceValidationPolicy(
+    name="lambda-image-package",
+    description="Lambda functions are packaged as container images.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_image_package,
+)
+lambda_image_digest = ResourceValidationPolicy(
+    name="lambda-image-digest",
+    description="Lambda image URIs are pinned by @sha256: digest.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_image_digest,
+)
+lambda_single_architecture = ResourceValidationPolicy(
+    name="lambda-single-architecture",
+    description="Lambda functions declare exactly one architecture (arm64 or x86_64).",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_single_architecture,
+)
+lambda_active_tracing = ResourceValidationPolicy(
+    name="lambda-active-tracing",
+    description="Lambda functions have active X-Ray tracing.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_active_tracing,
+)
+lambda_log_group = StackValidationPolicy(
+    name="lambda-log-group",
+    description="Every Lambda function has its log group in the stack, with retention.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_log_group,
+)
+lambda_function_url_auth = ResourceValidationPolicy(
+    name="lambda-function-url-auth",
+    description="No Lambda function URL has authorization type NONE.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_function_url_auth,
+)
+lambda_permission_scoped = ResourceValidationPolicy(
+    name="lambda-permission-scoped",
+    description="Lambda permissions never grant principal *; a service principal comes with a scoped source "
+                "ARN or a source account.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_permission_scoped,
+)
+lambda_reserved_concurrency = ResourceValidationPolicy(
+    name="lambda-reserved-concurrency",
+    description="Lambda functions have reserved concurrency (advisory).",
+    enforcement_level=EnforcementLevel.ADVISORY,
+    validate=_reserved_concurrency,
+)
+
+POLICIES = [lambda_image_package, lambda_image_digest, lambda_single_architecture, lambda_active_tracing,
+            lambda_log_group, lambda_function_url_auth, lambda_permission_scoped]
+ADVISORY = [lambda_reserved_concurrency]

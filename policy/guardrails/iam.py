@@ -1,0 +1,256 @@
+"""IAM: no `*` or `service:*` actions, `*` resources only for actions AWS authorizes against `*` alone, no
+administrator-level managed policies, trust policies with specific principals, exact GitHub OIDC trust."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
+
+from .common import (
+    UNKNOWN,
+    PolicyDocumentError,
+    allows,
+    as_list,
+    has_wildcard,
+    is_list,
+    label,
+    lookup,
+    message,
+    parse_document,
+    principals,
+    statements,
+)
+
+ROLE = "aws:iam/role:Role"
+# Identity policies: the resource types and the property that holds the JSON document.
+PERMISSION_DOCUMENTS = {
+    "aws:iam/rolePolicy:RolePolicy": "policy",
+    "aws:iam/policy:Policy": "policy",
+    "aws:iam/userPolicy:UserPolicy": "policy",
+    "aws:iam/groupPolicy:GroupPolicy": "policy",
+}
+# Managed policy attachments: the resource types and the property that holds the ARN (or ARNs).
+ATTACHMENTS = {
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "policyArn",
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment": "policyArn",
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": "policyArn",
+    "aws:iam/policyAttachment:PolicyAttachment": "policyArn",
+    "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive": "policyArns",
+    ROLE: "managedPolicyArns",
+}
+FORBIDDEN_MANAGED_POLICIES = ("AdministratorAccess", "IAMFullAccess")
+MANAGED_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/(?:.*/)?(?P<name>[^/]+)$")
+
+# Actions the Service Authorization Reference lists with no resource type, so a statement can only grant
+# them on "*" (tests check this list against parliament's copy of the reference). X-Ray's write actions
+# are what an actively traced function needs.
+RESOURCE_STAR_ACTIONS = frozenset(action.lower() for action in (
+    "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
+    "xray:GetSamplingStatisticSummaries",
+    "ecr:GetAuthorizationToken",
+    "logs:DescribeLogGroups", "logs:DescribeResourcePolicies", "logs:PutResourcePolicy",
+    "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:GetLogDelivery",
+    "logs:ListLogDeliveries", "logs:UpdateLogDelivery",
+))
+
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+GITHUB_AUDIENCE = "sts.amazonaws.com"
+SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)*\.amazonaws\.com(\.cn)?$")
+
+
+def permission_documents(args: ResourceValidationArgs) -> Iterator[tuple[str, Any]]:
+    """(what, raw document) of every identity policy a resource carries."""
+    if args.resource_type in PERMISSION_DOCUMENTS:
+        yield "policy", lookup(args.props, PERMISSION_DOCUMENTS[args.resource_type])
+    elif args.resource_type == ROLE:
+        inline = lookup(args.props, "inlinePolicies")
+        for index, policy in enumerate(inline if is_list(inline) else []):
+            name = lookup(policy, "name")
+            yield f"inline policy {name if isinstance(name, str) else index!r}", lookup(policy, "policy")
+
+
+def _documents(args: ResourceValidationArgs, report: ReportViolation, raw: Iterator[tuple[str, Any]]):
+    for what, value in raw:
+        try:
+            document = parse_document(value)
+        except PolicyDocumentError as error:
+            report(message(f"{args.resource_type.split(':')[-1]} {args.name!r}: {what}: {error}",
+                           "pass a JSON document with a Statement list"))
+            continue
+        if document is not None:
+            yield what, document
+
+
+def wildcard_action(action: str) -> bool:
+    """`*`, `*:*` or `service:*` (every action of a service)."""
+    action = action.strip()
+    return action == "*" or action.endswith(":*")
+
+
+def _no_wildcard_actions(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for what, document in _documents(args, report, permission_documents(args)):
+        for index, statement in enumerate(statements(document)):
+            if not allows(statement):
+                continue
+            where = f"{args.resource_type.split(':')[-1]} {args.name!r}: {what}, {label(statement, index)}"
+            if "NotAction" in statement:
+                report(message(f"{where} allows every action except {as_list(statement['NotAction'])}",
+                               "list the actions it needs under Action"))
+            wild = [a for a in as_list(statement.get("Action")) if isinstance(a, str) and wildcard_action(a)]
+            if wild:
+                report(message(f"{where} allows the wildcard actions {wild}",
+                               "list the exact actions it needs (for tracing: xray:PutTraceSegments and "
+                               "xray:PutTelemetryRecords)"))
+
+
+def _resource_star_only_where_required(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for what, document in _documents(args, report, permission_documents(args)):
+        for index, statement in enumerate(statements(document)):
+            resources = [str(resource).strip() for resource in as_list(statement.get("Resource"))]
+            if not allows(statement) or "*" not in resources:
+                continue
+            scoped = sorted(str(a) for a in as_list(statement.get("Action"))
+                            if str(a).lower() not in RESOURCE_STAR_ACTIONS)
+            if scoped or "NotAction" in statement:
+                report(message(
+                    f"{args.resource_type.split(':')[-1]} {args.name!r}: {what}, {label(statement, index)} "
+                    f"grants {scoped or 'NotAction'} on every resource (\"*\")",
+                    "scope Resource to the ARNs it needs (its own log group, repository, ...); only actions "
+                    "without resource-level permissions, such as X-Ray's writes, may use \"*\""))
+
+
+def managed_policy_arns(args: ResourceValidationArgs) -> list[str]:
+    key = ATTACHMENTS.get(args.resource_type)
+    value = lookup(args.props, key) if key else None
+    return [arn for arn in as_list(value if value is not UNKNOWN else None) if isinstance(arn, str)]
+
+
+def _no_admin_policies(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for arn in managed_policy_arns(args):
+        match = MANAGED_POLICY_ARN.match(arn)
+        if match and match.group("name") in FORBIDDEN_MANAGED_POLICIES:
+            report(message(
+                f"{args.resource_type.split(':')[-1]} {args.name!r} attaches the AWS managed policy {arn}",
+                "grant only the actions the role needs in an inline policy scoped to its resources "
+                "(config key container-lambda:extraPolicyArns must not list administrator policies)"))
+
+
+def trust_document(args: ResourceValidationArgs, report: ReportViolation) -> dict | None:
+    if args.resource_type != ROLE:
+        return None
+    trust = ("trust policy", lookup(args.props, "assumeRolePolicy"))
+    for _, document in _documents(args, report, iter([trust])):
+        return document
+    return None
+
+
+def principal_problems(statement: dict) -> list[str]:
+    """Why an Allow statement of a trust policy does not name specific principals (empty when it does)."""
+    if "NotPrincipal" in statement:
+        return ["it uses NotPrincipal, which trusts everyone not listed"]
+    found = principals(statement)
+    if not found:
+        return ["it has no Principal"]
+    problems = []
+    for kind, values in found.items():
+        for value in values:
+            if kind == "*" or has_wildcard(value):
+                problems.append(f"principal {kind}: {value!r} is a wildcard")
+            elif kind == "Service" and not SERVICE_PRINCIPAL.match(value):
+                problems.append(f"service principal {value!r} is not a name like lambda.amazonaws.com")
+    return problems
+
+
+def _trust_specific_principals(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    document = trust_document(args, report)
+    if document is None:
+        return
+    for index, statement in enumerate(statements(document)):
+        if not allows(statement):
+            continue
+        for problem in principal_problems(statement):
+            report(message(
+                f"role {args.name!r}: trust policy {label(statement, index)}: {problem}",
+                "trust one named principal: a service (lambda.amazonaws.com), a role ARN, or an OIDC "
+                "provider ARN with exact conditions"))
+
+
+def is_github_oidc(statement: dict) -> bool:
+    return any(value.endswith(f"oidc-provider/{GITHUB_OIDC_HOST}")
+               for value in principals(statement).get("Federated", []))
+
+
+def github_condition_problems(statement: dict) -> list[str]:
+    """Why a GitHub OIDC trust statement does not pin the audience and the subject exactly."""
+    condition = statement.get("Condition") or {}
+    equals = condition.get("StringEquals") or {}
+    problems = []
+    if "sts:AssumeRoleWithWebIdentity" not in as_list(statement.get("Action")):
+        problems.append("its Action is not sts:AssumeRoleWithWebIdentity")
+    audiences = as_list(equals.get(f"{GITHUB_OIDC_HOST}:aud")) if isinstance(equals, Mapping) else []
+    if audiences != [GITHUB_AUDIENCE]:
+        problems.append(f"StringEquals {GITHUB_OIDC_HOST}:aud is {audiences or 'missing'}, not "
+                        f"[{GITHUB_AUDIENCE!r}]")
+    subjects = as_list(equals.get(f"{GITHUB_OIDC_HOST}:sub")) if isinstance(equals, Mapping) else []
+    if not subjects:
+        problems.append(f"it has no StringEquals {GITHUB_OIDC_HOST}:sub, so any repository can assume it")
+    for subject in subjects:
+        if not isinstance(subject, str) or has_wildcard(subject) or not subject.startswith("repo:"):
+            problems.append(f"subject {subject!r} is not an exact repo:<owner>/<repo>:... value")
+    for operator, keys in condition.items():
+        if operator != "StringEquals" and isinstance(keys, Mapping) and f"{GITHUB_OIDC_HOST}:sub" in keys:
+            problems.append(f"{operator} on {GITHUB_OIDC_HOST}:sub also matches other subjects")
+    return problems
+
+
+def _github_oidc_trust(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    document = trust_document(args, report)
+    if document is None:
+        return
+    for index, statement in enumerate(statements(document)):
+        if not allows(statement) or not is_github_oidc(statement):
+            continue
+        for problem in github_condition_problems(statement):
+            report(message(
+                f"role {args.name!r}: GitHub OIDC trust {label(statement, index)}: {problem}",
+                f"use StringEquals with {GITHUB_OIDC_HOST}:aud = {GITHUB_AUDIENCE} and "
+                f"{GITHUB_OIDC_HOST}:sub = the exact subjects, e.g. repo:<owner>/<repo>:environment:<name>"))
+
+
+iam_no_wildcard_actions = ResourceValidationPolicy(
+    name="iam-no-wildcard-actions",
+    description="No IAM policy statement allows `*`, `service:*` or NotAction.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_no_wildcard_actions,
+)
+iam_resource_star_only_where_required = ResourceValidationPolicy(
+    name="iam-resource-star-only-where-required",
+    description="IAM statements grant on Resource `*` only actions that have no resource-level permissions "
+                "(X-Ray's writes, ecr:GetAuthorizationToken, ...).",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_resource_star_only_where_required,
+)
+iam_no_admin_policies = ResourceValidationPolicy(
+    name="iam-no-admin-policies",
+    description="No AdministratorAccess or IAMFullAccess managed policy is attached.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_no_admin_policies,
+)
+iam_trust_specific_principals = ResourceValidationPolicy(
+    name="iam-trust-specific-principals",
+    description="Role trust policies name specific principals (no `*`, no NotPrincipal).",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_trust_specific_principals,
+)
+iam_github_oidc_trust = ResourceValidationPolicy(
+    name="iam-github-oidc-trust",
+    description="GitHub OIDC trust policies require the exact `aud` (sts.amazonaws.com) and exact `sub`.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_github_oidc_trust,
+)
+
+POLICIES = [iam_no_wildcard_actions, iam_resource_star_only_where_required, iam_no_admin_policies,
+            iam_trust_specific_principals, iam_github_oidc_trust]
