@@ -10,7 +10,16 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-from .common import PRODUCTION_STACKS_SCHEMA, UNKNOWN, as_list, is_production, lookup, message, stack_of
+from .common import (
+    PRODUCTION_STACKS_SCHEMA,
+    UNKNOWN,
+    as_list,
+    is_production,
+    lookup,
+    message,
+    number,
+    stack_of,
+)
 
 STAGE = "aws:apigatewayv2/stage:Stage"
 API = "aws:apigatewayv2/api:Api"
@@ -35,15 +44,19 @@ def _default_throttling(args: ResourceValidationArgs, report: ReportViolation) -
     if args.resource_type != STAGE:
         return
     limits = (("throttlingRateLimit", "throttleRateLimit"), ("throttlingBurstLimit", "throttleBurstLimit"))
+    bad = {}
     for key, config_key in limits:
         value = lookup(args.props, "defaultRouteSettings", key)
-        if value is UNKNOWN:
-            continue
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-            report(message(
-                f"HTTP API stage {args.name!r} has default route {key} {value!r}, so one client can exhaust "
-                "the function's concurrency",
-                f"set a positive {key} in default_route_settings (config key container-lambda:{config_key})"))
+        positive = (number(value) or 0) > 0
+        if value is not UNKNOWN and not positive:
+            bad[key] = (value, config_key)
+    if bad:
+        found = ", ".join(f"{key} {value!r}" for key, (value, _) in bad.items())
+        keys = ", ".join(f"container-lambda:{config_key}" for _, config_key in bad.values())
+        report(message(
+            f"HTTP API stage {args.name!r} has default route {found}, so one client can exhaust the "
+            "function's concurrency",
+            f"set positive limits in default_route_settings (config keys {keys})"))
 
 
 def _cors_origins(args: ResourceValidationArgs):

@@ -53,6 +53,13 @@ def lookup(props: Mapping[str, Any] | None, *path: str | int) -> Any:
     return value
 
 
+def number(value: Any) -> float | None:
+    """A numeric property as a float (the engine sends every number as one), else None."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
 def is_list(value: Any) -> bool:
     return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
 

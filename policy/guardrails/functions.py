@@ -14,7 +14,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .common import UNKNOWN, is_list, lookup, message
+from .common import UNKNOWN, is_list, lookup, message, number
 
 FUNCTION = "aws:lambda/function:Function"
 FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
@@ -101,7 +101,7 @@ def _log_group(args: StackValidationArgs, report: ReportViolation) -> None:
                 "function depend on it"), function.urn)
             continue
         retention = lookup(group.props, "retentionInDays")
-        if retention is not UNKNOWN and not (isinstance(retention, (int, float)) and retention > 0):
+        if retention is not UNKNOWN and not (number(retention) or 0) > 0:
             report(message(
                 f"log group {wanted!r} of Lambda function {function.name!r} keeps logs forever",
                 "set retention_in_days (config key container-lambda:logRetentionDays)"), group.urn)
@@ -165,7 +165,7 @@ def _reserved_concurrency(args: ResourceValidationArgs, report: ReportViolation)
     if args.resource_type != FUNCTION:
         return
     reserved = lookup(args.props, "reservedConcurrentExecutions")
-    if reserved is not UNKNOWN and (reserved is None or reserved < 0):
+    if reserved is not UNKNOWN and (number(reserved) is None or number(reserved) < 0):
         report(message(
             f"Lambda function {args.name!r} has no reserved concurrency: a burst can take the account's "
             "whole concurrency (and its bill) and starve other functions",

@@ -10,7 +10,16 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-from .common import PRODUCTION_STACKS_SCHEMA, UNKNOWN, as_list, is_production, lookup, message, stack_of
+from .common import (
+    PRODUCTION_STACKS_SCHEMA,
+    UNKNOWN,
+    as_list,
+    is_production,
+    lookup,
+    message,
+    number,
+    stack_of,
+)
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 REPOSITORY = "aws:ecr/repository:Repository"
@@ -21,7 +30,7 @@ def _retention_set(args: ResourceValidationArgs, report: ReportViolation) -> Non
     if args.resource_type != LOG_GROUP:
         return
     retention = lookup(args.props, "retentionInDays")
-    if retention is not UNKNOWN and not (isinstance(retention, int) and retention > 0):
+    if retention is not UNKNOWN and not (number(retention) or 0) > 0:
         report(message(
             f"log group {args.name!r} keeps its logs forever (no retention_in_days)",
             "set retention_in_days (config key container-lambda:logRetentionDays)"))
@@ -31,11 +40,11 @@ def _production_retention(args: ResourceValidationArgs, report: ReportViolation)
     if args.resource_type != LOG_GROUP or not is_production(args.props, args.urn, args.get_config()):
         return
     minimum = (args.get_config() or {}).get("minimumRetentionDays", PRODUCTION_MINIMUM_DAYS)
-    retention = lookup(args.props, "retentionInDays")
-    if isinstance(retention, int) and 0 < retention < minimum:
+    retention = number(lookup(args.props, "retentionInDays"))
+    if retention is not None and 0 < retention < minimum:
         report(message(
             f"log group {args.name!r} of the production stack {stack_of(args.props, args.urn)!r} keeps logs "
-            f"{retention} days, under {minimum}",
+            f"{retention:g} days, under {minimum:g}",
             f"set the stack's config key container-lambda:logRetentionDays to {minimum} or more"))
 
 
