@@ -13,7 +13,8 @@ FUNCTION = "aws:lambda/function:Function"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 RULES = json.dumps({"rules": [{
     "rulePriority": 1, "action": {"type": "expire"},
-    "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 1},
+    "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
+                  "countNumber": 1},
 }]})
 
 
