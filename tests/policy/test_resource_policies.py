@@ -212,7 +212,7 @@ def test_every_resource_policy_has_a_case():
     production_only = {"cors-no-wildcard-in-production", "log-retention-production"}  # tested below
     covered = {case[1] for case in CASES} | production_only
     resource_policies = {p.name for p in POLICIES if isinstance(p, ResourceValidationPolicy)}
-    assert resource_policies - covered == set()
+    assert not resource_policies - covered
 
 
 def test_enforcement_levels():
