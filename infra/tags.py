@@ -1,0 +1,10 @@
+"""The standard tags every taggable resource of the project carries."""
+
+from __future__ import annotations
+
+PROJECT = "container-lambda"
+
+
+def standard_tags(stack: str) -> dict[str, str]:
+    """Project, Stack and ManagedBy tags (set explicitly in `tags=` of each taggable resource)."""
+    return {"Project": PROJECT, "Stack": stack, "ManagedBy": "pulumi"}

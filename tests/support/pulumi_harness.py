@@ -1,0 +1,477 @@
+"""Run a Pulumi program under mocks and record everything it registers, invokes and exports.
+
+Usage::
+
+    from tests.support.pulumi_harness import run_program
+
+    run = run_program("path/to/program", {"memorySize": 2048}, project="container-lambda", stack="dev",
+                      stack_file="path/to/Pulumi.dev.yaml")
+    fn = run.one("aws:lambda/function:Function")          # a Registered record
+    fn.inputs["memorySize"], fn.parent, fn.depends_on, fn.state["arn"]
+    run.outputs["apiUrl"]                                  # what pulumi.export received, resolved
+
+API
+---
+``run_program(program, config=None, *, project, stack="dev", project_file=None, stack_file=None,
+mocks=None, env=None, stack_references=None) -> ProgramRun``
+    Installs fresh mocks (``pulumi.runtime.set_mocks``, preview=False) for this one call, builds the config
+    the CLI would pass (the ``default``/``value`` of every key declared in ``project_file`` — by default
+    ``<program>/Pulumi.yaml`` — then the ``config:`` of ``stack_file``, then ``config``), runs the program
+    with ``runpy.run_path`` and waits for every export. ``config`` keys without a namespace get the project
+    namespace; non-string values are JSON-encoded as the CLI does; a ``None`` value unsets the key. ``env``
+    patches ``os.environ`` during the run (a ``None`` value removes the variable). ``stack_references`` maps
+    a stack name (``org/project/stack``) to the outputs a ``pulumi.StackReference`` of it reads. If the
+    program raises, the exception propagates with ``error.registered`` = the records made before it.
+
+``HarnessMocks(account=ACCOUNT, region=REGION, stack_references=None, extra_fills=None, extra_calls=None)``
+    A ``pulumi.runtime.Mocks`` that fills the computed outputs of the AWS, Docker and Pulumi types the
+    project's programs use (see ``FILLS``: arn, id, name, repositoryUrl, repoDigest, invokeArn,
+    executionArn, apiEndpoint, qualifiedArn, version, ...), answers the invokes in ``CALLS``
+    (getCallerIdentity, getRegion, getPartition, ecr getAuthorizationToken) and raises ``AssertionError``
+    on any other invoke. ``extra_fills`` / ``extra_calls`` add or override entries per type token / invoke
+    token. Computed values are deterministic functions of the inputs, so two runs can be compared.
+
+``ProgramRun``: ``records`` (every registration, components and providers included, in order),
+``resources`` (without providers), ``of_type(token)``, ``one(token)``, ``named(name)``,
+``children_of(record)``, ``outputs`` (exports, resolved), ``calls`` (invoke tokens with their args).
+
+``Registered``: ``typ``, ``name``, ``urn``, ``inputs`` (secrets unwrapped), ``secret_paths`` (dotted
+paths of inputs that were secret), ``state`` (what the mock returned, inputs + computed), ``id``,
+``custom``, ``parent`` (URN), ``depends_on`` (URNs), ``property_dependencies`` (input -> URNs),
+``protect``, ``ignore_changes``, ``additional_secret_outputs``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import runpy
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pulumi
+import yaml
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
+
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+PARTITION = "aws"
+
+_SIG = rpc._special_sig_key
+_SECRET = rpc._special_secret_sig
+
+
+def fake_hex(*parts: object, length: int = 64) -> str:
+    """A deterministic hex string derived from `parts` (stands for digests and ids the cloud computes)."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:length]
+
+
+def _unwrap(value: Any, path: str, secrets: set[str]) -> Any:
+    if isinstance(value, dict):
+        if value.get(_SIG) == _SECRET:
+            secrets.add(path)
+            return _unwrap(value.get("value"), path, secrets)
+        return {k: _unwrap(v, f"{path}.{k}" if path else k, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(v, f"{path}[{i}]", secrets) for i, v in enumerate(value)]
+    return value
+
+
+def unwrap_secrets(value: Any) -> tuple[Any, set[str]]:
+    """`value` with every secret replaced by its plain value, and the dotted paths that were secret."""
+    secrets: set[str] = set()
+    return _unwrap(value, "", secrets), secrets
+
+
+# --- computed outputs per type token -----------------------------------------------------------------------
+# Each fill gets (mocks, logical name, inputs without secrets) and returns (id, computed fields).
+Fill = Callable[["HarnessMocks", str, dict], tuple[str, dict]]
+
+
+def _repository(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    repo = i.get("name") or name
+    return repo, {"name": repo, "arn": f"arn:{PARTITION}:ecr:{m.region}:{m.account}:repository/{repo}",
+                  "registryId": m.account, "repositoryUrl": f"{m.registry}/{repo}"}
+
+
+def _lifecycle(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    return str(i.get("repository", name)), {"registryId": m.account}
+
+
+def _docker_image(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    image_name = str(i.get("imageName", name))
+    repo = image_name.rsplit(":", 1)[0] if ":" in image_name.rsplit("/", 1)[-1] else image_name
+    build = i.get("build") or {}
+    digest = "sha256:" + fake_hex(image_name, build.get("platform"), build.get("dockerfile"))
+    return f"{image_name}-{digest}", {"baseImageName": image_name, "repoDigest": f"{repo}@{digest}",
+                                      "registryServer": (i.get("registry") or {}).get("server", m.registry),
+                                      "dockerfile": build.get("dockerfile", "Dockerfile"),
+                                      "context": build.get("context", ".")}
+
+
+def _role(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    role = i.get("name") or name
+    path = i.get("path") or "/"
+    return role, {"name": role, "path": path, "arn": f"arn:{PARTITION}:iam::{m.account}:role{path}{role}",
+                  "uniqueId": "AROA" + fake_hex(role, length=17).upper(),
+                  "createDate": "2026-01-01T00:00:00Z"}
+
+
+def _role_policy(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    policy_name = i.get("name") or name
+    return f"{i.get('role')}:{policy_name}", {"name": policy_name}
+
+
+def _attachment(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    return f"{i.get('role')}-{fake_hex(i.get('policyArn'), length=8)}", {}
+
+
+def _policy(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    policy = i.get("name") or name
+    path = i.get("path") or "/"
+    arn = f"arn:{PARTITION}:iam::{m.account}:policy{path}{policy}"
+    return arn, {"name": policy, "arn": arn, "policyId": "ANPA" + fake_hex(policy, length=17).upper()}
+
+
+def _log_group(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    group = i.get("name") or name
+    return group, {"name": group, "arn": f"arn:{PARTITION}:logs:{m.region}:{m.account}:log-group:{group}"}
+
+
+def _lambda_invoke_arn(m: HarnessMocks, arn: str) -> str:
+    return f"arn:{PARTITION}:apigateway:{m.region}:lambda:path/2015-03-31/functions/{arn}/invocations"
+
+
+def _function(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    fn = i.get("name") or name
+    arn = f"arn:{PARTITION}:lambda:{m.region}:{m.account}:function:{fn}"
+    version = "1" if i.get("publish") else "$LATEST"
+    qualified = f"{arn}:{version}"
+    return fn, {"name": fn, "arn": arn, "invokeArn": _lambda_invoke_arn(m, arn), "version": version,
+                "qualifiedArn": qualified, "qualifiedInvokeArn": _lambda_invoke_arn(m, qualified),
+                "lastModified": "2026-01-01T00:00:00.000+0000", "sourceCodeHash": fake_hex(i.get("imageUri"))}
+
+
+def _alias(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    fn = str(i.get("functionName", ""))
+    fn_arn = fn if fn.startswith("arn:") else f"arn:{PARTITION}:lambda:{m.region}:{m.account}:function:{fn}"
+    arn = f"{fn_arn}:{i.get('name') or name}"
+    return arn, {"arn": arn, "invokeArn": _lambda_invoke_arn(m, arn)}
+
+
+def _provisioned(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    return f"{i.get('functionName')},{i.get('qualifier')}", {}
+
+
+def _permission(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    return str(i.get("statementId") or name), {"statementId": i.get("statementId") or name}
+
+
+def _api(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    api_id = fake_hex(name, i.get("name"), length=10)
+    return api_id, {
+        "apiEndpoint": f"https://{api_id}.execute-api.{m.region}.amazonaws.com",
+        "arn": f"arn:{PARTITION}:apigateway:{m.region}::/apis/{api_id}",
+        "executionArn": f"arn:{PARTITION}:execute-api:{m.region}:{m.account}:{api_id}",
+    }
+
+
+def _integration(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    return fake_hex(name, i.get("apiId"), length=7), {"integrationResponseSelectionExpression": ""}
+
+
+def _route(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    return fake_hex(name, i.get("apiId"), i.get("routeKey"), length=7), {}
+
+
+def _stage(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    api_id, stage = i.get("apiId"), i.get("name") or name
+    path = "" if stage == "$default" else stage
+    return str(stage), {
+        "name": stage,
+        "arn": f"arn:{PARTITION}:apigateway:{m.region}::/apis/{api_id}/stages/{stage}",
+        "executionArn": f"arn:{PARTITION}:execute-api:{m.region}:{m.account}:{api_id}/{stage}",
+        "invokeUrl": f"https://{api_id}.execute-api.{m.region}.amazonaws.com/{path}",
+    }
+
+
+def _kms_key(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    key_id = "1234abcd-12ab-34cd-56ef-" + fake_hex(name, length=12)
+    return key_id, {"keyId": key_id, "arn": f"arn:{PARTITION}:kms:{m.region}:{m.account}:key/{key_id}"}
+
+
+def _stack_reference(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    stack = str(i.get("name") or name)
+    if stack not in m.stack_references:
+        raise AssertionError(f"no outputs given for StackReference {stack!r} (pass stack_references=)")
+    return stack, {"name": stack, "outputs": dict(m.stack_references[stack]), "secretOutputNames": []}
+
+
+FILLS: dict[str, Fill] = {
+    "aws:ecr/repository:Repository": _repository,
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": _lifecycle,
+    "docker:index/image:Image": _docker_image,
+    "aws:iam/role:Role": _role,
+    "aws:iam/rolePolicy:RolePolicy": _role_policy,
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _attachment,
+    "aws:iam/policy:Policy": _policy,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:lambda/function:Function": _function,
+    "aws:lambda/alias:Alias": _alias,
+    "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig": _provisioned,
+    "aws:lambda/permission:Permission": _permission,
+    "aws:apigatewayv2/api:Api": _api,
+    "aws:apigatewayv2/integration:Integration": _integration,
+    "aws:apigatewayv2/route:Route": _route,
+    "aws:apigatewayv2/stage:Stage": _stage,
+    "aws:kms/key:Key": _kms_key,
+    "pulumi:pulumi:StackReference": _stack_reference,
+}
+
+
+# --- invokes -----------------------------------------------------------------------------------------------
+Call = Callable[["HarnessMocks", dict], dict]
+
+CALLS: dict[str, Call] = {
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda m, a: {
+        "accountId": m.account, "arn": f"arn:{PARTITION}:iam::{m.account}:user/tester", "id": m.account,
+        "userId": "AIDAEXAMPLEUSERID"},
+    "aws:index/getRegion:getRegion": lambda m, a: {
+        "name": m.region, "region": m.region, "id": m.region, "endpoint": f"ec2.{m.region}.amazonaws.com",
+        "description": "Europe (Ireland)"},
+    "aws:index/getPartition:getPartition": lambda m, a: {
+        "partition": PARTITION, "id": PARTITION, "dnsSuffix": "amazonaws.com",
+        "reverseDnsPrefix": "com.amazonaws"},
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": lambda m, a: {
+        "authorizationToken": "QVdTOm1vY2stcGFzc3dvcmQ=", "expiresAt": "2026-01-01T12:00:00Z",
+        "id": m.region, "password": "mock-password", "proxyEndpoint": f"https://{m.registry}",
+        "region": m.region, "registryId": a.get("registryId", m.account), "userName": "AWS"},
+}
+
+
+class HarnessMocks(pulumi.runtime.Mocks):
+    """Fills computed outputs (FILLS) and answers invokes (CALLS); any other invoke fails the test."""
+
+    def __init__(self, account: str = ACCOUNT, region: str = REGION,
+                 stack_references: Mapping[str, Mapping[str, Any]] | None = None,
+                 extra_fills: Mapping[str, Fill] | None = None,
+                 extra_calls: Mapping[str, Call] | None = None):
+        self.account = account
+        self.region = region
+        self.stack_references = dict(stack_references or {})
+        self.fills = FILLS | dict(extra_fills or {})
+        self.handlers = CALLS | dict(extra_calls or {})
+        self.calls: list[tuple[str, dict]] = []
+
+    @property
+    def registry(self) -> str:
+        return f"{self.account}.dkr.ecr.{self.region}.amazonaws.com"
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        plain, _ = unwrap_secrets(dict(args.inputs))
+        fill = self.fills.get(args.typ)
+        if fill is None:
+            return f"{args.name}-id", dict(args.inputs)
+        resource_id, computed = fill(self, args.name, plain)
+        return resource_id, dict(args.inputs) | {"id": resource_id} | computed
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        plain, _ = unwrap_secrets(dict(args.args))
+        self.calls.append((args.token, plain))
+        handler = self.handlers.get(args.token)
+        if handler is None:
+            raise AssertionError(f"the mocks answer no invoke {args.token!r}")
+        return handler(self, plain)
+
+
+@dataclass
+class Registered:
+    """One resource registration as the engine saw it."""
+
+    typ: str
+    name: str
+    urn: str
+    inputs: dict
+    secret_paths: set[str]
+    state: dict
+    id: str | None
+    custom: bool
+    parent: str | None
+    depends_on: list[str]
+    property_dependencies: dict[str, list[str]]
+    protect: bool
+    ignore_changes: list[str]
+    additional_secret_outputs: list[str]
+
+
+class RecordingMonitor(MockMonitor):
+    """The SDK's mock monitor, also recording each registration's options (parent, dependencies, ...)."""
+
+    def __init__(self, mocks: HarnessMocks):
+        super().__init__(mocks)
+        self.records: list[Registered] = []
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        inputs, secrets = unwrap_secrets(rpc.deserialize_properties(request.object))
+        registration = self.resources[response.urn]
+        record = Registered(
+            typ=request.type, name=request.name, urn=response.urn, inputs=inputs, secret_paths=secrets,
+            state=unwrap_secrets(dict(registration.state))[0], id=registration.id,
+            custom=bool(request.custom), parent=request.parent or None,
+            depends_on=list(request.dependencies),
+            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+            protect=bool(request.protect), ignore_changes=list(request.ignoreChanges),
+            additional_secret_outputs=list(request.additionalSecretOutputs),
+        )
+        with self._lock:
+            self.records.append(record)
+        return response
+
+    def ReadResource(self, request):  # noqa: N802 (gRPC method name)
+        response = super().ReadResource(request)
+        registration = self.resources[response.urn]
+        with self._lock:
+            self.records.append(Registered(
+                typ=request.type, name=request.name, urn=response.urn,
+                inputs=unwrap_secrets(rpc.deserialize_properties(request.properties))[0], secret_paths=set(),
+                state=unwrap_secrets(dict(registration.state))[0], id=registration.id, custom=True,
+                parent=request.parent or None, depends_on=list(request.dependencies),
+                property_dependencies={}, protect=False, ignore_changes=[], additional_secret_outputs=[]))
+        return response
+
+
+@dataclass
+class ProgramRun:
+    mocks: HarnessMocks
+    monitor: RecordingMonitor
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def records(self) -> list[Registered]:
+        return list(self.monitor.records)
+
+    @property
+    def resources(self) -> list[Registered]:
+        return [r for r in self.records if not r.typ.startswith("pulumi:providers:")]
+
+    @property
+    def calls(self) -> list[tuple[str, dict]]:
+        return list(self.mocks.calls)
+
+    def of_type(self, typ: str) -> list[Registered]:
+        return [r for r in self.records if r.typ == typ]
+
+    def one(self, typ: str) -> Registered:
+        found = self.of_type(typ)
+        assert len(found) == 1, f"expected one {typ}, found {len(found)}"
+        return found[0]
+
+    def named(self, name: str) -> Registered:
+        found = [r for r in self.records if r.name == name]
+        assert len(found) == 1, f"expected one resource named {name!r}, found {len(found)}"
+        return found[0]
+
+    def children_of(self, record: Registered) -> list[Registered]:
+        return [r for r in self.records if r.parent == record.urn]
+
+    def by_urn(self, urn: str) -> Registered:
+        (found,) = [r for r in self.records if r.urn == urn]
+        return found
+
+
+def _cli_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _namespaced(key: str, project: str) -> str:
+    return key if ":" in key else f"{project}:{key}"
+
+
+def project_config(project_file: Path, project: str) -> dict[str, str]:
+    """The values the CLI takes from a Pulumi.yaml `config:` block (each key's `default`, or its `value`)."""
+    declared = (yaml.safe_load(project_file.read_text()) or {}).get("config") or {}
+    values = {}
+    for key, spec in declared.items():
+        if isinstance(spec, dict):
+            if "value" in spec:
+                values[_namespaced(key, project)] = _cli_value(spec["value"])
+            elif "default" in spec:
+                values[_namespaced(key, project)] = _cli_value(spec["default"])
+        elif spec is not None:  # the short form `key: value`
+            values[_namespaced(key, project)] = _cli_value(spec)
+    return values
+
+
+def stack_config(stack_file: Path, project: str) -> dict[str, str]:
+    """The `config:` of a Pulumi.<stack>.yaml file, as the CLI passes it to the program."""
+    declared = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
+    return {_namespaced(key, project): _cli_value(value) for key, value in declared.items()}
+
+
+@contextmanager
+def _environment(env: Mapping[str, str | None] | None) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in (env or {})}
+    try:
+        for key, value in (env or {}).items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_program(program: str | Path, config: Mapping[str, Any] | None = None, *, project: str,
+                stack: str = "dev", project_file: str | Path | None = None,
+                stack_file: str | Path | None = None, mocks: HarnessMocks | None = None,
+                env: Mapping[str, str | None] | None = None,
+                stack_references: Mapping[str, Mapping[str, Any]] | None = None) -> ProgramRun:
+    """Run the program at `program` (a directory with __main__.py, or a file) once under fresh mocks."""
+    program = Path(program)
+    mocks = mocks or HarnessMocks(stack_references=stack_references)
+    if stack_references and mocks.stack_references != dict(stack_references):
+        mocks.stack_references.update(stack_references)
+    monitor = RecordingMonitor(mocks)
+    run = ProgramRun(mocks, monitor)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+
+    project_path = Path(project_file) if project_file else (program if program.is_dir() else program.parent) \
+        / "Pulumi.yaml"
+    values = project_config(project_path, project) if project_path.exists() else {}
+    if stack_file is not None:
+        values |= stack_config(Path(stack_file), project)
+    for key, value in (config or {}).items():
+        values[_namespaced(key, project)] = None if value is None else _cli_value(value)
+    pulumi.runtime.set_all_config({key: value for key, value in values.items() if value is not None})
+
+    exported: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def body():
+        with mock.patch.object(pulumi, "export", side_effect=exported.__setitem__):
+            runpy.run_path(str(program), run_name="__main__")
+        return pulumi.Output.all(**exported).apply(run.outputs.update)
+
+    try:
+        with _environment(env):
+            body()
+    except BaseException as error:
+        error.registered = run.records  # type: ignore[attr-defined]
+        raise
+    return run
