@@ -7,9 +7,8 @@ import pytest
 from bootstrap import policies
 from bootstrap.program import OUTPUT_NAMES
 from bootstrap.settings import BootstrapConfigError
-from tests.bootstrap.harness import ACCOUNT, BUCKET, CREATED_PROVIDER_ARN, KEY_ID, REGION, run_bootstrap
+from tests.bootstrap.harness import ACCOUNT, BUCKET, CREATED_PROVIDER_ARN, REGION, run_bootstrap
 
-KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{KEY_ID}"
 BUCKET_ARN = f"arn:aws:s3:::{BUCKET}"
 DEPLOY_ROLE = "container-lambda-github-deploy"
 PREVIEW_ROLE = "container-lambda-github-preview"
@@ -137,8 +136,9 @@ def test_pipeline_roles_live_outside_the_stack_role_path(default_run, role):
 
 def test_role_policies_are_scoped_to_the_created_bucket_and_key(default_run):
     scope = policies.Scope(partition="aws", region=REGION, account_id=ACCOUNT)
-    assert default_run.role_policy(DEPLOY_ROLE) == policies.deploy_permissions(scope, BUCKET_ARN, KEY_ARN)
-    assert default_run.role_policy(PREVIEW_ROLE) == policies.preview_permissions(scope, BUCKET_ARN, KEY_ARN)
+    key_arn = default_run.key_arn()
+    assert default_run.role_policy(DEPLOY_ROLE) == policies.deploy_permissions(scope, BUCKET_ARN, key_arn)
+    assert default_run.role_policy(PREVIEW_ROLE) == policies.preview_permissions(scope, BUCKET_ARN, key_arn)
 
 
 # --- state backend -----------------------------------------------------------------------------------------
@@ -155,7 +155,7 @@ def test_state_bucket_is_encrypted_with_the_key(default_run):
     assert encryption["bucket"] == BUCKET
     (rule,) = encryption["rules"]
     assert rule["applyServerSideEncryptionByDefault"] == {
-        "sseAlgorithm": "aws:kms", "kmsMasterKeyId": KEY_ARN}
+        "sseAlgorithm": "aws:kms", "kmsMasterKeyId": default_run.key_arn()}
     assert rule["bucketKeyEnabled"] is True
 
 
@@ -191,7 +191,7 @@ def test_secrets_key_rotates(default_run):
 
 def test_secrets_key_alias_names_the_key(default_run):
     alias = default_run.one("aws:kms/alias:Alias")
-    assert alias == {"name": "alias/container-lambda-pulumi-secrets", "targetKeyId": KEY_ID}
+    assert alias == {"name": "alias/container-lambda-pulumi-secrets", "targetKeyId": default_run.key_id()}
 
 
 def test_state_bucket_and_key_are_protected_from_destroy(default_run):
