@@ -63,32 +63,41 @@ class Resource:
     props: dict
     name: str = "res"
     stack: str = "dev"
-    depends_on: dict[str, list[str]] = field(default_factory=dict)  # property -> names of resources
+    depends_on: dict[str, list[str]] = field(default_factory=dict)  # property -> names or URNs of resources
+    recorded_urn: str | None = None  # the URN a program run registered (else one is made up)
 
     @property
     def urn(self) -> str:
-        return urn(self.typ, self.name, self.stack)
+        return self.recorded_urn or urn(self.typ, self.name, self.stack)
 
 
 def violations(policy_name: str, typ: str, props: Mapping[str, Any], *, name: str = "res", stack: str = "dev",
                config: Mapping[str, Any] | None = None) -> list[str]:
     """The messages a resource policy reports for one resource."""
+    return resource_violations(policy_name, Resource(typ, dict(props), name=name, stack=stack), config)
+
+
+def resource_violations(policy_name: str, resource: Resource,
+                        config: Mapping[str, Any] | None = None) -> list[str]:
+    """The messages a resource policy reports for a Resource (with its recorded URN, when it has one)."""
     policy = BY_NAME[policy_name]
     assert isinstance(policy, ResourceValidationPolicy)
     found: list[str] = []
-    args = ResourceValidationArgs(typ, engine_props(props), urn(typ, name, stack), name, options(), None,
-                                  config)
+    args = ResourceValidationArgs(resource.typ, engine_props(resource.props), resource.urn, resource.name,
+                                  options(), None, config)
     assert policy.validate(args, lambda text, _urn=None: found.append(text)) is None
     return found
 
 
 def policy_resources(resources: list[Resource]) -> list[PolicyResource]:
-    built = {r.name: PolicyResource(r.typ, engine_props(r.props), r.urn, r.name, options(), None, None, [],
-                                    {}) for r in resources}
+    built = {r.urn: PolicyResource(r.typ, engine_props(r.props), r.urn, r.name, options(), None, None, [],
+                                   {}) for r in resources}
+    by_key = built | {r.name: built[r.urn] for r in resources}
     for resource in resources:
-        for prop, names in resource.depends_on.items():
-            built[resource.name].property_dependencies[prop] = [built[n] for n in names]
-            built[resource.name].dependencies.extend(built[n] for n in names)
+        for prop, keys in resource.depends_on.items():
+            depends = [by_key[key] for key in keys if key in by_key]
+            built[resource.urn].property_dependencies[prop] = depends
+            built[resource.urn].dependencies.extend(depends)
     return list(built.values())
 
 
@@ -109,8 +118,7 @@ def all_mandatory_violations(resources: list[Resource]) -> list[str]:
     for policy in RESOURCE_POLICIES:
         for resource in resources:
             found += [f"{policy.name}: {text}" for text in
-                      violations(policy.name, resource.typ, resource.props, name=resource.name,
-                                 stack=resource.stack)]
+                      resource_violations(policy.name, resource)]
     for policy in STACK_POLICIES:
         found += [f"{policy.name}: {text}" for text, _ in stack_violations(policy.name, resources)]
     return found

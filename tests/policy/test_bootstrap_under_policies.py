@@ -1,0 +1,39 @@
+"""The bootstrap program's resources, recorded under mocks, pass every mandatory policy of the pack (the IAM
+ones above all: its roles are the pipeline's way into AWS)."""
+
+import json
+
+import pytest
+
+from policy.guardrails import MANDATORY, iam
+from pulumi_policy import ResourceValidationPolicy
+from tests.bootstrap.harness import run_bootstrap
+from tests.policy.support import Resource, all_mandatory_violations, resource_violations
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pulumi_aws.s3 warns on import
+
+
+@pytest.fixture(scope="module")
+def bootstrap_resources() -> list[Resource]:
+    run = run_bootstrap({"deployEnvironments": json.dumps(["dev", "production"])})
+    return [Resource(r.typ, dict(r.inputs), name=r.name, stack="github") for r in run.resources]
+
+
+@pytest.mark.parametrize("policy", [p.name for p in iam.POLICIES])
+def test_bootstrap_resources_pass_the_iam_policy(bootstrap_resources, policy):
+    found = [f"{r.name}: {text}" for r in bootstrap_resources for text in resource_violations(policy, r)]
+    assert found == []
+
+
+def test_bootstrap_resources_pass_every_mandatory_policy(bootstrap_resources):
+    assert all_mandatory_violations(bootstrap_resources) == []
+
+
+def test_the_iam_policies_saw_the_github_roles_and_their_permissions(bootstrap_resources):
+    roles = [r for r in bootstrap_resources if r.typ == iam.ROLE]
+    assert len(roles) == 2
+    assert all(iam.is_github_oidc(statement) for role in roles
+               for statement in json.loads(role.props["assumeRolePolicy"])["Statement"])
+    assert len([r for r in bootstrap_resources if r.typ in iam.PERMISSION_DOCUMENTS]) == 2
+    assert all(isinstance(p, ResourceValidationPolicy) for p in iam.POLICIES)
+    assert set(iam.POLICIES) <= set(MANDATORY)
