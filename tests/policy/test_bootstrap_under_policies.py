@@ -4,9 +4,9 @@ ones above all: its roles are the pipeline's way into AWS)."""
 import json
 
 import pytest
+from pulumi_policy import ResourceValidationPolicy
 
 from policy.guardrails import MANDATORY, iam
-from pulumi_policy import ResourceValidationPolicy
 from tests.bootstrap.harness import run_bootstrap
 from tests.policy.support import Resource, all_mandatory_violations, resource_violations
 
