@@ -7,6 +7,8 @@ sees read-only `Mapping`/`Sequence` proxies and an unknown value raises `Unknown
 from __future__ import annotations
 
 import copy
+import importlib
+import inspect
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -122,6 +124,16 @@ def all_mandatory_violations(resources: list[Resource]) -> list[str]:
     for policy in STACK_POLICIES:
         found += [f"{policy.name}: {text}" for text, _ in stack_violations(policy.name, resources)]
     return found
+
+
+def takes_tags(token: str) -> bool:
+    """Whether the pulumi-aws SDK's class of `token` (e.g. aws:lambda/function:Function) takes tags."""
+    _, module_path, class_name = token.split(":")
+    module = module_path.split("/")[0]
+    package = importlib.import_module(f"pulumi_aws.{module}_" if module == "lambda" else
+                                      f"pulumi_aws.{module}")
+    cls = getattr(package, class_name)
+    return f"'{token}'" in inspect.getsource(cls) and isinstance(getattr(cls, "tags", None), property)
 
 
 def document(*statements: dict) -> str:

@@ -2,8 +2,6 @@
 each action allowed on Resource "*" has no resource type in the Service Authorization Reference (as
 parliament ships it)."""
 
-import importlib
-import inspect
 import json
 from functools import cache
 from pathlib import Path
@@ -13,22 +11,9 @@ import pytest
 
 from policy.guardrails.iam import RESOURCE_STAR_ACTIONS
 from policy.guardrails.tagging import TAGGABLE_TYPES
+from tests.policy.support import takes_tags
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pulumi_aws.s3 warns on import
-
-
-def sdk_class(token: str):
-    """The pulumi-aws class of a type token such as aws:lambda/function:Function."""
-    _, module_path, class_name = token.split(":")
-    module = module_path.split("/")[0]
-    package = importlib.import_module(f"pulumi_aws.{module}_" if module == "lambda" else
-                                      f"pulumi_aws.{module}")
-    return getattr(package, class_name)
-
-
-def takes_tags(token: str) -> bool:
-    cls = sdk_class(token)
-    return f"'{token}'" in inspect.getsource(cls) and isinstance(getattr(cls, "tags", None), property)
 
 
 @pytest.mark.parametrize("token", sorted(TAGGABLE_TYPES))
