@@ -1,0 +1,44 @@
+"""container-lambda: build function/ into an image in ECR, run it on Lambda, serve it through an HTTP API."""
+
+from infra.config import FUNCTION_DIR, load_settings
+from infra.function import Function, FunctionArgs
+from infra.http_api import HttpApi, HttpApiArgs
+from infra.outputs import export_outputs
+from infra.registry import ImageRegistry, ImageRegistryArgs
+from infra.tags import standard_tags
+
+# 1. Settings: every config key validated before anything is registered.
+settings = load_settings()
+tags = standard_tags(settings.stack)
+
+# 2. The image: ECR repository + the image built from function/, tagged by content, pushed.
+registry = ImageRegistry("registry", ImageRegistryArgs(
+    name=settings.prefix, context=FUNCTION_DIR, dockerfile=settings.dockerfile, platform=settings.platform,
+    keep_images=settings.keep_images, force_delete=settings.force_delete, kms_key_arn=settings.kms_key_arn,
+    cache_from=settings.cache_from, tags=tags))
+
+# 3. The function, running the image by digest.
+function = Function("function", FunctionArgs(
+    name=settings.prefix, image_uri=registry.image_uri, architecture=settings.architecture,
+    memory_size=settings.memory_size, timeout=settings.timeout, ephemeral_storage=settings.ephemeral_storage,
+    log_retention_days=settings.log_retention_days, tracing=settings.tracing, tags=tags,
+    reserved_concurrency=settings.reserved_concurrency,
+    provisioned_concurrency=settings.provisioned_concurrency, environment=settings.environment,
+    extra_policy_arns=settings.extra_policy_arns))
+
+# 4. The HTTP API in front of it.
+api = HttpApi("api", HttpApiArgs(
+    name=settings.prefix, function_name=function.function_name, invoke_arn=function.invoke_arn,
+    qualifier=function.qualifier, function_timeout=settings.timeout,
+    log_retention_days=settings.log_retention_days, throttle_rate_limit=settings.throttle_rate_limit,
+    throttle_burst_limit=settings.throttle_burst_limit, tags=tags,
+    cors_allow_origins=settings.cors_allow_origins))
+
+# 5. The outputs contract.
+export_outputs({
+    "apiUrl": api.api_url, "apiId": api.api_id,
+    "functionName": function.function_name, "functionArn": function.function_arn,
+    "invokeArn": function.invoke_arn, "imageUri": registry.image_uri,
+    "repositoryUrl": registry.repository_url, "repositoryName": registry.repository_name,
+    "roleArn": function.role_arn, "logGroupName": function.log_group_name,
+})

@@ -1,0 +1,169 @@
+"""The function component: execution role, its log group, the container-image function, optionally a version
+and the alias `live` with provisioned concurrency."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+ROLE_PATH = "/container-lambda/"  # the bootstrap's deploy role may manage roles under this path only
+ALIAS_NAME = "live"
+
+LAMBDA_TRUST_POLICY = json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{
+        "Sid": "LambdaAssumesTheRole",
+        "Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }],
+}, sort_keys=True)
+
+# X-Ray's trace writes have no resource-level permissions, so AWS requires "Resource": "*"; these two actions
+# are what Lambda's active tracing needs (Lambda Developer Guide, "Visualize Lambda function invocations
+# using AWS X-Ray": the execution role needs the write permissions of AWSXRayDaemonWriteAccess; the
+# sampling-rule reads of that policy are not needed because Lambda makes the sampling decision).
+XRAY_ACTIONS = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+
+
+def execution_policy(log_group_arn: str, tracing: bool) -> str:
+    """The inline policy: write to the function's own log group only (plus X-Ray trace writes)."""
+    statements = [{
+        "Sid": "WriteOwnLogGroup",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": [f"{log_group_arn}:*"],
+    }]
+    if tracing:
+        statements.append({"Sid": "WriteTraces", "Effect": "Allow", "Action": XRAY_ACTIONS, "Resource": "*"})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class FunctionArgs:
+    name: str
+    image_uri: pulumi.Input[str]  # by digest
+    architecture: str
+    memory_size: int
+    timeout: int
+    ephemeral_storage: int
+    log_retention_days: int
+    tracing: bool
+    tags: Mapping[str, str]
+    reserved_concurrency: int | None = None
+    provisioned_concurrency: int = 0
+    environment: Mapping[str, str] = field(default_factory=dict)
+    extra_policy_arns: tuple[str, ...] = ()
+
+
+class Function(pulumi.ComponentResource):
+    """The Lambda function (package type Image) and everything it needs to run and log."""
+
+    function_name: pulumi.Output[str]
+    function_arn: pulumi.Output[str]
+    invoke_arn: pulumi.Output[str]  # the alias's when there is one: what the API invokes
+    qualifier: str | None  # the alias name the API invokes, or None for the unqualified function
+    role_arn: pulumi.Output[str]
+    log_group_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("container-lambda:infra:Function", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/aws/lambda/{args.name}",
+            retention_in_days=args.log_retention_days,
+            tags=tags,
+            opts=child,
+        )
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            name=args.name,
+            path=ROLE_PATH,
+            description=f"Execution role of the Lambda function {args.name}",
+            assume_role_policy=LAMBDA_TRUST_POLICY,
+            tags=tags,
+            opts=child,
+        )
+        self.role_policy = aws.iam.RolePolicy(
+            f"{name}-execution-policy",
+            name=f"{args.name}-execution",
+            role=self.role.name,
+            policy=self.log_group.arn.apply(lambda arn: execution_policy(arn, args.tracing)),
+            opts=child,
+        )
+        # Logical names from the ARN, so reordering the list replaces nothing.
+        self.policy_attachments = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-policy-{hashlib.sha256(arn.encode()).hexdigest()[:8]}",
+                role=self.role.name,
+                policy_arn=arn,
+                opts=child,
+            )
+            for arn in args.extra_policy_arns
+        ]
+        publish = args.provisioned_concurrency > 0
+        self.function = aws.lambda_.Function(
+            f"{name}-function",
+            name=args.name,
+            role=self.role.arn,
+            package_type="Image",
+            image_uri=args.image_uri,
+            architectures=[args.architecture],
+            memory_size=args.memory_size,
+            timeout=args.timeout,
+            ephemeral_storage=aws.lambda_.FunctionEphemeralStorageArgs(size=args.ephemeral_storage),
+            environment=(aws.lambda_.FunctionEnvironmentArgs(variables=dict(args.environment))
+                         if args.environment else None),
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(
+                mode="Active" if args.tracing else "PassThrough"),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON",
+                                                                 log_group=self.log_group.name),
+            reserved_concurrent_executions=(args.reserved_concurrency
+                                            if args.reserved_concurrency is not None else -1),
+            publish=publish,
+            tags=tags,
+            # the log group before the function (Lambda would create it without retention), the role's
+            # permissions before the first invocation
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, self.role_policy,
+                                                                 *self.policy_attachments]),
+        )
+        self.alias = None
+        self.provisioned_concurrency_config = None
+        self.function_name = self.function.name
+        self.function_arn = self.function.arn
+        self.invoke_arn = self.function.invoke_arn
+        self.qualifier = None
+        if publish:
+            self.alias = aws.lambda_.Alias(
+                f"{name}-alias",
+                name=ALIAS_NAME,
+                function_name=self.function.name,
+                function_version=self.function.version,
+                description="The published version the HTTP API invokes",
+                opts=child,
+            )
+            self.provisioned_concurrency_config = aws.lambda_.ProvisionedConcurrencyConfig(
+                f"{name}-provisioned-concurrency",
+                function_name=self.function.name,
+                qualifier=self.alias.name,
+                provisioned_concurrent_executions=args.provisioned_concurrency,
+                opts=child,
+            )
+            self.invoke_arn = self.alias.invoke_arn
+            self.qualifier = ALIAS_NAME
+        self.role_arn = self.role.arn
+        self.log_group_name = self.log_group.name
+        self.register_outputs({
+            "functionName": self.function_name,
+            "functionArn": self.function_arn,
+            "invokeArn": self.invoke_arn,
+            "roleArn": self.role_arn,
+            "logGroupName": self.log_group_name,
+        })

@@ -1,0 +1,31 @@
+"""The stack outputs contract: stable names other stacks read with `pulumi.StackReference`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pulumi
+
+# name -> what it is (the README's outputs table lists exactly these)
+OUTPUTS: Mapping[str, str] = {
+    "apiUrl": "https URL of the HTTP API's `$default` stage (no trailing slash)",
+    "apiId": "ID of the HTTP API",
+    "functionName": "name of the Lambda function",
+    "functionArn": "ARN of the Lambda function (unqualified)",
+    "invokeArn": "invoke ARN the API integrates with: the alias `live`'s when provisioned concurrency is on",
+    "imageUri": "image the function runs: `<repositoryUrl>@sha256:<digest>`",
+    "repositoryUrl": "URL of the ECR repository",
+    "repositoryName": "name of the ECR repository",
+    "roleArn": "ARN of the function's execution role",
+    "logGroupName": "log group of the function (`/aws/lambda/<function>`)",
+}
+
+
+def export_outputs(values: Mapping[str, pulumi.Input]) -> None:
+    """Export exactly the contract's outputs; anything missing or extra is a programming error."""
+    missing, extra = set(OUTPUTS) - set(values), set(values) - set(OUTPUTS)
+    if missing or extra:
+        raise ValueError(f"stack outputs differ from the contract: missing {sorted(missing)}, "
+                         f"extra {sorted(extra)}")
+    for name in OUTPUTS:
+        pulumi.export(name, values[name])

@@ -1,0 +1,105 @@
+"""The image registry component: an ECR repository, its lifecycle policy, and the function's image in it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_docker as docker
+
+from infra.build_context import image_tag
+
+
+@dataclass(frozen=True)
+class ImageRegistryArgs:
+    name: str  # repository name
+    context: str  # build context directory, relative to the project root
+    dockerfile: str  # relative to the project root, inside the context
+    platform: str  # linux/arm64 or linux/amd64
+    keep_images: int
+    force_delete: bool
+    kms_key_arn: str | None
+    cache_from: str | None  # an image of this repository by digest, reused as build cache
+    tags: Mapping[str, str]
+    root: Path = Path(".")  # the project root the paths are relative to
+
+
+def lifecycle_policy(keep_images: int) -> str:
+    """Untagged images expire a day after their push; of the tagged ones, the newest `keep_images` stay."""
+    return json.dumps({"rules": [
+        {"rulePriority": 1, "description": "expire untagged images after 1 day",
+         "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
+                       "countNumber": 1},
+         "action": {"type": "expire"}},
+        {"rulePriority": 2, "description": f"keep the newest {keep_images} tagged images",
+         "selection": {"tagStatus": "tagged", "tagPatternList": ["*"], "countType": "imageCountMoreThan",
+                       "countNumber": keep_images},
+         "action": {"type": "expire"}},
+    ]}, sort_keys=True)
+
+
+class ImageRegistry(pulumi.ComponentResource):
+    """ECR repository (scan on push, immutable tags, encrypted) holding the image built from the context."""
+
+    image_uri: pulumi.Output[str]  # <repositoryUrl>@sha256:<digest>, what the function runs
+
+    def __init__(self, name: str, args: ImageRegistryArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("container-lambda:infra:ImageRegistry", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        encryption = (aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS",
+                                                                     kms_key=args.kms_key_arn)
+                      if args.kms_key_arn else
+                      aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256"))
+        self.repository = aws.ecr.Repository(
+            f"{name}-repository",
+            name=args.name,
+            image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
+            image_tag_mutability="IMMUTABLE",
+            encryption_configurations=[encryption],
+            force_delete=args.force_delete,
+            tags=dict(args.tags),
+            opts=child,
+        )
+        self.lifecycle_policy = aws.ecr.LifecyclePolicy(
+            f"{name}-lifecycle",
+            repository=self.repository.name,
+            policy=lifecycle_policy(args.keep_images),
+            opts=child,
+        )
+
+        self.tag = image_tag(args.root / args.context, args.root / args.dockerfile, args.platform)
+        token = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id)
+        build = docker.DockerBuildArgs(
+            context=args.context,
+            dockerfile=args.dockerfile,
+            platform=args.platform,
+            builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
+            # inline cache metadata in the pushed image lets the next build reuse its layers
+            args={"BUILDKIT_INLINE_CACHE": "1"},
+            cache_from=docker.CacheFromArgs(images=[args.cache_from]) if args.cache_from else None,
+        )
+        self.image = docker.Image(
+            f"{name}-image",
+            image_name=pulumi.Output.concat(self.repository.repository_url, ":", self.tag),
+            build=build,
+            registry=docker.RegistryArgs(
+                server=self.repository.repository_url.apply(lambda url: url.split("/", 1)[0]),
+                username=token.user_name,
+                password=pulumi.Output.secret(token.password),
+            ),
+            skip_push=False,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.lifecycle_policy]),
+        )
+        self.image_uri = self.image.repo_digest
+        self.repository_url = self.repository.repository_url
+        self.repository_name = self.repository.name
+        self.register_outputs({
+            "imageUri": self.image_uri,
+            "repositoryUrl": self.repository_url,
+            "repositoryName": self.repository_name,
+            "tag": self.tag,
+        })
