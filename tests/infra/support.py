@@ -1,0 +1,48 @@
+"""Runs the stack's program (the project root) under the shared mock harness."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.support.pulumi_harness import ProgramRun, Registered, run_program
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = "container-lambda"
+CACHE_ENV = "CONTAINER_LAMBDA_CACHE_FROM"
+
+REPOSITORY = "aws:ecr/repository:Repository"
+LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+IMAGE = "docker:index/image:Image"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+FUNCTION = "aws:lambda/function:Function"
+ALIAS = "aws:lambda/alias:Alias"
+PROVISIONED = "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig"
+PERMISSION = "aws:lambda/permission:Permission"
+API = "aws:apigatewayv2/api:Api"
+INTEGRATION = "aws:apigatewayv2/integration:Integration"
+ROUTE = "aws:apigatewayv2/route:Route"
+STAGE = "aws:apigatewayv2/stage:Stage"
+
+
+def run_stack(config: dict[str, Any] | None = None, *, stack: str = "dev", cache_from: str | None = None,
+              stack_file: Path | None = None, program: Path = ROOT) -> ProgramRun:
+    """The program with Pulumi.yaml's defaults, aws:region and `config` (no CONTAINER_LAMBDA_CACHE_FROM
+    unless `cache_from` is given)."""
+    values: dict[str, Any] = {} if stack_file else {"aws:region": "eu-west-1"}
+    values |= config or {}
+    return run_program(program, values, project=PROJECT, stack=stack, project_file=ROOT / "Pulumi.yaml",
+                       stack_file=stack_file, env={CACHE_ENV: cache_from})
+
+
+def log_group(run: ProgramRun, name: str) -> Registered:
+    (found,) = [r for r in run.of_type(LOG_GROUP) if r.inputs["name"] == name]
+    return found
+
+
+def policy_document(record: Registered, key: str = "policy") -> dict:
+    return json.loads(record.inputs[key])
