@@ -1,6 +1,6 @@
 """container-lambda: build function/ into an image in ECR, run it on Lambda, serve it through an HTTP API."""
 
-from infra.config import FUNCTION_DIR, load_settings
+from infra.config import FUNCTION_DIR, ROOT, load_settings
 from infra.function import Function, FunctionArgs
 from infra.http_api import HttpApi, HttpApiArgs
 from infra.outputs import export_outputs
@@ -15,7 +15,7 @@ tags = standard_tags(settings.stack)
 registry = ImageRegistry("registry", ImageRegistryArgs(
     name=settings.prefix, context=FUNCTION_DIR, dockerfile=settings.dockerfile, platform=settings.platform,
     keep_images=settings.keep_images, force_delete=settings.force_delete, kms_key_arn=settings.kms_key_arn,
-    cache_from=settings.cache_from, tags=tags))
+    cache_from=settings.cache_from, tags=tags, root=ROOT))
 
 # 3. The function, running the image by digest.
 function = Function("function", FunctionArgs(

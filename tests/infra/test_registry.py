@@ -1,0 +1,90 @@
+"""Image registry: the ECR repository, its lifecycle policy and the image (platform, tag, push, cache)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.infra.support import FUNCTION, IMAGE, LIFECYCLE, REPOSITORY, run_stack
+
+KMS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_repository_scans_on_push_with_immutable_tags_and_aes256(default_run):
+    repo = default_run.one(REPOSITORY).inputs
+    assert repo["name"] == "container-lambda-dev"
+    assert repo["imageScanningConfiguration"] == {"scanOnPush": True}
+    assert repo["imageTagMutability"] == "IMMUTABLE"
+    assert repo["encryptionConfigurations"] == [{"encryptionType": "AES256"}]
+    assert repo["forceDelete"] is False
+
+
+def test_a_configured_kms_key_encrypts_the_repository():
+    repo = run_stack({"kmsKeyArn": KMS_KEY}).one(REPOSITORY).inputs
+    assert repo["encryptionConfigurations"] == [{"encryptionType": "KMS", "kmsKey": KMS_KEY}]
+
+
+def test_force_delete_only_when_configured():
+    assert run_stack({"forceDelete": True}).one(REPOSITORY).inputs["forceDelete"] is True
+
+
+@pytest.mark.parametrize("keep", [10, 3])
+def test_lifecycle_expires_untagged_after_a_day_and_keeps_the_newest_tagged(keep):
+    run = run_stack({"keepImages": keep})
+    lifecycle = run.one(LIFECYCLE)
+    assert lifecycle.inputs["repository"] == "container-lambda-dev"
+    first, second = json.loads(lifecycle.inputs["policy"])["rules"]
+    assert first["selection"] == {"tagStatus": "untagged", "countType": "sinceImagePushed",
+                                  "countUnit": "days", "countNumber": 1}
+    assert second["selection"] == {"tagStatus": "tagged", "tagPatternList": ["*"],
+                                   "countType": "imageCountMoreThan", "countNumber": keep}
+    assert first["action"] == second["action"] == {"type": "expire"}
+    assert first["rulePriority"] < second["rulePriority"]
+
+
+@pytest.mark.parametrize(("architecture", "platform"), [("arm64", "linux/arm64"), ("x86_64", "linux/amd64")])
+def test_the_image_is_built_for_the_function_architecture(architecture, platform):
+    run = run_stack({"architecture": architecture})
+    assert run.one(IMAGE).inputs["build"]["platform"] == platform
+    assert run.one(FUNCTION).inputs["architectures"] == [architecture]
+
+
+def test_the_image_builds_function_with_the_configured_dockerfile_and_inline_cache():
+    build = run_stack({"dockerfile": "function/Dockerfile.debian"}).one(IMAGE).inputs["build"]
+    assert build["context"] == "function" and build["dockerfile"] == "function/Dockerfile.debian"
+    assert build["args"] == {"BUILDKIT_INLINE_CACHE": "1"}
+    assert build["builderVersion"] == "BuilderBuildKit"
+    assert "cacheFrom" not in build  # no cache unless CONTAINER_LAMBDA_CACHE_FROM names one
+
+
+def test_the_image_is_pushed_to_the_repository_with_a_content_tag_never_latest(default_run):
+    image = default_run.one(IMAGE)
+    repository_url = default_run.one(REPOSITORY).state["repositoryUrl"]
+    name, tag = image.inputs["imageName"].rsplit(":", 1)
+    assert name == repository_url
+    assert len(tag) == 32 and int(tag, 16) >= 0 and tag != "latest"
+    assert image.inputs["skipPush"] is False
+
+
+def test_registry_credentials_come_from_the_ecr_token_and_the_password_is_secret(default_run):
+    image = default_run.one(IMAGE)
+    registry = image.inputs["registry"]
+    assert registry == {"server": "123456789012.dkr.ecr.eu-west-1.amazonaws.com", "username": "AWS",
+                        "password": "mock-password"}
+    assert "registry" in image.secret_paths
+    tokens = [args for token, args in default_run.calls if token.endswith("getAuthorizationToken")]
+    assert tokens == [{"registryId": "123456789012"}]
+
+
+def test_the_function_runs_the_pushed_digest_never_a_tag(default_run):
+    image_uri = default_run.one(FUNCTION).inputs["imageUri"]
+    assert image_uri == default_run.one(IMAGE).state["repoDigest"]
+    assert "@sha256:" in image_uri and ":" not in image_uri.rsplit("/", 1)[-1].split("@")[0]
+    assert default_run.outputs["imageUri"] == image_uri
+
+
+def test_the_registry_children_belong_to_the_component(default_run):
+    (component,) = default_run.of_type("container-lambda:infra:ImageRegistry")
+    children = {r.typ for r in default_run.children_of(component)}
+    assert children == {REPOSITORY, LIFECYCLE, IMAGE}
