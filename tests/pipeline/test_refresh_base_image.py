@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
+from infra.build_context import image_tag
 from scripts import refresh_base_image as refresh
 from tests.pipeline.helpers import ROOT
 
@@ -144,3 +147,14 @@ def test_the_repository_dockerfiles_have_a_tag_to_follow():
         _, messages = refresh.refresh_text(text, lambda reference: NEW)
         assert messages, f"{dockerfile.name} has no base image to refresh"
         assert not [m for m in messages if "no tag to follow" in m], messages
+
+
+def test_a_refreshed_base_gives_the_image_a_new_tag(tmp_path):
+    """The ECR tags are immutable and derived from the build context: a new base must mean a new tag."""
+    shutil.copytree(ROOT / "function", tmp_path / "function", ignore=shutil.ignore_patterns("__pycache__"))
+    dockerfile = tmp_path / "function" / "Dockerfile"
+    before = image_tag(tmp_path / "function", dockerfile, "linux/arm64")
+    text, messages = refresh.refresh_text(dockerfile.read_text(encoding="utf-8"), lambda reference: NEW)
+    assert any("->" in message for message in messages)
+    dockerfile.write_text(text, encoding="utf-8")
+    assert image_tag(tmp_path / "function", dockerfile, "linux/arm64") != before
