@@ -1,0 +1,141 @@
+"""The stack itself, run under mocks for its default config and its variants, passes every mandatory policy
+of the pack; its execution role policy passes parliament with zero findings.
+
+The harness records each registration's inputs as the engine receives them (camelCase property names), which
+is what the engine hands the analyzer during an update, when every value is known.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+from parliament import analyze_policy_string
+
+from policy.guardrails import ADVISORY
+from policy.guardrails.tagging import TAGGABLE_TYPES
+from tests.policy.support import (
+    Resource,
+    all_mandatory_violations,
+    resource_violations,
+    stack_violations,
+    takes_tags,
+)
+from tests.support.pulumi_harness import ACCOUNT, REGION, run_program
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pulumi_aws.s3 warns on import
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = "container-lambda"
+KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+EXTRA_POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/container-lambda-extra-read"
+VARIANTS = {
+    "default": {},
+    "x86_64": {"architecture": "x86_64"},
+    "provisioned-concurrency": {"reservedConcurrency": 5, "provisionedConcurrency": 2},
+    "cors": {"corsAllowOrigins": ["https://app.example.com", "http://localhost:3000"]},
+    "kms": {"kmsKeyArn": KEY_ARN},
+    "extra-policies": {"extraPolicyArns": [EXTRA_POLICY_ARN]},
+    "retention-and-force-delete": {"logRetentionDays": 30, "forceDelete": True},
+}
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+
+
+def run_stack(config: dict, stack: str = "dev") -> list[Resource]:
+    stack_file = ROOT / f"Pulumi.{stack}.yaml"
+    config = {"aws:region": REGION} | config
+    run = run_program(ROOT, config, project=PROJECT, stack=stack,
+                      stack_file=stack_file if stack_file.exists() else None,
+                      env={"CONTAINER_LAMBDA_CACHE_FROM": None})
+    names = {record.urn: record.name for record in run.resources}
+    return [Resource(record.typ, record.inputs, name=record.name, stack=stack, recorded_urn=record.urn,
+                     depends_on={prop: [names[u] for u in urns if u in names]
+                                 for prop, urns in record.property_dependencies.items()})
+            for record in run.resources if record.custom]
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def variant(request) -> tuple[str, list[Resource]]:
+    return request.param, run_stack(VARIANTS[request.param])
+
+
+def test_the_stack_passes_every_mandatory_policy(variant):
+    _, resources = variant
+    assert all_mandatory_violations(resources) == []
+
+
+def test_the_policies_saw_the_resources_they_guard(variant):
+    _, resources = variant
+    types = {r.typ for r in resources}
+    assert {"aws:ecr/repository:Repository", "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+            "aws:lambda/function:Function", "aws:lambda/permission:Permission", "aws:iam/role:Role",
+            "aws:cloudwatch/logGroup:LogGroup", "aws:apigatewayv2/stage:Stage",
+            "aws:apigatewayv2/api:Api"} <= types
+    (function,) = [r for r in resources if r.typ == "aws:lambda/function:Function"]
+    assert "@sha256:" in function.props["imageUri"]
+
+
+def execution_documents(resources: list[Resource]) -> list[str]:
+    documents = [r.props["policy"] for r in resources if r.typ == ROLE_POLICY]
+    documents += [inline["policy"] for r in resources if r.typ == "aws:iam/role:Role"
+                  for inline in r.props.get("inlinePolicies") or [] if inline.get("policy")]
+    return [d if isinstance(d, str) else json.dumps(d) for d in documents]
+
+
+def test_the_execution_role_policy_passes_parliament_with_zero_findings(variant):
+    _, resources = variant
+    documents = execution_documents(resources)
+    assert documents
+    for document in documents:
+        for community in (False, True):
+            findings = analyze_policy_string(document, include_community_auditors=community).findings
+            assert [(f.issue, f.detail) for f in findings] == []
+
+
+def test_taggable_types_the_stack_registers_are_known_to_the_tag_policy(variant):
+    _, resources = variant
+    registered = {r.typ for r in resources if r.typ.startswith("aws:")}
+    assert {typ for typ in registered if takes_tags(typ)} <= TAGGABLE_TYPES
+
+
+# --- the same program, made insecure by config, is stopped --------------------------------------------------
+
+def test_a_production_stack_with_cors_star_is_blocked():
+    resources = run_stack({"corsAllowOrigins": ["*"]}, stack="production")
+    found = [text for r in resources for text in resource_violations("cors-no-wildcard-in-production", r)]
+    assert len(found) == 1 and "production stack 'production'" in found[0]
+
+
+def test_a_production_stack_with_listed_origins_passes():
+    resources = run_stack({"corsAllowOrigins": ["https://app.example.com"], "logRetentionDays": 365},
+                          stack="production")
+    assert all_mandatory_violations(resources) == []
+    assert [text for r in resources for text in resource_violations("log-retention-production", r)] == []
+
+
+def test_the_stack_policies_find_each_repository_and_function_pair():
+    resources = run_stack({})
+    assert stack_violations("ecr-lifecycle-policy", resources) == []
+    without_lifecycle = [r for r in resources if r.typ != "aws:ecr/lifecyclePolicy:LifecyclePolicy"]
+    assert len(stack_violations("ecr-lifecycle-policy", without_lifecycle)) == 1
+    without_log_groups = [r for r in resources if r.typ != "aws:cloudwatch/logGroup:LogGroup"]
+    assert len(stack_violations("lambda-log-group", without_log_groups)) == 1
+
+
+# --- what a preview of the stack warns about (advisory policies) -------------------------------------------
+
+def advisories(resources: list[Resource]) -> set[tuple[str, str]]:
+    return {(policy.name, r.typ.split(":")[-1]) for policy in ADVISORY for r in resources
+            if resource_violations(policy.name, r)}
+
+
+def test_the_default_stack_gets_exactly_the_documented_advisories():
+    assert advisories(run_stack({})) == {
+        ("kms-customer-managed-key", "Repository"),
+        ("kms-customer-managed-key", "LogGroup"),
+        ("lambda-reserved-concurrency", "Function"),
+    }
+
+
+def test_config_answers_the_ecr_key_and_concurrency_advisories():
+    found = advisories(run_stack({"kmsKeyArn": KEY_ARN, "reservedConcurrency": 5}))
+    assert found == {("kms-customer-managed-key", "LogGroup")}
