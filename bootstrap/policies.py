@@ -128,14 +128,18 @@ ECR_WRITE = [
     # which needs Set/GetRepositoryPolicy on the caller.
     "ecr:SetRepositoryPolicy", "ecr:TagResource", "ecr:UntagResource", "ecr:UploadLayerPart",
 ]
+# Functions, their published versions and the alias `live` with its provisioned concurrency.
 LAMBDA_READ = [
-    "lambda:GetFunction", "lambda:GetFunctionCodeSigningConfig", "lambda:GetFunctionConcurrency",
-    "lambda:GetFunctionConfiguration", "lambda:GetPolicy", "lambda:ListTags", "lambda:ListVersionsByFunction",
+    "lambda:GetAlias", "lambda:GetFunction", "lambda:GetFunctionCodeSigningConfig",
+    "lambda:GetFunctionConcurrency", "lambda:GetFunctionConfiguration", "lambda:GetPolicy",
+    "lambda:GetProvisionedConcurrencyConfig", "lambda:ListTags", "lambda:ListVersionsByFunction",
 ]
 LAMBDA_WRITE = [
-    "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:DeleteFunctionConcurrency",
-    "lambda:PublishVersion", "lambda:PutFunctionConcurrency", "lambda:TagResource", "lambda:UntagResource",
-    "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
+    "lambda:CreateAlias", "lambda:CreateFunction", "lambda:DeleteAlias", "lambda:DeleteFunction",
+    "lambda:DeleteFunctionConcurrency", "lambda:DeleteProvisionedConcurrencyConfig", "lambda:PublishVersion",
+    "lambda:PutFunctionConcurrency", "lambda:PutProvisionedConcurrencyConfig", "lambda:TagResource",
+    "lambda:UntagResource", "lambda:UpdateAlias", "lambda:UpdateFunctionCode",
+    "lambda:UpdateFunctionConfiguration",
 ]
 # Resource policy statements of the functions: only API Gateway may be granted invoke.
 LAMBDA_PERMISSIONS = ["lambda:AddPermission", "lambda:RemovePermission"]

@@ -1,0 +1,154 @@
+"""The pipeline roles against the real stack: every resource the main program registers lies in the deploy
+role's scope, and the calls that create, read, update and delete it are allowed (the preview role: read).
+
+The actions per resource type are the AWS API calls of the provider (terraform-provider-aws, which
+pulumi-aws wraps) for that resource; a resource type not listed here fails the test until it is added to
+both this table and bootstrap/policies.py.
+"""
+
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+import pytest
+
+from bootstrap import policies
+from tests.support.pulumi_harness import ACCOUNT, REGION, Registered, run_program
+
+ROOT = Path(__file__).resolve().parents[2]
+SCOPE = policies.Scope(partition="aws", region=REGION, account_id=ACCOUNT)
+BUCKET_ARN = "arn:aws:s3:::container-lambda-state-20261123072400000000000001"
+KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+DEPLOY = policies.deploy_permissions(SCOPE, BUCKET_ARN, KEY_ARN)
+PREVIEW = policies.preview_permissions(SCOPE, BUCKET_ARN, KEY_ARN)
+APIS = f"arn:aws:apigateway:{REGION}::/apis"
+
+# type token -> (read actions, further write actions), all on the resource's ARN (see arn_of).
+LIFECYCLE: dict[str, tuple[list[str], list[str]]] = {
+    "aws:ecr/repository:Repository": (
+        ["ecr:DescribeRepositories", "ecr:ListTagsForResource"],
+        ["ecr:CreateRepository", "ecr:TagResource", "ecr:UntagResource", "ecr:PutImageScanningConfiguration",
+         "ecr:PutImageTagMutability", "ecr:DeleteRepository", "ecr:BatchDeleteImage"]),
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": (
+        ["ecr:GetLifecyclePolicy"], ["ecr:PutLifecyclePolicy", "ecr:DeleteLifecyclePolicy"]),
+    "docker:index/image:Image": (  # push; the cache is pulled in previews too
+        ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        ["ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"]),
+    "aws:iam/role:Role": (
+        ["iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies"],
+        ["iam:CreateRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy",
+         "iam:ListInstanceProfilesForRole", "iam:DeleteRole"]),
+    "aws:iam/rolePolicy:RolePolicy": (
+        ["iam:GetRolePolicy"], ["iam:PutRolePolicy", "iam:DeleteRolePolicy"]),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (
+        ["iam:ListAttachedRolePolicies"], ["iam:AttachRolePolicy", "iam:DetachRolePolicy"]),
+    "aws:cloudwatch/logGroup:LogGroup": (
+        ["logs:ListTagsForResource"],
+        ["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:TagResource", "logs:UntagResource",
+         "logs:DeleteLogGroup"]),
+    "aws:lambda/function:Function": (
+        ["lambda:GetFunction", "lambda:ListVersionsByFunction", "lambda:GetFunctionConfiguration"],
+        ["lambda:CreateFunction", "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
+         "lambda:PublishVersion", "lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency",
+         "lambda:TagResource", "lambda:UntagResource", "lambda:DeleteFunction"]),
+    "aws:lambda/alias:Alias": (
+        ["lambda:GetAlias"], ["lambda:CreateAlias", "lambda:UpdateAlias", "lambda:DeleteAlias"]),
+    "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig": (
+        ["lambda:GetProvisionedConcurrencyConfig"],
+        ["lambda:PutProvisionedConcurrencyConfig", "lambda:DeleteProvisionedConcurrencyConfig"]),
+    "aws:lambda/permission:Permission": (
+        ["lambda:GetPolicy"], ["lambda:AddPermission", "lambda:RemovePermission"]),
+    "aws:apigatewayv2/api:Api": (["apigateway:GET"], ["apigateway:PATCH", "apigateway:DELETE"]),
+}
+API_PARTS = ("aws:apigatewayv2/integration:Integration", "aws:apigatewayv2/route:Route",
+             "aws:apigatewayv2/stage:Stage")
+LIFECYCLE |= {part: LIFECYCLE["aws:apigatewayv2/api:Api"] for part in API_PARTS}
+# Calls not tied to one resource's ARN: creating APIs and their parts (POST on the collection), tagging
+# them, registry login, log group lookups and the access-log delivery set-up of a stage.
+ACCOUNT_LEVEL = {
+    "deploy": [("apigateway:POST", APIS), ("apigateway:POST", f"{APIS}/abc1234567/routes"),
+               ("apigateway:POST", f"arn:aws:apigateway:{REGION}::/tags/arn%3Aaws%3Aapigateway"),
+               ("ecr:GetAuthorizationToken", "*"), ("logs:DescribeLogGroups", "*"),
+               ("logs:CreateLogDelivery", "*"), ("logs:PutResourcePolicy", "*")],
+    "preview": [("apigateway:GET", APIS), ("ecr:GetAuthorizationToken", "*"),
+                ("logs:DescribeLogGroups", "*")],
+}
+VARIANTS = {
+    "dev": {},
+    "provisioned": {"provisionedConcurrency": 2, "reservedConcurrency": 5,
+                    "extraPolicyArns": [f"arn:aws:iam::{ACCOUNT}:policy/container-lambda-extra"]},
+}
+
+
+def allowed(document: dict, action: str, arn: str) -> bool:
+    """Does an Allow statement of `document` name `action` on a Resource pattern matching `arn`?"""
+    for statement in document["Statement"]:
+        resources = statement["Resource"]
+        patterns = resources if isinstance(resources, list) else [resources]
+        if statement["Effect"] == "Allow" and action in statement["Action"] \
+                and any(fnmatchcase(arn, pattern) for pattern in patterns):
+            return True
+    return False
+
+
+def arn_of(resource: Registered, run) -> str:
+    """The ARN IAM authorizes the resource's calls against."""
+    state = resource.state
+    if resource.typ in {"aws:ecr/lifecyclePolicy:LifecyclePolicy", "docker:index/image:Image"}:
+        return run.one("aws:ecr/repository:Repository").state["arn"]
+    if resource.typ in {"aws:iam/rolePolicy:RolePolicy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"}:
+        (role,) = [r for r in run.of_type("aws:iam/role:Role") if r.state["name"] == state["role"]]
+        return role.state["arn"]
+    if resource.typ in {"aws:lambda/permission:Permission",
+                        "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig"}:
+        function = run.one("aws:lambda/function:Function").state["arn"]
+        return f"{function}:{state['qualifier']}" if state.get("qualifier") else function
+    if resource.typ in {"aws:apigatewayv2/integration:Integration", "aws:apigatewayv2/route:Route"}:
+        return f"{APIS}/{state['apiId']}/{resource.typ.rsplit(':', 1)[1].lower()}s/{resource.id}"
+    return state["arn"]
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def stack_run(request):
+    return run_program(ROOT, VARIANTS[request.param], project="container-lambda", stack="dev",
+                       stack_file=ROOT / "Pulumi.dev.yaml")
+
+
+def managed(run) -> list[Registered]:
+    return [r for r in run.resources if r.custom]
+
+
+def test_every_resource_type_of_the_stack_is_covered(stack_run):
+    assert {r.typ for r in managed(stack_run)} <= set(LIFECYCLE)
+
+
+def test_the_stack_names_its_resources_inside_the_deploy_scope(stack_run):
+    for resource in managed(stack_run):
+        assert any(fnmatchcase(arn_of(resource, stack_run), pattern) for pattern in
+                   [SCOPE.ecr_repositories, *SCOPE.lambda_functions, SCOPE.stack_roles, *SCOPE.log_groups,
+                    *SCOPE.http_apis]), (resource.typ, resource.name)
+
+
+def test_deploy_role_may_run_the_whole_lifecycle_of_every_resource(stack_run):
+    for resource in managed(stack_run):
+        read, write = LIFECYCLE[resource.typ]
+        for action in read + write:
+            assert allowed(DEPLOY, action, arn_of(resource, stack_run)), (resource.name, action)
+    for action, arn in ACCOUNT_LEVEL["deploy"]:
+        assert allowed(DEPLOY, action, arn), action
+
+
+def test_deploy_role_may_pass_the_function_role_to_lambda(stack_run):
+    role = stack_run.one("aws:iam/role:Role").state["arn"]
+    assert allowed(DEPLOY, "iam:PassRole", role)
+
+
+def test_preview_role_may_read_every_resource_and_nothing_more(stack_run):
+    for resource in managed(stack_run):
+        read, write = LIFECYCLE[resource.typ]
+        arn = arn_of(resource, stack_run)
+        for action in read:
+            assert allowed(PREVIEW, action, arn), (resource.name, action)
+        for action in write:
+            assert not allowed(PREVIEW, action, arn), (resource.name, action)
+    for action, arn in ACCOUNT_LEVEL["preview"]:
+        assert allowed(PREVIEW, action, arn), action
