@@ -1,0 +1,153 @@
+"""Function: execution role and its documents, log group first, image function settings, alias variant."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.infra.support import (
+    ALIAS,
+    ATTACHMENT,
+    FUNCTION,
+    LOG_GROUP,
+    PERMISSION,
+    PROVISIONED,
+    ROLE,
+    ROLE_POLICY,
+    log_group,
+    policy_document,
+    run_stack,
+)
+
+LOG_GROUP_ARN = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/container-lambda-dev"
+READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+OWN_POLICY = "arn:aws:iam::123456789012:policy/team/reads-the-bucket"
+
+
+def statements(run) -> list[dict]:
+    return policy_document(run.one(ROLE_POLICY))["Statement"]
+
+
+def test_the_role_is_trusted_by_lambda_only(default_run):
+    role = default_run.one(ROLE).inputs
+    assert role["name"] == "container-lambda-dev" and role["path"] == "/container-lambda/"
+    (statement,) = policy_document(default_run.one(ROLE), "assumeRolePolicy")["Statement"]
+    assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
+    assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert "Condition" not in statement
+
+
+def test_the_inline_policy_writes_to_its_own_log_group_only(default_run):
+    policy = default_run.one(ROLE_POLICY)
+    assert policy.inputs["role"] == "container-lambda-dev"
+    logs = [s for s in statements(default_run) if any(a.startswith("logs:") for a in s["Action"])]
+    assert logs == [{"Sid": "WriteOwnLogGroup", "Effect": "Allow",
+                     "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                     "Resource": [f"{LOG_GROUP_ARN}:*"]}]
+
+
+def test_no_wildcard_action_and_resource_star_only_for_xray(default_run):
+    for statement in statements(default_run):
+        actions = statement["Action"]
+        assert all("*" not in action for action in actions)
+        if statement["Resource"] == "*":
+            assert all(action.startswith("xray:") for action in actions)
+
+
+def test_tracing_adds_the_xray_writes_and_is_active(default_run):
+    xray = [s for s in statements(default_run) if s["Sid"] == "WriteTraces"]
+    assert xray == [{"Sid": "WriteTraces", "Effect": "Allow", "Resource": "*",
+                     "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]}]
+    assert default_run.one(FUNCTION).inputs["tracingConfig"] == {"mode": "Active"}
+
+
+def test_without_tracing_there_is_no_xray_permission():
+    run = run_stack({"tracing": False})
+    assert [s["Sid"] for s in statements(run)] == ["WriteOwnLogGroup"]
+    assert run.one(FUNCTION).inputs["tracingConfig"] == {"mode": "PassThrough"}
+
+
+def test_the_log_group_exists_before_the_function_with_retention(default_run):
+    group = log_group(default_run, "/aws/lambda/container-lambda-dev")
+    assert group.inputs["retentionInDays"] == 14
+    function = default_run.one(FUNCTION)
+    assert group.urn in function.depends_on
+    assert default_run.one(ROLE_POLICY).urn in function.depends_on
+    assert function.inputs["loggingConfig"] == {"logFormat": "JSON",
+                                                "logGroup": "/aws/lambda/container-lambda-dev"}
+
+
+def test_log_retention_is_configurable():
+    run = run_stack({"logRetentionDays": 365})
+    assert {g.inputs["retentionInDays"] for g in run.of_type(LOG_GROUP)} == {365}
+
+
+def test_the_function_defaults(default_run):
+    function = default_run.one(FUNCTION).inputs
+    assert function["name"] == "container-lambda-dev"
+    assert function["packageType"] == "Image"
+    assert function["role"] == "arn:aws:iam::123456789012:role/container-lambda/container-lambda-dev"
+    assert (function["memorySize"], function["timeout"]) == (1024, 29)
+    assert function["ephemeralStorage"] == {"size": 512}
+    assert function["reservedConcurrentExecutions"] == -1  # unreserved
+    assert function["publish"] is False
+    assert "environment" not in function
+    assert not default_run.of_type(ALIAS) and not default_run.of_type(PROVISIONED)
+    assert not default_run.of_type(ATTACHMENT)
+
+
+def test_memory_timeout_storage_and_reserved_concurrency_are_passed_through():
+    function = run_stack({"memorySize": 2048, "timeout": 60, "ephemeralStorage": 1024,
+                          "reservedConcurrency": 5}).one(FUNCTION).inputs
+    assert (function["memorySize"], function["timeout"], function["ephemeralStorage"]["size"],
+            function["reservedConcurrentExecutions"]) == (2048, 60, 1024, 5)
+
+
+def test_environment_variables_reach_the_function():
+    variables = {"POWERTOOLS_SERVICE_NAME": "iris", "MODEL_STAGE": "beta"}
+    function = run_stack({"environment": variables}).one(FUNCTION).inputs
+    assert function["environment"] == {"variables": variables}
+
+
+def test_extra_policies_are_attached_to_the_role_and_nothing_else_changes(default_run):
+    run = run_stack({"extraPolicyArns": [READ_ONLY, OWN_POLICY]})
+    attached = sorted((a.inputs["role"], a.inputs["policyArn"]) for a in run.of_type(ATTACHMENT))
+    assert attached == [("container-lambda-dev", OWN_POLICY), ("container-lambda-dev", READ_ONLY)]
+    assert run.one(ROLE_POLICY).inputs == default_run.one(ROLE_POLICY).inputs
+    assert {a.urn for a in run.of_type(ATTACHMENT)} <= set(run.one(FUNCTION).depends_on)
+
+
+def test_reordering_extra_policies_keeps_their_logical_names():
+    first = run_stack({"extraPolicyArns": [READ_ONLY, OWN_POLICY]})
+    second = run_stack({"extraPolicyArns": [OWN_POLICY, READ_ONLY]})
+    assert {a.name for a in first.of_type(ATTACHMENT)} == {a.name for a in second.of_type(ATTACHMENT)}
+
+
+@pytest.fixture(scope="module")
+def provisioned_run():
+    return run_stack({"provisionedConcurrency": 3, "reservedConcurrency": 10})
+
+
+def test_provisioned_concurrency_publishes_a_version_and_an_alias_live(provisioned_run):
+    function = provisioned_run.one(FUNCTION)
+    assert function.inputs["publish"] is True
+    alias = provisioned_run.one(ALIAS).inputs
+    assert alias["name"] == "live" and alias["functionName"] == "container-lambda-dev"
+    assert alias["functionVersion"] == function.state["version"] == "1"
+    config = provisioned_run.one(PROVISIONED).inputs
+    assert config == {"functionName": "container-lambda-dev", "qualifier": "live",
+                      "provisionedConcurrentExecutions": 3}
+
+
+def test_with_an_alias_the_api_invokes_the_alias(provisioned_run):
+    alias_arn = provisioned_run.one(ALIAS).state["arn"]
+    assert alias_arn.endswith(":function:container-lambda-dev:live")
+    integration = provisioned_run.one("aws:apigatewayv2/integration:Integration").inputs
+    assert integration["integrationUri"] == provisioned_run.one(ALIAS).state["invokeArn"]
+    assert provisioned_run.outputs["invokeArn"] == provisioned_run.one(ALIAS).state["invokeArn"]
+    assert provisioned_run.one(PERMISSION).inputs["qualifier"] == "live"
+
+
+def test_the_function_children_belong_to_the_component(provisioned_run):
+    (component,) = provisioned_run.of_type("container-lambda:infra:Function")
+    children = {r.typ for r in provisioned_run.children_of(component)}
+    assert children == {LOG_GROUP, ROLE, ROLE_POLICY, FUNCTION, ALIAS, PROVISIONED}
