@@ -4,6 +4,7 @@ permission, plus the advisory on reserved concurrency."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -27,6 +28,11 @@ ARCHITECTURES = ("arm64", "x86_64")
 EXECUTE_API_ARN = re.compile(
     r"^arn:[^:]+:execute-api:(?P<region>[^:]*):(?P<account>[^:]*):(?P<api>[^/]*)(/.*)?$")
 ACCOUNT_ID = re.compile(r"^\d{12}$")
+# Variable names that announce a secret, and values shaped like well-known credentials.
+SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|ACCESS_KEY|CREDENTIAL",
+                         re.IGNORECASE)
+SECRET_VALUE = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|-----BEGIN [A-Z ]*PRIVATE KEY-----|"
+                          r"\bgh[pousr]_[A-Za-z0-9]{36}\b")
 
 
 def _image_package(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -73,6 +79,22 @@ def _active_tracing(args: ResourceValidationArgs, report: ReportViolation) -> No
             f"Lambda function {args.name!r} has tracing mode {mode or 'PassThrough (the default)'}",
             "pass tracing_config={'mode': 'Active'} (config key container-lambda:tracing true) and allow "
             "xray:PutTraceSegments and xray:PutTelemetryRecords to its role"))
+
+
+def _no_secrets_in_environment(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != FUNCTION:
+        return
+    variables = lookup(args.props, "environment", "variables")
+    if not isinstance(variables, Mapping):
+        return
+    suspicious = sorted(name for name in variables if SECRET_NAME.search(name)
+                        or SECRET_VALUE.search(str(lookup(variables, name) or "")))
+    if suspicious:
+        report(message(
+            f"Lambda function {args.name!r} has secret-looking environment variables {suspicious}: the "
+            "environment is readable by anyone who can read the function's configuration or the stack",
+            "remove them from the config key container-lambda:environment; read the secret at run time from "
+            "Secrets Manager or an SSM SecureString, and allow the role to read that one secret"))
 
 
 def expected_log_group(function_props) -> str | None:
@@ -215,6 +237,12 @@ lambda_permission_scoped = ResourceValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_permission_scoped,
 )
+lambda_no_secrets_in_environment = ResourceValidationPolicy(
+    name="lambda-no-secrets-in-environment",
+    description="Lambda environment variables hold no secrets (by name or by credential-shaped value).",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_no_secrets_in_environment,
+)
 lambda_reserved_concurrency = ResourceValidationPolicy(
     name="lambda-reserved-concurrency",
     description="Lambda functions have reserved concurrency (advisory).",
@@ -223,5 +251,6 @@ lambda_reserved_concurrency = ResourceValidationPolicy(
 )
 
 POLICIES = [lambda_image_package, lambda_image_digest, lambda_single_architecture, lambda_active_tracing,
-            lambda_log_group, lambda_function_url_auth, lambda_permission_scoped]
+            lambda_log_group, lambda_function_url_auth, lambda_permission_scoped,
+            lambda_no_secrets_in_environment]
 ADVISORY = [lambda_reserved_concurrency]

@@ -35,6 +35,7 @@ VARIANTS = {
     "cors": {"corsAllowOrigins": ["https://app.example.com", "http://localhost:3000"]},
     "kms": {"kmsKeyArn": KEY_ARN},
     "extra-policies": {"extraPolicyArns": [EXTRA_POLICY_ARN]},
+    "environment": {"environment": {"LOG_LEVEL": "DEBUG", "FEATURE_FLAGS": "batch"}},
     "retention-and-force-delete": {"logRetentionDays": 30, "forceDelete": True},
 }
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
