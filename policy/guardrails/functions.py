@@ -97,24 +97,26 @@ def _no_secrets_in_environment(args: ResourceValidationArgs, report: ReportViola
             "Secrets Manager or an SSM SecureString, and allow the role to read that one secret"))
 
 
-def expected_log_group(function_props) -> str | None:
-    """The log group a function writes to: its logging config's group, else /aws/lambda/<name>."""
+def expected_log_group(function_props) -> tuple[str | None, bool]:
+    """The log group a function writes to (its logging config's group, else /aws/lambda/<name>), and whether
+    that is certain. In a preview the provider's default for loggingConfig.logGroup is still unknown."""
     custom = lookup(function_props, "loggingConfig", "logGroup")
     if isinstance(custom, str) and custom:
-        return custom
-    if custom is UNKNOWN:
-        return None
+        return custom, True
     name = lookup(function_props, "name")
-    return f"/aws/lambda/{name}" if isinstance(name, str) and name else None
+    default = f"/aws/lambda/{name}" if isinstance(name, str) and name else None
+    return default, custom is not UNKNOWN
 
 
 def _log_group(args: StackValidationArgs, report: ReportViolation) -> None:
     groups = {lookup(r.props, "name"): r for r in args.resources if r.resource_type == LOG_GROUP}
     for function in (r for r in args.resources if r.resource_type == FUNCTION):
-        wanted = expected_log_group(function.props)
+        wanted, certain = expected_log_group(function.props)
         if wanted is None:
             continue  # the name is computed during the update
         group = groups.get(wanted)
+        if group is None and not certain:
+            continue  # a custom log group may be configured; the update's analysis knows
         if group is None:
             report(message(
                 f"Lambda function {function.name!r} has no log group {wanted!r} in the stack, so Lambda "

@@ -79,6 +79,13 @@ def test_the_logging_config_log_group_is_the_one_required():
     assert stack_violations("lambda-log-group", [custom, group()])
 
 
+def test_in_a_preview_the_default_log_group_is_checked_while_the_logging_config_is_unknown():
+    previewed = fn(loggingConfig={"logFormat": "JSON", "logGroup": UNKNOWN})
+    assert stack_violations("lambda-log-group", [previewed, group()]) == []
+    assert stack_violations("lambda-log-group", [previewed, group(retentionInDays=0)])
+    assert stack_violations("lambda-log-group", [previewed]) == []
+
+
 def test_a_function_whose_name_is_unknown_is_checked_during_the_update():
     assert stack_violations("lambda-log-group", [fn(name=UNKNOWN)]) == []
 
