@@ -145,7 +145,7 @@ def test_stack_up_runs_pulumi_up_with_policy_pack_and_previous_image_as_cache():
     assert inputs["stack-name"] == "${{ inputs.stack }}"
     assert inputs["policyPacks"] == "policy"
     cache_from = step["env"]["CONTAINER_LAMBDA_CACHE_FROM"]
-    assert cache_from == "${{ inputs.build-cache && steps.prepare.outputs.image-uri || '' }}"
+    assert cache_from == "${{ steps.prepare.outputs.image-uri }}"
     prepare = [s for s in workflow("stack-up.yml")["jobs"]["up"]["steps"] if s.get("id") == "prepare"]
     assert prepare and prepare[0]["run"].startswith("scripts/ci_stack.sh prepare ")
 
@@ -211,14 +211,15 @@ def test_preview_builds_on_the_base_the_deploy_would_use():
     assert refresh and command and refresh[0] < command[0]
 
 
-def test_patch_rebuild_runs_weekly_without_cache_and_fails_on_critical_findings():
+def test_patch_rebuild_runs_weekly_and_fails_on_critical_findings():
     patch = workflow("patch-rebuild.yml")
     (cron,) = [entry["cron"] for entry in patch["on"]["schedule"]]
     minute, hour, day, month, weekday = cron.split()
     assert (day, month) == ("*", "*") and weekday.isdigit(), "weekly schedule"
     for job_id in ("dev", "promote"):
-        assert patch["jobs"][job_id]["with"]["build-cache"] is False
-        assert patch["jobs"][job_id]["with"]["fail-on-severity"] == "CRITICAL"
+        inputs = patch["jobs"][job_id]["with"]
+        assert set(inputs) == {"stack", "runner", "fail-on-severity"}
+        assert inputs["fail-on-severity"] == "CRITICAL"
 
 
 def test_every_update_builds_on_the_current_digest_of_the_base_tag():
@@ -230,10 +231,9 @@ def test_every_update_builds_on_the_current_digest_of_the_base_tag():
     assert ids.index("base") < ids.index("up")
 
 
-def test_the_deploy_workflow_keeps_the_cache_and_only_reports_the_scan():
+def test_the_deploy_workflow_only_reports_the_scan():
     for job in workflow("deploy.yml")["jobs"].values():
-        inputs = job.get("with") or {}
-        assert "build-cache" not in inputs and "fail-on-severity" not in inputs
+        assert "fail-on-severity" not in (job.get("with") or {})
 
 
 # --- agreement with the bootstrap project and the README ---------------------------------------------------
