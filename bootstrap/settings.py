@@ -46,10 +46,6 @@ class BootstrapSettings:
     deploy_environments: tuple[str, ...]
     existing_oidc_provider_arn: str | None
 
-    @property
-    def github_owner(self) -> str:
-        return self.github_repository.split("/", 1)[0]
-
 
 def _repository(raw: str | None, problems: list[str]) -> str:
     if not raw:
@@ -60,7 +56,7 @@ def _repository(raw: str | None, problems: list[str]) -> str:
         return ""
     if raw.endswith(".git"):
         problems.append(f"{NAMESPACE}:githubRepository {raw!r} must not end in '.git' (use <owner>/<repo>)")
-    elif not GITHUB_REPOSITORY_RE.match(raw) or raw.split("/", 1)[1] in {".", ".."}:
+    elif not GITHUB_REPOSITORY_RE.fullmatch(raw) or raw.split("/", 1)[1] in {".", ".."}:
         problems.append(
             f"{NAMESPACE}:githubRepository {raw!r} is not <owner>/<repo>: owner = letters, digits and inner "
             "single hyphens (max 39), repo = letters, digits, '.', '_', '-' (max 100); no wildcards"
@@ -83,7 +79,7 @@ def _environments(raw: str | None, problems: list[str]) -> tuple[str, ...]:
         return ()
     seen: dict[str, str] = {}
     for name in value:
-        if not ENVIRONMENT_RE.match(name):
+        if not ENVIRONMENT_RE.fullmatch(name):
             problems.append(
                 f"{NAMESPACE}:deployEnvironments entry {name!r} must match {ENVIRONMENT_RE.pattern} "
                 "(it becomes part of an exact `sub` condition; no wildcards)"
@@ -99,7 +95,7 @@ def _environments(raw: str | None, problems: list[str]) -> tuple[str, ...]:
 def _provider_arn(raw: str | None, problems: list[str]) -> str | None:
     if not raw:
         return None
-    if not OIDC_PROVIDER_ARN_RE.match(raw):
+    if not OIDC_PROVIDER_ARN_RE.fullmatch(raw):
         problems.append(
             f"{NAMESPACE}:existingOidcProviderArn {raw!r} is not the ARN of a GitHub Actions OIDC provider "
             "(arn:<partition>:iam::<12-digit account>:oidc-provider/token.actions.githubusercontent.com); "
@@ -117,7 +113,7 @@ def load_settings(get: Getter, get_aws: Getter) -> BootstrapSettings:
     region = get_aws("region") or ""
     if not region:
         problems.append("aws:region is required: the region of the stacks to deploy, e.g. eu-west-1")
-    elif not REGION_RE.match(region):
+    elif not REGION_RE.fullmatch(region):
         problems.append(f"aws:region {region!r} is not an AWS region name such as eu-west-1")
     settings = BootstrapSettings(
         region=region,
@@ -132,7 +128,7 @@ def load_settings(get: Getter, get_aws: Getter) -> BootstrapSettings:
 
 def check_account(settings: BootstrapSettings, account_id: str, partition: str) -> None:
     """An existing provider must live in the account (and partition) the roles are created in."""
-    match = OIDC_PROVIDER_ARN_RE.match(settings.existing_oidc_provider_arn or "")
+    match = OIDC_PROVIDER_ARN_RE.fullmatch(settings.existing_oidc_provider_arn or "")
     if match and (match["account"], match["partition"]) != (account_id, partition):
         raise BootstrapConfigError([
             f"{NAMESPACE}:existingOidcProviderArn belongs to account {match['account']} "

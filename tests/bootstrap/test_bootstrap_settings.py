@@ -53,6 +53,7 @@ def test_repository_is_required():
     "example-org/..",
     "example-org/",
     "example org/container-lambda",
+    "example-org/container-lambda\n",  # `$` alone would accept a trailing newline
 ])
 def test_malformed_repository_is_rejected(repository):
     (problem,) = problems({"githubRepository": repository})
@@ -70,7 +71,8 @@ def test_environments_must_be_a_list_of_names(raw):
     assert "deployEnvironments must be a list" in problem
 
 
-@pytest.mark.parametrize("name", ["prod*", "prod?", "", "-prod", "prod uction", "a" * 256, "prod:x"])
+@pytest.mark.parametrize("name", ["prod*", "prod?", "", "-prod", "prod uction", "a" * 256, "prod:x",
+                                  "prod\n"])
 def test_environment_names_cannot_widen_the_subject(name):
     (problem,) = problems({"deployEnvironments": json.dumps([name])})
     assert "deployEnvironments entry" in problem
@@ -86,6 +88,7 @@ def test_duplicate_environments_are_rejected_case_insensitively():
     "arn:aws:iam::12345678901:oidc-provider/token.actions.githubusercontent.com",
     "arn:aws:iam::*:oidc-provider/token.actions.githubusercontent.com",
     "token.actions.githubusercontent.com",
+    "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com\n",
 ])
 def test_existing_provider_must_be_a_github_provider_arn(arn):
     (problem,) = problems({"existingOidcProviderArn": arn})
