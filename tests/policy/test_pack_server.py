@@ -1,6 +1,8 @@
 """The pack as the Pulumi CLI runs it: `policy/__main__.py` starts the analyzer's gRPC server; the tests
 speak the engine's side of the protocol to it (GetAnalyzerInfo, Analyze, AnalyzeStack)."""
 
+import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -89,3 +91,23 @@ def test_the_pack_project_file_runs_python_from_policy_venv():
     assert "pulumi-policy==1.21.0" in requirements
     assert all("==" in line for line in (PACK / "requirements.txt").read_text().splitlines()
                if line and not line.startswith("#"))
+
+
+def test_the_pack_imports_only_the_standard_library_and_its_requirements():
+    allowed = {"pulumi_policy", "guardrails"} | set(sys.stdlib_module_names)
+    imported = set()
+    for path in PACK.rglob("*.py"):
+        if "venv" in path.relative_to(PACK).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                imported.add(node.module.split(".")[0])
+    assert imported - allowed == set()
+
+
+def test_the_readme_lists_every_policy_with_its_level():
+    readme = (ROOT / "README.md").read_text()
+    rows = dict(re.findall(r"^\| `([a-z0-9-]+)` \| (mandatory|advisory) \|", readme, flags=re.MULTILINE))
+    assert rows == {**{p.name: "mandatory" for p in MANDATORY}, **{p.name: "advisory" for p in ADVISORY}}
