@@ -7,7 +7,7 @@ HTTP APIs of one region (API Gateway ARNs carry no name, so the region is the fi
 bucket and the KMS key. The preview role can read the same and nothing else.
 
 Action names follow the AWS Service Authorization Reference; every document is checked with parliament
-(tests/bootstrap/test_policies.py), which flags unknown actions and action/resource mismatches.
+(tests/bootstrap/test_bootstrap_policies.py), which flags unknown actions and action/resource mismatches.
 """
 
 from __future__ import annotations
@@ -176,7 +176,7 @@ def _regional(scope: Scope, sid: str, actions: list[str]) -> dict:
 
 def _state_statements(bucket_arn: str, key_arn: str, *, write: bool) -> list[dict]:
     objects = f"{bucket_arn}/{STATE_PREFIX}*"
-    statements = [
+    return [
         _statement("StateList", ["s3:ListBucket"], bucket_arn),
         _statement("StateObjects", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] if write
                    else ["s3:GetObject"], objects),
@@ -185,7 +185,6 @@ def _state_statements(bucket_arn: str, key_arn: str, *, write: bool) -> list[dic
         _statement("StateKey", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"] if write
                    else ["kms:Decrypt"], key_arn),
     ]
-    return statements
 
 
 def deploy_permissions(scope: Scope, bucket_arn: str, key_arn: str) -> dict:
