@@ -13,8 +13,8 @@ from bootstrap.policies import Scope
 TYPE_PREFIX = "container-lambda-bootstrap:index"
 SECRETS_KEY_ALIAS = "alias/container-lambda-pulumi-secrets"
 STATE_BUCKET_PREFIX = "container-lambda-state-"
-DEPLOY_ROLE_NAME = "container-lambda-github-deploy"
-PREVIEW_ROLE_NAME = "container-lambda-github-preview"
+DEPLOY_ROLE_NAME = "github-actions-container-lambda-deploy"
+PREVIEW_ROLE_NAME = "github-actions-container-lambda-preview"
 # Old object versions of the state stay recoverable for this long (Pulumi keeps its own history as well).
 NONCURRENT_STATE_DAYS = 90
 

@@ -7,11 +7,12 @@ import pytest
 from bootstrap import policies
 from bootstrap.program import OUTPUT_NAMES
 from bootstrap.settings import BootstrapConfigError
+from infra.config import STACK_NAME, prefix_for
 from tests.bootstrap.harness import ACCOUNT, BUCKET, CREATED_PROVIDER_ARN, REGION, run_bootstrap
 
 BUCKET_ARN = f"arn:aws:s3:::{BUCKET}"
-DEPLOY_ROLE = "container-lambda-github-deploy"
-PREVIEW_ROLE = "container-lambda-github-preview"
+DEPLOY_ROLE = "github-actions-container-lambda-deploy"
+PREVIEW_ROLE = "github-actions-container-lambda-preview"
 EXISTING_PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
 TAGGABLE = {
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "aws:kms/key:Key", "aws:s3/bucket:Bucket",
@@ -132,6 +133,13 @@ def test_preview_role_subjects(default_run):
 @pytest.mark.parametrize("role", [DEPLOY_ROLE, PREVIEW_ROLE])
 def test_pipeline_roles_live_outside_the_stack_role_path(default_run, role):
     assert default_run.role(role)["path"] == "/container-lambda-ci/" != policies.STACK_ROLE_PATH
+
+
+@pytest.mark.parametrize("role", [DEPLOY_ROLE, PREVIEW_ROLE])
+def test_pipeline_role_names_cannot_collide_with_a_stack_role(role):
+    # IAM role names are unique per account whatever the path; a stack's role is named prefix_for(<stack>).
+    stack_part = role.removeprefix(prefix_for(""))
+    assert stack_part == role or not STACK_NAME.fullmatch(stack_part)
 
 
 def test_role_policies_are_scoped_to_the_created_bucket_and_key(default_run):
