@@ -92,6 +92,16 @@ def test_the_execution_role_policy_passes_parliament_with_zero_findings(variant)
             assert [(f.issue, f.detail) for f in findings] == []
 
 
+def test_the_execution_role_trust_policy_gets_only_parliaments_documented_exception(variant):
+    # parliament audits identity policies; a trust policy has no Resource by design, which it calls MALFORMED
+    _, resources = variant
+    (role,) = [r for r in resources if r.typ == "aws:iam/role:Role"]
+    for community in (False, True):
+        findings = analyze_policy_string(role.props["assumeRolePolicy"], include_community_auditors=community)
+        assert {(f.issue, str(f.detail)) for f in findings.findings} == {
+            ("MALFORMED", "Statement contains neither Resource nor NotResource")}
+
+
 def test_taggable_types_the_stack_registers_are_known_to_the_tag_policy(variant):
     _, resources = variant
     registered = {r.typ for r in resources if r.typ.startswith("aws:")}
