@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from infra.logs import retained_log_group
+
 ROLE_PATH = "/container-lambda/"  # the bootstrap's deploy role may manage roles under this path only
 ALIAS_NAME = "live"
 
@@ -75,13 +77,8 @@ class Function(pulumi.ComponentResource):
         super().__init__("container-lambda:infra:Function", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/aws/lambda/{args.name}",
-            retention_in_days=args.log_retention_days,
-            tags=tags,
-            opts=child,
-        )
+        self.log_group = retained_log_group(f"{name}-logs", f"/aws/lambda/{args.name}",
+                                            args.log_retention_days, tags, self)
         self.role = aws.iam.Role(
             f"{name}-role",
             name=args.name,

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.logs import retained_log_group
+
 HTTP_API_MAX_TIMEOUT_MS = 30_000  # an HTTP API integration waits at most 30 s
 CORS_METHODS = ["GET", "OPTIONS", "POST"]
 CORS_HEADERS = ["content-type"]
@@ -76,13 +78,8 @@ class HttpApi(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-access-logs",
-            name=f"/aws/apigateway/{args.name}",
-            retention_in_days=args.log_retention_days,
-            tags=tags,
-            opts=child,
-        )
+        self.log_group = retained_log_group(f"{name}-access-logs", f"/aws/apigateway/{args.name}",
+                                            args.log_retention_days, tags, self)
         self.integration = aws.apigatewayv2.Integration(
             f"{name}-integration",
             api_id=self.api.id,
