@@ -7,8 +7,9 @@ import pytest
 from pulumi_policy import ResourceValidationPolicy
 
 from policy.guardrails import MANDATORY, iam
+from policy.guardrails.tagging import TAGGABLE_TYPES
 from tests.bootstrap.harness import run_bootstrap
-from tests.policy.support import Resource, all_mandatory_violations, resource_violations
+from tests.policy.support import Resource, all_mandatory_violations, resource_violations, takes_tags
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pulumi_aws.s3 warns on import
 
@@ -37,3 +38,8 @@ def test_the_iam_policies_saw_the_github_roles_and_their_permissions(bootstrap_r
     assert len([r for r in bootstrap_resources if r.typ in iam.PERMISSION_DOCUMENTS]) == 2
     assert all(isinstance(p, ResourceValidationPolicy) for p in iam.POLICIES)
     assert set(iam.POLICIES) <= set(MANDATORY)
+
+
+def test_taggable_types_the_bootstrap_registers_are_known_to_the_tag_policy(bootstrap_resources):
+    registered = {r.typ for r in bootstrap_resources if r.typ.startswith("aws:")}
+    assert {typ for typ in registered if takes_tags(typ)} <= TAGGABLE_TYPES
