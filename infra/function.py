@@ -69,7 +69,7 @@ class Function(pulumi.ComponentResource):
     function_name: pulumi.Output[str]
     function_arn: pulumi.Output[str]
     invoke_arn: pulumi.Output[str]  # the alias's when there is one: what the API invokes
-    qualifier: str | None  # the alias name the API invokes, or None for the unqualified function
+    qualifier: pulumi.Output[str] | None  # the alias the API invokes (None: the unqualified function)
     role_arn: pulumi.Output[str]
     log_group_name: pulumi.Output[str]
 
@@ -154,7 +154,7 @@ class Function(pulumi.ComponentResource):
                 opts=child,
             )
             self.invoke_arn = self.alias.invoke_arn
-            self.qualifier = ALIAS_NAME
+            self.qualifier = self.alias.name  # an output, so the permission waits for the alias
         self.role_arn = self.role.arn
         self.log_group_name = self.log_group.name
         self.register_outputs({

@@ -44,7 +44,7 @@ class HttpApiArgs:
     name: str
     function_name: pulumi.Input[str]
     invoke_arn: pulumi.Input[str]  # of the alias when there is one
-    qualifier: str | None  # the alias the permission is for
+    qualifier: pulumi.Input[str] | None  # the alias the permission is for
     function_timeout: int
     log_retention_days: int
     throttle_rate_limit: int

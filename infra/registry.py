@@ -75,6 +75,7 @@ class ImageRegistry(pulumi.ComponentResource):
         token = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id)
         build = docker.DockerBuildArgs(
             context=args.context,
+            # relative to the program's directory, not to the context (pulumi-docker v4.0.1 release notes)
             dockerfile=args.dockerfile,
             platform=args.platform,
             builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,

@@ -144,7 +144,10 @@ def test_with_an_alias_the_api_invokes_the_alias(provisioned_run):
     integration = provisioned_run.one("aws:apigatewayv2/integration:Integration").inputs
     assert integration["integrationUri"] == provisioned_run.one(ALIAS).state["invokeArn"]
     assert provisioned_run.outputs["invokeArn"] == provisioned_run.one(ALIAS).state["invokeArn"]
-    assert provisioned_run.one(PERMISSION).inputs["qualifier"] == "live"
+    permission = provisioned_run.one(PERMISSION)
+    assert permission.inputs["qualifier"] == "live"
+    # the permission on the alias is added only once the alias exists
+    assert provisioned_run.one(ALIAS).urn in permission.property_dependencies["qualifier"]
 
 
 def test_the_function_children_belong_to_the_component(provisioned_run):
