@@ -4,8 +4,9 @@
 # AWS credentials (OIDC) in the environment.
 #
 #   ci_stack.sh prepare STACK
-#       install the program's dependencies (and the policy pack's), then print `image-uri=<imageUri output>`
-#       (empty for a stack that was never deployed) for $GITHUB_OUTPUT: the build cache of the next `up`.
+#       install the program's dependencies (and the policy pack's), then print `image-uri=<value>` for
+#       $GITHUB_OUTPUT: CONTAINER_LAMBDA_CACHE_FROM of the next `up` or preview (scripts/build_cache.py; run
+#       it after scripts/refresh_base_image.py, since the Dockerfiles decide the image tag).
 #   ci_stack.sh drift STACK
 #       `pulumi preview --refresh --expect-no-changes` of the stack, the image builds excluded: every update
 #       builds on the base tag's current digest (scripts/refresh_base_image.py), so a rebuild tonight could
@@ -50,16 +51,20 @@ prepare() {
     python3 -m venv policy/venv
     policy/venv/bin/python -m pip install --quiet --requirement policy/requirements.txt >&2
   fi
-  local image_uri=""
-  if pulumi stack select "$stack" --non-interactive >/dev/null 2>&1; then
-    image_uri=$(pulumi stack output imageUri --stack "$stack" 2>/dev/null || true)
+  local image_uri="" python=venv/bin/python
+  if ! pulumi stack select "$stack" --non-interactive >/dev/null 2>&1; then
+    step "build cache: none (first deployment)"
+    echo "image-uri="
+    return
   fi
+  image_uri=$(pulumi stack output imageUri --stack "$stack" 2>/dev/null || true)
   if [[ -n "$image_uri" && ! "$image_uri" =~ ^[^[:space:]@]+@sha256:[0-9a-f]{64}$ ]]; then
-    echo "ci_stack.sh: ignoring imageUri '$image_uri' (not <repository>@sha256:<digest>); building without cache" >&2
+    echo "ci_stack.sh: ignoring imageUri '$image_uri' (not <repository>@sha256:<digest>)" >&2
     image_uri=""
   fi
-  step "build cache: ${image_uri:-none (first deployment)}"
-  echo "image-uri=$image_uri"
+  # the program's venv (pulumi install) has what build_cache.py imports
+  [[ -x "$python" ]] || python=python3
+  pulumi stack export --stack "$stack" | "$python" scripts/build_cache.py --stack "$stack" --image-uri "$image_uri"
 }
 
 # Resource types whose update is an image build (pulumi-docker, docker-build).

@@ -65,11 +65,18 @@ def verified_pins() -> dict[str, tuple[str, str]]:
 
 
 def run_script(
-    script: Path, *args: str, env: dict | None = None, cwd: Path | None = None
+    script: Path, *args: str, env: dict | None = None, cwd: Path | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess:
     command = [sys.executable, str(script), *args] if script.suffix == ".py" else [str(script), *args]
     return subprocess.run(
-        command, capture_output=True, text=True, timeout=120, check=False, env=env, cwd=cwd or ROOT
+        command,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+        cwd=cwd or ROOT,
     )
 
 

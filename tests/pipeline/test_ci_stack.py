@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
-from tests.pipeline.helpers import FIXTURES, copy_scripts, http_server, run_script, tool_env, write_tool
+from infra.build_context import image_tag
+from tests.pipeline.helpers import FIXTURES, ROOT, copy_scripts, http_server, run_script, tool_env, write_tool
 
 DIGEST = "sha256:" + "ab" * 32
 IMAGE_URI = f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/container-lambda-dev@{DIGEST}"
@@ -60,6 +62,12 @@ class Api:
 def world(tmp_path):
     """A scratch repository with the scripts, fake tools on PATH and the environment they read."""
     scripts = copy_scripts(tmp_path / "repo")
+    for name in ("Pulumi.yaml", "Pulumi.dev.yaml"):
+        shutil.copy(ROOT / name, tmp_path / "repo" / name)
+    for directory in ("infra", "function"):
+        shutil.copytree(
+            ROOT / directory, tmp_path / "repo" / directory, ignore=shutil.ignore_patterns("__pycache__")
+        )
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for name, body in {"pulumi": PULUMI, "aws": AWS, "curl": CURL}.items():
@@ -276,12 +284,34 @@ def test_drift_fails_visibly_when_the_preview_finds_changes(world):
 # --- prepare -----------------------------------------------------------------------------------------------
 
 
-def test_prepare_prints_the_deployed_image_as_build_cache(world):
+def deployed_image(world, tag: str, cache_from: str | None):
+    build = {"cacheFrom": {"images": [cache_from]}} if cache_from else {}
+    inputs = {
+        "imageName": f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/container-lambda-dev:{tag}",
+        "build": build,
+    }
+    set_export(world, [{"urn": IMAGE_URN, "type": "docker:index/image:Image", "inputs": inputs}])
+
+
+def test_prepare_gives_the_deployed_image_as_cache_when_the_image_changes(world):
     world["env"]["FAKE_STACK_EXISTS"] = "1"
+    deployed_image(world, "0" * 32, None)
     result = run_script(world["script"], "prepare", "dev", env=world["env"])
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"image-uri={IMAGE_URI}\n"
     assert calls(world)[0] == "pulumi install"
+    assert "pulumi stack export --stack dev" in calls(world)
+
+
+def test_prepare_keeps_the_cache_input_when_the_image_tag_is_unchanged(world):
+    repo = world["script"].parent.parent
+    tag = image_tag(repo / "function", repo / "function" / "Dockerfile", "linux/arm64")
+    older = IMAGE_URI.replace("ab" * 32, "cd" * 32)
+    world["env"]["FAKE_STACK_EXISTS"] = "1"
+    deployed_image(world, tag, older)
+    result = run_script(world["script"], "prepare", "dev", env=world["env"])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"image-uri={older}\n"
 
 
 def test_prepare_installs_the_policy_pack_into_its_venv(world):
@@ -304,6 +334,7 @@ def test_prepare_of_a_new_stack_builds_without_cache(world):
 
 def test_prepare_ignores_an_image_uri_that_is_not_a_digest(world):
     world["env"].update(FAKE_STACK_EXISTS="1", FAKE_IMAGE_URI="repo:latest")
+    deployed_image(world, "0" * 32, None)
     result = run_script(world["script"], "prepare", "dev", env=world["env"])
     assert result.stdout == "image-uri=\n"
     assert "ignoring imageUri 'repo:latest'" in result.stderr

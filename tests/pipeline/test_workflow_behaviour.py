@@ -207,8 +207,9 @@ def test_drift_runs_nightly_for_every_stack_expecting_no_changes():
 def test_preview_builds_on_the_base_the_deploy_would_use():
     steps = workflow("preview.yml")["jobs"]["preview"]["steps"]
     refresh = [i for i, step in enumerate(steps) if "refresh_base_image.py" in str(step.get("run", ""))]
+    prepare = [i for i, step in enumerate(steps) if step.get("id") == "prepare"]
     command = [i for i, step in enumerate(steps) if "command" in (step.get("with") or {})]
-    assert refresh and command and refresh[0] < command[0]
+    assert refresh and prepare and command and refresh[0] < prepare[0] < command[0]
 
 
 def test_patch_rebuild_runs_weekly_and_fails_on_critical_findings():
@@ -228,7 +229,7 @@ def test_every_update_builds_on_the_current_digest_of_the_base_tag():
     (base,) = [step for step in steps if step.get("id") == "base"]
     assert "if" not in base
     assert base["run"] == 'python3 scripts/refresh_base_image.py function/Dockerfile* >> "$GITHUB_OUTPUT"'
-    assert ids.index("base") < ids.index("up")
+    assert ids.index("base") < ids.index("prepare") < ids.index("up"), "the image tag depends on the base"
 
 
 def test_the_deploy_workflow_only_reports_the_scan():
