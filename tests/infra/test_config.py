@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
+import pulumi
 import pytest
 
-from infra.config import RETENTION_DAYS, ConfigError
+from infra.config import RETENTION_DAYS, ConfigError, load_settings
 from tests.infra.support import FUNCTION, IMAGE, run_stack
 
 DIGEST = "sha256:" + "ab" * 32
@@ -129,3 +131,25 @@ def test_a_digest_of_this_repository_is_accepted_as_build_cache():
     build = run_stack(cache_from=image).one(IMAGE).inputs["build"]
     assert build["cacheFrom"] == {"images": [image]}
 
+
+
+def test_settings_are_a_frozen_typed_object_with_the_table_defaults():
+    pulumi.runtime.set_all_config({})  # no Pulumi.yaml: the defaults come from the table in infra/config.py
+    settings = load_settings(stack="dev", environ={})
+    assert (settings.architecture, settings.platform, settings.memory_size, settings.timeout) == \
+        ("arm64", "linux/arm64", 1024, 29)
+    assert settings.reserved_concurrency is None and settings.kms_key_arn is None
+    assert settings.cors_allow_origins == () and dict(settings.environment) == {}
+    assert settings.prefix == "container-lambda-dev" and settings.dockerfile == "function/Dockerfile"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.memory_size = 2048  # type: ignore[misc]
+
+
+def test_an_unknown_key_the_cli_passes_in_pulumi_config_is_refused(monkeypatch):
+    passed = {"container-lambda:timout": "30", "aws:region": "eu-west-1"}
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(passed))
+    pulumi.runtime.set_all_config({})
+    with pytest.raises(ConfigError) as caught:
+        load_settings(stack="dev", environ={})
+    assert [p.key for p in caught.value.problems] == ["container-lambda:timout"]
+    assert "timeout" in str(caught.value)  # the known keys are listed
