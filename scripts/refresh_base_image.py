@@ -13,7 +13,7 @@ The digest of a tag comes from `docker buildx imagetools inspect IMAGE:TAG` (the
 plain output: the digest of the multi-platform index, as Dependabot pins it).
 
 usage: refresh_base_image.py DOCKERFILE... [--check]   (--check: change nothing, exit 1 when outdated)
-Prints `changed=true|false` last, for $GITHUB_OUTPUT.
+Prints `changed=true|false` on stdout, for $GITHUB_OUTPUT; what changed goes to stderr.
 """
 
 from __future__ import annotations
@@ -126,8 +126,8 @@ def main(argv: list[str] | None = None, resolve: Callable[[str], str] = docker_d
         for path in args.dockerfiles:  # resolve everything first: a failure leaves every file as it was
             text = path.read_text(encoding="utf-8")
             new_text, messages = refresh_text(text, cached)
-            for message in messages:
-                print(f"{path}: {message}")
+            for message in messages:  # stdout is for $GITHUB_OUTPUT
+                print(f"{path}: {message}", file=sys.stderr)
             if new_text != text:
                 rewrites[path] = new_text
         if not args.check:

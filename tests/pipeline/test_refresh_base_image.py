@@ -86,7 +86,9 @@ def test_the_cli_rewrites_files_resolving_each_tag_once(tmp_path, capsys):
     assert first.read_text(encoding="utf-8") == f"FROM {IMAGE}:3.13@{NEW} AS build\nFROM {IMAGE}:3.13@{NEW}\n"
     assert second.read_text(encoding="utf-8") == f"FROM {IMAGE}:3.13@{NEW}\n"
     assert resolve.asked == [f"{IMAGE}:3.13"]
-    assert capsys.readouterr().out.endswith("changed=true\n")
+    out, err = capsys.readouterr()
+    assert out == "changed=true\n", "stdout goes to $GITHUB_OUTPUT: name=value lines only"
+    assert f"{first}: {IMAGE}:3.13: {OLD} -> 3.13@{NEW}" in err
 
 
 def test_check_mode_reports_without_writing(tmp_path, capsys):
@@ -95,7 +97,7 @@ def test_check_mode_reports_without_writing(tmp_path, capsys):
     assert refresh.main([str(dockerfile), "--check"], resolve=resolver({f"{IMAGE}:3.13": NEW})) == 1
     assert dockerfile.read_text(encoding="utf-8") == f"FROM {IMAGE}:3.13@{OLD}\n"
     assert refresh.main([str(dockerfile), "--check"], resolve=resolver({f"{IMAGE}:3.13": OLD})) == 0
-    assert capsys.readouterr().out.endswith("changed=false\n")
+    assert capsys.readouterr().out.splitlines()[-1] == "changed=false"
 
 
 def test_a_resolution_failure_exits_2_and_writes_nothing(tmp_path, capsys):
