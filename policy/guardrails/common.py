@@ -38,7 +38,8 @@ _URN = re.compile(r"^urn:pulumi:(?P<stack>[^:]+)::(?P<project>[^:]+)::")
 
 
 def lookup(props: Mapping[str, Any] | None, *path: str | int) -> Any:
-    """The value at `path` in `props`; None when a step is missing, UNKNOWN when unknown until the update."""
+    """The value at `path` in `props` as plain dicts and lists; None when a step is missing, UNKNOWN when the
+    value, or any part of it, is unknown until the update."""
     value: Any = props
     try:
         for step in path:
@@ -50,7 +51,7 @@ def lookup(props: Mapping[str, Any] | None, *path: str | int) -> Any:
             value = value[step]
     except UnknownValueError:
         return UNKNOWN
-    return value
+    return known_plain(value)
 
 
 def number(value: Any) -> float | None:
