@@ -148,10 +148,13 @@ IAM_READ = [
     "iam:ListRoleTags",
 ]
 IAM_WRITE = [
-    "iam:AttachRolePolicy", "iam:CreateRole", "iam:DeleteRole", "iam:DeleteRolePolicy",
+    "iam:CreateRole", "iam:DeleteRole", "iam:DeleteRolePolicy",
     "iam:DetachRolePolicy", "iam:ListInstanceProfilesForRole", "iam:PutRolePolicy", "iam:TagRole",
     "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription",
 ]
+# Managed policies the stacks' roles may never get (infra/config.py refuses them in extraPolicyArns too).
+# Inline policies (iam:PutRolePolicy) cannot be limited by content; see the README.
+FORBIDDEN_POLICY_NAMES = ("AdministratorAccess", "IAMFullAccess")
 LOGS_READ = ["logs:ListTagsForResource"]
 LOGS_WRITE = [
     "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:DeleteRetentionPolicy", "logs:PutRetentionPolicy",
@@ -198,6 +201,10 @@ def deploy_permissions(scope: Scope, bucket_arn: str, key_arn: str) -> dict:
             _statement("LambdaInvokeGrantsForApiGateway", LAMBDA_PERMISSIONS, scope.lambda_functions,
                        StringEquals={"lambda:Principal": "apigateway.amazonaws.com"}),
             _statement("StackRoles", IAM_READ + IAM_WRITE, scope.stack_roles),
+            _statement("AttachPoliciesToStackRoles", ["iam:AttachRolePolicy"], scope.stack_roles,
+                       ArnNotLike={"iam:PolicyARN": [
+                           f"arn:{scope.partition}:iam::*:policy{path}{name}"
+                           for name in FORBIDDEN_POLICY_NAMES for path in ("/", "/*/")]}),
             _statement("PassStackRolesToLambdaOnly", ["iam:PassRole"], scope.stack_roles,
                        StringEquals={"iam:PassedToService": "lambda.amazonaws.com"}),
             _statement("LogGroups", LOGS_READ + LOGS_WRITE, scope.log_groups),

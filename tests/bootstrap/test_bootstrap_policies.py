@@ -193,6 +193,16 @@ def test_pass_role_only_to_lambda_and_only_for_stack_roles():
     assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}
 
 
+def test_stack_roles_never_get_administrator_or_iam_full_access_attached():
+    (statement,) = [s for s in statements(DEPLOY) if "iam:AttachRolePolicy" in s["Action"]]
+    assert statement["Action"] == ["iam:AttachRolePolicy"]
+    assert statement["Resource"] == "arn:aws:iam::123456789012:role/container-lambda/*"
+    assert statement["Condition"] == {"ArnNotLike": {"iam:PolicyARN": [
+        "arn:aws:iam::*:policy/AdministratorAccess", "arn:aws:iam::*:policy/*/AdministratorAccess",
+        "arn:aws:iam::*:policy/IAMFullAccess", "arn:aws:iam::*:policy/*/IAMFullAccess",
+    ]}}
+
+
 def test_function_invoke_grants_are_limited_to_api_gateway():
     (statement,) = [s for s in statements(DEPLOY) if "lambda:AddPermission" in s["Action"]]
     assert statement["Action"] == ["lambda:AddPermission", "lambda:RemovePermission"]
