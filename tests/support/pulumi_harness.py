@@ -33,7 +33,8 @@ mocks=None, env=None, stack_references=None) -> ProgramRun``
 
 ``ProgramRun``: ``records`` (every registration, components and providers included, in order),
 ``resources`` (without providers), ``of_type(token)``, ``one(token)``, ``named(name)``,
-``children_of(record)``, ``outputs`` (exports, resolved), ``calls`` (invoke tokens with their args).
+``children_of(record)``, ``by_urn(urn)``, ``outputs`` (exports, resolved), ``calls`` (invoke tokens with
+their args).
 
 ``Registered``: ``typ``, ``name``, ``urn``, ``inputs`` (secrets unwrapped), ``secret_paths`` (dotted
 paths of inputs that were secret), ``state`` (what the mock returned, inputs + computed), ``id``,
@@ -444,15 +445,14 @@ def run_program(program: str | Path, config: Mapping[str, Any] | None = None, *,
                 stack_references: Mapping[str, Mapping[str, Any]] | None = None) -> ProgramRun:
     """Run the program at `program` (a directory with __main__.py, or a file) once under fresh mocks."""
     program = Path(program)
-    mocks = mocks or HarnessMocks(stack_references=stack_references)
-    if stack_references and mocks.stack_references != dict(stack_references):
-        mocks.stack_references.update(stack_references)
+    mocks = mocks or HarnessMocks()
+    mocks.stack_references.update(stack_references or {})
     monitor = RecordingMonitor(mocks)
     run = ProgramRun(mocks, monitor)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
 
-    project_path = Path(project_file) if project_file else (program if program.is_dir() else program.parent) \
-        / "Pulumi.yaml"
+    program_dir = program if program.is_dir() else program.parent
+    project_path = Path(project_file) if project_file else program_dir / "Pulumi.yaml"
     values = project_config(project_path, project) if project_path.exists() else {}
     if stack_file is not None:
         values |= stack_config(Path(stack_file), project)
