@@ -30,6 +30,8 @@ class ImageRegistryArgs:
 
 def lifecycle_policy(keep_images: int) -> str:
     """Untagged images expire a day after their push; of the tagged ones, the newest `keep_images` stay."""
+    # ECR lifecycle policy properties (Amazon ECR User Guide): `tagged` needs a tagPrefixList or a
+    # tagPatternList, and a pattern may hold up to four `*` wildcards, so ["*"] selects every tagged image.
     return json.dumps({"rules": [
         {"rulePriority": 1, "description": "expire untagged images after 1 day",
          "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
