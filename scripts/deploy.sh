@@ -39,6 +39,9 @@ fi
 echo "deploy.sh: backend ${PULUMI_BACKEND_URL%%\?*}, stack $stack, action $action"
 pulumi login --non-interactive >/dev/null
 pulumi install
+# the guardrails (policy/) run on every local preview and update too, as in the workflows
+python3 -m venv policy/venv
+policy/venv/bin/python -m pip install --quiet --requirement policy/requirements.txt
 if ! pulumi stack select "$stack" --non-interactive 2>/dev/null; then
   pulumi stack init "$stack" --non-interactive ${PULUMI_SECRETS_PROVIDER:+--secrets-provider "$PULUMI_SECRETS_PROVIDER"}
 fi
@@ -50,7 +53,7 @@ if [[ -z "${CONTAINER_LAMBDA_CACHE_FROM:-}" ]]; then
 fi
 
 case "$action" in
-  up) pulumi up --yes --stack "$stack" --non-interactive ;;
-  preview) pulumi preview --diff --stack "$stack" --non-interactive ;;
+  up) pulumi up --yes --stack "$stack" --non-interactive --policy-pack policy ;;
+  preview) pulumi preview --diff --stack "$stack" --non-interactive --policy-pack policy ;;
   destroy) pulumi destroy --yes --stack "$stack" --non-interactive ;;
 esac

@@ -34,7 +34,7 @@ step "shellcheck (${#shells[@]} scripts)"
 shellcheck --severity=style "${shells[@]}"
 
 step "checkov (dockerfile, github_actions)"
-"${CHECKOV:-checkov}" --quiet --compact --framework dockerfile github_actions -d . \
+"${CHECKOV:-checkov}" --quiet --compact --skip-download --framework dockerfile github_actions -d . \
   --skip-path venv --skip-path .venv-checkov --skip-path .tools --skip-path node_modules
 
 printf '\nall linters clean\n'
