@@ -15,7 +15,7 @@ tags = standard_tags(settings.stack)
 registry = ImageRegistry("registry", ImageRegistryArgs(
     name=settings.prefix, context=FUNCTION_DIR, dockerfile=settings.dockerfile, platform=settings.platform,
     keep_images=settings.keep_images, force_delete=settings.force_delete, kms_key_arn=settings.kms_key_arn,
-    cache_from=settings.cache_from, tags=tags, root=ROOT))
+    cache_from=settings.cache_from, pinned_image=settings.pinned_image, tags=tags, root=ROOT))
 
 # 3. The function, running the image by digest.
 function = Function("function", FunctionArgs(

@@ -23,6 +23,7 @@ NAMESPACE = "container-lambda"
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTION_DIR = "function"
 CACHE_FROM_ENV = "CONTAINER_LAMBDA_CACHE_FROM"
+IMAGE_URI_ENV = "CONTAINER_LAMBDA_IMAGE_URI"
 
 # CloudWatch Logs retentionInDays: "Possible values are: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400,
 # 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, and 3653." (CloudWatch Logs API reference, PutRetentionPolicy;
@@ -148,6 +149,7 @@ class Settings:
     extra_policy_arns: tuple[str, ...]
     dockerfile: str  # relative to the project root, inside function/
     cache_from: str | None  # the deployed image (<repositoryUrl>@sha256:...) to reuse as build cache
+    pinned_image: str | None  # an image of the repository (by digest) to run instead of building one
 
     @property
     def prefix(self) -> str:
@@ -272,7 +274,7 @@ def _kms_key(raw: str, region: str | None) -> str | None:
     return raw
 
 
-def _cache_from(raw: str, stack: str, region: str | None) -> str | None:
+def _image_by_digest(raw: str, stack: str, region: str | None) -> str | None:
     if raw == "":
         return None
     match = DIGEST_URI.fullmatch(raw)
@@ -360,8 +362,9 @@ def load_settings(stack: str | None = None, environ: Mapping[str, str] | None = 
     check("kmsKeyArn", lambda v: _kms_key(v, region))
     check("extraPolicyArns", lambda v: _string_list(v, _policy_problem, "an IAM policy ARN"))
     check("dockerfile", _dockerfile)
-    raw["cacheFrom"] = environ.get(CACHE_FROM_ENV, "")
-    check("cacheFrom", lambda v: _cache_from(v, stack, region), f"{CACHE_FROM_ENV} (environment variable)")
+    for name, variable in (("cacheFrom", CACHE_FROM_ENV), ("pinnedImage", IMAGE_URI_ENV)):
+        raw[name] = environ.get(variable, "")
+        check(name, lambda v: _image_by_digest(v, stack, region), f"{variable} (environment variable)")
 
     reserved_value, provisioned = parsed.get("reservedConcurrency"), parsed.get("provisionedConcurrency")
     if reserved_value is not None and provisioned is not None and provisioned > reserved_value:
@@ -389,4 +392,5 @@ def load_settings(stack: str | None = None, environ: Mapping[str, str] | None = 
         extra_policy_arns=parsed["extraPolicyArns"],
         dockerfile=parsed["dockerfile"],
         cache_from=parsed["cacheFrom"],
+        pinned_image=parsed["pinnedImage"],
     )

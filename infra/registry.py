@@ -25,7 +25,24 @@ class ImageRegistryArgs:
     kms_key_arn: str | None
     cache_from: str | None  # an image of this repository by digest, reused as build cache
     tags: Mapping[str, str]
+    pinned_image: str | None = None  # an image of this repository by digest, run instead of building one
     root: Path = Path(".")  # the project root the paths are relative to
+
+
+def pushed_digest(repository: str, tag: str) -> str | None:
+    """The digest ECR holds under `repository:tag`, or None when the repository or the tag is not there yet.
+
+    Tags are immutable and derived from the build context, so an image already pushed under this tag is
+    exactly what a build would produce: it is reused instead of rebuilt (a redeploy, a rollback to earlier
+    sources), which also never asks ECR to overwrite an immutable tag.
+    """
+    try:
+        listing = aws.ecr.get_images(repository_name=repository)
+    except Exception as error:  # an invoke failure arrives as a plain Exception carrying the AWS error code
+        if "RepositoryNotFoundException" in str(error):
+            return None  # first deployment: the repository is created below
+        raise
+    return next((image.image_digest for image in listing.image_ids if image.image_tag == tag), None)
 
 
 def lifecycle_policy(keep_images: int) -> str:
@@ -74,6 +91,27 @@ class ImageRegistry(pulumi.ComponentResource):
         )
 
         self.tag = image_tag(args.root / args.context, args.root / args.dockerfile, args.platform)
+        self.image: docker.Image | None = None
+        if args.pinned_image:
+            self.image_uri = pulumi.Output.from_input(args.pinned_image)
+            pulumi.log.info(f"running the pinned image {args.pinned_image}; function/ is not built", self)
+        elif (digest := pushed_digest(args.name, self.tag)) is not None:
+            self.image_uri = pulumi.Output.concat(self.repository.repository_url, "@", digest)
+            pulumi.log.info(f"image tag {self.tag} is already in ECR ({digest}): reusing it, no build", self)
+        else:
+            self.image = self._build(name, args)
+            self.image_uri = self.image.repo_digest
+        self.repository_url = self.repository.repository_url
+        self.repository_name = self.repository.name
+        self.register_outputs({
+            "imageUri": self.image_uri,
+            "repositoryUrl": self.repository_url,
+            "repositoryName": self.repository_name,
+            "tag": self.tag,
+        })
+
+    def _build(self, name: str, args: ImageRegistryArgs) -> docker.Image:
+        """Build the context for the function's platform and push it under the content tag."""
         token = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id)
         build = docker.DockerBuildArgs(
             context=args.context,
@@ -85,7 +123,7 @@ class ImageRegistry(pulumi.ComponentResource):
             args={"BUILDKIT_INLINE_CACHE": "1"},
             cache_from=docker.CacheFromArgs(images=[args.cache_from]) if args.cache_from else None,
         )
-        self.image = docker.Image(
+        return docker.Image(
             f"{name}-image",
             image_name=pulumi.Output.concat(self.repository.repository_url, ":", self.tag),
             build=build,
@@ -97,12 +135,3 @@ class ImageRegistry(pulumi.ComponentResource):
             skip_push=False,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.lifecycle_policy]),
         )
-        self.image_uri = self.image.repo_digest
-        self.repository_url = self.repository.repository_url
-        self.repository_name = self.repository.name
-        self.register_outputs({
-            "imageUri": self.image_uri,
-            "repositoryUrl": self.repository_url,
-            "repositoryName": self.repository_name,
-            "tag": self.tag,
-        })

@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from tests.infra.support import FUNCTION, IMAGE, LIFECYCLE, REPOSITORY, run_stack
+from infra.config import ConfigError
+from tests.infra.support import FUNCTION, IMAGE, LIFECYCLE, REPOSITORY, ROOT, run_stack
+from tests.support.pulumi_harness import HarnessMocks, run_program
 
 KMS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
@@ -88,3 +90,65 @@ def test_the_registry_children_belong_to_the_component(default_run):
     (component,) = default_run.of_type("container-lambda:infra:ImageRegistry")
     children = {r.typ for r in default_run.children_of(component)}
     assert children == {REPOSITORY, LIFECYCLE, IMAGE}
+
+
+# --- an image already pushed for these sources is reused, never rebuilt or re-pushed -----------------------
+
+REGISTRY_HOST = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+DEPLOYED = "sha256:" + "cd" * 32
+
+
+def content_tag() -> str:
+    return run_stack().one(IMAGE).inputs["imageName"].rsplit(":", 1)[1]
+
+
+def test_a_first_deployment_asks_ecr_for_the_tag_then_builds(default_run):
+    assert ("aws:ecr/getImages:getImages", {"repositoryName": "container-lambda-dev"}) in default_run.calls
+    assert default_run.one(IMAGE)
+
+
+def test_an_image_already_in_ecr_under_the_content_tag_is_reused_without_a_build():
+    older = {"0" * 32: "sha256:" + "0" * 64}
+    run = run_stack(ecr_images={"container-lambda-dev": {content_tag(): DEPLOYED} | older})
+    assert run.of_type(IMAGE) == []
+    image_uri = f"{REGISTRY_HOST}/container-lambda-dev@{DEPLOYED}"
+    assert run.one(FUNCTION).inputs["imageUri"] == image_uri
+    assert run.outputs["imageUri"] == image_uri
+
+
+def test_an_image_under_other_tags_only_does_not_stop_the_build():
+    run = run_stack(ecr_images={"container-lambda-dev": {"0" * 32: DEPLOYED}})
+    image = run.one(IMAGE)
+    assert run.one(FUNCTION).inputs["imageUri"] == image.state["repoDigest"]
+
+
+def test_an_ecr_error_other_than_a_missing_repository_stops_the_program():
+    def denied(mocks, args):
+        return {}, [("repositoryName", "AccessDeniedException: not authorized to perform: ecr:ListImages")]
+
+    with pytest.raises(Exception, match="AccessDeniedException"):
+        run_program(ROOT, {"aws:region": "eu-west-1"}, project="container-lambda",
+                    mocks=HarnessMocks(extra_calls={"aws:ecr/getImages:getImages": denied}),
+                    env={"CONTAINER_LAMBDA_CACHE_FROM": None, "CONTAINER_LAMBDA_IMAGE_URI": None})
+
+
+def test_a_pinned_image_runs_without_a_build_or_a_lookup():
+    pinned = f"{REGISTRY_HOST}/container-lambda-dev@{DEPLOYED}"
+    run = run_stack(pinned_image=pinned)
+    assert run.of_type(IMAGE) == []
+    assert not [token for token, _ in run.calls if token == "aws:ecr/getImages:getImages"]
+    assert run.one(FUNCTION).inputs["imageUri"] == pinned
+    assert run.outputs["imageUri"] == pinned
+
+
+@pytest.mark.parametrize("image", [
+    f"{REGISTRY_HOST}/container-lambda-dev:latest",
+    f"{REGISTRY_HOST}/container-lambda-prod@{DEPLOYED}",
+])
+def test_a_pinned_image_must_be_this_repository_by_digest(image):
+    with pytest.raises(ConfigError) as caught:
+        run_stack(pinned_image=image)
+    (problem,) = caught.value.problems
+    assert problem.key == "CONTAINER_LAMBDA_IMAGE_URI (environment variable)"
+    assert image in str(caught.value)
+    assert caught.value.registered == []

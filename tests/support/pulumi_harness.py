@@ -23,13 +23,16 @@ mocks=None, env=None, stack_references=None) -> ProgramRun``
     a stack name (``org/project/stack``) to the outputs a ``pulumi.StackReference`` of it reads. If the
     program raises, the exception propagates with ``error.registered`` = the records made before it.
 
-``HarnessMocks(account=ACCOUNT, region=REGION, stack_references=None, extra_fills=None, extra_calls=None)``
+``HarnessMocks(account=ACCOUNT, region=REGION, stack_references=None, extra_fills=None, extra_calls=None,
+ecr_images=None)``
     A ``pulumi.runtime.Mocks`` that fills the computed outputs of the AWS, Docker and Pulumi types the
     project's programs use (see ``FILLS``: arn, id, name, repositoryUrl, repoDigest, invokeArn,
     executionArn, apiEndpoint, qualifiedArn, version, ...), answers the invokes in ``CALLS``
-    (getCallerIdentity, getRegion, getPartition, ecr getAuthorizationToken) and raises ``AssertionError``
-    on any other invoke. ``extra_fills`` / ``extra_calls`` add or override entries per type token / invoke
-    token. Computed values are deterministic functions of the inputs, so two runs can be compared.
+    (getCallerIdentity, getRegion, getPartition, ecr getAuthorizationToken, ecr getImages) and raises
+    ``AssertionError`` on any other invoke. ``ecr_images`` maps a repository name to its ``{tag: digest}``
+    images; ecr getImages of a repository not in it fails as AWS does (RepositoryNotFoundException).
+    ``extra_fills`` / ``extra_calls`` add or override entries per type token / invoke token. Computed
+    values are deterministic functions of the inputs, so two runs can be compared.
 
 ``ProgramRun``: ``records`` (every registration, components and providers included, in order),
 ``resources`` (without providers), ``of_type(token)``, ``one(token)``, ``named(name)``,
@@ -238,7 +241,7 @@ FILLS: dict[str, Fill] = {
 
 
 # --- invokes -----------------------------------------------------------------------------------------------
-Call = Callable[["HarnessMocks", dict], dict]
+Call = Callable[["HarnessMocks", dict], "dict | tuple[dict, list[tuple[str, str]]]"]
 
 CALLS: dict[str, Call] = {
     "aws:index/getCallerIdentity:getCallerIdentity": lambda m, a: {
@@ -254,7 +257,18 @@ CALLS: dict[str, Call] = {
         "authorizationToken": "QVdTOm1vY2stcGFzc3dvcmQ=", "expiresAt": "2026-01-01T12:00:00Z",
         "id": m.region, "password": "mock-password", "proxyEndpoint": f"https://{m.registry}",
         "region": m.region, "registryId": a.get("registryId", m.account), "userName": "AWS"},
+    "aws:ecr/getImages:getImages": lambda m, a: _ecr_images(m, a["repositoryName"]),
 }
+
+
+def _ecr_images(m: HarnessMocks, repository: str) -> dict | tuple[dict, list[tuple[str, str]]]:
+    if repository not in m.ecr_images:
+        reason = (f"RepositoryNotFoundException: The repository with name '{repository}' does not exist "
+                  f"in the registry with id '{m.account}'")
+        return {}, [("repositoryName", reason)]
+    return {"id": repository, "region": m.region, "registryId": m.account, "repositoryName": repository,
+            "imageIds": [{"imageTag": tag, "imageDigest": digest}
+                         for tag, digest in m.ecr_images[repository].items()]}
 
 
 class HarnessMocks(pulumi.runtime.Mocks):
@@ -263,10 +277,12 @@ class HarnessMocks(pulumi.runtime.Mocks):
     def __init__(self, account: str = ACCOUNT, region: str = REGION,
                  stack_references: Mapping[str, Mapping[str, Any]] | None = None,
                  extra_fills: Mapping[str, Fill] | None = None,
-                 extra_calls: Mapping[str, Call] | None = None):
+                 extra_calls: Mapping[str, Call] | None = None,
+                 ecr_images: Mapping[str, Mapping[str, str]] | None = None):
         self.account = account
         self.region = region
         self.stack_references = dict(stack_references or {})
+        self.ecr_images = {repository: dict(images) for repository, images in (ecr_images or {}).items()}
         self.fills = FILLS | dict(extra_fills or {})
         self.handlers = CALLS | dict(extra_calls or {})
         self.calls: list[tuple[str, dict]] = []
