@@ -5,13 +5,14 @@
 #
 #   ci_stack.sh prepare STACK
 #       install the program's dependencies (and the policy pack's), then print `image-uri=<value>` for
-#       $GITHUB_OUTPUT: CONTAINER_LAMBDA_CACHE_FROM of the next `up` or preview (scripts/build_cache.py; run
-#       it after scripts/refresh_base_image.py, since the Dockerfiles decide the image tag).
+#       $GITHUB_OUTPUT: the deployed imageUri, CONTAINER_LAMBDA_CACHE_FROM of the next `up`. The program
+#       only builds when no image of the new content tag is in ECR yet, and then reuses these layers.
 #   ci_stack.sh drift STACK
-#       `pulumi preview --refresh --expect-no-changes` of the stack, the image builds excluded: every update
-#       builds on the base tag's current digest (scripts/refresh_base_image.py), so a rebuild tonight could
-#       differ from the deployed image without any resource having drifted. Fails when anything else would
-#       change; the verdict also goes to $GITHUB_STEP_SUMMARY.
+#       `pulumi preview --refresh --expect-no-changes` of the stack running the deployed image
+#       (CONTAINER_LAMBDA_IMAGE_URI), the image builds of the state excluded: every update builds on the base
+#       tag's current digest (scripts/refresh_base_image.py), so a build tonight could differ from the
+#       deployed image without any resource having drifted. Fails when anything else would change; the
+#       verdict also goes to $GITHUB_STEP_SUMMARY.
 #   ci_stack.sh verify STACK [--fail-on SEVERITY]
 #       after `pulumi up`: wait until the function is Active with its last update Successful, check the
 #       pushed image manifest (single platform, the function's architecture, within 10 GB), smoke-test the
@@ -51,20 +52,26 @@ prepare() {
     python3 -m venv policy/venv
     policy/venv/bin/python -m pip install --quiet --requirement policy/requirements.txt >&2
   fi
-  local image_uri="" python=venv/bin/python
   if ! pulumi stack select "$stack" --non-interactive >/dev/null 2>&1; then
     step "build cache: none (first deployment)"
     echo "image-uri="
     return
   fi
+  local image_uri
+  image_uri=$(deployed_image)
+  step "build cache: ${image_uri:-none}"
+  echo "image-uri=$image_uri"
+}
+
+# The stack's imageUri output when it is an image by digest, else nothing (with a word on stderr).
+deployed_image() {
+  local image_uri
   image_uri=$(pulumi stack output imageUri --stack "$stack" 2>/dev/null || true)
   if [[ -n "$image_uri" && ! "$image_uri" =~ ^[^[:space:]@]+@sha256:[0-9a-f]{64}$ ]]; then
     echo "ci_stack.sh: ignoring imageUri '$image_uri' (not <repository>@sha256:<digest>)" >&2
     image_uri=""
   fi
-  # the program's venv (pulumi install) has what build_cache.py imports
-  [[ -x "$python" ]] || python=python3
-  pulumi stack export --stack "$stack" | "$python" scripts/build_cache.py --stack "$stack" --image-uri "$image_uri"
+  echo "$image_uri"
 }
 
 # Resource types whose update is an image build (pulumi-docker, docker-build).
@@ -81,7 +88,9 @@ for resource in (json.load(sys.stdin).get("deployment") or {}).get("resources") 
     if [[ -n "$urn" ]]; then excludes+=(--exclude "$urn"); fi
   done <<<"$urns"
   step "drift check of $stack (image builds left out: $((${#excludes[@]} / 2)))"
-  pulumi preview --stack "$stack" --refresh --expect-no-changes --diff --non-interactive "${excludes[@]}" || status=$?
+  CONTAINER_LAMBDA_IMAGE_URI=$(deployed_image) \
+    pulumi preview --stack "$stack" --refresh --expect-no-changes --diff --non-interactive "${excludes[@]}" \
+    || status=$?
   if ((status == 0)); then
     echo "### Drift of $stack: none" >>"${GITHUB_STEP_SUMMARY:-/dev/null}"
   else

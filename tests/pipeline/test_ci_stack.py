@@ -7,7 +7,6 @@ import shutil
 
 import pytest
 
-from infra.build_context import image_tag
 from tests.pipeline.helpers import FIXTURES, ROOT, copy_scripts, http_server, run_script, tool_env, write_tool
 
 DIGEST = "sha256:" + "ab" * 32
@@ -20,7 +19,8 @@ case "$*" in
   "stack output imageUri --stack "*) printf '%s\\n' "$FAKE_IMAGE_URI" ;;
   "stack output --json --stack "*) cat "$FAKE_OUTPUTS" ;;
   "stack export --stack "*) cat "$FAKE_EXPORT" ;;
-  "preview "*) exit "${FAKE_PREVIEW_RC:-0}" ;;
+  "preview "*) echo "  with CONTAINER_LAMBDA_IMAGE_URI=${CONTAINER_LAMBDA_IMAGE_URI:-}" >> "$FAKE_LOG"
+    exit "${FAKE_PREVIEW_RC:-0}" ;;
   *) echo "unexpected: pulumi $*" >&2; exit 3 ;;
 esac
 """
@@ -245,7 +245,7 @@ def set_export(world, resources):
     world["env"]["FAKE_EXPORT"] = str(path)
 
 
-def test_drift_previews_with_refresh_expecting_no_changes_without_the_image_build(world):
+def test_drift_previews_the_deployed_image_with_refresh_expecting_no_changes_without_the_build(world):
     set_export(
         world,
         [
@@ -255,10 +255,11 @@ def test_drift_previews_with_refresh_expecting_no_changes_without_the_image_buil
     )
     result = run_script(world["script"], "drift", "dev", env=world["env"])
     assert result.returncode == 0, result.stderr
-    assert calls(world)[-1] == (
+    assert calls(world)[-2:] == [
         "pulumi preview --stack dev --refresh --expect-no-changes --diff --non-interactive --exclude "
-        + IMAGE_URN
-    )
+        + IMAGE_URN,
+        f"  with CONTAINER_LAMBDA_IMAGE_URI={IMAGE_URI}",
+    ]
     assert "### Drift of dev: none" in world["summary"].read_text(encoding="utf-8")
 
 
@@ -267,7 +268,7 @@ def test_drift_of_a_stack_without_image_builds_excludes_nothing(world):
     result = run_script(world["script"], "drift", "dev", env=world["env"])
     assert result.returncode == 0, result.stderr
     assert (
-        calls(world)[-1]
+        calls(world)[-2]
         == "pulumi preview --stack dev --refresh --expect-no-changes --diff --non-interactive"
     )
 
@@ -284,34 +285,13 @@ def test_drift_fails_visibly_when_the_preview_finds_changes(world):
 # --- prepare -----------------------------------------------------------------------------------------------
 
 
-def deployed_image(world, tag: str, cache_from: str | None):
-    build = {"cacheFrom": {"images": [cache_from]}} if cache_from else {}
-    inputs = {
-        "imageName": f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/container-lambda-dev:{tag}",
-        "build": build,
-    }
-    set_export(world, [{"urn": IMAGE_URN, "type": "docker:index/image:Image", "inputs": inputs}])
-
-
-def test_prepare_gives_the_deployed_image_as_cache_when_the_image_changes(world):
+def test_prepare_gives_the_deployed_image_as_build_cache(world):
     world["env"]["FAKE_STACK_EXISTS"] = "1"
-    deployed_image(world, "0" * 32, None)
     result = run_script(world["script"], "prepare", "dev", env=world["env"])
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"image-uri={IMAGE_URI}\n"
     assert calls(world)[0] == "pulumi install"
-    assert "pulumi stack export --stack dev" in calls(world)
-
-
-def test_prepare_keeps_the_cache_input_when_the_image_tag_is_unchanged(world):
-    repo = world["script"].parent.parent
-    tag = image_tag(repo / "function", repo / "function" / "Dockerfile", "linux/arm64")
-    older = IMAGE_URI.replace("ab" * 32, "cd" * 32)
-    world["env"]["FAKE_STACK_EXISTS"] = "1"
-    deployed_image(world, tag, older)
-    result = run_script(world["script"], "prepare", "dev", env=world["env"])
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == f"image-uri={older}\n"
+    assert "pulumi stack output imageUri --stack dev" in calls(world)
 
 
 def test_prepare_installs_the_policy_pack_into_its_venv(world):
@@ -334,7 +314,6 @@ def test_prepare_of_a_new_stack_builds_without_cache(world):
 
 def test_prepare_ignores_an_image_uri_that_is_not_a_digest(world):
     world["env"].update(FAKE_STACK_EXISTS="1", FAKE_IMAGE_URI="repo:latest")
-    deployed_image(world, "0" * 32, None)
     result = run_script(world["script"], "prepare", "dev", env=world["env"])
     assert result.stdout == "image-uri=\n"
     assert "ignoring imageUri 'repo:latest'" in result.stderr
