@@ -7,16 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jsonschema
 import yaml
 
 from bootstrap.program import OUTPUT_NAMES
 from bootstrap.settings import NAMESPACE
+from tests.support.project_schema import validate_project
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = yaml.safe_load((ROOT / "bootstrap" / "Pulumi.yaml").read_text())
-# Pulumi's project file schema (sdk/go/common/workspace/project.json of pulumi/pulumi, see its $id).
-SCHEMA = json.loads(Path(__file__).with_name("pulumi-project.schema.json").read_text())
 
 
 def pins(path: Path) -> dict[str, str]:
@@ -33,7 +31,7 @@ def readme_section() -> str:
 
 
 def test_project_file_is_valid():
-    jsonschema.validate(PROJECT, SCHEMA)
+    validate_project(PROJECT)
 
 
 def test_project_name_is_the_config_namespace():

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import inspect
-import json
 import textwrap
 from pathlib import Path
 
-import jsonschema
 import pulumi_aws
 import pytest
 import yaml
@@ -16,9 +14,9 @@ from infra.config import KEYS
 from infra.outputs import OUTPUTS
 from infra.tags import standard_tags
 from tests.infra.support import FUNCTION, ROOT, run_stack
+from tests.support.project_schema import validate_project
 from tests.support.pulumi_harness import run_program
 
-SCHEMA = ROOT.parent / "shared" / "schemas" / "pulumi-project.schema.json"
 COMPONENTS = {"container-lambda:infra:ImageRegistry", "container-lambda:infra:Function",
               "container-lambda:infra:HttpApi"}
 VARIANTS = {
@@ -99,7 +97,7 @@ def project() -> dict:
 
 
 def test_pulumi_yaml_validates_against_the_project_schema():
-    jsonschema.validate(project(), json.loads(SCHEMA.read_text()), cls=jsonschema.Draft202012Validator)
+    validate_project(project())
     assert project()["name"] == "container-lambda"
     assert project()["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
 
