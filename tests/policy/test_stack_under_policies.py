@@ -116,6 +116,12 @@ def test_a_production_stack_with_cors_star_is_blocked():
     assert len(found) == 1 and "production stack 'production'" in found[0]
 
 
+def test_tracing_turned_off_in_config_is_blocked_by_the_pack():
+    resources = run_stack({"tracing": False})
+    found = [text for r in resources for text in resource_violations("lambda-active-tracing", r)]
+    assert len(found) == 1 and "tracing mode PassThrough" in found[0]
+
+
 def test_a_production_stack_with_listed_origins_passes():
     resources = run_stack({"corsAllowOrigins": ["https://app.example.com"], "logRetentionDays": 365},
                           stack="production")
