@@ -1,5 +1,7 @@
 """The stack itself, run under mocks for its default config and its variants, passes every mandatory policy
-of the pack; its execution role policy passes parliament with zero findings.
+of the pack; its execution role policy passes parliament with zero findings. The variants include the two
+runs that build no image (no docker Image resource): the content tag is already in ECR, or the image is
+pinned.
 
 The harness records each registration's inputs as the engine receives them (camelCase property names), which
 is what the engine hands the analyzer during an update, when every value is known.
@@ -20,7 +22,7 @@ from tests.policy.support import (
     stack_violations,
     takes_tags,
 )
-from tests.support.pulumi_harness import ACCOUNT, REGION, run_program
+from tests.support.pulumi_harness import ACCOUNT, REGION, HarnessMocks, run_program
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pulumi_aws.s3 warns on import
 
@@ -38,15 +40,22 @@ VARIANTS = {
     "environment": {"environment": {"LOG_LEVEL": "DEBUG", "FEATURE_FLAGS": "batch"}},
     "retention-and-force-delete": {"logRetentionDays": 30, "forceDelete": True},
 }
+# Runs that reuse an image instead of building one: its tag is already in ECR, or it is pinned by digest.
+IMAGE_VARIANTS = ("image-already-in-ecr", "pinned-image")
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+DOCKER_IMAGE = "docker:index/image:Image"
+REPOSITORY_URL = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{PROJECT}-dev"
+DEPLOYED = "sha256:" + "cd" * 32
 
 
-def run_stack(config: dict, stack: str = "dev") -> list[Resource]:
+def run_stack(config: dict, stack: str = "dev", *, ecr_images: dict[str, dict[str, str]] | None = None,
+              pinned_image: str | None = None) -> list[Resource]:
     stack_file = ROOT / f"Pulumi.{stack}.yaml"
     config = {"aws:region": REGION} | config
     run = run_program(ROOT, config, project=PROJECT, stack=stack,
                       stack_file=stack_file if stack_file.exists() else None,
-                      env={"CONTAINER_LAMBDA_CACHE_FROM": None})
+                      mocks=HarnessMocks(ecr_images=ecr_images),
+                      env={"CONTAINER_LAMBDA_CACHE_FROM": None, "CONTAINER_LAMBDA_IMAGE_URI": pinned_image})
     names = {record.urn: record.name for record in run.resources}
     return [Resource(record.typ, record.inputs, name=record.name, stack=stack, recorded_urn=record.urn,
                      depends_on={prop: [names[u] for u in urns if u in names]
@@ -54,9 +63,22 @@ def run_stack(config: dict, stack: str = "dev") -> list[Resource]:
             for record in run.resources if record.custom]
 
 
-@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def built_tag(resources: list[Resource]) -> str:
+    (image,) = [r for r in resources if r.typ == DOCKER_IMAGE]
+    return image.props["imageName"].rsplit(":", 1)[1]
+
+
+def run_variant(name: str) -> list[Resource]:
+    if name == "image-already-in-ecr":
+        return run_stack({}, ecr_images={f"{PROJECT}-dev": {built_tag(run_stack({})): DEPLOYED}})
+    if name == "pinned-image":
+        return run_stack({}, pinned_image=f"{REPOSITORY_URL}@{DEPLOYED}")
+    return run_stack(VARIANTS[name])
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS) + list(IMAGE_VARIANTS))
 def variant(request) -> tuple[str, list[Resource]]:
-    return request.param, run_stack(VARIANTS[request.param])
+    return request.param, run_variant(request.param)
 
 
 def test_the_stack_passes_every_mandatory_policy(variant):
@@ -73,6 +95,17 @@ def test_the_policies_saw_the_resources_they_guard(variant):
             "aws:apigatewayv2/api:Api"} <= types
     (function,) = [r for r in resources if r.typ == "aws:lambda/function:Function"]
     assert "@sha256:" in function.props["imageUri"]
+
+
+def test_the_image_variants_build_no_image_and_run_the_reused_one(variant):
+    name, resources = variant
+    built = [r for r in resources if r.typ == DOCKER_IMAGE]
+    (function,) = [r for r in resources if r.typ == "aws:lambda/function:Function"]
+    if name in IMAGE_VARIANTS:
+        assert built == []
+        assert function.props["imageUri"] == f"{REPOSITORY_URL}@{DEPLOYED}"
+    else:
+        assert len(built) == 1
 
 
 def execution_documents(resources: list[Resource]) -> list[str]:
