@@ -3,7 +3,8 @@ role's scope, and the calls that create, read, update and delete it are allowed 
 
 The actions per resource type are the AWS API calls of the provider (terraform-provider-aws, which
 pulumi-aws wraps) for that resource; a resource type not listed here fails the test until it is added to
-both this table and bootstrap/policies.py.
+both this table and bootstrap/policies.py. The same holds for the invokes (data sources) the program calls:
+they run in `pulumi preview` and `pulumi up` alike, so both roles must allow them.
 """
 
 from fnmatch import fnmatchcase
@@ -72,6 +73,20 @@ ACCOUNT_LEVEL = {
     "preview": [("apigateway:GET", APIS), ("ecr:GetAuthorizationToken", "*"),
                 ("logs:DescribeLogGroups", "*")],
 }
+# invoke token -> (IAM action, the ARN it is authorized on, from the invoke's arguments); None: no AWS call
+# that needs a permission (sts:GetCallerIdentity never does; region and partition come from the provider).
+INVOKES = {
+    # aws_ecr_images data source: ListImages of the repository (the content tag already pushed?)
+    "aws:ecr/getImages:getImages": lambda args: (
+        "ecr:ListImages", f"arn:aws:ecr:{REGION}:{args.get('registryId', ACCOUNT)}:repository/"
+                          f"{args['repositoryName']}"),
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": lambda args: ("ecr:GetAuthorizationToken", "*"),
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda args: None,
+    "aws:index/getRegion:getRegion": lambda args: None,
+    "aws:index/getPartition:getPartition": lambda args: None,
+}
+# environment variables that change what the program builds or looks up (the workflows set them)
+NO_IMAGE_ENV = {"CONTAINER_LAMBDA_CACHE_FROM": None, "CONTAINER_LAMBDA_IMAGE_URI": None}
 VARIANTS = {
     "dev": {},
     "provisioned": {"provisionedConcurrency": 2, "reservedConcurrency": 5,
@@ -110,7 +125,7 @@ def arn_of(resource: Registered, run) -> str:
 @pytest.fixture(scope="module", params=sorted(VARIANTS))
 def stack_run(request):
     return run_program(ROOT, VARIANTS[request.param], project="container-lambda", stack="dev",
-                       stack_file=ROOT / "Pulumi.dev.yaml")
+                       stack_file=ROOT / "Pulumi.dev.yaml", env=NO_IMAGE_ENV)
 
 
 def managed(run) -> list[Registered]:
@@ -152,3 +167,15 @@ def test_preview_role_may_read_every_resource_and_nothing_more(stack_run):
             assert not allowed(PREVIEW, action, arn), (resource.name, action)
     for action, arn in ACCOUNT_LEVEL["preview"]:
         assert allowed(PREVIEW, action, arn), action
+
+
+@pytest.mark.parametrize("role", ["deploy", "preview"])
+def test_both_roles_may_make_every_invoke_of_the_program(stack_run, role):
+    document = {"deploy": DEPLOY, "preview": PREVIEW}[role]
+    tokens = {token for token, _ in stack_run.calls}
+    assert "aws:ecr/getImages:getImages" in tokens, "the program looks up the content tag in ECR"
+    assert tokens <= set(INVOKES), f"invokes without a known IAM action: {tokens - set(INVOKES)}"
+    for token, args in stack_run.calls:
+        needed = INVOKES[token](args)
+        if needed is not None:
+            assert allowed(document, *needed), (role, token, needed)
