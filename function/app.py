@@ -205,7 +205,7 @@ def event_problem(event: Any) -> str | None:
     http = context.get("http") if isinstance(context, dict) else None
     if not isinstance(http, dict) or not isinstance(http.get("method"), str):
         return "requestContext.http.method is missing"
-    if not isinstance(context.get("stage", "$default"), str) or not isinstance(event.get("rawPath"), str):
+    if not isinstance(context.get("stage"), str) or not isinstance(event.get("rawPath"), str):
         return "rawPath or requestContext.stage is missing"
     headers = event.get("headers")
     if headers is not None and not (

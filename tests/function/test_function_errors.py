@@ -208,6 +208,7 @@ def test_failure_outside_the_routes_is_500_too(monkeypatch):
         {"requestContext": {}},
         {"requestContext": {"http": {"method": 1}}, "rawPath": "/health"},
         {"requestContext": {"http": {"method": "GET"}, "stage": 5}, "rawPath": "/health"},
+        {"requestContext": {"http": {"method": "GET"}}, "rawPath": "/health"},
         {"requestContext": {"http": {"method": "GET"}}, "rawPath": None},
     ],
 )
