@@ -43,7 +43,7 @@ bodies = (
     | st.builds(lambda r: json.dumps({"features": r}), rows)
     | st.builds(lambda rs: json.dumps({"instances": rs}), st.lists(rows, max_size=120))
     # around the 100-row limit, which random list lengths seldom reach
-    | st.builds(lambda r, n: json.dumps({"instances": [r] * n}), rows, st.integers(min_value=98, max_value=103))
+    | st.builds(lambda r, n: json.dumps({"instances": [r] * n}), rows, st.integers(98, 103))
 )
 
 
