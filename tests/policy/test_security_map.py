@@ -1,8 +1,10 @@
 """SECURITY.md's map names only real things: policies of the pack, files of the repository, checkov checks and
 zizmor audits; and every policy of the pack appears in it."""
 
+import json
 import re
 import shutil
+import subprocess
 from functools import cache
 from pathlib import Path
 
@@ -79,6 +81,63 @@ def test_each_checkov_check_the_map_names_exists(check):
     assert re.search(rf"[\"']{check}[\"']|id: {check}\b", checkov_sources())
 
 
+# The Terraform resource types of each AWS section's table: a check listed there must guard one of them.
+SECTION_RESOURCES = {"Lambda": "aws_lambda_", "ECR": "aws_ecr_",
+                     "API Gateway v2 (HTTP API)": "aws_apigatewayv2_",
+                     "CloudWatch Logs": "aws_cloudwatch_log_group", "IAM": "aws_iam_"}
+SECTIONS = dict(re.findall(r"^### (.+)\n((?:(?!### ).*\n)*)", MAP, flags=re.MULTILINE))
+SECTION_CHECKS = sorted((section, check) for section in SECTION_RESOURCES
+                        for line in SECTIONS[section].splitlines() if line.startswith("| ")
+                        for check in re.findall(r"\bCKV2?_AWS_\d+\b", line.split("|")[1]))
+# checkov's Python checks with their resource types, from its registries (run in checkov's own venv)
+CHECKOV_RESOURCE_TYPES = """
+import json
+from checkov.terraform.checks.data.registry import data_registry
+from checkov.terraform.checks.resource.registry import resource_registry
+found = {}
+for registry in (resource_registry, data_registry):
+    for resource_type, checks in registry.checks.items():
+        for check in checks:
+            found.setdefault(check.id, []).append(resource_type)
+print(json.dumps(found))
+"""
+
+
+@cache
+def checkov_resource_types() -> dict[str, list[str]]:
+    python = ROOT / ".venv-checkov" / "bin" / "python"
+    if not python.exists():
+        pytest.skip("checkov is not installed in .venv-checkov (make install)")
+    run = subprocess.run([python, "-c", CHECKOV_RESOURCE_TYPES], capture_output=True, text=True,  # noqa: S603
+                         check=True, cwd=ROOT)
+    return json.loads(run.stdout)
+
+
+@cache
+def checkov_graph_checks() -> dict[str, str]:
+    """The text of each of checkov's graph (YAML/JSON) check definitions for Terraform, by check id."""
+    found = {}
+    for path in CHECKOV_CHECKS.glob("python3*/site-packages/checkov/terraform/checks/graph_checks/aws/*"):
+        text = path.read_text(errors="replace")
+        for check in re.findall(r"\bCKV2_AWS_\d+\b", text):
+            found[check] = found.get(check, "") + text
+    return found
+
+
+def test_every_aws_section_lists_checks():
+    assert {section for section, _ in SECTION_CHECKS} == set(SECTION_RESOURCES)
+
+
+@pytest.mark.parametrize(("section", "check"), SECTION_CHECKS, ids=[f"{s}:{c}" for s, c in SECTION_CHECKS])
+def test_each_checkov_check_guards_a_resource_of_its_section(section, check):
+    prefix = SECTION_RESOURCES[section]
+    types = checkov_resource_types().get(check, [])
+    definition = checkov_graph_checks().get(check, "")
+    assert types or definition, f"{check} is not a Terraform check of checkov"
+    in_definition = f'"{prefix}' in definition or f" {prefix}" in definition
+    assert any(t.startswith(prefix) for t in types) or in_definition
+
+
 @cache
 def zizmor_binary() -> bytes:
     zizmor = shutil.which("zizmor", path=str(ROOT / "venv" / "bin"))
@@ -88,7 +147,10 @@ def zizmor_binary() -> bytes:
 
 @pytest.mark.parametrize("audit", sorted(CITED_AUDITS))
 def test_each_zizmor_audit_the_map_names_exists(audit):
+    # the binary runs each audit's documentation link into the next string, so a link alone would also
+    # accept a prefix of a name; the audit's source file (src/audit/<name>.rs) ends exactly
     assert f"audits/#{audit}".encode() in zizmor_binary()
+    assert f"/src/audit/{audit.replace('-', '_')}.rs".encode() in zizmor_binary()
 
 
 def test_the_inline_skips_the_map_lists_are_the_ones_in_the_dockerfiles():
