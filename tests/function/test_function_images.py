@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import fnmatch
+import importlib.metadata
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -11,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 from tests.function.support import EVENTS_DIR, FUNCTION_DIR
 
@@ -86,10 +89,49 @@ def test_multi_stage_with_code_in_the_last_layer_and_the_handler_as_cmd(name):
 
 
 @pytest.mark.parametrize("name", DOCKERFILES)
+def test_a_code_change_touches_only_the_code_stage_and_the_last_layer(name):
+    """The dependency stage sees only requirement files, and nothing but the code stage copies code."""
+    by_stage = {stage[0].split()[-1]: stage for stage in stages(name)[:-1]}
+    for stage_name, stage in by_stage.items():
+        copied = [w for line in stage if line.upper().startswith("COPY ") for w in line.split()[1:-1]]
+        if stage_name == "deps":
+            assert copied and all(re.fullmatch(r"requirements(-debian)?\.txt", w) for w in copied), copied
+        elif stage_name != "code":
+            assert not copied, (stage_name, copied)
+    code_files = {s for s in context_sources(name) if s.endswith(".py")}
+    assert code_files == {"app.py", "forest.py"}
+    final_sources = [
+        w for line in stages(name)[-1] if line.upper().startswith("COPY ") for w in line.split()[1:-1]
+    ]
+    assert not code_files & set(final_sources)
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
 def test_no_scikit_learn_or_numpy_anywhere_in_the_images(name):
     assert not HEAVY.search("\n".join(instructions(name)))
     for requirements in ("requirements.txt", "requirements-debian.txt"):
         assert not any(HEAVY.search(line) for line in requirement_lines(requirements))
+
+
+def test_runtime_dependencies_pull_in_nothing_heavy():
+    """The closure of function/requirements.txt (as installed here, at the pinned versions) stays light."""
+    pending = [Requirement(line) for line in requirement_lines("requirements.txt")]
+    seen: set[str] = set()
+    while pending:
+        requirement = pending.pop()
+        name = requirement.name.lower().replace("_", "-")
+        if name in seen:
+            continue
+        seen.add(name)
+        installed = importlib.metadata.version(name)
+        if requirement.specifier:
+            assert requirement.specifier.contains(installed, prereleases=True), (name, installed)
+        for line in importlib.metadata.requires(name) or []:
+            dependency = Requirement(line)
+            if dependency.marker is None or dependency.marker.evaluate({"extra": ""}):
+                pending.append(dependency)
+    assert "aws-lambda-powertools" in seen
+    assert not any(HEAVY.search(name) for name in seen), sorted(seen)
 
 
 @pytest.mark.parametrize("requirements", ["requirements.txt", "requirements-debian.txt"])
@@ -109,6 +151,10 @@ def test_build_context_holds_what_the_dockerfile_copies_and_nothing_else(name):
         "local.py",
         "__pycache__/app.cpython-313.pyc",
         "tests",
+        ".hypothesis/examples/x",
+        ".pytest_cache/v/cache/nodeids",
+        ".venv/bin/python",
+        "model.json.tmp",
     ):
         assert not dockerignore_allows(excluded), excluded
 
@@ -127,6 +173,38 @@ def test_entry_script_chooses_the_emulator_only_without_a_runtime_api():
     assert text.startswith("#!/bin/sh\n")
     assert 'if [ -z "${AWS_LAMBDA_RUNTIME_API:-}" ]' in text
     assert "exec /usr/local/bin/aws-lambda-rie /usr/local/bin/python -m awslambdaric" in text
+
+
+def fake_entry(tmp_path: Path) -> Path:
+    """entry.sh with its two programs replaced by recorders that print their arguments."""
+    for program in ("aws-lambda-rie", "python"):
+        fake = tmp_path / program
+        fake.write_text(f'#!/bin/sh\necho "{program} $*"\n', encoding="utf-8")
+        fake.chmod(0o755)
+    script = (FUNCTION_DIR / "entry.sh").read_text(encoding="utf-8")
+    assert script.count("/usr/local/bin/") == 3
+    entry = tmp_path / "entry.sh"
+    entry.write_text(script.replace("/usr/local/bin/", f"{tmp_path}/"), encoding="utf-8")
+    return entry
+
+
+@pytest.mark.parametrize(
+    ("runtime_api", "expected"),
+    [
+        (None, "aws-lambda-rie {bin}/python -m awslambdaric app.handler"),
+        ("", "aws-lambda-rie {bin}/python -m awslambdaric app.handler"),
+        ("127.0.0.1:9001", "python -m awslambdaric app.handler"),
+    ],
+)
+def test_entry_script_runs_the_emulator_only_without_a_runtime_api(tmp_path, runtime_api, expected):
+    env = {k: v for k, v in os.environ.items() if k != "AWS_LAMBDA_RUNTIME_API"}
+    if runtime_api is not None:
+        env["AWS_LAMBDA_RUNTIME_API"] = runtime_api
+    result = subprocess.run(
+        ["sh", str(fake_entry(tmp_path)), "app.handler"], capture_output=True, text=True, check=False, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected.format(bin=tmp_path)
 
 
 def test_entry_script_refuses_a_missing_handler():
