@@ -57,6 +57,15 @@ def test_artifact_is_what_training_writes_byte_for_byte():
     assert train.build_artifact() == ARTIFACT.read_bytes()
 
 
+def test_make_model_writes_the_artifact_where_the_handler_loads_it(tmp_path, capsys):
+    assert train.DEFAULT_OUTPUT == ARTIFACT
+    assert ARTIFACT.samefile(app.MODEL_PATH)
+    output = tmp_path / "model.json"
+    assert train.main(["--output", str(output)]) == 0
+    assert output.read_bytes() == ARTIFACT.read_bytes()
+    assert f"wrote {output}" in capsys.readouterr().out
+
+
 def test_artifact_version_names_its_trees():
     document = json.loads(ARTIFACT.read_bytes())
     assert document["metadata"]["version"] == app.MODEL.version

@@ -144,6 +144,19 @@ def test_integers_are_accepted_as_features():
     assert body["predictions"][0]["label"] == "setosa"
 
 
+def test_the_model_is_loaded_at_init_not_per_request(monkeypatch):
+    def no_reload(*_args):
+        raise AssertionError("the model was read again while handling a request")
+
+    monkeypatch.setattr(type(app.MODEL), "load", no_reload)
+    monkeypatch.setattr("builtins.open", no_reload)
+    for name in ("predict-one.json", "model-metadata.json", "health.json"):
+        event = load_event(name)
+        with captured_logs():
+            status, _, _ = invoke(event)
+        assert status == 200
+
+
 def test_a_stage_prefix_in_the_raw_path_is_stripped():
     event = load_event("health.json")
     event["requestContext"]["stage"] = "dev"
