@@ -47,10 +47,12 @@ def _immutable_tags(args: ResourceValidationArgs, report: ReportViolation) -> No
     if args.resource_type != REPOSITORY:
         return
     mutability = lookup(args.props, "imageTagMutability")
-    if mutability is not UNKNOWN and mutability not in ("IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION"):
+    # IMMUTABLE_WITH_EXCLUSION leaves the tags its exclusion filters match mutable (a filter "*": every tag)
+    if mutability is not UNKNOWN and mutability != "IMMUTABLE":
         report(message(
             f"ECR repository {args.name!r} has image tag mutability {mutability or 'MUTABLE (the default)'}",
-            "pass image_tag_mutability='IMMUTABLE' to aws.ecr.Repository; deploy by digest"))
+            "pass image_tag_mutability='IMMUTABLE' to aws.ecr.Repository, without exclusion filters; deploy "
+            "by digest"))
 
 
 def _lifecycle_policy(args: StackValidationArgs, report: ReportViolation) -> None:
