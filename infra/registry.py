@@ -29,6 +29,15 @@ class ImageRegistryArgs:
     root: Path = Path(".")  # the project root the paths are relative to
 
 
+# How a missing repository shows in a failed getImages invoke. The provider's aws_ecr_images data source
+# (terraform-provider-aws internal/service/ecr/images_data_source.go, findImages) turns ECR's
+# RepositoryNotFoundException into a retry.NotFoundError, whose message is only "couldn't find resource"
+# (internal/retry/error.go), and the bridge reports "<summary>: <detail>" (pulumi-terraform-bridge
+# pf/tfbridge/provider_diagnostics.go): "reading ECR Images: couldn't find resource". The AWS error code
+# itself is kept as a second marker.
+MISSING_REPOSITORY_MARKERS = ("couldn't find resource", "RepositoryNotFoundException")
+
+
 def pushed_digest(repository: str, tag: str) -> str | None:
     """The digest ECR holds under `repository:tag`, or None when the repository or the tag is not there yet.
 
@@ -38,8 +47,8 @@ def pushed_digest(repository: str, tag: str) -> str | None:
     """
     try:
         listing = aws.ecr.get_images(repository_name=repository)
-    except Exception as error:  # an invoke failure arrives as a plain Exception carrying the AWS error code
-        if "RepositoryNotFoundException" in str(error):
+    except Exception as error:  # an invoke failure arrives as a plain Exception carrying the provider's text
+        if any(marker in str(error) for marker in MISSING_REPOSITORY_MARKERS):
             return None  # first deployment: the repository is created below
         raise
     return next((image.image_digest for image in listing.image_ids if image.image_tag == tag), None)

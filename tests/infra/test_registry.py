@@ -122,14 +122,30 @@ def test_an_image_under_other_tags_only_does_not_stop_the_build():
     assert run.one(FUNCTION).inputs["imageUri"] == image.state["repoDigest"]
 
 
-def test_an_ecr_error_other_than_a_missing_repository_stops_the_program():
-    def denied(mocks, args):
-        return {}, [("repositoryName", "AccessDeniedException: not authorized to perform: ecr:ListImages")]
+def run_with_ecr_failure(reason: str):
+    """The program when ECR's image listing fails with `reason`."""
+    def failing(mocks, args):
+        return {}, [("repositoryName", reason)]
 
+    return run_program(ROOT, {"aws:region": "eu-west-1"}, project="container-lambda",
+                       mocks=HarnessMocks(extra_calls={"aws:ecr/getImages:getImages": failing}),
+                       env={"CONTAINER_LAMBDA_CACHE_FROM": None, "CONTAINER_LAMBDA_IMAGE_URI": None})
+
+
+@pytest.mark.parametrize("reason", [
+    # the provider's own text: its data source hides the AWS error code behind retry.NotFoundError
+    "reading ECR Images: couldn't find resource",
+    # the AWS error code, should a provider version pass it through
+    "RepositoryNotFoundException: The repository with name 'container-lambda-dev' does not exist",
+])
+def test_a_missing_repository_is_a_first_deployment_that_builds(reason):
+    run = run_with_ecr_failure(reason)
+    assert run.one(FUNCTION).inputs["imageUri"] == run.one(IMAGE).state["repoDigest"]
+
+
+def test_an_ecr_error_other_than_a_missing_repository_stops_the_program():
     with pytest.raises(Exception, match="AccessDeniedException"):
-        run_program(ROOT, {"aws:region": "eu-west-1"}, project="container-lambda",
-                    mocks=HarnessMocks(extra_calls={"aws:ecr/getImages:getImages": denied}),
-                    env={"CONTAINER_LAMBDA_CACHE_FROM": None, "CONTAINER_LAMBDA_IMAGE_URI": None})
+        run_with_ecr_failure("AccessDeniedException: not authorized to perform: ecr:ListImages")
 
 
 def test_a_pinned_image_runs_without_a_build_or_a_lookup():

@@ -30,7 +30,7 @@ ecr_images=None)``
     executionArn, apiEndpoint, qualifiedArn, version, ...), answers the invokes in ``CALLS``
     (getCallerIdentity, getRegion, getPartition, ecr getAuthorizationToken, ecr getImages) and raises
     ``AssertionError`` on any other invoke. ``ecr_images`` maps a repository name to its ``{tag: digest}``
-    images; ecr getImages of a repository not in it fails as AWS does (RepositoryNotFoundException).
+    images; ecr getImages of a repository not in it fails as the provider does (``MISSING_REPOSITORY``).
     ``extra_fills`` / ``extra_calls`` add or override entries per type token / invoke token. Computed
     values are deterministic functions of the inputs, so two runs can be compared.
 
@@ -261,11 +261,15 @@ CALLS: dict[str, Call] = {
 }
 
 
+# What the real provider reports for ListImages of a missing repository: its aws_ecr_images data source wraps
+# RepositoryNotFoundException in a retry.NotFoundError ("couldn't find resource"), and the bridge joins the
+# diagnostic's summary and detail (see infra/registry.py).
+MISSING_REPOSITORY = "reading ECR Images: couldn't find resource"
+
+
 def _ecr_images(m: HarnessMocks, repository: str) -> dict | tuple[dict, list[tuple[str, str]]]:
     if repository not in m.ecr_images:
-        reason = (f"RepositoryNotFoundException: The repository with name '{repository}' does not exist "
-                  f"in the registry with id '{m.account}'")
-        return {}, [("repositoryName", reason)]
+        return {}, [("repositoryName", MISSING_REPOSITORY)]
     return {"id": repository, "region": m.region, "registryId": m.account, "repositoryName": repository,
             "imageIds": [{"imageTag": tag, "imageDigest": digest}
                          for tag, digest in m.ecr_images[repository].items()]}
