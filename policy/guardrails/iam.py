@@ -59,6 +59,9 @@ RESOURCE_STAR_ACTIONS = frozenset(action.lower() for action in (
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_AUDIENCE = "sts.amazonaws.com"
 SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)*\.amazonaws\.com(\.cn)?$")
+# An AWS principal that is a whole account: its 12-digit ID or its root ARN (every principal of the account
+# that an identity policy allows could assume the role).
+WHOLE_ACCOUNT = re.compile(r"^(\d{12}|arn:aws[a-z-]*:iam::\d{12}:root)$")
 
 
 def permission_documents(args: ResourceValidationArgs) -> Iterator[tuple[str, Any]]:
@@ -161,6 +164,8 @@ def principal_problems(statement: dict) -> list[str]:
                 problems.append(f"principal {kind}: {value!r} is a wildcard")
             elif kind == "Service" and not SERVICE_PRINCIPAL.match(value):
                 problems.append(f"service principal {value!r} is not a name like lambda.amazonaws.com")
+            elif kind == "AWS" and WHOLE_ACCOUNT.match(value):
+                problems.append(f"principal AWS: {value!r} is a whole account, not a role or user of it")
     return problems
 
 
@@ -241,7 +246,7 @@ iam_no_admin_policies = ResourceValidationPolicy(
 )
 iam_trust_specific_principals = ResourceValidationPolicy(
     name="iam-trust-specific-principals",
-    description="Role trust policies name specific principals (no `*`, no NotPrincipal).",
+    description="Role trust policies name specific principals (no `*`, no whole account, no NotPrincipal).",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_trust_specific_principals,
 )
