@@ -130,6 +130,30 @@ def test_deploy_runs_on_push_to_main_only_and_is_never_cancelled():
     assert "concurrency" not in deploy, "a workflow-level group with cancel-in-progress would cancel deploys"
 
 
+def deploying_jobs(name: str) -> list[str]:
+    """The jobs of a workflow that run `pulumi up`: stack-up.yml's own, or the jobs that call it."""
+    jobs = workflow(name)["jobs"]
+    return list(jobs) if name == "stack-up.yml" else [job_id for job_id, job in jobs.items()
+                                                       if job.get("uses") == STACK_UP]
+
+
+DEPLOYING = sorted(path.name for path in WORKFLOWS.glob("*.yml") if deploying_jobs(path.name))
+
+
+def test_the_deploying_workflows_are_known():
+    assert DEPLOYING == ["deploy.yml", "patch-rebuild.yml", "stack-up.yml"]
+
+
+@pytest.mark.parametrize("name", DEPLOYING)
+def test_no_concurrency_group_on_the_way_to_a_deploy_cancels_it(name):
+    data = workflow(name)
+    groups = [data.get("concurrency")]
+    groups += [data["jobs"][job_id].get("concurrency") for job_id in deploying_jobs(name)]
+    for group in groups:
+        if group is not None:
+            assert isinstance(group, dict) and group.get("cancel-in-progress") is False, (name, group)
+
+
 def test_stack_up_is_serialized_per_stack_in_its_environment():
     stack_up = workflow("stack-up.yml")
     assert set(stack_up["on"]) == {"workflow_call"}
@@ -267,15 +291,39 @@ def test_readme_pipeline_section_documents_every_workflow_and_variable():
 # --- dependabot --------------------------------------------------------------------------------------------
 
 
-def test_dependabot_covers_actions_pip_and_docker_with_a_cooldown():
+MANIFESTS = {
+    "pip": re.compile(r"^requirements.*\.txt$"),
+    "docker": re.compile(r"^(docker|container)file", re.IGNORECASE),
+}
+NOT_SOURCES = {".git", "venv", ".venv-checkov", ".tools", "node_modules", ".pytest_cache", ".ruff_cache",
+               ".hypothesis", ".pulumi-state"}
+
+
+def manifest_directories() -> set[tuple[str, str]]:
+    """(ecosystem, "/dir") of every pip requirements file and Dockerfile of the repository."""
+    found = {("github-actions", "/")} if any(WORKFLOWS.glob("*.yml")) else set()
+    for path in ROOT.rglob("*"):
+        parts = path.relative_to(ROOT).parts
+        if path.is_dir() or any(part in NOT_SOURCES or part.endswith("venv") for part in parts):
+            continue
+        for ecosystem, pattern in MANIFESTS.items():
+            if pattern.match(path.name):
+                found.add((ecosystem, "/" + "/".join(parts[:-1])))
+    return found
+
+
+def test_dependabot_covers_every_manifest_directory_and_each_entry_has_a_cooldown():
     config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text(encoding="utf-8"))
     covered = set()
     for update in config["updates"]:
-        assert update["cooldown"]["default-days"] >= 1, update["package-ecosystem"]
+        cooldown = update.get("cooldown") or {}
+        assert isinstance(cooldown.get("default-days"), int) and cooldown["default-days"] >= 1, update
         for directory in update.get("directories") or [update["directory"]]:
             covered.add((update["package-ecosystem"], directory))
-    assert {("github-actions", "/"), ("pip", "/"), ("pip", "/function"), ("docker", "/function")} <= covered
-    assert ("pip", "/policy") in covered and ("pip", "/bootstrap") in covered
+    expected = manifest_directories()
+    assert {("github-actions", "/"), ("pip", "/"), ("pip", "/function"), ("docker", "/function"),
+            ("pip", "/policy"), ("pip", "/bootstrap")} <= expected, expected
+    assert expected <= covered, f"manifests without dependabot updates: {sorted(expected - covered)}"
 
 
 def test_pulumi_jobs_fall_back_to_the_secrets_provider_in_the_state():
