@@ -32,6 +32,11 @@ PERMISSION_DOCUMENTS = {
     "aws:iam/userPolicy:UserPolicy": "policy",
     "aws:iam/groupPolicy:GroupPolicy": "policy",
 }
+# Resource policies: no wildcard action in their Allow statements either.
+RESOURCE_POLICY_DOCUMENTS = {
+    "aws:s3/bucketPolicy:BucketPolicy": "policy",
+    "aws:ecr/repositoryPolicy:RepositoryPolicy": "policy",
+}
 # Managed policy attachments: the resource types and the property that holds the ARN (or ARNs).
 ATTACHMENTS = {
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "policyArn",
@@ -93,8 +98,15 @@ def wildcard_action(action: str) -> bool:
     return action == "*" or action.endswith(":*")
 
 
+def action_documents(args: ResourceValidationArgs) -> Iterator[tuple[str, Any]]:
+    """(what, raw document) of every identity or resource policy a resource carries."""
+    yield from permission_documents(args)
+    if args.resource_type in RESOURCE_POLICY_DOCUMENTS:
+        yield "policy", lookup(args.props, RESOURCE_POLICY_DOCUMENTS[args.resource_type])
+
+
 def _no_wildcard_actions(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    for what, document in _documents(args, report, permission_documents(args)):
+    for what, document in _documents(args, report, action_documents(args)):
         for index, statement in enumerate(statements(document)):
             if not allows(statement):
                 continue
@@ -227,7 +239,7 @@ def _github_oidc_trust(args: ResourceValidationArgs, report: ReportViolation) ->
 
 iam_no_wildcard_actions = ResourceValidationPolicy(
     name="iam-no-wildcard-actions",
-    description="No IAM policy statement allows `*`, `service:*` or NotAction.",
+    description="No IAM, bucket or repository policy statement allows `*`, `service:*` or NotAction.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_no_wildcard_actions,
 )

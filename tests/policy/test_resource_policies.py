@@ -37,6 +37,7 @@ ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 STAGE = "aws:apigatewayv2/stage:Stage"
 API = "aws:apigatewayv2/api:Api"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 API_ID = "a1b2c3d4e5"
 EXECUTE_API = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}"
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -129,6 +130,17 @@ CASES = [
     ("inline-star-action", "iam-no-wildcard-actions", ROLE,
      role(inlinePolicies=[{"name": "logs", "policy": execution_policy()}]),
      role(inlinePolicies=[{"name": "logs", "policy": statement("s3:*")}]), "inline policy 'logs'"),
+    ("bucket-policy-star-action", "iam-no-wildcard-actions", BUCKET_POLICY,
+     {"bucket": "state", "policy": document({
+         "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::state/*",
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}})},
+     {"bucket": "state", "policy": document({
+         "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/reader"}, "Action": "s3:*",
+         "Resource": "arn:aws:s3:::state/*"})}, "['s3:*']"),
+    ("repository-policy-star-action", "iam-no-wildcard-actions", REPOSITORY_POLICY,
+     {"repository": "container-lambda-dev", "policy": document(SAFE_PULL)},
+     {"repository": "container-lambda-dev", "policy": document(SAFE_PULL | {"Action": "ecr:*"})},
+     "['ecr:*']"),
     ("resource-star", "iam-resource-star-only-where-required", ROLE_POLICY,
      {"role": "r", "policy": execution_policy()},
      {"role": "r", "policy": statement(["logs:PutLogEvents", "xray:PutTraceSegments"])},
