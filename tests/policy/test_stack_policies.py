@@ -62,14 +62,14 @@ def test_function_without_its_log_group_is_reported():
     function_resource = fn()
     other = group("/aws/lambda/another-function")
     (found,) = stack_violations("lambda-log-group", [function_resource, other])
-    assert "no log group '/aws/lambda/container-lambda-dev'" in found[0]
+    assert "no log group '/aws/lambda/container-lambda-dev'" in found[0] and ". Fix: " in found[0]
     assert found[1] == function_resource.urn
 
 
 def test_log_group_without_retention_is_reported_on_the_log_group():
     log_group_resource = group(retentionInDays=0)
     (found,) = stack_violations("lambda-log-group", [fn(), log_group_resource])
-    assert "keeps logs forever" in found[0]
+    assert "keeps logs forever" in found[0] and ". Fix: " in found[0]
     assert found[1] == log_group_resource.urn
 
 
