@@ -261,7 +261,7 @@ LISTED_CORS = {"protocolType": "HTTP", "corsConfiguration": {"allowOrigins": ["h
 def test_cors_star_is_rejected_on_a_production_stack():
     (found,) = violations("cors-no-wildcard-in-production", API, OPEN_CORS | {"tags": tags("production")},
                           stack="production")
-    assert "production stack 'production'" in found
+    assert "production stack 'production'" in found and ". Fix: " in found
 
 
 def test_cors_star_is_allowed_outside_production():
@@ -290,7 +290,8 @@ def test_cors_star_on_a_function_url_in_production():
 
 def test_short_retention_warns_on_production_only():
     short = log_group(tags=tags("production"))
-    assert violations("log-retention-production", LOG_GROUP, short, stack="production")
+    (found,) = violations("log-retention-production", LOG_GROUP, short, stack="production")
+    assert "keeps logs 14 days, under 365" in found and ". Fix: " in found
     assert violations("log-retention-production", LOG_GROUP, log_group()) == []
     a_year = log_group(retentionInDays=365, tags=tags("prod"))
     assert violations("log-retention-production", LOG_GROUP, a_year, stack="prod") == []
