@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+import infra.config
 from infra.build_context import context_files, image_tag, is_ignored, parse_dockerignore
-from tests.infra.support import IMAGE, ROOT, run_stack
+from tests.infra.support import FUNCTION, IMAGE, ROOT, run_stack
 
 FUNCTION_DIR = ROOT / "function"
 
@@ -79,10 +80,23 @@ def test_making_a_file_executable_changes_the_tag(context):
 
 def test_rerunning_the_program_gives_identical_image_and_function_inputs():
     first, second = run_stack(), run_stack()
-    for typ in (IMAGE, "aws:lambda/function:Function"):
+    for typ in (IMAGE, FUNCTION):
         assert first.one(typ).inputs == second.one(typ).inputs
 
 
 def test_the_program_tags_the_image_with_the_hash_of_function(default_run):
     image_name = default_run.one(IMAGE).inputs["imageName"]
     assert image_name.endswith(":" + tag(FUNCTION_DIR))
+
+
+def test_an_edited_source_gives_the_program_a_new_tag_and_the_function_a_new_image(tmp_path, monkeypatch):
+    """The whole program on a copy of the project's function/: one edited source, a new tag and digest."""
+    shutil.copytree(FUNCTION_DIR, tmp_path / "function", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(infra.config, "ROOT", tmp_path)
+    before = run_stack()
+    assert before.one(IMAGE).inputs["imageName"].endswith(":" + tag(tmp_path / "function"))
+    with (tmp_path / "function" / "app.py").open("a") as handle:
+        handle.write("\n# changed\n")
+    after = run_stack()
+    assert after.one(IMAGE).inputs["imageName"] != before.one(IMAGE).inputs["imageName"]
+    assert after.one(FUNCTION).inputs["imageUri"] != before.one(FUNCTION).inputs["imageUri"]

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from infra.config import KEYS
-from infra.outputs import OUTPUTS
+from infra.outputs import OUTPUTS, export_outputs
 from infra.tags import standard_tags
 from tests.infra.support import FUNCTION, ROOT, run_stack
 from tests.support.project_schema import validate_project
@@ -69,6 +69,28 @@ def test_every_resource_belongs_to_one_of_the_three_components(variant):
     for resource in run.resources:
         if resource.typ not in COMPONENTS:
             assert resource.parent in components, resource.name
+
+
+@pytest.mark.parametrize(("component", "outputs"), [
+    ("container-lambda:infra:ImageRegistry", {"imageUri", "repositoryUrl", "repositoryName"}),
+    ("container-lambda:infra:Function", {"functionName", "functionArn", "invokeArn", "roleArn",
+                                         "logGroupName"}),
+    ("container-lambda:infra:HttpApi", {"apiId", "apiUrl"}),
+])
+def test_each_component_registers_its_outputs(default_run, component, outputs):
+    (record,) = default_run.of_type(component)
+    registered = default_run.registered_outputs[record.urn]
+    assert outputs <= set(registered)
+    for name in outputs:
+        assert registered[name] == default_run.outputs[name], name
+
+
+def test_export_outputs_refuses_anything_but_the_contract():
+    values = dict.fromkeys(OUTPUTS, "value")
+    with pytest.raises(ValueError, match=r"missing \['apiUrl'\], extra \[\]"):
+        export_outputs({k: v for k, v in values.items() if k != "apiUrl"})
+    with pytest.raises(ValueError, match=r"missing \[\], extra \['apiURL'\]"):
+        export_outputs(values | {"apiURL": "value"})
 
 
 def test_names_derive_from_the_stack():

@@ -37,7 +37,7 @@ ecr_images=None)``
 ``ProgramRun``: ``records`` (every registration, components and providers included, in order),
 ``resources`` (without providers), ``of_type(token)``, ``one(token)``, ``named(name)``,
 ``children_of(record)``, ``by_urn(urn)``, ``outputs`` (exports, resolved), ``calls`` (invoke tokens with
-their args).
+their args), ``registered_outputs`` (component URN -> the outputs its ``register_outputs`` received).
 
 ``Registered``: ``typ``, ``name``, ``urn``, ``inputs`` (secrets unwrapped), ``secret_paths`` (dotted
 paths of inputs that were secret), ``state`` (what the mock returned, inputs + computed), ``id``,
@@ -338,6 +338,7 @@ class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: HarnessMocks):
         super().__init__(mocks)
         self.records: list[Registered] = []
+        self.registered_outputs: dict[str, dict] = {}  # component URN -> what register_outputs received
         self._lock = threading.Lock()
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
@@ -358,6 +359,12 @@ class RecordingMonitor(MockMonitor):
         with self._lock:
             self.records.append(record)
         return response
+
+    def RegisterResourceOutputs(self, request):  # noqa: N802 (gRPC method name)
+        outputs = unwrap_secrets(rpc.deserialize_properties(request.outputs))[0]
+        with self._lock:
+            self.registered_outputs[request.urn] = outputs
+        return super().RegisterResourceOutputs(request)
 
     def ReadResource(self, request):  # noqa: N802 (gRPC method name)
         response = super().ReadResource(request)
@@ -389,6 +396,10 @@ class ProgramRun:
     @property
     def calls(self) -> list[tuple[str, dict]]:
         return list(self.mocks.calls)
+
+    @property
+    def registered_outputs(self) -> dict[str, dict]:
+        return dict(self.monitor.registered_outputs)
 
     def of_type(self, typ: str) -> list[Registered]:
         return [r for r in self.records if r.typ == typ]
