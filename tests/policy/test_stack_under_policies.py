@@ -39,6 +39,9 @@ VARIANTS = {
     "extra-policies": {"extraPolicyArns": [EXTRA_POLICY_ARN]},
     "environment": {"environment": {"LOG_LEVEL": "DEBUG", "FEATURE_FLAGS": "batch"}},
     "retention-and-force-delete": {"logRetentionDays": 30, "forceDelete": True},
+    "debian-image": {"dockerfile": "function/Dockerfile.debian"},
+    "sizes-and-throttling": {"memorySize": 2048, "timeout": 15, "ephemeralStorage": 1024,
+                             "throttleRateLimit": 5, "throttleBurstLimit": 10},
 }
 # Runs that reuse an image instead of building one: its tag is already in ECR, or it is pinned by digest.
 IMAGE_VARIANTS = ("image-already-in-ecr", "pinned-image")
