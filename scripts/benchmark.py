@@ -11,6 +11,7 @@ Three handler modules, each with Powertools' APIGatewayHttpResolver and Logger b
 
 (a) cold init: a fresh interpreter per run imports the handler module (with its model); median of --runs,
     variants interleaved, after one untimed run each so every variant starts from compiled bytecode;
+    one-import probes (PROBES) show where the framework floor's time goes;
 (b) warm latency through `handler` with real payload v2 events, 1 row and 100 rows: p50 and p99;
 (c) installed size of the runtime dependencies for the Lambda image (CPython 3.13, manylinux x86_64),
     `pip install --target` into empty directories: function/requirements.txt vs the baseline's
@@ -113,6 +114,14 @@ def handler(event, context):
 """
 
 
+# Where the framework floor's time goes: each probe is one import, timed like the handlers.
+PROBES = {
+    "probe_package": "import aws_lambda_powertools\n",
+    "probe_logging": "import aws_lambda_powertools.logging\n",
+    "probe_event_handler": "import aws_lambda_powertools.event_handler\n",
+}
+
+
 class BenchError(Exception):
     """The benchmark could not be set up or run."""
 
@@ -156,6 +165,14 @@ def build_variants(work: Path) -> dict[str, tuple[Path, str]]:
         "floor": (floor_dir, "floor_app"),
         "baseline": (baseline_dir, "naive_app"),
     }
+
+
+def build_probes(work: Path) -> dict[str, tuple[Path, str]]:
+    probe_dir = work / "probes"
+    probe_dir.mkdir()
+    for module, source in PROBES.items():
+        (probe_dir / f"{module}.py").write_text(source, encoding="utf-8")
+    return {module: (probe_dir, module) for module in PROBES}
 
 
 def child_env() -> dict[str, str]:
@@ -345,6 +362,9 @@ def report(cold: dict, warm: dict, size: dict | None) -> bool:
         entry = cold[name]
         heavy = ", ".join(entry["heavy_modules"]) or "none"
         print(f"  {name:9} {entry['median_ms']:8.1f}   (min {entry['min_ms']:.1f}; heavy modules: {heavy})")
+    print("  where the floor's time goes (one import each, same method):")
+    for module, source in PROBES.items():
+        print(f"    {source.strip():45} {cold[module]['median_ms']:8.1f}")
     print("\n(b) warm latency through handler (ms)")
     for label in ("1 row", "100 rows"):
         for name in ("ours", "baseline"):
@@ -419,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="container-lambda-bench-") as tmp:
             work = Path(tmp)
             variants = build_variants(work)
-            cold = measure_cold(variants, args.runs)
+            cold = measure_cold({**variants, **build_probes(work)}, args.runs)
             event_files = events(work)
             warm = {
                 "ours": measure_warm(*variants["ours"], event_files, args.iterations),

@@ -34,3 +34,12 @@ def test_baseline_pins_come_from_the_project_requirements():
 
 def test_baseline_module_is_valid_python():
     compile(benchmark.BASELINE_MODULE.format(classes=["a", "b", "c"]), "naive_app.py", "exec")
+
+
+def test_probes_each_time_one_powertools_import(tmp_path):
+    probes = benchmark.build_probes(tmp_path)
+    assert set(probes) == set(benchmark.PROBES)
+    for directory, module in probes.values():
+        [node] = ast.parse((directory / f"{module}.py").read_text(encoding="utf-8")).body
+        assert isinstance(node, ast.Import)
+        assert node.names[0].name.startswith("aws_lambda_powertools")
