@@ -105,6 +105,9 @@ class ImageRegistry(pulumi.ComponentResource):
             self.image_uri = pulumi.Output.from_input(args.pinned_image)
             pulumi.log.info(f"running the pinned image {args.pinned_image}; function/ is not built", self)
         elif (digest := pushed_digest(args.name, self.tag)) is not None:
+            # The docker.Image of an earlier build leaves the state; that touches no image, since the
+            # provider's Delete of an Image is a no-op (pulumi-docker provider/provider.go, Delete; pulumi/
+            # pulumi-docker#588: images are never deleted on destroy).
             self.image_uri = pulumi.Output.concat(self.repository.repository_url, "@", digest)
             pulumi.log.info(f"image tag {self.tag} is already in ECR ({digest}): reusing it, no build", self)
         else:
