@@ -111,6 +111,12 @@ def test_the_image_variants_build_no_image_and_run_the_reused_one(variant):
         assert len(built) == 1
 
 
+def test_no_policy_looks_for_the_image_build_resource():
+    # the stack registers a docker Image only when it builds; policies must hold without it
+    sources = {path.name: path.read_text() for path in (ROOT / "policy" / "guardrails").glob("*.py")}
+    assert sources and not [name for name, text in sources.items() if "docker:" in text]
+
+
 def execution_documents(resources: list[Resource]) -> list[str]:
     documents = [r.props["policy"] for r in resources if r.typ == ROLE_POLICY]
     documents += [inline["policy"] for r in resources if r.typ == "aws:iam/role:Role"
