@@ -123,3 +123,39 @@ def test_emulator_command_fails_when_nothing_answers(capsys):
     server.server_close()
     assert local.main(["emulator", "--url", f"http://127.0.0.1:{port}/x", "--timeout", "2"]) == 1
     assert "invocation failed" in capsys.readouterr().out
+
+
+def make_recipes() -> dict[str, list[str]]:
+    recipes: dict[str, list[str]] = {}
+    target = None
+    for line in (local.FUNCTION_DIR.parent / "Makefile").read_text(encoding="utf-8").splitlines():
+        if line.startswith("\t") and target is not None:
+            recipes[target].append(line.strip())
+        elif ":" in line and not line.startswith((" ", "#", ".")) and "=" not in line.split(":", 1)[0]:
+            target = line.split(":", 1)[0].strip()
+            recipes[target] = []
+        else:
+            target = None
+    return recipes
+
+
+@pytest.mark.parametrize(
+    ("target", "command"),
+    [
+        ("model", "function/train.py"),
+        ("bench", "scripts/benchmark.py"),
+        ("serve", "function/local.py serve"),
+        ("invoke", "function/local.py invoke $(EVENT)"),
+        ("local-run", "docker run --rm --publish 127.0.0.1:9000:8080 $(FUNCTION_IMAGE)"),
+        ("local-invoke", "function/local.py emulator"),
+    ],
+)
+def test_one_make_target_per_local_workflow(target, command):
+    assert any(command in line for line in make_recipes()[target])
+
+
+def test_local_run_builds_the_selected_dockerfile_before_running_it():
+    build, run = make_recipes()["local-run"]
+    assert build.startswith("docker build --file $(FUNCTION_DOCKERFILE) --tag $(FUNCTION_IMAGE) function")
+    assert run.startswith("docker run ")
+    assert local.EMULATOR_URL == "http://127.0.0.1:9000/2015-03-31/functions/function/invocations"
