@@ -107,11 +107,22 @@ def test_the_committed_dev_stack_file_runs_clean():
     run = run_stack(stack_file=stack_file)
     assert set(run.outputs) == set(OUTPUTS)
     function = run.one(FUNCTION).inputs
+    applied = {  # each value the stack file sets, as the program applied it
+        "container-lambda:architecture": lambda: function["architectures"][0],
+        "container-lambda:memorySize": lambda: function["memorySize"],
+        "container-lambda:logRetentionDays": lambda: one_value(
+            {g.inputs["retentionInDays"] for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")}),
+        "container-lambda:environment": lambda: function["environment"]["variables"],
+    }
     for key, value in declared.items():
-        if key == "container-lambda:memorySize":
-            assert function["memorySize"] == value
-        if key == "container-lambda:environment":
-            assert function["environment"]["variables"] == value
+        if key != "aws:region":
+            assert key in applied, f"add a check of {key} to this test"
+            assert applied[key]() == value, key
+
+
+def one_value(values: set):
+    (value,) = values
+    return value
 
 
 def project() -> dict:
