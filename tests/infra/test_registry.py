@@ -69,6 +69,13 @@ def test_the_image_is_pushed_to_the_repository_with_a_content_tag_never_latest(d
     assert image.inputs["skipPush"] is False
 
 
+def test_the_build_cache_never_changes_the_tag(default_run):
+    deployed = f"{REGISTRY_HOST}/container-lambda-dev@{DEPLOYED}"
+    cached = run_stack(cache_from=deployed).one(IMAGE)
+    assert cached.inputs["build"]["cacheFrom"] == {"images": [deployed]}
+    assert cached.inputs["imageName"] == default_run.one(IMAGE).inputs["imageName"]
+
+
 def test_registry_credentials_come_from_the_ecr_token_and_the_password_is_secret(default_run):
     image = default_run.one(IMAGE)
     registry = image.inputs["registry"]
