@@ -160,12 +160,12 @@ class PipelineRole(pulumi.ComponentResource):
 def pipeline_roles(*, scope: Scope, repository: str, environments: tuple[str, ...],
                    provider_arn: pulumi.Input[str], state: StateBackend,
                    tags: dict[str, str]) -> tuple[PipelineRole, PipelineRole]:
-    """The deploy role (main and the deploy environments) and the read-only preview role."""
+    """The deploy role (the deploy environments only) and the read-only preview role."""
     arns = pulumi.Output.all(state.bucket.arn, state.key.arn)
     deploy = PipelineRole(
         "deploy",
         role_name=DEPLOY_ROLE_NAME,
-        description=f"pulumi up of container-lambda stacks from {repository} (main, deploy environments)",
+        description=f"pulumi up of container-lambda stacks from {repository} (deploy environments)",
         provider_arn=provider_arn,
         subjects=policies.deploy_subjects(repository, environments),
         permissions=arns.apply(lambda a: policies.deploy_permissions(scope, a[0], a[1])),

@@ -101,10 +101,10 @@ def github_trust_policy(provider_arn: str, subjects: list[str]) -> dict:
 
 
 def deploy_subjects(repository: str, environments: tuple[str, ...] | list[str]) -> list[str]:
-    """`sub` claims of jobs on main without an environment, and of jobs bound to a deploy environment."""
-    return [f"repo:{repository}:ref:refs/heads/main"] + [
-        f"repo:{repository}:environment:{name}" for name in environments
-    ]
+    """`sub` claims of jobs bound to a deploy environment, and nothing else: every deploy job runs in the
+    environment named after its stack, so a job on main without an environment (which would skip the
+    environment's protection rules) gets no write credentials."""
+    return [f"repo:{repository}:environment:{name}" for name in environments]
 
 
 def preview_subjects(repository: str) -> list[str]:

@@ -65,7 +65,12 @@ def _repository(raw: str | None, problems: list[str]) -> str:
 
 
 def _environments(raw: str | None, problems: list[str]) -> tuple[str, ...]:
-    if raw is None or raw == "":
+    if raw is None or raw == "" or raw.strip() == "[]":
+        problems.append(
+            f"{NAMESPACE}:deployEnvironments must list at least one GitHub environment (got {raw!r}): only "
+            "jobs in these environments may assume the deploy role, and each stack deploys in the "
+            "environment named after it, e.g. `pulumi config set --path 'deployEnvironments[0]' dev`"
+        )
         return ()
     try:
         value = json.loads(raw)

@@ -72,11 +72,10 @@ def test_trust_is_the_github_provider_with_exact_audience_and_subject(role):
     assert condition[f"{OIDC}:aud"] == "sts.amazonaws.com"
 
 
-def test_deploy_role_is_trusted_by_main_and_the_deploy_environments_only():
+def test_deploy_role_is_trusted_by_the_deploy_environments_only():
     (statement,) = statements(TRUSTS["deploy"])
     assert statement["Condition"]["StringEquals"][f"{OIDC}:sub"] == [
         "repo:example-org/container-lambda:environment:production",
-        "repo:example-org/container-lambda:ref:refs/heads/main",
     ]
 
 

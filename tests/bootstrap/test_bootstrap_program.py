@@ -104,7 +104,6 @@ def test_deploy_role_subjects_come_from_the_config(default_run):
     assert subjects(default_run, DEPLOY_ROLE) == [
         "repo:example-org/container-lambda:environment:dev",
         "repo:example-org/container-lambda:environment:production",
-        "repo:example-org/container-lambda:ref:refs/heads/main",
     ]
 
 
@@ -112,14 +111,6 @@ def test_by_default_the_dev_environment_may_deploy():
     run = run_bootstrap()
     assert subjects(run, DEPLOY_ROLE) == [
         "repo:example-org/container-lambda:environment:dev",
-        "repo:example-org/container-lambda:ref:refs/heads/main",
-    ]
-
-
-def test_without_deploy_environments_only_main_may_deploy():
-    run = run_bootstrap({"deployEnvironments": "[]"})
-    assert subjects(run, DEPLOY_ROLE) == [
-        "repo:example-org/container-lambda:ref:refs/heads/main",
     ]
 
 

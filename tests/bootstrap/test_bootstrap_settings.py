@@ -29,10 +29,14 @@ def test_valid_config_is_read():
     assert settings.region == "eu-west-1"
 
 
-def test_optional_keys_may_be_empty():
-    settings = load({"deployEnvironments": "[]", "existingOidcProviderArn": ""})
-    assert settings.deploy_environments == ()
-    assert settings.existing_oidc_provider_arn is None
+def test_the_existing_provider_is_optional():
+    assert load({"existingOidcProviderArn": ""}).existing_oidc_provider_arn is None
+
+
+@pytest.mark.parametrize("raw", ["[]", "", None])
+def test_at_least_one_deploy_environment_is_required(raw):
+    (problem,) = problems({"deployEnvironments": raw})
+    assert "deployEnvironments must list at least one GitHub environment" in problem
 
 
 def test_repository_is_required():
