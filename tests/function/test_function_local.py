@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import json
-import threading
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import local
 import pytest
 
 from tests.function.support import EVENTS_DIR, app, captured_logs
-
-
-@contextmanager
-def running(server: ThreadingHTTPServer):
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+from tests.support.http import serving
 
 
 def request(
@@ -41,7 +28,7 @@ def request(
 @pytest.fixture
 def local_api():
     server = ThreadingHTTPServer(("127.0.0.1", 0), local.make_request_handler(app.handler))
-    with captured_logs(), running(server) as base:
+    with captured_logs(), serving(server) as base:
         yield base
 
 
@@ -106,7 +93,7 @@ def test_emulator_command_posts_every_event_and_prints_each_answer(capsys):
         def log_message(self, *args):
             pass
 
-    with running(ThreadingHTTPServer(("127.0.0.1", 0), FakeEmulator)) as base:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), FakeEmulator)) as base:
         url = f"{base}/2015-03-31/functions/function/invocations"
         assert local.main(["emulator", "--url", url]) == 0
     expected = json.loads((EVENTS_DIR / "expected-status.json").read_text(encoding="utf-8"))

@@ -12,13 +12,14 @@ import stat
 import subprocess
 import sys
 import tarfile
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import yaml
+
+from tests.support.http import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -106,19 +107,6 @@ def http_server(handle: Handler) -> Iterator[str]:
 
     with serving(ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)) as base:
         yield base
-
-
-@contextmanager
-def serving(server: ThreadingHTTPServer) -> Iterator[str]:
-    """Run `server` in a thread for the duration of the block; yields its base URL."""
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def write_tool(directory: Path, name: str, body: str) -> None:

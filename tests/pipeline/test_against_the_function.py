@@ -8,7 +8,8 @@ from http.server import ThreadingHTTPServer
 
 import pytest
 
-from tests.pipeline.helpers import ROOT, http_server, run_script, serving
+from tests.pipeline.helpers import ROOT, http_server, run_script
+from tests.support.http import serving
 
 INVOCATIONS = "/2015-03-31/functions/function/invocations"
 
