@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-PROJECT = "container-lambda"
+from infra.project import PROJECT  # the one place: the `name` of Pulumi.yaml
 
 
 def standard_tags(stack: str) -> dict[str, str]:

@@ -1,0 +1,66 @@
+"""The project's identity: its name (the one place is `name:` in Pulumi.yaml) and the stack-name rule.
+
+Everything that names AWS resources, tags, bootstrap roles, the KMS alias or the policy pack derives from
+`PROJECT`; renaming the service is one edit of Pulumi.yaml. This module imports nothing outside the standard
+library, so the workflows' bare runners can use it too:
+
+    python3 -m infra.project name           # prints the project name
+    python3 -m infra.project stack NAME     # exits 2 with the rule when NAME is not a valid stack name
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT_FILE = ROOT / "Pulumi.yaml"
+
+# A top-level `name: <value>` line of Pulumi.yaml (tests/infra/test_project.py checks it against PyYAML).
+_NAME_LINE = re.compile(r"^name:[ \t]*['\"]?([A-Za-z0-9_.-]+)['\"]?[ \t]*(?:#.*)?$", re.MULTILINE)
+
+# Stack names: lowercase ASCII words joined by single hyphens, at most 31 characters, so that
+# `<project>-<stack>` stays a valid ECR repository, Lambda function and IAM role name.
+STACK_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+STACK_NAME_MAX = 31
+STACK_NAME_RULE = (f"1–{STACK_NAME_MAX} lowercase letters and digits in words joined by single hyphens "
+                   "(e.g. dev, prod-eu)")
+
+
+def project_name(path: Path = PROJECT_FILE) -> str:
+    """The `name` of the Pulumi project in `path`. Raises ValueError when the file has no such line."""
+    match = _NAME_LINE.search(path.read_text(encoding="utf-8"))
+    if not match:
+        raise ValueError(f"{path}: no top-level `name:` line")
+    return match.group(1)
+
+
+PROJECT = project_name()
+
+
+def is_stack_name(name: str) -> bool:
+    """True when `name` follows the stack-name rule (ASCII only)."""
+    return len(name) <= STACK_NAME_MAX and name.isascii() and STACK_NAME.fullmatch(name) is not None
+
+
+def prefix_for(stack: str) -> str:
+    """`<project>-<stack>`: the name of the stack's function, repository, role and log groups."""
+    return f"{PROJECT}-{stack}"
+
+
+def main(argv: list[str]) -> int:
+    if argv == ["name"]:
+        print(PROJECT)
+        return 0
+    if len(argv) == 2 and argv[0] == "stack":
+        if is_stack_name(argv[1]):
+            return 0
+        print(f"stack name {argv[1]!r} is not allowed: {STACK_NAME_RULE}", file=sys.stderr)
+        return 2
+    print("usage: python3 -m infra.project name | stack NAME", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
