@@ -11,7 +11,7 @@ TOOLS := .tools
 ACTIONLINT_VERSION := 1.6.0
 STACK ?= dev
 
-.PHONY: help install check test lint deploy destroy preview model bench serve invoke local-run local-invoke
+.PHONY: help install check test lint deploy destroy preview outputs url pulumi model bench serve invoke local-run local-invoke
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -48,11 +48,20 @@ lint: install ## run every linter (see scripts/lint.sh)
 deploy: ## deploy the dev stack (local file state unless PULUMI_BACKEND_URL is set)
 	scripts/deploy.sh up $(STACK)
 
-preview: ## preview the dev stack
+preview: ## preview the dev stack (refuses a stack that does not exist)
 	scripts/deploy.sh preview $(STACK)
 
-destroy: ## destroy the dev stack
+destroy: ## destroy the dev stack (refuses a stack that does not exist)
 	scripts/deploy.sh destroy $(STACK)
+
+outputs: ## print the stack's outputs as JSON
+	scripts/deploy.sh outputs $(STACK)
+
+url: ## print the API's URL
+	scripts/deploy.sh url $(STACK)
+
+pulumi: ## run any pulumi command on the stack and its state, e.g. make pulumi ARGS="config set memorySize 2048"
+	scripts/deploy.sh pulumi $(STACK) -- $(ARGS)
 
 # --- the function (function/) ---------------------------------------------------------------------------
 FUNCTION_DOCKERFILE ?= function/Dockerfile

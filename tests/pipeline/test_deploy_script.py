@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import stat
 import subprocess
+import sys
 
 import pytest
 
-from tests.pipeline.helpers import copy_scripts, tool_env, write_tool
+from tests.pipeline.helpers import ROOT, copy_scripts, tool_env, write_tool
 
 IMAGE_URI = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/container-lambda-dev@sha256:" + "ab" * 32
 
@@ -16,14 +18,27 @@ cache=${CONTAINER_LAMBDA_CACHE_FROM:-}" >> "$FAKE_LOG"
 case "$1 ${2:-}" in
   "stack select") [[ -n "${FAKE_STACK_EXISTS:-}" ]] ;;
   "stack output") [[ -n "${FAKE_IMAGE_URI:-}" ]] && printf '%s\\n' "$FAKE_IMAGE_URI" ;;
+  "config get") [[ -n "${FAKE_REGION:-}" ]] && printf '%s\\n' "$FAKE_REGION" ;;
   *) ;;
 esac
 """
 DOCKER = """echo "docker $*" >> "$FAKE_LOG"
 [[ -z "${FAKE_DOCKER_DOWN:-}" ]]
+[[ "$1" != login ]] || cat > /dev/null
 """
-# `python3 -m venv DIR` makes DIR/bin/python a logging stand-in, so no package is installed by the tests.
-PYTHON3 = """echo "python3 $*" >> "$FAKE_LOG"
+AWS = """echo "aws $*" >> "$FAKE_LOG"
+case "$1 $2" in
+  "sts get-caller-identity") [[ -z "${FAKE_NO_CREDENTIALS:-}" ]] && echo 123456789012 ;;
+  "ecr get-login-password") echo token ;;
+esac
+"""
+GH = """echo "gh $*" >> "$FAKE_LOG"
+[[ -n "${FAKE_PIPELINE_CONFIGURED:-}" ]] && echo "s3://state"
+"""
+# `python3 -m venv DIR` makes DIR/bin/python a logging stand-in, so no package is installed by the tests;
+# `python3 -m infra.project` runs the real stack-name rule.
+PYTHON3 = f"""if [[ "$1 $2" == "-m infra.project" ]]; then exec {sys.executable} "$@"; fi
+echo "python3 $*" >> "$FAKE_LOG"
 if [[ "$1 $2" == "-m venv" ]]; then
   mkdir -p "$3/bin"
   printf '#!/usr/bin/env bash\\necho "venv-python $*" >> "$FAKE_LOG"\\n' > "$3/bin/python"
@@ -36,9 +51,12 @@ fi
 def world(tmp_path):
     repo = tmp_path / "repo"
     copy_scripts(repo)
+    (repo / "infra").mkdir()
+    shutil.copy(ROOT / "infra" / "project.py", repo / "infra" / "project.py")
+    shutil.copy(ROOT / "Pulumi.yaml", repo / "Pulumi.yaml")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for name, body in {"pulumi": PULUMI, "docker": DOCKER, "python3": PYTHON3}.items():
+    for name, body in {"pulumi": PULUMI, "docker": DOCKER, "python3": PYTHON3, "aws": AWS, "gh": GH}.items():
         write_tool(bin_dir, name, body)
     log = tmp_path / "calls.log"
     log.touch()
@@ -46,7 +64,7 @@ def world(tmp_path):
     def run(*args: str, **env: str) -> tuple[subprocess.CompletedProcess, list[str]]:
         result = subprocess.run(
             ["bash", str(repo / "scripts" / "deploy.sh"), *args],
-            env=tool_env(bin_dir, FAKE_LOG=str(log), **env),
+            env=tool_env(bin_dir, FAKE_LOG=str(log), FAKE_REGION="eu-west-1", **env),
             capture_output=True,
             text=True,
             timeout=60,
@@ -69,21 +87,13 @@ def test_rejects_an_unknown_action(world):
     assert calls == []
 
 
-@pytest.mark.parametrize("stack", ["Dev", "dev_stack", "-dev", "a" * 32])
+@pytest.mark.parametrize("stack", ["Dev", "dev_stack", "-dev", "dev-", "a--b", "a" * 32])
 def test_rejects_a_stack_name_the_resource_names_cannot_carry(world, stack):
     _, _, run = world
     result, calls = run("up", stack)
     assert result.returncode == 1
     assert f"stack name '{stack}'" in result.stderr
     assert calls == []
-
-
-def test_stops_before_pulumi_when_the_docker_engine_is_down(world):
-    _, _, run = world
-    result, calls = run("up", "dev", FAKE_DOCKER_DOWN="1")
-    assert result.returncode == 1
-    assert "Docker engine is not reachable" in result.stderr
-    assert pulumi_calls(calls) == []
 
 
 def test_names_the_missing_pulumi_cli(world):
@@ -94,10 +104,18 @@ def test_names_the_missing_pulumi_cli(world):
     assert "Pulumi CLI is required" in result.stderr
 
 
-def test_first_local_deploy_creates_file_state_a_private_passphrase_and_the_stack(world):
+def deployed(repo):
+    """A checkout where `make deploy` already ran: the local state and its passphrase exist."""
+    (repo / ".pulumi-state").mkdir()
+    (repo / ".pulumi-state" / "passphrase").write_text("ab" * 32)
+    return repo
+
+
+def test_first_deploy_checks_credentials_then_creates_file_state_a_private_passphrase_and_the_stack(world):
     repo, _, run = world
     result, calls = run("up")
     assert result.returncode == 0, result.stderr
+    assert calls[0] == "aws sts get-caller-identity --query Account --output text"
     passphrase = repo / ".pulumi-state" / "passphrase"
     assert stat.S_IMODE(passphrase.stat().st_mode) == 0o600
     assert len(passphrase.read_text()) == 64 and int(passphrase.read_text(), 16) >= 0
@@ -106,12 +124,63 @@ def test_first_local_deploy_creates_file_state_a_private_passphrase_and_the_stac
     assert all(env_seen in line for line in calls if line.startswith("pulumi"))
     assert pulumi_calls(calls) == [
         "pulumi login --non-interactive",
-        "pulumi install",
         "pulumi stack select dev --non-interactive",
         "pulumi stack init dev --non-interactive",
+        "pulumi install",
+        "pulumi config get aws:region --stack dev",
         "pulumi stack output imageUri --stack dev",
         "pulumi up --yes --stack dev --non-interactive --policy-pack policy",
     ]
+
+
+def test_docker_logs_in_to_the_accounts_registry_before_the_update(world):
+    _, _, run = world
+    result, calls = run("up")
+    assert result.returncode == 0, result.stderr
+    registry = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+    login = calls.index(f"docker login --username AWS --password-stdin {registry}")
+    password = calls.index("aws ecr get-login-password --region eu-west-1")  # piped: either may log first
+    update = calls.index(next(line for line in calls if line.startswith("pulumi up ")))
+    assert max(login, password) < update
+
+
+def test_without_credentials_nothing_is_created(world):
+    repo, _, run = world
+    result, calls = run("up", FAKE_NO_CREDENTIALS="1")
+    assert result.returncode == 1
+    assert "no usable AWS credentials" in result.stderr
+    assert pulumi_calls(calls) == []
+    assert not (repo / ".pulumi-state").exists()
+
+
+def test_without_docker_nothing_is_created(world):
+    repo, _, run = world
+    result, calls = run("up", FAKE_DOCKER_DOWN="1")
+    assert result.returncode == 1
+    assert "Docker engine is not reachable" in result.stderr
+    assert pulumi_calls(calls) == []
+    assert not (repo / ".pulumi-state").exists()
+
+
+@pytest.mark.parametrize("action", ["preview", "destroy", "outputs", "url"])
+def test_a_checkout_without_local_state_is_refused_not_initialised(world, action):
+    repo, _, run = world
+    result, calls = run(action)
+    assert result.returncode == 1
+    assert "no local state" in result.stderr
+    assert pulumi_calls(calls) == []
+    assert not (repo / ".pulumi-state").exists()
+
+
+@pytest.mark.parametrize("action", ["preview", "destroy", "outputs", "url"])
+def test_a_stack_missing_from_the_backend_is_refused_not_created(world, action):
+    repo, _, run = world
+    deployed(repo)
+    result, calls = run(action, "qa")
+    assert result.returncode == 1
+    assert "stack 'qa' does not exist" in result.stderr
+    assert not any(call.startswith("pulumi stack init") for call in pulumi_calls(calls))
+    assert not any(call.startswith(("pulumi destroy", "pulumi preview")) for call in pulumi_calls(calls))
 
 
 def test_the_passphrase_is_generated_once(world):
@@ -123,8 +192,37 @@ def test_the_passphrase_is_generated_once(world):
     assert (repo / ".pulumi-state" / "passphrase").read_text() == first
 
 
-def test_the_policy_pack_gets_its_own_venv(world):
+def test_any_pulumi_command_runs_against_the_same_state(world):
+    repo, _, run = world
+    deployed(repo)
+    result, calls = run("pulumi", "dev", "--", "config", "set", "memorySize", "2048", FAKE_STACK_EXISTS="1")
+    assert result.returncode == 0, result.stderr
+    assert pulumi_calls(calls)[-1] == "pulumi config set memorySize 2048"
+    env_seen = f"backend=file://{repo}/.pulumi-state passfile={repo}/.pulumi-state/passphrase"
+    assert env_seen in [line for line in calls if line.startswith("pulumi config set")][0]
+
+
+def test_outputs_and_url_read_the_stack(world):
+    repo, _, run = world
+    deployed(repo)
+    _, calls = run("outputs", FAKE_STACK_EXISTS="1")
+    assert pulumi_calls(calls)[-1] == "pulumi stack output --stack dev --json"
+    _, calls = run("url", FAKE_STACK_EXISTS="1")
+    assert pulumi_calls(calls)[-1] == "pulumi stack output apiUrl --stack dev"
+
+
+def test_a_local_deploy_warns_when_the_pipeline_is_configured(world):
     _, _, run = world
+    result, _ = run("up", FAKE_PIPELINE_CONFIGURED="1")
+    assert result.returncode == 0, result.stderr
+    assert "pipeline is configured" in result.stderr and "stack export" in result.stderr
+    quiet, _ = run("up", FAKE_STACK_EXISTS="1")
+    assert "pipeline is configured" not in quiet.stderr
+
+
+def test_the_policy_pack_gets_its_own_venv(world):
+    repo, _, run = world
+    deployed(repo)
     _, calls = run("preview", FAKE_STACK_EXISTS="1")
     assert "python3 -m venv policy/venv" in calls
     assert "venv-python -m pip install --quiet --requirement policy/requirements.txt" in calls
@@ -156,7 +254,8 @@ def test_a_remote_backend_uses_its_own_secrets_provider(world):
 
 
 def test_destroy_needs_no_docker(world):
-    _, _, run = world
+    repo, _, run = world
+    deployed(repo)
     result, calls = run("destroy", FAKE_STACK_EXISTS="1", FAKE_DOCKER_DOWN="1")
     assert result.returncode == 0, result.stderr
     assert not any(line.startswith("docker") for line in calls)
