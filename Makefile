@@ -65,25 +65,26 @@ pulumi: ## run any pulumi command on the stack and its state, e.g. make pulumi A
 
 # --- the function (function/) ---------------------------------------------------------------------------
 FUNCTION_DOCKERFILE ?= function/Dockerfile
-FUNCTION_IMAGE ?= container-lambda-function:local
-EVENT ?= function/events/predict-one.json
+FUNCTION_IMAGE ?= $(shell $(PYTHON) -m infra.project name)-function:local
+EVENT ?=
 PORT ?= 3000
 
-model: $(VENV)/.installed ## train the iris forest and write function/model.json (deterministic)
+model: $(VENV)/.installed ## train the example's forest: function/model.json and function/model.py (deterministic)
 	$(PY) function/train.py
 
-bench: $(VENV)/.installed ## benchmark cold init, warm latency, dependency size vs the naive scikit-learn handler
-	$(PY) scripts/benchmark.py $(BENCH_ARGS)
+bench: $(VENV)/.installed ## benchmark the example against the naive and ONNX Runtime handlers (see docs/function.md)
+	$(PY) function/benchmark.py $(BENCH_ARGS)
 
-serve: $(VENV)/.installed ## serve the API in-process on http://127.0.0.1:$(PORT) (no Docker)
-	$(PY) function/local.py serve --port $(PORT)
+serve: $(VENV)/.installed ## serve the function in-process on http://127.0.0.1:$(PORT) (no Docker)
+	$(PY) scripts/local.py serve --port $(PORT)
 
-invoke: $(VENV)/.installed ## call the handler in-process with EVENT (default: function/events/predict-one.json)
-	$(PY) function/local.py invoke $(EVENT)
+invoke: $(VENV)/.installed ## call the handler in-process with EVENT=file, else every function/events/*.json
+	$(PY) scripts/local.py invoke $(EVENT)
 
-local-run: ## build the function image (FUNCTION_DOCKERFILE) and run it with the emulator on port 9000
-	docker build --file $(FUNCTION_DOCKERFILE) --tag $(FUNCTION_IMAGE) function
-	docker run --rm --publish 127.0.0.1:9000:8080 $(FUNCTION_IMAGE)
+local-run: $(VENV)/.installed ## build the image (FUNCTION_DOCKERFILE) for STACK's architecture (or PLATFORM), run it on port 9000
+	platform="$${PLATFORM:-$$($(PY) scripts/local.py platform $(STACK))}"; \
+	docker build --platform "$$platform" --file $(FUNCTION_DOCKERFILE) --tag $(FUNCTION_IMAGE) function; \
+	docker run --rm --platform "$$platform" --publish 127.0.0.1:9000:8080 $(FUNCTION_IMAGE)
 
-local-invoke: ## post every function/events/*.json to the emulator on port 9000 and print the answers
-	$(PYTHON) function/local.py emulator
+local-invoke: ## post every function/events/*.json to the image that `make local-run` runs, check the statuses
+	$(PYTHON) scripts/local.py emulator

@@ -4,10 +4,12 @@
     GET  /model    -> model metadata (feature names, classes, accuracy, version)
     POST /predict  -> {"features": [4 numbers]} or {"instances": [[4 numbers], ...]} (1-100 rows)
 
-Every error answers `{"error": {"code", "message"}, "requestId"}` with its HTTP status. The model is loaded
-once, at init, from model.json next to this file; inference is plain Python (forest.py), so neither NumPy
-nor scikit-learn is imported. Only the Powertools modules the handler uses are imported: the package's
-`event_handler` and `logging` subpackages (the `aws_lambda_powertools` package itself is loaded either way).
+HEAD on a GET route answers like GET without a body (RFC 9110 section 9.3.2). Every error answers
+`{"error": {"code", "message"}, "requestId"}` with its HTTP status. The forest is code: model.py, generated
+from model.json by compile_model.py (`make model`) and imported from its bytecode at init, so neither
+NumPy nor scikit-learn is imported and no model file is read. Only the Powertools modules the handler uses
+are imported: the package's `event_handler` and `logging` subpackages. No log line per request: API
+Gateway's access log has one; the function logs rejected requests and failures, with the request ids.
 """
 
 from __future__ import annotations
@@ -15,27 +17,28 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 import os
+import struct
 from typing import Any
 
+import model
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import Logger
-from forest import Forest
 
-MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "model.json")
 MAX_BODY_BYTES = 1024 * 1024
 MAX_ROWS = 100
 # the largest finite float32: the forest compares float32 inputs, like scikit-learn
 MAX_FEATURE_MAGNITUDE = 3.4028234663852886e38
 JSON = "application/json"
-ROUTES = {"/health": "GET", "/model": "GET", "/predict": "POST"}
+GET = ["GET", "HEAD"]
+ROUTES = {"/health": "GET, HEAD", "/model": "GET, HEAD", "/predict": "POST"}
 JSON_TYPES = {dict: "an object", list: "an array", str: "a string", type(None): "null", bool: "a boolean"}
+# rounds a row to float32 as scikit-learn does; OverflowError beyond float32's range
+FLOAT32 = struct.Struct(f"<{model.N_FEATURES}f")
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "container-lambda")
 app = APIGatewayHttpResolver()
-MODEL = Forest.load(MODEL_PATH)
-MODEL_INFO = {"modelVersion": MODEL.version, **{k: v for k, v in MODEL.metadata.items() if k != "version"}}
+MODEL_INFO = {"modelVersion": model.VERSION, **{k: v for k, v in model.METADATA.items() if k != "version"}}
 
 
 class ApiError(Exception):
@@ -84,35 +87,48 @@ def no_route(_error: Exception) -> Response:
     raise ApiError(404, "not_found", "no such path; the API serves GET /health, GET /model and POST /predict")
 
 
-@app.get("/health")
+@app.route("/health", method=GET)
 def health() -> dict[str, Any]:
-    return {"status": "ok", "modelVersion": MODEL.version}
+    return {"status": "ok", "modelVersion": model.VERSION}
 
 
-@app.get("/model")
-def model() -> dict[str, Any]:
+@app.route("/model", method=GET)
+def model_info() -> dict[str, Any]:
     return MODEL_INFO
 
 
 @app.post("/predict")
 def predict() -> dict[str, Any]:
     event = app.current_event
-    content_type = event.headers.get("content-type")
+    headers = event.headers
+    encoding = headers.get("content-encoding")
+    if encoding is not None and encoding.strip().lower() not in ("", "identity"):
+        # API Gateway passes request bodies through as sent: it decompresses nothing
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"Content-Encoding {json.dumps(encoding[:40])} is not supported; send the body uncompressed",
+            {"Accept-Encoding": "identity"},
+        )
+    content_type = headers.get("content-type")
     if content_type is not None and not is_json_media_type(content_type):
         raise ApiError(415, "unsupported_media_type", f"send the body as {JSON}")
     rows = read_rows(read_json_body(event.body, bool(event.is_base64_encoded)))
+    classes = model.CLASSES
+    predict_proba = model.predict_proba
+    pack, unpack = FLOAT32.pack, FLOAT32.unpack
     predictions = []
     for row in rows:
-        index, proba = MODEL.predict(row)
+        proba = predict_proba(*unpack(pack(*row)))
+        index = proba.index(max(proba))  # the first highest, like NumPy's argmax
         predictions.append(
             {
                 "classIndex": index,
-                "label": MODEL.classes[index],
-                "probabilities": dict(zip(MODEL.classes, proba, strict=True)),
+                "label": classes[index],
+                "probabilities": dict(zip(classes, proba, strict=True)),
             }
         )
-    logger.info("predicted", extra={"rows": len(rows)})
-    return {"modelVersion": MODEL.version, "predictions": predictions}
+    return {"modelVersion": model.VERSION, "predictions": predictions}
 
 
 def is_json_media_type(content_type: str) -> bool:
@@ -135,7 +151,9 @@ def read_json_body(body: Any, is_base64: bool) -> Any:
     if len(raw) > MAX_BODY_BYTES:
         raise ApiError(413, "body_too_large", f"the request body is over {MAX_BODY_BYTES} bytes (1 MiB)")
     try:
-        return json.loads(raw)
+        # integers are read as floats (the forest sees float32 anyway): one over Python's 4,300-digit
+        # limit for int() is then an out-of-range number, reported with its field, not a parse error
+        return json.loads(raw, parse_int=float)
     except (ValueError, RecursionError) as exc:
         raise ApiError(400, "invalid_json", "the request body is not valid UTF-8 JSON") from exc
 
@@ -173,24 +191,24 @@ def read_rows(payload: Any) -> list[list[float]]:
 
 
 def read_row(row: Any, field: str) -> list[float]:
-    n = MODEL.n_features
+    n = model.N_FEATURES
     if not isinstance(row, list):
         raise ApiError(
             400, "invalid_request", f'"{field}" must be an array of {n} numbers, not {json_type(row)}'
         )
     if len(row) != n:
         raise ApiError(400, "invalid_request", f'"{field}" must hold {n} numbers, not {len(row)}')
-    values = []
     for j, item in enumerate(row):
-        if isinstance(item, bool) or not isinstance(item, int | float):
-            raise ApiError(400, "invalid_request", f'"{field}[{j}]" must be a number, not {json_type(item)}')
-        value = float(item) if abs(item) <= MAX_FEATURE_MAGNITUDE else math.inf
-        if not math.isfinite(value):
+        # JSON numbers arrive as floats (parse_int=float); NaN fails both comparisons
+        if type(item) is not float or not -MAX_FEATURE_MAGNITUDE <= item <= MAX_FEATURE_MAGNITUDE:
+            if type(item) is not float:
+                raise ApiError(
+                    400, "invalid_request", f'"{field}[{j}]" must be a number, not {json_type(item)}'
+                )
             raise ApiError(
                 400, "invalid_request", f'"{field}[{j}]" must be a finite number of magnitude at most 3.4e38'
             )
-        values.append(value)
-    return values
+    return row
 
 
 def json_type(value: Any) -> str:
@@ -230,10 +248,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if isinstance(api_request_id, str):
         logger.set_correlation_id(api_request_id)
     try:
-        return app.resolve(event, context)
+        response = app.resolve(event, context)
     except Exception:
         logger.exception("unexpected error outside the routes")
         return raw_response(500, error_body("internal_error", "internal error", context))
+    if event["requestContext"]["http"]["method"].upper() == "HEAD":
+        response["body"] = ""  # the GET answer's status and headers, without its content
+    return response
 
 
 def raw_response(status: int, body: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,9 @@
-"""Train the iris random forest and export it as the JSON artifact the handler serves.
+"""Train the iris random forest, export it as the JSON artifact and compile that into the module served.
 
     python function/train.py [--output function/model.json]      (what `make model` runs)
+
+Writes model.json (the artifact: trees and metadata) and, beside it, model.py (the same forest as code,
+written by compile_model.py from model.json), which is what the handler imports.
 
 scikit-learn's bundled iris data set (no download), a stratified train/test split and a forest, all with
 fixed seeds, so a rerun with the pinned scikit-learn writes the same bytes (tests/function checks it). Needs
@@ -22,7 +25,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from forest import FORMAT, FORMAT_VERSION  # noqa: E402 - the function directory is not a package
+import compile_model  # noqa: E402 - the function directory is not a package
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "model.json"
 SEED = 42
@@ -81,7 +84,12 @@ def export(forest: RandomForestClassifier, facts: dict[str, Any]) -> dict[str, A
         "seed": SEED,
         "trainedWith": f"scikit-learn {sklearn.__version__}",
     }
-    return {"format": FORMAT, "formatVersion": FORMAT_VERSION, "metadata": metadata, "trees": trees}
+    return {
+        "format": compile_model.FORMAT,
+        "formatVersion": compile_model.FORMAT_VERSION,
+        "metadata": metadata,
+        "trees": trees,
+    }
 
 
 def canonical_json(document: Any) -> str:
@@ -99,16 +107,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
     artifact = build_artifact()
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = args.output.with_name(args.output.name + ".tmp")
-    temporary.write_bytes(artifact)
-    temporary.replace(args.output)
     document = json.loads(artifact)
+    source = compile_model.generate(document)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    compile_model.write(args.output, artifact.decode())
+    module = args.output.with_name("model.py")
+    compile_model.write(module, source)
     meta = document["metadata"]
     print(
         f"wrote {args.output} ({len(artifact)} bytes): {meta['version']}, {meta['nEstimators']} trees, "
         f"training accuracy {meta['trainingAccuracy']}, test accuracy {meta['testAccuracy']}"
     )
+    print(f"wrote {module} ({len(source.encode())} bytes): the forest as code")
     return 0
 
 

@@ -16,7 +16,8 @@ EVENTS_DIR = FUNCTION_DIR / "events"
 
 # function/ is on sys.path (conftest.py)
 import app  # noqa: E402
-from local import LocalContext  # noqa: E402
+
+from scripts.local import LocalContext  # noqa: E402
 
 STATUSES = {200, 400, 404, 405, 413, 415, 500}
 
@@ -56,10 +57,25 @@ def invoke(event: Any, context: LocalContext | None = None) -> tuple[int, dict[s
     return response["statusCode"], response["headers"], json.loads(response["body"])
 
 
-def assert_well_formed(response: Any) -> None:
-    assert isinstance(response, dict)
-    assert response["statusCode"] in STATUSES
+def is_head(event: Any) -> bool:
+    """Whether `event` is a well-formed HEAD request (answered without a body)."""
+    try:
+        return (
+            event["requestContext"]["http"]["method"].upper() == "HEAD" and app.event_problem(event) is None
+        )
+    except (AttributeError, KeyError, TypeError):
+        return False
+
+
+def assert_well_formed(response: Any, head: bool = False) -> None:
+    """An HTTP response with a JSON body (none for HEAD); errors have the error shape."""
+    assert isinstance(response, dict), response
+    assert response["statusCode"] in STATUSES, response
     assert isinstance(response["body"], str)
+    if head:
+        assert response["body"] == ""
+        assert response["headers"]["Content-Type"] == "application/json"
+        return
     assert response["isBase64Encoded"] is False
     assert response["headers"]["Content-Type"] == "application/json"
     body = json.loads(response["body"])

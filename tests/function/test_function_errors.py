@@ -100,6 +100,9 @@ def test_wrong_shape_is_400_naming_the_field(payload, field):
         ('{"features": [5.1, 3.5, 1.4, 1e39]}', '"features[3]"'),
         ('{"features": [5.1, 3.5, 1.4, -4e38]}', '"features[3]"'),
         ('{"features": [5.1, 3.5, 1.4, ' + "9" * 400 + "]}", '"features[3]"'),
+        # over the 4,300 digits Python's int() accepts: still a number out of range, not a parse error
+        ('{"features": [5.1, 3.5, 1.4, ' + "9" * 5000 + "]}", '"features[3]"'),
+        ('{"instances": [[5.1, 3.5, 1.4, 0.2], [-' + "1" * 4301 + ", 3.5, 1.4, 0.2]]}", '"instances[1][0]"'),
         ('{"instances": [[5.1, 3.5, 1.4, 0.2], [5.1, NaN, 1.4, 0.2]]}', '"instances[1][1]"'),
     ],
 )
@@ -141,6 +144,30 @@ def test_non_json_content_type_on_post_is_415(content_type):
     assert error_of(event)[:2] == (415, "unsupported_media_type")
 
 
+@pytest.mark.parametrize("encoding", ["gzip", "br", "deflate", "GZIP", "gzip, identity", "x-custom"])
+def test_compressed_body_is_415_naming_the_encoding(encoding):
+    """API Gateway passes request bodies through as sent; the function reads only uncompressed ones."""
+    event = make_event(body='{"features": [5.1, 3.5, 1.4, 0.2]}')
+    event["headers"]["content-encoding"] = encoding
+    status, headers, body = invoke(event)
+    assert (status, body["error"]["code"]) == (415, "unsupported_media_type")
+    assert encoding in body["error"]["message"]
+    assert headers["Accept-Encoding"] == "identity"
+
+
+@pytest.mark.parametrize("encoding", ["identity", "Identity", ""])
+def test_identity_content_encoding_is_accepted(encoding):
+    event = make_event(body='{"features": [5.1, 3.5, 1.4, 0.2]}')
+    event["headers"]["content-encoding"] = encoding
+    assert invoke(event)[0] == 200
+
+
+def test_integer_over_the_int_digit_limit_in_an_unknown_field_is_invalid_request():
+    status, code, message = error_of(make_event(body='{"features": [1, 2, 3, 4], "n": ' + "7" * 5000 + "}"))
+    assert (status, code) == (400, "invalid_request")
+    assert '"n"' in message
+
+
 @pytest.mark.parametrize(
     ("method", "path"), [("GET", "/nope"), ("POST", "/"), ("GET", "/health/"), ("DELETE", "/x")]
 )
@@ -153,8 +180,8 @@ def test_unknown_path_is_404(method, path):
     [
         ("GET", "/predict", "POST"),
         ("PUT", "/predict", "POST"),
-        ("POST", "/health", "GET"),
-        ("DELETE", "/model", "GET"),
+        ("POST", "/health", "GET, HEAD"),
+        ("DELETE", "/model", "GET, HEAD"),
     ],
 )
 def test_wrong_method_on_a_known_path_is_405_with_allow(method, path, allowed):
@@ -170,10 +197,10 @@ def test_error_carries_the_lambda_request_id():
 
 
 def test_unexpected_exception_is_500_logged_with_traceback_and_not_leaked(monkeypatch):
-    def explode(self, row):
-        raise RuntimeError("secret internal detail /var/task/forest.py")
+    def explode(*row):
+        raise RuntimeError("secret internal detail /var/task/model.py")
 
-    monkeypatch.setattr(type(app.MODEL), "predict", explode)
+    monkeypatch.setattr(app.model, "predict_proba", explode)
     context = LocalContext()
     with captured_logs() as buffer:
         response = app.handler(load_event("predict-one.json"), context)

@@ -1,13 +1,14 @@
-"""The exported forest: parity with scikit-learn, reproducible artifact, no heavy imports at run time."""
+"""The forest as code: parity with scikit-learn, reproducible artifact and module, no heavy imports."""
 
 from __future__ import annotations
 
 import copy
 import json
+import struct
 import subprocess
 import sys
 
-import forest
+import compile_model
 import numpy as np
 import pytest
 import train
@@ -16,6 +17,21 @@ from sklearn.datasets import load_iris
 from tests.function.support import FUNCTION_DIR, app
 
 ARTIFACT = FUNCTION_DIR / "model.json"
+MODULE = FUNCTION_DIR / "model.py"
+
+
+def served(row: list[float]) -> tuple[int, tuple[float, ...]]:
+    """(class index, probabilities) as the handler computes them for one row."""
+    packer = struct.Struct(f"<{app.model.N_FEATURES}f")
+    proba = app.model.predict_proba(*packer.unpack(packer.pack(*row)))
+    return proba.index(max(proba)), proba
+
+
+def module_of(document: dict) -> dict:
+    """The generated module for `document`, executed: its namespace."""
+    namespace: dict = {}
+    exec(compile(compile_model.generate(document), "model.py", "exec"), namespace)  # noqa: S102
+    return namespace
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +47,14 @@ def parity_inputs() -> np.ndarray:
     span = high - low
     uniform = rng.uniform(low - span, high + span, size=(700, 4))
     # near the split thresholds float32 rounding decides the branch: probe those exactly
+    document = json.loads(ARTIFACT.read_bytes())
     thresholds = sorted(
-        {t for tree in app.MODEL.trees for t, f in zip(tree[1], tree[0], strict=True) if f >= 0}
+        {
+            t
+            for tree in document["trees"]
+            for t, f in zip(tree["threshold"], tree["feature"], strict=True)
+            if f >= 0
+        }
     )
     picks = rng.choice(len(thresholds), size=300)
     near = np.tile(data.mean(axis=0), (300, 1))
@@ -48,27 +70,49 @@ def test_served_classes_and_probabilities_match_scikit_learn(sklearn_forest, dat
     expected_proba = sklearn_forest.predict_proba(x)
     expected_class = sklearn_forest.predict(x)
     for row, want_proba, want_class in zip(x.tolist(), expected_proba, expected_class, strict=True):
-        got_class, got_proba = app.MODEL.predict(row)
+        got_class, got_proba = served(row)
         assert got_class == want_class
         assert np.allclose(got_proba, want_proba, rtol=0, atol=1e-9)
+        assert got_proba == tuple(want_proba.tolist()), "not bit-identical to scikit-learn"
 
 
 def test_artifact_is_what_training_writes_byte_for_byte():
     assert train.build_artifact() == ARTIFACT.read_bytes()
 
 
-def test_make_model_writes_the_artifact_where_the_handler_loads_it(tmp_path, capsys):
+def test_module_is_what_the_compiler_writes_from_the_artifact_byte_for_byte():
+    assert compile_model.generate(compile_model.load(ARTIFACT)).encode() == MODULE.read_bytes()
+
+
+def test_make_model_writes_the_artifact_and_the_module_the_handler_imports(tmp_path, capsys):
     assert train.DEFAULT_OUTPUT == ARTIFACT
-    assert ARTIFACT.samefile(app.MODEL_PATH)
+    assert MODULE.samefile(app.model.__file__)
     output = tmp_path / "model.json"
     assert train.main(["--output", str(output)]) == 0
     assert output.read_bytes() == ARTIFACT.read_bytes()
-    assert f"wrote {output}" in capsys.readouterr().out
+    assert (tmp_path / "model.py").read_bytes() == MODULE.read_bytes()
+    out = capsys.readouterr().out
+    assert f"wrote {output}" in out and f"wrote {tmp_path / 'model.py'}" in out
+
+
+def test_compile_command_writes_the_module(tmp_path):
+    output = tmp_path / "model.py"
+    assert compile_model.main(["--model", str(ARTIFACT), "--output", str(output)]) == 0
+    assert output.read_bytes() == MODULE.read_bytes()
+
+
+def test_compile_command_refuses_a_broken_artifact_and_writes_nothing(tmp_path, capsys):
+    broken_artifact = tmp_path / "model.json"
+    broken_artifact.write_text('{"format": "container-lambda/random-forest-json"}', encoding="utf-8")
+    output = tmp_path / "model.py"
+    assert compile_model.main(["--model", str(broken_artifact), "--output", str(output)]) == 1
+    assert "malformed model artifact" in capsys.readouterr().err
+    assert not output.exists()
 
 
 def test_artifact_version_names_its_trees():
     document = json.loads(ARTIFACT.read_bytes())
-    assert document["metadata"]["version"] == app.MODEL.version
+    assert document["metadata"]["version"] == app.model.VERSION
     assert document["metadata"]["nEstimators"] == len(document["trees"]) == train.N_ESTIMATORS
     assert document["metadata"]["trainedWith"] == f"scikit-learn {train.sklearn.__version__}"
 
@@ -77,14 +121,17 @@ def test_ties_go_to_the_lowest_class_like_argmax():
     document = json.loads(ARTIFACT.read_bytes())
     leaf = [1 / 3, 1 / 3, 1 / 3]
     document["trees"] = [{"feature": [-1], "threshold": [0.0], "left": [-1], "right": [-1], "value": [leaf]}]
-    index, proba = forest.Forest(document).predict([1.0, 2.0, 3.0, 4.0])
-    assert index == int(np.argmax(proba)) == 0
+    proba = module_of(document)["predict_proba"](1.0, 2.0, 3.0, 4.0)
+    assert proba == (1 / 3, 1 / 3, 1 / 3)
+    assert proba.index(max(proba)) == int(np.argmax(proba)) == 0
 
 
-def test_handler_module_imports_no_numpy_scipy_sklearn_or_pandas():
+def test_handler_module_imports_no_numpy_scipy_sklearn_or_pandas_and_reads_no_file():
     code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import app; "
-        "print(sorted(m for m in ('numpy', 'scipy', 'sklearn', 'pandas', 'joblib') if m in sys.modules))"
+        "import builtins, sys; sys.path.insert(0, sys.argv[1]); opened = []; real = builtins.open; "
+        "builtins.open = lambda *a, **k: opened.append(a[0]) or real(*a, **k); import app; "
+        "print(sorted(m for m in ('numpy', 'scipy', 'sklearn', 'pandas', 'joblib') if m in sys.modules), "
+        "[name for name in opened if str(name).endswith('.json')])"
     )
     result = subprocess.run(
         [sys.executable, "-c", code, str(FUNCTION_DIR)],
@@ -93,7 +140,7 @@ def test_handler_module_imports_no_numpy_scipy_sklearn_or_pandas():
         check=True,
         timeout=60,
     )
-    assert result.stdout.strip() == "[]"
+    assert result.stdout.strip() == "[] []"
 
 
 def broken(mutate):
@@ -113,16 +160,34 @@ def broken(mutate):
         broken(lambda d: d["trees"][0]["value"].__setitem__(-1, [1.0])),
         broken(lambda d: d["trees"][0]["left"].__setitem__(0, 0)),
         broken(lambda d: d["trees"][0]["feature"].__setitem__(0, 9)),
+        broken(lambda d: d["trees"][0]["value"].__setitem__(-1, [2.0, 0.0, 0.0])),
+        broken(lambda d: d["trees"][0]["threshold"].__setitem__(0, "1.0")),
     ],
 )
-def test_malformed_artifact_is_refused_at_load(document):
-    with pytest.raises(forest.ModelError):
-        forest.Forest(document)
+def test_malformed_artifact_is_refused_before_any_code_is_generated(document):
+    with pytest.raises(compile_model.ModelError):
+        compile_model.generate(document)
 
 
 def test_missing_artifact_is_a_clear_error(tmp_path):
-    with pytest.raises(forest.ModelError, match="cannot read the model artifact"):
-        forest.Forest.load(str(tmp_path / "missing.json"))
+    with pytest.raises(compile_model.ModelError, match="cannot read the model artifact"):
+        compile_model.load(tmp_path / "missing.json")
+
+
+def test_a_tree_too_deep_for_the_parser_is_refused():
+    document = json.loads(ARTIFACT.read_bytes())
+    depth = compile_model.MAX_DEPTH + 1
+    document["trees"] = [
+        {
+            "feature": [0] * depth + [-1] * (depth + 1),
+            "threshold": [1.0] * depth + [0.0] * (depth + 1),
+            "left": [i + 1 if i < depth - 1 else depth for i in range(depth)] + [-1] * (depth + 1),
+            "right": [depth + 1 + i for i in range(depth)] + [-1] * (depth + 1),
+            "value": [None] * depth + [[1.0, 0.0, 0.0]] * (depth + 1),
+        }
+    ]
+    with pytest.raises(compile_model.ModelError, match="deeper than"):
+        compile_model.generate(document)
 
 
 def test_training_on_an_unexpected_label_encoding_is_refused(sklearn_forest):

@@ -18,7 +18,10 @@ from tests.function.support import (
     make_event,
 )
 
-EXPECTED = json.loads((EVENTS_DIR / "expected-status.json").read_text(encoding="utf-8"))
+EXPECTED = {
+    name: value if isinstance(value, dict) else {"status": value}
+    for name, value in json.loads((EVENTS_DIR / "expected-status.json").read_text(encoding="utf-8")).items()
+}
 # API Gateway's documented payload format 2.0 example (the sample the events were derived from)
 V2_EVENT_KEYS = {
     "version",
@@ -52,8 +55,32 @@ def test_every_sample_event_has_an_expected_status_and_vice_versa():
 
 @pytest.mark.parametrize("name", EVENT_FILES)
 def test_sample_event_gets_its_expected_status(name):
-    status, _, _ = invoke(load_event(name))
-    assert status == EXPECTED[name]
+    response = app.handler(load_event(name), LocalContext())
+    assert response["statusCode"] == EXPECTED[name]["status"]
+    assert EXPECTED[name].get("contains", "") in response["body"]
+
+
+def with_method(name: str, method: str) -> dict:
+    event = load_event(name)
+    event["requestContext"]["http"]["method"] = method
+    return event
+
+
+@pytest.mark.parametrize("name", ["health.json", "model-metadata.json"])
+def test_head_on_a_get_route_answers_like_get_without_a_body(name):
+    get = app.handler(with_method(name, "GET"), LocalContext())
+    head = app.handler(with_method(name, "HEAD"), LocalContext())
+    assert (
+        (head["statusCode"], head["headers"]) == (get["statusCode"], get["headers"]) == (200, get["headers"])
+    )
+    assert (head["body"], get["body"] != "") == ("", True)
+
+
+@pytest.mark.parametrize(("name", "status"), [("predict-one.json", 405), ("unknown-path.json", 404)])
+def test_head_elsewhere_answers_the_error_status_without_a_body(name, status):
+    with captured_logs():
+        response = app.handler(with_method(name, "HEAD"), LocalContext())
+    assert (response["statusCode"], response["body"]) == (status, "")
 
 
 @pytest.mark.parametrize("name", EVENT_FILES)
@@ -70,13 +97,13 @@ def test_sample_events_keep_the_payload_v2_shape(name):
 def test_health():
     status, _, body = invoke(load_event("health.json"))
     assert status == 200
-    assert body == {"status": "ok", "modelVersion": app.MODEL.version}
+    assert body == {"status": "ok", "modelVersion": app.model.VERSION}
 
 
 def test_model_metadata():
     status, _, body = invoke(load_event("model-metadata.json"))
     assert status == 200
-    assert body["modelVersion"] == app.MODEL.version
+    assert body["modelVersion"] == app.model.VERSION
     assert body["featureNames"] == [
         "sepal length (cm)",
         "sepal width (cm)",
@@ -86,13 +113,14 @@ def test_model_metadata():
     assert body["classes"] == ["setosa", "versicolor", "virginica"]
     assert 0.9 <= body["trainingAccuracy"] <= 1.0
     assert 0.8 <= body["testAccuracy"] <= 1.0
-    assert body["nEstimators"] == len(app.MODEL.trees)
+    artifact = json.loads((EVENTS_DIR.parent / "model.json").read_bytes())
+    assert body["nEstimators"] == len(artifact["trees"])
 
 
 def test_predict_one_row_answers_class_label_and_probabilities():
     status, _, body = invoke(load_event("predict-one.json"))
     assert status == 200
-    assert body["modelVersion"] == app.MODEL.version
+    assert body["modelVersion"] == app.model.VERSION
     [row] = body["predictions"]
     assert row["label"] == "setosa"
     assert row["classIndex"] == 0
@@ -144,11 +172,10 @@ def test_integers_are_accepted_as_features():
     assert body["predictions"][0]["label"] == "setosa"
 
 
-def test_the_model_is_loaded_at_init_not_per_request(monkeypatch):
+def test_no_file_is_read_while_handling_a_request(monkeypatch):
     def no_reload(*_args):
-        raise AssertionError("the model was read again while handling a request")
+        raise AssertionError("a file was read while handling a request")
 
-    monkeypatch.setattr(type(app.MODEL), "load", no_reload)
     monkeypatch.setattr("builtins.open", no_reload)
     for name in ("predict-one.json", "model-metadata.json", "health.json"):
         event = load_event(name)
@@ -165,16 +192,23 @@ def test_a_stage_prefix_in_the_raw_path_is_stripped():
     assert status == 200
 
 
-def test_logs_are_json_with_request_ids_and_the_cold_start_flag():
-    event = load_event("predict-one.json")
+def test_a_served_request_writes_no_log_line():
+    """API Gateway's access log has a line per request; the function adds none when all is well."""
+    with captured_logs() as buffer:
+        assert invoke(load_event("predict-one.json"))[0] == 200
+    assert log_records(buffer) == []
+
+
+def test_rejected_requests_are_logged_as_json_with_request_ids_and_the_cold_start_flag():
+    event = load_event("predict-nan.json")
     context = LocalContext(request_id="11111111-2222-3333-4444-555555555555")
     with captured_logs() as buffer:
         invoke(event, context)
         invoke(event, LocalContext())
-    first, second = (r for r in log_records(buffer) if r["message"] == "predicted")
+    first, second = (r for r in log_records(buffer) if r["message"] == "request rejected")
     assert first["function_request_id"] == context.aws_request_id
     assert first["correlation_id"] == event["requestContext"]["requestId"]
     assert first["service"] == "container-lambda"
-    assert first["rows"] == 1
+    assert (first["status"], first["error_code"]) == (400, "invalid_request")
     assert isinstance(first["cold_start"], bool)
     assert second["cold_start"] is False

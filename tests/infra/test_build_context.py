@@ -45,7 +45,7 @@ def test_dockerignore_rules(patterns, path, ignored):
 
 def test_the_context_is_what_the_dockerignore_lets_through():
     names = {p.relative_to(FUNCTION_DIR).as_posix() for p in context_files(FUNCTION_DIR)}
-    assert "app.py" in names and "model.json" in names
+    assert "app.py" in names and "requirements.txt" in names
     assert not any(name.startswith(("events/", "__pycache__/")) for name in names)
 
 

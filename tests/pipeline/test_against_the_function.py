@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from http.server import ThreadingHTTPServer
 
@@ -16,14 +15,13 @@ INVOCATIONS = "/2015-03-31/functions/function/invocations"
 
 @pytest.fixture(scope="module")
 def local():
-    spec = importlib.util.spec_from_file_location("container_lambda_local", ROOT / "function" / "local.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    from scripts import local as module
+
     return module
 
 
 def test_the_smoke_test_passes_against_the_function(local):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), local.make_request_handler(local.load_handler()))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), local.make_request_handler(local.load_handler(local.handler_name())))
     with serving(server) as base:
         result = run_script(ROOT / "scripts" / "smoke_test.py", "--base-url", base)
     assert result.returncode == 0, result.stderr
@@ -31,7 +29,7 @@ def test_the_smoke_test_passes_against_the_function(local):
 
 
 def test_every_sample_event_gets_its_expected_status_from_the_function(local):
-    handler = local.load_handler()
+    handler = local.load_handler(local.handler_name())
 
     def emulator(method, path, body):
         return 200, handler(json.loads(body), local.LocalContext())

@@ -132,7 +132,8 @@ def floor_module() -> str:
     imports = [
         ast.unparse(node)
         for node in tree.body
-        if isinstance(node, ast.Import | ast.ImportFrom) and getattr(node, "module", None) != "forest"
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        and not (isinstance(node, ast.Import) and [alias.name for alias in node.names] == ["model"])
     ]
     if not any("aws_lambda_powertools" in line for line in imports):
         raise BenchError("function/app.py no longer imports Powertools at module level; update the floor")
@@ -255,8 +256,8 @@ def measure_warm(
 
 def warm_worker(directory: str, module: str, out: str, iterations: int, event_args: list[str]) -> None:
     """Runs in its own process (stdout discarded: the handlers log every request there)."""
-    sys.path.insert(0, str(FUNCTION_DIR))
-    from local import LocalContext
+    sys.path.insert(0, str(ROOT))
+    from scripts.local import LocalContext
 
     sys.path.insert(0, directory)
     handler = __import__(module).handler
