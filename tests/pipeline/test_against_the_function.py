@@ -21,7 +21,8 @@ def local():
 
 
 def test_the_smoke_test_passes_against_the_function(local):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), local.make_request_handler(local.load_handler(local.handler_name())))
+    handler = local.load_handler(local.handler_name())
+    server = ThreadingHTTPServer(("127.0.0.1", 0), local.make_request_handler(handler))
     with serving(server) as base:
         result = run_script(ROOT / "scripts" / "smoke_test.py", "--base-url", base)
     assert result.returncode == 0, result.stderr
