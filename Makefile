@@ -35,11 +35,19 @@ $(TOOLS)/.installed:
 install: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(TOOLS)/.installed ## install every test and lint tool
 
 check: install ## install everything, then run every test and linter
+	$(MAKE) --no-print-directory docs
+	git diff --exit-code -- $(GENERATED) || { echo "run make docs and commit $(GENERATED)" >&2; exit 1; }
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test
 
 test: $(VENV)/.installed ## run the pytest suite
 	$(PY) -m pytest
+
+# Files generated from infra/ (the config and outputs contracts); `make check` fails when they are stale.
+GENERATED := Pulumi.yaml docs/config.md docs/outputs.md
+.PHONY: docs
+docs: $(VENV)/.installed ## regenerate Pulumi.yaml's config block and the tables of docs/ from infra/
+	$(PY) -m infra.config_docs
 
 lint: install ## run every linter (see scripts/lint.sh)
 	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/$(TOOLS)/node_modules/.bin:$$PATH" \

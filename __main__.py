@@ -1,4 +1,5 @@
-"""container-lambda: build function/ into an image in ECR, run it on Lambda, serve it through an HTTP API."""
+"""Build function/ into an image in ECR, run it on Lambda, serve it through an HTTP API (the project is named
+in Pulumi.yaml; infra/project.py)."""
 
 from infra.config import FUNCTION_DIR, ROOT, load_settings
 from infra.function import Function, FunctionArgs
@@ -9,7 +10,7 @@ from infra.tags import standard_tags
 
 # 1. Settings: every config key validated before anything is registered.
 settings = load_settings()
-tags = standard_tags(settings.stack)
+tags = standard_tags(settings.stack, settings.environment_class)
 
 # 2. The image: ECR repository + the image built from function/, tagged by content, pushed.
 registry = ImageRegistry("registry", ImageRegistryArgs(
@@ -22,9 +23,11 @@ function = Function("function", FunctionArgs(
     name=settings.prefix, image_uri=registry.image_uri, architecture=settings.architecture,
     memory_size=settings.memory_size, timeout=settings.timeout, ephemeral_storage=settings.ephemeral_storage,
     log_retention_days=settings.log_retention_days, tracing=settings.tracing, tags=tags,
-    reserved_concurrency=settings.reserved_concurrency,
+    reserved_concurrency=settings.reserved_concurrency_or_none,
     provisioned_concurrency=settings.provisioned_concurrency, environment=settings.environment,
-    extra_policy_arns=settings.extra_policy_arns))
+    environment_is_secret=settings.is_secret("environment"),
+    secret_environment=settings.secret_environment, log_level=settings.log_level,
+    system_log_level=settings.system_log_level, extra_policy_arns=settings.extra_policy_arns))
 
 # 4. The HTTP API in front of it.
 api = HttpApi("api", HttpApiArgs(

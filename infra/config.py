@@ -1,8 +1,15 @@
-"""The stack's settings: every `container-lambda:` config key, read and validated before anything is created.
+"""The stack's config contract: every key of the project's namespace, declared once, as data (`KEYS`).
 
-`load_settings()` returns a frozen `Settings`, or raises one `ConfigError` naming every bad key, its value and
-what is allowed. `KEYS` is the single description of the config contract: Pulumi.yaml declares exactly
-these keys with these defaults, and the README's config table lists them (tests compare all three).
+Each `Key` gives its name, its rule (type plus bounds or choices, each with its source), default, description
+and an example. Everything else is derived from the table:
+
+- `load_settings()` parses and validates every key before any resource is registered and returns a frozen
+  `Settings` (attribute = the key in snake_case), or raises one `ConfigError` naming every bad key, its value
+  (`[secret]` for a secret one) and what is allowed;
+- the `config:` block of Pulumi.yaml and docs/config.md are generated from it by `make docs`
+  (`python -m infra.config_docs`), and `make check` fails when the committed files differ from a regeneration.
+
+Adding a key: one `Key(...)` entry here, its use (for example in `__main__.py`), `make docs`.
 """
 
 from __future__ import annotations
@@ -11,19 +18,32 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 from pulumi.runtime import config as runtime_config
 
-NAMESPACE = "container-lambda"
+from infra.project import PROJECT, STACK_NAME, STACK_NAME_RULE, is_stack_name, prefix_for
+
+__all__ = ["KEYS", "KEYS_BY_NAME", "NAMESPACE", "ConfigError", "Key", "Problem", "Settings", "load_settings",
+           "STACK_NAME", "prefix_for"]
+
+NAMESPACE = PROJECT  # the project's config namespace is its name (Pulumi: `<project>:<key>`)
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTION_DIR = "function"
 CACHE_FROM_ENV = "CONTAINER_LAMBDA_CACHE_FROM"
 IMAGE_URI_ENV = "CONTAINER_LAMBDA_IMAGE_URI"
+# Namespaces of the providers and the engine, never mistaken for a misspelt project namespace.
+OTHER_NAMESPACES = frozenset({"aws", "docker", "pulumi"})
+
+# Smithy `integer`, the type of every "Type: Integer" field of the AWS API references: a 32-bit signed integer
+# (Smithy 2.0 specification, "Simple types": integer = -2^31 to 2^31-1).
+INT32_MAX = 2**31 - 1
 
 # CloudWatch Logs retentionInDays: "Possible values are: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400,
 # 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, and 3653." (CloudWatch Logs API reference, PutRetentionPolicy;
@@ -31,9 +51,11 @@ IMAGE_URI_ENV = "CONTAINER_LAMBDA_IMAGE_URI"
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
                   3288, 3653)
 
-# Environment variables Lambda reserves ("Defined runtime environment variables", AWS Lambda Developer Guide,
-# configuration-envvars.html; the same list in the guide's older "Lambda execution environment" table). Names
-# starting with AWS_ or LAMBDA_ are refused as a whole, as are names starting with "_" (by the name pattern).
+# The keys Lambda reserves: "Defined runtime environment variables ... The keys for these environment variables
+# are reserved and cannot be set in your function configuration" (AWS Lambda Developer Guide,
+# configuration-envvars.html, "Reserved environment variables"; the same 19 names in boltops-tools/jets
+# lib/jets/resource/lambda/function/environment.rb, citing that page). Every other name may be set, including
+# AWS_LAMBDA_EXEC_WRAPPER, AWS_XRAY_CONTEXT_MISSING, AWS_MAX_ATTEMPTS or AWS_RETRY_MODE.
 RESERVED_ENV_NAMES = frozenset({
     "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
     "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
@@ -41,81 +63,471 @@ RESERVED_ENV_NAMES = frozenset({
     "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
     "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ",
 })
-RESERVED_ENV_PREFIXES = ("AWS_", "LAMBDA_")
-ENV_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+# Lambda API, Environment.Variables: "Key Pattern: [a-zA-Z]([a-zA-Z0-9_])+" (ASCII: no \w, no Unicode).
+ENV_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9_]+")
 ENV_MAX_BYTES = 4096  # Lambda: "The total size of all environment variables doesn't exceed 4 KB"
+# Variables the program sets itself (infra/function.py); `environment` may not set them.
+PROGRAM_ENV_NAMES = frozenset({"POWERTOOLS_LOG_LEVEL"})
 
-# Names derived from the stack: container-lambda-<stack> is the function, repository, role and log group name.
-# ECR repository names are lowercase components joined by single separators; Lambda function and IAM role
-# names allow 64 characters. 31 characters (scripts/deploy.sh's limit) keeps the prefix at 48.
-STACK_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-STACK_NAME_MAX = 31
+# Lambda LoggingConfig (Lambda API reference): ApplicationLogLevel "Valid Values: TRACE | DEBUG | INFO | WARN |
+# ERROR | FATAL", SystemLogLevel "Valid Values: DEBUG | INFO | WARN"; "To use log-level filtering, your
+# function must be configured to use the JSON log format" (Developer Guide, monitoring-cloudwatchlogs-log-level).
+APPLICATION_LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+SYSTEM_LOG_LEVELS = ("DEBUG", "INFO", "WARN")
 
-ORIGIN = re.compile(r"https?://(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
-                    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?::[0-9]{1,5})?")
-KMS_KEY_ARN = re.compile(r"arn:(aws|aws-cn|aws-us-gov):kms:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):"
+_DIGITS12 = r"[0-9]{12}"
+_REGION = r"[a-z]{2}(?:-[a-z]+)+-[0-9]"
+_PARTITION = r"aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc"
+KMS_KEY_ARN = re.compile(rf"arn:(?P<partition>{_PARTITION}):kms:(?P<region>{_REGION}):(?P<account>{_DIGITS12}):"
                          r"key/(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})")
-POLICY_ARN = re.compile(r"arn:(aws|aws-cn|aws-us-gov):iam::(aws|\d{12}):policy/"
-                        r"(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,128}")
+# IAM: policy names are [\w+=,.@-]+ in ASCII (IAM API reference, CreatePolicy PolicyName pattern).
+POLICY_ARN = re.compile(rf"arn:(?P<partition>{_PARTITION}):iam::(?:aws|{_DIGITS12}):policy/"
+                        r"(?:[A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,128}")
 # Policies the guardrails refuse on any role (policy pack rule iam-no-admin-policies).
 FORBIDDEN_POLICY_NAMES = frozenset({"AdministratorAccess", "IAMFullAccess"})
-DIGEST_URI = re.compile(r"(\d{12})\.dkr\.ecr\.([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com(?:\.cn)?/"
-                        r"([a-z0-9._/-]+)@sha256:[0-9a-f]{64}")
+# SSM parameter ARN: arn:<partition>:ssm:<region>:<account>:parameter/<name without its leading slash>
+# (Systems Manager User Guide, "Resource types defined by AWS Systems Manager": parameter); Secrets Manager
+# secret ARN: arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-<6 random characters>
+# (Secrets Manager User Guide, "Secret ARNs"). Parameter names: a-zA-Z0-9_.-/ (SSM PutParameter Name).
+SECRET_ARN = re.compile(
+    rf"arn:(?P<partition>{_PARTITION}):(?:(?P<ssm>ssm):(?P<ssm_region>{_REGION}):(?P<ssm_account>{_DIGITS12}):"
+    r"parameter/[A-Za-z0-9_.\-/]{1,1011}"
+    rf"|(?P<sm>secretsmanager):(?P<sm_region>{_REGION}):(?P<sm_account>{_DIGITS12}):"
+    r"secret:[A-Za-z0-9/_+=.@-]{1,512}-[A-Za-z0-9]{6})")
+DIGEST_URI = re.compile(rf"(?P<account>{_DIGITS12})\.dkr\.ecr\.(?P<region>{_REGION})\.(?P<suffix>[a-z0-9.]+)/"
+                        r"(?P<repository>[a-z0-9._/-]+)@sha256:[0-9a-f]{64}")
+
+
+# --- rules: a type plus its bounds or choices; parse() turns the CLI's string into the value -------------------
+
+class Invalid(Exception):
+    """A value breaks its rule; `allowed` says what the rule accepts."""
+
+    def __init__(self, allowed: str):
+        super().__init__(allowed)
+        self.allowed = allowed
 
 
 @dataclass(frozen=True)
+class Context:
+    """What a rule may need besides the value: the stack, and the caller's account, region and partition
+    (read with the provider's invokes only when a rule asks for them)."""
+
+    stack: str
+    region: str | None
+
+    @cached_property
+    def caller(self) -> tuple[str, str, str]:
+        """(partition, account, DNS suffix) of the credentials the program runs with."""
+        partition = aws.get_partition()
+        return partition.partition, aws.get_caller_identity().account_id, partition.dns_suffix
+
+
+class Rule:
+    """A type (`pulumi_type` in Pulumi.yaml's terms; None for an object, which Pulumi.yaml cannot type), what
+    values of it are `allowed` (text), `source` (where the bound comes from) and `parse(raw, context)`."""
+
+    pulumi_type: str | None = "string"
+
+    def parse(self, raw: str, context: Context) -> Any:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Integer(Rule):
+    low: int
+    high: int
+    source: str = ""
+    off: int | None = None  # a value outside [low, high] that switches the setting off
+    off_means: str = ""
+    pulumi_type = "integer"
+
+    @property
+    def allowed(self) -> str:
+        text = f"an integer from {self.low} to {self.high}"
+        return f"{text}, or {self.off} ({self.off_means})" if self.off is not None else text
+
+    def parse(self, raw: str, context: Context) -> int:
+        text = raw.strip()
+        if not re.fullmatch(r"-?[0-9]+", text) or len(text) > 20:
+            raise Invalid(f"must be {self.allowed}")
+        value = int(text)
+        if value != self.off and not self.low <= value <= self.high:
+            raise Invalid(f"must be {self.allowed}")
+        return value
+
+
+@dataclass(frozen=True)
+class OneOf(Rule):
+    choices: tuple[Any, ...]
+    source: str = ""
+
+    @property
+    def pulumi_type(self) -> str:  # type: ignore[override]
+        return "integer" if all(isinstance(c, int) for c in self.choices) else "string"
+
+    @property
+    def allowed(self) -> str:
+        return "one of " + ", ".join(str(choice) for choice in self.choices)
+
+    def parse(self, raw: str, context: Context) -> Any:
+        for choice in self.choices:
+            if raw.strip() == str(choice):
+                return choice
+        raise Invalid(f"must be {self.allowed}")
+
+
+@dataclass(frozen=True)
+class Boolean(Rule):
+    source: str = ""
+    pulumi_type = "boolean"
+    allowed = "true or false"
+
+    def parse(self, raw: str, context: Context) -> bool:
+        if raw.strip() not in ("true", "false"):
+            raise Invalid(f"must be {self.allowed}")
+        return raw.strip() == "true"
+
+
+@dataclass(frozen=True)
+class Text(Rule):
+    """A string checked by `check` (returns the value to use, or raises Invalid)."""
+
+    check: Callable[[str, Context], Any]
+    allowed: str
+    source: str = ""
+    pulumi_type: str | None = "string"
+
+    def parse(self, raw: str, context: Context) -> Any:
+        return self.check(raw, context)
+
+
+def _json(raw: str, kind: type, what: str) -> Any:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        raise Invalid(f"must be {what} (JSON)") from None
+    if not isinstance(value, kind):
+        raise Invalid(f"must be {what}")
+    return value
+
+
+@dataclass(frozen=True)
+class StringList(Rule):
+    """A JSON array of unique strings, each accepted by `item` (returns a problem, or None)."""
+
+    item: Callable[[str, Context], str | None]
+    item_text: str
+    source: str = ""
+    pulumi_type = "array"
+
+    @property
+    def allowed(self) -> str:
+        return f"an array of unique entries, each {self.item_text}"
+
+    def parse(self, raw: str, context: Context) -> tuple[str, ...]:
+        items = _json(raw, list, "an array of strings")
+        reasons = []
+        for entry in items:
+            reason = self.item(entry, context) if isinstance(entry, str) else "not a string"
+            if reason:
+                reasons.append(f"{entry!r}: {reason}")
+        if reasons:
+            raise Invalid(f"every entry must be {self.item_text} ({'; '.join(reasons)})")
+        duplicates = sorted({entry for entry in items if items.count(entry) > 1})
+        if duplicates:
+            raise Invalid(f"entries must be unique (repeated: {', '.join(duplicates)})")
+        return tuple(items)
+
+
+@dataclass(frozen=True)
+class NameMap(Rule):
+    """A JSON object whose keys are Lambda environment variable names and values are checked by `value`."""
+
+    value: Callable[[Any, Context], str | None]
+    value_text: str
+    source: str = ""
+    pulumi_type = None
+
+    @property
+    def allowed(self) -> str:
+        return (f"an object of names matching {ENV_NAME.pattern} (none reserved by Lambda or set by the "
+                f"program) to {self.value_text}")
+
+    def parse(self, raw: str, context: Context) -> Mapping[str, Any]:
+        variables = _json(raw, dict, "an object")
+        problems = []
+        for name, value in variables.items():
+            if not ENV_NAME.fullmatch(name):
+                problems.append(f"{name!r} does not match {ENV_NAME.pattern}")
+            elif name in RESERVED_ENV_NAMES:
+                problems.append(f"{name!r} is reserved by Lambda")
+            elif name in PROGRAM_ENV_NAMES:
+                problems.append(f"{name!r} is set by the program (see logLevel)")
+            reason = self.value(value, context)
+            if reason:
+                problems.append(f"the value of {name!r} {reason}")
+        if problems:
+            raise Invalid("; ".join(problems))
+        return MappingProxyType(dict(variables))
+
+
+# --- the checks of single values --------------------------------------------------------------------------------
+
+ORIGIN = re.compile(r"(?P<scheme>https?)://(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
+                    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?::(?P<port>[0-9]{1,5}))?")
+
+
+def _origin(origin: str, context: Context) -> str | None:
+    """`*`, or scheme://host[:port] (RFC 6454 serialised origin) with a port from 1 to 65535."""
+    match = ORIGIN.fullmatch(origin)
+    if origin == "*":
+        return None
+    if not match:
+        return "not `*` or http(s)://host[:port] (no path, no trailing slash)"
+    if match["port"] is not None and not 1 <= int(match["port"]) <= 65535:
+        return "the port must be from 1 to 65535"
+    return None
+
+
+def _policy_arn(arn: str, context: Context) -> str | None:
+    match = POLICY_ARN.fullmatch(arn)
+    if not match:
+        return "not an IAM policy ARN (arn:<partition>:iam::<account>|aws:policy/<name>)"
+    if arn.rsplit("/", 1)[-1] in FORBIDDEN_POLICY_NAMES:
+        return "administrator policies are refused"
+    partition = context.caller[0]
+    if match["partition"] != partition:
+        return f"the partition must be the caller's ({partition})"
+    return None
+
+
+def _env_value(value: Any, context: Context) -> str | None:
+    return None if isinstance(value, str) else "is not a string"
+
+
+def _environment(raw: str, context: Context) -> Mapping[str, str]:
+    variables = NameMap(_env_value, "strings").parse(raw, context)
+    size = len(json.dumps(dict(variables), separators=(",", ":"), ensure_ascii=False).encode())
+    if size > ENV_MAX_BYTES:
+        raise Invalid(f"names and values total {size} bytes; Lambda allows {ENV_MAX_BYTES} (4 KB)")
+    return variables
+
+
+@dataclass(frozen=True)
+class SecretReference:
+    """A parameter or secret the function reads at run time: its ARN, and the KMS key that encrypts it."""
+
+    arn: str
+    kms_key_arn: str | None = None
+
+    @property
+    def service(self) -> str:
+        return self.arn.split(":")[2]  # "ssm" or "secretsmanager"
+
+    @property
+    def region(self) -> str:
+        return self.arn.split(":")[3]
+
+
+def _kms_key_problem(arn: str, context: Context, region: str | None) -> str | None:
+    match = KMS_KEY_ARN.fullmatch(arn)
+    if not match:
+        return "not a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<key id>)"
+    partition, account, _ = context.caller
+    expected = {"partition": partition, "region": region, "account": account}
+    wrong = [f"{part} {match[part]} is not the caller's {want}" for part, want in expected.items()
+             if want and match[part] != want]
+    return "; ".join(wrong) or None
+
+
+def _secret_reference(value: Any, context: Context) -> str | None:
+    arn, key = (value, None) if isinstance(value, str) else (
+        (value.get("arn"), value.get("kmsKeyArn")) if isinstance(value, dict) else (None, None))
+    if not isinstance(arn, str) or (isinstance(value, dict) and set(value) - {"arn", "kmsKeyArn"}):
+        return "must be an ARN, or {\"arn\": <ARN>, \"kmsKeyArn\": <KMS key ARN>}"
+    match = SECRET_ARN.fullmatch(arn)
+    if not match:
+        return ("is not an SSM parameter ARN (arn:<partition>:ssm:<region>:<account>:parameter/<name>) or a "
+                "Secrets Manager secret ARN (arn:<partition>:secretsmanager:<region>:<account>:secret:"
+                "<name>-<6 characters>)")
+    if match["partition"] != context.caller[0]:
+        return f"must be in the caller's partition {context.caller[0]}"
+    if key is not None:
+        problem = _kms_key_problem(key, context, match["ssm_region"] or match["sm_region"]) \
+            if isinstance(key, str) else "kmsKeyArn is not a string"
+        if problem:
+            return f"has a bad kmsKeyArn: {problem}"
+    return None
+
+
+def _secret_environment(raw: str, context: Context) -> Mapping[str, SecretReference]:
+    references = NameMap(_secret_reference, "an SSM parameter or Secrets Manager secret ARN").parse(raw, context)
+    return MappingProxyType({
+        name: SecretReference(value) if isinstance(value, str) else SecretReference(value["arn"],
+                                                                                     value.get("kmsKeyArn"))
+        for name, value in references.items()})
+
+
+def _kms_key(raw: str, context: Context) -> str | None:
+    if raw == "":
+        return None
+    problem = _kms_key_problem(raw, context, context.region)
+    if problem:
+        raise Invalid(f"must be empty or the ARN of a KMS key of this account and region ({problem})")
+    return raw
+
+
+def _dockerfile(raw: str, context: Context) -> str:
+    allowed = ("must be the path of an existing Dockerfile inside function/ (a file named Dockerfile or "
+               "Dockerfile.<suffix>, or <name>.Dockerfile, e.g. function/Dockerfile.debian)")
+    path = Path(raw)
+    if path.is_absolute() or ".." in path.parts or not raw.strip():
+        raise Invalid(allowed)
+    name = path.name
+    if not (name == "Dockerfile" or name.startswith("Dockerfile.") or name.endswith(".Dockerfile")):
+        raise Invalid(allowed)
+    function_dir = (ROOT / FUNCTION_DIR).resolve()
+    resolved = (ROOT / path).resolve()
+    if function_dir not in resolved.parents or not resolved.is_file():
+        raise Invalid(allowed)
+    return resolved.relative_to(ROOT).as_posix()
+
+
+def image_by_digest(raw: str, context: Context) -> str | None:
+    """An image of this stack's repository, in this account, region and partition's registry, by digest."""
+    if raw == "":
+        return None
+    repository = prefix_for(context.stack)
+    partition, account, suffix = context.caller
+    region = context.region or "<region>"
+    registry = f"{account}.dkr.ecr.{region}.{suffix}"
+    match = DIGEST_URI.fullmatch(raw)
+    if not match or f"{match['account']}.dkr.ecr.{match['region']}.{match['suffix']}" != registry \
+            or match["repository"] != repository:
+        raise Invalid(f"must be empty or an image of this stack's repository by digest: "
+                      f"{registry}/{repository}@sha256:<64 hex>")
+    return raw
+
+
+# --- the contract ------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
 class Key:
-    """One config key of the contract (the README table and Pulumi.yaml are checked against these)."""
+    """One config key of the project namespace."""
 
     name: str
-    type: str  # the Pulumi.yaml type ("string", "integer", "boolean", "array"; "object" has no declared type)
+    rule: Rule
     default: Any
-    allowed: str
     description: str
+    example: Any
+    secret: bool = False  # may be set with `pulumi config set --secret` (the value then stays secret)
+
+    @property
+    def field(self) -> str:
+        """The Settings attribute: the name in snake_case."""
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", self.name).lower()
 
 
+LAMBDA_CONFIG = "Lambda API reference, CreateFunction"
 KEYS: tuple[Key, ...] = (
-    Key("architecture", "string", "arm64", "`arm64`, `x86_64`",
-        "Instruction set of the function; the image is built for the matching platform."),
-    Key("memorySize", "integer", 1024, "128–10240", "Memory of the function in MB."),
-    Key("timeout", "integer", 29, "1–900",
-        "Function timeout in seconds (the HTTP API waits at most 30 s for an answer)."),
-    Key("ephemeralStorage", "integer", 512, "512–10240", "Size of /tmp in MB."),
-    Key("reservedConcurrency", "integer", -1, "-1 (no reservation) or ≥ 0",
-        "Concurrent executions reserved for the function; -1 leaves it unreserved."),
-    Key("provisionedConcurrency", "integer", 0, "≥ 0; ≤ reservedConcurrency when that is set",
-        "Provisioned concurrency of the alias `live` (0 = no version, no alias)."),
-    Key("logRetentionDays", "integer", 14, ", ".join(str(d) for d in RETENTION_DAYS),
-        "Retention of the function's and the API's log groups, in days."),
-    Key("tracing", "boolean", True, "`true`, `false`", "X-Ray active tracing."),
-    Key("environment", "object", {}, "names `[A-Za-z][A-Za-z0-9_]*`, none reserved by Lambda, total ≤ 4 KB",
-        "Environment variables of the function (object of string to string)."),
-    Key("corsAllowOrigins", "array", [], "`*` or `http(s)://host[:port]`",
-        "Origins allowed by CORS; empty = no CORS configuration."),
-    Key("throttleRateLimit", "integer", 50, "> 0",
-        "Default steady-state request rate of the stage (per second)."),
-    Key("throttleBurstLimit", "integer", 100, "> 0", "Default burst limit of the stage."),
-    Key("keepImages", "integer", 10, "1–1000", "Tagged images the repository keeps (newest first)."),
-    Key("forceDelete", "boolean", False, "`true`, `false`",
-        "Let `pulumi destroy` delete the repository while it still holds images."),
-    Key("kmsKeyArn", "string", "", "empty, or a KMS key ARN in the stack's region",
-        "KMS key that encrypts the repository; empty = AES256."),
-    Key("extraPolicyArns", "array", [], "IAM policy ARNs (not AdministratorAccess or IAMFullAccess)",
-        "Managed policies attached to the function's role, besides its inline policy."),
-    Key("dockerfile", "string", "function/Dockerfile", "a Dockerfile inside `function/`",
-        "Dockerfile of the image (the build context is function/)."),
+    Key("environmentClass", OneOf(("production", "non-production")), "non-production",
+        "Whether the stack is production: the policy pack applies its production rules to resources tagged "
+        "`EnvironmentClass=production`, and every resource carries this tag.", "production"),
+    Key("architecture", OneOf(("arm64", "x86_64"), source=f"{LAMBDA_CONFIG}, Architectures"), "arm64",
+        "Instruction set of the function; the image is built for the matching platform.", "x86_64"),
+    Key("memorySize", Integer(128, 10240, source=f"{LAMBDA_CONFIG}, MemorySize"), 1024,
+        "Memory of the function in MB.", 2048),
+    Key("timeout", Integer(1, 900, source=f"{LAMBDA_CONFIG}, Timeout"), 29,
+        "Function timeout in seconds (the HTTP API waits at most 30 s for an answer).", 10),
+    Key("ephemeralStorage", Integer(512, 10240, source=f"{LAMBDA_CONFIG}, EphemeralStorage.Size"), 512,
+        "Size of /tmp in MB.", 1024),
+    Key("reservedConcurrency",
+        Integer(0, INT32_MAX, off=-1, off_means="no reservation",
+                source="Lambda API reference, PutFunctionConcurrency: Integer, minimum 0"), -1,
+        "Concurrent executions reserved for the function (at most the account's unreserved concurrency).", 20),
+    Key("provisionedConcurrency",
+        Integer(1, INT32_MAX, off=0, off_means="no version, no alias",
+                source="Lambda API reference, PutProvisionedConcurrencyConfig: Integer, minimum 1"), 0,
+        "Provisioned concurrency of the alias `live`; at most reservedConcurrency when that is set.", 2),
+    Key("logRetentionDays", OneOf(RETENTION_DAYS, source="CloudWatch Logs API reference, PutRetentionPolicy"),
+        14, "Retention of the function's and the API's log groups, in days.", 365),
+    Key("logLevel", OneOf(APPLICATION_LOG_LEVELS, source="Lambda API reference, LoggingConfig"), "INFO",
+        "Application log level: Lambda's LoggingConfig.ApplicationLogLevel (JSON log format) and "
+        "POWERTOOLS_LOG_LEVEL.", "DEBUG"),
+    Key("systemLogLevel", OneOf(SYSTEM_LOG_LEVELS, source="Lambda API reference, LoggingConfig"), "INFO",
+        "Level of the logs Lambda itself writes: LoggingConfig.SystemLogLevel.", "WARN"),
+    Key("tracing", Boolean(), True, "X-Ray active tracing.", False),
+    Key("environment", Text(_environment, NameMap(_env_value, "strings").allowed + ", 4 KB in total",
+                            source="Lambda Developer Guide, configuration-envvars", pulumi_type=None), {},
+        "Environment variables of the function. Set it (or one path of it) with `--secret` to keep values "
+        "secret in the state and in previews.", {"POWERTOOLS_SERVICE_NAME": "orders"}, secret=True),
+    Key("secretEnvironment",
+        Text(_secret_environment,
+             NameMap(_secret_reference, "an SSM parameter or Secrets Manager secret ARN, or "
+                                        "{\"arn\": ..., \"kmsKeyArn\": ...}").allowed, pulumi_type=None),
+        {}, "Environment variables holding the ARN (not the value) of an SSM parameter or a Secrets Manager "
+            "secret; the function's role may read exactly these (and decrypt with kmsKeyArn when given).",
+        {"DB_PASSWORD_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-password-AbCdEf"}),
+    Key("corsAllowOrigins", StringList(_origin, "`*` or http(s)://host[:port] (port 1–65535)"), [],
+        "Origins allowed by CORS; empty = no CORS configuration.", ["https://app.example.com"]),
+    Key("throttleRateLimit",
+        Integer(1, INT32_MAX, source="API Gateway v2 API reference, RouteSettings.ThrottlingRateLimit"), 50,
+        "Steady-state requests per second of the `$default` stage (at most the account's quota, "
+        "10,000 by default).", 100),
+    Key("throttleBurstLimit",
+        Integer(1, INT32_MAX, source="API Gateway v2 API reference, RouteSettings.ThrottlingBurstLimit: "
+                                     "Integer"), 100,
+        "Burst limit of the `$default` stage (at most the account's quota, 5,000 by default).", 200),
+    Key("keepImages", Integer(1, 1000, source="ECR lifecycle policy countNumber (this project's cap)"), 10,
+        "Tagged images the repository keeps (newest first).", 30),
+    Key("forceDelete", Boolean(), False,
+        "Let `pulumi destroy` delete the repository while it still holds images.", True),
+    Key("kmsKeyArn", Text(_kms_key, "empty, or the ARN of a KMS key in the caller's partition, account and "
+                                    "the stack's region"), "",
+        "KMS key that encrypts the repository; empty = AES256.",
+        "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+    Key("extraPolicyArns", StringList(_policy_arn, "an IAM policy ARN (not AdministratorAccess or IAMFullAccess)"),
+        [], "Managed policies attached to the function's role, besides its inline policy.",
+        ["arn:aws:iam::123456789012:policy/orders-table-read"]),
+    Key("dockerfile", Text(_dockerfile, "a Dockerfile (Dockerfile, Dockerfile.<suffix> or <name>.Dockerfile) "
+                                        "inside function/"),
+        "function/Dockerfile", "Dockerfile of the image (the build context is function/).",
+        "function/Dockerfile.debian"),
 )
 KEYS_BY_NAME = {key.name: key for key in KEYS}
 
+
+# Checks across keys: (keys involved, check over the parsed values returning a problem or None).
+def _provisioned_within_reserved(values: Mapping[str, Any]) -> str | None:
+    reserved, provisioned = values.get("reservedConcurrency"), values.get("provisionedConcurrency")
+    if reserved is not None and reserved != -1 and provisioned is not None and provisioned > reserved:
+        return f"must not exceed {NAMESPACE}:reservedConcurrency ({reserved})"
+    return None
+
+
+def _names_distinct(values: Mapping[str, Any]) -> str | None:
+    both = sorted(set(values.get("environment") or {}) & set(values.get("secretEnvironment") or {}))
+    return f"names also set in {NAMESPACE}:environment: {', '.join(both)}" if both else None
+
+
+CROSS_CHECKS: tuple[tuple[str, Callable[[Mapping[str, Any]], str | None]], ...] = (
+    ("provisionedConcurrency", _provisioned_within_reserved),
+    ("secretEnvironment", _names_distinct),
+)
+
+
+# --- results -----------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Problem:
     key: str
     value: Any
     allowed: str
+    secret: bool = False
 
     def __str__(self) -> str:
-        return f"{self.key} = {self.value!r}: {self.allowed}"
+        return f"{self.key} = {'[secret]' if self.secret else repr(self.value)}: {self.allowed}"
 
 
 class ConfigError(ValueError):
@@ -130,26 +542,24 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
+    """The validated settings: `values` by key name, also readable as attributes in snake_case
+    (`settings.memory_size`); `secret_keys` are the keys set with --secret."""
+
     stack: str
-    architecture: str
-    memory_size: int
-    timeout: int
-    ephemeral_storage: int
-    reserved_concurrency: int | None
-    provisioned_concurrency: int
-    log_retention_days: int
-    tracing: bool
-    environment: Mapping[str, str]
-    cors_allow_origins: tuple[str, ...]
-    throttle_rate_limit: int
-    throttle_burst_limit: int
-    keep_images: int
-    force_delete: bool
-    kms_key_arn: str | None
-    extra_policy_arns: tuple[str, ...]
-    dockerfile: str  # relative to the project root, inside function/
-    cache_from: str | None  # the deployed image (<repositoryUrl>@sha256:...) to reuse as build cache
-    pinned_image: str | None  # an image of the repository (by digest) to run instead of building one
+    values: Mapping[str, Any]
+    secret_keys: frozenset[str] = frozenset()
+    cache_from: str | None = None  # CONTAINER_LAMBDA_CACHE_FROM: the deployed image to reuse as build cache
+    pinned_image: str | None = None  # CONTAINER_LAMBDA_IMAGE_URI: the image to run instead of building one
+    _fields: Mapping[str, str] = field(default_factory=lambda: {key.field: key.name for key in KEYS}, repr=False)
+
+    def __getattr__(self, attribute: str) -> Any:
+        fields = object.__getattribute__(self, "_fields")
+        if attribute in fields:
+            return object.__getattribute__(self, "values")[fields[attribute]]
+        raise AttributeError(f"Settings has no {attribute!r} (config keys: {', '.join(sorted(fields))})")
+
+    def is_secret(self, name: str) -> bool:
+        return name in self.secret_keys
 
     @property
     def prefix(self) -> str:
@@ -157,240 +567,106 @@ class Settings:
 
     @property
     def platform(self) -> str:
-        return {"arm64": "linux/arm64", "x86_64": "linux/amd64"}[self.architecture]
+        return {"arm64": "linux/arm64", "x86_64": "linux/amd64"}[self.values["architecture"]]
+
+    @property
+    def reserved_concurrency_or_none(self) -> int | None:
+        value = self.values["reservedConcurrency"]
+        return None if value == -1 else value
 
 
-def prefix_for(stack: str) -> str:
-    return f"{NAMESPACE}-{stack}"
+# --- loading -----------------------------------------------------------------------------------------------------
+
+def cli_value(value: Any) -> str:
+    """A value as the CLI passes it to the program: strings as they are, everything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
-# --- parsing (values reach the program as the CLI passes them: strings, JSON for arrays and objects) -------
-
-class _Invalid(Exception):
-    def __init__(self, allowed: str):
-        super().__init__(allowed)
-        self.allowed = allowed
-
-
-def _integer(raw: str, low: int | None = None, high: int | None = None, text: str = "") -> int:
-    what = text or _range_text(low, high)
-    if not re.fullmatch(r"-?[0-9]+", raw.strip()):
-        raise _Invalid(f"must be an integer {what}".rstrip())
-    value = int(raw)
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise _Invalid(f"must be an integer {what}")
-    return value
+def edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance (insertions, deletions, substitutions, adjacent transpositions)."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
+                cost = min(cost, previous2[j - 2] + 1)
+            current.append(cost)
+        previous2, previous = previous, current
+    return previous[-1]
 
 
-def _range_text(low: int | None, high: int | None) -> str:
-    if low is not None and high is not None:
-        return f"from {low} to {high}"
-    if low is not None:
-        return f"≥ {low}"
-    return ""
+def _closest(name: str, candidates: list[str]) -> str | None:
+    best = min(candidates, key=lambda candidate: edit_distance(name.lower(), candidate.lower()))
+    return best if edit_distance(name.lower(), best.lower()) <= 2 else None
 
 
-def _boolean(raw: str) -> bool:
-    if raw.strip().lower() not in ("true", "false"):
-        raise _Invalid("must be true or false")
-    return raw.strip().lower() == "true"
+def _present_config() -> dict[str, str]:
+    """Every config value the engine passed (`namespace:key` -> the CLI's string)."""
+    return dict(runtime_config.CONFIG.get()) | dict(runtime_config.get_config_env())
 
 
-def _json(raw: str, kind: type, what: str) -> Any:
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        raise _Invalid(f"must be {what} (JSON)") from None
-    if not isinstance(value, kind):
-        raise _Invalid(f"must be {what}")
-    return value
+def _is_secret(full: str) -> bool:
+    return runtime_config.is_config_secret(full) or full in runtime_config.get_config_secret_keys_env()
 
 
-def _string_list(raw: str, check: Callable[[str], str | None], what: str) -> tuple[str, ...]:
-    items = _json(raw, list, f"an array of {what}")
-    bad = [item for item in items if not isinstance(item, str) or check(item)]
-    if bad:
-        reasons = "; ".join(f"{item!r}: {check(item) if isinstance(item, str) else 'not a string'}"
-                            for item in bad)
-        raise _Invalid(f"every entry must be {what} ({reasons})")
-    duplicates = sorted({item for item in items if items.count(item) > 1})
-    if duplicates:
-        raise _Invalid(f"entries must be unique (repeated: {', '.join(duplicates)})")
-    return tuple(items)
-
-
-def _origin_problem(origin: str) -> str | None:
-    if origin == "*" or ORIGIN.fullmatch(origin):
-        return None
-    return "not `*` or http(s)://host[:port] (no path, no trailing slash)"
-
-
-def _policy_problem(arn: str) -> str | None:
-    if not POLICY_ARN.fullmatch(arn):
-        return "not an IAM policy ARN (arn:aws:iam::<account>|aws:policy/<name>)"
-    if arn.rsplit("/", 1)[-1] in FORBIDDEN_POLICY_NAMES:
-        return "administrator policies are refused"
-    return None
-
-
-def _environment(raw: str) -> Mapping[str, str]:
-    variables = _json(raw, dict, "an object of string to string")
+def _misplaced_keys(present: Mapping[str, str]) -> list[Problem]:
+    """Keys in the project namespace that are not in KEYS, and keys in a namespace one or two edits away from
+    the project's (a typo would otherwise be silently ignored)."""
     problems = []
-    for name, value in variables.items():
-        if not ENV_NAME.fullmatch(name):
-            problems.append(f"{name!r} does not match [A-Za-z][A-Za-z0-9_]*")
-        elif name in RESERVED_ENV_NAMES or name.startswith(RESERVED_ENV_PREFIXES):
-            problems.append(f"{name!r} is reserved by Lambda (AWS_*, LAMBDA_*, TZ, _HANDLER, ...)")
-        if not isinstance(value, str):
-            problems.append(f"the value of {name!r} is not a string")
-    if problems:
-        raise _Invalid("; ".join(problems))
-    size = len(json.dumps(variables, separators=(",", ":"), ensure_ascii=False).encode())
-    if size > ENV_MAX_BYTES:
-        raise _Invalid(f"names and values total {size} bytes; Lambda allows {ENV_MAX_BYTES} (4 KB)")
-    return MappingProxyType(dict(variables))
-
-
-def _dockerfile(raw: str) -> str:
-    allowed = "must be the path of an existing Dockerfile inside function/ (e.g. function/Dockerfile.debian)"
-    path = Path(raw)
-    if path.is_absolute() or ".." in path.parts or not raw.strip():
-        raise _Invalid(allowed)
-    function_dir = (ROOT / FUNCTION_DIR).resolve()
-    resolved = (ROOT / path).resolve()
-    if function_dir not in resolved.parents or not resolved.is_file():
-        raise _Invalid(allowed)
-    return resolved.relative_to(ROOT).as_posix()
-
-
-def _kms_key(raw: str, region: str | None) -> str | None:
-    if raw == "":
-        return None
-    match = KMS_KEY_ARN.fullmatch(raw)
-    if not match:
-        raise _Invalid("must be empty or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>)")
-    if region and match.group(2) != region:
-        raise _Invalid(f"the key must be in the stack's region {region} (aws:region)")
-    return raw
-
-
-def _image_by_digest(raw: str, stack: str, region: str | None) -> str | None:
-    if raw == "":
-        return None
-    match = DIGEST_URI.fullmatch(raw)
-    repository = prefix_for(stack)
-    if not match or match.group(3) != repository or (region and match.group(2) != region):
-        where = f"{region}" if region else "<region>"
-        raise _Invalid(f"must be empty or an image of this stack's repository by digest: "
-                       f"<account>.dkr.ecr.{where}.amazonaws.com/{repository}@sha256:<64 hex>")
-    return raw
-
-
-# --- loading -----------------------------------------------------------------------------------------------
-
-def _raw_values(config: pulumi.Config) -> dict[str, str]:
-    values = {}
-    for key in KEYS:
-        raw = config.get(key.name)
-        if raw is None:
-            raw = key.default if isinstance(key.default, str) else json.dumps(key.default)
-        values[key.name] = raw
-    return values
-
-
-def _unknown_keys() -> list[str]:
-    """Keys of the project namespace that are not in KEYS (a typo would otherwise be silently ignored)."""
-    known = {f"{NAMESPACE}:{key.name}" for key in KEYS}
-    present = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
-    return sorted(k for k in present if k.startswith(f"{NAMESPACE}:") and k not in known)
+    names = [key.name for key in KEYS]
+    for full in sorted(present):
+        namespace, _, name = full.partition(":")
+        if namespace == NAMESPACE and name not in KEYS_BY_NAME:
+            near = _closest(name, names)
+            hint = f"did you mean {NAMESPACE}:{near}?" if near else f"known keys: {', '.join(names)}"
+            problems.append(Problem(full, present[full], f"is not a config key of this project ({hint})"))
+        elif namespace != NAMESPACE and namespace not in OTHER_NAMESPACES \
+                and edit_distance(namespace, NAMESPACE) <= 2:
+            intended = f"{NAMESPACE}:{_closest(name, names) or name}"
+            problems.append(Problem(full, present[full], f"the namespace is misspelt: did you mean {intended}?"))
+    return problems
 
 
 def load_settings(stack: str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate every setting; raise one ConfigError listing all problems."""
+    """Read and validate every setting; raise one ConfigError listing all problems (nothing is registered)."""
     stack = stack if stack is not None else pulumi.get_stack()
     environ = os.environ if environ is None else environ
-    region = pulumi.Config("aws").get("region")
-    raw = _raw_values(pulumi.Config(NAMESPACE))
+    context = Context(stack=stack, region=pulumi.Config("aws").get("region"))
+    present = _present_config()
+    secret_keys = {key.name for key in KEYS if _is_secret(f"{NAMESPACE}:{key.name}")}
     problems: list[Problem] = []
-    parsed: dict[str, Any] = {}
+    values: dict[str, Any] = {}
 
-    def check(name: str, parse: Callable[[str], Any], label: str | None = None) -> None:
+    if not is_stack_name(stack):
+        problems.append(Problem("stack name", stack, f"must be {STACK_NAME_RULE} (it names the function, "
+                                                     f"repository and role {prefix_for('<stack>')})"))
+    problems += _misplaced_keys(present)
+    for key in KEYS:
+        full = f"{NAMESPACE}:{key.name}"
+        raw = present.get(full, cli_value(key.default))
+        secret = key.name in secret_keys
+        if secret and not key.secret:
+            problems.append(Problem(full, raw, "cannot be a secret (only environment can; the value would "
+                                               "otherwise reach resources in plaintext)", secret=True))
+            continue
         try:
-            parsed[name] = parse(raw[name])
-        except _Invalid as invalid:
-            problems.append(Problem(label or f"{NAMESPACE}:{name}", raw[name], invalid.allowed))
-
-    if len(stack) > STACK_NAME_MAX or not STACK_NAME.fullmatch(stack):
-        problems.append(Problem("stack name", stack, (
-            f"must be 1–{STACK_NAME_MAX} lowercase letters and digits in words joined by single hyphens "
-            f"(it names the function, repository and role {prefix_for('<stack>')})")))
-    for unknown in _unknown_keys():
-        problems.append(Problem(unknown, pulumi.Config(NAMESPACE).get(unknown.split(":", 1)[1]),
-                                "is not a config key of this project (known: "
-                                + ", ".join(key.name for key in KEYS) + ")"))
-
-    def architecture(value: str) -> str:
-        if value not in ("arm64", "x86_64"):
-            raise _Invalid("must be arm64 or x86_64")
-        return value
-
-    def retention(value: str) -> int:
-        days = _integer(value, text="CloudWatch Logs accepts")
-        if days not in RETENTION_DAYS:
-            raise _Invalid("must be one of the retention periods CloudWatch Logs accepts: "
-                           + ", ".join(map(str, RETENTION_DAYS)))
-        return days
-
-    def reserved(value: str) -> int | None:
-        number = _integer(value, -1, text="≥ 0, or -1 for no reservation")
-        return None if number == -1 else number
-
-    check("architecture", architecture)
-    check("memorySize", lambda v: _integer(v, 128, 10240))
-    check("timeout", lambda v: _integer(v, 1, 900))
-    check("ephemeralStorage", lambda v: _integer(v, 512, 10240))
-    check("reservedConcurrency", reserved)
-    check("provisionedConcurrency", lambda v: _integer(v, 0))
-    check("logRetentionDays", retention)
-    check("tracing", _boolean)
-    check("environment", _environment)
-    check("corsAllowOrigins", lambda v: _string_list(v, _origin_problem, "`*` or http(s)://host[:port]"))
-    check("throttleRateLimit", lambda v: _integer(v, 1, text="> 0"))
-    check("throttleBurstLimit", lambda v: _integer(v, 1, text="> 0"))
-    check("keepImages", lambda v: _integer(v, 1, 1000))
-    check("forceDelete", _boolean)
-    check("kmsKeyArn", lambda v: _kms_key(v, region))
-    check("extraPolicyArns", lambda v: _string_list(v, _policy_problem, "an IAM policy ARN"))
-    check("dockerfile", _dockerfile)
-    for name, variable in (("cacheFrom", CACHE_FROM_ENV), ("pinnedImage", IMAGE_URI_ENV)):
-        raw[name] = environ.get(variable, "")
-        check(name, lambda v: _image_by_digest(v, stack, region), f"{variable} (environment variable)")
-
-    reserved_value, provisioned = parsed.get("reservedConcurrency"), parsed.get("provisionedConcurrency")
-    if reserved_value is not None and provisioned is not None and provisioned > reserved_value:
-        problems.append(Problem(f"{NAMESPACE}:provisionedConcurrency", raw["provisionedConcurrency"],
-                                f"must not exceed {NAMESPACE}:reservedConcurrency ({reserved_value})"))
+            values[key.name] = key.rule.parse(raw, context)
+        except Invalid as invalid:
+            problems.append(Problem(full, raw, invalid.allowed, secret=secret))
+    for name, check in CROSS_CHECKS:
+        problem = check(values)
+        if problem:
+            full = f"{NAMESPACE}:{name}"
+            problems.append(Problem(full, present.get(full, cli_value(KEYS_BY_NAME[name].default)), problem,
+                                    secret=name in secret_keys))
+    images = {}
+    for attribute, variable in (("cache_from", CACHE_FROM_ENV), ("pinned_image", IMAGE_URI_ENV)):
+        try:
+            images[attribute] = image_by_digest(environ.get(variable, ""), context)
+        except Invalid as invalid:
+            problems.append(Problem(f"{variable} (environment variable)", environ.get(variable), invalid.allowed))
     if problems:
         raise ConfigError(stack, problems)
-    return Settings(
-        stack=stack,
-        architecture=parsed["architecture"],
-        memory_size=parsed["memorySize"],
-        timeout=parsed["timeout"],
-        ephemeral_storage=parsed["ephemeralStorage"],
-        reserved_concurrency=parsed["reservedConcurrency"],
-        provisioned_concurrency=parsed["provisionedConcurrency"],
-        log_retention_days=parsed["logRetentionDays"],
-        tracing=parsed["tracing"],
-        environment=parsed["environment"],
-        cors_allow_origins=parsed["corsAllowOrigins"],
-        throttle_rate_limit=parsed["throttleRateLimit"],
-        throttle_burst_limit=parsed["throttleBurstLimit"],
-        keep_images=parsed["keepImages"],
-        force_delete=parsed["forceDelete"],
-        kms_key_arn=parsed["kmsKeyArn"],
-        extra_policy_arns=parsed["extraPolicyArns"],
-        dockerfile=parsed["dockerfile"],
-        cache_from=parsed["cacheFrom"],
-        pinned_image=parsed["pinnedImage"],
-    )
+    return Settings(stack=stack, values=MappingProxyType(values), secret_keys=frozenset(secret_keys), **images)

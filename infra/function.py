@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from infra.config import SecretReference
 from infra.logs import retained_log_group
+from infra.project import PROJECT
 
 ROLE_PATH = "/container-lambda/"  # the bootstrap's deploy role may manage roles under this path only
 ALIAS_NAME = "live"
@@ -32,9 +34,24 @@ LAMBDA_TRUST_POLICY = json.dumps({
 # sampling-rule reads of that policy are not needed because Lambda makes the sampling decision).
 XRAY_ACTIONS = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
 
+# What reading a secretEnvironment entry takes: Powertools' parameters.get_parameter calls SSM GetParameter
+# and parameters.get_secret calls Secrets Manager GetSecretValue; a customer managed key needs kms:Decrypt,
+# allowed only when the service itself calls KMS for the caller (kms:ViaService = <service>.<region>.
+# amazonaws.com: AWS KMS Developer Guide, "kms:ViaService"; Secrets Manager User Guide, "Permissions for the
+# KMS key"). The values of kms:ViaService in partitions other than `aws` are not verified here.
+SECRET_READ_ACTIONS = {"ssm": "ssm:GetParameter", "secretsmanager": "secretsmanager:GetSecretValue"}
 
-def execution_policy(log_group_arn: str, tracing: bool) -> str:
-    """The inline policy: write to the function's own log group only (plus X-Ray trace writes)."""
+# POWERTOOLS_LOG_LEVEL takes Python logging's names; Lambda's levels map as Powertools maps them
+# (aws_lambda_powertools/shared/constants.py, LAMBDA_ADVANCED_LOGGING_LEVELS), except TRACE: Python has no
+# level below DEBUG that Powertools' Logger filters on, so TRACE is DEBUG.
+POWERTOOLS_LOG_LEVELS = {"TRACE": "DEBUG", "DEBUG": "DEBUG", "INFO": "INFO", "WARN": "WARNING",
+                         "ERROR": "ERROR", "FATAL": "CRITICAL"}
+
+
+def execution_policy(log_group_arn: str, tracing: bool,
+                     secrets: Mapping[str, SecretReference] | None = None) -> str:
+    """The inline policy: write to the function's own log group only (plus X-Ray trace writes), and read
+    exactly the parameters and secrets of `secrets` (decrypting with their KMS keys through their service)."""
     statements = [{
         "Sid": "WriteOwnLogGroup",
         "Effect": "Allow",
@@ -43,7 +60,29 @@ def execution_policy(log_group_arn: str, tracing: bool) -> str:
     }]
     if tracing:
         statements.append({"Sid": "WriteTraces", "Effect": "Allow", "Action": XRAY_ACTIONS, "Resource": "*"})
+    references = list((secrets or {}).values())
+    for service, action in SECRET_READ_ACTIONS.items():
+        arns = sorted({ref.arn for ref in references if ref.service == service})
+        if arns:
+            sid = {"ssm": "ReadSecretParameters", "secretsmanager": "ReadSecrets"}[service]
+            statements.append({"Sid": sid, "Effect": "Allow", "Action": [action], "Resource": arns})
+    keys: dict[str, set[str]] = {}
+    for ref in references:
+        if ref.kms_key_arn:
+            keys.setdefault(ref.kms_key_arn, set()).add(f"{ref.service}.{ref.region}.amazonaws.com")
+    for index, (key, services) in enumerate(sorted(keys.items())):
+        statements.append({"Sid": f"DecryptSecrets{index}", "Effect": "Allow", "Action": ["kms:Decrypt"],
+                           "Resource": [key],
+                           "Condition": {"StringEquals": {"kms:ViaService": sorted(services)}}})
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+
+
+def function_environment(log_level: str, environment: Mapping[str, str],
+                         secret_environment: Mapping[str, SecretReference]) -> dict[str, str]:
+    """The function's variables: POWERTOOLS_LOG_LEVEL, each secretEnvironment name holding its ARN, then the
+    configured environment (the config validation keeps the three sets of names apart)."""
+    return {"POWERTOOLS_LOG_LEVEL": POWERTOOLS_LOG_LEVELS[log_level],
+            **{name: ref.arn for name, ref in secret_environment.items()}, **environment}
 
 
 @dataclass(frozen=True)
@@ -60,6 +99,10 @@ class FunctionArgs:
     reserved_concurrency: int | None = None
     provisioned_concurrency: int = 0
     environment: Mapping[str, str] = field(default_factory=dict)
+    environment_is_secret: bool = False  # set with --secret: the variables stay secret in state and previews
+    secret_environment: Mapping[str, SecretReference] = field(default_factory=dict)
+    log_level: str = "INFO"  # LoggingConfig.ApplicationLogLevel
+    system_log_level: str = "INFO"  # LoggingConfig.SystemLogLevel
     extra_policy_arns: tuple[str, ...] = ()
 
 
@@ -74,7 +117,7 @@ class Function(pulumi.ComponentResource):
     log_group_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("container-lambda:infra:Function", name, None, opts)
+        super().__init__(f"{PROJECT}:infra:Function", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         self.log_group = retained_log_group(f"{name}-logs", f"/aws/lambda/{args.name}",
@@ -92,7 +135,8 @@ class Function(pulumi.ComponentResource):
             f"{name}-execution-policy",
             name=f"{args.name}-execution",
             role=self.role.name,
-            policy=self.log_group.arn.apply(lambda arn: execution_policy(arn, args.tracing)),
+            policy=self.log_group.arn.apply(
+                lambda arn: execution_policy(arn, args.tracing, args.secret_environment)),
             opts=child,
         )
         # Logical names from the ARN, so reordering the list replaces nothing.
@@ -106,6 +150,7 @@ class Function(pulumi.ComponentResource):
             for arn in args.extra_policy_arns
         ]
         publish = args.provisioned_concurrency > 0
+        variables = function_environment(args.log_level, args.environment, args.secret_environment)
         self.function = aws.lambda_.Function(
             f"{name}-function",
             name=args.name,
@@ -116,12 +161,14 @@ class Function(pulumi.ComponentResource):
             memory_size=args.memory_size,
             timeout=args.timeout,
             ephemeral_storage=aws.lambda_.FunctionEphemeralStorageArgs(size=args.ephemeral_storage),
-            environment=(aws.lambda_.FunctionEnvironmentArgs(variables=dict(args.environment))
-                         if args.environment else None),
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables=pulumi.Output.secret(variables) if args.environment_is_secret else variables),
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(
                 mode="Active" if args.tracing else "PassThrough"),
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON",
-                                                                 log_group=self.log_group.name),
+            # levels need the JSON log format (Lambda Developer Guide, monitoring-cloudwatchlogs-log-level)
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="JSON", log_group=self.log_group.name, application_log_level=args.log_level,
+                system_log_level=args.system_log_level),
             reserved_concurrent_executions=(args.reserved_concurrency
                                             if args.reserved_concurrency is not None else -1),
             publish=publish,
@@ -129,7 +176,9 @@ class Function(pulumi.ComponentResource):
             # the log group before the function (Lambda would create it without retention), the role's
             # permissions before the first invocation
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, self.role_policy,
-                                                                 *self.policy_attachments]),
+                                                                 *self.policy_attachments],
+                                        additional_secret_outputs=(["environment"] if args.environment_is_secret
+                                                                   else None)),
         )
         self.alias = None
         self.provisioned_concurrency_config = None

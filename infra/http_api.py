@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.logs import retained_log_group
+from infra.project import PROJECT
 
 HTTP_API_MAX_TIMEOUT_MS = 30_000  # an HTTP API integration waits at most 30 s
 CORS_METHODS = ["GET", "OPTIONS", "POST"]
@@ -60,7 +61,7 @@ class HttpApi(pulumi.ComponentResource):
     api_url: pulumi.Output[str]
 
     def __init__(self, name: str, args: HttpApiArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("container-lambda:infra:HttpApi", name, None, opts)
+        super().__init__(f"{PROJECT}:infra:HttpApi", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         cors = (aws.apigatewayv2.ApiCorsConfigurationArgs(

@@ -12,6 +12,7 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 
 from infra.build_context import image_tag
+from infra.project import PROJECT
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ class ImageRegistry(pulumi.ComponentResource):
     image_uri: pulumi.Output[str]  # <repositoryUrl>@sha256:<digest>, what the function runs
 
     def __init__(self, name: str, args: ImageRegistryArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("container-lambda:infra:ImageRegistry", name, None, opts)
+        super().__init__(f"{PROJECT}:infra:ImageRegistry", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         encryption = (aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS",
                                                                      kms_key=args.kms_key_arn)

@@ -11,7 +11,7 @@ from pulumi_policy import (
 )
 
 from .common import (
-    PRODUCTION_STACKS_SCHEMA,
+    ENVIRONMENT_CLASS_SCHEMA,
     UNKNOWN,
     as_list,
     is_production,
@@ -94,7 +94,7 @@ cors_no_wildcard_in_production = ResourceValidationPolicy(
     name="cors-no-wildcard-in-production",
     description="HTTP APIs and function URLs of production stacks do not allow CORS from `*`.",
     enforcement_level=EnforcementLevel.MANDATORY,
-    config_schema=PolicyConfigSchema(properties=PRODUCTION_STACKS_SCHEMA),
+    config_schema=PolicyConfigSchema(properties=ENVIRONMENT_CLASS_SCHEMA),
     validate=_cors_not_wildcard,
 )
 

@@ -24,13 +24,18 @@ class _Unknown:
 UNKNOWN: Any = _Unknown()
 """A value the engine cannot know before the update (for example an ARN of a resource not created yet)."""
 
-DEFAULT_PRODUCTION_STACKS = ["prod", "production"]
-PRODUCTION_STACKS_SCHEMA = {
-    "productionStacks": {
-        "type": "array",
-        "items": {"type": "string"},
-        "default": DEFAULT_PRODUCTION_STACKS,
-        "description": "Stacks treated as production (matched against the Stack tag, else the stack name).",
+# Production is declared, not inferred from a stack's name: the stack config `environmentClass` (infra/config.py)
+# becomes the tag EnvironmentClass on every taggable resource (infra/tags.py). For resources that take no tags
+# (a Lambda function URL), the pack's own config `environmentClass` says it, as the workflows pass it from the
+# stack's config (`pulumi preview --policy-pack-config`).
+ENVIRONMENT_CLASS_TAG = "EnvironmentClass"
+PRODUCTION = "production"
+ENVIRONMENT_CLASS_SCHEMA = {
+    "environmentClass": {
+        "type": "string",
+        "enum": ["production", "non-production"],
+        "default": "non-production",
+        "description": "The stack's environmentClass, for resources without an EnvironmentClass tag.",
     },
 }
 
@@ -102,13 +107,13 @@ def stack_of(props: Mapping[str, Any], urn: str) -> str | None:
     return stack_from_urn(urn)
 
 
-def production_stacks(config: Mapping[str, Any] | None) -> list[str]:
-    stacks = (config or {}).get("productionStacks")
-    return list(stacks) if is_list(stacks) else list(DEFAULT_PRODUCTION_STACKS)
-
-
 def is_production(props: Mapping[str, Any], urn: str, config: Mapping[str, Any] | None) -> bool:
-    return stack_of(props, urn) in production_stacks(config)
+    """Whether the resource belongs to a production stack: its EnvironmentClass tag says so, or, when it has
+    no such tag, the pack's `environmentClass` config does."""
+    tag = lookup(props, "tags", ENVIRONMENT_CLASS_TAG)
+    if isinstance(tag, str) and tag:
+        return tag == PRODUCTION
+    return (config or {}).get("environmentClass") == PRODUCTION
 
 
 # --- IAM documents ------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pulumi_policy import (
 )
 
 from .common import (
-    PRODUCTION_STACKS_SCHEMA,
+    ENVIRONMENT_CLASS_SCHEMA,
     UNKNOWN,
     as_list,
     is_production,
@@ -77,7 +77,7 @@ log_retention_production = ResourceValidationPolicy(
     name="log-retention-production",
     description="Log groups of production stacks keep logs at least a year (advisory).",
     enforcement_level=EnforcementLevel.ADVISORY,
-    config_schema=PolicyConfigSchema(properties=PRODUCTION_STACKS_SCHEMA | {
+    config_schema=PolicyConfigSchema(properties=ENVIRONMENT_CLASS_SCHEMA | {
         "minimumRetentionDays": {"type": "integer", "minimum": 1, "default": PRODUCTION_MINIMUM_DAYS,
                                  "description": "The least retention, in days, of a production log group."},
     }),

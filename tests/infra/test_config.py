@@ -2,62 +2,99 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pulumi
 import pytest
 
-from infra.config import RETENTION_DAYS, ConfigError, load_settings
+from infra.config import KEYS, NAMESPACE, RESERVED_ENV_NAMES, RETENTION_DAYS, ConfigError, load_settings
 from tests.infra.support import FUNCTION, IMAGE, run_stack
 
 DIGEST = "sha256:" + "ab" * 32
 REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders/db-AbCdEf"
+ARABIC_INDIC_ACCOUNT = "\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660\u0661\u0662"
+N = NAMESPACE
 
 # (config, the key the message must name, a fragment of the bad value as the message shows it)
 BAD = [
-    ({"architecture": "arm"}, "container-lambda:architecture", "'arm'"),
-    ({"memorySize": 64}, "container-lambda:memorySize", "'64'"),
-    ({"memorySize": "lots"}, "container-lambda:memorySize", "'lots'"),
-    ({"timeout": 0}, "container-lambda:timeout", "'0'"),
-    ({"timeout": 901}, "container-lambda:timeout", "'901'"),
-    ({"ephemeralStorage": 256}, "container-lambda:ephemeralStorage", "'256'"),
-    ({"reservedConcurrency": -2}, "container-lambda:reservedConcurrency", "'-2'"),
-    ({"provisionedConcurrency": -1}, "container-lambda:provisionedConcurrency", "'-1'"),
-    ({"provisionedConcurrency": 5, "reservedConcurrency": 2}, "container-lambda:provisionedConcurrency",
-     "'5'"),
-    ({"logRetentionDays": 10}, "container-lambda:logRetentionDays", "'10'"),
-    ({"logRetentionDays": 0}, "container-lambda:logRetentionDays", "'0'"),
-    ({"tracing": "yes"}, "container-lambda:tracing", "'yes'"),
-    ({"environment": {"AWS_REGION": "eu-west-1"}}, "container-lambda:environment", "AWS_REGION"),
-    ({"environment": {"LAMBDA_TASK_ROOT": "/x"}}, "container-lambda:environment", "LAMBDA_TASK_ROOT"),
-    ({"environment": {"TZ": "UTC"}}, "container-lambda:environment", "TZ"),
-    ({"environment": {"1ST": "x"}}, "container-lambda:environment", "1ST"),
-    ({"environment": {"NAME-WITH-DASH": "x"}}, "container-lambda:environment", "NAME-WITH-DASH"),
-    ({"environment": {"COUNT": 3}}, "container-lambda:environment", "COUNT"),
-    ({"environment": {"BIG": "x" * 4100}}, "container-lambda:environment", "BIG"),
-    ({"environment": ["A=1"]}, "container-lambda:environment", "A=1"),
-    ({"corsAllowOrigins": ["example.com"]}, "container-lambda:corsAllowOrigins", "example.com"),
-    ({"corsAllowOrigins": ["https://example.com/"]}, "container-lambda:corsAllowOrigins", "https://example.com/"),
-    ({"corsAllowOrigins": "https://example.com"}, "container-lambda:corsAllowOrigins", "https://example.com"),
-    ({"throttleRateLimit": 0}, "container-lambda:throttleRateLimit", "'0'"),
-    ({"throttleBurstLimit": -5}, "container-lambda:throttleBurstLimit", "'-5'"),
-    ({"keepImages": 0}, "container-lambda:keepImages", "'0'"),
-    ({"keepImages": 1001}, "container-lambda:keepImages", "'1001'"),
-    ({"forceDelete": "maybe"}, "container-lambda:forceDelete", "'maybe'"),
-    ({"kmsKeyArn": "alias/ecr"}, "container-lambda:kmsKeyArn", "'alias/ecr'"),
-    ({"kmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
-     "container-lambda:kmsKeyArn", "us-east-1"),
-    ({"extraPolicyArns": ["ReadOnlyAccess"]}, "container-lambda:extraPolicyArns", "ReadOnlyAccess"),
-    ({"extraPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]}, "container-lambda:extraPolicyArns",
+    ({"architecture": "arm"}, f"{N}:architecture", "'arm'"),
+    ({"memorySize": 64}, f"{N}:memorySize", "'64'"),
+    ({"memorySize": "lots"}, f"{N}:memorySize", "'lots'"),
+    ({"memorySize": "1024.0"}, f"{N}:memorySize", "'1024.0'"),
+    ({"memorySize": "\u0661\u0660\u0662\u0664"}, f"{N}:memorySize", "'\u0661\u0660\u0662\u0664'"),  # Arabic-Indic
+    ({"timeout": 0}, f"{N}:timeout", "'0'"),
+    ({"timeout": 901}, f"{N}:timeout", "'901'"),
+    ({"ephemeralStorage": 256}, f"{N}:ephemeralStorage", "'256'"),
+    ({"reservedConcurrency": -2}, f"{N}:reservedConcurrency", "'-2'"),
+    ({"reservedConcurrency": 10**12}, f"{N}:reservedConcurrency", "'1000000000000'"),
+    ({"reservedConcurrency": 2**31}, f"{N}:reservedConcurrency", "'2147483648'"),
+    ({"provisionedConcurrency": -1}, f"{N}:provisionedConcurrency", "'-1'"),
+    ({"provisionedConcurrency": 10**12}, f"{N}:provisionedConcurrency", "'1000000000000'"),
+    ({"provisionedConcurrency": 5, "reservedConcurrency": 2}, f"{N}:provisionedConcurrency", "'5'"),
+    ({"logRetentionDays": 10}, f"{N}:logRetentionDays", "'10'"),
+    ({"logRetentionDays": 0}, f"{N}:logRetentionDays", "'0'"),
+    ({"logLevel": "VERBOSE"}, f"{N}:logLevel", "'VERBOSE'"),
+    ({"logLevel": "info"}, f"{N}:logLevel", "'info'"),
+    ({"systemLogLevel": "ERROR"}, f"{N}:systemLogLevel", "'ERROR'"),
+    ({"environmentClass": "prod"}, f"{N}:environmentClass", "'prod'"),
+    ({"tracing": "yes"}, f"{N}:tracing", "'yes'"),
+    ({"tracing": "True"}, f"{N}:tracing", "'True'"),
+    ({"environment": {"AWS_REGION": "eu-west-1"}}, f"{N}:environment", "AWS_REGION"),
+    ({"environment": {"LAMBDA_TASK_ROOT": "/x"}}, f"{N}:environment", "LAMBDA_TASK_ROOT"),
+    ({"environment": {"TZ": "UTC"}}, f"{N}:environment", "TZ"),
+    ({"environment": {"POWERTOOLS_LOG_LEVEL": "DEBUG"}}, f"{N}:environment", "POWERTOOLS_LOG_LEVEL"),
+    ({"environment": {"1ST": "x"}}, f"{N}:environment", "1ST"),
+    ({"environment": {"X": "x"}}, f"{N}:environment", "'X'"),  # Lambda's pattern needs two characters
+    ({"environment": {"NAME-WITH-DASH": "x"}}, f"{N}:environment", "NAME-WITH-DASH"),
+    ({"environment": {"N\u00c4ME": "x"}}, f"{N}:environment", "N\u00c4ME"),
+    ({"environment": {"COUNT": 3}}, f"{N}:environment", "COUNT"),
+    ({"environment": {"BIG": "x" * 4100}}, f"{N}:environment", "BIG"),
+    ({"environment": ["A=1"]}, f"{N}:environment", "A=1"),
+    ({"secretEnvironment": {"DB": "arn:aws:s3:::bucket/key"}}, f"{N}:secretEnvironment", "arn:aws:s3"),
+    ({"secretEnvironment": {"DB": SECRET_ARN.replace("arn:aws:", "arn:aws-cn:")}}, f"{N}:secretEnvironment",
+     "aws-cn"),
+    ({"secretEnvironment": {"DB": {"arn": SECRET_ARN, "kmsKeyArn": f"arn:aws:kms:eu-west-1:999999999999:key/"
+                                                                 f"{KEY_ID}"}}},
+     f"{N}:secretEnvironment", "999999999999"),
+    ({"secretEnvironment": {"DB": {"arn": SECRET_ARN, "kms": "x"}}}, f"{N}:secretEnvironment", "kms"),
+    ({"secretEnvironment": {"AWS_REGION": SECRET_ARN}}, f"{N}:secretEnvironment", "AWS_REGION"),
+    ({"secretEnvironment": {"DB": SECRET_ARN}, "environment": {"DB": "x"}}, f"{N}:secretEnvironment", "DB"),
+    ({"corsAllowOrigins": ["example.com"]}, f"{N}:corsAllowOrigins", "example.com"),
+    ({"corsAllowOrigins": ["https://example.com/"]}, f"{N}:corsAllowOrigins", "https://example.com/"),
+    ({"corsAllowOrigins": "https://example.com"}, f"{N}:corsAllowOrigins", "https://example.com"),
+    ({"corsAllowOrigins": ["https://app.example.com:99999"]}, f"{N}:corsAllowOrigins", ":99999"),
+    ({"corsAllowOrigins": ["https://app.example.com:0"]}, f"{N}:corsAllowOrigins", ":0"),
+    ({"throttleRateLimit": 0}, f"{N}:throttleRateLimit", "'0'"),
+    ({"throttleRateLimit": 10**30}, f"{N}:throttleRateLimit", "'1000000000000000000000000000000'"),
+    ({"throttleRateLimit": 2.5}, f"{N}:throttleRateLimit", "'2.5'"),
+    ({"throttleBurstLimit": -5}, f"{N}:throttleBurstLimit", "'-5'"),
+    ({"throttleBurstLimit": 1099511627776}, f"{N}:throttleBurstLimit", "'1099511627776'"),
+    ({"keepImages": 0}, f"{N}:keepImages", "'0'"),
+    ({"keepImages": 1001}, f"{N}:keepImages", "'1001'"),
+    ({"forceDelete": "maybe"}, f"{N}:forceDelete", "'maybe'"),
+    ({"kmsKeyArn": "alias/ecr"}, f"{N}:kmsKeyArn", "'alias/ecr'"),
+    ({"kmsKeyArn": f"arn:aws:kms:us-east-1:123456789012:key/{KEY_ID}"}, f"{N}:kmsKeyArn", "us-east-1"),
+    ({"kmsKeyArn": f"arn:aws:kms:eu-west-1:{ARABIC_INDIC_ACCOUNT}:key/{KEY_ID}"}, f"{N}:kmsKeyArn",
+     ARABIC_INDIC_ACCOUNT),
+    ({"kmsKeyArn": f"arn:aws-cn:kms:eu-west-1:123456789012:key/{KEY_ID}"}, f"{N}:kmsKeyArn", "aws-cn"),
+    ({"kmsKeyArn": f"arn:aws:kms:eu-west-1:999999999999:key/{KEY_ID}"}, f"{N}:kmsKeyArn", "999999999999"),
+    ({"extraPolicyArns": ["ReadOnlyAccess"]}, f"{N}:extraPolicyArns", "ReadOnlyAccess"),
+    ({"extraPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]}, f"{N}:extraPolicyArns",
      "AdministratorAccess"),
-    ({"extraPolicyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"] * 2}, "container-lambda:extraPolicyArns",
+    ({"extraPolicyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"] * 2}, f"{N}:extraPolicyArns",
      "ReadOnlyAccess"),
-    ({"dockerfile": "Dockerfile"}, "container-lambda:dockerfile", "'Dockerfile'"),
-    ({"dockerfile": "function/../Pulumi.yaml"}, "container-lambda:dockerfile", "Pulumi.yaml"),
-    ({"dockerfile": "function/Dockerfile.missing"}, "container-lambda:dockerfile", "Dockerfile.missing"),
-    ({"dockerfile": "/etc/passwd"}, "container-lambda:dockerfile", "/etc/passwd"),
-    ({"memorysize": 2048}, "container-lambda:memorysize", "2048"),
+    ({"extraPolicyArns": ["arn:aws-us-gov:iam::aws:policy/ReadOnlyAccess"]}, f"{N}:extraPolicyArns",
+     "aws-us-gov"),
+    ({"dockerfile": "Dockerfile"}, f"{N}:dockerfile", "'Dockerfile'"),
+    ({"dockerfile": "function/../Pulumi.yaml"}, f"{N}:dockerfile", "Pulumi.yaml"),
+    ({"dockerfile": "function/Dockerfile.missing"}, f"{N}:dockerfile", "Dockerfile.missing"),
+    ({"dockerfile": "function/app.py"}, f"{N}:dockerfile", "function/app.py"),
+    ({"dockerfile": "/etc/passwd"}, f"{N}:dockerfile", "/etc/passwd"),
+    ({"memorysize": 2048}, f"{N}:memorysize", "2048"),
+    ({"containerlambda:memorySize": 512}, "containerlambda:memorySize", "512"),
+    ({"container-lamda:timeout": 30}, "container-lamda:timeout", "30"),
 ]
 
 
@@ -75,7 +112,7 @@ def test_an_invalid_value_names_its_key_and_value_and_registers_nothing(config, 
     (problem,) = error.problems
     assert problem.key == key
     line = str(problem)
-    assert line.startswith(f"{key} = ") and value in line
+    assert line.startswith(f"{key} = ") and value in line, line
     assert line in str(error)
 
 
@@ -91,10 +128,21 @@ def test_the_message_says_what_is_allowed():
     message = str(config_error({"logRetentionDays": 10}))
     assert ", ".join(map(str, RETENTION_DAYS)) in message
     assert "must be an integer from 128 to 10240" in str(config_error({"memorySize": 64}))
-    assert "must be arm64 or x86_64" in str(config_error({"architecture": "arm"}))
+    assert "must be one of arm64, x86_64" in str(config_error({"architecture": "arm"}))
+    assert "port must be from 1 to 65535" in str(config_error({"corsAllowOrigins": ["http://a.example:70000"]}))
 
 
-@pytest.mark.parametrize("stack", ["Dev", "dev_1", "-dev", "dev-", "dev--a", "a" * 32])
+def test_a_misspelt_key_or_namespace_names_the_intended_key():
+    assert f"did you mean {N}:memorySize?" in str(config_error({"memorysize": 2048}))
+    assert f"did you mean {N}:memorySize?" in str(config_error({"containerlambda:memorySize": 512}))
+    assert f"did you mean {N}:timeout?" in str(config_error({"container-lamda:timout": 30}))
+
+
+def test_other_namespaces_pass():
+    run_stack({"aws:skipMetadataApiCheck": "true", "pulumi:tags": '{"team": "a"}', "other-project:x": "1"})
+
+
+@pytest.mark.parametrize("stack", ["Dev", "dev_1", "-dev", "dev-", "dev--a", "a" * 32, "d\u0435v"])
 def test_a_stack_name_that_cannot_name_the_function_and_repository_is_refused(stack):
     error = config_error(stack=stack)
     assert [p.key for p in error.problems] == ["stack name"]
@@ -105,25 +153,45 @@ def test_a_stack_name_that_cannot_name_the_function_and_repository_is_refused(st
     f"{REGISTRY}/container-lambda-dev:latest",  # a tag, not a digest
     f"{REGISTRY}/container-lambda-prod@{DIGEST}",  # another stack's repository
     f"123456789012.dkr.ecr.us-east-1.amazonaws.com/container-lambda-dev@{DIGEST}",  # another region
+    f"999999999999.dkr.ecr.eu-west-1.amazonaws.com/container-lambda-dev@{DIGEST}",  # another account
+    f"{REGISTRY}.cn/container-lambda-dev@{DIGEST}",  # another partition's registry
+    f"{ARABIC_INDIC_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/container-lambda-dev@{DIGEST}",
     f"docker.io/library/python@{DIGEST}",  # not ECR
     f"{REGISTRY}/container-lambda-dev@sha256:abc",  # a truncated digest
 ])
-def test_a_build_cache_that_is_not_this_repository_by_digest_is_refused(image):
-    error = config_error(cache_from=image)
+@pytest.mark.parametrize("variable", ["cache_from", "pinned_image"])
+def test_an_image_that_is_not_this_repository_by_digest_is_refused(image, variable):
+    error = config_error(**{variable: image})
     (problem,) = error.problems
-    assert problem.key == "CONTAINER_LAMBDA_CACHE_FROM (environment variable)"
-    assert image in str(error) and "container-lambda-dev@sha256:<64 hex>" in str(error)
+    name = {"cache_from": "CONTAINER_LAMBDA_CACHE_FROM", "pinned_image": "CONTAINER_LAMBDA_IMAGE_URI"}[variable]
+    assert problem.key == f"{name} (environment variable)"
+    assert image in str(error) and f"{REGISTRY}/container-lambda-dev@sha256:<64 hex>" in str(error)
     assert error.registered == []
 
 
 def test_boundary_values_are_accepted():
     run = run_stack({"memorySize": 10240, "timeout": 900, "ephemeralStorage": 10240, "logRetentionDays": 3653,
-                     "keepImages": 1000, "reservedConcurrency": 0, "throttleRateLimit": 1,
-                     "throttleBurstLimit": 1, "corsAllowOrigins": ["*", "http://localhost:3000"],
-                     "environment": {"A": "x" * 4000}})
+                     "keepImages": 1000, "reservedConcurrency": 2**31 - 1, "provisionedConcurrency": 2**31 - 1,
+                     "throttleRateLimit": 1, "throttleBurstLimit": 2**31 - 1,
+                     "corsAllowOrigins": ["*", "http://localhost:3000", "https://a.example:65535"],
+                     "environment": {"AB": "x" * 4000}})
     function = run.one(FUNCTION).inputs
     assert (function["memorySize"], function["timeout"], function["reservedConcurrentExecutions"]) == \
-        (10240, 900, 0)
+        (10240, 900, 2**31 - 1)
+
+
+@pytest.mark.parametrize("name", ["AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE", "AWS_XRAY_CONTEXT_MISSING",
+                                  "AWS_LAMBDA_EXEC_WRAPPER", "LAMBDA_CUSTOM", "PYTHONPATH", "LANG"])
+def test_environment_names_lambda_does_not_reserve_are_accepted(name):
+    variables = run_stack({"environment": {name: "x"}}).one(FUNCTION).inputs["environment"]["variables"]
+    assert variables[name] == "x"
+
+
+def test_the_reserved_names_are_the_developer_guides_list():
+    assert len(RESERVED_ENV_NAMES) == 19
+    for name in RESERVED_ENV_NAMES:
+        if name[0].isalpha():  # _HANDLER and _X_AMZN_TRACE_ID already fail Lambda's name pattern
+            assert f"{name!r} is reserved by Lambda" in str(config_error({"environment": {name: "x"}}))
 
 
 def test_a_digest_of_this_repository_is_accepted_as_build_cache():
@@ -132,24 +200,31 @@ def test_a_digest_of_this_repository_is_accepted_as_build_cache():
     assert build["cacheFrom"] == {"images": [image]}
 
 
+@pytest.mark.parametrize("key", KEYS, ids=lambda key: key.name)
+def test_the_example_of_every_key_is_accepted_and_reaches_the_settings(key):
+    run_stack({key.name: key.example})  # raises ConfigError otherwise
 
-def test_settings_are_a_frozen_typed_object_with_the_table_defaults():
-    pulumi.runtime.set_all_config({})  # no Pulumi.yaml: the defaults come from the table in infra/config.py
+
+def test_settings_are_frozen_and_named_after_the_keys():
+    pulumi.runtime.set_all_config({})  # no Pulumi.yaml: every key at the default of the table
     settings = load_settings(stack="dev", environ={})
     assert (settings.architecture, settings.platform, settings.memory_size, settings.timeout) == \
         ("arm64", "linux/arm64", 1024, 29)
-    assert settings.reserved_concurrency is None and settings.kms_key_arn is None
+    assert settings.reserved_concurrency_or_none is None and settings.kms_key_arn is None
     assert settings.cors_allow_origins == () and dict(settings.environment) == {}
     assert settings.prefix == "container-lambda-dev" and settings.dockerfile == "function/Dockerfile"
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    assert settings.environment_class == "non-production"
+    with pytest.raises(AttributeError, match="memorySize|memory_size"):
         settings.memory_size = 2048  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="no 'memory'"):
+        _ = settings.memory
 
 
 def test_an_unknown_key_the_cli_passes_in_pulumi_config_is_refused(monkeypatch):
-    passed = {"container-lambda:timout": "30", "aws:region": "eu-west-1"}
+    passed = {f"{N}:timout": "30", "aws:region": "eu-west-1"}
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps(passed))
     pulumi.runtime.set_all_config({})
     with pytest.raises(ConfigError) as caught:
         load_settings(stack="dev", environ={})
-    assert [p.key for p in caught.value.problems] == ["container-lambda:timout"]
-    assert "timeout" in str(caught.value)  # the known keys are listed
+    assert [p.key for p in caught.value.problems] == [f"{N}:timout"]
+    assert f"did you mean {N}:timeout?" in str(caught.value)

@@ -73,7 +73,8 @@ def test_the_log_group_exists_before_the_function_with_retention(default_run):
     assert group.urn in function.depends_on
     assert default_run.one(ROLE_POLICY).urn in function.depends_on
     assert function.inputs["loggingConfig"] == {"logFormat": "JSON",
-                                                "logGroup": "/aws/lambda/container-lambda-dev"}
+                                                "logGroup": "/aws/lambda/container-lambda-dev",
+                                                "applicationLogLevel": "INFO", "systemLogLevel": "INFO"}
 
 
 def test_log_retention_is_configurable():
@@ -90,7 +91,7 @@ def test_the_function_defaults(default_run):
     assert function["ephemeralStorage"] == {"size": 512}
     assert function["reservedConcurrentExecutions"] == -1  # unreserved
     assert function["publish"] is False
-    assert "environment" not in function
+    assert function["environment"] == {"variables": {"POWERTOOLS_LOG_LEVEL": "INFO"}}
     assert not default_run.of_type(ALIAS) and not default_run.of_type(PROVISIONED)
     assert not default_run.of_type(ATTACHMENT)
 
@@ -103,9 +104,41 @@ def test_memory_timeout_storage_and_reserved_concurrency_are_passed_through():
 
 
 def test_environment_variables_reach_the_function():
-    variables = {"POWERTOOLS_SERVICE_NAME": "iris", "MODEL_STAGE": "beta"}
-    function = run_stack({"environment": variables}).one(FUNCTION).inputs
-    assert function["environment"] == {"variables": variables}
+    variables = {"POWERTOOLS_SERVICE_NAME": "orders", "MODEL_STAGE": "beta"}
+    function = run_stack({"environment": variables}).one(FUNCTION)
+    assert function.inputs["environment"] == {"variables": {"POWERTOOLS_LOG_LEVEL": "INFO", **variables}}
+    assert function.secret_paths == set() and function.additional_secret_outputs == []
+
+
+@pytest.mark.parametrize(("level", "system", "powertools"), [
+    ("TRACE", "DEBUG", "DEBUG"), ("DEBUG", "INFO", "DEBUG"), ("WARN", "WARN", "WARNING"),
+    ("ERROR", "INFO", "ERROR"), ("FATAL", "WARN", "CRITICAL"),
+])
+def test_log_levels_set_the_logging_config_and_powertools(level, system, powertools):
+    function = run_stack({"logLevel": level, "systemLogLevel": system}).one(FUNCTION).inputs
+    assert function["loggingConfig"]["logFormat"] == "JSON"  # Lambda filters levels of JSON logs only
+    assert (function["loggingConfig"]["applicationLogLevel"], function["loggingConfig"]["systemLogLevel"]) \
+        == (level, system)
+    assert function["environment"]["variables"]["POWERTOOLS_LOG_LEVEL"] == powertools
+
+
+def test_powertools_reads_the_level_the_program_sets(monkeypatch):
+    """POWERTOOLS_LOG_LEVEL is a level Powertools' Logger accepts, and Powertools finds it consistent with the
+    level Lambda passes as AWS_LAMBDA_LOG_LEVEL (it warns when they disagree)."""
+    import warnings
+
+    from aws_lambda_powertools import Logger
+
+    for level, python_level in (("TRACE", 0), ("DEBUG", 10), ("INFO", 20), ("WARN", 30), ("ERROR", 40),
+                                ("FATAL", 50)):
+        variables = run_stack({"logLevel": level}).one(FUNCTION).inputs["environment"]["variables"]
+        monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", variables["POWERTOOLS_LOG_LEVEL"])
+        monkeypatch.delenv("AWS_LAMBDA_LOG_LEVEL", raising=False)
+        assert Logger(service=f"alone-{level}").log_level == max(python_level, 10), level
+        monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", level)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert Logger(service=f"in-lambda-{level}").log_level == python_level, level
 
 
 def test_extra_policies_are_attached_to_the_role_and_nothing_else_changes(default_run):

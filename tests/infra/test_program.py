@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import textwrap
 from pathlib import Path
 
@@ -10,15 +11,16 @@ import pulumi_aws
 import pytest
 import yaml
 
-from infra.config import KEYS
+from infra.config import KEYS, NAMESPACE
+from infra.config_docs import project_file
 from infra.outputs import OUTPUTS, export_outputs
+from infra.project import PROJECT
 from infra.tags import standard_tags
 from tests.infra.support import FUNCTION, ROOT, run_stack
 from tests.support.project_schema import validate_project
-from tests.support.pulumi_harness import run_program
+from tests.support.pulumi_harness import project_config, run_program
 
-COMPONENTS = {"container-lambda:infra:ImageRegistry", "container-lambda:infra:Function",
-              "container-lambda:infra:HttpApi"}
+COMPONENTS = {f"{PROJECT}:infra:ImageRegistry", f"{PROJECT}:infra:Function", f"{PROJECT}:infra:HttpApi"}
 VARIANTS = {
     "defaults": {},
     "x86_64": {"architecture": "x86_64"},
@@ -51,14 +53,18 @@ def test_outputs_are_exactly_the_contract(variant):
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_every_taggable_resource_carries_the_standard_tags(variant):
-    run = run_stack(VARIANTS[variant], stack="staging")
+@pytest.mark.parametrize("environment_class", ["production", "non-production"])
+def test_every_taggable_resource_carries_the_standard_tags(variant, environment_class):
+    run = run_stack(VARIANTS[variant] | {"environmentClass": environment_class}, stack="staging")
     taggable = [r for r in run.resources if r.typ.startswith("aws:") and takes_tags(r.typ)]
     assert {r.typ for r in taggable} >= {"aws:ecr/repository:Repository", "aws:iam/role:Role", FUNCTION,
                                          "aws:cloudwatch/logGroup:LogGroup", "aws:apigatewayv2/api:Api",
                                          "aws:apigatewayv2/stage:Stage"}
+    expected = {"Project": PROJECT, "Stack": "staging", "ManagedBy": "pulumi",
+                "EnvironmentClass": environment_class}
+    assert standard_tags("staging", environment_class) == expected
     for resource in taggable:
-        assert resource.inputs.get("tags") == standard_tags("staging"), resource.name
+        assert resource.inputs.get("tags") == expected, resource.name
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -72,10 +78,9 @@ def test_every_resource_belongs_to_one_of_the_three_components(variant):
 
 
 @pytest.mark.parametrize(("component", "outputs"), [
-    ("container-lambda:infra:ImageRegistry", {"imageUri", "repositoryUrl", "repositoryName"}),
-    ("container-lambda:infra:Function", {"functionName", "functionArn", "invokeArn", "roleArn",
-                                         "logGroupName"}),
-    ("container-lambda:infra:HttpApi", {"apiId", "apiUrl"}),
+    (f"{PROJECT}:infra:ImageRegistry", {"imageUri", "repositoryUrl", "repositoryName"}),
+    (f"{PROJECT}:infra:Function", {"functionName", "functionArn", "invokeArn", "roleArn", "logGroupName"}),
+    (f"{PROJECT}:infra:HttpApi", {"apiId", "apiUrl"}),
 ])
 def test_each_component_registers_its_outputs(default_run, component, outputs):
     (record,) = default_run.of_type(component)
@@ -95,34 +100,9 @@ def test_export_outputs_refuses_anything_but_the_contract():
 
 def test_names_derive_from_the_stack():
     outputs = run_stack(stack="prod").outputs
-    assert outputs["functionName"] == outputs["repositoryName"] == "container-lambda-prod"
-    assert outputs["logGroupName"] == "/aws/lambda/container-lambda-prod"
-    assert outputs["roleArn"].endswith(":role/container-lambda/container-lambda-prod")
-
-
-def test_the_committed_dev_stack_file_runs_clean():
-    stack_file = ROOT / "Pulumi.dev.yaml"
-    declared = yaml.safe_load(stack_file.read_text())["config"]
-    assert declared["aws:region"]
-    run = run_stack(stack_file=stack_file)
-    assert set(run.outputs) == set(OUTPUTS)
-    function = run.one(FUNCTION).inputs
-    applied = {  # each value the stack file sets, as the program applied it
-        "container-lambda:architecture": lambda: function["architectures"][0],
-        "container-lambda:memorySize": lambda: function["memorySize"],
-        "container-lambda:logRetentionDays": lambda: one_value(
-            {g.inputs["retentionInDays"] for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")}),
-        "container-lambda:environment": lambda: function["environment"]["variables"],
-    }
-    for key, value in declared.items():
-        if key != "aws:region":
-            assert key in applied, f"add a check of {key} to this test"
-            assert applied[key]() == value, key
-
-
-def one_value(values: set):
-    (value,) = values
-    return value
+    assert outputs["functionName"] == outputs["repositoryName"] == f"{PROJECT}-prod"
+    assert outputs["logGroupName"] == f"/aws/lambda/{PROJECT}-prod"
+    assert outputs["roleArn"].endswith(f"/{PROJECT}-prod")
 
 
 def project() -> dict:
@@ -131,23 +111,24 @@ def project() -> dict:
 
 def test_pulumi_yaml_validates_against_the_project_schema():
     validate_project(project())
-    assert project()["name"] == "container-lambda"
     assert project()["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
 
 
-def test_pulumi_yaml_declares_every_key_with_its_type_description_and_default():
-    declared = project()["config"]
-    assert list(declared) == [key.name for key in KEYS]
+def test_the_generated_config_block_gives_the_engine_every_default_of_the_table(tmp_path: Path):
+    generated = tmp_path / "Pulumi.yaml"
+    generated.write_text(project_file("name: renamed\nruntime: python\n"))
+    validate_project(yaml.safe_load(generated.read_text()))
+    defaults = project_config(generated, "renamed")
+    assert defaults == {f"renamed:{key.name}": key.default if isinstance(key.default, str)
+                        else json.dumps(key.default) for key in KEYS}
+    declared = yaml.safe_load(generated.read_text())["config"]
     for key in KEYS:
-        spec = declared[key.name]
-        assert spec["default"] == key.default, key.name
-        assert spec["description"].startswith(key.description), key.name
-        if key.type == "object":  # Pulumi.yaml has no object type; the default documents the shape
-            assert "type" not in spec
-        else:
-            assert spec["type"] == key.type, key.name
-        if key.type == "array":
-            assert spec["items"] == {"type": "string"}
+        assert declared[key.name].get("type") == key.rule.pulumi_type, key.name
+    assert project_file(generated.read_text()) == generated.read_text()  # regenerating changes nothing
+
+
+def test_the_config_namespace_is_the_project_name():
+    assert NAMESPACE == PROJECT == project()["name"]
 
 
 CONSUMER = textwrap.dedent('''
@@ -155,7 +136,7 @@ CONSUMER = textwrap.dedent('''
 
     from infra.outputs import OUTPUTS
 
-    lambda_stack = pulumi.StackReference("organization/container-lambda/dev")
+    lambda_stack = pulumi.StackReference("organization/service/dev")
     for name in OUTPUTS:
         pulumi.export(name, lambda_stack.require_output(name))
 ''')
@@ -164,7 +145,7 @@ CONSUMER = textwrap.dedent('''
 def test_another_stack_reads_every_output_through_a_stack_reference(default_run, tmp_path: Path):
     (tmp_path / "__main__.py").write_text(CONSUMER)
     consumer = run_program(tmp_path, project="consumer", stack="dev",
-                           stack_references={"organization/container-lambda/dev": default_run.outputs})
+                           stack_references={"organization/service/dev": default_run.outputs})
     assert consumer.outputs == default_run.outputs
     (reference,) = consumer.of_type("pulumi:pulumi:StackReference")
-    assert reference.name == "organization/container-lambda/dev"
+    assert reference.name == "organization/service/dev"

@@ -55,8 +55,10 @@ def options() -> PolicyResourceOptions:
     return PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
 
 
-def tags(stack: str = "dev") -> dict[str, str]:
-    return {"Project": PROJECT, "Stack": stack, "ManagedBy": "pulumi"}
+def tags(stack: str = "dev", environment_class: str | None = None) -> dict[str, str]:
+    """The standard tags; with `environment_class`, the EnvironmentClass tag too (infra/tags.py)."""
+    found = {"Project": PROJECT, "Stack": stack, "ManagedBy": "pulumi"}
+    return found | ({"EnvironmentClass": environment_class} if environment_class else {})
 
 
 @dataclass

@@ -259,46 +259,60 @@ LISTED_CORS = {"protocolType": "HTTP", "corsConfiguration": {"allowOrigins": ["h
 
 
 def test_cors_star_is_rejected_on_a_production_stack():
-    (found,) = violations("cors-no-wildcard-in-production", API, OPEN_CORS | {"tags": tags("production")},
-                          stack="production")
-    assert "production stack 'production'" in found and ". Fix: " in found
+    (found,) = violations("cors-no-wildcard-in-production", API,
+                          OPEN_CORS | {"tags": tags("eu", "production")}, stack="eu")
+    assert "production stack 'eu'" in found and ". Fix: " in found
 
 
 def test_cors_star_is_allowed_outside_production():
     assert violations("cors-no-wildcard-in-production", API, OPEN_CORS | {"tags": tags()}) == []
+    assert violations("cors-no-wildcard-in-production", API,
+                      OPEN_CORS | {"tags": tags("dev", "non-production")}) == []
 
 
 def test_cors_with_listed_origins_passes_in_production():
-    assert violations("cors-no-wildcard-in-production", API, LISTED_CORS | {"tags": tags("prod")},
-                      stack="prod") == []
+    assert violations("cors-no-wildcard-in-production", API,
+                      LISTED_CORS | {"tags": tags("prod", "production")}, stack="prod") == []
 
 
-def test_production_is_read_from_the_stack_tag_before_the_urn():
-    assert violations("cors-no-wildcard-in-production", API, OPEN_CORS | {"tags": tags("prod")}, stack="dev")
+@pytest.mark.parametrize("stack", ["prod", "production", "prod-eu", "live"])
+def test_production_is_the_declared_class_not_the_stack_name(stack):
+    assert violations("cors-no-wildcard-in-production", API, OPEN_CORS | {"tags": tags(stack)}, stack=stack) == []
+    assert violations("cors-no-wildcard-in-production", API,
+                      OPEN_CORS | {"tags": tags(stack, "non-production")}, stack=stack) == []
+    assert violations("cors-no-wildcard-in-production", API,
+                      OPEN_CORS | {"tags": tags(stack, "production")}, stack=stack)
 
 
-def test_production_stacks_come_from_the_policy_config():
-    config = {"productionStacks": ["live"]}
-    assert violations("cors-no-wildcard-in-production", API, OPEN_CORS, stack="live", config=config)
-    assert violations("cors-no-wildcard-in-production", API, OPEN_CORS, stack="prod", config=config) == []
+def test_the_tag_wins_over_the_pack_config():
+    production = {"environmentClass": "production"}
+    assert violations("cors-no-wildcard-in-production", API, OPEN_CORS | {"tags": tags("a", "non-production")},
+                      config=production) == []
+    assert violations("cors-no-wildcard-in-production", API, OPEN_CORS | {"tags": tags("a")},
+                      config=production)
 
 
 def test_cors_star_on_a_function_url_in_production():
+    """A function URL takes no tags: the pack's environmentClass config declares the stack's class."""
     url = {"functionName": "f", "authorizationType": "AWS_IAM", "cors": {"allowOrigins": ["*"]}}
-    assert violations("cors-no-wildcard-in-production", FUNCTION_URL, url, stack="prod")
+    assert violations("cors-no-wildcard-in-production", FUNCTION_URL, url, stack="prod",
+                      config={"environmentClass": "production"})
+    assert violations("cors-no-wildcard-in-production", FUNCTION_URL, url, stack="prod") == []
 
 
 def test_short_retention_warns_on_production_only():
-    short = log_group(tags=tags("production"))
-    (found,) = violations("log-retention-production", LOG_GROUP, short, stack="production")
+    short = log_group(tags=tags("eu", "production"))
+    (found,) = violations("log-retention-production", LOG_GROUP, short, stack="eu")
     assert "keeps logs 14 days, under 365" in found and ". Fix: " in found
     assert violations("log-retention-production", LOG_GROUP, log_group()) == []
-    a_year = log_group(retentionInDays=365, tags=tags("prod"))
+    assert violations("log-retention-production", LOG_GROUP, log_group(tags=tags("production")),
+                      stack="production") == []
+    a_year = log_group(retentionInDays=365, tags=tags("prod", "production"))
     assert violations("log-retention-production", LOG_GROUP, a_year, stack="prod") == []
 
 
 def test_retention_minimum_comes_from_the_policy_config():
-    group = log_group(retentionInDays=90, tags=tags("prod"))
+    group = log_group(retentionInDays=90, tags=tags("prod", "production"))
     assert violations("log-retention-production", LOG_GROUP, group, stack="prod",
                       config={"minimumRetentionDays": 30}) == []
 

@@ -153,9 +153,12 @@ def test_taggable_types_the_stack_registers_are_known_to_the_tag_policy(variant)
 # --- the same program, made insecure by config, is stopped --------------------------------------------------
 
 def test_a_production_stack_with_cors_star_is_blocked():
-    resources = run_stack({"corsAllowOrigins": ["*"]}, stack="production")
+    resources = run_stack({"corsAllowOrigins": ["*"], "environmentClass": "production"}, stack="eu")
     found = [text for r in resources for text in resource_violations("cors-no-wildcard-in-production", r)]
-    assert len(found) == 1 and "production stack 'production'" in found[0]
+    assert len(found) == 1 and "production stack 'eu'" in found[0]
+    named_production = run_stack({"corsAllowOrigins": ["*"]}, stack="production")
+    assert [text for r in named_production
+            for text in resource_violations("cors-no-wildcard-in-production", r)] == []
 
 
 def test_tracing_turned_off_in_config_is_blocked_by_the_pack():
@@ -165,8 +168,8 @@ def test_tracing_turned_off_in_config_is_blocked_by_the_pack():
 
 
 def test_a_production_stack_with_listed_origins_passes():
-    resources = run_stack({"corsAllowOrigins": ["https://app.example.com"], "logRetentionDays": 365},
-                          stack="production")
+    resources = run_stack({"corsAllowOrigins": ["https://app.example.com"], "logRetentionDays": 365,
+                           "environmentClass": "production"}, stack="production")
     assert all_mandatory_violations(resources) == []
     assert [text for r in resources for text in resource_violations("log-retention-production", r)] == []
 

@@ -52,7 +52,7 @@ import json
 import os
 import runpy
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -330,6 +330,7 @@ class Registered:
     protect: bool
     ignore_changes: list[str]
     additional_secret_outputs: list[str]
+    state_secret_paths: set[str] = field(default_factory=set)
 
 
 class RecordingMonitor(MockMonitor):
@@ -347,9 +348,10 @@ class RecordingMonitor(MockMonitor):
             return response
         inputs, secrets = unwrap_secrets(rpc.deserialize_properties(request.object))
         registration = self.resources[response.urn]
+        state, state_secrets = unwrap_secrets(dict(registration.state))
         record = Registered(
             typ=request.type, name=request.name, urn=response.urn, inputs=inputs, secret_paths=secrets,
-            state=unwrap_secrets(dict(registration.state))[0], id=registration.id,
+            state=state, state_secret_paths=state_secrets, id=registration.id,
             custom=bool(request.custom), parent=request.parent or None,
             depends_on=list(request.dependencies),
             property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
@@ -445,10 +447,39 @@ def project_config(project_file: Path, project: str) -> dict[str, str]:
     return values
 
 
+SECURE_PLACEHOLDER = "[secure value of the stack file]"
+
+
+def _decrypted(value: Any) -> tuple[Any, bool]:
+    """`value` with every `{secure: <ciphertext>}` replaced by a placeholder (the CLI would decrypt it), and
+    whether there was one (the CLI then lists the whole key among the secret keys)."""
+    if isinstance(value, dict) and set(value) == {"secure"}:
+        return SECURE_PLACEHOLDER, True
+    if isinstance(value, dict):
+        pairs = {k: _decrypted(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
+    if isinstance(value, list):
+        pairs = [_decrypted(v) for v in value]
+        return [v for v, _ in pairs], any(s for _, s in pairs)
+    return value, False
+
+
 def stack_config(stack_file: Path, project: str) -> dict[str, str]:
-    """The `config:` of a Pulumi.<stack>.yaml file, as the CLI passes it to the program."""
+    """The `config:` of a Pulumi.<stack>.yaml file, as the CLI passes it to the program (secure values as
+    SECURE_PLACEHOLDER)."""
+    return stack_config_and_secrets(stack_file, project)[0]
+
+
+def stack_config_and_secrets(stack_file: Path, project: str) -> tuple[dict[str, str], set[str]]:
+    """The `config:` of a stack file as the CLI passes it, and the keys the CLI marks secret."""
     declared = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
-    return {_namespaced(key, project): _cli_value(value) for key, value in declared.items()}
+    values, secrets = {}, set()
+    for key, value in declared.items():
+        plain, secret = _decrypted(value)
+        values[_namespaced(key, project)] = _cli_value(plain)
+        if secret:
+            secrets.add(_namespaced(key, project))
+    return values, secrets
 
 
 @contextmanager
@@ -473,8 +504,10 @@ def run_program(program: str | Path, config: Mapping[str, Any] | None = None, *,
                 stack: str = "dev", project_file: str | Path | None = None,
                 stack_file: str | Path | None = None, mocks: HarnessMocks | None = None,
                 env: Mapping[str, str | None] | None = None,
-                stack_references: Mapping[str, Mapping[str, Any]] | None = None) -> ProgramRun:
-    """Run the program at `program` (a directory with __main__.py, or a file) once under fresh mocks."""
+                stack_references: Mapping[str, Mapping[str, Any]] | None = None,
+                secrets: Iterable[str] = ()) -> ProgramRun:
+    """Run the program at `program` (a directory with __main__.py, or a file) once under fresh mocks.
+    `secrets` are config keys the CLI would pass as secret (`pulumi config set --secret`)."""
     program = Path(program)
     mocks = mocks or HarnessMocks()
     mocks.stack_references.update(stack_references or {})
@@ -485,11 +518,15 @@ def run_program(program: str | Path, config: Mapping[str, Any] | None = None, *,
     program_dir = program if program.is_dir() else program.parent
     project_path = Path(project_file) if project_file else program_dir / "Pulumi.yaml"
     values = project_config(project_path, project) if project_path.exists() else {}
+    secret_keys = {_namespaced(key, project) for key in secrets}
     if stack_file is not None:
-        values |= stack_config(Path(stack_file), project)
+        stack_values, stack_secrets = stack_config_and_secrets(Path(stack_file), project)
+        values |= stack_values
+        secret_keys |= stack_secrets
     for key, value in (config or {}).items():
         values[_namespaced(key, project)] = None if value is None else _cli_value(value)
-    pulumi.runtime.set_all_config({key: value for key, value in values.items() if value is not None})
+    pulumi.runtime.set_all_config({key: value for key, value in values.items() if value is not None},
+                                  sorted(secret_keys))
 
     exported: dict[str, Any] = {}
 
