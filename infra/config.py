@@ -51,8 +51,8 @@ INT32_MAX = 2**31 - 1
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
                   3288, 3653)
 
-# The keys Lambda reserves: "Defined runtime environment variables ... The keys for these environment variables
-# are reserved and cannot be set in your function configuration" (AWS Lambda Developer Guide,
+# The keys Lambda reserves: "Defined runtime environment variables ... The keys for these environment
+# variables are reserved and cannot be set in your function configuration" (AWS Lambda Developer Guide,
 # configuration-envvars.html, "Reserved environment variables"; the same 19 names in boltops-tools/jets
 # lib/jets/resource/lambda/function/environment.rb, citing that page). Every other name may be set, including
 # AWS_LAMBDA_EXEC_WRAPPER, AWS_XRAY_CONTEXT_MISSING, AWS_MAX_ATTEMPTS or AWS_RETRY_MODE.
@@ -69,17 +69,19 @@ ENV_MAX_BYTES = 4096  # Lambda: "The total size of all environment variables doe
 # Variables the program sets itself (infra/function.py); `environment` may not set them.
 PROGRAM_ENV_NAMES = frozenset({"POWERTOOLS_LOG_LEVEL"})
 
-# Lambda LoggingConfig (Lambda API reference): ApplicationLogLevel "Valid Values: TRACE | DEBUG | INFO | WARN |
-# ERROR | FATAL", SystemLogLevel "Valid Values: DEBUG | INFO | WARN"; "To use log-level filtering, your
-# function must be configured to use the JSON log format" (Developer Guide, monitoring-cloudwatchlogs-log-level).
+# Lambda LoggingConfig (Lambda API reference): ApplicationLogLevel "Valid Values: TRACE | DEBUG | INFO |
+# WARN | ERROR | FATAL", SystemLogLevel "Valid Values: DEBUG | INFO | WARN"; "To use log-level filtering,
+# your function must be configured to use the JSON log format" (Developer Guide,
+# monitoring-cloudwatchlogs-log-level). The same values in pulumi-aws's FunctionLoggingConfigArgs.
 APPLICATION_LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 SYSTEM_LOG_LEVELS = ("DEBUG", "INFO", "WARN")
 
 _DIGITS12 = r"[0-9]{12}"
 _REGION = r"[a-z]{2}(?:-[a-z]+)+-[0-9]"
 _PARTITION = r"aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc"
-KMS_KEY_ARN = re.compile(rf"arn:(?P<partition>{_PARTITION}):kms:(?P<region>{_REGION}):(?P<account>{_DIGITS12}):"
-                         r"key/(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})")
+KMS_KEY_ARN = re.compile(rf"arn:(?P<partition>{_PARTITION}):kms:(?P<region>{_REGION}):"
+                         rf"(?P<account>{_DIGITS12}):key/"
+                         r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})")
 # IAM: policy names are [\w+=,.@-]+ in ASCII (IAM API reference, CreatePolicy PolicyName pattern).
 POLICY_ARN = re.compile(rf"arn:(?P<partition>{_PARTITION}):iam::(?:aws|{_DIGITS12}):policy/"
                         r"(?:[A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,128}")
@@ -98,7 +100,7 @@ DIGEST_URI = re.compile(rf"(?P<account>{_DIGITS12})\.dkr\.ecr\.(?P<region>{_REGI
                         r"(?P<repository>[a-z0-9._/-]+)@sha256:[0-9a-f]{64}")
 
 
-# --- rules: a type plus its bounds or choices; parse() turns the CLI's string into the value -------------------
+# --- rules: a type plus its bounds or choices; parse() turns the CLI's string into the value ----------------
 
 class Invalid(Exception):
     """A value breaks its rule; `allowed` says what the rule accepts."""
@@ -272,7 +274,7 @@ class NameMap(Rule):
         return MappingProxyType(dict(variables))
 
 
-# --- the checks of single values --------------------------------------------------------------------------------
+# --- the checks of single values ----------------------------------------------------------------------------
 
 ORIGIN = re.compile(r"(?P<scheme>https?)://(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
                     r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?::(?P<port>[0-9]{1,5}))?")
@@ -362,7 +364,8 @@ def _secret_reference(value: Any, context: Context) -> str | None:
 
 
 def _secret_environment(raw: str, context: Context) -> Mapping[str, SecretReference]:
-    references = NameMap(_secret_reference, "an SSM parameter or Secrets Manager secret ARN").parse(raw, context)
+    references = NameMap(_secret_reference, "an SSM parameter or Secrets Manager secret ARN").parse(raw,
+                                                                                                    context)
     return MappingProxyType({
         name: SecretReference(value) if isinstance(value, str) else SecretReference(value["arn"],
                                                                                      value.get("kmsKeyArn"))
@@ -410,7 +413,7 @@ def image_by_digest(raw: str, context: Context) -> str | None:
     return raw
 
 
-# --- the contract ------------------------------------------------------------------------------------------------
+# --- the contract -------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Key:
@@ -445,7 +448,8 @@ KEYS: tuple[Key, ...] = (
     Key("reservedConcurrency",
         Integer(0, INT32_MAX, off=-1, off_means="no reservation",
                 source="Lambda API reference, PutFunctionConcurrency: Integer, minimum 0"), -1,
-        "Concurrent executions reserved for the function (at most the account's unreserved concurrency).", 20),
+        "Concurrent executions reserved for the function (at most the account's unreserved concurrency).",
+        20),
     Key("provisionedConcurrency",
         Integer(1, INT32_MAX, off=0, off_means="no version, no alias",
                 source="Lambda API reference, PutProvisionedConcurrencyConfig: Integer, minimum 1"), 0,
@@ -487,8 +491,9 @@ KEYS: tuple[Key, ...] = (
                                     "the stack's region"), "",
         "KMS key that encrypts the repository; empty = AES256.",
         "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
-    Key("extraPolicyArns", StringList(_policy_arn, "an IAM policy ARN (not AdministratorAccess or IAMFullAccess)"),
-        [], "Managed policies attached to the function's role, besides its inline policy.",
+    Key("extraPolicyArns",
+        StringList(_policy_arn, "an IAM policy ARN (not AdministratorAccess or IAMFullAccess)"), [],
+        "Managed policies attached to the function's role, besides its inline policy.",
         ["arn:aws:iam::123456789012:policy/orders-table-read"]),
     Key("dockerfile", Text(_dockerfile, "a Dockerfile (Dockerfile, Dockerfile.<suffix> or <name>.Dockerfile) "
                                         "inside function/"),
@@ -517,7 +522,7 @@ CROSS_CHECKS: tuple[tuple[str, Callable[[Mapping[str, Any]], str | None]], ...] 
 )
 
 
-# --- results -----------------------------------------------------------------------------------------------------
+# --- results ------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Problem:
@@ -550,7 +555,8 @@ class Settings:
     secret_keys: frozenset[str] = frozenset()
     cache_from: str | None = None  # CONTAINER_LAMBDA_CACHE_FROM: the deployed image to reuse as build cache
     pinned_image: str | None = None  # CONTAINER_LAMBDA_IMAGE_URI: the image to run instead of building one
-    _fields: Mapping[str, str] = field(default_factory=lambda: {key.field: key.name for key in KEYS}, repr=False)
+    _fields: Mapping[str, str] = field(default_factory=lambda: {key.field: key.name for key in KEYS},
+                                       repr=False)
 
     def __getattr__(self, attribute: str) -> Any:
         fields = object.__getattribute__(self, "_fields")
@@ -575,7 +581,7 @@ class Settings:
         return None if value == -1 else value
 
 
-# --- loading -----------------------------------------------------------------------------------------------------
+# --- loading ------------------------------------------------------------------------------------------------
 
 def cli_value(value: Any) -> str:
     """A value as the CLI passes it to the program: strings as they are, everything else as JSON."""
@@ -625,7 +631,8 @@ def _misplaced_keys(present: Mapping[str, str]) -> list[Problem]:
         elif namespace != NAMESPACE and namespace not in OTHER_NAMESPACES \
                 and edit_distance(namespace, NAMESPACE) <= 2:
             intended = f"{NAMESPACE}:{_closest(name, names) or name}"
-            problems.append(Problem(full, present[full], f"the namespace is misspelt: did you mean {intended}?"))
+            problems.append(Problem(full, present[full],
+                                    f"the namespace is misspelt: did you mean {intended}?"))
     return problems
 
 
@@ -666,7 +673,9 @@ def load_settings(stack: str | None = None, environ: Mapping[str, str] | None = 
         try:
             images[attribute] = image_by_digest(environ.get(variable, ""), context)
         except Invalid as invalid:
-            problems.append(Problem(f"{variable} (environment variable)", environ.get(variable), invalid.allowed))
+            problems.append(Problem(f"{variable} (environment variable)", environ.get(variable),
+                                    invalid.allowed))
     if problems:
         raise ConfigError(stack, problems)
-    return Settings(stack=stack, values=MappingProxyType(values), secret_keys=frozenset(secret_keys), **images)
+    return Settings(stack=stack, values=MappingProxyType(values), secret_keys=frozenset(secret_keys),
+                    **images)

@@ -48,7 +48,7 @@ def config_block(keys: tuple[Key, ...] = KEYS) -> str:
 
 
 def project_file(text: str) -> str:
-    """Pulumi.yaml with its `config:` block replaced by (or, when it has none, followed by) the generated one."""
+    """Pulumi.yaml with its `config:` block replaced by the generated one (appended when it has none)."""
     if _CONFIG_BLOCK.search(text):
         return _CONFIG_BLOCK.sub(lambda _: config_block(), text, count=1)
     return text.rstrip("\n") + "\n" + config_block()

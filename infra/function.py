@@ -177,8 +177,8 @@ class Function(pulumi.ComponentResource):
             # permissions before the first invocation
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, self.role_policy,
                                                                  *self.policy_attachments],
-                                        additional_secret_outputs=(["environment"] if args.environment_is_secret
-                                                                   else None)),
+                                        additional_secret_outputs=(
+                                            ["environment"] if args.environment_is_secret else None)),
         )
         self.alias = None
         self.provisioned_concurrency_config = None

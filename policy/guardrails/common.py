@@ -24,10 +24,10 @@ class _Unknown:
 UNKNOWN: Any = _Unknown()
 """A value the engine cannot know before the update (for example an ARN of a resource not created yet)."""
 
-# Production is declared, not inferred from a stack's name: the stack config `environmentClass` (infra/config.py)
-# becomes the tag EnvironmentClass on every taggable resource (infra/tags.py). For resources that take no tags
-# (a Lambda function URL), the pack's own config `environmentClass` says it, as the workflows pass it from the
-# stack's config (`pulumi preview --policy-pack-config`).
+# Production is declared, not inferred from a stack's name: the stack config `environmentClass`
+# (infra/config.py) becomes the tag EnvironmentClass on every taggable resource (infra/tags.py). For
+# resources that take no tags (a Lambda function URL), the pack's own config `environmentClass` says it, as
+# the workflows pass it from the stack's config (`pulumi preview --policy-pack-config`).
 ENVIRONMENT_CLASS_TAG = "EnvironmentClass"
 PRODUCTION = "production"
 ENVIRONMENT_CLASS_SCHEMA = {

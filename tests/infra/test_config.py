@@ -23,7 +23,7 @@ BAD = [
     ({"memorySize": 64}, f"{N}:memorySize", "'64'"),
     ({"memorySize": "lots"}, f"{N}:memorySize", "'lots'"),
     ({"memorySize": "1024.0"}, f"{N}:memorySize", "'1024.0'"),
-    ({"memorySize": "\u0661\u0660\u0662\u0664"}, f"{N}:memorySize", "'\u0661\u0660\u0662\u0664'"),  # Arabic-Indic
+    ({"memorySize": "\u0661\u0660\u0662\u0664"}, f"{N}:memorySize", "'\u0661\u0660\u0662\u0664'"),
     ({"timeout": 0}, f"{N}:timeout", "'0'"),
     ({"timeout": 901}, f"{N}:timeout", "'901'"),
     ({"ephemeralStorage": 256}, f"{N}:ephemeralStorage", "'256'"),
@@ -163,7 +163,8 @@ def test_a_stack_name_that_cannot_name_the_function_and_repository_is_refused(st
 def test_an_image_that_is_not_this_repository_by_digest_is_refused(image, variable):
     error = config_error(**{variable: image})
     (problem,) = error.problems
-    name = {"cache_from": "CONTAINER_LAMBDA_CACHE_FROM", "pinned_image": "CONTAINER_LAMBDA_IMAGE_URI"}[variable]
+    name = {"cache_from": "CONTAINER_LAMBDA_CACHE_FROM",
+            "pinned_image": "CONTAINER_LAMBDA_IMAGE_URI"}[variable]
     assert problem.key == f"{name} (environment variable)"
     assert image in str(error) and f"{REGISTRY}/container-lambda-dev@sha256:<64 hex>" in str(error)
     assert error.registered == []
@@ -171,7 +172,8 @@ def test_an_image_that_is_not_this_repository_by_digest_is_refused(image, variab
 
 def test_boundary_values_are_accepted():
     run = run_stack({"memorySize": 10240, "timeout": 900, "ephemeralStorage": 10240, "logRetentionDays": 3653,
-                     "keepImages": 1000, "reservedConcurrency": 2**31 - 1, "provisionedConcurrency": 2**31 - 1,
+                     "keepImages": 1000, "reservedConcurrency": 2**31 - 1,
+                     "provisionedConcurrency": 2**31 - 1,
                      "throttleRateLimit": 1, "throttleBurstLimit": 2**31 - 1,
                      "corsAllowOrigins": ["*", "http://localhost:3000", "https://a.example:65535"],
                      "environment": {"AB": "x" * 4000}})

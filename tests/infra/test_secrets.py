@@ -35,7 +35,7 @@ def plaintext_paths(value: Any, secret_paths: set[str], path: str = "") -> list[
 
 @pytest.fixture(scope="module")
 def secret_run():
-    """`pulumi config set --secret --path environment.DATABASE_URL ...`: the CLI marks the whole key secret."""
+    """`pulumi config set --secret --path environment.DATABASE_URL ...`: the CLI marks the key secret."""
     return run_stack({"environment": {"DATABASE_URL": f"postgres://app:{PASSWORD}@db/orders",
                                       "POWERTOOLS_SERVICE_NAME": "orders"}}, secrets=("environment",))
 
@@ -83,7 +83,7 @@ def test_a_secure_value_in_a_stack_file_is_a_secret(tmp_path):
     assert "environment" in function.secret_paths
 
 
-# --- secretEnvironment -------------------------------------------------------------------------------------------
+# --- secretEnvironment --------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def references_run():

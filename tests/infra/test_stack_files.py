@@ -1,5 +1,5 @@
 """Every committed Pulumi.<stack>.yaml passes the program's own settings validation (bad values, unknown or
-misspelt keys fail `make check`, not the stack's `pulumi up`), and each value it sets reaches the resources."""
+misspelt keys fail `make check`, not the stack's `pulumi up`); each value it sets reaches the resources."""
 
 from __future__ import annotations
 

@@ -277,7 +277,8 @@ def test_cors_with_listed_origins_passes_in_production():
 
 @pytest.mark.parametrize("stack", ["prod", "production", "prod-eu", "live"])
 def test_production_is_the_declared_class_not_the_stack_name(stack):
-    assert violations("cors-no-wildcard-in-production", API, OPEN_CORS | {"tags": tags(stack)}, stack=stack) == []
+    assert violations("cors-no-wildcard-in-production", API, OPEN_CORS | {"tags": tags(stack)},
+                      stack=stack) == []
     assert violations("cors-no-wildcard-in-production", API,
                       OPEN_CORS | {"tags": tags(stack, "non-production")}, stack=stack) == []
     assert violations("cors-no-wildcard-in-production", API,
@@ -286,8 +287,8 @@ def test_production_is_the_declared_class_not_the_stack_name(stack):
 
 def test_the_tag_wins_over_the_pack_config():
     production = {"environmentClass": "production"}
-    assert violations("cors-no-wildcard-in-production", API, OPEN_CORS | {"tags": tags("a", "non-production")},
-                      config=production) == []
+    assert violations("cors-no-wildcard-in-production", API,
+                      OPEN_CORS | {"tags": tags("a", "non-production")}, config=production) == []
     assert violations("cors-no-wildcard-in-production", API, OPEN_CORS | {"tags": tags("a")},
                       config=production)
 

@@ -66,7 +66,7 @@ def _condition_holds(condition: Mapping[str, Mapping[str, Any]], context: Mappin
 
 def _matches(statement: Mapping[str, Any], action: str, resource: str, context: Mapping[str, Any]) -> bool:
     if "Action" in statement:
-        action_ok = any(fnmatchcase(action.lower(), pattern.lower()) for pattern in _list(statement["Action"]))
+        action_ok = any(fnmatchcase(action.lower(), p.lower()) for p in _list(statement["Action"]))
     else:
         action_ok = not any(fnmatchcase(action.lower(), p.lower()) for p in _list(statement["NotAction"]))
     if "Resource" in statement:

@@ -21,8 +21,9 @@ def test_an_explicit_deny_wins():
 
 
 def test_conditions():
+    via_ssm = {"StringEquals": {"kms:ViaService": ["ssm.eu-west-1.amazonaws.com"]}}
     document = {"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*",
-                               "Condition": {"StringEquals": {"kms:ViaService": ["ssm.eu-west-1.amazonaws.com"]}}}]}
+                               "Condition": via_ssm}]}
     assert decide(document, "kms:Decrypt", "k", {"kms:ViaService": "ssm.eu-west-1.amazonaws.com"}) == "allow"
     assert decide(document, "kms:Decrypt", "k", {"kms:ViaService": "ec2.eu-west-1.amazonaws.com"}) == \
         "implicit deny"
