@@ -1,50 +1,44 @@
 #!/usr/bin/env python3
-"""Smoke-test a deployed container-lambda API: GET /health and POST /predict must give the right answers.
+"""Smoke-test a deployed API with the function contract: every event that is an HTTP request is sent.
 
-  GET  /health                                  -> 200, {"status": "ok", "modelVersion": ...}
-  POST /predict {"features": [5.1,3.5,1.4,0.2]} -> 200, predicted label "setosa"
+For each event of function/events/ that records an HTTP API request (payload format 2.0), the same method,
+path, query, headers and body go to the deployed API's base URL, and the answer must have the status (and
+contain the text) that events/expected-status.json gives (scripts/function_contract.py).
 
-Connection errors, 429 and 5xx answers are retried until --timeout (a function that was just updated, or an
-API that was just created, can need a few seconds); a wrong answer fails at once. The base URL must be https
-(plain http is accepted for localhost only, for tests).
+Connection errors, 429 and 5xx answers that the contract does not expect are retried until --timeout (a
+function that was just updated, or an API that was just created, can need a few seconds); any other wrong
+answer fails at once. The base URL must be https (plain http only for localhost, for tests).
 
-usage: smoke_test.py --base-url URL [--timeout SECONDS]
+usage: smoke_test.py --base-url URL [--events DIR] [--timeout SECONDS]
+Exit status: 0 every request passed, 1 a failure, 2 unusable arguments or contract.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
-PREDICT_FEATURES = [5.1, 3.5, 1.4, 0.2]  # the first iris sample: setosa
-EXPECTED_LABEL = "setosa"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from function_contract import DEFAULT_EVENTS, Case, ContractError, check, load_cases  # noqa: E402
+
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 
 
 class SmokeFailure(Exception):
-    """The API answered, and the answer is wrong."""
+    """The API did not give the expected answer."""
 
 
 @dataclass(frozen=True)
 class Answer:
     status: int
     body: bytes
-
-    def json(self, what: str) -> dict:
-        try:
-            data = json.loads(self.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise SmokeFailure(f"{what}: body is not JSON: {self.body[:200]!r}") from exc
-        if not isinstance(data, dict):
-            raise SmokeFailure(f"{what}: body is not a JSON object: {data!r}")
-        return data
 
 
 def base_url(value: str) -> str:
@@ -56,81 +50,77 @@ def base_url(value: str) -> str:
     raise argparse.ArgumentTypeError(f"{value!r} must be an https URL (http only for localhost)")
 
 
-def request(url: str, body: dict | None, deadline: float) -> Answer:
-    data = None if body is None else json.dumps(body).encode()
-    headers = {"Accept": "application/json"}
-    if data is not None:
-        headers["Content-Type"] = "application/json"
+def send(base: str, case: Case, deadline: float) -> Answer:
+    """The API's answer to the case's request, retrying transient failures until `deadline`."""
+    request = case.request()
+    if request is None:
+        raise ContractError(f"{case.name}: not an HTTP API request")
     delay = 1.0
     while True:
-        method = "GET" if data is None else "POST"
-        req = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
+        req = urllib.request.Request(  # noqa: S310 - scheme checked in base_url
+            base + request.target, data=request.body, headers=request.headers, method=request.method
+        )
+        answer, reason = None, ""
         try:
-            with urllib.request.urlopen(req, timeout=30) as response:  # noqa: S310 - scheme checked in base_url
+            with urllib.request.urlopen(req, timeout=30) as response:  # noqa: S310
                 answer = Answer(response.status, response.read())
         except urllib.error.HTTPError as exc:
             answer = Answer(exc.code, exc.read())
         except OSError as exc:  # refused, reset, DNS not there yet, timeout
-            answer = None
             reason = str(exc)
-        if answer is not None and answer.status not in RETRY_STATUSES:
+        expected = answer is not None and answer.status == case.expected.status
+        if answer is not None and (expected or answer.status not in RETRY_STATUSES):
             return answer
         if answer is not None:
             reason = f"HTTP {answer.status} {answer.body[:200]!r}"
         if time.monotonic() + delay > deadline:
-            raise SmokeFailure(f"{url}: no good answer before the deadline (last: {reason})")
-        print(f"  {url}: {reason}; retrying in {delay:.0f}s", file=sys.stderr)
+            raise SmokeFailure(
+                f"{case.name}: {request.method} {request.target}: no answer but transient errors before the "
+                f"deadline (last: {reason})"
+            )
+        print(f"  {request.method} {request.target}: {reason}; retrying in {delay:.0f}s", file=sys.stderr)
         time.sleep(delay)
         delay = min(delay * 2, 10.0)
 
 
-def predicted_labels(body: dict) -> list[object]:
-    """Labels of a /predict answer: `{"modelVersion": ..., "predictions": [{"label": ...}, ...]}`."""
-    rows = body.get("predictions")
-    if not isinstance(rows, list):
-        return []
-    return [row.get("label") if isinstance(row, dict) else None for row in rows]
-
-
-def check_health(base: str, deadline: float) -> str:
-    answer = request(f"{base}/health", None, deadline)
-    if answer.status != 200:
-        raise SmokeFailure(f"GET /health: status {answer.status}, expected 200: {answer.body[:200]!r}")
-    body = answer.json("GET /health")
-    if body.get("status") != "ok":
-        raise SmokeFailure(f"GET /health: status field {body.get('status')!r}, expected 'ok'")
-    if not body.get("modelVersion"):
-        raise SmokeFailure("GET /health: no modelVersion in the answer")
-    return f"GET /health -> 200 status ok, modelVersion {body['modelVersion']}"
-
-
-def check_predict(base: str, deadline: float) -> str:
-    answer = request(f"{base}/predict", {"features": PREDICT_FEATURES}, deadline)
-    if answer.status != 200:
-        raise SmokeFailure(f"POST /predict: status {answer.status}, expected 200: {answer.body[:200]!r}")
-    labels = predicted_labels(answer.json("POST /predict"))
-    if labels != [EXPECTED_LABEL]:
-        raise SmokeFailure(
-            f"POST /predict {PREDICT_FEATURES}: labels {labels!r}, expected [{EXPECTED_LABEL!r}]"
-        )
-    return f"POST /predict -> 200 label {EXPECTED_LABEL}"
+def run(base: str, events_dir: Path, timeout: float) -> list[str]:
+    """Failures of every HTTP request case; raises ContractError when there is none to send."""
+    cases = [case for case in load_cases(events_dir) if case.request() is not None]
+    if not cases:
+        raise ContractError(f"{events_dir}: no event is an HTTP API request, nothing to smoke-test")
+    deadline = time.monotonic() + timeout
+    failures = []
+    for case in cases:
+        request = case.request()
+        try:
+            answer = send(base, case, deadline)
+        except SmokeFailure as exc:
+            failures.append(str(exc))
+            continue
+        problems = check(case, answer.status, answer.body)
+        failures += problems
+        verdict = "FAIL" if problems else "ok"
+        print(f"{request.method} {request.target} -> {answer.status} ({case.name}: {verdict})")
+    return failures
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-url", required=True, type=base_url)
-    parser.add_argument(
-        "--timeout", type=float, default=120, help="seconds to keep retrying transient errors"
-    )
+    parser.add_argument("--events", type=Path, default=DEFAULT_EVENTS)
+    parser.add_argument("--timeout", type=float, default=120,
+                        help="seconds to keep retrying transient errors")
     args = parser.parse_args(argv)
-    deadline = time.monotonic() + args.timeout
     try:
-        for check in (check_health, check_predict):
-            print(check(args.base_url, deadline))
-    except SmokeFailure as exc:
-        print(f"FAIL: {exc}", file=sys.stderr)
+        failures = run(args.base_url, args.events, args.timeout)
+    except ContractError as exc:
+        print(f"smoke_test: {exc}", file=sys.stderr)
+        return 2
+    for failure in failures:
+        print(f"FAIL: {failure}", file=sys.stderr)
+    if failures:
         return 1
-    print(f"OK: {args.base_url} passed the smoke test")
+    print(f"OK: {args.base_url} answered every request of the function contract as expected")
     return 0
 
 

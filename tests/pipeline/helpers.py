@@ -91,6 +91,8 @@ def http_server(handle: Handler) -> Iterator[str]:
     class RequestHandler(BaseHTTPRequestHandler):
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
+            if isinstance(getattr(handle, "headers_seen", None), list):  # opt-in: the request headers
+                handle.headers_seen.append({key.lower(): value for key, value in self.headers.items()})
             status, body = handle(self.command, self.path, self.rfile.read(length))
             payload = body if isinstance(body, bytes) else json.dumps(body).encode()
             self.send_response(status)
@@ -101,6 +103,9 @@ def http_server(handle: Handler) -> Iterator[str]:
 
         do_GET = _answer  # noqa: N815 - http.server's naming
         do_POST = _answer  # noqa: N815
+        do_PUT = _answer  # noqa: N815
+        do_PATCH = _answer  # noqa: N815
+        do_DELETE = _answer  # noqa: N815
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - signature of the base class
             pass

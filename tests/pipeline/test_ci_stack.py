@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from tests.pipeline.helpers import FIXTURES, ROOT, copy_scripts, http_server, run_script, tool_env, write_tool
+from tests.pipeline.test_function_contract import http_event, write_contract
 
 DIGEST = "sha256:" + "ab" * 32
 IMAGE_URI = f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/container-lambda-dev@{DIGEST}"
@@ -45,17 +46,15 @@ exit 3
 
 
 class Api:
-    """Good answers unless told otherwise; remembers the paths it was asked."""
+    """The scratch function's API: good answers; remembers the paths it was asked."""
 
-    def __init__(self, label: str = "setosa"):
-        self.label = label
+    def __init__(self, status: int = 200):
+        self.status = status
         self.paths: list[str] = []
 
     def __call__(self, method, path, body):
         self.paths.append(path)
-        if path == "/health":
-            return 200, {"status": "ok", "modelVersion": "1"}
-        return 200, {"predictions": [{"label": self.label}]}
+        return (self.status, {"items": []}) if path == "/items" else (404, {"message": "Not Found"})
 
 
 @pytest.fixture
@@ -64,10 +63,11 @@ def world(tmp_path):
     scripts = copy_scripts(tmp_path / "repo")
     for name in ("Pulumi.yaml", "Pulumi.dev.yaml"):
         shutil.copy(ROOT / name, tmp_path / "repo" / name)
-    for directory in ("infra", "function"):
-        shutil.copytree(
-            ROOT / directory, tmp_path / "repo" / directory, ignore=shutil.ignore_patterns("__pycache__")
-        )
+    shutil.copytree(ROOT / "infra", tmp_path / "repo" / "infra", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "repo" / "function").mkdir()
+    write_contract(tmp_path / "repo" / "function" / "events",
+                   {"list.json": http_event("GET", "/items"), "nothing.json": http_event("GET", "/nothing")},
+                   {"list.json": 200, "nothing.json": 404})
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for name, body in {"pulumi": PULUMI, "aws": AWS, "curl": CURL}.items():
@@ -128,7 +128,7 @@ def test_verify_waits_checks_the_image_smoke_tests_and_reports_the_scan(world):
         for line in log
     )
     assert any("get-download-url-for-layer" in line and "--layer-digest sha256:" in line for line in log)
-    assert api.paths == ["/health", "/predict"]
+    assert api.paths == ["/items", "/nothing"]
     assert "OK: single-platform image for arm64" in result.stdout
     assert "| HIGH | 1 |" in result.stdout
     assert "| HIGH | 1 |" in world["summary"].read_text(encoding="utf-8")
@@ -184,15 +184,15 @@ def test_a_config_blob_that_cannot_be_fetched_is_flagged_not_fatal(world):
     assert result.returncode == 0, result.stderr
     assert "::warning title=Image platform not checked::" in result.stdout
     assert "platform (image config)" not in result.stdout
-    assert api.paths == ["/health", "/predict"]
+    assert api.paths == ["/items", "/nothing"]
 
 
-def test_a_wrong_prediction_fails(world):
-    with http_server(Api(label="virginica")) as base:
+def test_a_wrong_answer_fails(world):
+    with http_server(Api(status=400)) as base:
         set_outputs(world, base)
         result = verify(world)
     assert result.returncode == 1
-    assert "labels ['virginica']" in result.stderr
+    assert "list.json: status 400, expected 200" in result.stderr
 
 
 def test_critical_findings_fail_only_when_gated(world):

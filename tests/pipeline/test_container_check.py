@@ -100,7 +100,7 @@ def test_builds_one_platform_without_attestations_checks_and_runs_every_event(wo
     assert log[3] == f"docker run --detach --platform linux/arm64 {publish} container-lambda:check-arm64"
     assert log[-1] == "docker rm --force 4f1c2d3e", "the container is removed at the end"
     assert "image size (uncompressed): 318767104 bytes" in result.stdout
-    assert "OK: every event answered with its expected status" in result.stdout
+    assert "OK: every event got its expected answer" in result.stdout
 
 
 def test_a_wrong_status_fails_and_shows_the_container_log(world):

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
 
 from tests.pipeline.helpers import ROOT, http_server, run_script
+from tests.pipeline.test_function_contract import http_event, write_contract
 
 SCRIPT = ROOT / "scripts" / "invoke_events.py"
 INVOCATIONS = "/2015-03-31/functions/function/invocations"
-
-
-def write_events(directory, events: dict[str, dict], expected: dict[str, int]):
-    directory.mkdir()
-    for name, event in events.items():
-        (directory / name).write_text(json.dumps(event), encoding="utf-8")
-    (directory / "expected-status.json").write_text(json.dumps(expected), encoding="utf-8")
-    return directory
-
-
-def event(method: str, path: str) -> dict:
-    return {"version": "2.0", "rawPath": path, "requestContext": {"http": {"method": method, "path": path}}}
 
 
 def emulator(routes: dict[tuple[str, str], object]):
@@ -29,7 +19,7 @@ def emulator(routes: dict[tuple[str, str], object]):
     received = []
 
     def handle(method, path, body):
-        assert (method, path) == ("POST", INVOCATIONS)
+        assert (method, path) == ("POST", INVOCATIONS), f"unexpected request {method} {path}"
         payload = json.loads(body)
         http = payload.get("requestContext", {}).get("http", {})
         received.append(payload)
@@ -47,69 +37,58 @@ def invoke(base, events_dir, *extra):
 
 @pytest.fixture
 def events(tmp_path):
-    return write_events(
+    return write_contract(
         tmp_path / "events",
-        {"health.json": event("GET", "/health"), "predict-bad.json": event("POST", "/predict")},
-        {"health.json": 200, "predict-bad.json": 400},
+        {"read.json": http_event("GET", "/things"), "write-bad.json": http_event("POST", "/things")},
+        {"read.json": {"status": 200, "contains": "things"}, "write-bad.json": 400},
     )
 
 
-def test_every_event_gets_its_expected_status(events):
-    handler = emulator({("GET", "/health"): {"statusCode": 200}, ("POST", "/predict"): {"statusCode": 400}})
+GOOD = {("GET", "/things"): {"statusCode": 200, "body": '{"things": []}'},
+        ("POST", "/things"): {"statusCode": 400}}
+
+
+def test_every_event_is_invoked_and_gets_its_expected_answer(events):
+    handler = emulator(GOOD)
     with http_server(handler) as base:
         result = invoke(base, events)
     assert result.returncode == 0, result.stderr
-    assert "health.json: 200 (expected 200)" in result.stdout
-    assert "predict-bad.json: 400 (expected 400)" in result.stdout
-    assert [e["rawPath"] for e in handler.received if "rawPath" in e] == ["/health", "/predict"]
+    assert "read.json: 200 (expected 200)" in result.stdout
+    assert "write-bad.json: 400 (expected 400)" in result.stdout
+    assert [e["rawPath"] for e in handler.received if "rawPath" in e] == ["/things", "/things"]
 
 
-def test_a_wrong_status_fails_and_names_the_event(events):
-    handler = emulator({("GET", "/health"): {"statusCode": 500}, ("POST", "/predict"): {"statusCode": 400}})
-    with http_server(handler) as base:
+def test_a_base64_body_is_decoded_before_the_text_check(events):
+    body = base64.b64encode(b'{"things": [1]}').decode()
+    answers = {**GOOD, ("GET", "/things"): {"statusCode": 200, "body": body, "isBase64Encoded": True}}
+    with http_server(emulator(answers)) as base:
         result = invoke(base, events)
-    assert result.returncode == 1
-    assert "FAIL: health.json: status 500, expected 200" in result.stderr
-    assert "predict-bad.json" not in result.stderr
-
-
-def test_a_handler_exception_fails(events):
-    crash = {"errorType": "KeyError", "errorMessage": "'features'", "stackTrace": []}
-    handler = emulator({("GET", "/health"): {"statusCode": 200}, ("POST", "/predict"): crash})
-    with http_server(handler) as base:
-        result = invoke(base, events)
-    assert result.returncode == 1
-    assert "predict-bad.json: the handler raised KeyError" in result.stderr
-
-
-def test_a_response_that_is_not_an_object_fails(events):
-    handler = emulator(
-        {("GET", "/health"): {"statusCode": 200}, ("POST", "/predict"): ["not", "a", "response"]}
-    )
-    with http_server(handler) as base:
-        result = invoke(base, events)
-    assert result.returncode == 1
-    assert "predict-bad.json: invocation failed" in result.stderr
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize(
-    ("expected", "message"),
+    ("answer", "message"),
     [
-        ({"health.json": 200}, "no expected status for predict-bad.json"),
-        ({"health.json": 200, "predict-bad.json": 400, "gone.json": 404}, "missing event files gone.json"),
-        ({"health.json": 200, "predict-bad.json": "400"}, "must map event file names to HTTP status codes"),
-        ({"health.json": 200, "predict-bad.json": True}, "must map event file names to HTTP status codes"),
+        ({"statusCode": 500}, "read.json: status 500, expected 200"),
+        ({"statusCode": 200, "body": "{}"}, "read.json: body does not contain 'things'"),
+        ({"errorType": "KeyError", "errorMessage": "'x'"}, "read.json: the handler raised KeyError"),
+        (["not", "a", "response"], "read.json: the function returned list, not an HTTP response object"),
+        ({"statusCode": 200, "body": "%%", "isBase64Encoded": True}, "read.json: isBase64Encoded is true"),
     ],
 )
-def test_events_and_expectations_must_match_one_to_one(tmp_path, expected, message):
-    events_dir = write_events(
-        tmp_path / "events",
-        {"health.json": event("GET", "/health"), "predict-bad.json": event("POST", "/p")},
-        expected,
-    )
-    result = invoke("http://127.0.0.1:9", events_dir)
+def test_a_wrong_answer_fails_and_names_the_event(events, answer, message):
+    with http_server(emulator({**GOOD, ("GET", "/things"): answer})) as base:
+        result = invoke(base, events)
+    assert result.returncode == 1
+    assert f"FAIL: {message}" in result.stderr
+    assert "write-bad.json" not in result.stderr
+
+
+def test_a_broken_contract_is_refused_before_any_invocation(tmp_path):
+    events = write_contract(tmp_path / "events", {"a.json": http_event("GET", "/a")}, {"b.json": 200})
+    result = invoke("http://127.0.0.1:9", events)
     assert result.returncode == 2
-    assert message in result.stderr
+    assert "a.json: no entry" in result.stderr and "b.json: listed in" in result.stderr
 
 
 def test_an_emulator_that_never_answers_fails_after_the_wait(events):

@@ -6,116 +6,133 @@ import json
 
 import pytest
 
-from scripts import smoke_test
 from tests.pipeline.helpers import ROOT, http_server, run_script
+from tests.pipeline.test_function_contract import http_event, write_contract
 
 SCRIPT = ROOT / "scripts" / "smoke_test.py"
-HEALTHY = {"status": "ok", "modelVersion": "iris-rf-1"}
 
 
-def api(
-    health=(200, HEALTHY), predict=(200, {"predictions": [{"label": "setosa"}], "modelVersion": "iris-rf-1"})
-):
-    """A handler for http_server: fixed answers per route; records the requests it got."""
+@pytest.fixture
+def events(tmp_path):
+    return write_contract(
+        tmp_path / "events",
+        {"list.json": http_event("GET", "/items", rawQueryString="page=2"),
+         "create.json": http_event("POST", "/items", body='{"name": "x"}',
+                                   headers={"content-type": "application/json", "host": "recorded.example"}),
+         "missing.json": http_event("DELETE", "/items/9"),
+         "scheduled.json": {"source": "aws.events"}},
+        {"list.json": {"status": 200, "contains": "items"}, "create.json": 201, "missing.json": 404,
+         "scheduled.json": 200},
+    )
+
+
+def api(answers: dict[tuple[str, str], tuple[int, object]]):
+    """A handler for http_server: fixed answers per (method, path); records what it got."""
     seen = []
 
     def handle(method, path, body):
-        seen.append((method, path, json.loads(body) if body else None))
-        if (method, path) == ("GET", "/health"):
-            return health
-        if (method, path) == ("POST", "/predict"):
-            return predict
-        return 404, {"error": {"code": "not_found"}}
+        seen.append((method, path, body))
+        return answers.get((method, path), (404, {"message": "Not Found"}))
 
     handle.seen = seen
+    handle.headers_seen = []
     return handle
 
 
-def smoke(base, *extra):
-    return run_script(SCRIPT, "--base-url", base, "--timeout", "2", *extra)
+GOOD = {("GET", "/items?page=2"): (200, {"items": []}), ("POST", "/items"): (201, {"id": 1})}
 
 
-def test_a_healthy_api_passes_and_is_asked_the_right_questions():
-    handler = api()
+def smoke(base, events, *extra):
+    return run_script(SCRIPT, "--base-url", base, "--events", str(events), "--timeout", "2", *extra)
+
+
+def test_every_http_event_is_sent_as_recorded_and_passes(events):
+    handler = api(GOOD)
     with http_server(handler) as base:
-        result = smoke(base + "/")
+        result = smoke(base + "/", events)
     assert result.returncode == 0, result.stderr
-    assert "OK:" in result.stdout
-    assert handler.seen == [
-        ("GET", "/health", None),
-        ("POST", "/predict", {"features": [5.1, 3.5, 1.4, 0.2]}),
-    ]
+    assert handler.seen == [("POST", "/items", b'{"name": "x"}'), ("GET", "/items?page=2", b""),
+                            ("DELETE", "/items/9", b"")]
+    create_headers = handler.headers_seen[0]
+    assert create_headers["content-type"] == "application/json"
+    assert create_headers["host"] != "recorded.example", "the recorded Host header must not be replayed"
 
 
 @pytest.mark.parametrize(
-    ("handler", "message"),
+    ("answers", "message"),
     [
-        (
-            api(predict=(200, {"predictions": [{"label": "virginica"}]})),
-            "labels ['virginica'], expected ['setosa']",
-        ),
-        (
-            api(predict=(200, {"predictions": [{"label": "setosa"}, {"label": "setosa"}]})),
-            "expected ['setosa']",
-        ),
-        (api(predict=(200, {"result": "setosa"})), "labels [], expected ['setosa']"),
-        (api(predict=(200, {"label": "setosa"})), "labels [], expected ['setosa']"),
-        (api(predict=(200, {"predictions": {"label": "setosa"}})), "labels [], expected ['setosa']"),
-        (api(predict=(400, {"error": {"code": "bad_request"}})), "POST /predict: status 400, expected 200"),
-        (api(health=(200, {"status": "degraded", "modelVersion": "1"})), "status field 'degraded'"),
-        (api(health=(200, {"status": "ok"})), "no modelVersion"),
-        (api(health=(404, {"message": "Not Found"})), "GET /health: status 404, expected 200"),
-        (api(health=(200, b"<html>ok</html>")), "body is not JSON"),
+        ({**GOOD, ("POST", "/items"): (400, {"error": "bad"})}, "create.json: status 400, expected 201"),
+        ({**GOOD, ("GET", "/items?page=2"): (200, {"other": []})}, "list.json: body does not contain"),
+        ({**GOOD, ("DELETE", "/items/9"): (204, b"")}, "missing.json: status 204, expected 404"),
     ],
 )
-def test_a_wrong_answer_fails_at_once(handler, message):
-    with http_server(handler) as base:
-        result = smoke(base)
+def test_a_wrong_answer_fails_at_once_and_names_the_event(events, answers, message):
+    with http_server(api(answers)) as base:
+        result = smoke(base, events)
     assert result.returncode == 1
     assert message in result.stderr
     assert "retrying" not in result.stderr
 
 
-def test_transient_errors_are_retried_until_the_api_answers():
-    calls = {"health": 0}
-    good = api()
+def test_transient_errors_are_retried_until_the_api_answers(events):
+    good = api(GOOD)
+    calls = []
 
     def flaky(method, path, body):
-        if path == "/health":
-            calls["health"] += 1
-            if calls["health"] == 1:
-                return 503, {"message": "Service Unavailable"}
+        calls.append(path)
+        if len(calls) == 1:
+            return 503, {"message": "Service Unavailable"}
         return good(method, path, body)
 
     with http_server(flaky) as base:
-        result = smoke(base)
+        result = smoke(base, events)
     assert result.returncode == 0, result.stderr
-    assert calls["health"] == 2
+    assert calls[:2] == ["/items", "/items"]
     assert "HTTP 503" in result.stderr and "retrying" in result.stderr
 
 
-def test_an_api_that_keeps_failing_fails_at_the_deadline():
-    with http_server(api(health=(502, {"message": "Internal server error"}))) as base:
-        result = smoke(base)
+def test_an_expected_server_error_is_not_retried(tmp_path):
+    events = write_contract(tmp_path / "events", {"down.json": http_event("GET", "/down")},
+                            {"down.json": 503})
+    handler = api({("GET", "/down"): (503, {"message": "maintenance"})})
+    with http_server(handler) as base:
+        result = smoke(base, events)
+    assert result.returncode == 0, result.stderr
+    assert len(handler.seen) == 1
+
+
+def test_an_api_that_keeps_failing_fails_at_the_deadline(events):
+    with http_server(api({("POST", "/items"): (502, {"message": "Internal server error"})})) as base:
+        result = smoke(base, events)
     assert result.returncode == 1
-    assert "no good answer before the deadline (last: HTTP 502" in result.stderr
+    assert "create.json: POST /items: no answer but transient errors before the deadline" in result.stderr
+    assert "HTTP 502" in result.stderr
 
 
-def test_an_unreachable_api_fails_at_the_deadline():
-    with http_server(api()) as base:
+def test_an_unreachable_api_fails_at_the_deadline(events):
+    with http_server(api(GOOD)) as base:
         pass  # the server is gone: its port refuses connections
-    result = smoke(base)
+    result = smoke(base, events)
     assert result.returncode == 1
-    assert "no good answer before the deadline" in result.stderr
+    assert "before the deadline" in result.stderr
+
+
+def test_a_contract_without_http_events_is_refused(tmp_path):
+    events = write_contract(tmp_path / "events", {"tick.json": {"source": "aws.events"}}, {"tick.json": 200})
+    result = smoke("http://127.0.0.1:9", events)
+    assert result.returncode == 2
+    assert "no event is an HTTP API request" in result.stderr
 
 
 @pytest.mark.parametrize("url", ["http://example.com", "ftp://127.0.0.1/", "https://", "file:///etc/passwd"])
-def test_only_https_or_local_http_urls_are_accepted(url):
-    result = smoke(url)
+def test_only_https_or_local_http_urls_are_accepted(events, url):
+    result = smoke(url, events)
     assert result.returncode == 2
     assert "must be an https URL" in result.stderr or "has no host" in result.stderr
 
 
-def test_the_answer_parser_ignores_malformed_rows():
-    assert smoke_test.predicted_labels({"predictions": ["setosa"]}) == [None]
-    assert smoke_test.predicted_labels({}) == []
+def test_the_contract_in_the_repository_is_the_default():
+    result = run_script(SCRIPT, "--base-url", "http://127.0.0.1:9", "--timeout", "0")
+    assert result.returncode == 1, result.stderr
+    first = json.loads((ROOT / "function" / "events" / "expected-status.json").read_text())
+    assert sorted(first)[0] in result.stderr

@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""The function contract: the events of function/ and what each must answer (standard library only).
+
+`function/events/*.json` are API Gateway HTTP API payload format 2.0 events; `events/expected-status.json`
+maps each event's file name to what the function must answer:
+
+    {"ok.json": 200, "bad.json": {"status": 400, "contains": "text the body must contain"}}
+
+Every event file needs an entry and every entry an event file. The platform's tools (the container test,
+the post-deploy smoke test, the local tools) read the contract only through this module, so they name no
+route, label or field of the function.
+
+    load_cases(events_dir) -> list[Case]      (ContractError lists every problem at once)
+    Case.request() -> Request | None          an HTTP request to send to a deployed API, None for events that
+                                              are not HTTP API requests
+    check(case, status, body) -> list[str]    what is wrong with an answer (empty: it passes)
+
+CLI: `python3 scripts/function_contract.py [EVENTS_DIR]` checks the contract and lists the cases.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+EXPECTED_FILE = "expected-status.json"
+DEFAULT_EVENTS = Path(__file__).resolve().parents[1] / "function" / "events"
+# Payload format 2.0 (API Gateway Developer Guide, "Create AWS Lambda proxy integrations for HTTP APIs"):
+# `version` is "2.0", the request line is requestContext.http.method, rawPath and rawQueryString.
+PAYLOAD_VERSION = "2.0"
+# Headers an HTTP client computes itself for the real request; an event's copy describes the recorded one.
+HOP_HEADERS = {"host", "content-length", "connection", "transfer-encoding", "x-forwarded-for",
+               "x-forwarded-port", "x-forwarded-proto", "x-amzn-trace-id"}
+
+
+class ContractError(Exception):
+    """The events directory does not keep the contract (the message lists every problem)."""
+
+
+@dataclass(frozen=True)
+class Expected:
+    status: int  # HTTP status code the answer must have
+    contains: str | None = None  # text the (decoded) body must contain
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str  # e.g. "GET"
+    target: str  # path and query, e.g. "/items?page=2"
+    headers: dict[str, str]  # the event's headers minus hop-by-hop and proxy ones; cookies joined
+    body: bytes | None  # decoded (isBase64Encoded honoured); None when the event has no body
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str  # the event's file name, e.g. "ok.json"
+    path: Path
+    event: dict  # the event as JSON
+    expected: Expected
+
+    def raw(self) -> bytes:
+        """The event file's bytes: what an invocation (Lambda Invoke, the emulator) sends as payload."""
+        return self.path.read_bytes()
+
+    def request(self) -> Request | None:
+        """The HTTP request this event records, or None when it is not an HTTP API payload 2.0 event."""
+        http = (self.event.get("requestContext") or {}).get("http")
+        raw_path = self.event.get("rawPath")
+        if self.event.get("version") != PAYLOAD_VERSION or not isinstance(http, dict) or not isinstance(
+            raw_path, str
+        ):
+            return None
+        method = str(http.get("method", "")).upper()
+        if not method:
+            return None
+        query = self.event.get("rawQueryString") or ""
+        headers = {
+            str(key).lower(): str(value)
+            for key, value in (self.event.get("headers") or {}).items()
+            if str(key).lower() not in HOP_HEADERS
+        }
+        cookies = self.event.get("cookies") or []
+        if cookies:
+            headers["cookie"] = "; ".join(str(cookie) for cookie in cookies)
+        return Request(method, raw_path + (f"?{query}" if query else ""), headers, _body(self))
+
+
+def _body(case: Case) -> bytes | None:
+    body = case.event.get("body")
+    if body is None:
+        return None
+    if case.event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(str(body), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ContractError(f"{case.name}: isBase64Encoded is true but body is not base64 ({exc})") \
+                from exc
+    return str(body).encode("utf-8")
+
+
+def _expected(name: str, value: object) -> Expected | str:
+    """The parsed expectation, or a problem description."""
+    if isinstance(value, bool) or not isinstance(value, (int, dict)):
+        return f"{name}: expected an HTTP status or {{\"status\": ..., \"contains\": ...}}, got {value!r}"
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - {"status", "contains"})
+        status, contains = value.get("status"), value.get("contains")
+        if unknown:
+            return f"{name}: unknown keys {', '.join(unknown)} (allowed: status, contains)"
+        if contains is not None and (not isinstance(contains, str) or not contains):
+            return f"{name}: contains must be a non-empty string, got {contains!r}"
+    else:
+        status, contains = value, None
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        return f"{name}: status must be an HTTP status code 100-599, got {status!r}"
+    return Expected(status, contains)
+
+
+def load_cases(events_dir: Path = DEFAULT_EVENTS) -> list[Case]:
+    """Every event of `events_dir` with its expectation, sorted by file name. Raises ContractError."""
+    expected_path = events_dir / EXPECTED_FILE
+    try:
+        table = json.loads(expected_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ContractError(f"{expected_path}: cannot read the expected statuses ({exc})") from exc
+    if not isinstance(table, dict):
+        raise ContractError(f"{expected_path}: expected a JSON object of event file name to status")
+    problems: list[str] = []
+    cases = []
+    files = sorted(path for path in events_dir.glob("*.json") if path.name != EXPECTED_FILE)
+    for path in files:
+        if path.name not in table:
+            problems.append(f"{path.name}: no entry in {EXPECTED_FILE}")
+            continue
+        expected = _expected(path.name, table[path.name])
+        try:
+            event = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            problems.append(f"{path.name}: not JSON ({exc})")
+            continue
+        if not isinstance(event, dict):
+            problems.append(f"{path.name}: an event must be a JSON object")
+        elif isinstance(expected, str):
+            problems.append(expected)
+        else:
+            cases.append(Case(path.name, path, event, expected))
+    names = {path.name for path in files}
+    problems += [f"{name}: listed in {EXPECTED_FILE} but there is no such event" for name in sorted(table)
+                 if name not in names]
+    if not files:
+        problems.append(f"no events (*.json) in {events_dir}")
+    if not problems:
+        for case in cases:  # every recorded body decodes
+            try:
+                case.request()
+            except ContractError as exc:
+                problems.append(str(exc))
+    if problems:
+        raise ContractError(f"{events_dir} does not keep the function contract:\n  " + "\n  ".join(problems))
+    return cases
+
+
+def check(case: Case, status: object, body: bytes | str | None) -> list[str]:
+    """The ways an answer (status, body) misses the case's expectation; empty when it passes."""
+    failures = []
+    if status != case.expected.status:
+        failures.append(f"{case.name}: status {status}, expected {case.expected.status}")
+    if case.expected.contains is not None:
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
+        if case.expected.contains not in text:
+            failures.append(f"{case.name}: body does not contain {case.expected.contains!r}: {text[:200]!r}")
+    return failures
+
+
+def main(argv: list[str]) -> int:
+    events_dir = Path(argv[0]) if argv else DEFAULT_EVENTS
+    try:
+        cases = load_cases(events_dir)
+    except ContractError as exc:
+        print(f"function_contract: {exc}", file=sys.stderr)
+        return 1
+    for case in cases:
+        request = case.request()
+        line = f"{request.method} {request.target}" if request else "(not an HTTP request)"
+        contains = f", body contains {case.expected.contains!r}" if case.expected.contains else ""
+        print(f"{case.name}: {line} -> {case.expected.status}{contains}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,128 @@
+"""scripts/function_contract.py: the one reader of function/events/ the platform's tools share."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from scripts.function_contract import ContractError, Expected, check, load_cases
+from tests.pipeline.helpers import ROOT, run_script
+
+
+def http_event(method: str, path: str, **extra) -> dict:
+    event = {"version": "2.0", "rawPath": path, "rawQueryString": "",
+             "requestContext": {"http": {"method": method, "path": path}}}
+    event.update(extra)
+    return event
+
+
+def write_contract(directory, events: dict[str, object], expected: dict[str, object]):
+    directory.mkdir(exist_ok=True)
+    for name, event in events.items():
+        text = event if isinstance(event, str) else json.dumps(event)
+        (directory / name).write_text(text, encoding="utf-8")
+    (directory / "expected-status.json").write_text(json.dumps(expected), encoding="utf-8")
+    return directory
+
+
+def test_the_function_in_the_repository_keeps_the_contract():
+    cases = load_cases(ROOT / "function" / "events")
+    assert cases, "function/events/ holds no event"
+    assert all(case.request() is not None for case in cases), "every shipped event is an HTTP API request"
+
+
+def test_a_status_or_a_status_with_text_is_read(tmp_path):
+    events = write_contract(
+        tmp_path / "events",
+        {"a.json": http_event("GET", "/a"), "b.json": http_event("POST", "/b")},
+        {"a.json": 204, "b.json": {"status": 400, "contains": "bad input"}},
+    )
+    assert [(case.name, case.expected) for case in load_cases(events)] == [
+        ("a.json", Expected(204)), ("b.json", Expected(400, "bad input")),
+    ]
+
+
+def test_every_problem_is_listed_at_once(tmp_path):
+    events = write_contract(
+        tmp_path / "events",
+        {"unlisted.json": http_event("GET", "/u"), "text.json": http_event("GET", "/t"),
+         "flag.json": http_event("GET", "/f"), "odd.json": http_event("GET", "/o"),
+         "broken.json": "{not json", "list.json": [1], "blank.json": http_event("GET", "/b")},
+        {"text.json": "200", "flag.json": True, "odd.json": {"status": 200, "body": "x"},
+         "broken.json": 200, "list.json": 200, "blank.json": {"status": 200, "contains": ""},
+         "gone.json": 404},
+    )
+    with pytest.raises(ContractError) as raised:
+        load_cases(events)
+    message = str(raised.value)
+    for problem in ("unlisted.json: no entry", "text.json: expected an HTTP status", "flag.json: expected",
+                    "odd.json: unknown keys body", "broken.json: not JSON", "list.json: an event must be",
+                    "blank.json: contains must be a non-empty string", "gone.json: listed in"):
+        assert problem in message, f"{problem!r} missing from:\n{message}"
+
+
+@pytest.mark.parametrize("status", [99, 600, -1])
+def test_a_status_outside_http_is_refused(tmp_path, status):
+    events = write_contract(tmp_path / "events", {"a.json": http_event("GET", "/a")}, {"a.json": status})
+    with pytest.raises(ContractError, match="status must be an HTTP status code"):
+        load_cases(events)
+
+
+def test_an_empty_events_directory_is_refused(tmp_path):
+    events = write_contract(tmp_path / "events", {}, {})
+    with pytest.raises(ContractError, match="no events"):
+        load_cases(events)
+
+
+def test_a_base64_body_that_does_not_decode_is_refused(tmp_path):
+    events = write_contract(
+        tmp_path / "events", {"a.json": http_event("POST", "/a", body="%%%", isBase64Encoded=True)},
+        {"a.json": 200},
+    )
+    with pytest.raises(ContractError, match="a.json: isBase64Encoded is true but body is not base64"):
+        load_cases(events)
+
+
+def test_an_event_gives_the_http_request_it_records(tmp_path):
+    event = http_event(
+        "post", "/things", rawQueryString="page=2&size=1", cookies=["a=1", "b=2"],
+        headers={"Content-Type": "application/json", "host": "id.example", "content-length": "99",
+                 "x-forwarded-proto": "https"},
+        body=base64.b64encode(b'{"x": 1}').decode(), isBase64Encoded=True,
+    )
+    (case,) = load_cases(write_contract(tmp_path / "events", {"a.json": event}, {"a.json": 201}))
+    request = case.request()
+    assert (request.method, request.target, request.body) == ("POST", "/things?page=2&size=1", b'{"x": 1}')
+    assert request.headers == {"content-type": "application/json", "cookie": "a=1; b=2"}
+
+
+def test_an_event_that_is_not_an_http_request_gives_none(tmp_path):
+    events = {"scheduled.json": {"source": "aws.events", "detail": {}},
+              "v1.json": {"version": "1.0", "httpMethod": "GET", "path": "/"}}
+    cases = load_cases(write_contract(tmp_path / "events", events, {"scheduled.json": 200, "v1.json": 200}))
+    assert [case.request() for case in cases] == [None, None]
+
+
+def test_an_answer_is_checked_for_status_and_text(tmp_path):
+    events = write_contract(
+        tmp_path / "events", {"a.json": http_event("GET", "/a")},
+        {"a.json": {"status": 200, "contains": "ok"}},
+    )
+    (case,) = load_cases(events)
+    assert check(case, 200, b'{"state": "ok"}') == []
+    assert check(case, 200, '{"state": "ok"}') == []
+    assert check(case, 500, b"ok") == ["a.json: status 500, expected 200"]
+    assert check(case, 200, b"{}") == ["a.json: body does not contain 'ok': '{}'"]
+
+
+def test_the_command_line_lists_the_cases_or_the_problems(tmp_path):
+    good = write_contract(tmp_path / "good", {"a.json": http_event("GET", "/a")}, {"a.json": 200})
+    listed = run_script(ROOT / "scripts" / "function_contract.py", str(good))
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.strip() == "a.json: GET /a -> 200"
+    bad = write_contract(tmp_path / "bad", {"a.json": http_event("GET", "/a")}, {})
+    refused = run_script(ROOT / "scripts" / "function_contract.py", str(bad))
+    assert refused.returncode == 1
+    assert "a.json: no entry" in refused.stderr
