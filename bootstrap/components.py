@@ -1,22 +1,39 @@
-"""Components of the bootstrap: the GitHub OIDC provider, the Pulumi state backend, the pipeline roles."""
+"""Components of the bootstrap: the GitHub OIDC provider, the Pulumi state backend, the secrets keys, the
+stacks' permissions boundaries and the pipeline roles."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from bootstrap import policies
 from bootstrap.policies import Scope
+from infra.iam_rules import boundary_policy_name
+from infra.project import PROJECT
 
-TYPE_PREFIX = "container-lambda-bootstrap:index"
-SECRETS_KEY_ALIAS = "alias/container-lambda-pulumi-secrets"
-STATE_BUCKET_PREFIX = "container-lambda-state-"
-DEPLOY_ROLE_NAME = "github-actions-container-lambda-deploy"
-PREVIEW_ROLE_NAME = "github-actions-container-lambda-preview"
+TYPE_PREFIX = f"{PROJECT}-bootstrap:index"
+STATE_KEY_ALIAS = f"alias/{PROJECT}-state"
+STATE_BUCKET_PREFIX = f"{PROJECT}-state-"
+# Pipeline role names hold a '.', which no stack-derived name (<project>-<stack>...) contains, so they can
+# never collide with a role a stack creates (IAM role names are unique per account whatever the path).
+PREVIEW_ROLE_NAME = f"{PROJECT}.preview"
+DRIFT_ROLE_NAME = f"{PROJECT}.drift"
 # Old object versions of the state stay recoverable for this long (Pulumi keeps its own history as well).
 NONCURRENT_STATE_DAYS = 90
+# .pulumi/meta.yaml as the diy backend writes it for the project-scoped layout (meta.go: yaml of
+# {version: 1}); written here so that no pipeline role needs to create objects outside its own stack's.
+DIY_META = "version: 1\n"
+
+
+def deploy_role_name(environment: str) -> str:
+    return f"{PROJECT}.deploy.{environment}"
+
+
+def secrets_key_alias(environment: str) -> str:
+    return f"alias/{PROJECT}-secrets-{environment}"
 
 
 def _json(value: pulumi.Input) -> pulumi.Output[str]:
@@ -52,35 +69,36 @@ class GitHubOidcProvider(pulumi.ComponentResource):
 
 
 class StateBackend(pulumi.ComponentResource):
-    """S3 bucket for Pulumi state (versioned, SSE-KMS, private, TLS only) and the KMS key for its secrets.
+    """S3 bucket for Pulumi state (versioned, SSE-KMS, private, TLS only) and the KMS key that encrypts it.
 
-    Both are protected: `pulumi destroy` of the bootstrap refuses to delete the state of every stack.
+    The bucket, the key and every setting that protects them (ownership, public-access block, versioning,
+    encryption, TLS-only policy, lifecycle) are protected: `pulumi destroy` of the bootstrap, or a change
+    that would replace one of them, stops instead of exposing or deleting the state of every stack.
     """
 
     def __init__(self, name: str, *, tags: dict[str, str], opts: pulumi.ResourceOptions | None = None):
         super().__init__(f"{TYPE_PREFIX}:StateBackend", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         protected = pulumi.ResourceOptions(parent=self, protect=True)
 
         # No `policy`: AWS applies the default key policy, which delegates access to IAM policies of the
-        # account; the pipeline roles get exactly the key operations they need from their own policies.
+        # account; the pipeline roles may use this key only through S3 (kms:ViaService).
         self.key = aws.kms.Key(
             f"{name}-key",
-            description="Pulumi state and secrets of container-lambda (awskms secrets provider, SSE-KMS)",
+            description=f"Pulumi state objects of {PROJECT} (SSE-KMS of the state bucket)",
             enable_key_rotation=True,
             deletion_window_in_days=30,
             tags=tags,
             opts=protected,
         )
-        self.alias = aws.kms.Alias(f"{name}-key-alias", name=SECRETS_KEY_ALIAS, target_key_id=self.key.key_id,
-                                   opts=child)
+        self.alias = aws.kms.Alias(f"{name}-key-alias", name=STATE_KEY_ALIAS, target_key_id=self.key.key_id,
+                                   opts=protected)
 
         self.bucket = aws.s3.Bucket(f"{name}-bucket", bucket_prefix=STATE_BUCKET_PREFIX, tags=tags,
                                     opts=protected)
         bucket_id = self.bucket.id
         aws.s3.BucketOwnershipControls(
             f"{name}-ownership", bucket=bucket_id, rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=child)
+            opts=protected)
         aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access-block",
             bucket=bucket_id,
@@ -88,12 +106,12 @@ class StateBackend(pulumi.ComponentResource):
             block_public_policy=True,
             ignore_public_acls=True,
             restrict_public_buckets=True,
-            opts=child,
+            opts=protected,
         )
-        aws.s3.BucketVersioning(
+        versioning = aws.s3.BucketVersioning(
             f"{name}-versioning", bucket=bucket_id, versioning_configuration={"status": "Enabled"},
-            opts=child)
-        aws.s3.BucketServerSideEncryptionConfiguration(
+            opts=protected)
+        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
             bucket=bucket_id,
             rules=[{
@@ -103,7 +121,7 @@ class StateBackend(pulumi.ComponentResource):
                 },
                 "bucket_key_enabled": True,
             }],
-            opts=child,
+            opts=protected,
         )
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
@@ -115,16 +133,47 @@ class StateBackend(pulumi.ComponentResource):
                 "noncurrent_version_expiration": {"noncurrent_days": NONCURRENT_STATE_DAYS},
                 "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
             }],
-            opts=child,
+            opts=protected,
         )
         aws.s3.BucketPolicy(
             f"{name}-tls-only",
             bucket=bucket_id,
             policy=_json(self.bucket.arn.apply(policies.tls_only_bucket_policy)),
-            opts=child,
+            opts=protected,
+        )
+        # Encrypted and versioned like every state object.
+        aws.s3.BucketObjectv2(
+            f"{name}-meta",
+            bucket=bucket_id,
+            key=policies.META_KEY,
+            content=DIY_META,
+            content_type="application/yaml",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning, encryption]),
         )
         self.register_outputs(
             {"bucket": self.bucket.bucket, "keyArn": self.key.arn, "alias": self.alias.name})
+
+
+class SecretsKey(pulumi.ComponentResource):
+    """The KMS key of one deploy environment's stack secrets (awskms secrets provider), with its alias.
+
+    One key per stack: only that stack's deploy role may encrypt with it; the preview role decrypts the
+    building stack's only; the drift role decrypts all. Protected like the state."""
+
+    def __init__(self, environment: str, *, tags: dict[str, str], opts: pulumi.ResourceOptions | None = None):
+        super().__init__(f"{TYPE_PREFIX}:SecretsKey", f"secrets-{environment}", None, opts)
+        protected = pulumi.ResourceOptions(parent=self, protect=True)
+        self.key = aws.kms.Key(
+            f"secrets-{environment}-key",
+            description=f"Pulumi secrets of the {PROJECT} stack {environment} (awskms secrets provider)",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=tags,
+            opts=protected,
+        )
+        self.alias = aws.kms.Alias(f"secrets-{environment}-alias", name=secrets_key_alias(environment),
+                                   target_key_id=self.key.key_id, opts=protected)
+        self.register_outputs({"keyArn": self.key.arn, "alias": self.alias.name})
 
 
 class PipelineRole(pulumi.ComponentResource):
@@ -157,27 +206,62 @@ class PipelineRole(pulumi.ComponentResource):
         self.register_outputs({"arn": self.role.arn})
 
 
+@dataclass
+class PipelineRoles:
+    deploy: dict[str, PipelineRole]  # by deploy environment
+    preview: PipelineRole
+    drift: PipelineRole
+    secrets: dict[str, SecretsKey]  # by deploy environment
+
+
 def pipeline_roles(*, scope: Scope, repository: str, environments: tuple[str, ...],
                    provider_arn: pulumi.Input[str], state: StateBackend,
-                   tags: dict[str, str]) -> tuple[PipelineRole, PipelineRole]:
-    """The deploy role (the deploy environments only) and the read-only preview role."""
-    arns = pulumi.Output.all(state.bucket.arn, state.key.arn)
-    deploy = PipelineRole(
-        "deploy",
-        role_name=DEPLOY_ROLE_NAME,
-        description=f"pulumi up of container-lambda stacks from {repository} (deploy environments)",
-        provider_arn=provider_arn,
-        subjects=policies.deploy_subjects(repository, environments),
-        permissions=arns.apply(lambda a: policies.deploy_permissions(scope, a[0], a[1])),
-        tags=tags,
-    )
+                   tags: dict[str, str]) -> PipelineRoles:
+    """Per deploy environment: its secrets key, its stacks' permissions boundary and its deploy role; then
+    the preview role (pull requests, the building stack) and the drift role (environment `drift`)."""
+    building = environments[0]
+    secrets = {env: SecretsKey(env, tags=tags) for env in environments}
+    deploy = {}
+    for env in environments:
+        boundary = aws.iam.Policy(
+            f"boundary-{env}",
+            name=boundary_policy_name(env),
+            path=policies.PIPELINE_ROLE_PATH,
+            description=f"Permissions boundary of every IAM role of the {PROJECT} stack {env}",
+            policy=json.dumps(policies.boundary_policy(scope, env), indent=2),
+            tags=tags,
+        )
+        arns = pulumi.Output.all(state.bucket.arn, state.key.arn, secrets[env].key.arn)
+        deploy[env] = PipelineRole(
+            f"deploy-{env}",
+            role_name=deploy_role_name(env),
+            description=f"pulumi up of the {PROJECT} stack {env} from {repository} (environment {env})",
+            provider_arn=provider_arn,
+            subjects=[policies.environment_subject(repository, env)],
+            permissions=arns.apply(lambda a, env=env: policies.deploy_permissions(
+                scope, env, building, a[0], a[1], a[2])),
+            tags=tags,
+            # the boundary exists before any deploy job can ask for it
+            opts=pulumi.ResourceOptions(depends_on=[boundary]),
+        )
+    preview_arns = pulumi.Output.all(state.bucket.arn, state.key.arn, secrets[building].key.arn)
     preview = PipelineRole(
         "preview",
         role_name=PREVIEW_ROLE_NAME,
-        description=f"read-only pulumi preview of container-lambda stacks from {repository} pull requests",
+        description=f"read-only pulumi preview of the {PROJECT} stack {building} from {repository} pull requests",
         provider_arn=provider_arn,
-        subjects=policies.preview_subjects(repository),
-        permissions=arns.apply(lambda a: policies.preview_permissions(scope, a[0], a[1])),
+        subjects=[policies.pull_request_subject(repository)],
+        permissions=preview_arns.apply(lambda a: policies.preview_permissions(scope, building, *a)),
         tags=tags,
     )
-    return deploy, preview
+    drift_arns = pulumi.Output.all(state.bucket.arn, state.key.arn, *[s.key.arn for s in secrets.values()])
+    drift = PipelineRole(
+        "drift",
+        role_name=DRIFT_ROLE_NAME,
+        description=f"read-only drift check of every {PROJECT} stack from {repository} (environment drift)",
+        provider_arn=provider_arn,
+        subjects=[policies.environment_subject(repository, policies.DRIFT_ENVIRONMENT)],
+        permissions=drift_arns.apply(lambda a: policies.drift_permissions(scope, a[0], a[1], list(a[2:]))),
+        tags=tags,
+    )
+    return PipelineRoles(deploy=deploy, preview=preview, drift=drift, secrets=secrets)

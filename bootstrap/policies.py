@@ -1,30 +1,49 @@
 """IAM and resource policy documents of the bootstrap, as plain dicts (pure functions, tested offline).
 
-Scope of the deploy role = exactly what the container-lambda stacks manage (see the README's stack section):
-ECR repositories and Lambda functions named `container-lambda-*`, IAM roles under the path
-`/container-lambda/`, log groups `/aws/lambda/container-lambda-*` and `/aws/apigateway/container-lambda-*`,
-HTTP APIs of one region (API Gateway ARNs carry no name, so the region is the finest scope), the state
-bucket and the KMS key. The preview role can read the same and nothing else.
+Three kinds of pipeline role (docs/bootstrap.md):
 
-Action names follow the AWS Service Authorization Reference; every document is checked with parliament
-(tests/bootstrap/test_bootstrap_policies.py), which flags unknown actions and action/resource mismatches.
+- one **deploy role per deploy environment** `<env>` (= stack `<env>`): `pulumi up`/`destroy` of that stack
+  only. Every name it may touch is the stack's own exact name (`<project>-<env>` plus `:*` qualifiers,
+  roles under `/<project>/<env>/`, HTTP APIs by the `Project`/`Stack` tags), its own state objects and lock
+  files, its own secrets key. Every role it creates or changes must carry the stack's permissions boundary,
+  which it can neither remove, swap nor edit. Further environments may pull (read only) from the building
+  stack's repository: promotion copies the tested digest.
+- the **preview role** (pull requests): reads the building stack (the first deploy environment) and its
+  state, decrypts only its secrets, writes nothing;
+- the **drift role** (the GitHub environment `drift`): reads every stack and its state, writes nothing.
+
+Action and condition key names follow the AWS Service Authorization Reference (tests check every action
+against parliament's copy of it); the tests evaluate these documents against concrete requests
+(tests/bootstrap/iam_eval.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from infra.iam_rules import PIPELINE_PATH, attachable_policy_pattern, boundary_arn, stack_role_path
+from infra.project import PROJECT, prefix_for
+
 OIDC_HOST = "token.actions.githubusercontent.com"
 OIDC_URL = f"https://{OIDC_HOST}"
 OIDC_AUDIENCE = "sts.amazonaws.com"
-PROJECT = "container-lambda"
-NAME_PATTERN = f"{PROJECT}-*"
-# IAM path of the roles the stacks create. The pipeline roles themselves live under a different path, so the
-# deploy role can never edit its own trust or permissions.
-STACK_ROLE_PATH = f"/{PROJECT}/"
-PIPELINE_ROLE_PATH = f"/{PROJECT}-ci/"
-STATE_PREFIX = ".pulumi/"  # everything the Pulumi S3 (diy) backend writes lives under this key prefix
+# The pipeline roles and the boundaries live outside every stack's role path, so no deploy role can edit
+# its own trust, its permissions or a boundary.
+PIPELINE_ROLE_PATH = PIPELINE_PATH
+DRIFT_ENVIRONMENT = "drift"
 VERSION = "2012-10-17"
+
+# The tags that say which stack owns an HTTP API (infra/tags.py sets them on every taggable resource).
+OWNER_TAGS = ("Project", "Stack")
+
+# The Pulumi S3 (diy) backend's layout with project-scoped stacks (meta.yaml `version: 1`), from
+# pulumi/pulumi pkg/backend/diy: store.go (StacksDir .pulumi/stacks/<project>/<stack>.json[.gz|.zst], and
+# `.bak` copies; HistoriesDir, BackupsDir and JournalsDir .pulumi/{history,backups,journal}/<project>/<stack>/),
+# lock.go (.pulumi/locks/<fully qualified stack name = organization/<project>/<stack>>/<lock id>.json) and
+# meta.go (.pulumi/meta.yaml, written by the bootstrap so that no role needs to create it).
+STATE_ROOT = ".pulumi/"
+META_KEY = f"{STATE_ROOT}meta.yaml"
+DIY_ORGANIZATION = "organization"
 
 
 @dataclass(frozen=True)
@@ -40,39 +59,105 @@ class Scope:
         account_id = self.account_id if account else ""
         return f"arn:{self.partition}:{service}:{region}:{account_id}:{resource}"
 
-    @property
-    def ecr_repositories(self) -> str:
-        return self.arn("ecr", f"repository/{NAME_PATTERN}")
-
-    @property
-    def lambda_functions(self) -> list[str]:
-        function = self.arn("lambda", f"function:{NAME_PATTERN}")
-        return [function, f"{function}:*"]  # the function and its versions/aliases
-
-    @property
-    def stack_roles(self) -> str:
-        return self.arn("iam", f"role{STACK_ROLE_PATH}*", regional=False)
-
-    @property
-    def log_groups(self) -> list[str]:
-        # `log-group:<name>` and `log-group:<name>:*` (streams) are both matched by the trailing wildcard.
-        return [
-            self.arn("logs", f"log-group:/aws/lambda/{NAME_PATTERN}"),
-            self.arn("logs", f"log-group:/aws/apigateway/{NAME_PATTERN}"),
-        ]
-
-    @property
-    def http_apis(self) -> list[str]:
-        return [
-            self.arn("apigateway", "/apis", account=False),
-            self.arn("apigateway", "/apis/*", account=False),
-            # tags of an API are read and written through /tags/<url-encoded API ARN>
-            self.arn("apigateway", "/tags/*", account=False),
-        ]
+    def stack(self, stack: str) -> StackScope:
+        return StackScope(self, stack)
 
     @property
     def oidc_provider(self) -> str:
         return self.arn("iam", f"oidc-provider/{OIDC_HOST}", regional=False)
+
+    @property
+    def http_apis(self) -> str:
+        return self.arn("apigateway", "/apis", account=False)
+
+    # --- every stack of the project (the drift role's read scope) ---
+    @property
+    def all_repositories(self) -> str:
+        return self.arn("ecr", f"repository/{PROJECT}-*")
+
+    @property
+    def all_functions(self) -> str:
+        return self.arn("lambda", f"function:{PROJECT}-*")  # also matches the qualified ARNs
+
+    @property
+    def all_stack_roles(self) -> str:
+        return self.arn("iam", f"role/{PROJECT}/*", regional=False)
+
+    @property
+    def all_log_groups(self) -> list[str]:
+        return [self.arn("logs", f"log-group:/aws/lambda/{PROJECT}-*"),
+                self.arn("logs", f"log-group:/aws/apigateway/{PROJECT}-*")]
+
+
+@dataclass(frozen=True)
+class StackScope:
+    """The exact names of one stack's resources: nothing here matches another stack's (`dev` vs `dev-eu`)."""
+
+    scope: Scope
+    name: str
+
+    @property
+    def prefix(self) -> str:
+        return prefix_for(self.name)
+
+    @property
+    def repository(self) -> str:
+        return self.scope.arn("ecr", f"repository/{self.prefix}")
+
+    @property
+    def functions(self) -> list[str]:
+        function = self.scope.arn("lambda", f"function:{self.prefix}")
+        return [function, f"{function}:*"]  # the function, its versions and aliases
+
+    @property
+    def roles(self) -> str:
+        return self.scope.arn("iam", f"role{stack_role_path(self.name)}*", regional=False)
+
+    @property
+    def boundary(self) -> str:
+        return boundary_arn(self.scope.partition, self.scope.account_id, self.name)
+
+    @property
+    def attachable_policies(self) -> str:
+        return attachable_policy_pattern(self.scope.partition, self.scope.account_id, self.name)
+
+    @property
+    def log_groups(self) -> list[str]:
+        groups = [self.scope.arn("logs", f"log-group:/aws/lambda/{self.prefix}"),
+                  self.scope.arn("logs", f"log-group:/aws/apigateway/{self.prefix}")]
+        return [arn for group in groups for arn in (group, f"{group}:*")]  # the group and its streams
+
+    @property
+    def parameters(self) -> str:
+        """SSM parameters `/<project>/<stack>/...` the stack's function may read (config secretEnvironment)."""
+        return self.scope.arn("ssm", f"parameter/{PROJECT}/{self.name}/*")
+
+    @property
+    def secrets(self) -> str:
+        """Secrets Manager secrets `<project>/<stack>/...` the stack's function may read."""
+        return self.scope.arn("secretsmanager", f"secret:{PROJECT}/{self.name}/*")
+
+    def state_objects(self, bucket_arn: str) -> list[str]:
+        """Every object the diy backend writes for this stack (see STATE_ROOT)."""
+        stack, project = self.name, PROJECT
+        return [
+            f"{bucket_arn}/{STATE_ROOT}stacks/{project}/{stack}.json*",
+            f"{bucket_arn}/{STATE_ROOT}history/{project}/{stack}/*",
+            f"{bucket_arn}/{STATE_ROOT}backups/{project}/{stack}/*",
+            f"{bucket_arn}/{STATE_ROOT}journal/{project}/{stack}/*",
+            f"{bucket_arn}/{STATE_ROOT}locks/{DIY_ORGANIZATION}/{project}/{stack}/*",
+        ]
+
+    def readable_state(self, bucket_arn: str) -> list[str]:
+        """What `pulumi preview` of the stack reads: its checkpoint and journal, and the backend's meta.yaml."""
+        stack, project = self.name, PROJECT
+        return [f"{bucket_arn}/{META_KEY}",
+                f"{bucket_arn}/{STATE_ROOT}stacks/{project}/{stack}.json*",
+                f"{bucket_arn}/{STATE_ROOT}journal/{project}/{stack}/*"]
+
+    @property
+    def function_arn(self) -> str:
+        return self.functions[0]
 
 
 def _statement(sid: str, actions: list[str], resources: list[str] | str, **condition) -> dict:
@@ -82,6 +167,8 @@ def _statement(sid: str, actions: list[str], resources: list[str] | str, **condi
         statement["Condition"] = condition
     return statement
 
+
+# --- trust -------------------------------------------------------------------------------------------------
 
 def github_trust_policy(provider_arn: str, subjects: list[str]) -> dict:
     """Trust GitHub's OIDC tokens whose audience is STS and whose `sub` is exactly one of `subjects`."""
@@ -100,24 +187,24 @@ def github_trust_policy(provider_arn: str, subjects: list[str]) -> dict:
     }
 
 
-def deploy_subjects(repository: str, environments: tuple[str, ...] | list[str]) -> list[str]:
-    """`sub` claims of jobs bound to a deploy environment, and nothing else: every deploy job runs in the
-    environment named after its stack, so a job on main without an environment (which would skip the
-    environment's protection rules) gets no write credentials."""
-    return [f"repo:{repository}:environment:{name}" for name in environments]
+def environment_subject(repository: str, environment: str) -> str:
+    """The `sub` of a job bound to a GitHub environment, in exactly the repository form configured
+    (`owner/repo` or the immutable `owner@OWNER_ID/repo@REPO_ID`)."""
+    return f"repo:{repository}:environment:{environment}"
 
 
-def preview_subjects(repository: str) -> list[str]:
-    """Pull requests of the repository itself (forks get no OIDC token), and main for read-only jobs
-    such as the nightly drift check, which should never hold write credentials."""
-    return [f"repo:{repository}:pull_request", f"repo:{repository}:ref:refs/heads/main"]
+def pull_request_subject(repository: str) -> str:
+    """The `sub` of a pull-request job (forks get no OIDC token at all: docs/bootstrap.md)."""
+    return f"repo:{repository}:pull_request"
 
+
+# --- actions -----------------------------------------------------------------------------------------------
 
 # ECR: GetAuthorizationToken has no resource-level permissions (AWS requires "Resource": "*"); the token
 # only lets docker use the repository permissions granted below.
-ECR_READ = [
-    "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:DescribeImageScanFindings",
-    "ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:GetDownloadUrlForLayer",
+ECR_PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+ECR_READ = ECR_PULL + [
+    "ecr:DescribeImageScanFindings", "ecr:DescribeImages", "ecr:DescribeRepositories",
     "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListImages", "ecr:ListTagsForResource",
 ]
 ECR_WRITE = [
@@ -144,17 +231,26 @@ LAMBDA_WRITE = [
 # Resource policy statements of the functions: only API Gateway may be granted invoke.
 LAMBDA_PERMISSIONS = ["lambda:AddPermission", "lambda:RemovePermission"]
 IAM_READ = [
-    "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies",
-    "iam:ListRoleTags",
+    "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
+    "iam:ListRolePolicies", "iam:ListRoleTags",
 ]
-IAM_WRITE = [
-    "iam:CreateRole", "iam:DeleteRole", "iam:DeleteRolePolicy",
-    "iam:DetachRolePolicy", "iam:ListInstanceProfilesForRole", "iam:PutRolePolicy", "iam:TagRole",
-    "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription",
+# The actions that give a role permissions: allowed only while the role carries (or is given) the stack's
+# boundary. The Service Authorization Reference lists iam:PermissionsBoundary for exactly these role actions
+# (and DeleteRolePermissionsBoundary, which no pipeline role gets).
+IAM_BOUNDED = [
+    "iam:CreateRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
 ]
-# Managed policies the stacks' roles may never get (infra/config.py refuses them in extraPolicyArns too).
-# Inline policies (iam:PutRolePolicy) cannot be limited by content; see the README.
-FORBIDDEN_POLICY_NAMES = ("AdministratorAccess", "IAMFullAccess")
+# Role changes that grant no permission. UpdateAssumeRolePolicy supports no condition key, so a deploy job
+# can point a stack role's trust elsewhere; the boundary then still grants nothing outside the stack's own
+# function (its statements require lambda:SourceFunctionArn), see boundary_policy.
+IAM_UNBOUNDED = ["iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy",
+                 "iam:UpdateRole", "iam:UpdateRoleDescription"]
+# Whatever else a deploy role may be given by an administrator later, it never loosens a boundary.
+IAM_BOUNDARY_ESCAPES = [
+    "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:DeleteRolePermissionsBoundary",
+    "iam:SetDefaultPolicyVersion",
+]
 LOGS_READ = ["logs:ListTagsForResource"]
 LOGS_WRITE = [
     "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:DeleteRetentionPolicy", "logs:PutRetentionPolicy",
@@ -163,7 +259,8 @@ LOGS_WRITE = [
 # DescribeLogGroups supports no resource-level permissions (list of the account's groups, read-only).
 LOGS_LIST = ["logs:DescribeLogGroups"]
 # Access logging of an HTTP API stage: API Gateway's documented caller permissions ("Permissions to
-# activate logging", http-api-logging.html). These actions support no resource-level permissions.
+# activate logging", http-api-logging.html). The Service Authorization Reference lists no resource type and
+# no condition key for any of them, so they can only be held to the region (docs/bootstrap.md).
 LOGS_DELIVERY = [
     "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeResourcePolicies",
     "logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
@@ -177,63 +274,159 @@ def _regional(scope: Scope, sid: str, actions: list[str]) -> dict:
     return _statement(sid, actions, "*", StringEquals={"aws:RequestedRegion": scope.region})
 
 
-def _state_statements(bucket_arn: str, key_arn: str, *, write: bool) -> list[dict]:
-    objects = f"{bucket_arn}/{STATE_PREFIX}*"
+def _via_s3(scope: Scope) -> dict:
+    return {"kms:ViaService": f"s3.{scope.region}.amazonaws.com"}
+
+
+def _owner_tags(kind: str, stack: StackScope) -> dict:
+    return {f"aws:{kind}/{key}": value for key, value in zip(OWNER_TAGS, (PROJECT, stack.name), strict=True)}
+
+
+def _http_api_statements(stack: StackScope) -> list[dict]:
+    """HTTP APIs by tag. Service Authorization Reference, "Actions, resources, and condition keys for Amazon
+    API Gateway Management V2": the Api, Stage, Route, Integration, ... resource types take
+    aws:ResourceTag/${TagKey}; POST/PUT/PATCH/DELETE take aws:RequestTag/${TagKey} and aws:TagKeys; the Tags
+    resource type (/tags/<arn>) takes no condition key, so tagging cannot be held to the stack's own API and
+    is limited to keys other than the owner tags instead."""
+    apis = stack.scope.http_apis
     return [
-        _statement("StateList", ["s3:ListBucket"], bucket_arn),
-        _statement("StateObjects", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] if write
-                   else ["s3:GetObject"], objects),
-        # Decrypt: stack secrets and SSE-KMS state objects. Encrypt: new stack secrets (awskms provider).
-        # GenerateDataKey: writing SSE-KMS objects.
-        _statement("StateKey", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"] if write
-                   else ["kms:Decrypt"], key_arn),
+        _statement("HttpApisRead", APIGATEWAY_READ, [apis, f"{apis}/*", stack.scope.arn(
+            "apigateway", "/tags/*", account=False)]),
+        _statement("CreateOwnHttpApi", ["apigateway:POST"], apis, StringEquals=_owner_tags("RequestTag", stack)),
+        _statement("ChangeOwnHttpApi", APIGATEWAY_WRITE, f"{apis}/*",
+                   StringEquals=_owner_tags("ResourceTag", stack)),
+        _statement("TagHttpApisExceptOwnerTags", ["apigateway:DELETE", "apigateway:POST"],
+                   stack.scope.arn("apigateway", "/tags/*", account=False),
+                   **{"ForAllValues:StringNotEquals": {"aws:TagKeys": list(OWNER_TAGS)}}),
     ]
 
 
-def deploy_permissions(scope: Scope, bucket_arn: str, key_arn: str) -> dict:
-    """Everything `pulumi up` / `destroy` of a container-lambda stack needs, scoped to its resources."""
+def _state_statements(scope: Scope, bucket_arn: str, state_key_arn: str, objects: list[str], *,
+                      write: bool) -> list[dict]:
+    return [
+        # Listing shows key names only; the diy backend lists the lock, history and stack directories.
+        _statement("StateList", ["s3:ListBucket"], bucket_arn, StringLike={"s3:prefix": [f"{STATE_ROOT}*"]}),
+        _statement("StateObjects", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"] if write
+                   else ["s3:GetObject"], objects),
+        # SSE-KMS of the state objects, used only through S3 (which checks the object permissions above).
+        _statement("StateEncryptionViaS3", ["kms:Decrypt", "kms:GenerateDataKey"] if write else ["kms:Decrypt"],
+                   state_key_arn, StringEquals=_via_s3(scope)),
+    ]
+
+
+def deploy_permissions(scope: Scope, stack: str, building: str, bucket_arn: str, state_key_arn: str,
+                       secrets_key_arn: str) -> dict:
+    """Everything `pulumi up` / `destroy` of stack `stack` needs, and nothing of any other stack.
+
+    `building` is the first deploy environment: a further stack may pull (read only) from its repository."""
+    own = scope.stack(stack)
+    statements = [
+        _regional(scope, "EcrLogin", ["ecr:GetAuthorizationToken"]),
+        _statement("OwnRepository", ECR_READ + ECR_WRITE, own.repository),
+    ]
+    if stack != building:
+        statements.append(_statement("PullPromotedImages", ECR_READ, scope.stack(building).repository))
+    statements += [
+        _statement("OwnFunction", LAMBDA_READ + LAMBDA_WRITE, own.functions),
+        _statement("InvokeGrantsForApiGatewayOnly", LAMBDA_PERMISSIONS, own.functions,
+                   StringEquals={"lambda:Principal": "apigateway.amazonaws.com"}),
+        _statement("OwnRolesRead", IAM_READ, own.roles),
+        _statement("OwnRolesWithinTheBoundary", IAM_BOUNDED, own.roles,
+                   StringEquals={"iam:PermissionsBoundary": own.boundary}),
+        _statement("AttachAllowListedPoliciesWithinTheBoundary", ["iam:AttachRolePolicy"], own.roles,
+                   StringEquals={"iam:PermissionsBoundary": own.boundary},
+                   ArnLike={"iam:PolicyARN": own.attachable_policies}),
+        _statement("OwnRolesNoPermissionChange", IAM_UNBOUNDED, own.roles),
+        _statement("PassOwnRolesToLambdaOnly", ["iam:PassRole"], own.roles,
+                   StringEquals={"iam:PassedToService": "lambda.amazonaws.com"}),
+        {"Sid": "NeverLoosenABoundary", "Effect": "Deny", "Action": sorted(IAM_BOUNDARY_ESCAPES),
+         "Resource": "*"},
+        _statement("OwnLogGroups", LOGS_READ + LOGS_WRITE, own.log_groups),
+        _regional(scope, "LogGroupsList", LOGS_LIST),
+        _regional(scope, "ApiAccessLogDelivery", LOGS_DELIVERY),
+        *_http_api_statements(own),
+        *_state_statements(scope, bucket_arn, state_key_arn, own.state_objects(bucket_arn), write=True),
+        # The awskms secrets provider encrypts and decrypts the stack's data key with this key directly.
+        _statement("OwnSecretsKey", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], secrets_key_arn),
+    ]
+    return {"Version": VERSION, "Statement": statements}
+
+
+def _read_statements(scope: Scope, *, repositories, functions, roles, log_groups) -> list[dict]:
+    return [
+        _regional(scope, "EcrLogin", ["ecr:GetAuthorizationToken"]),
+        _statement("RepositoriesRead", ECR_READ, repositories),
+        _statement("FunctionsRead", LAMBDA_READ, functions),
+        _statement("RolesRead", IAM_READ, roles),
+        _statement("LogGroupsRead", LOGS_READ, log_groups),
+        _regional(scope, "LogGroupsList", LOGS_LIST),
+        _statement("HttpApisRead", APIGATEWAY_READ, [scope.http_apis, f"{scope.http_apis}/*",
+                                                     scope.arn("apigateway", "/tags/*", account=False)]),
+    ]
+
+
+def preview_permissions(scope: Scope, building: str, bucket_arn: str, state_key_arn: str,
+                        secrets_key_arn: str) -> dict:
+    """`pulumi preview` (also with --refresh) of the building stack: read its resources and state, decrypt
+    its secrets, write nothing.
+
+    The diy backend takes no lock for a preview and writes no history or backup for a dry run
+    (pkg/backend/diy/backend.go: Preview calls apply without Lock; addToHistory/backupStack only when
+    !DryRun), so this role gets no S3 write at all: a pull request cannot plant or delete lock files."""
+    stack = scope.stack(building)
     return {
         "Version": VERSION,
         "Statement": [
-            _regional(scope, "EcrLogin", ["ecr:GetAuthorizationToken"]),
-            _statement("EcrRepositories", ECR_READ + ECR_WRITE, scope.ecr_repositories),
-            _statement("LambdaFunctions", LAMBDA_READ + LAMBDA_WRITE, scope.lambda_functions),
-            _statement("LambdaInvokeGrantsForApiGateway", LAMBDA_PERMISSIONS, scope.lambda_functions,
-                       StringEquals={"lambda:Principal": "apigateway.amazonaws.com"}),
-            _statement("StackRoles", IAM_READ + IAM_WRITE, scope.stack_roles),
-            _statement("AttachPoliciesToStackRoles", ["iam:AttachRolePolicy"], scope.stack_roles,
-                       ArnNotLike={"iam:PolicyARN": [
-                           f"arn:{scope.partition}:iam::*:policy{path}{name}"
-                           for name in FORBIDDEN_POLICY_NAMES for path in ("/", "/*/")]}),
-            _statement("PassStackRolesToLambdaOnly", ["iam:PassRole"], scope.stack_roles,
-                       StringEquals={"iam:PassedToService": "lambda.amazonaws.com"}),
-            _statement("LogGroups", LOGS_READ + LOGS_WRITE, scope.log_groups),
-            _regional(scope, "LogGroupsList", LOGS_LIST),
-            _regional(scope, "ApiAccessLogDelivery", LOGS_DELIVERY),
-            _statement("HttpApis", APIGATEWAY_READ + APIGATEWAY_WRITE, scope.http_apis),
-            *_state_statements(bucket_arn, key_arn, write=True),
+            *_read_statements(scope, repositories=stack.repository, functions=stack.functions,
+                              roles=stack.roles, log_groups=stack.log_groups),
+            *_state_statements(scope, bucket_arn, state_key_arn, stack.readable_state(bucket_arn), write=False),
+            _statement("BuildingStackSecretsKey", ["kms:Decrypt"], secrets_key_arn),
         ],
     }
 
 
-def preview_permissions(scope: Scope, bucket_arn: str, key_arn: str) -> dict:
-    """`pulumi preview` (also with --refresh): read the stack's resources and its state, decrypt its secrets.
-
-    The S3 (diy) backend takes no lock for a preview and writes no history or backup for a dry run
-    (pkg/backend/diy/backend.go: Preview calls apply without Lock; addToHistory/backupStack only when
-    !DryRun), so this role gets no S3 write at all: a pull request cannot plant or delete lock files.
-    """
+def drift_permissions(scope: Scope, bucket_arn: str, state_key_arn: str, secrets_key_arns: list[str]) -> dict:
+    """The nightly drift check: `pulumi preview --refresh` of every stack; reads, decrypts, writes nothing."""
     return {
         "Version": VERSION,
         "Statement": [
-            _regional(scope, "EcrLogin", ["ecr:GetAuthorizationToken"]),
-            _statement("EcrRepositories", ECR_READ, scope.ecr_repositories),
-            _statement("LambdaFunctions", LAMBDA_READ, scope.lambda_functions),
-            _statement("StackRoles", IAM_READ, scope.stack_roles),
-            _statement("LogGroups", LOGS_READ, scope.log_groups),
-            _regional(scope, "LogGroupsList", LOGS_LIST),
-            _statement("HttpApis", APIGATEWAY_READ, scope.http_apis),
-            *_state_statements(bucket_arn, key_arn, write=False),
+            *_read_statements(scope, repositories=scope.all_repositories, functions=scope.all_functions,
+                              roles=scope.all_stack_roles, log_groups=scope.all_log_groups),
+            *_state_statements(scope, bucket_arn, state_key_arn, [f"{bucket_arn}/{STATE_ROOT}*"], write=False),
+            _statement("SecretsKeysDecrypt", ["kms:Decrypt"], sorted(secrets_key_arns)),
+        ],
+    }
+
+
+# --- the boundary ------------------------------------------------------------------------------------------
+
+def boundary_policy(scope: Scope, stack: str) -> dict:
+    """The most any role of stack `stack` may ever do, whatever policies it is given.
+
+    What the stack's function legitimately needs: write its own log group, send traces, read the
+    parameters `/<project>/<stack>/*` and secrets `<project>/<stack>/*` (config secretEnvironment) and
+    decrypt them through SSM or Secrets Manager. Every statement Lambda can vouch for requires
+    lambda:SourceFunctionArn = the stack's function: Lambda adds that key to every request made with the
+    execution role from inside the function and to its own log writes and trace segments (Lambda Developer
+    Guide, "Using source function ARN to control function access behavior"). So a role of the stack that a
+    deploy job re-trusts to another principal gains nothing from it beyond trace telemetry."""
+    own = scope.stack(stack)
+    from_function = {"ArnLike": {"lambda:SourceFunctionArn": own.functions}}
+    return {
+        "Version": VERSION,
+        "Statement": [
+            _statement("OwnLogGroup", ["logs:CreateLogStream", "logs:PutLogEvents"],
+                       [arn for arn in own.log_groups if "/aws/lambda/" in arn], **from_function),
+            # X-Ray's writes have no resource-level permissions (AWS requires "*").
+            _statement("Traces", ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "*"),
+            _statement("OwnParameters", ["ssm:GetParameter", "ssm:GetParameters"], own.parameters,
+                       **from_function),
+            _statement("OwnSecrets", ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+                       own.secrets, **from_function),
+            # Customer-managed keys of those parameters and secrets, used only through the two services.
+            _statement("DecryptThroughParametersAndSecrets", ["kms:Decrypt"],
+                       scope.arn("kms", "key/*"), StringEquals={"kms:ViaService": [
+                           f"secretsmanager.{scope.region}.amazonaws.com", f"ssm.{scope.region}.amazonaws.com"]}),
         ],
     }
 

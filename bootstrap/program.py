@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import pulumi
 import pulumi_aws as aws
 
@@ -11,18 +13,20 @@ from bootstrap.settings import (
     BootstrapConfigError,
     BootstrapSettings,
     check_account,
+    gh_repository,
     load_settings,
 )
 from infra.tags import standard_tags
 
-# The repository variables the workflows read, in this order (exactly these stack outputs).
-OUTPUT_NAMES = (
-    "AWS_REGION",
-    "AWS_DEPLOY_ROLE_ARN",
-    "AWS_PREVIEW_ROLE_ARN",
-    "PULUMI_BACKEND_URL",
-    "PULUMI_SECRETS_PROVIDER",
-)
+# Where each variable the workflows read is set (docs/bootstrap.md): GitHub repository variables, and
+# variables of each deploy environment and of the environment `drift` (an environment variable overrides a
+# repository variable of the same name inside a job that runs in that environment).
+REPOSITORY_VARIABLES = ("AWS_REGION", "AWS_PREVIEW_ROLE_ARN", "PULUMI_BACKEND_URL")
+DEPLOY_ENVIRONMENT_VARIABLES = ("AWS_DEPLOY_ROLE_ARN", "PULUMI_SECRETS_PROVIDER")
+DRIFT_ENVIRONMENT_VARIABLES = ("AWS_DRIFT_ROLE_ARN",)
+VARIABLES = REPOSITORY_VARIABLES + DEPLOY_ENVIRONMENT_VARIABLES + DRIFT_ENVIRONMENT_VARIABLES
+# The stack outputs, in this order.
+OUTPUT_NAMES = ("buildingStack", "repositoryVariables", "environmentVariables", "ghVariableCommands")
 
 
 def _check_existing_provider(settings: BootstrapSettings) -> None:
@@ -36,6 +40,18 @@ def _check_existing_provider(settings: BootstrapSettings) -> None:
             f"`aws iam add-client-id-to-open-id-connect-provider --client-id {policies.OIDC_AUDIENCE} "
             f"--open-id-connect-provider-arn {settings.existing_oidc_provider_arn}`"
         ])
+
+
+def gh_commands(repository: str, repository_variables: dict[str, str],
+                environment_variables: dict[str, dict[str, str]]) -> str:
+    """The `gh variable set` commands that set every variable where the workflows read it, one per line."""
+    repo = shlex.quote(gh_repository(repository))
+    lines = [f"gh variable set {name} --repo {repo} --body {shlex.quote(value)}"
+             for name, value in repository_variables.items()]
+    for environment, variables in environment_variables.items():
+        lines += [f"gh variable set {name} --repo {repo} --env {shlex.quote(environment)} "
+                  f"--body {shlex.quote(value)}" for name, value in variables.items()]
+    return "\n".join(lines)
 
 
 def run() -> None:
@@ -52,7 +68,7 @@ def run() -> None:
     provider = components.GitHubOidcProvider(
         "github-actions", existing_arn=settings.existing_oidc_provider_arn, tags=tags)
     state = components.StateBackend("pulumi-state", tags=tags)
-    deploy, preview = components.pipeline_roles(
+    roles = components.pipeline_roles(
         scope=scope,
         repository=settings.github_repository,
         environments=settings.deploy_environments,
@@ -62,12 +78,25 @@ def run() -> None:
     )
 
     region = settings.region
+    repository_variables = pulumi.Output.all(
+        AWS_REGION=region,
+        AWS_PREVIEW_ROLE_ARN=roles.preview.role.arn,
+        PULUMI_BACKEND_URL=state.bucket.bucket.apply(lambda bucket: f"s3://{bucket}?region={region}"),
+    )
+    environment_variables = pulumi.Output.all(**{
+        env: pulumi.Output.all(
+            AWS_DEPLOY_ROLE_ARN=roles.deploy[env].role.arn,
+            PULUMI_SECRETS_PROVIDER=roles.secrets[env].alias.name.apply(
+                lambda alias: f"awskms://{alias}?region={region}"),
+        )
+        for env in settings.deploy_environments
+    } | {policies.DRIFT_ENVIRONMENT: pulumi.Output.all(AWS_DRIFT_ROLE_ARN=roles.drift.role.arn)})
     outputs = {
-        "AWS_REGION": region,
-        "AWS_DEPLOY_ROLE_ARN": deploy.role.arn,
-        "AWS_PREVIEW_ROLE_ARN": preview.role.arn,
-        "PULUMI_BACKEND_URL": state.bucket.bucket.apply(lambda bucket: f"s3://{bucket}?region={region}"),
-        "PULUMI_SECRETS_PROVIDER": state.alias.name.apply(lambda alias: f"awskms://{alias}?region={region}"),
+        "buildingStack": settings.deploy_environments[0],
+        "repositoryVariables": repository_variables,
+        "environmentVariables": environment_variables,
+        "ghVariableCommands": pulumi.Output.all(repository_variables, environment_variables).apply(
+            lambda values: gh_commands(settings.github_repository, values[0], values[1])),
     }
     for name in OUTPUT_NAMES:
         pulumi.export(name, outputs[name])

@@ -11,16 +11,25 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-NAMESPACE = "container-lambda-bootstrap"
+from infra.project import PROJECT, STACK_NAME_RULE, is_stack_name
+
+NAMESPACE = f"{PROJECT}-bootstrap"
+# The GitHub environment of the nightly drift check (its own read-only role); not a deploy environment.
+DRIFT_ENVIRONMENT = "drift"
+# IAM role names hold at most 64 characters; the longest pipeline role is `<project>.deploy.<environment>`.
+ROLE_NAME_MAX = 64
 
 # GitHub account names: letters, digits and single inner hyphens, at most 39 characters. Repository names:
 # letters, digits, '.', '_' and '-', at most 100 characters. Neither can hold '*' or '?', so a trust
-# condition built from them can never match another repository.
+# condition built from them can never match another repository. Since 2026-07-15 GitHub issues immutable
+# `sub` claims for new and renamed repositories (`repo:OWNER@OWNER_ID/REPO@REPO_ID:...`; GitHub changelog
+# 2026-04-23, "Immutable subject claims for GitHub Actions OIDC tokens"): the repository may be given in that
+# form too, with both numeric IDs, and every trust policy uses exactly the form given.
 _OWNER = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"
 _REPOSITORY = r"[A-Za-z0-9._-]{1,100}"
-GITHUB_REPOSITORY_RE = re.compile(rf"^(?P<owner>{_OWNER})/(?P<name>{_REPOSITORY})$")
-# GitHub environment names go verbatim into the `sub` claim (repo:<owner>/<repo>:environment:<name>).
-ENVIRONMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+_ID = r"[1-9][0-9]{0,19}"
+GITHUB_REPOSITORY_RE = re.compile(
+    rf"^(?P<owner>{_OWNER})(?:@(?P<owner_id>{_ID}))?/(?P<name>{_REPOSITORY})(?:@(?P<repo_id>{_ID}))?$")
 REGION_RE = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
 OIDC_PROVIDER_ARN_RE = re.compile(
     r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<account>\d{12}):"
@@ -54,12 +63,15 @@ def _repository(raw: str | None, problems: list[str]) -> str:
             "as <owner>/<repo> (e.g. the output of `gh repo view --json nameWithOwner --jq .nameWithOwner`)"
         )
         return ""
+    match = GITHUB_REPOSITORY_RE.fullmatch(raw)
     if raw.endswith(".git"):
         problems.append(f"{NAMESPACE}:githubRepository {raw!r} must not end in '.git' (use <owner>/<repo>)")
-    elif not GITHUB_REPOSITORY_RE.fullmatch(raw) or raw.split("/", 1)[1] in {".", ".."}:
+    elif not match or match["name"] in {".", ".."} or (match["owner_id"] is None) != (match["repo_id"] is None):
         problems.append(
-            f"{NAMESPACE}:githubRepository {raw!r} is not <owner>/<repo>: owner = letters, digits and inner "
-            "single hyphens (max 39), repo = letters, digits, '.', '_', '-' (max 100); no wildcards"
+            f"{NAMESPACE}:githubRepository {raw!r} is not <owner>/<repo> nor the immutable form "
+            "<owner>@<owner id>/<repo>@<repo id> (`gh api repos/OWNER/REPO --jq '.owner.id, .id'`): "
+            "owner = letters, digits and inner single hyphens (max 39), repo = letters, digits, '.', '_', '-' "
+            "(max 100), ids = digits; no wildcards"
         )
     return raw
 
@@ -84,16 +96,23 @@ def _environments(raw: str | None, problems: list[str]) -> tuple[str, ...]:
         return ()
     seen: dict[str, str] = {}
     for name in value:
-        if not ENVIRONMENT_RE.fullmatch(name):
+        if not isinstance(name, str) or not is_stack_name(name):
             problems.append(
-                f"{NAMESPACE}:deployEnvironments entry {name!r} must match {ENVIRONMENT_RE.pattern} "
-                "(it becomes part of an exact `sub` condition; no wildcards)"
-            )
-        elif name.lower() in seen:  # GitHub environment names are case-insensitive
+                f"{NAMESPACE}:deployEnvironments entry {name!r} is not a stack name ({STACK_NAME_RULE}): each "
+                "deploy environment is the stack of the same name, and it becomes part of an exact `sub` "
+                "condition")
+        elif name == DRIFT_ENVIRONMENT:
             problems.append(
-                f"{NAMESPACE}:deployEnvironments lists {name!r} twice (as {seen[name.lower()]!r})")
+                f"{NAMESPACE}:deployEnvironments entry {name!r} is reserved for the nightly drift check, "
+                "which has a read-only role of its own")
+        elif len(f"{PROJECT}.deploy.{name}") > ROLE_NAME_MAX:
+            problems.append(
+                f"{NAMESPACE}:deployEnvironments entry {name!r} is too long: the role name "
+                f"{PROJECT}.deploy.{name} would exceed IAM's {ROLE_NAME_MAX} characters")
+        elif name in seen:
+            problems.append(f"{NAMESPACE}:deployEnvironments lists {name!r} twice")
         else:
-            seen[name.lower()] = name
+            seen[name] = name
     return tuple(value)
 
 
@@ -107,6 +126,12 @@ def _provider_arn(raw: str | None, problems: list[str]) -> str | None:
             "leave it unset to create the provider"
         )
     return raw
+
+
+def gh_repository(repository: str) -> str:
+    """`owner/repo` for the GitHub CLI, from either form of `githubRepository`."""
+    match = GITHUB_REPOSITORY_RE.fullmatch(repository)
+    return f"{match['owner']}/{match['name']}" if match else repository
 
 
 Getter = Callable[[str], str | None]

@@ -12,10 +12,10 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import SecretReference
+from infra.iam_rules import boundary_arn, stack_role_path
 from infra.logs import retained_log_group
 from infra.project import PROJECT
 
-ROLE_PATH = "/container-lambda/"  # the bootstrap's deploy role may manage roles under this path only
 ALIAS_NAME = "live"
 
 LAMBDA_TRUST_POLICY = json.dumps({
@@ -120,14 +120,22 @@ class Function(pulumi.ComponentResource):
         super().__init__(f"{PROJECT}:infra:Function", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
+        # The bootstrap's deploy role may create roles only under the stack's own path and only with the
+        # stack's permissions boundary, which it names after the partition, account and stack
+        # (infra/iam_rules.py, docs/bootstrap.md).
+        stack = pulumi.get_stack()
+        boundary = pulumi.Output.all(aws.get_partition_output().partition,
+                                     aws.get_caller_identity_output().account_id).apply(
+            lambda values: boundary_arn(values[0], values[1], stack))
         self.log_group = retained_log_group(f"{name}-logs", f"/aws/lambda/{args.name}",
                                             args.log_retention_days, tags, self)
         self.role = aws.iam.Role(
             f"{name}-role",
             name=args.name,
-            path=ROLE_PATH,
+            path=stack_role_path(stack),
             description=f"Execution role of the Lambda function {args.name}",
             assume_role_policy=LAMBDA_TRUST_POLICY,
+            permissions_boundary=boundary,
             tags=tags,
             opts=child,
         )

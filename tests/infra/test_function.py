@@ -29,11 +29,18 @@ def statements(run) -> list[dict]:
 
 def test_the_role_is_trusted_by_lambda_only(default_run):
     role = default_run.one(ROLE).inputs
-    assert role["name"] == "container-lambda-dev" and role["path"] == "/container-lambda/"
+    assert role["name"] == "container-lambda-dev" and role["path"] == "/container-lambda/dev/"
     (statement,) = policy_document(default_run.one(ROLE), "assumeRolePolicy")["Statement"]
     assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
     assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
     assert "Condition" not in statement
+
+
+def test_the_role_carries_the_stacks_permissions_boundary(default_run):
+    # the bootstrap's deploy role may create the role only with this boundary (infra/iam_rules.py)
+    role = default_run.one(ROLE).inputs
+    assert role["permissionsBoundary"] == \
+        "arn:aws:iam::123456789012:policy/container-lambda-ci/container-lambda.boundary.dev"
 
 
 def test_the_inline_policy_writes_to_its_own_log_group_only(default_run):
@@ -86,7 +93,7 @@ def test_the_function_defaults(default_run):
     function = default_run.one(FUNCTION).inputs
     assert function["name"] == "container-lambda-dev"
     assert function["packageType"] == "Image"
-    assert function["role"] == "arn:aws:iam::123456789012:role/container-lambda/container-lambda-dev"
+    assert function["role"] == "arn:aws:iam::123456789012:role/container-lambda/dev/container-lambda-dev"
     assert (function["memorySize"], function["timeout"]) == (1024, 29)
     assert function["ephemeralStorage"] == {"size": 512}
     assert function["reservedConcurrentExecutions"] == -1  # unreserved

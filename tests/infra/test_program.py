@@ -102,7 +102,7 @@ def test_names_derive_from_the_stack():
     outputs = run_stack(stack="prod").outputs
     assert outputs["functionName"] == outputs["repositoryName"] == f"{PROJECT}-prod"
     assert outputs["logGroupName"] == f"/aws/lambda/{PROJECT}-prod"
-    assert outputs["roleArn"].endswith(f"/{PROJECT}-prod")
+    assert outputs["roleArn"].endswith(f":role/{PROJECT}/prod/{PROJECT}-prod")
 
 
 def project() -> dict:

@@ -152,7 +152,7 @@ def function(**overrides) -> dict:
         "architectures": ["arm64"],
         "tracingConfig": {"mode": "Active"},
         "reservedConcurrentExecutions": 10,
-        "role": f"arn:aws:iam::{ACCOUNT}:role/container-lambda/container-lambda-dev",
+        "role": f"arn:aws:iam::{ACCOUNT}:role/container-lambda/dev/container-lambda-dev",
         "tags": tags(),
     } | overrides
 

@@ -1,0 +1,85 @@
+"""IAM names and rules shared by the stack program, the bootstrap and the policy pack (standard library only).
+
+One place for:
+
+- where a stack's IAM roles live (`stack_role_path`: `/<project>/<stack>/`), so a deploy role scoped to that
+  path can never reach another stack's roles, even when one stack name starts with another (`dev`, `dev-eu`);
+- the permissions boundary every role of a stack must carry (`boundary_arn`), created by the bootstrap;
+- which managed policies a stack's role may have attached (`attachable_policy_problem`, the allow-list that
+  the bootstrap's `iam:PolicyARN` condition, the config key `extraPolicyArns` and the docs share) and which
+  are administrator-like (`admin_like_problem`, what the policy pack refuses on any role).
+
+The policy pack runs from `policy/` in its own virtualenv and imports this module by path, so it must not
+import anything outside the standard library and `infra.project`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from infra.project import PROJECT
+
+# Pipeline roles and the boundaries live under this path; the stacks' roles under /<project>/<stack>/.
+PIPELINE_PATH = f"/{PROJECT}-ci/"
+
+# Words that mark an administrator-like managed policy, compared case-insensitively (IAM names are unique
+# regardless of case). AdministratorAccess, AdministratorAccess-Amplify, IAMFullAccess, PowerUserAccess and a
+# customer's OrgAdmin all contain one of them.
+ADMIN_LIKE_WORDS = ("admin", "fullaccess", "poweruser")
+
+# arn:<partition>:iam::<account>|aws:policy/<path/>name (IAM: path segments and names of [\w+=,.@-]).
+POLICY_ARN = re.compile(r"arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<account>aws|\d{12}):policy/"
+                        r"(?P<path>(?:[\w+=,.@-]+/)*)(?P<name>[\w+=,.@-]{1,128})", re.ASCII)
+
+
+def stack_role_path(stack: str) -> str:
+    """`/<project>/<stack>/`: the IAM path of every role the stack creates."""
+    return f"/{PROJECT}/{stack}/"
+
+
+def boundary_policy_name(stack: str) -> str:
+    """Name of the stack's permissions boundary (a '.' no stack-derived name contains)."""
+    return f"{PROJECT}.boundary.{stack}"
+
+
+def boundary_arn(partition: str, account: str, stack: str) -> str:
+    """ARN of the managed policy the bootstrap creates as the stack's permissions boundary."""
+    return f"arn:{partition}:iam::{account}:policy{PIPELINE_PATH}{boundary_policy_name(stack)}"
+
+
+def attachable_policy_pattern(partition: str, account: str, stack: str) -> str:
+    """The only managed policies a stack's roles may get: customer-managed ones under `/<project>/<stack>/`."""
+    return f"arn:{partition}:iam::{account}:policy{stack_role_path(stack)}*"
+
+
+def admin_like_problem(arn: str) -> str | None:
+    """Why `arn` names an administrator-like managed policy (None when it does not).
+
+    Non-ASCII names are refused outright: a Cyrillic 'а' in "Аdministrator" would otherwise slip past a
+    comparison of letters, and no AWS-managed policy name holds one."""
+    if not arn.isascii():
+        return "it contains non-ASCII characters (look-alike letters are refused)"
+    name = arn.rsplit("/", 1)[-1].lower()
+    for word in ADMIN_LIKE_WORDS:
+        if word in name:
+            return f"its name contains {word!r} (administrator-like policies are refused)"
+    return None
+
+
+def attachable_policy_problem(arn: str, stack: str) -> str | None:
+    """Why the stack's function role may not have `arn` attached (None when it may).
+
+    Allowed: customer-managed policies under the stack's own path `/<project>/<stack>/`, created by an
+    administrator for that stack (the deploy roles cannot create policies). Everything a role of the stack
+    gets is further capped by the stack's permissions boundary."""
+    admin = admin_like_problem(arn)
+    if admin:
+        return admin
+    match = POLICY_ARN.fullmatch(arn)
+    if not match:
+        return "not an IAM policy ARN (arn:aws:iam::<account>:policy/<path/>name)"
+    path = stack_role_path(stack)
+    if match["account"] == "aws" or not f"/{match['path']}".startswith(path):
+        return (f"only customer-managed policies under the path {path} may be attached "
+                f"(arn:{match['partition']}:iam::<account>:policy{path}<name>)")
+    return None
