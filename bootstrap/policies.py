@@ -235,17 +235,18 @@ IAM_READ = [
     "iam:ListRolePolicies", "iam:ListRoleTags",
 ]
 # The actions that give a role permissions: allowed only while the role carries (or is given) the stack's
-# boundary. The Service Authorization Reference lists iam:PermissionsBoundary for exactly these role actions
+# boundary (ArnEquals, as AWS's own AWSCODAPermissionsBoundary compares iam:PermissionsBoundary with an ARN
+# operator). The Service Authorization Reference lists iam:PermissionsBoundary for exactly these role actions
 # (and DeleteRolePermissionsBoundary, which no pipeline role gets).
 IAM_BOUNDED = [
     "iam:CreateRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary",
     "iam:PutRolePolicy",
 ]
-# Role changes that grant no permission. UpdateAssumeRolePolicy supports no condition key, so a deploy job
-# can point a stack role's trust elsewhere; the boundary then still grants nothing outside the stack's own
-# function (its statements require lambda:SourceFunctionArn), see boundary_policy.
-IAM_UNBOUNDED = ["iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy",
-                 "iam:UpdateRole", "iam:UpdateRoleDescription"]
+# Role changes that grant no permission. No iam:UpdateAssumeRolePolicy: it supports no condition key, and the
+# stacks' trust policies are constants (the Lambda service), so a deploy job cannot re-point an existing
+# role's trust; a trust change is a replacement (`pulumi up --replace`). A role it creates with another
+# trust still gets nothing outside its own function, see boundary_policy.
+IAM_UNBOUNDED = ["iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateRole", "iam:UpdateRoleDescription"]
 # Whatever else a deploy role may be given by an administrator later, it never loosens a boundary.
 IAM_BOUNDARY_ESCAPES = [
     "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:DeleteRolePermissionsBoundary",
@@ -332,9 +333,9 @@ def deploy_permissions(scope: Scope, stack: str, building: str, bucket_arn: str,
                    StringEquals={"lambda:Principal": "apigateway.amazonaws.com"}),
         _statement("OwnRolesRead", IAM_READ, own.roles),
         _statement("OwnRolesWithinTheBoundary", IAM_BOUNDED, own.roles,
-                   StringEquals={"iam:PermissionsBoundary": own.boundary}),
+                   ArnEquals={"iam:PermissionsBoundary": own.boundary}),
         _statement("AttachAllowListedPoliciesWithinTheBoundary", ["iam:AttachRolePolicy"], own.roles,
-                   StringEquals={"iam:PermissionsBoundary": own.boundary},
+                   ArnEquals={"iam:PermissionsBoundary": own.boundary},
                    ArnLike={"iam:PolicyARN": own.attachable_policies}),
         _statement("OwnRolesNoPermissionChange", IAM_UNBOUNDED, own.roles),
         _statement("PassOwnRolesToLambdaOnly", ["iam:PassRole"], own.roles,
