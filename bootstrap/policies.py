@@ -304,11 +304,15 @@ def _http_api_statements(stack: StackScope) -> list[dict]:
 
 def _state_statements(scope: Scope, bucket_arn: str, state_key_arn: str, objects: list[str], *,
                       write: bool) -> list[dict]:
-    return [
+    statements = [
         # Listing shows key names only; the diy backend lists the lock, history and stack directories.
         _statement("StateList", ["s3:ListBucket"], bucket_arn, StringLike={"s3:prefix": [f"{STATE_ROOT}*"]}),
         _statement("StateObjects", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"] if write
                    else ["s3:GetObject"], objects),
+    ]
+    if write:  # the backend reads its meta.yaml before anything else (written by the bootstrap)
+        statements.append(_statement("StateLayout", ["s3:GetObject"], f"{bucket_arn}/{META_KEY}"))
+    return statements + [
         # SSE-KMS of the state objects, used only through S3 (which checks the object permissions above).
         _statement("StateEncryptionViaS3", ["kms:Decrypt", "kms:GenerateDataKey"] if write else ["kms:Decrypt"],
                    state_key_arn, StringEquals=_via_s3(scope)),

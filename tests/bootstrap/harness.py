@@ -16,7 +16,7 @@ OIDC_HOST = "token.actions.githubusercontent.com"
 CREATED_PROVIDER_ARN = f"arn:{PARTITION}:iam::{ACCOUNT}:oidc-provider/{OIDC_HOST}"
 BUCKET = "container-lambda-state-20261123072400000000000001"
 
-__all__ = ["ACCOUNT", "BUCKET", "CREATED_PROVIDER_ARN", "REGION", "BootstrapRun", "run_bootstrap"]
+__all__ = ["ACCOUNT", "BUCKET", "CREATED_PROVIDER_ARN", "REGION", "REPOSITORY", "BootstrapRun", "run_bootstrap"]
 
 
 def _bucket(m: HarnessMocks, name: str, inputs: dict) -> tuple[str, dict]:
@@ -63,11 +63,13 @@ class BootstrapRun:
     def one(self, typ: str) -> dict:
         return self.program.one(typ).inputs
 
-    def key_id(self) -> str:
-        return self.program.one("aws:kms/key:Key").state["keyId"]
+    def key(self, name: str = "pulumi-state-key"):
+        """A KMS key by resource name: the state key, or `secrets-<environment>-key`."""
+        (key,) = [r for r in self.program.of_type("aws:kms/key:Key") if r.name == name]
+        return key
 
-    def key_arn(self) -> str:
-        return self.program.one("aws:kms/key:Key").state["arn"]
+    def key_arn(self, name: str = "pulumi-state-key") -> str:
+        return self.key(name).state["arn"]
 
     def role(self, name: str) -> dict:
         (inputs,) = [r for r in self.of_type("aws:iam/role:Role") if r["name"] == name]

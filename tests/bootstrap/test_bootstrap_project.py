@@ -1,4 +1,4 @@
-"""The bootstrap's Pulumi project file, its dependencies and its README section."""
+"""The bootstrap's Pulumi project file and its dependencies."""
 
 import importlib.metadata
 import json
@@ -9,7 +9,6 @@ from pathlib import Path
 
 import yaml
 
-from bootstrap.program import OUTPUT_NAMES
 from bootstrap.settings import NAMESPACE
 from tests.support.project_schema import validate_project
 
@@ -21,13 +20,6 @@ def pins(path: Path) -> dict[str, str]:
     lines = (line.strip() for line in path.read_text().splitlines())
     matches = (re.match(r"^([A-Za-z0-9_.-]+)==(\S+)$", line) for line in lines)
     return {m[1].lower(): m[2] for m in matches if m}
-
-
-def readme_section() -> str:
-    readme = (ROOT / "README.md").read_text()
-    start = readme.index("## Bootstrap")
-    end = readme.find("\n## ", start + 1)
-    return readme[start:end if end != -1 else None]
 
 
 def test_project_file_is_valid():
@@ -53,17 +45,6 @@ def test_runtime_dependencies_match_the_main_program():
     main_pins = pins(ROOT / "requirements.txt")
     for package, version in bootstrap_pins.items():
         assert main_pins[package] == version, package
-
-
-def test_readme_section_names_every_output_as_a_repository_variable():
-    section = readme_section()
-    for name in OUTPUT_NAMES:
-        assert f"`{name}`" in section, name
-
-
-def test_readme_section_gives_the_order_bootstrap_variables_push():
-    section = readme_section()
-    assert section.index("pulumi up") < section.index("gh variable set") < section.index("git push")
 
 
 IMPORTED_DISTRIBUTIONS = """

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bootstrap.settings import BootstrapConfigError, check_account, load_settings
+from bootstrap.settings import BootstrapConfigError, check_account, gh_repository, load_settings
 
 GOOD = {"githubRepository": "example-org/container-lambda", "deployEnvironments": '["production"]'}
 PROVIDER = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
@@ -64,6 +64,33 @@ def test_malformed_repository_is_rejected(repository):
     assert "githubRepository" in problem and repr(repository) in problem
 
 
+@pytest.mark.parametrize("repository", [
+    "example-org@1234567/container-lambda@89012345",
+    "Example-Org@1/container.lambda_x@2",
+])
+def test_the_immutable_repository_form_is_accepted_as_given(repository):
+    assert load({"githubRepository": repository}).github_repository == repository
+
+
+@pytest.mark.parametrize("repository", [
+    "example-org@1234567/container-lambda",      # both ids or neither
+    "example-org/container-lambda@89012345",
+    "example-org@/container-lambda@1",
+    "example-org@12a/container-lambda@1",
+    "example-org@0123/container-lambda@1",       # ids have no leading zero
+    "example-org@*/container-lambda@*",
+    "example-org@\u0661\u0662/container-lambda@1",  # Arabic-Indic digits
+])
+def test_malformed_immutable_repository_is_rejected(repository):
+    (problem,) = problems({"githubRepository": repository})
+    assert "githubRepository" in problem and repr(repository) in problem
+
+
+def test_the_gh_cli_gets_owner_slash_repo_from_either_form():
+    assert gh_repository("example-org@1234567/container-lambda@89012345") == "example-org/container-lambda"
+    assert gh_repository("example-org/container-lambda") == "example-org/container-lambda"
+
+
 def test_repository_with_git_suffix_is_rejected():
     (problem,) = problems({"githubRepository": "example-org/container-lambda.git"})
     assert "'.git'" in problem
@@ -75,15 +102,20 @@ def test_environments_must_be_a_list_of_names(raw):
     assert "deployEnvironments must be a list" in problem
 
 
-@pytest.mark.parametrize("name", ["prod*", "prod?", "", "-prod", "prod uction", "a" * 256, "prod:x",
-                                  "prod\n"])
-def test_environment_names_cannot_widen_the_subject(name):
+@pytest.mark.parametrize("name", ["prod*", "prod?", "", "-prod", "prod uction", "a" * 32, "prod:x",
+                                  "prod\n", "Production", "prod-", "a--b", "dev.eu"])
+def test_environment_names_are_stack_names(name):
     (problem,) = problems({"deployEnvironments": json.dumps([name])})
-    assert "deployEnvironments entry" in problem
+    assert "deployEnvironments entry" in problem and "not a stack name" in problem
 
 
-def test_duplicate_environments_are_rejected_case_insensitively():
-    (problem,) = problems({"deployEnvironments": json.dumps(["production", "Production"])})
+def test_the_drift_environment_is_not_a_deploy_environment():
+    (problem,) = problems({"deployEnvironments": json.dumps(["dev", "drift"])})
+    assert "reserved for the nightly drift check" in problem
+
+
+def test_duplicate_environments_are_rejected():
+    (problem,) = problems({"deployEnvironments": json.dumps(["production", "production"])})
     assert "twice" in problem
 
 

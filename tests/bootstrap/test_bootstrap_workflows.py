@@ -1,51 +1,68 @@
-"""The bootstrap's outputs and trust subjects against what the workflows actually use."""
+"""The bootstrap's roles against the jobs that assume them: each job picks the role whose trust matches the
+`sub` its token will carry, from a variable the bootstrap sets."""
 
 import re
 from pathlib import Path
 
 import yaml
 
-from bootstrap.program import OUTPUT_NAMES
+from bootstrap.policies import DRIFT_ENVIRONMENT
+from bootstrap.program import VARIABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+ROLE_VARIABLES = {name for name in VARIABLES if name.endswith("_ROLE_ARN")}
+
+
+def triggers(workflow: dict) -> set[str]:
+    on = workflow.get(True, workflow.get("on"))  # PyYAML reads the key `on` as True
+    return {on} if isinstance(on, str) else set(on)
 
 
 def aws_jobs():
-    """(workflow file, job id, job, role variable) of every job that assumes an AWS role."""
+    """(workflow file, triggers, job id, job, role variable) of every job that assumes an AWS role."""
     for path in WORKFLOWS:
         workflow = yaml.safe_load(path.read_text())
         for job_id, job in workflow.get("jobs", {}).items():
             for step in job.get("steps", []):
                 if str(step.get("uses", "")).startswith("aws-actions/configure-aws-credentials@"):
                     role = re.fullmatch(r"\$\{\{ vars\.(\w+) \}\}", step["with"]["role-to-assume"])
-                    yield path.name, job_id, job, role and role[1]
+                    yield path.name, triggers(workflow), job_id, job, role and role[1]
 
 
-def test_workflows_read_exactly_the_bootstrap_outputs_as_variables():
-    used = {name for path in WORKFLOWS for name in re.findall(r"\bvars\.(\w+)", path.read_text())}
-    assert used == set(OUTPUT_NAMES)
-
-
-def test_every_aws_job_assumes_one_of_the_two_roles():
+def test_every_aws_job_assumes_a_role_the_bootstrap_creates():
     jobs = list(aws_jobs())
     assert jobs
-    for workflow, job_id, _, role in jobs:
-        assert role in {"AWS_DEPLOY_ROLE_ARN", "AWS_PREVIEW_ROLE_ARN"}, (workflow, job_id)
+    for workflow, _, job_id, _, role in jobs:
+        assert role in ROLE_VARIABLES, (workflow, job_id, role)
+
+
+def test_workflows_read_only_aws_and_pulumi_variables_the_bootstrap_sets():
+    used = {name for path in WORKFLOWS for name in re.findall(r"\bvars\.((?:AWS|PULUMI)_\w+)", path.read_text())}
+    assert used <= set(VARIABLES), used - set(VARIABLES)
 
 
 def test_deploy_jobs_run_in_an_environment():
-    # Their `sub` is then repo:<owner>/<repo>:environment:<stack>, which the deploy role trusts for the
-    # environments listed in deployEnvironments (default: dev).
-    deploy_jobs = [(w, j, job) for w, j, job, role in aws_jobs() if role == "AWS_DEPLOY_ROLE_ARN"]
-    assert deploy_jobs
-    for workflow, job_id, job in deploy_jobs:
-        assert job.get("environment"), (workflow, job_id)
+    # their `sub` is repo:<repository>:environment:<stack>, which only that stack's deploy role trusts, and
+    # AWS_DEPLOY_ROLE_ARN is that environment's variable
+    for workflow, _, job_id, job, role in aws_jobs():
+        if role == "AWS_DEPLOY_ROLE_ARN":
+            assert job.get("environment"), (workflow, job_id)
 
 
-def test_preview_jobs_run_outside_environments():
-    # Their `sub` is repo:<owner>/<repo>:pull_request or, for scheduled runs, ...:ref:refs/heads/main.
-    preview_jobs = [(w, j, job) for w, j, job, role in aws_jobs() if role == "AWS_PREVIEW_ROLE_ARN"]
-    assert preview_jobs
-    for workflow, job_id, job in preview_jobs:
+def test_drift_jobs_run_in_the_drift_environment():
+    jobs = [(w, j, job) for w, _, j, job, role in aws_jobs() if role == "AWS_DRIFT_ROLE_ARN"]
+    assert jobs
+    for workflow, job_id, job in jobs:
+        environment = job.get("environment")
+        name = environment.get("name") if isinstance(environment, dict) else environment
+        assert name == DRIFT_ENVIRONMENT, (workflow, job_id)
+
+
+def test_preview_jobs_run_for_pull_requests_only_and_outside_environments():
+    # the preview role trusts repo:<repository>:pull_request only
+    jobs = [(w, t, j, job) for w, t, j, job, role in aws_jobs() if role == "AWS_PREVIEW_ROLE_ARN"]
+    assert jobs
+    for workflow, on, job_id, job in jobs:
+        assert on == {"pull_request"}, (workflow, job_id, on)
         assert "environment" not in job, (workflow, job_id)
