@@ -148,6 +148,7 @@ class StateBackend(pulumi.ComponentResource):
             key=policies.META_KEY,
             content=DIY_META,
             content_type="application/yaml",
+            tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning, encryption]),
         )
         self.register_outputs(

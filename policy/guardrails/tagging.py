@@ -27,6 +27,7 @@ TAGGABLE_TYPES = frozenset({
     "aws:iam/role:Role",
     "aws:iam/user:User",
     "aws:kms/key:Key",
+    "aws:s3/bucketObjectv2:BucketObjectv2",
     "aws:lambda/codeSigningConfig:CodeSigningConfig",
     "aws:lambda/eventSourceMapping:EventSourceMapping",
     "aws:lambda/function:Function",

@@ -143,7 +143,7 @@ def test_aws_is_reached_only_by_role_to_assume_with_the_repository_variables():
             roles[(workflow, job_id)] = inputs["role-to-assume"]
     assert roles == {
         ("preview.yml", "preview"): "${{ vars.AWS_PREVIEW_ROLE_ARN }}",
-        ("drift.yml", "drift"): "${{ vars.AWS_PREVIEW_ROLE_ARN }}",
+        ("drift.yml", "drift"): "${{ vars.AWS_DRIFT_ROLE_ARN }}",
         ("stack-up.yml", "up"): "${{ vars.AWS_DEPLOY_ROLE_ARN }}",
     }
 
@@ -161,6 +161,7 @@ def test_repository_variables_and_secrets_are_exactly_the_documented_ones():
     assert variables == {
         "AWS_REGION",
         "AWS_DEPLOY_ROLE_ARN",
+        "AWS_DRIFT_ROLE_ARN",
         "AWS_PREVIEW_ROLE_ARN",
         "PULUMI_BACKEND_URL",
         "PULUMI_SECRETS_PROVIDER",
