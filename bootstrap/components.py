@@ -249,7 +249,8 @@ def pipeline_roles(*, scope: Scope, repository: str, environments: tuple[str, ..
     preview = PipelineRole(
         "preview",
         role_name=PREVIEW_ROLE_NAME,
-        description=f"read-only pulumi preview of the {PROJECT} stack {building} from {repository} pull requests",
+        description=(f"read-only pulumi preview of the {PROJECT} stack {building} from {repository} "
+                     "pull requests"),
         provider_arn=provider_arn,
         subjects=[policies.pull_request_subject(repository)],
         permissions=preview_arns.apply(lambda a: policies.preview_permissions(scope, building, *a)),

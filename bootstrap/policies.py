@@ -38,7 +38,8 @@ OWNER_TAGS = ("Project", "Stack")
 
 # The Pulumi S3 (diy) backend's layout with project-scoped stacks (meta.yaml `version: 1`), from
 # pulumi/pulumi pkg/backend/diy: store.go (StacksDir .pulumi/stacks/<project>/<stack>.json[.gz|.zst], and
-# `.bak` copies; HistoriesDir, BackupsDir and JournalsDir .pulumi/{history,backups,journal}/<project>/<stack>/),
+# `.bak` copies; HistoriesDir, BackupsDir and JournalsDir
+# .pulumi/{history,backups,journal}/<project>/<stack>/),
 # lock.go (.pulumi/locks/<fully qualified stack name = organization/<project>/<stack>>/<lock id>.json) and
 # meta.go (.pulumi/meta.yaml, written by the bootstrap so that no role needs to create it).
 STATE_ROOT = ".pulumi/"
@@ -129,7 +130,7 @@ class StackScope:
 
     @property
     def parameters(self) -> str:
-        """SSM parameters `/<project>/<stack>/...` the stack's function may read (config secretEnvironment)."""
+        """SSM parameters `/<project>/<stack>/...` the stack's function may read (secretEnvironment)."""
         return self.scope.arn("ssm", f"parameter/{PROJECT}/{self.name}/*")
 
     @property
@@ -149,7 +150,7 @@ class StackScope:
         ]
 
     def readable_state(self, bucket_arn: str) -> list[str]:
-        """What `pulumi preview` of the stack reads: its checkpoint and journal, and the backend's meta.yaml."""
+        """What `pulumi preview` of the stack reads: its checkpoint, journal and the backend's meta.yaml."""
         stack, project = self.name, PROJECT
         return [f"{bucket_arn}/{META_KEY}",
                 f"{bucket_arn}/{STATE_ROOT}stacks/{project}/{stack}.json*",
@@ -246,11 +247,12 @@ IAM_BOUNDED = [
 # stacks' trust policies are constants (the Lambda service), so a deploy job cannot re-point an existing
 # role's trust; a trust change is a replacement (`pulumi up --replace`). A role it creates with another
 # trust still gets nothing outside its own function, see boundary_policy.
-IAM_UNBOUNDED = ["iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateRole", "iam:UpdateRoleDescription"]
+IAM_UNBOUNDED = ["iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateRole",
+                 "iam:UpdateRoleDescription"]
 # Whatever else a deploy role may be given by an administrator later, it never loosens a boundary.
 IAM_BOUNDARY_ESCAPES = [
-    "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:DeleteRolePermissionsBoundary",
-    "iam:SetDefaultPolicyVersion",
+    "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
+    "iam:DeleteRolePermissionsBoundary", "iam:SetDefaultPolicyVersion",
 ]
 LOGS_READ = ["logs:ListTagsForResource"]
 LOGS_WRITE = [
@@ -293,7 +295,8 @@ def _http_api_statements(stack: StackScope) -> list[dict]:
     return [
         _statement("HttpApisRead", APIGATEWAY_READ, [apis, f"{apis}/*", stack.scope.arn(
             "apigateway", "/tags/*", account=False)]),
-        _statement("CreateOwnHttpApi", ["apigateway:POST"], apis, StringEquals=_owner_tags("RequestTag", stack)),
+        _statement("CreateOwnHttpApi", ["apigateway:POST"], apis,
+                   StringEquals=_owner_tags("RequestTag", stack)),
         _statement("ChangeOwnHttpApi", APIGATEWAY_WRITE, f"{apis}/*",
                    StringEquals=_owner_tags("ResourceTag", stack)),
         _statement("TagHttpApisExceptOwnerTags", ["apigateway:DELETE", "apigateway:POST"],
@@ -314,7 +317,8 @@ def _state_statements(scope: Scope, bucket_arn: str, state_key_arn: str, objects
         statements.append(_statement("StateLayout", ["s3:GetObject"], f"{bucket_arn}/{META_KEY}"))
     return statements + [
         # SSE-KMS of the state objects, used only through S3 (which checks the object permissions above).
-        _statement("StateEncryptionViaS3", ["kms:Decrypt", "kms:GenerateDataKey"] if write else ["kms:Decrypt"],
+        _statement("StateEncryptionViaS3",
+                   ["kms:Decrypt", "kms:GenerateDataKey"] if write else ["kms:Decrypt"],
                    state_key_arn, StringEquals=_via_s3(scope)),
     ]
 
@@ -384,7 +388,8 @@ def preview_permissions(scope: Scope, building: str, bucket_arn: str, state_key_
         "Statement": [
             *_read_statements(scope, repositories=stack.repository, functions=stack.functions,
                               roles=stack.roles, log_groups=stack.log_groups),
-            *_state_statements(scope, bucket_arn, state_key_arn, stack.readable_state(bucket_arn), write=False),
+            *_state_statements(scope, bucket_arn, state_key_arn, stack.readable_state(bucket_arn),
+                               write=False),
             _statement("BuildingStackSecretsKey", ["kms:Decrypt"], secrets_key_arn),
         ],
     }
@@ -397,7 +402,8 @@ def drift_permissions(scope: Scope, bucket_arn: str, state_key_arn: str, secrets
         "Statement": [
             *_read_statements(scope, repositories=scope.all_repositories, functions=scope.all_functions,
                               roles=scope.all_stack_roles, log_groups=scope.all_log_groups),
-            *_state_statements(scope, bucket_arn, state_key_arn, [f"{bucket_arn}/{STATE_ROOT}*"], write=False),
+            *_state_statements(scope, bucket_arn, state_key_arn, [f"{bucket_arn}/{STATE_ROOT}*"],
+                               write=False),
             _statement("SecretsKeysDecrypt", ["kms:Decrypt"], sorted(secrets_key_arns)),
         ],
     }
@@ -431,7 +437,8 @@ def boundary_policy(scope: Scope, stack: str) -> dict:
             # Customer-managed keys of those parameters and secrets, used only through the two services.
             _statement("DecryptThroughParametersAndSecrets", ["kms:Decrypt"],
                        scope.arn("kms", "key/*"), StringEquals={"kms:ViaService": [
-                           f"secretsmanager.{scope.region}.amazonaws.com", f"ssm.{scope.region}.amazonaws.com"]}),
+                           f"secretsmanager.{scope.region}.amazonaws.com",
+                           f"ssm.{scope.region}.amazonaws.com"]}),
         ],
     }
 

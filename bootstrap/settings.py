@@ -66,12 +66,13 @@ def _repository(raw: str | None, problems: list[str]) -> str:
     match = GITHUB_REPOSITORY_RE.fullmatch(raw)
     if raw.endswith(".git"):
         problems.append(f"{NAMESPACE}:githubRepository {raw!r} must not end in '.git' (use <owner>/<repo>)")
-    elif not match or match["name"] in {".", ".."} or (match["owner_id"] is None) != (match["repo_id"] is None):
+    elif (not match or match["name"] in {".", ".."}
+          or (match["owner_id"] is None) != (match["repo_id"] is None)):
         problems.append(
             f"{NAMESPACE}:githubRepository {raw!r} is not <owner>/<repo> nor the immutable form "
             "<owner>@<owner id>/<repo>@<repo id> (`gh api repos/OWNER/REPO --jq '.owner.id, .id'`): "
-            "owner = letters, digits and inner single hyphens (max 39), repo = letters, digits, '.', '_', '-' "
-            "(max 100), ids = digits; no wildcards"
+            "owner = letters, digits and inner single hyphens (max 39), repo = letters, digits, '.', '_', "
+            "'-' (max 100), ids = digits; no wildcards"
         )
     return raw
 
@@ -98,9 +99,9 @@ def _environments(raw: str | None, problems: list[str]) -> tuple[str, ...]:
     for name in value:
         if not isinstance(name, str) or not is_stack_name(name):
             problems.append(
-                f"{NAMESPACE}:deployEnvironments entry {name!r} is not a stack name ({STACK_NAME_RULE}): each "
-                "deploy environment is the stack of the same name, and it becomes part of an exact `sub` "
-                "condition")
+                f"{NAMESPACE}:deployEnvironments entry {name!r} is not a stack name ({STACK_NAME_RULE}): "
+                "each deploy environment is the stack of the same name, and it becomes part of an exact "
+                "`sub` condition")
         elif name == DRIFT_ENVIRONMENT:
             problems.append(
                 f"{NAMESPACE}:deployEnvironments entry {name!r} is reserved for the nightly drift check, "

@@ -48,7 +48,7 @@ def boundary_arn(partition: str, account: str, stack: str) -> str:
 
 
 def attachable_policy_pattern(partition: str, account: str, stack: str) -> str:
-    """The only managed policies a stack's roles may get: customer-managed ones under `/<project>/<stack>/`."""
+    """The only managed policies a stack's roles may get: customer-managed, under `/<project>/<stack>/`."""
     return f"arn:{partition}:iam::{account}:policy{stack_role_path(stack)}*"
 
 

@@ -16,7 +16,8 @@ OIDC_HOST = "token.actions.githubusercontent.com"
 CREATED_PROVIDER_ARN = f"arn:{PARTITION}:iam::{ACCOUNT}:oidc-provider/{OIDC_HOST}"
 BUCKET = "container-lambda-state-20261123072400000000000001"
 
-__all__ = ["ACCOUNT", "BUCKET", "CREATED_PROVIDER_ARN", "REGION", "REPOSITORY", "BootstrapRun", "run_bootstrap"]
+__all__ = ["ACCOUNT", "BUCKET", "CREATED_PROVIDER_ARN", "REGION", "REPOSITORY", "BootstrapRun",
+           "run_bootstrap"]
 
 
 def _bucket(m: HarnessMocks, name: str, inputs: dict) -> tuple[str, dict]:

@@ -97,7 +97,8 @@ def _single(operator: str, policy_values: list, value: str) -> bool:
     return not hit if operator in _NEGATED else hit
 
 
-def condition_matches(operator: str, key: str, policy_values: Any, context: Mapping[str, ContextValue]) -> bool:
+def condition_matches(operator: str, key: str, policy_values: Any,
+                      context: Mapping[str, ContextValue]) -> bool:
     """One condition key of one operator block against the request context (keys are case-insensitive)."""
     present = {k.lower(): v for k, v in context.items()}
     values = _list(present.get(key.lower()))
@@ -130,9 +131,9 @@ def statement_applies(statement: Mapping, request: Request) -> bool:
     if "Resource" in statement:
         if not any(arn_matches(p, request.resource) for p in _list(statement["Resource"])):
             return False
-    elif "NotResource" in statement:
-        if any(arn_matches(p, request.resource) for p in _list(statement["NotResource"])):
-            return False
+    elif "NotResource" in statement and any(arn_matches(p, request.resource)
+                                            for p in _list(statement["NotResource"])):
+        return False
     for operator, keys in (statement.get("Condition") or {}).items():
         for key, policy_values in keys.items():
             if not condition_matches(operator, key, policy_values, request.context):
@@ -165,7 +166,7 @@ def allowed(request: Request, identity: Iterable[Mapping], boundary: Mapping | N
 def trust_allows(trust: Mapping, *, federated: str, context: Mapping[str, ContextValue],
                  action: str = "sts:AssumeRoleWithWebIdentity") -> bool:
     """Does the role's trust policy let a web identity of provider `federated`, with these token claims
-    as condition context, assume it? (A trust policy has no Resource; its Principal must name the provider.)"""
+    as condition context, assume it? (A trust policy has no Resource; its Principal names the provider.)"""
     applies = [s for s in _list(trust["Statement"])
                if federated in _list((s.get("Principal") or {}).get("Federated"))
                and any(action_matches(p, action) for p in _list(s.get("Action")))

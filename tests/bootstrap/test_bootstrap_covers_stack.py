@@ -43,7 +43,8 @@ LIFECYCLE: dict[str, tuple[list[str], list[str]]] = {
         ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
         ["ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"]),
     "aws:iam/role:Role": (
-        ["iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole"],
+        ["iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
+         "iam:ListInstanceProfilesForRole"],
         # no iam:UpdateAssumeRolePolicy: the trust policy is a constant; changing it means a replacement
         ["iam:CreateRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateRole", "iam:PutRolePermissionsBoundary",
          "iam:DeleteRole"]),
@@ -93,7 +94,8 @@ STATE_CALLS = {
     "deploy": [("s3:ListBucket", BUCKET_ARN, {"s3:prefix": f".pulumi/locks/organization/{PROJECT}/{STACK}/"}),
                ("s3:ListBucket", BUCKET_ARN, {"s3:prefix": f".pulumi/history/{PROJECT}/{STACK}/"}),
                ("s3:GetObject", f"{STATE}/meta.yaml", {}),
-               *[(action, f"{STATE}/{key}", {}) for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
+               *[(action, f"{STATE}/{key}", {})
+                 for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
                  for key in (f"stacks/{PROJECT}/{STACK}.json", f"stacks/{PROJECT}/{STACK}.json.bak",
                              f"locks/organization/{PROJECT}/{STACK}/0b1c.json",
                              f"history/{PROJECT}/{STACK}/{STACK}-1764536400.history.json",
@@ -134,7 +136,7 @@ def allowed(document: dict, action: str, arn: str, context: dict | None = None) 
 
 
 def context_of(resource: Registered, action: str, run) -> dict:
-    """The condition values AWS sees when the provider makes `action` for `resource`, from the program's inputs."""
+    """The condition values AWS sees when the provider makes `action` for `resource` (from its inputs)."""
     inputs = resource.inputs
     if action in {"iam:CreateRole", "iam:PutRolePermissionsBoundary"}:
         return {"iam:PermissionsBoundary": inputs["permissionsBoundary"]}
@@ -186,14 +188,16 @@ def test_deploy_role_may_run_the_whole_lifecycle_of_every_resource(stack_run):
         read, write = LIFECYCLE[resource.typ]
         for action in read + write:
             context = context_of(resource, action, stack_run)
-            assert allowed(DEPLOY, action, arn_of(resource, stack_run), context), (resource.name, action, context)
+            assert allowed(DEPLOY, action, arn_of(resource, stack_run), context), \
+                (resource.name, action, context)
     for action, arn, context in ACCOUNT_LEVEL["deploy"] + STATE_CALLS["deploy"]:
         assert allowed(DEPLOY, action, arn, context), (action, arn, context)
 
 
 def test_the_http_api_is_created_with_the_tags_the_deploy_role_requires(stack_run):
     tags = stack_run.one("aws:apigatewayv2/api:Api").inputs["tags"]
-    assert allowed(DEPLOY, "apigateway:POST", APIS, {f"aws:RequestTag/{key}": value for key, value in tags.items()})
+    assert allowed(DEPLOY, "apigateway:POST", APIS,
+                   {f"aws:RequestTag/{key}": value for key, value in tags.items()})
 
 
 def test_deploy_role_may_pass_the_function_role_to_lambda(stack_run):
@@ -206,9 +210,11 @@ def test_preview_role_may_read_every_resource_and_nothing_more(stack_run):
         read, write = LIFECYCLE[resource.typ]
         arn = arn_of(resource, stack_run)
         for action in read:
-            assert allowed(PREVIEW, action, arn, context_of(resource, action, stack_run)), (resource.name, action)
+            context = context_of(resource, action, stack_run)
+            assert allowed(PREVIEW, action, arn, context), (resource.name, action)
         for action in write:
-            assert not allowed(PREVIEW, action, arn, context_of(resource, action, stack_run)), (resource.name, action)
+            context = context_of(resource, action, stack_run)
+            assert not allowed(PREVIEW, action, arn, context), (resource.name, action)
     for action, arn, context in ACCOUNT_LEVEL["preview"] + STATE_CALLS["preview"]:
         assert allowed(PREVIEW, action, arn, context), (action, arn)
 

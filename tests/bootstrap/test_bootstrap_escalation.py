@@ -143,7 +143,8 @@ def test_own_roles_may_be_passed_to_lambda_only(rendered):
     assert deploy_dev(rendered, "iam:PassRole", role("dev"), **{
         "iam:PassedToService": "lambda.amazonaws.com"}) == ALLOWED
     for service in ("ec2.amazonaws.com", "codebuild.amazonaws.com", "ecs-tasks.amazonaws.com"):
-        assert deploy_dev(rendered, "iam:PassRole", role("dev"), **{"iam:PassedToService": service}) != ALLOWED
+        assert deploy_dev(rendered, "iam:PassRole", role("dev"),
+                          **{"iam:PassedToService": service}) != ALLOWED
 
 
 class TestABoundedRoleWithInlineStar:
@@ -167,7 +168,8 @@ class TestABoundedRoleWithInlineStar:
         ("s3:GetObject", f"{STATE}/stacks/{PROJECT}/production.json", FROM_DEV),
         ("lambda:UpdateFunctionCode", function("production"), FROM_DEV),
         ("ssm:GetParameter", arn("ssm", f"parameter/{PROJECT}/production/db"), FROM_DEV),
-        ("secretsmanager:GetSecretValue", arn("secretsmanager", f"secret:{PROJECT}/dev-eu/db-AbCdEf"), FROM_DEV),
+        ("secretsmanager:GetSecretValue", arn("secretsmanager", f"secret:{PROJECT}/dev-eu/db-AbCdEf"),
+         FROM_DEV),
         ("kms:Decrypt", arn("kms", "key/state"), FROM_DEV | {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}),
         # the same role assumed by anyone but the dev function: its own parameters and logs are closed too
         ("ssm:GetParameter", arn("ssm", f"parameter/{PROJECT}/dev/db"), {}),
@@ -187,7 +189,8 @@ class TestABoundedRoleWithInlineStar:
         ("xray:PutTraceSegments", "*"),
     ])
     def test_the_function_keeps_what_it_needs(self, rendered, action, resource):
-        assert decide(Request(action, resource, self.FROM_DEV), [self.STAR], rendered.boundary["dev"]) == ALLOWED
+        request = Request(action, resource, self.FROM_DEV)
+        assert decide(request, [self.STAR], rendered.boundary["dev"]) == ALLOWED
 
 
 # --- 2. the dev job reaches another stack ------------------------------------------------------------------
@@ -239,11 +242,13 @@ def test_further_stacks_pull_promoted_images_but_push_only_to_their_own(rendered
     building = arn("ecr", f"repository/{PROJECT}-dev")
     for action in ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImageScanFindings"):
         assert decide(Request(action, building), production) == ALLOWED, action
-    for action in ("ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:BatchDeleteImage", "ecr:SetRepositoryPolicy"):
+    for action in ("ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:BatchDeleteImage",
+                   "ecr:SetRepositoryPolicy"):
         assert decide(Request(action, building), production) != ALLOWED, action
-    assert decide(Request("ecr:PutImage", arn("ecr", f"repository/{PROJECT}-production")), production) == ALLOWED
+    own = arn("ecr", f"repository/{PROJECT}-production")
+    assert decide(Request("ecr:PutImage", own), production) == ALLOWED
     # the building stack reads no further stack's repository
-    assert deploy_dev(rendered, "ecr:BatchGetImage", arn("ecr", f"repository/{PROJECT}-production")) != ALLOWED
+    assert deploy_dev(rendered, "ecr:BatchGetImage", own) != ALLOWED
 
 
 # --- 3. a pull request reads production or pushes an image -------------------------------------------------
@@ -326,9 +331,11 @@ def test_no_deploy_role_touches_another_teams_api(rendered, action, resource, co
 
 
 def test_an_api_is_created_only_with_the_stacks_owner_tags(rendered):
-    assert deploy_dev(rendered, "apigateway:POST", APIS, **owner_tags("RequestTag", PROJECT, "dev")) == ALLOWED
+    ours = owner_tags("RequestTag", PROJECT, "dev")
+    assert deploy_dev(rendered, "apigateway:POST", APIS, **ours) == ALLOWED
     assert deploy_dev(rendered, "apigateway:POST", APIS) != ALLOWED
-    assert deploy_dev(rendered, "apigateway:POST", APIS, **owner_tags("RequestTag", "payments", "dev")) != ALLOWED
+    theirs = owner_tags("RequestTag", "payments", "dev")
+    assert deploy_dev(rendered, "apigateway:POST", APIS, **theirs) != ALLOWED
 
 
 def test_what_stays_allowed_outside_the_stack_is_the_documented_residue(rendered):
@@ -338,7 +345,8 @@ def test_what_stays_allowed_outside_the_stack_is_the_documented_residue(rendered
     assert deploy_dev(rendered, "apigateway:GET", f"{APIS}/pay123") == ALLOWED
     assert deploy_dev(rendered, "apigateway:POST", other, **{"aws:TagKeys": ["CostCenter"]}) == ALLOWED
     assert deploy_dev(rendered, "logs:DeleteLogDelivery", "*", **{"aws:RequestedRegion": REGION}) == ALLOWED
-    assert deploy_dev(rendered, "logs:DeleteLogDelivery", "*", **{"aws:RequestedRegion": "us-east-1"}) != ALLOWED
+    assert deploy_dev(rendered, "logs:DeleteLogDelivery", "*",
+                      **{"aws:RequestedRegion": "us-east-1"}) != ALLOWED
 
 
 # --- 5. who may assume which role --------------------------------------------------------------------------

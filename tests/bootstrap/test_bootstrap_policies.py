@@ -1,5 +1,5 @@
 """IAM documents of the bootstrap as documents: real actions, `*` only where AWS allows nothing else, IAM's
-size quota, and parliament's audit. What the documents *allow* is evaluated in test_bootstrap_escalation.py."""
+size quota, and parliament's audit. What they *allow* is evaluated in test_bootstrap_escalation.py."""
 
 import json
 from functools import cache
@@ -66,7 +66,8 @@ def test_trust_is_the_github_provider_with_exact_audience_and_subject():
 
 def test_trust_policy_passes_parliament_except_its_known_blind_spots():
     # parliament audits identity policies: a trust policy has no Resource (MALFORMED), and parliament only
-    # knows SAML and a few built-in web identity providers, not IAM OIDC providers (UNKNOWN_FEDERATION_SOURCE).
+    # knows SAML and a few built-in web identity providers, not IAM OIDC providers
+    # (UNKNOWN_FEDERATION_SOURCE).
     trust = policies.github_trust_policy(SCOPE.oidc_provider, ["repo:o/r:pull_request"])
     assert findings(trust) == {
         ("MALFORMED", "Statement contains neither Resource nor NotResource"),

@@ -132,7 +132,8 @@ def test_roles_trust_the_created_provider_with_exact_conditions(default_run, rol
     assert statement["Principal"] == {"Federated": CREATED_PROVIDER_ARN}
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert list(statement["Condition"]) == ["StringEquals"]
-    assert statement["Condition"]["StringEquals"]["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
+    equals = statement["Condition"]["StringEquals"]
+    assert equals["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
 
 
 @pytest.mark.parametrize(("role", "subject"), [

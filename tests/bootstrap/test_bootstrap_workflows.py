@@ -38,7 +38,8 @@ def test_every_aws_job_assumes_a_role_the_bootstrap_creates():
 
 
 def test_workflows_read_only_aws_and_pulumi_variables_the_bootstrap_sets():
-    used = {name for path in WORKFLOWS for name in re.findall(r"\bvars\.((?:AWS|PULUMI)_\w+)", path.read_text())}
+    pattern = r"\bvars\.((?:AWS|PULUMI)_\w+)"
+    used = {name for path in WORKFLOWS for name in re.findall(pattern, path.read_text())}
     assert used <= set(VARIABLES), used - set(VARIABLES)
 
 

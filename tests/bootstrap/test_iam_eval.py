@@ -38,7 +38,8 @@ def allow(action, resource, **condition):
     ("arn:aws:lambda:eu-west-1:123456789012:function:app-dev:*",
      "arn:aws:lambda:eu-west-1:123456789012:function:app-dev-eu", False),
     ("arn:aws:iam::123456789012:role/app/dev/*", "arn:aws:iam::123456789012:role/app/dev/app-dev", True),
-    ("arn:aws:iam::123456789012:role/app/dev/*", "arn:aws:iam::123456789012:role/app/dev-eu/app-dev-eu", False),
+    ("arn:aws:iam::123456789012:role/app/dev/*", "arn:aws:iam::123456789012:role/app/dev-eu/app-dev-eu",
+     False),
     # the region and account segments match on their own: `*` there never swallows a colon
     ("arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket/.pulumi/stacks/app/dev.json", True),
     ("arn:aws:logs:*:123456789012:log-group:x", "arn:aws:logs:eu-west-1:123456789012:log-group:x", True),
@@ -105,7 +106,8 @@ def test_allow_needs_action_resource_and_every_condition():
 
 
 def test_explicit_deny_wins_over_any_allow():
-    identity = [policy(allow("iam:*", "*"), {"Effect": "Deny", "Action": "iam:DeletePolicy", "Resource": "*"})]
+    identity = [policy(allow("iam:*", "*"),
+                       {"Effect": "Deny", "Action": "iam:DeletePolicy", "Resource": "*"})]
     assert decide(Request("iam:DeletePolicy", "arn:aws:iam::1:policy/x"), identity) == EXPLICIT_DENY
     assert decide(Request("iam:GetPolicy", "arn:aws:iam::1:policy/x"), identity) == ALLOWED
 
@@ -128,12 +130,12 @@ def test_not_action_and_not_resource():
     assert decide(Request("iam:GetRole", ROLE), identity) == IMPLICIT_DENY
 
 
-TRUST = {"Statement": [{
-    "Effect": "Allow", "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},
-    "Action": "sts:AssumeRoleWithWebIdentity",
-    "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-                                   "token.actions.githubusercontent.com:sub": ["repo:o/r:environment:dev"]}}}]}
 PROVIDER = "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"
+TRUST = {"Statement": [{
+    "Effect": "Allow", "Principal": {"Federated": PROVIDER}, "Action": "sts:AssumeRoleWithWebIdentity",
+    "Condition": {"StringEquals": {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": ["repo:o/r:environment:dev"]}}}]}
 
 
 def claims(sub, aud="sts.amazonaws.com"):
