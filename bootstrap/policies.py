@@ -120,7 +120,7 @@ class StackScope:
 
     @property
     def attachable_policies(self) -> str:
-        return attachable_policy_pattern(self.scope.partition, self.scope.account_id, self.name)
+        return attachable_policy_pattern(self.scope.partition, self.scope.account_id)
 
     @property
     def log_groups(self) -> list[str]:

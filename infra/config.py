@@ -28,6 +28,7 @@ import pulumi
 import pulumi_aws as aws
 from pulumi.runtime import config as runtime_config
 
+from infra.iam_rules import attachable_policy_problem
 from infra.project import PROJECT, STACK_NAME, STACK_NAME_RULE, is_stack_name, prefix_for
 
 __all__ = ["KEYS", "KEYS_BY_NAME", "NAMESPACE", "ConfigError", "Key", "Problem", "Settings", "load_settings",
@@ -85,8 +86,6 @@ KMS_KEY_ARN = re.compile(rf"arn:(?P<partition>{_PARTITION}):kms:(?P<region>{_REG
 # IAM: policy names are [\w+=,.@-]+ in ASCII (IAM API reference, CreatePolicy PolicyName pattern).
 POLICY_ARN = re.compile(rf"arn:(?P<partition>{_PARTITION}):iam::(?:aws|{_DIGITS12}):policy/"
                         r"(?:[A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,128}")
-# Policies the guardrails refuse on any role (policy pack rule iam-no-admin-policies).
-FORBIDDEN_POLICY_NAMES = frozenset({"AdministratorAccess", "IAMFullAccess"})
 # SSM parameter ARN: arn:<partition>:ssm:<region>:<account>:parameter/<name without its leading slash>
 # (Systems Manager User Guide, "Resource types defined by AWS Systems Manager": parameter); Secrets Manager
 # secret ARN: arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-<6 random characters>
@@ -296,8 +295,9 @@ def _policy_arn(arn: str, context: Context) -> str | None:
     match = POLICY_ARN.fullmatch(arn)
     if not match:
         return "not an IAM policy ARN (arn:<partition>:iam::<account>|aws:policy/<name>)"
-    if arn.rsplit("/", 1)[-1] in FORBIDDEN_POLICY_NAMES:
-        return "administrator policies are refused"
+    problem = attachable_policy_problem(arn)  # the bootstrap's allow-list and the pack's admin-like rule
+    if problem:
+        return problem
     partition = context.caller[0]
     if match["partition"] != partition:
         return f"the partition must be the caller's ({partition})"
@@ -492,9 +492,10 @@ KEYS: tuple[Key, ...] = (
         "KMS key that encrypts the repository; empty = AES256.",
         "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
     Key("extraPolicyArns",
-        StringList(_policy_arn, "an IAM policy ARN (not AdministratorAccess or IAMFullAccess)"), [],
+        StringList(_policy_arn, "a customer-managed IAM policy ARN under the path /<project>/, no "
+                                "administrator-like name (infra/iam_rules.py)"), [],
         "Managed policies attached to the function's role, besides its inline policy.",
-        ["arn:aws:iam::123456789012:policy/orders-table-read"]),
+        [f"arn:aws:iam::123456789012:policy/{PROJECT}/orders-table-read"]),
     Key("dockerfile", Text(_dockerfile, "a Dockerfile (Dockerfile, Dockerfile.<suffix> or <name>.Dockerfile) "
                                         "inside function/"),
         "function/Dockerfile", "Dockerfile of the image (the build context is function/).",

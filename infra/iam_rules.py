@@ -5,9 +5,10 @@ One place for:
 - where a stack's IAM roles live (`stack_role_path`: `/<project>/<stack>/`), so a deploy role scoped to that
   path can never reach another stack's roles, even when one stack name starts with another (`dev`, `dev-eu`);
 - the permissions boundary every role of a stack must carry (`boundary_arn`), created by the bootstrap;
-- which managed policies a stack's role may have attached (`attachable_policy_problem`, the allow-list that
-  the bootstrap's `iam:PolicyARN` condition, the config key `extraPolicyArns` and the docs share) and which
-  are administrator-like (`admin_like_problem`, what the policy pack refuses on any role).
+- which managed policies a stack's role may have attached (`attachable_policy_problem`: customer-managed ones
+  under `/<project>/`, the allow-list that the bootstrap's `iam:PolicyARN` condition and the config key
+  `extraPolicyArns` share) and which are administrator-like (`admin_like_problem`, what the policy pack
+  refuses on any role, and `extraPolicyArns` too).
 
 The policy pack runs from `policy/` in its own virtualenv and imports this module by path, so it must not
 import anything outside the standard library and `infra.project`.
@@ -47,9 +48,13 @@ def boundary_arn(partition: str, account: str, stack: str) -> str:
     return f"arn:{partition}:iam::{account}:policy{PIPELINE_PATH}{boundary_policy_name(stack)}"
 
 
-def attachable_policy_pattern(partition: str, account: str, stack: str) -> str:
-    """The only managed policies a stack's roles may get: customer-managed, under `/<project>/<stack>/`."""
-    return f"arn:{partition}:iam::{account}:policy{stack_role_path(stack)}*"
+# Customer-managed policies an administrator created for the project's functions live under this path.
+ATTACHABLE_POLICY_PATH = f"/{PROJECT}/"
+
+
+def attachable_policy_pattern(partition: str, account: str) -> str:
+    """The only managed policies a stack's roles may get: customer-managed ones under `/<project>/`."""
+    return f"arn:{partition}:iam::{account}:policy{ATTACHABLE_POLICY_PATH}*"
 
 
 def admin_like_problem(arn: str) -> str | None:
@@ -66,19 +71,19 @@ def admin_like_problem(arn: str) -> str | None:
     return None
 
 
-def attachable_policy_problem(arn: str, stack: str) -> str | None:
-    """Why the stack's function role may not have `arn` attached (None when it may).
+def attachable_policy_problem(arn: str) -> str | None:
+    """Why a stack's function role may not have `arn` attached (None when it may).
 
-    Allowed: customer-managed policies under the stack's own path `/<project>/<stack>/`, created by an
-    administrator for that stack (the deploy roles cannot create policies). Everything a role of the stack
-    gets is further capped by the stack's permissions boundary."""
+    Allowed: customer-managed policies under the path `/<project>/`, which an administrator creates for the
+    project's functions (no deploy role can create or edit a policy), and never an administrator-like name.
+    Whatever a stack's role gets is further capped by that stack's permissions boundary."""
     admin = admin_like_problem(arn)
     if admin:
         return admin
     match = POLICY_ARN.fullmatch(arn)
     if not match:
         return "not an IAM policy ARN (arn:aws:iam::<account>:policy/<path/>name)"
-    path = stack_role_path(stack)
+    path = ATTACHABLE_POLICY_PATH
     if match["account"] == "aws" or not f"/{match['path']}".startswith(path):
         return (f"only customer-managed policies under the path {path} may be attached "
                 f"(arn:{match['partition']}:iam::<account>:policy{path}<name>)")

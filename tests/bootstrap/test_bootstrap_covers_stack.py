@@ -126,7 +126,7 @@ NO_IMAGE_ENV = {"CONTAINER_LAMBDA_CACHE_FROM": None, "CONTAINER_LAMBDA_IMAGE_URI
 VARIANTS = {
     "dev": {},
     "provisioned": {"provisionedConcurrency": 2, "reservedConcurrency": 5,
-                    "extraPolicyArns": [f"arn:aws:iam::{ACCOUNT}:policy/{PROJECT}/{STACK}/extra"]},
+                    "extraPolicyArns": [f"arn:aws:iam::{ACCOUNT}:policy/{PROJECT}/extra"]},
 }
 
 

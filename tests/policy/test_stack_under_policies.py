@@ -29,7 +29,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pulumi_
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "container-lambda"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-EXTRA_POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/container-lambda-extra-read"
+EXTRA_POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/container-lambda/extra-read"
 VARIANTS = {
     "default": {},
     "x86_64": {"architecture": "x86_64"},
