@@ -19,7 +19,7 @@ from tests.infra.support import (
 )
 
 LOG_GROUP_ARN = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/container-lambda-dev"
-READ_ONLY = "arn:aws:iam::123456789012:policy/container-lambda/reads-the-table"
+READ_ONLY = "arn:aws:iam::123456789012:policy/container-lambda/team/reads-the-table"
 OWN_POLICY = "arn:aws:iam::123456789012:policy/container-lambda/team/reads-the-bucket"
 
 
