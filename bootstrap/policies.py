@@ -21,7 +21,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infra.iam_rules import PIPELINE_PATH, attachable_policy_pattern, boundary_arn, stack_role_path
+from infra.iam_rules import (
+    PIPELINE_PATH,
+    attachable_policy_pattern,
+    boundary_arn,
+    stack_role_path,
+    stack_secret_prefixes,
+)
 from infra.project import PROJECT, prefix_for
 
 OIDC_HOST = "token.actions.githubusercontent.com"
@@ -131,12 +137,12 @@ class StackScope:
     @property
     def parameters(self) -> str:
         """SSM parameters `/<project>/<stack>/...` the stack's function may read (secretEnvironment)."""
-        return self.scope.arn("ssm", f"parameter/{PROJECT}/{self.name}/*")
+        return self.scope.arn("ssm", f"{stack_secret_prefixes(self.name)[0]}*")
 
     @property
     def secrets(self) -> str:
         """Secrets Manager secrets `<project>/<stack>/...` the stack's function may read."""
-        return self.scope.arn("secretsmanager", f"secret:{PROJECT}/{self.name}/*")
+        return self.scope.arn("secretsmanager", f"{stack_secret_prefixes(self.name)[1]}*")
 
     def state_objects(self, bucket_arn: str) -> list[str]:
         """Every object the diy backend writes for this stack (see STATE_ROOT)."""

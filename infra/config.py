@@ -28,7 +28,7 @@ import pulumi
 import pulumi_aws as aws
 from pulumi.runtime import config as runtime_config
 
-from infra.iam_rules import attachable_policy_problem
+from infra.iam_rules import attachable_policy_problem, stack_secret_problem
 from infra.project import PROJECT, STACK_NAME, STACK_NAME_RULE, is_stack_name, prefix_for
 
 __all__ = ["KEYS", "KEYS_BY_NAME", "NAMESPACE", "ConfigError", "Key", "Problem", "Settings", "load_settings",
@@ -355,6 +355,9 @@ def _secret_reference(value: Any, context: Context) -> str | None:
                 "<name>-<6 characters>)")
     if match["partition"] != context.caller[0]:
         return f"must be in the caller's partition {context.caller[0]}"
+    problem = stack_secret_problem(arn, context.stack)  
+    if problem:
+        return problem
     if key is not None:
         problem = _kms_key_problem(key, context, match["ssm_region"] or match["sm_region"]) \
             if isinstance(key, str) else "kmsKeyArn is not a string"
@@ -472,7 +475,8 @@ KEYS: tuple[Key, ...] = (
                                         "{\"arn\": ..., \"kmsKeyArn\": ...}").allowed, pulumi_type=None),
         {}, "Environment variables holding the ARN (not the value) of an SSM parameter or a Secrets Manager "
             "secret; the function's role may read exactly these (and decrypt with kmsKeyArn when given).",
-        {"DB_PASSWORD_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-password-AbCdEf"}),
+        {"DB_PASSWORD_ARN":
+         f"arn:aws:secretsmanager:eu-west-1:123456789012:secret:{PROJECT}/dev/db-password-AbCdEf"}),
     Key("corsAllowOrigins", StringList(_origin, "`*` or http(s)://host[:port] (port 1–65535)"), [],
         "Origins allowed by CORS; empty = no CORS configuration.", ["https://app.example.com"]),
     Key("throttleRateLimit",

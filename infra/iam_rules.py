@@ -4,7 +4,8 @@ One place for:
 
 - where a stack's IAM roles live (`stack_role_path`: `/<project>/<stack>/`), so a deploy role scoped to that
   path can never reach another stack's roles, even when one stack name starts with another (`dev`, `dev-eu`);
-- the permissions boundary every role of a stack must carry (`boundary_arn`), created by the bootstrap;
+- the permissions boundary every role of a stack must carry (`boundary_arn`), created by the bootstrap, and
+  the parameters and secrets it lets the stack's function read (`stack_secret_prefixes`);
 - which managed policies a stack's role may have attached (`attachable_policy_problem`: customer-managed ones
   under `/<project>/`, the allow-list that the bootstrap's `iam:PolicyARN` condition and the config key
   `extraPolicyArns` share) and which are administrator-like (`admin_like_problem`, what the policy pack
@@ -55,6 +56,22 @@ ATTACHABLE_POLICY_PATH = f"/{PROJECT}/"
 def attachable_policy_pattern(partition: str, account: str) -> str:
     """The only managed policies a stack's roles may get: customer-managed ones under `/<project>/`."""
     return f"arn:{partition}:iam::{account}:policy{ATTACHABLE_POLICY_PATH}*"
+
+
+def stack_secret_prefixes(stack: str) -> tuple[str, str]:
+    """The resource parts of the SSM parameters (`/<project>/<stack>/...`) and Secrets Manager secrets
+    (`<project>/<stack>/...`) the stack's permissions boundary lets its function read."""
+    return f"parameter/{PROJECT}/{stack}/", f"secret:{PROJECT}/{stack}/"
+
+
+def stack_secret_problem(arn: str, stack: str) -> str | None:
+    """Why the stack's function could not read the parameter or secret `arn` (None when it can)."""
+    resource = arn.split(":", 5)[5] if arn.count(":") >= 5 else ""
+    parameter, secret = stack_secret_prefixes(stack)
+    if resource.startswith((parameter, secret)):
+        return None
+    return (f"must name an SSM parameter /{PROJECT}/{stack}/<name> or a Secrets Manager secret "
+            f"{PROJECT}/{stack}/<name>: the stack's permissions boundary admits reads of these only")
 
 
 def admin_like_problem(arn: str) -> str | None:

@@ -13,7 +13,7 @@ from tests.infra.support import FUNCTION, IMAGE, run_stack
 DIGEST = "sha256:" + "ab" * 32
 REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
-SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders/db-AbCdEf"
+SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:container-lambda/dev/db-AbCdEf"
 ARABIC_INDIC_ACCOUNT = "\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660\u0661\u0662"
 N = NAMESPACE
 
@@ -53,6 +53,11 @@ BAD = [
     ({"environment": {"BIG": "x" * 4100}}, f"{N}:environment", "BIG"),
     ({"environment": ["A=1"]}, f"{N}:environment", "A=1"),
     ({"secretEnvironment": {"DB": "arn:aws:s3:::bucket/key"}}, f"{N}:secretEnvironment", "arn:aws:s3"),
+    # outside what the stack's permissions boundary admits (another stack's, or no stack's, names)
+    ({"secretEnvironment": {"DB": SECRET_ARN.replace("/dev/", "/production/")}}, f"{N}:secretEnvironment",
+     "permissions boundary"),
+    ({"secretEnvironment": {"DB": "arn:aws:ssm:eu-west-1:123456789012:parameter/orders/db"}},
+     f"{N}:secretEnvironment", "permissions boundary"),
     ({"secretEnvironment": {"DB": SECRET_ARN.replace("arn:aws:", "arn:aws-cn:")}}, f"{N}:secretEnvironment",
      "aws-cn"),
     ({"secretEnvironment": {"DB": {"arn": SECRET_ARN, "kmsKeyArn": f"arn:aws:kms:eu-west-1:999999999999:key/"

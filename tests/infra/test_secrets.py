@@ -14,9 +14,9 @@ from tests.infra.support import FUNCTION, ROLE_POLICY, policy_document, run_stac
 from tests.support.iam import decide
 
 PASSWORD = "hunter2-s3cr3t"
-SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders/db-AbCdEf"
-OTHER_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders/admin-ZyXwVu"
-PARAMETER_ARN = "arn:aws:ssm:eu-west-1:123456789012:parameter/orders/api-token"
+SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:container-lambda/dev/db-AbCdEf"
+OTHER_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:container-lambda/dev/admin-ZyXwVu"
+PARAMETER_ARN = "arn:aws:ssm:eu-west-1:123456789012:parameter/container-lambda/dev/api-token"
 KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 OTHER_KEY = "arn:aws:kms:eu-west-1:123456789012:key/99999999-12ab-34cd-56ef-1234567890ab"
 
