@@ -355,7 +355,7 @@ def _secret_reference(value: Any, context: Context) -> str | None:
                 "<name>-<6 characters>)")
     if match["partition"] != context.caller[0]:
         return f"must be in the caller's partition {context.caller[0]}"
-    problem = stack_secret_problem(arn, context.stack)  
+    problem = stack_secret_problem(arn, context.stack)  # what the stack's boundary admits (iam_rules.py)
     if problem:
         return problem
     if key is not None:
