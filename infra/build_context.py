@@ -3,8 +3,14 @@
 The build context is the context directory minus what its `.dockerignore` excludes (Docker's rules: patterns
 in order, the last match wins, `!` re-includes, a pattern that matches a directory excludes everything under
 it, `*` and `?` stay within one path segment and `**` spans any number). The hash covers each included
-file's path, executable bit and bytes (a symlink's target), the Dockerfile used and the target platform. The
-same sources give the same tag on every machine; any change gives a new tag, so ECR tags stay immutable.
+file's path, permission bits (what `COPY` carries into the image: a file only its owner can read fails under
+Lambda's non-root user) and bytes, a symlink's target, the permission bits of the directories holding them,
+the Dockerfile used and the target platform. The same sources checked out with the same umask give the same
+tag on every machine; any change gives a new tag, so ECR tags stay immutable.
+
+An ignored directory that no `!` pattern can re-include is not walked at all (a virtual environment or a
+cache of thousands of files costs nothing), and files are hashed in chunks, so a large model never sits in
+memory whole.
 """
 
 from __future__ import annotations
@@ -12,11 +18,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 TAG_LENGTH = 32  # hex characters of the SHA-256 in the tag
+CHUNK = 1 << 20  # bytes read at a time
 
 
 @dataclass(frozen=True)
@@ -84,38 +92,80 @@ def is_ignored(path: str, patterns: list[IgnorePattern]) -> bool:
     return ignored
 
 
+def _literal_prefix(pattern: str) -> str:
+    """The part of a pattern before its first wildcard."""
+    cut = min((index for index in (pattern.find(c) for c in "*?[\\") if index != -1), default=len(pattern))
+    return pattern[:cut]
+
+
+def _may_reinclude(directory: str, sources: list[str]) -> bool:
+    """Whether a `!` pattern (given by its text) could match something under `directory`."""
+    inside = directory + "/"
+    return any(inside.startswith(prefix) or prefix.startswith(inside)
+               for prefix in (_literal_prefix(source) for source in sources))
+
+
+def _read_patterns(context: Path) -> tuple[list[IgnorePattern], list[str]]:
+    """The .dockerignore patterns and the texts of its `!` patterns (normalised as Docker does)."""
+    ignore_file = context / ".dockerignore"
+    text = ignore_file.read_text(encoding="utf-8") if ignore_file.is_file() else ""
+    patterns = parse_dockerignore(text)
+    reincludes = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("!"):
+            reincludes.append(os.path.normpath(line[1:].strip()).replace(os.sep, "/").lstrip("/"))
+    return patterns, reincludes
+
+
 def context_files(context: Path) -> Iterator[Path]:
     """Files of the build context in a stable order (sorted by their relative POSIX path)."""
-    ignore_file = context / ".dockerignore"
-    patterns = parse_dockerignore(ignore_file.read_text()) if ignore_file.is_file() else []
+    patterns, reincludes = _read_patterns(context)
     found = []
     for root, dirs, files in os.walk(context):
-        dirs.sort()
+        base = Path(root).relative_to(context).as_posix()
+        prefix = "" if base == "." else base + "/"
+        # prune in place: os.walk does not descend into what is removed from `dirs`
+        dirs[:] = sorted(name for name in dirs
+                         if not is_ignored(prefix + name, patterns)
+                         or _may_reinclude(prefix + name, reincludes))
         for name in files:
-            path = Path(root, name)
-            relative = path.relative_to(context).as_posix()
+            relative = prefix + name
             if not is_ignored(relative, patterns):
-                found.append((relative, path))
+                found.append((relative, Path(root, name)))
     for _, path in sorted(found):
         yield path
 
 
 def context_digest(context: Path, dockerfile: Path, platform: str) -> str:
-    """SHA-256 (hex) over the context's files, the Dockerfile and the platform."""
+    """SHA-256 (hex) over the context's files and their modes, the Dockerfile and the platform."""
     digest = hashlib.sha256()
 
-    def add(label: str, data: bytes) -> None:
-        digest.update(label.encode() + b"\0" + str(len(data)).encode() + b"\0" + data)
+    def label(text: str, size: int) -> None:
+        digest.update(text.encode() + b"\0" + str(size).encode() + b"\0")
+
+    def add(text: str, data: bytes) -> None:
+        label(text, len(data))
+        digest.update(data)
 
     add("platform", platform.encode())
     add("dockerfile", dockerfile.read_bytes())
+    directories: set[str] = set()
     for path in context_files(context):
         relative = path.relative_to(context).as_posix()
+        parent = relative.rpartition("/")[0]
+        while parent and parent not in directories:
+            directories.add(parent)
+            add(f"dir:{stat.S_IMODE((context / parent).stat().st_mode):04o}:{parent}", b"")
+            parent = parent.rpartition("/")[0]
         if path.is_symlink():
             add(f"link:{relative}", os.readlink(path).encode())
-        else:
-            mode = "x" if path.stat().st_mode & 0o111 else "-"
-            add(f"file:{mode}:{relative}", path.read_bytes())
+            continue
+        with path.open("rb") as handle:
+            info = os.fstat(handle.fileno())
+            label(f"file:{stat.S_IMODE(info.st_mode):04o}:{relative}", info.st_size)
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
     return digest.hexdigest()
 
 

@@ -1,11 +1,25 @@
-"""The image registry component: an ECR repository, its lifecycle policy, and the function's image in it."""
+"""The image registry component: an ECR repository, its lifecycle policy, and the function's image in it.
+
+The image is built and pushed by pulumi-docker's `docker.RegistryImage` with a `build` block, the one
+pulumi-docker 5.2.0 resource whose build takes `provenance` and `sbom` ("Set to `false` to disable ... which
+creates OCI image manifests that some registries (like AWS Lambda) don't support": the SDK's
+RegistryImageBuildArgs docstrings; terraform-provider-docker v4.5.0, internal/provider/docker_buildx_build.go
+turns them into buildx attestation options, then resource_docker_registry_image_funcs.go pushes the image the
+build loaded). With both off and one platform, buildx makes a single image manifest with no attestation
+manifest, so no index reaches ECR whatever image store the Docker engine uses.
+
+Docker authenticates to ECR outside the program (`docker login`, the ECR login action in CI): the docker
+provider is told only the registry's address and reads the credentials from the Docker config file at run
+time (provider `registryAuth.configFile`, default ~/.docker/config.json), so no resource input and no state
+holds a registry password.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pulumi
 import pulumi_aws as aws
@@ -72,7 +86,13 @@ def lifecycle_policy(keep_images: int) -> str:
 
 
 class ImageRegistry(pulumi.ComponentResource):
-    """ECR repository (scan on push, immutable tags, encrypted) holding the image built from the context."""
+    """ECR repository (scan on push, immutable tags, encrypted) holding the image built from the context.
+
+    The image resource is registered with the same inputs whenever the sources are the same, so a second
+    `pulumi up` plans no change. When ECR already holds the content tag (a redeploy, a rollback to earlier
+    sources), that image runs and the image resource's inputs are left as the state has them
+    (`ignore_changes`): nothing is rebuilt and ECR is never asked to overwrite an immutable tag.
+    """
 
     image_uri: pulumi.Output[str]  # <repositoryUrl>@sha256:<digest>, what the function runs
 
@@ -101,19 +121,17 @@ class ImageRegistry(pulumi.ComponentResource):
         )
 
         self.tag = image_tag(args.root / args.context, args.root / args.dockerfile, args.platform)
-        self.image: docker.Image | None = None
+        self.image: docker.RegistryImage | None = None
         if args.pinned_image:
             self.image_uri = pulumi.Output.from_input(args.pinned_image)
             pulumi.log.info(f"running the pinned image {args.pinned_image}; function/ is not built", self)
-        elif (digest := pushed_digest(args.name, self.tag)) is not None:
-            # The docker.Image of an earlier build leaves the state; that touches no image, since the
-            # provider's Delete of an Image is a no-op (pulumi-docker provider/provider.go, Delete; pulumi/
-            # pulumi-docker#588: images are never deleted on destroy).
-            self.image_uri = pulumi.Output.concat(self.repository.repository_url, "@", digest)
-            pulumi.log.info(f"image tag {self.tag} is already in ECR ({digest}): reusing it, no build", self)
         else:
-            self.image = self._build(name, args)
-            self.image_uri = self.image.repo_digest
+            pushed = pushed_digest(args.name, self.tag)
+            self.image = self._build(name, args, reuse=pushed is not None)
+            digest = pushed if pushed is not None else self.image.sha256_digest
+            self.image_uri = pulumi.Output.concat(self.repository.repository_url, "@", digest)
+            if pushed is not None:
+                pulumi.log.info(f"image tag {self.tag} is already in ECR ({pushed}): running it", self)
         self.repository_url = self.repository.repository_url
         self.repository_name = self.repository.name
         self.register_outputs({
@@ -123,28 +141,38 @@ class ImageRegistry(pulumi.ComponentResource):
             "tag": self.tag,
         })
 
-    def _build(self, name: str, args: ImageRegistryArgs) -> docker.Image:
+    def _build(self, name: str, args: ImageRegistryArgs, reuse: bool) -> docker.RegistryImage:
         """Build the context for the function's platform and push it under the content tag."""
-        token = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id)
-        build = docker.DockerBuildArgs(
-            context=args.context,
-            # relative to the program's directory, not to the context (pulumi-docker v4.0.1 release notes)
-            dockerfile=args.dockerfile,
-            platform=args.platform,
-            builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
-            # inline cache metadata in the pushed image lets the next build reuse its layers
-            args={"BUILDKIT_INLINE_CACHE": "1"},
-            cache_from=docker.CacheFromArgs(images=[args.cache_from]) if args.cache_from else None,
+        registry = self.repository.repository_url.apply(lambda url: url.split("/", 1)[0])
+        provider = docker.Provider(
+            f"{name}-docker",
+            # the address only: the credentials are read from the Docker config file when the provider runs
+            registry_auth=[docker.ProviderRegistryAuthArgs(address=registry)],
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        return docker.Image(
+        context = PurePosixPath(args.context)
+        build = docker.RegistryImageBuildArgs(
+            context=str(context),
+            # relative to the context (terraform-provider-docker v4.5.0, resolveDockerfilePath)
+            dockerfile=str(PurePosixPath(args.dockerfile).relative_to(context)),
+            platform=args.platform,
+            provenance="false",
+            sbom="false",
+            # inline cache metadata in the pushed image lets the next build reuse its layers
+            build_args={"BUILDKIT_INLINE_CACHE": "1"},
+            cache_froms=[args.cache_from] if args.cache_from else None,
+        )
+        # The cache source changes with every deployment and never changes the image (it is not part of the
+        # tag); every build input is ForceNew, so a changed cache source must not replace the image. A tag
+        # already in ECR keeps whatever image resource the state holds.
+        ignore = ["name", "build", "keepRemotely"] if reuse else ["build.cacheFroms"]
+        return docker.RegistryImage(
             f"{name}-image",
-            image_name=pulumi.Output.concat(self.repository.repository_url, ":", self.tag),
+            name=pulumi.Output.concat(self.repository.repository_url, ":", self.tag),
             build=build,
-            registry=docker.RegistryArgs(
-                server=self.repository.repository_url.apply(lambda url: url.split("/", 1)[0]),
-                username=token.user_name,
-                password=pulumi.Output.secret(token.password),
-            ),
-            skip_push=False,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.lifecycle_policy]),
+            # an image leaves the state when the sources change; ECR's lifecycle policy expires it, so a
+            # rollback can still run it
+            keep_remotely=True,
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[self.lifecycle_policy],
+                                        ignore_changes=ignore),
         )

@@ -39,7 +39,7 @@ LIFECYCLE: dict[str, tuple[list[str], list[str]]] = {
          "ecr:PutImageTagMutability", "ecr:DeleteRepository", "ecr:BatchDeleteImage"]),
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": (
         ["ecr:GetLifecyclePolicy"], ["ecr:PutLifecyclePolicy", "ecr:DeleteLifecyclePolicy"]),
-    "docker:index/image:Image": (  # push; the cache is pulled in previews too
+    "docker:index/registryImage:RegistryImage": (  # push; the cache is pulled in previews too
         ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
         ["ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"]),
     "aws:iam/role:Role": (
@@ -155,7 +155,7 @@ def context_of(resource: Registered, action: str, run) -> dict:
 def arn_of(resource: Registered, run) -> str:
     """The ARN IAM authorizes the resource's calls against."""
     state = resource.state
-    if resource.typ in {"aws:ecr/lifecyclePolicy:LifecyclePolicy", "docker:index/image:Image"}:
+    if resource.typ in {"aws:ecr/lifecyclePolicy:LifecyclePolicy", "docker:index/registryImage:RegistryImage"}:
         return run.one("aws:ecr/repository:Repository").state["arn"]
     if resource.typ in {"aws:iam/rolePolicy:RolePolicy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"}:
         (role,) = [r for r in run.of_type("aws:iam/role:Role") if r.state["name"] == state["role"]]

@@ -15,7 +15,7 @@ IMAGE_URI_ENV = "CONTAINER_LAMBDA_IMAGE_URI"
 
 REPOSITORY = "aws:ecr/repository:Repository"
 LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
-IMAGE = "docker:index/image:Image"
+IMAGE = "docker:index/registryImage:RegistryImage"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"

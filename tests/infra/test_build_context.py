@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import infra.build_context
 import infra.config
 from infra.build_context import context_files, image_tag, is_ignored, parse_dockerignore
 from tests.infra.support import FUNCTION, IMAGE, ROOT, run_stack
@@ -85,7 +86,7 @@ def test_rerunning_the_program_gives_identical_image_and_function_inputs():
 
 
 def test_the_program_tags_the_image_with_the_hash_of_function(default_run):
-    image_name = default_run.one(IMAGE).inputs["imageName"]
+    image_name = default_run.one(IMAGE).inputs["name"]
     assert image_name.endswith(":" + tag(FUNCTION_DIR))
 
 
@@ -94,9 +95,60 @@ def test_an_edited_source_gives_the_program_a_new_tag_and_the_function_a_new_ima
     shutil.copytree(FUNCTION_DIR, tmp_path / "function", ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(infra.config, "ROOT", tmp_path)
     before = run_stack()
-    assert before.one(IMAGE).inputs["imageName"].endswith(":" + tag(tmp_path / "function"))
+    assert before.one(IMAGE).inputs["name"].endswith(":" + tag(tmp_path / "function"))
     with (tmp_path / "function" / "app.py").open("a") as handle:
         handle.write("\n# changed\n")
     after = run_stack()
-    assert after.one(IMAGE).inputs["imageName"] != before.one(IMAGE).inputs["imageName"]
+    assert after.one(IMAGE).inputs["name"] != before.one(IMAGE).inputs["name"]
     assert after.one(FUNCTION).inputs["imageUri"] != before.one(FUNCTION).inputs["imageUri"]
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o664])
+def test_permission_bits_a_copy_carries_change_the_tag(context, mode):
+    """A checkout under umask 077 (0600 files) must not share a tag with a readable one."""
+    (context / "app.py").chmod(0o644)
+    before = tag(context)
+    (context / "app.py").chmod(mode)
+    assert tag(context) != before
+
+
+def test_a_directory_mode_changes_the_tag(tmp_path):
+    context = tmp_path / "ctx"
+    (context / "pkg").mkdir(parents=True)
+    (context / "pkg" / "mod.py").write_text("x = 1\n")
+    (context / "Dockerfile").write_text("FROM scratch\n")
+    (context / "pkg").chmod(0o755)
+    before = tag(context)
+    (context / "pkg").chmod(0o700)
+    assert tag(context) != before
+
+
+def test_an_ignored_directory_is_not_walked(tmp_path, monkeypatch):
+    context = tmp_path / "ctx"
+    (context / ".venv" / "lib").mkdir(parents=True)
+    (context / "events").mkdir()
+    (context / ".venv" / "lib" / "big.py").write_text("")
+    (context / "events" / "keep.json").write_text("{}")
+    (context / "app.py").write_text("")
+    (context / ".dockerignore").write_text("*\n!app.py\n!events/keep.json\n")
+    walked = []
+    real_walk = infra.build_context.os.walk
+
+    def spy(top, *args, **kwargs):
+        for root, dirs, files in real_walk(top, *args, **kwargs):
+            walked.append(Path(root).relative_to(context).as_posix())
+            yield root, dirs, files
+
+    monkeypatch.setattr(infra.build_context.os, "walk", spy)
+    names = [p.relative_to(context).as_posix() for p in context_files(context)]
+    assert names == ["app.py", "events/keep.json"]
+    assert ".venv" not in walked and ".venv/lib" not in walked
+    assert "events" in walked, "a directory a `!` pattern can re-include is still walked"
+
+
+def test_a_large_file_is_hashed_in_chunks(context, monkeypatch):
+    """The hash streams: a file bigger than the chunk gives the same tag as hashing it whole would."""
+    (context / "requirements.txt").write_bytes(b"x" * (3 * infra.build_context.CHUNK + 5))
+    streamed = tag(context)
+    monkeypatch.setattr(infra.build_context, "CHUNK", 1 << 30)
+    assert tag(context) == streamed

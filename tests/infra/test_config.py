@@ -204,7 +204,7 @@ def test_the_reserved_names_are_the_developer_guides_list():
 def test_a_digest_of_this_repository_is_accepted_as_build_cache():
     image = f"{REGISTRY}/container-lambda-dev@{DIGEST}"
     build = run_stack(cache_from=image).one(IMAGE).inputs["build"]
-    assert build["cacheFrom"] == {"images": [image]}
+    assert build["cacheFroms"] == [image]
 
 
 @pytest.mark.parametrize("key", KEYS, ids=lambda key: key.name)

@@ -52,51 +52,86 @@ def test_the_image_is_built_for_the_function_architecture(architecture, platform
     assert run.one(FUNCTION).inputs["architectures"] == [architecture]
 
 
+def test_the_build_makes_a_single_manifest_lambda_accepts_no_attestations(default_run):
+    build = default_run.one(IMAGE).inputs["build"]
+    assert (build["provenance"], build["sbom"]) == ("false", "false")
+    assert "," not in build["platform"], "one platform: a multi-platform build pushes an index"
+
+
 def test_the_image_builds_function_with_the_configured_dockerfile_and_inline_cache():
     build = run_stack({"dockerfile": "function/Dockerfile.debian"}).one(IMAGE).inputs["build"]
-    assert build["context"] == "function" and build["dockerfile"] == "function/Dockerfile.debian"
-    assert build["args"] == {"BUILDKIT_INLINE_CACHE": "1"}
-    assert build["builderVersion"] == "BuilderBuildKit"
-    assert "cacheFrom" not in build  # no cache unless CONTAINER_LAMBDA_CACHE_FROM names one
+    assert (build["context"], build["dockerfile"]) == ("function", "Dockerfile.debian")
+    assert build["buildArgs"] == {"BUILDKIT_INLINE_CACHE": "1"}
+    assert "cacheFroms" not in build  # no cache unless CONTAINER_LAMBDA_CACHE_FROM names one
 
 
 def test_the_image_is_pushed_to_the_repository_with_a_content_tag_never_latest(default_run):
     image = default_run.one(IMAGE)
     repository_url = default_run.one(REPOSITORY).state["repositoryUrl"]
-    name, tag = image.inputs["imageName"].rsplit(":", 1)
+    name, tag = image.inputs["name"].rsplit(":", 1)
     assert name == repository_url
     assert len(tag) == 32 and int(tag, 16) >= 0 and tag != "latest"
-    assert image.inputs["skipPush"] is False
+    assert image.inputs["keepRemotely"] is True, "a replaced image stays for rollbacks (lifecycle expires it)"
 
 
-def test_the_build_cache_never_changes_the_tag(default_run):
+def test_the_build_cache_never_changes_the_tag_nor_replaces_the_image(default_run):
     deployed = f"{REGISTRY_HOST}/container-lambda-dev@{DEPLOYED}"
     cached = run_stack(cache_from=deployed).one(IMAGE)
-    assert cached.inputs["build"]["cacheFrom"] == {"images": [deployed]}
-    assert cached.inputs["imageName"] == default_run.one(IMAGE).inputs["imageName"]
+    assert cached.inputs["build"]["cacheFroms"] == [deployed]
+    assert cached.inputs["name"] == default_run.one(IMAGE).inputs["name"]
+    assert "build.cacheFroms" in cached.ignore_changes
 
 
-def test_registry_credentials_come_from_the_ecr_token_and_the_password_is_secret(default_run):
-    image = default_run.one(IMAGE)
-    registry = image.inputs["registry"]
-    assert registry == {"server": "123456789012.dkr.ecr.eu-west-1.amazonaws.com", "username": "AWS",
-                        "password": "mock-password"}
-    assert "registry" in image.secret_paths
-    tokens = [args for token, args in default_run.calls if token.endswith("getAuthorizationToken")]
-    assert tokens == [{"registryId": "123456789012"}]
+def every_input(run) -> list[tuple[str, object]]:
+    """(path, value) of every input of every resource and provider, secrets included."""
+    found = []
+
+    def walk(path, value):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(f"{path}.{key}", item)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(f"{path}[{index}]", item)
+        elif isinstance(value, str) and value.startswith(("[", "{")):
+            try:
+                walk(path, json.loads(value))
+            except ValueError:
+                found.append((path, value))
+        else:
+            found.append((path, value))
+
+    for record in run.records:
+        walk(f"{record.typ}::{record.name}", record.inputs)
+    return found
+
+
+def test_no_resource_input_holds_a_registry_credential(default_run):
+    credentials = [(path, value) for path, value in every_input(default_run)
+                   if any(word in path.lower() for word in ("password", "token", "auth.", "username"))
+                   or value == "mock-password"]
+    assert credentials == [], f"registry credentials in resource inputs: {credentials}"
+    assert not [token for token, _ in default_run.calls if token.endswith("getAuthorizationToken")], \
+        "the program asks ECR for no authorization token: Docker logs in outside it"
+
+
+def test_the_docker_provider_knows_the_registry_address_only(default_run):
+    (provider,) = default_run.of_type("pulumi:providers:docker")
+    assert json.loads(provider.inputs["registryAuth"]) == [{"address": REGISTRY_HOST}]
+    assert default_run.one(IMAGE).inputs.get("authConfig") is None
 
 
 def test_the_function_runs_the_pushed_digest_never_a_tag(default_run):
+    image = default_run.one(IMAGE)
     image_uri = default_run.one(FUNCTION).inputs["imageUri"]
-    assert image_uri == default_run.one(IMAGE).state["repoDigest"]
-    assert "@sha256:" in image_uri and ":" not in image_uri.rsplit("/", 1)[-1].split("@")[0]
+    assert image_uri == f"{REGISTRY_HOST}/container-lambda-dev@{image.state['sha256Digest']}"
     assert default_run.outputs["imageUri"] == image_uri
 
 
 def test_the_registry_children_belong_to_the_component(default_run):
     (component,) = default_run.of_type("container-lambda:infra:ImageRegistry")
     children = {r.typ for r in default_run.children_of(component)}
-    assert children == {REPOSITORY, LIFECYCLE, IMAGE}
+    assert children == {REPOSITORY, LIFECYCLE, IMAGE, "pulumi:providers:docker"}
 
 
 # --- an image already pushed for these sources is reused, never rebuilt or re-pushed -----------------------
@@ -106,27 +141,43 @@ DEPLOYED = "sha256:" + "cd" * 32
 
 
 def content_tag() -> str:
-    return run_stack().one(IMAGE).inputs["imageName"].rsplit(":", 1)[1]
+    return run_stack().one(IMAGE).inputs["name"].rsplit(":", 1)[1]
+
+
+def registrations(run) -> list[tuple[str, str, object]]:
+    """What a run registers: (URN, inputs) of every resource and provider, by URN."""
+    return sorted((record.urn, json.dumps(record.inputs, sort_keys=True)) for record in run.records)
 
 
 def test_a_first_deployment_asks_ecr_for_the_tag_then_builds(default_run):
     assert ("aws:ecr/getImages:getImages", {"repositoryName": "container-lambda-dev"}) in default_run.calls
-    assert default_run.one(IMAGE)
+    assert default_run.one(IMAGE).ignore_changes == ["build.cacheFroms"]
 
 
-def test_an_image_already_in_ecr_under_the_content_tag_is_reused_without_a_build():
+def test_a_second_run_with_the_first_runs_image_in_ecr_registers_exactly_the_same():
+    first = run_stack()
+    pushed = first.one(IMAGE)
+    tag = pushed.inputs["name"].rsplit(":", 1)[1]
+    second = run_stack(ecr_images={"container-lambda-dev": {tag: pushed.state["sha256Digest"]}})
+    assert registrations(second) == registrations(first), "a second `pulumi up` would plan a change"
+    assert second.outputs == first.outputs
+
+
+def test_an_image_already_in_ecr_under_the_content_tag_runs_and_nothing_is_rebuilt():
     older = {"0" * 32: "sha256:" + "0" * 64}
     run = run_stack(ecr_images={"container-lambda-dev": {content_tag(): DEPLOYED} | older})
-    assert run.of_type(IMAGE) == []
     image_uri = f"{REGISTRY_HOST}/container-lambda-dev@{DEPLOYED}"
     assert run.one(FUNCTION).inputs["imageUri"] == image_uri
     assert run.outputs["imageUri"] == image_uri
+    # whatever image resource the state holds (another tag after a rollback) stays as it is: no build
+    assert set(run.one(IMAGE).ignore_changes) >= {"name", "build"}
 
 
 def test_an_image_under_other_tags_only_does_not_stop_the_build():
     run = run_stack(ecr_images={"container-lambda-dev": {"0" * 32: DEPLOYED}})
     image = run.one(IMAGE)
-    assert run.one(FUNCTION).inputs["imageUri"] == image.state["repoDigest"]
+    assert run.one(FUNCTION).inputs["imageUri"].endswith(image.state["sha256Digest"])
+    assert image.ignore_changes == ["build.cacheFroms"]
 
 
 def run_with_ecr_failure(reason: str):
@@ -147,7 +198,7 @@ def run_with_ecr_failure(reason: str):
 ])
 def test_a_missing_repository_is_a_first_deployment_that_builds(reason):
     run = run_with_ecr_failure(reason)
-    assert run.one(FUNCTION).inputs["imageUri"] == run.one(IMAGE).state["repoDigest"]
+    assert run.one(FUNCTION).inputs["imageUri"].endswith(run.one(IMAGE).state["sha256Digest"])
 
 
 def test_an_ecr_error_other_than_a_missing_repository_stops_the_program():
@@ -158,7 +209,7 @@ def test_an_ecr_error_other_than_a_missing_repository_stops_the_program():
 def test_a_pinned_image_runs_without_a_build_or_a_lookup():
     pinned = f"{REGISTRY_HOST}/container-lambda-dev@{DEPLOYED}"
     run = run_stack(pinned_image=pinned)
-    assert run.of_type(IMAGE) == []
+    assert run.of_type(IMAGE) == [] and run.of_type("pulumi:providers:docker") == []
     assert not [token for token, _ in run.calls if token == "aws:ecr/getImages:getImages"]
     assert run.one(FUNCTION).inputs["imageUri"] == pinned
     assert run.outputs["imageUri"] == pinned

@@ -120,6 +120,13 @@ def _docker_image(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
                                       "context": build.get("context", ".")}
 
 
+def _registry_image(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    """docker.RegistryImage: its ID and sha256Digest are the pushed manifest's digest."""
+    build = i.get("build") or {}
+    digest = "sha256:" + fake_hex(i.get("name", name), build.get("platform"), build.get("dockerfile"))
+    return digest, {"sha256Digest": digest}
+
+
 def _role(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
     role = i.get("name") or name
     path = i.get("path") or "/"
@@ -222,6 +229,7 @@ FILLS: dict[str, Fill] = {
     "aws:ecr/repository:Repository": _repository,
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": _lifecycle,
     "docker:index/image:Image": _docker_image,
+    "docker:index/registryImage:RegistryImage": _registry_image,
     "aws:iam/role:Role": _role,
     "aws:iam/rolePolicy:RolePolicy": _role_policy,
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _attachment,
