@@ -155,7 +155,8 @@ def context_of(resource: Registered, action: str, run) -> dict:
 def arn_of(resource: Registered, run) -> str:
     """The ARN IAM authorizes the resource's calls against."""
     state = resource.state
-    if resource.typ in {"aws:ecr/lifecyclePolicy:LifecyclePolicy", "docker:index/registryImage:RegistryImage"}:
+    if resource.typ in {"aws:ecr/lifecyclePolicy:LifecyclePolicy",
+                        "docker:index/registryImage:RegistryImage"}:
         return run.one("aws:ecr/repository:Repository").state["arn"]
     if resource.typ in {"aws:iam/rolePolicy:RolePolicy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"}:
         (role,) = [r for r in run.of_type("aws:iam/role:Role") if r.state["name"] == state["role"]]
