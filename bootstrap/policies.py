@@ -14,7 +14,7 @@ Three kinds of pipeline role (docs/bootstrap.md):
 
 Action and condition key names follow the AWS Service Authorization Reference (tests check every action
 against parliament's copy of it); the tests evaluate these documents against concrete requests
-(tests/bootstrap/iam_eval.py).
+(tests/support/iam.py).
 """
 
 from __future__ import annotations

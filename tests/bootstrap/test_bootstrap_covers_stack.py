@@ -1,6 +1,6 @@
 """The pipeline roles against the real stack: the calls that create, read, update and delete every resource
 the main program registers are allowed to the stack's deploy role (the preview role: read), as IAM evaluates
-them (tests/bootstrap/iam_eval.py) with the condition values the program's own inputs give (the role's
+them (tests/support/iam.py) with the condition values the program's own inputs give (the role's
 permissions boundary, the policies it attaches, the API's tags, ...).
 
 The actions per resource type are the AWS API calls of the provider (terraform-provider-aws, which
@@ -17,8 +17,8 @@ import pytest
 
 from bootstrap import policies
 from infra.project import PROJECT
-from tests.bootstrap.iam_eval import Request
-from tests.bootstrap.iam_eval import allowed as evaluate
+from tests.support.iam import Request
+from tests.support.iam import allowed as permitted
 from tests.support.pulumi_harness import ACCOUNT, REGION, Registered, run_program
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,7 +132,7 @@ VARIANTS = {
 
 def allowed(document: dict, action: str, arn: str, context: dict | None = None) -> bool:
     """Does IAM allow `action` on `arn` with this condition context to a role with `document`?"""
-    return evaluate(Request(action, arn, context or {}), [document])
+    return permitted(Request(action, arn, context or {}), [document])
 
 
 def context_of(resource: Registered, action: str, run) -> dict:

@@ -1,5 +1,5 @@
 """An attacker's view of the rendered bootstrap: code running in a deploy job, a pull request or the drift
-job tries every path named in docs/bootstrap.md, and IAM's evaluation (tests/bootstrap/iam_eval.py) of the
+job tries every path named in docs/bootstrap.md, and IAM's evaluation (tests/support/iam.py) of the
 documents the bootstrap really registers under mocks says no. The legitimate calls of a full `pulumi up` /
 `destroy` stay allowed (test_bootstrap_covers_stack.py evaluates those against the real stack).
 
@@ -16,7 +16,8 @@ import pytest
 from infra.iam_rules import boundary_arn
 from infra.project import PROJECT
 from tests.bootstrap.harness import ACCOUNT, BUCKET, REGION, REPOSITORY, run_bootstrap
-from tests.bootstrap.iam_eval import ALLOWED, Request, decide, trust_allows
+from tests.support.iam import ALLOWED, Request, trust_allows
+from tests.support.iam import evaluate as decide
 
 ENVIRONMENTS = ["dev", "dev-eu", "production"]
 BUCKET_ARN = f"arn:aws:s3:::{BUCKET}"

@@ -11,7 +11,7 @@ from infra.iam_rules import (
     stack_role_path,
 )
 from infra.project import PROJECT
-from tests.bootstrap.iam_eval import arn_matches
+from tests.support.iam import arn_matches
 
 ACCOUNT = "123456789012"
 

