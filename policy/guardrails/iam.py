@@ -1,15 +1,26 @@
-"""IAM: no `*` or `service:*` actions, `*` resources only for actions AWS authorizes against `*` alone, no
-administrator-level managed policies, trust policies with specific principals, exact GitHub OIDC trust."""
+"""IAM: no wildcard inside any action name, no service-wide resource, `*` resources only for actions AWS
+authorizes against `*` alone, no administrator-like managed policies, trust policies with specific
+principals, exact GitHub OIDC trust (docs/guardrails.md)."""
 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
-from .common import (
+# The admin-like rule is shared with the config validation of extraPolicyArns (infra/iam_rules.py, standard
+# library only). The CLI runs the pack from policy/ with policy/venv: the repository root goes on the path.
+_ROOT = str(Path(__file__).resolve().parents[2])
+if _ROOT not in sys.path:
+    sys.path.append(_ROOT)
+
+from infra.iam_rules import admin_like_problem  # noqa: E402
+
+from .common import (  # noqa: E402
     UNKNOWN,
     PolicyDocumentError,
     allows,
@@ -46,8 +57,6 @@ ATTACHMENTS = {
     "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive": "policyArns",
     ROLE: "managedPolicyArns",
 }
-FORBIDDEN_MANAGED_POLICIES = ("AdministratorAccess", "IAMFullAccess")
-MANAGED_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/(?:.*/)?(?P<name>[^/]+)$")
 
 # Actions the Service Authorization Reference lists with no resource type, so a statement can only grant
 # them on "*" (tests check this list against parliament's copy of the reference). X-Ray's write actions
@@ -93,9 +102,25 @@ def _documents(args: ResourceValidationArgs, report: ReportViolation, raw: Itera
 
 
 def wildcard_action(action: str) -> bool:
-    """`*`, `*:*` or `service:*` (every action of a service)."""
-    action = action.strip()
-    return action == "*" or action.endswith(":*")
+    """Any `*` or `?` in an action name: `*`, `service:*`, and also `iam:P*` or `sts:A?sumeRole`, which grant
+    whatever AWS adds under that prefix (checkov CKV_AWS_62/63/109/110/111 flag the same class)."""
+    return "*" in action or "?" in action
+
+
+def service_wide(resource: str) -> bool:
+    """A resource pattern that names every resource of a service (or of every service) without being the
+    plain `*` (which iam-resource-star-only-where-required judges): a wildcard in the partition or service
+    (`arn:aws:*`, `arn:*:*:*:*:*`), or a resource part made of wildcards only (`arn:aws:s3:::*`,
+    `arn:aws:logs:*:*:*`)."""
+    resource = resource.strip()
+    if resource == "*" or not resource.lower().startswith("arn") and not has_wildcard(resource):
+        return False
+    parts = resource.split(":", 5)
+    if len(parts) < 6:
+        return has_wildcard(resource)
+    if any(has_wildcard(part) for part in parts[:3]):
+        return True
+    return set(parts[5]) <= {"*", "?", "/"}
 
 
 def action_documents(args: ResourceValidationArgs) -> Iterator[tuple[str, Any]]:
@@ -119,6 +144,22 @@ def _no_wildcard_actions(args: ResourceValidationArgs, report: ReportViolation) 
                 report(message(f"{where} allows the wildcard actions {wild}",
                                "list the exact actions it needs (for tracing: xray:PutTraceSegments and "
                                "xray:PutTelemetryRecords)"))
+
+
+def _no_service_wide_resources(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for what, document in _documents(args, report, action_documents(args)):
+        for index, statement in enumerate(statements(document)):
+            if not allows(statement):
+                continue
+            where = f"{args.resource_type.split(':')[-1]} {args.name!r}: {what}, {label(statement, index)}"
+            if "NotResource" in statement:
+                report(message(f"{where} allows every resource except {as_list(statement['NotResource'])}",
+                               "list the resources it needs under Resource"))
+            wide = [r for r in as_list(statement.get("Resource")) if isinstance(r, str) and service_wide(r)]
+            if wide:
+                report(message(f"{where} grants on the service-wide resources {wide}",
+                               "name the resources it needs (its own log group, repository, bucket prefix, "
+                               "...)"))
 
 
 def _resource_star_only_where_required(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -145,12 +186,13 @@ def managed_policy_arns(args: ResourceValidationArgs) -> list[str]:
 
 def _no_admin_policies(args: ResourceValidationArgs, report: ReportViolation) -> None:
     for arn in managed_policy_arns(args):
-        match = MANAGED_POLICY_ARN.match(arn)
-        if match and match.group("name") in FORBIDDEN_MANAGED_POLICIES:
+        problem = admin_like_problem(arn)
+        if problem:
             report(message(
-                f"{args.resource_type.split(':')[-1]} {args.name!r} attaches the AWS managed policy {arn}",
-                "grant only the actions the role needs in an inline policy scoped to its resources "
-                "(config key container-lambda:extraPolicyArns must not list administrator policies)"))
+                f"{args.resource_type.split(':')[-1]} {args.name!r} attaches the managed policy {arn!r}: "
+                f"{problem}",
+                "grant only the actions the role needs in an inline policy scoped to its resources, or a "
+                "customer-managed policy under /<project>/ (config key extraPolicyArns)"))
 
 
 def trust_document(args: ResourceValidationArgs, report: ReportViolation) -> dict | None:
@@ -239,9 +281,17 @@ def _github_oidc_trust(args: ResourceValidationArgs, report: ReportViolation) ->
 
 iam_no_wildcard_actions = ResourceValidationPolicy(
     name="iam-no-wildcard-actions",
-    description="No IAM, bucket or repository policy statement allows `*`, `service:*` or NotAction.",
+    description="No IAM, bucket or repository policy statement allows an action name with a wildcard "
+                "(`*`, `service:*`, `iam:P*`) or NotAction.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_no_wildcard_actions,
+)
+iam_no_service_wide_resources = ResourceValidationPolicy(
+    name="iam-no-service-wide-resources",
+    description="No IAM, bucket or repository policy statement allows a service-wide resource (`arn:aws:*`, "
+                "`arn:aws:s3:::*`, `arn:aws:logs:*:*:*`) or NotResource.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_no_service_wide_resources,
 )
 iam_resource_star_only_where_required = ResourceValidationPolicy(
     name="iam-resource-star-only-where-required",
@@ -252,7 +302,8 @@ iam_resource_star_only_where_required = ResourceValidationPolicy(
 )
 iam_no_admin_policies = ResourceValidationPolicy(
     name="iam-no-admin-policies",
-    description="No AdministratorAccess or IAMFullAccess managed policy is attached.",
+    description="No administrator-like managed policy is attached: a name containing Admin, FullAccess or "
+                "PowerUser in any case, or any non-ASCII character.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_no_admin_policies,
 )
@@ -269,5 +320,5 @@ iam_github_oidc_trust = ResourceValidationPolicy(
     validate=_github_oidc_trust,
 )
 
-POLICIES = [iam_no_wildcard_actions, iam_resource_star_only_where_required, iam_no_admin_policies,
-            iam_trust_specific_principals, iam_github_oidc_trust]
+POLICIES = [iam_no_wildcard_actions, iam_no_service_wide_resources, iam_resource_star_only_where_required,
+            iam_no_admin_policies, iam_trust_specific_principals, iam_github_oidc_trust]

@@ -55,6 +55,18 @@ def statement(actions, resources="*", **extra) -> str:
     return document({"Effect": "Allow", "Action": actions, "Resource": resources} | extra)
 
 
+GRANT_READ = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/r"},
+              "Action": "s3:GetObject"}
+
+
+def inline(policy: str) -> dict:
+    return {"role": "r", "policy": policy}
+
+
+def attach(policy_arn: str) -> dict:
+    return {"role": "r", "policyArn": policy_arn}
+
+
 def bucket_read() -> str:
     return statement(["s3:GetObject"], "arn:aws:s3:::container-lambda-state/*")
 
@@ -141,6 +153,43 @@ CASES = [
      {"repository": "container-lambda-dev", "policy": document(SAFE_PULL)},
      {"repository": "container-lambda-dev", "policy": document(SAFE_PULL | {"Action": "ecr:*"})},
      "['ecr:*']"),
+    ("prefix-wildcard-actions", "iam-no-wildcard-actions", ROLE_POLICY, inline(bucket_read()),
+     inline(statement(["iam:C*", "iam:P*", "sts:A*"], f"arn:aws:iam::{ACCOUNT}:role/x")),
+     "['iam:C*', 'iam:P*', 'sts:A*']"),
+    ("single-character-wildcard-action", "iam-no-wildcard-actions", IAM_POLICY, {"policy": bucket_read()},
+     {"policy": statement(["s3:GetObjec?"], "arn:aws:s3:::container-lambda-state/*")}, "['s3:GetObjec?']"),
+    ("every-service-resource", "iam-no-service-wide-resources", ROLE_POLICY, inline(bucket_read()),
+     inline(statement(["s3:GetObject"], "arn:aws:*:*:*:*")), "['arn:aws:*:*:*:*']"),
+    ("short-service-resource", "iam-no-service-wide-resources", IAM_POLICY, {"policy": bucket_read()},
+     {"policy": statement(["s3:GetObject"], ["arn:aws:s3:::container-lambda-state/*", "arn:aws:*"])},
+     "['arn:aws:*']"),
+    ("every-bucket-resource", "iam-no-service-wide-resources", ROLE_POLICY, inline(bucket_read()),
+     inline(statement(["s3:GetObject"], "arn:aws:s3:::*")), "['arn:aws:s3:::*']"),
+    ("every-log-group-resource", "iam-no-service-wide-resources", ROLE,
+     role(inlinePolicies=[{"name": "logs", "policy": execution_policy()}]),
+     role(inlinePolicies=[{"name": "logs",
+                           "policy": statement(["logs:PutLogEvents"], "arn:aws:logs:*:*:*")}]),
+     "['arn:aws:logs:*:*:*']"),
+    ("bucket-policy-every-bucket", "iam-no-service-wide-resources", BUCKET_POLICY,
+     {"bucket": "b", "policy": document(GRANT_READ | {"Resource": "arn:aws:s3:::b/*"})},
+     {"bucket": "b", "policy": document(GRANT_READ | {"Resource": "arn:aws:s3:::*/*"})},
+     "['arn:aws:s3:::*/*']"),
+    ("not-resource", "iam-no-service-wide-resources", IAM_POLICY, {"policy": bucket_read()},
+     {"policy": document({"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::x/*"})},
+     "every resource except"),
+    ("power-user-attachment", "iam-no-admin-policies", ATTACHMENT, attach(LAMBDA_BASIC),
+     attach("arn:aws:iam::aws:policy/PowerUserAccess"), "'poweruser'"),
+    ("amplify-admin-attachment", "iam-no-admin-policies", ATTACHMENT, attach(LAMBDA_BASIC),
+     attach("arn:aws:iam::aws:policy/AdministratorAccess-Amplify"), "'admin'"),
+    ("customer-admin-attachment", "iam-no-admin-policies", ATTACHMENT,
+     attach(f"arn:aws:iam::{ACCOUNT}:policy/container-lambda/reads-the-bucket"),
+     attach(f"arn:aws:iam::{ACCOUNT}:policy/OrgAdmin"), "'admin'"),
+    ("lower-case-admin-attachment", "iam-no-admin-policies", ATTACHMENT, attach(LAMBDA_BASIC),
+     attach("arn:aws:iam::aws:policy/administratoraccess"), "'admin'"),
+    ("look-alike-admin-attachment", "iam-no-admin-policies", ATTACHMENT, attach(LAMBDA_BASIC),
+     attach("arn:aws:iam::aws:policy/\u0410dministratorAccess"), "non-ASCII"),
+    ("s3-full-access-attachment", "iam-no-admin-policies", ROLE, role(managedPolicyArns=[LAMBDA_BASIC]),
+     role(managedPolicyArns=[LAMBDA_BASIC, "arn:aws:iam::aws:policy/AmazonS3FullAccess"]), "'fullaccess'"),
     ("resource-star", "iam-resource-star-only-where-required", ROLE_POLICY,
      {"role": "r", "policy": execution_policy()},
      {"role": "r", "policy": statement(["logs:PutLogEvents", "xray:PutTraceSegments"])},
@@ -349,11 +398,20 @@ def test_a_malformed_document_is_a_violation():
     assert "not valid JSON" in found
 
 
+def test_the_wildcard_escalation_of_the_review_fails_two_policies():
+    # "Action": ["iam:C*", "iam:P*", "sts:A*"], "Resource": "arn:aws:*:*:*:*" passed every policy before
+    policy = statement(["iam:C*", "iam:P*", "sts:A*"], "arn:aws:*:*:*:*")
+    assert violations("iam-no-wildcard-actions", ROLE_POLICY, {"role": "r", "policy": policy})
+    assert violations("iam-no-service-wide-resources", ROLE_POLICY, {"role": "r", "policy": policy})
+
+
 def test_deny_statements_may_use_wildcards():
     deny = document({"Effect": "Deny", "Action": "*", "Resource": "*",
                      "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
     assert violations("iam-no-wildcard-actions", IAM_POLICY, {"policy": deny}) == []
     assert violations("iam-resource-star-only-where-required", IAM_POLICY, {"policy": deny}) == []
+    deny_everywhere = document({"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::*"})
+    assert violations("iam-no-service-wide-resources", IAM_POLICY, {"policy": deny_everywhere}) == []
 
 
 def test_the_lambda_trust_passes_the_github_policy_untouched():
