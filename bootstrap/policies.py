@@ -314,8 +314,11 @@ def _http_api_statements(stack: StackScope) -> list[dict]:
 def _state_statements(scope: Scope, bucket_arn: str, state_key_arn: str, objects: list[str], *,
                       write: bool) -> list[dict]:
     statements = [
-        # Listing shows key names only; the diy backend lists the lock, history and stack directories.
-        _statement("StateList", ["s3:ListBucket"], bucket_arn, StringLike={"s3:prefix": [f"{STATE_ROOT}*"]}),
+        # Listing shows key names only (the bucket holds state only); the diy backend lists the lock, history
+        # and stack directories, and S3 answers a read of a missing key with 404 only to a caller that may
+        # list the bucket (403 otherwise, which the backend takes for an error). A condition on s3:prefix
+        # would not be present on that check, so the listing is unconditioned.
+        _statement("StateList", ["s3:ListBucket"], bucket_arn),
         _statement("StateObjects", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"] if write
                    else ["s3:GetObject"], objects),
     ]

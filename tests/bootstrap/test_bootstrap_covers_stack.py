@@ -91,7 +91,10 @@ ACCOUNT_LEVEL = {
 STATE = f"{BUCKET_ARN}/.pulumi"
 VIA_S3 = {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}
 STATE_CALLS = {
-    "deploy": [("s3:ListBucket", BUCKET_ARN, {"s3:prefix": f".pulumi/locks/organization/{PROJECT}/{STACK}/"}),
+    # a read of a missing key answers 404 only with s3:ListBucket, checked without a prefix (S3 API
+    # reference, GetObject/HeadObject permissions); the backend probes keys that may not exist
+    "deploy": [("s3:ListBucket", BUCKET_ARN, {}),
+               ("s3:ListBucket", BUCKET_ARN, {"s3:prefix": f".pulumi/locks/organization/{PROJECT}/{STACK}/"}),
                ("s3:ListBucket", BUCKET_ARN, {"s3:prefix": f".pulumi/history/{PROJECT}/{STACK}/"}),
                ("s3:GetObject", f"{STATE}/meta.yaml", {}),
                *[(action, f"{STATE}/{key}", {})
@@ -104,7 +107,8 @@ STATE_CALLS = {
                              f"journal/{PROJECT}/{STACK}/entry-1.json")],
                ("kms:GenerateDataKey", KEY_ARN, VIA_S3), ("kms:Decrypt", KEY_ARN, VIA_S3),
                ("kms:Encrypt", SECRETS_KEY_ARN, {}), ("kms:Decrypt", SECRETS_KEY_ARN, {})],
-    "preview": [("s3:ListBucket", BUCKET_ARN, {"s3:prefix": f".pulumi/stacks/{PROJECT}/"}),
+    "preview": [("s3:ListBucket", BUCKET_ARN, {}),
+                ("s3:ListBucket", BUCKET_ARN, {"s3:prefix": f".pulumi/stacks/{PROJECT}/"}),
                 ("s3:GetObject", f"{STATE}/meta.yaml", {}),
                 ("s3:GetObject", f"{STATE}/stacks/{PROJECT}/{STACK}.json", {}),
                 ("kms:Decrypt", KEY_ARN, VIA_S3), ("kms:Decrypt", SECRETS_KEY_ARN, {})],
