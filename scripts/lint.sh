@@ -23,7 +23,7 @@ if [[ -f .github/dependabot.yml ]]; then
   check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 fi
 
-mapfile -t dockerfiles < <(find . -path ./venv -prune -o -path ./node_modules -prune -o -type f \( -name 'Dockerfile' -o -name 'Dockerfile.*' -o -name '*.Dockerfile' \) -print | sort)
+mapfile -t dockerfiles < <(find . -path ./venv -prune -o -path ./.venv-bench -prune -o -path ./node_modules -prune -o -type f \( -name 'Dockerfile' -o -name 'Dockerfile.*' -o -name '*.Dockerfile' \) -print | sort)
 if ((${#dockerfiles[@]})); then
   step "hadolint (${#dockerfiles[@]} Dockerfiles)"
   hadolint --failure-threshold style "${dockerfiles[@]}"
@@ -35,6 +35,6 @@ shellcheck --severity=style "${shells[@]}"
 
 step "checkov (dockerfile, github_actions)"
 "${CHECKOV:-checkov}" --quiet --compact --skip-download --framework dockerfile github_actions -d . \
-  --skip-path venv --skip-path .venv-checkov --skip-path .tools --skip-path node_modules
+  --skip-path venv --skip-path .venv-checkov --skip-path .venv-bench --skip-path .tools --skip-path node_modules
 
 printf '\nall linters clean\n'

@@ -236,7 +236,9 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     else:
         expected = read_expected(events_dir)
         cases = [(events_dir / name, expected[name]) for name in sorted(expected)]
-    handler = load_handler(args.handler or handler_name(), Path(args.function_dir))
+    handler = load_handler(
+        args.handler or handler_name(Path(args.function_dir) / "Dockerfile"), Path(args.function_dir)
+    )
     failures = 0
     for path, wanted in cases:
         response = handler(read_event(path), LocalContext())
@@ -248,7 +250,9 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    handler = load_handler(args.handler or handler_name(), Path(args.function_dir))
+    handler = load_handler(
+        args.handler or handler_name(Path(args.function_dir) / "Dockerfile"), Path(args.function_dir)
+    )
     try:
         server = ThreadingHTTPServer((args.host, args.port), make_request_handler(handler))
     except OSError as exc:

@@ -286,7 +286,7 @@ MANIFESTS = {
     "pip": re.compile(r"^requirements.*\.txt$"),
     "docker": re.compile(r"^(docker|container)file", re.IGNORECASE),
 }
-NOT_SOURCES = {".git", "venv", ".venv-checkov", ".tools", "node_modules", ".pytest_cache", ".ruff_cache",
+NOT_SOURCES = {".git", "venv", ".venv-checkov", ".venv-bench", ".tools", "node_modules", ".pytest_cache", ".ruff_cache",
                ".hypothesis", ".pulumi-state"}
 
 
