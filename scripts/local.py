@@ -35,7 +35,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_DIR = ROOT / "function"
 EVENTS_DIR = FUNCTION_DIR / "events"
-EXPECTED_STATUS_FILE = "expected-status.json"
 EMULATOR_PORT = 9000
 EMULATOR_URL = f"http://127.0.0.1:{EMULATOR_PORT}/2015-03-31/functions/function/invocations"
 # Lambda's synchronous Invoke API takes at most 6 MB of payload (API reference, Invoke): a larger request
@@ -45,7 +44,8 @@ IDLE_TIMEOUT_SECONDS = 15
 CMD = re.compile(r"^\s*CMD\s+(\[.*\])\s*$", re.MULTILINE)
 
 sys.path.insert(0, str(ROOT))
-from infra.project import PROJECT  # noqa: E402 - stdlib-only module of the project
+from infra.project import PROJECT  # noqa: E402 - stdlib-only modules of the project
+from scripts.function_contract import Case, ContractError, check, load_cases  # noqa: E402
 
 FUNCTION_NAME = f"{PROJECT}-local"
 
@@ -94,43 +94,6 @@ def load_handler(name: str, function_dir: Path = FUNCTION_DIR) -> Handler:
         return getattr(importlib.import_module(module), attribute)
     except (ImportError, AttributeError) as exc:
         raise LocalError(f"cannot load the handler {name} from {function_dir}: {exc}") from exc
-
-
-def read_expected(events_dir: Path) -> dict[str, tuple[int, str | None]]:
-    """expected-status.json: event file name -> (status, text the body must contain or None)."""
-    path = events_dir / EXPECTED_STATUS_FILE
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise LocalError(f"cannot read {path}: {exc}") from exc
-    expected = {}
-    for name, value in raw.items() if isinstance(raw, dict) else []:
-        status, contains = (
-            (value.get("status"), value.get("contains")) if isinstance(value, dict) else (value, None)
-        )
-        if type(status) is not int or not 100 <= status <= 599 or not isinstance(contains, str | None):
-            raise LocalError(f'{path}: {name}: give a status or {{"status": N, "contains": "text"}}')
-        expected[name] = (status, contains)
-    if not isinstance(raw, dict) or not expected:
-        raise LocalError(f"{path}: map each event file name to its expected status")
-    return expected
-
-
-def verdict(expected: tuple[int, str | None] | None, response: Any) -> str | None:
-    """Why `response` misses `expected`, or None when it matches (or nothing is expected)."""
-    if expected is None:
-        return None
-    if not isinstance(response, dict) or type(response.get("statusCode")) is not int:
-        return "the answer is not an HTTP response object"
-    status, contains = expected
-    body = response.get("body") or ""
-    if response.get("isBase64Encoded"):
-        body = base64.b64decode(body).decode("utf-8", "replace")
-    if response["statusCode"] != status:
-        return f"status {response['statusCode']}, expected {status}"
-    if contains is not None and contains not in body:
-        return f"the body does not contain {contains!r}"
-    return None
 
 
 def http_event(method: str, target: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
@@ -229,24 +192,41 @@ def read_event(path: Path) -> Any:
         raise LocalError(f"cannot read the event {path}: {exc}") from exc
 
 
+def contract_cases(events_dir: Path) -> list[Case]:
+    try:
+        return load_cases(events_dir)
+    except ContractError as exc:
+        raise LocalError(str(exc)) from exc
+
+
+def report(name: str, response: Any, case: Case | None) -> bool:
+    """Print one answer, with what misses the case's expectation; True when it passes."""
+    problems = []
+    if case is not None:
+        if not isinstance(response, dict) or type(response.get("statusCode")) is not int:
+            problems = [f"{name}: the answer is not an HTTP response object"]
+        else:
+            body = response.get("body") or ""
+            if response.get("isBase64Encoded"):
+                body = base64.b64decode(body)
+            problems = check(case, response["statusCode"], body)
+    print(f"== {name}" + (f": FAILED, {'; '.join(problems)}" if problems else ""))
+    print(json.dumps(response, indent=2) if isinstance(response, dict) else response)
+    return not problems
+
+
 def cmd_invoke(args: argparse.Namespace) -> int:
-    events_dir = Path(args.events)
     if args.event:
-        cases = [(Path(path), None) for path in args.event]
+        cases: list[tuple[str, Any, Case | None]] = [
+            (Path(p).name, read_event(Path(p)), None) for p in args.event
+        ]
     else:
-        expected = read_expected(events_dir)
-        cases = [(events_dir / name, expected[name]) for name in sorted(expected)]
+        cases = [(case.name, case.event, case) for case in contract_cases(Path(args.events))]
     handler = load_handler(
         args.handler or handler_name(Path(args.function_dir) / "Dockerfile"), Path(args.function_dir)
     )
-    failures = 0
-    for path, wanted in cases:
-        response = handler(read_event(path), LocalContext())
-        problem = verdict(wanted, response)
-        failures += problem is not None
-        print(f"== {path.name}" + (f": FAILED, {problem}" if problem else ""))
-        print(json.dumps(response, indent=2))
-    return 1 if failures else 0
+    passed = [report(name, handler(event, LocalContext()), case) for name, event, case in cases]
+    return 0 if all(passed) else 1
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -275,15 +255,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
-    events_dir = Path(args.events)
-    expected = read_expected(events_dir)
     failures = 0
-    for name in sorted(expected):
+    for case in contract_cases(Path(args.events)):
         request = urllib.request.Request(  # noqa: S310 - a local emulator URL, http by design
-            args.url,
-            data=(events_dir / name).read_bytes(),
-            method="POST",
-            headers={"Content-Type": "application/json"},
+            args.url, data=case.raw(), method="POST", headers={"Content-Type": "application/json"}
         )
         try:
             with urllib.request.urlopen(request, timeout=args.timeout) as answer:  # noqa: S310
@@ -295,20 +270,17 @@ def cmd_emulator(args: argparse.Namespace) -> int:
                     "(in another terminal), then run this again"
                 ) from exc
             failures += 1
-            print(f"== {name}: FAILED, invocation failed: {exc}")
+            print(f"== {case.name}: FAILED, invocation failed: {exc}")
             continue
         except OSError as exc:
             failures += 1
-            print(f"== {name}: FAILED, invocation failed: {exc}")
+            print(f"== {case.name}: FAILED, invocation failed: {exc}")
             continue
         try:
             response = json.loads(text)
         except ValueError:
             response = text
-        problem = verdict(expected[name], response)
-        failures += problem is not None
-        print(f"== {name}" + (f": FAILED, {problem}" if problem else ""))
-        print(json.dumps(response, indent=2) if isinstance(response, dict) else text)
+        failures += not report(case.name, response, case)
     return 1 if failures else 0
 
 

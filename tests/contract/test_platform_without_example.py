@@ -18,6 +18,47 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "function"
 # tools that `make install` puts in the working tree; the copy shares them
 INSTALLED = ("venv", ".venv-checkov", ".tools")
+# Platform tests that still assume the example's second Dockerfile (function/Dockerfile.debian): deselected
+# in the copy, each with its reason. The list shrinks as they learn to make the Dockerfile they need.
+SECOND_DOCKERFILE = "assumes the example's second Dockerfile, function/Dockerfile.debian"
+POLICY_VARIANTS = [
+    f"{name}[debian-image]"
+    for name in (
+        "test_the_stack_passes_every_mandatory_policy",
+        "test_the_policies_saw_the_resources_they_guard",
+        "test_the_image_variants_build_no_image_and_run_the_reused_one",
+        "test_the_execution_role_policy_passes_parliament_with_zero_findings",
+        "test_the_execution_role_trust_policy_gets_only_parliaments_documented_exception",
+        "test_taggable_types_the_stack_registers_are_known_to_the_tag_policy",
+    )
+]
+STILL_NEED_THE_EXAMPLE = {
+    f"tests/{module}::{test}": reason
+    for module, tests, reason in [
+        (
+            "infra/test_config.py",
+            ["test_the_example_of_every_key_is_accepted_and_reaches_the_settings[dockerfile]"],
+            "the `dockerfile` key's documented example is function/Dockerfile.debian",
+        ),
+        (
+            "infra/test_registry.py",
+            ["test_the_image_builds_function_with_the_configured_dockerfile_and_inline_cache"],
+            SECOND_DOCKERFILE,
+        ),
+        (
+            "policy/test_security_map.py",
+            ["test_each_file_the_map_names_exists[function/Dockerfile.debian]"],
+            "SECURITY.md's map names function/Dockerfile.debian",
+        ),
+        (
+            "policy/test_security_map.py",
+            ["test_the_inline_skips_the_map_lists_are_the_ones_in_the_dockerfiles"],
+            "SECURITY.md's map lists the example's checkov skips",
+        ),
+        ("policy/test_stack_under_policies.py", POLICY_VARIANTS, SECOND_DOCKERFILE),
+    ]
+    for test in tests
+}
 
 
 def copy_repository(target: Path) -> None:
@@ -61,6 +102,7 @@ def test_the_platform_tests_pass_with_another_function_in_place_of_the_example(t
             "-o",
             "addopts=",
             "-rf",
+            *(f"--deselect={node}" for node in STILL_NEED_THE_EXAMPLE),
         ],
         cwd=repository,
         capture_output=True,

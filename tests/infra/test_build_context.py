@@ -69,7 +69,9 @@ def test_an_ignored_file_does_not_change_the_tag(context):
 
 
 def test_the_dockerfile_and_the_platform_are_part_of_the_tag(context):
-    assert tag(context, "Dockerfile") != tag(context, "Dockerfile.debian")
+    other = (context / "Dockerfile").read_text(encoding="utf-8") + "\n# another variant\n"
+    (context / "Dockerfile.variant").write_text(other, encoding="utf-8")
+    assert tag(context, "Dockerfile") != tag(context, "Dockerfile.variant")
     assert tag(context, platform="linux/arm64") != tag(context, platform="linux/amd64")
 
 

@@ -286,8 +286,9 @@ MANIFESTS = {
     "pip": re.compile(r"^requirements.*\.txt$"),
     "docker": re.compile(r"^(docker|container)file", re.IGNORECASE),
 }
-NOT_SOURCES = {".git", "venv", ".venv-checkov", ".venv-bench", ".tools", "node_modules", ".pytest_cache", ".ruff_cache",
-               ".hypothesis", ".pulumi-state"}
+# tests/fixtures: manifests of test fixtures, never built or shipped
+NOT_SOURCES = {".git", "venv", ".venv-checkov", ".venv-bench", ".tools", "node_modules", ".pytest_cache",
+               ".ruff_cache", ".hypothesis", ".pulumi-state", "fixtures"}
 
 
 def manifest_directories() -> set[tuple[str, str]]:
