@@ -7,6 +7,7 @@ from pathlib import Path
 
 import parliament
 import pytest
+from cloudsplaining.scan.policy_document import PolicyDocument
 from parliament import analyze_policy_string
 
 from bootstrap import policies
@@ -105,6 +106,31 @@ def test_read_only_roles_community_findings_are_the_documented_ones(name):
     # CREDENTIALS_EXPOSURE: ecr:GetAuthorizationToken; the token grants nothing beyond the role's read-only
     # repository permissions.
     assert {issue for issue, _ in findings(PERMISSIONS[name], community=True)} == {"CREDENTIALS_EXPOSURE"}
+
+
+def escalations(document: dict, **flags) -> set[str]:
+    """cloudsplaining's privilege-escalation methods (Rhino Security Labs' list) the document allows."""
+    return {found["type"] for found in PolicyDocument(document, **flags).allows_privilege_escalation}
+
+
+@pytest.mark.parametrize("name", ["deploy-building", "deploy-further"])
+def test_cloudsplaining_finds_only_the_escalations_that_deploying_a_function_is(name):
+    # In its default mode cloudsplaining looks at unconditioned statements on "*" only: none. Flagging every
+    # statement whatever its Resource and Condition, it lists the methods whose actions the role holds:
+    # putting a policy on a role and deploying a function that runs with one is the job, and the stack's
+    # permissions boundary caps those roles (test_bootstrap_escalation.py). The methods that need
+    # iam:UpdateAssumeRolePolicy (three of the eight before the boundary) stay gone.
+    assert escalations(PERMISSIONS[name]) == set()
+    assert escalations(PERMISSIONS[name], flag_resource_arn_statements=True) == {
+        "AttachRolePolicy", "PutRolePolicy", "EditExistingLambdaFunctionWithRole",
+        "PassExistingRoleToNewLambdaThenAddPermission", "UpdateLambdaFunctionAndAddPermission",
+    }
+
+
+@pytest.mark.parametrize("name", ["preview", "drift"])
+def test_cloudsplaining_finds_no_escalation_for_the_read_only_roles(name):
+    flags = {"flag_resource_arn_statements": True, "flag_conditional_statements": True}
+    assert escalations(PERMISSIONS[name], **flags) == set()
 
 
 @pytest.mark.parametrize("name", DOCUMENTS)
