@@ -40,8 +40,8 @@ check: install ## install everything, then run every test and linter
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test
 
-test: $(VENV)/.installed ## run the pytest suite
-	$(PY) -m pytest
+test: $(VENV)/.installed ## run the pytest suite (on every core: pytest-xdist)
+	$(PY) -m pytest -n auto
 
 # Files generated from infra/ (the config and outputs contracts); `make check` fails when they are stale.
 GENERATED := Pulumi.yaml docs/config.md docs/outputs.md

@@ -13,15 +13,17 @@ Usage::
 API
 ---
 ``run_program(program, config=None, *, project, stack="dev", project_file=None, stack_file=None,
-mocks=None, env=None, stack_references=None) -> ProgramRun``
+mocks=None, env=None, stack_references=None, secrets=()) -> ProgramRun``
     Installs fresh mocks (``pulumi.runtime.set_mocks``, preview=False) for this one call, builds the config
     the CLI would pass (the ``default``/``value`` of every key declared in ``project_file`` — by default
     ``<program>/Pulumi.yaml`` — then the ``config:`` of ``stack_file``, then ``config``), runs the program
     with ``runpy.run_path`` and waits for every export. ``config`` keys without a namespace get the project
     namespace; non-string values are JSON-encoded as the CLI does; a ``None`` value unsets the key. ``env``
     patches ``os.environ`` during the run (a ``None`` value removes the variable). ``stack_references`` maps
-    a stack name (``org/project/stack``) to the outputs a ``pulumi.StackReference`` of it reads. If the
-    program raises, the exception propagates with ``error.registered`` = the records made before it.
+    a stack name (``org/project/stack``) to the outputs a ``pulumi.StackReference`` of it reads. ``secrets``
+    are config keys passed as secret (``pulumi config set --secret``); a stack file's ``secure:`` values are
+    passed as ``SECURE_PLACEHOLDER`` and make their key secret, as the CLI does. If the program raises, the
+    exception propagates with ``error.registered`` = the records made before it.
 
 ``HarnessMocks(account=ACCOUNT, region=REGION, stack_references=None, extra_fills=None, extra_calls=None,
 ecr_images=None)``
@@ -42,7 +44,11 @@ their args), ``registered_outputs`` (component URN -> the outputs its ``register
 ``Registered``: ``typ``, ``name``, ``urn``, ``inputs`` (secrets unwrapped), ``secret_paths`` (dotted
 paths of inputs that were secret), ``state`` (what the mock returned, inputs + computed), ``id``,
 ``custom``, ``parent`` (URN), ``depends_on`` (URNs), ``property_dependencies`` (input -> URNs),
-``protect``, ``ignore_changes``, ``additional_secret_outputs``.
+``protect``, ``ignore_changes``, ``additional_secret_outputs``, ``state_secret_paths``.
+
+Everything comes from Pulumi's public mocks API (``pulumi.runtime.set_mocks``, ``Mocks``) except the
+registration options and ``register_outputs``, which only the monitor's requests carry: see
+``RecordingMonitor``, the one place that reaches further, and the test that guards it.
 """
 
 from __future__ import annotations
@@ -61,15 +67,21 @@ from unittest import mock
 
 import pulumi
 import yaml
-from pulumi.runtime import rpc
+from google.protobuf import json_format
 from pulumi.runtime.mocks import MockMonitor
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 PARTITION = "aws"
 
-_SIG = rpc._special_sig_key
-_SECRET = rpc._special_secret_sig
+# How a secret travels in the engine's property maps: {SIG_KEY: SECRET_SIG, "value": ...} (pulumi/pulumi
+# sdk/go/common/resource/properties.go: SigKey and SecretSig; the same literal in
+# pulumi_policy/deserialize.py).
+# test_pulumi_harness.py checks the SDK still uses them.
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_SIG = SIG_KEY
+_SECRET = SECRET_SIG
 
 
 def fake_hex(*parts: object, length: int = 64) -> str:
@@ -298,6 +310,8 @@ class HarnessMocks(pulumi.runtime.Mocks):
         self.fills = FILLS | dict(extra_fills or {})
         self.handlers = CALLS | dict(extra_calls or {})
         self.calls: list[tuple[str, dict]] = []
+        # what new_resource saw and answered last, per thread (the monitor reads it right after)
+        self.last_registration = threading.local()
 
     @property
     def registry(self) -> str:
@@ -307,9 +321,12 @@ class HarnessMocks(pulumi.runtime.Mocks):
         plain, _ = unwrap_secrets(dict(args.inputs))
         fill = self.fills.get(args.typ)
         if fill is None:
-            return f"{args.name}-id", dict(args.inputs)
-        resource_id, computed = fill(self, args.name, plain)
-        return resource_id, dict(args.inputs) | {"id": resource_id} | computed
+            resource_id, state = f"{args.name}-id", dict(args.inputs)
+        else:
+            resource_id, computed = fill(self, args.name, plain)
+            state = dict(args.inputs) | {"id": resource_id} | computed
+        self.last_registration.value = (args, resource_id, state)
+        return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         plain, _ = unwrap_secrets(dict(args.args))
@@ -341,25 +358,52 @@ class Registered:
     state_secret_paths: set[str] = field(default_factory=set)
 
 
+# --- the one place that reaches past the public mocks API ---------------------------------------------------
+# `pulumi.runtime.Mocks.new_resource` receives a resource's type, name and inputs (public API: the records'
+# inputs, state and id come from there), but not its options (parent, dependencies, protect, ignore changes,
+# additional secret outputs) nor what a component passes to `register_outputs`. Those travel in the resource
+# monitor's gRPC requests (RegisterResourceRequest, RegisterResourceOutputsRequest, ReadResourceRequest of
+# pulumi/proto/resource.proto), which a MockMonitor subclass given to `set_mocks(monitor=...)` sees.
+# tests/support/test_pulumi_harness.py::test_the_sdk_still_offers_what_the_harness_hooks_into fails, naming
+# what changed, when an SDK upgrade moves any of this.
+MONITOR_METHODS = ("RegisterResource", "RegisterResourceOutputs", "ReadResource")
+REQUEST_OPTION_FIELDS = ("parent", "dependencies", "propertyDependencies", "protect", "ignoreChanges",
+                         "additionalSecretOutputs", "custom")
+
+
+def _struct(message) -> dict:
+    """A protobuf Struct of the monitor protocol as a plain dict (secrets still marked with SIG_KEY)."""
+    return json_format.MessageToDict(message)
+
+
 class RecordingMonitor(MockMonitor):
     """The SDK's mock monitor, also recording each registration's options (parent, dependencies, ...)."""
 
     def __init__(self, mocks: HarnessMocks):
         super().__init__(mocks)
+        self.harness_mocks = mocks
         self.records: list[Registered] = []
         self.registered_outputs: dict[str, dict] = {}  # component URN -> what register_outputs received
         self._lock = threading.Lock()
+
+    def _answered(self, request) -> tuple[pulumi.runtime.MockResourceArgs, str, dict]:
+        answered = getattr(self.harness_mocks.last_registration, "value", None)
+        if answered is None or answered[0].name != request.name or answered[0].typ != request.type:
+            raise AssertionError(f"the mock monitor did not pass {request.type} {request.name!r} to "
+                                 "Mocks.new_resource as the harness expects (see RecordingMonitor)")
+        self.harness_mocks.last_registration.value = None
+        return answered
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
-        inputs, secrets = unwrap_secrets(rpc.deserialize_properties(request.object))
-        registration = self.resources[response.urn]
-        state, state_secrets = unwrap_secrets(dict(registration.state))
+        args, resource_id, answered_state = self._answered(request)
+        inputs, secrets = unwrap_secrets(dict(args.inputs))
+        state, state_secrets = unwrap_secrets(dict(answered_state))
         record = Registered(
             typ=request.type, name=request.name, urn=response.urn, inputs=inputs, secret_paths=secrets,
-            state=state, state_secret_paths=state_secrets, id=registration.id,
+            state=state, state_secret_paths=state_secrets, id=resource_id,
             custom=bool(request.custom), parent=request.parent or None,
             depends_on=list(request.dependencies),
             property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
@@ -371,19 +415,19 @@ class RecordingMonitor(MockMonitor):
         return response
 
     def RegisterResourceOutputs(self, request):  # noqa: N802 (gRPC method name)
-        outputs = unwrap_secrets(rpc.deserialize_properties(request.outputs))[0]
+        outputs = unwrap_secrets(_struct(request.outputs))[0]
         with self._lock:
             self.registered_outputs[request.urn] = outputs
         return super().RegisterResourceOutputs(request)
 
     def ReadResource(self, request):  # noqa: N802 (gRPC method name)
         response = super().ReadResource(request)
-        registration = self.resources[response.urn]
+        args, resource_id, answered_state = self._answered(request)
         with self._lock:
             self.records.append(Registered(
                 typ=request.type, name=request.name, urn=response.urn,
-                inputs=unwrap_secrets(rpc.deserialize_properties(request.properties))[0], secret_paths=set(),
-                state=unwrap_secrets(dict(registration.state))[0], id=registration.id, custom=True,
+                inputs=unwrap_secrets(dict(args.inputs))[0], secret_paths=set(),
+                state=unwrap_secrets(dict(answered_state))[0], id=resource_id, custom=True,
                 parent=request.parent or None, depends_on=list(request.dependencies),
                 property_dependencies={}, protect=False, ignore_changes=[], additional_secret_outputs=[]))
         return response

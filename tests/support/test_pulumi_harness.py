@@ -102,3 +102,29 @@ def test_an_error_carries_what_was_registered_before_it(program):
     with pytest.raises(ValueError, match="bad config") as caught:
         run(program, {"fail": "yes"})
     assert caught.value.registered == []
+
+
+def test_the_sdk_still_offers_what_the_harness_hooks_into():
+    """The harness's one reach past the public mocks API (RecordingMonitor): if a pulumi upgrade moves any of
+    it, this test names what changed, instead of every infra test failing at once."""
+    from pulumi.runtime import rpc
+    from pulumi.runtime.mocks import MockMonitor
+    from pulumi.runtime.proto import resource_pb2
+
+    from tests.support.pulumi_harness import (
+        MONITOR_METHODS,
+        REQUEST_OPTION_FIELDS,
+        SECRET_SIG,
+        SIG_KEY,
+    )
+
+    problems = [f"MockMonitor.{method} is gone" for method in MONITOR_METHODS
+                if not callable(getattr(MockMonitor, method, None))]
+    fields = resource_pb2.RegisterResourceRequest.DESCRIPTOR.fields_by_name
+    problems += [f"RegisterResourceRequest.{name} is gone" for name in REQUEST_OPTION_FIELDS
+                 if name not in fields]
+    if getattr(rpc, "_special_sig_key", SIG_KEY) != SIG_KEY or getattr(rpc, "_special_secret_sig",
+                                                                        SECRET_SIG) != SECRET_SIG:
+        problems.append("the secret markers of property maps changed")
+    assert not problems, ("the pulumi SDK changed what tests/support/pulumi_harness.py (RecordingMonitor) "
+                          "relies on: " + "; ".join(problems))
