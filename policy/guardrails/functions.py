@@ -32,7 +32,12 @@ ACCOUNT_ID = re.compile(r"^\d{12}$")
 SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|ACCESS_KEY|CREDENTIAL",
                          re.IGNORECASE)
 SECRET_VALUE = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|-----BEGIN [A-Z ]*PRIVATE KEY-----|"
-                          r"\bgh[pousr]_[A-Za-z0-9]{36}\b")
+                          r"\bgh[pousr]_[A-Za-z0-9]{36}\b|"
+                          r"\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@")  # a URL with a password
+# A reference to a secret, not a secret: the ARN of an SSM parameter or a Secrets Manager secret (what the
+# config key secretEnvironment passes; infra/config.py).
+SECRET_REFERENCE = re.compile(r"^arn:[a-z-]+:(?:ssm:[^:]+:[0-9]{12}:parameter/|"
+                              r"secretsmanager:[^:]+:[0-9]{12}:secret:)\S+$")
 
 
 def _image_package(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -87,14 +92,15 @@ def _no_secrets_in_environment(args: ResourceValidationArgs, report: ReportViola
     variables = lookup(args.props, "environment", "variables")
     if not isinstance(variables, Mapping):
         return
-    suspicious = sorted(name for name in variables if SECRET_NAME.search(name)
-                        or SECRET_VALUE.search(str(lookup(variables, name) or "")))
+    values = {name: str(lookup(variables, name) or "") for name in variables}
+    suspicious = sorted(name for name, value in values.items() if not SECRET_REFERENCE.match(value)
+                        and (SECRET_NAME.search(name) or SECRET_VALUE.search(value)))
     if suspicious:
         report(message(
             f"Lambda function {args.name!r} has secret-looking environment variables {suspicious}: the "
             "environment is readable by anyone who can read the function's configuration or the stack",
-            "remove them from the config key container-lambda:environment; read the secret at run time from "
-            "Secrets Manager or an SSM SecureString, and allow the role to read that one secret"))
+            "keep the value in Secrets Manager or an SSM SecureString and pass its ARN with the config key "
+            "secretEnvironment (the role may then read that one secret; docs/config.md)"))
 
 
 def expected_log_group(function_props) -> tuple[str | None, bool]:

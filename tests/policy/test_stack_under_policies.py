@@ -202,3 +202,12 @@ def test_the_default_stack_gets_exactly_the_documented_advisories():
 def test_config_answers_the_ecr_key_and_concurrency_advisories():
     found = advisories(run_stack({"kmsKeyArn": KEY_ARN, "reservedConcurrency": 5}))
     assert found == {("kms-customer-managed-key", "LogGroup")}
+
+
+def test_secret_references_pass_and_a_password_in_the_environment_is_blocked():
+    references = {"secretEnvironment": {
+        "DB_PASSWORD_ARN": f"arn:aws:secretsmanager:{REGION}:123456789012:secret:orders/db-AbCdEf"}}
+    assert all_mandatory_violations(run_stack(references)) == []
+    leaked = run_stack({"environment": {"DATABASE_URL": "postgres://app:hunter2@db.internal/orders"}})
+    found = [text for r in leaked for text in resource_violations("lambda-no-secrets-in-environment", r)]
+    assert len(found) == 1 and "['DATABASE_URL']" in found[0] and "secretEnvironment" in found[0]
