@@ -115,7 +115,12 @@ class Context:
     (read with the provider's invokes only when a rule asks for them)."""
 
     stack: str
-    region: str | None
+    configured_region: str | None  # aws:region
+
+    @cached_property
+    def region(self) -> str:
+        """The stack's region: aws:region, else the provider's (AWS_REGION, the profile)."""
+        return self.configured_region or aws.get_region().region
 
     @cached_property
     def caller(self) -> tuple[str, str, str]:
@@ -406,8 +411,7 @@ def image_by_digest(raw: str, context: Context) -> str | None:
         return None
     repository = prefix_for(context.stack)
     partition, account, suffix = context.caller
-    region = context.region or "<region>"
-    registry = f"{account}.dkr.ecr.{region}.{suffix}"
+    registry = f"{account}.dkr.ecr.{context.region}.{suffix}"
     match = DIGEST_URI.fullmatch(raw)
     if not match or f"{match['account']}.dkr.ecr.{match['region']}.{match['suffix']}" != registry \
             or match["repository"] != repository:
@@ -487,7 +491,8 @@ KEYS: tuple[Key, ...] = (
         Integer(1, INT32_MAX, source="API Gateway v2 API reference, RouteSettings.ThrottlingBurstLimit: "
                                      "Integer"), 100,
         "Burst limit of the `$default` stage (at most the account's quota, 5,000 by default).", 200),
-    Key("keepImages", Integer(1, 1000, source="ECR lifecycle policy countNumber (this project's cap)"), 10,
+    Key("keepImages",
+        Integer(1, 1000, source="ECR lifecycle policy countNumber: ≥ 1; 1000: this project's cap"), 10,
         "Tagged images the repository keeps (newest first).", 30),
     Key("forceDelete", Boolean(), False,
         "Let `pulumi destroy` delete the repository while it still holds images.", True),
@@ -500,8 +505,8 @@ KEYS: tuple[Key, ...] = (
                                 "administrator-like name (infra/iam_rules.py)"), [],
         "Managed policies attached to the function's role, besides its inline policy.",
         [f"arn:aws:iam::123456789012:policy/{PROJECT}/orders-table-read"]),
-    Key("dockerfile", Text(_dockerfile, "a Dockerfile (Dockerfile, Dockerfile.<suffix> or <name>.Dockerfile) "
-                                        "inside function/"),
+    Key("dockerfile", Text(_dockerfile, "a Dockerfile inside function/ (named Dockerfile, Dockerfile.* or "
+                                        "*.Dockerfile)"),
         "function/Dockerfile", "Dockerfile of the image (the build context is function/).",
         "function/Dockerfile.debian"),
 )
@@ -645,7 +650,7 @@ def load_settings(stack: str | None = None, environ: Mapping[str, str] | None = 
     """Read and validate every setting; raise one ConfigError listing all problems (nothing is registered)."""
     stack = stack if stack is not None else pulumi.get_stack()
     environ = os.environ if environ is None else environ
-    context = Context(stack=stack, region=pulumi.Config("aws").get("region"))
+    context = Context(stack=stack, configured_region=pulumi.Config("aws").get("region"))
     present = _present_config()
     secret_keys = {key.name for key in KEYS if _is_secret(f"{NAMESPACE}:{key.name}")}
     problems: list[Problem] = []

@@ -235,3 +235,17 @@ def test_an_unknown_key_the_cli_passes_in_pulumi_config_is_refused(monkeypatch):
         load_settings(stack="dev", environ={})
     assert [p.key for p in caught.value.problems] == [f"{N}:timout"]
     assert f"did you mean {N}:timeout?" in str(caught.value)
+
+
+def test_without_aws_region_the_provider_region_is_asked():
+    image = f"{REGISTRY}/container-lambda-dev@{DIGEST}"
+    run = run_stack({"aws:region": None}, cache_from=image)  # the mocks' provider is in eu-west-1
+    assert "aws:index/getRegion:getRegion" in [token for token, _ in run.calls]
+    assert run.one(IMAGE).inputs["build"]["cacheFrom"] == {"images": [image]}
+
+
+def test_the_caller_is_asked_only_when_a_value_needs_it(default_run):
+    caller = {"aws:index/getCallerIdentity:getCallerIdentity", "aws:index/getPartition:getPartition"}
+    assert not {token for token, _ in default_run.calls} & caller
+    with_key = run_stack({"kmsKeyArn": f"arn:aws:kms:eu-west-1:123456789012:key/{KEY_ID}"})
+    assert caller <= {token for token, _ in with_key.calls}
