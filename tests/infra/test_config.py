@@ -241,11 +241,4 @@ def test_without_aws_region_the_provider_region_is_asked():
     image = f"{REGISTRY}/container-lambda-dev@{DIGEST}"
     run = run_stack({"aws:region": None}, cache_from=image)  # the mocks' provider is in eu-west-1
     assert "aws:index/getRegion:getRegion" in [token for token, _ in run.calls]
-    assert run.one(IMAGE).inputs["build"]["cacheFrom"] == {"images": [image]}
-
-
-def test_the_caller_is_asked_only_when_a_value_needs_it(default_run):
-    caller = {"aws:index/getCallerIdentity:getCallerIdentity", "aws:index/getPartition:getPartition"}
-    assert not {token for token, _ in default_run.calls} & caller
-    with_key = run_stack({"kmsKeyArn": f"arn:aws:kms:eu-west-1:123456789012:key/{KEY_ID}"})
-    assert caller <= {token for token, _ in with_key.calls}
+    assert run.one(IMAGE).inputs["build"]["cacheFroms"] == [image]
