@@ -205,8 +205,8 @@ def test_config_answers_the_ecr_key_and_concurrency_advisories():
 
 
 def test_secret_references_pass_and_a_password_in_the_environment_is_blocked():
-    references = {"secretEnvironment": {
-        "DB_PASSWORD_ARN": f"arn:aws:secretsmanager:{REGION}:123456789012:secret:container-lambda/dev/db-AbCdEf"}}
+    secret = f"arn:aws:secretsmanager:{REGION}:123456789012:secret:container-lambda/dev/db-AbCdEf"
+    references = {"secretEnvironment": {"DB_PASSWORD_ARN": secret}}
     assert all_mandatory_violations(run_stack(references)) == []
     leaked = run_stack({"environment": {"DATABASE_URL": "postgres://app:hunter2@db.internal/orders"}})
     found = [text for r in leaked for text in resource_violations("lambda-no-secrets-in-environment", r)]
