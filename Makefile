@@ -11,10 +11,10 @@ TOOLS := .tools
 ACTIONLINT_VERSION := 1.6.0
 STACK ?= dev
 
-.PHONY: help install check test lint deploy destroy preview outputs url pulumi model bench serve invoke local-run local-invoke
+.PHONY: help install check test lint deploy destroy preview outputs url pulumi serve invoke local-run local-invoke
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt function/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -77,11 +77,8 @@ FUNCTION_IMAGE ?= $(shell $(PYTHON) -m infra.project name)-function:local
 EVENT ?=
 PORT ?= 3000
 
-model: $(VENV)/.installed ## train the example's forest: function/model.json and function/model.py (deterministic)
-	$(PY) function/train.py
-
-bench: $(VENV)/.installed ## benchmark the example against the naive and ONNX Runtime handlers (see docs/function.md)
-	$(PY) function/benchmark.py $(BENCH_ARGS)
+# the function's own targets, if it has any (the example's: model, bench); they go when function/ is replaced
+-include function/function.mk
 
 serve: $(VENV)/.installed ## serve the function in-process on http://127.0.0.1:$(PORT) (no Docker)
 	$(PY) scripts/local.py serve --port $(PORT)

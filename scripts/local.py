@@ -149,9 +149,12 @@ def make_request_handler(
             for name, value in headers.items():
                 if name.lower() != "content-length":
                     self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
+            # RFC 9110: a HEAD answer has no content (section 9.3.2) and may carry Content-Length only if it
+            # equals GET's, which the handler's empty HEAD body does not tell (section 8.6)
+            if self.command != "HEAD":
+                self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            if self.command != "HEAD":  # RFC 9110 section 9.3.2: a HEAD answer has no content
+            if self.command != "HEAD":
                 self.wfile.write(data)
 
         def _refuse(self, status: int, code: str, message: str) -> None:

@@ -149,6 +149,8 @@ def test_build_context_holds_what_the_dockerfile_copies_and_nothing_else(name):
         "train.py",
         "compile_model.py",
         "benchmark.py",
+        "function.mk",
+        "requirements-bench.txt",
         "model.json",
         "__pycache__/app.cpython-313.pyc",
         "tests",
