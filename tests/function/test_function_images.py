@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import importlib.metadata
+import importlib.util
 import json
 import os
 import re
@@ -249,3 +250,43 @@ def test_files_copied_into_the_image_are_enough_to_serve(tmp_path):
     status, module_file = result.stdout.strip().splitlines()[-2:]
     assert json.loads(status) == 200
     assert Path(module_file).parent == tmp_path
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_the_code_stage_compiles_bytecode_that_a_cold_start_imports_without_the_source(name, tmp_path):
+    """The code stage's RUN, run here: every module gets an unchecked-hash .pyc (PEP 552) that Python loads
+    as it is, so the model module's source is never compiled at init, even when its file looks newer."""
+    code_stage = next(stage for stage in stages(name) if stage[0].split()[-1] == "code")
+    [run] = [line[4:] for line in code_stage if line.upper().startswith("RUN ")]
+    copied = [w for line in code_stage if line.upper().startswith("COPY ") for w in line.split()[1:-1]]
+    sources = [w for w in copied if not w.startswith("--")]
+    code_dir = tmp_path / "code"
+    code_dir.mkdir()
+    for source in sources:
+        shutil.copy(FUNCTION_DIR / source, code_dir / source)
+    command = run.replace("/opt/code", str(code_dir)).replace("${LAMBDA_TASK_ROOT}", "/var/task")
+    assert command.startswith("python -m compileall "), command
+    result = subprocess.run(
+        [sys.executable, *command.split()[1:]], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    for source in sources:
+        pyc = Path(importlib.util.cache_from_source(str(code_dir / source)))
+        flags = int.from_bytes(pyc.read_bytes()[4:8], "little")
+        assert flags == 0b01, f"{pyc.name}: flags {flags:#b}, expected hash-based and unchecked"
+    # a source that no longer matches its .pyc: an unchecked .pyc is still what gets imported
+    with (code_dir / "model.py").open("a", encoding="utf-8") as handle:
+        handle.write("\nraise SystemExit('the source was compiled at import')\n")
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv[1]); import model; print(model.VERSION)",
+            str(code_dir),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert probe.returncode == 0, probe.stderr
