@@ -6,7 +6,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import shutil
 import stat
 import subprocess
@@ -24,7 +23,6 @@ from tests.support.http import serving
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-PINS_FILE = Path(__file__).resolve().parent / "action-pins.md"
 
 
 def workflow_files() -> list[Path]:
@@ -53,16 +51,6 @@ def all_steps() -> Iterator[tuple[str, str, dict]]:
 
 def uses_action(step: dict, action: str) -> bool:
     return str(step.get("uses", "")).split("@")[0] == action
-
-
-def verified_pins() -> dict[str, tuple[str, str]]:
-    """action -> (tag, commit) from the table of verified action commits."""
-    pins = {}
-    for line in PINS_FILE.read_text(encoding="utf-8").splitlines():
-        match = re.match(r"^\|\s*([\w.-]+/[\w.-]+)\s*\|\s*(v[\w.]+)\s*\|\s*([0-9a-f]{40})\s*\|$", line)
-        if match:
-            pins[match[1]] = (match[2], match[3])
-    return pins
 
 
 def run_script(

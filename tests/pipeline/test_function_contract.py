@@ -19,7 +19,7 @@ def http_event(method: str, path: str, **extra) -> dict:
 
 
 def write_contract(directory, events: dict[str, object], expected: dict[str, object]):
-    directory.mkdir(exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)
     for name, event in events.items():
         text = event if isinstance(event, str) else json.dumps(event)
         (directory / name).write_text(text, encoding="utf-8")

@@ -1,0 +1,336 @@
+#!/usr/bin/env bash
+# The steps of the GitHub workflows that are more than one command (.github/workflows/*.yml call them; see
+# docs/pipeline.md). Run from anywhere; works in the repository root. What a tool on a GitHub runner does
+# (docker buildx imagetools, the AWS CLI waiters, jq, yq) is done by that tool; this file only strings the
+# calls together and says plainly what went wrong.
+#
+#   pipeline.sh require [repo:NAME|env:NAME]...   fail, naming every missing variable and where to set it
+#   pipeline.sh stacks                            GitHub outputs: building stack, its runner, further stacks
+#   pipeline.sh prepare STACK [--init]            pulumi install, the policy pack's venv, build-cache output;
+#                                                 --init creates the stack when it does not exist yet
+#   pipeline.sh push-image STACK                  `pulumi up` of the image registry only; output image-uri, tag
+#   pipeline.sh check-image IMAGE ARCHITECTURE    one image manifest Lambda runs: no index, no attestation,
+#                                                 the function's platform, within 10 GB (compressed)
+#   pipeline.sh build-local DOCKERFILE ARCH TAG   build function/ the way the stack does, into the local engine
+#   pipeline.sh container-test IMAGE ARCHITECTURE run IMAGE under the emulator as a non-root user with every
+#                                                 event of the function contract (scripts/invoke_events.py)
+#   pipeline.sh scan REPOSITORY DIGEST SEVERITY   wait for ECR's scan of DIGEST; findings to the job summary;
+#                                                 fail on findings at SEVERITY or above (NONE: report only)
+#   pipeline.sh promote SOURCE_URI TAG STACK      `pulumi up` of STACK's repository only, then carbon-copy
+#                                                 SOURCE_URI (repository@digest) into it, digest preserved;
+#                                                 output image-uri (for CONTAINER_LAMBDA_IMAGE_URI)
+#   pipeline.sh verify STACK                      after `pulumi up`: the function Active and updated, then
+#                                                 the smoke test of the deployed API (scripts/smoke_test.py)
+#   pipeline.sh drift STACK BUILDING_STACK        pulumi preview --refresh --expect-no-changes
+#   pipeline.sh rescan STACK SEVERITY             rescan the image the stack runs; fail on SEVERITY or above
+set -euo pipefail
+
+die() { echo "pipeline.sh: $*" >&2; exit 1; }
+step() { printf '==> %s\n' "$*" >&2; }
+summary() { cat >>"${GITHUB_STEP_SUMMARY:-/dev/null}"; }
+output() { printf '%s\n' "$@" >>"${GITHUB_OUTPUT:-/dev/stdout}"; }
+
+cd "$(dirname "$0")/.."
+# One place for each fact: the project name (Pulumi.yaml), the stack-name rule (infra/project.py).
+project() { python3 -m infra.project name; }
+check_stack() { python3 -m infra.project stack "$1" || exit 2; }
+
+# Lambda architecture -> GitHub-hosted runner of that CPU (GitHub Docs, "GitHub-hosted runners reference":
+# ubuntu-24.04 is x64, ubuntu-24.04-arm is arm64) and -> the image config's `architecture` (OCI image spec).
+runner_for() { case "$1" in arm64) echo ubuntu-24.04-arm ;; x86_64) echo ubuntu-24.04 ;; *) return 1 ;; esac; }
+oci_arch() { case "$1" in arm64) echo arm64 ;; x86_64) echo amd64 ;; *) return 1 ;; esac; }
+platform_of() { echo "linux/$(oci_arch "$1")"; }
+
+# Severities of ECR scan findings, most severe first (ECR API Reference, ImageScanFinding.severity).
+SEVERITIES=(CRITICAL HIGH MEDIUM LOW INFORMATIONAL UNDEFINED)
+
+require() {
+  local missing=() spec scope name
+  for spec in "$@"; do
+    scope=${spec%%:*} name=${spec#*:}
+    [[ -n "${!name:-}" ]] && continue
+    case "$scope" in
+      repo) missing+=("$name (repository variable)") ;;
+      env) missing+=("$name (variable of the GitHub environment ${ENVIRONMENT:-of this job})") ;;
+      *) die "require: '$spec' is not repo:NAME or env:NAME" ;;
+    esac
+  done
+  ((${#missing[@]} == 0)) && return 0
+  local message
+  message="The pipeline is not set up: missing ${missing[*]}. Run the bootstrap (docs/bootstrap.md) and set the \
+values its outputs name with \`gh variable set\` (per environment where the bootstrap says so), then start \
+this workflow again (Actions > deploy > Run workflow)."
+  echo "::error title=Pipeline not set up::$message"
+  printf '### Pipeline not set up\n\n%s\n' "$message" | summary
+  exit 1
+}
+
+stack_architecture() {
+  local stack=$1 project value
+  project=$(project)
+  value=$(yq -r ".config[\"$project:architecture\"] // .config.architecture // \"\"" "Pulumi.$stack.yaml")
+  if [[ -z "$value" || "$value" == null ]]; then
+    value=$(yq -r '.config.architecture.default // ""' Pulumi.yaml)
+  fi
+  runner_for "$value" >/dev/null || die "stack $stack: architecture '$value' is not arm64 or x86_64"
+  echo "$value"
+}
+
+stacks() {
+  local building=${BUILDING_STACK:-dev} file name further=()
+  check_stack "$building"
+  [[ -f "Pulumi.$building.yaml" ]] || die "the building stack $building has no Pulumi.$building.yaml"
+  for file in Pulumi.*.yaml; do
+    name=${file#Pulumi.} name=${name%.yaml}
+    check_stack "$name"
+    [[ "$name" == "$building" ]] || further+=("$name")
+  done
+  local architecture
+  architecture=$(stack_architecture "$building")
+  output "building=$building" "architecture=$architecture" "runner=$(runner_for "$architecture")" \
+    "further=$(printf '%s\n' "${further[@]}" | jq -R . | jq -cs 'map(select(. != ""))')" \
+    "all=$(printf '%s\n' "$building" "${further[@]}" | jq -R . | jq -cs 'map(select(. != ""))')"
+}
+
+prepare() {
+  local stack=$1 init=${2:-} image_uri=""
+  step "installing the program's dependencies and the policy pack's"
+  pulumi install >&2
+  python3 -m venv policy/venv
+  policy/venv/bin/python -m pip install --quiet --requirement policy/requirements.txt >&2
+  if pulumi stack select "$stack" --non-interactive >/dev/null 2>&1; then
+    image_uri=$(pulumi stack output imageUri --stack "$stack" 2>/dev/null || true)
+  elif [[ "$init" == --init ]]; then
+    step "creating the stack $stack (first deployment)"
+    pulumi stack init "$stack" --non-interactive \
+      ${PULUMI_SECRETS_PROVIDER:+--secrets-provider "$PULUMI_SECRETS_PROVIDER"} >&2
+  fi
+  [[ "$image_uri" =~ ^[^[:space:]@]+@sha256:[0-9a-f]{64}$ ]] || image_uri=""
+  step "build cache: ${image_uri:-none}"
+  output "cache-from=$image_uri"
+}
+
+# URNs of the image registry component and its children (infra/registry.py, __main__.py's "registry").
+registry_urns() {
+  local stack=$1 project component
+  project=$(project)
+  component="$project:infra:ImageRegistry"
+  printf '%s\n' "urn:pulumi:$stack::$project::$component::registry" \
+    "urn:pulumi:$stack::$project::$component\$aws:ecr/repository:Repository::registry-repository" \
+    "urn:pulumi:$stack::$project::$component\$aws:ecr/lifecyclePolicy:LifecyclePolicy::registry-lifecycle"
+  if [[ "${2:-}" == with-image ]]; then
+    printf '%s\n' "urn:pulumi:$stack::$project::$component\$pulumi:providers:docker::registry-docker" \
+      "urn:pulumi:$stack::$project::$component\$docker:index/registryImage:RegistryImage::registry-image"
+  fi
+}
+
+# The registry component's registered outputs in the state: imageUri and tag.
+registry_outputs() {
+  local stack=$1 project
+  project=$(project)
+  pulumi stack export --stack "$stack" \
+    | jq -c --arg type "$project:infra:ImageRegistry" \
+      '[.deployment.resources[] | select(.type == $type) | .outputs] | first // {}'
+}
+
+push_image() {
+  local stack=$1 targets=() urn outputs image_uri tag
+  while IFS= read -r urn; do targets+=(--target "$urn"); done < <(registry_urns "$stack" with-image)
+  step "pulumi up of the image registry of $stack only (build and push; nothing runs the image yet)"
+  # --refresh: an image deleted from ECR (a failed check) leaves the state and is built again
+  pulumi up --yes --non-interactive --stack "$stack" --policy-pack policy --refresh "${targets[@]}" >&2
+  outputs=$(registry_outputs "$stack")
+  image_uri=$(jq -r '.imageUri // ""' <<<"$outputs")
+  tag=$(jq -r '.tag // ""' <<<"$outputs")
+  [[ "$image_uri" =~ @sha256:[0-9a-f]{64}$ && -n "$tag" ]] \
+    || die "the state of $stack holds no image by digest after the update (got '$image_uri')"
+  output "image-uri=$image_uri" "tag=$tag" "repository=$(jq -r '.repositoryName // ""' <<<"$outputs")"
+}
+
+# The manifest media types Lambda runs (Lambda Developer Guide, "Container image requirements": Docker image
+# manifest V2 schema 2 or OCI image manifest; an index or manifest list is refused).
+IMAGE_MANIFEST_TYPES='["application/vnd.docker.distribution.manifest.v2+json",
+  "application/vnd.oci.image.manifest.v1+json"]'
+MAX_IMAGE_BYTES=10000000000 # Lambda's 10 GB limit (decimal: the stricter reading)
+
+check_image() {
+  local image=$1 architecture=$2 manifest config want problems
+  want=$(oci_arch "$architecture") || die "architecture '$architecture' is not arm64 or x86_64"
+  step "checking the manifest of $image"
+  manifest=$(docker buildx imagetools inspect --raw "$image")
+  # --format '{{json .Image}}': the image config of a single manifest (a map by platform for an index)
+  config=$(docker buildx imagetools inspect --format '{{json .Image}}' "$image")
+  problems=$(jq -r --argjson types "$IMAGE_MANIFEST_TYPES" --argjson max "$MAX_IMAGE_BYTES" '
+    [ (if has("manifests") then "an image index or manifest list (\(.manifests | length) entries): Lambda needs one image manifest; build with provenance and SBOM off and one platform" else empty end),
+      (if (has("manifests") | not) and ((.mediaType // "application/vnd.oci.image.manifest.v1+json") as $t | $types | index($t) | not) then "media type \(.mediaType) is not an image manifest" else empty end),
+      (if .artifactType or .subject or ([.config, (.layers // [])[]] | any(.mediaType == "application/vnd.in-toto+json")) then "an attestation or artifact manifest, not an image" else empty end),
+      (if ([.config.size, (.layers // [])[].size] | add // 0) > $max then "compressed size over the 10 GB limit" else empty end)
+    ] | .[]' <<<"$manifest")
+  if [[ -z "$problems" ]]; then
+    problems=$(jq -r --arg want "$want" '
+      if (.os != "linux" or .architecture != $want) then
+        "platform \(.os)/\(.architecture), the function needs linux/\($want)" else empty end' <<<"$config")
+  fi
+  if [[ -n "$problems" ]]; then
+    printf '### Image %s refused\n\n%s\n' "$image" "$problems" | summary
+    while IFS= read -r line; do echo "::error title=Image Lambda cannot run::$image: $line"; done <<<"$problems"
+    return 1
+  fi
+  local size
+  size=$(jq '[.config.size, (.layers // [])[].size] | add' <<<"$manifest")
+  echo "$image: $(jq -r '.mediaType // "OCI image manifest"' <<<"$manifest"), linux/$want, $size bytes compressed"
+}
+
+build_local() {
+  local dockerfile=$1 architecture=$2 tag=$3 platform
+  platform=$(platform_of "$architecture") || die "architecture '$architecture' is not arm64 or x86_64"
+  [[ -f "$dockerfile" ]] || die "no Dockerfile at $dockerfile"
+  step "building $dockerfile for $platform (as the stack does: one platform, no attestations)"
+  docker buildx build --platform "$platform" --provenance=false --sbom=false \
+    --file "$dockerfile" --tag "$tag" --load function
+}
+
+# Lambda runs the function as a user without privileges; the emulator run does too, so a file only its
+# owner can read fails here as it would there.
+CONTAINER_USER=${CONTAINER_USER:-65534:65534}
+
+container_test() {
+  local image=$1 architecture=$2 platform port=${CONTAINER_TEST_PORT:-9000} container status=0
+  platform=$(platform_of "$architecture") || die "architecture '$architecture' is not arm64 or x86_64"
+  step "running $image ($platform) with the Runtime Interface Emulator as user $CONTAINER_USER"
+  container=$(docker run --detach --platform "$platform" --user "$CONTAINER_USER" \
+    --publish "127.0.0.1:$port:8080" "$image")
+  python3 scripts/invoke_events.py --url "http://127.0.0.1:$port/2015-03-31/functions/function/invocations" \
+    || status=$?
+  if ((status != 0)); then
+    echo "--- container log ---"
+    docker logs "$container" 2>&1 | tail -n 100
+  fi
+  docker rm --force "$container" >/dev/null 2>&1 || true
+  return "$status"
+}
+
+scan() {
+  local repository=$1 digest=$2 severity=${3:-CRITICAL} findings counts gate=() name rc=0
+  if [[ "$severity" != NONE ]]; then
+    local found=0
+    for name in "${SEVERITIES[@]}"; do
+      gate+=("$name")
+      if [[ "$name" == "$severity" ]]; then found=1; break; fi
+    done
+    ((found)) || die "scan severity '$severity' is not one of ${SEVERITIES[*]} NONE"
+  fi
+  step "waiting for the ECR scan of $repository@$digest"
+  if ! aws ecr wait image-scan-complete --repository-name "$repository" --image-id "imageDigest=$digest"; then
+    printf '### ECR scan of %s@%s\n\nThe scan did not complete: nothing proves the image clean.\n' \
+      "$repository" "$digest" | summary
+    die "the ECR scan of $repository@$digest did not complete"
+  fi
+  findings=$(aws ecr describe-image-scan-findings --repository-name "$repository" \
+    --image-id "imageDigest=$digest" --output json)
+  # ECR's own counts cover every page of findings; without them, count the findings given
+  counts=$(jq -c '.imageScanFindings as $f | $f.findingSeverityCounts // ([($f.findings // [])[],
+    ($f.enhancedFindings // [])[]] | group_by(.severity) | map({key: .[0].severity, value: length})
+    | from_entries)' <<<"$findings")
+  {
+    printf '### ECR scan of %s@%s\n\n| severity | findings |\n|---|---|\n' "$repository" "$digest"
+    for name in "${SEVERITIES[@]}"; do printf '| %s | %s |\n' "$name" "$(jq -r --arg s "$name" '.[$s] // 0' <<<"$counts")"; done
+    jq -r '
+      [(.imageScanFindings.findings // [])[] | {name, severity, package: ((.attributes // []) | map(select(.key == "package_name" or .key == "package_version") | .value) | join(" "))}]
+      + [(.imageScanFindings.enhancedFindings // [])[] | {name: (.packageVulnerabilityDetails.vulnerabilityId // .title), severity, package: ((.packageVulnerabilityDetails.vulnerablePackages // [{}])[0] | [.name, .version] | map(select(. != null)) | join(" "))}]
+      | sort_by(.severity as $s | ["CRITICAL","HIGH","MEDIUM","LOW","INFORMATIONAL","UNDEFINED"] | index($s) // 9)
+      | if length > 0 then "\n| severity | finding | package |\n|---|---|---|", (.[:25][] | "| \(.severity) | \(.name) | \(.package) |") else empty end' <<<"$findings"
+  } | summary
+  for name in "${gate[@]}"; do
+    if (($(jq -r --arg s "$name" '.[$s] // 0' <<<"$counts") > 0)); then
+      echo "::error title=Scan findings::$repository@$digest has $name findings (gate: $severity and above); see the job summary"
+      rc=1
+    fi
+  done
+  return "$rc"
+}
+
+promote() {
+  local source=$1 tag=$2 stack=$3 digest registry target targets=() urn
+  digest=${source##*@}
+  [[ "$digest" =~ ^sha256:[0-9a-f]{64}$ ]] || die "'$source' is not an image by digest"
+  registry=${source%%/*}
+  target="$registry/$(project)-$stack"
+  while IFS= read -r urn; do targets+=(--target "$urn"); done < <(registry_urns "$stack")
+  step "pulumi up of the repository of $stack only"
+  CONTAINER_LAMBDA_IMAGE_URI="$target@$digest" \
+    pulumi up --yes --non-interactive --stack "$stack" --policy-pack policy "${targets[@]}" >&2
+  if aws ecr describe-images --repository-name "$(project)-$stack" --image-ids "imageDigest=$digest" \
+      >/dev/null 2>&1; then
+    step "$target already holds $digest"
+  else
+    step "copying $source to $target:$tag (carbon copy: the digest is kept)"
+    # --prefer-index=false: a single manifest source stays a single manifest (docs.docker.com, "docker
+    # buildx imagetools create": "disable this behavior with --prefer-index=false which attempts to
+    # preserve the source manifest format"); "attempts", so the digest is checked below.
+    docker buildx imagetools create --prefer-index=false --tag "$target:$tag" "$source" >&2
+    aws ecr describe-images --repository-name "$(project)-$stack" --image-ids "imageDigest=$digest" \
+      >/dev/null || die "the copy in $target does not have the digest $digest: nothing promoted"
+  fi
+  output "image-uri=$target@$digest"
+}
+
+verify() {
+  local stack=$1 outputs function_name api_url
+  outputs=$(pulumi stack output --json --stack "$stack")
+  function_name=$(jq -r '.functionName // ""' <<<"$outputs")
+  api_url=$(jq -r '.apiUrl // ""' <<<"$outputs")
+  [[ -n "$function_name" && -n "$api_url" ]] || die "stack $stack lacks the outputs functionName and apiUrl"
+  step "waiting for $function_name to be Active with its last update Successful"
+  aws lambda wait function-active-v2 --function-name "$function_name"
+  aws lambda wait function-updated-v2 --function-name "$function_name"
+  step "smoke test of $api_url"
+  python3 scripts/smoke_test.py --base-url "$api_url"
+}
+
+drift() {
+  local stack=$1 building=$2 image_uri="" status=0
+  if [[ "$stack" != "$building" ]]; then # a further stack runs the promoted image and never builds
+    image_uri=$(pulumi stack output imageUri --stack "$stack")
+  fi
+  step "drift check of $stack"
+  CONTAINER_LAMBDA_IMAGE_URI=$image_uri \
+    pulumi preview --stack "$stack" --refresh --expect-no-changes --diff --non-interactive || status=$?
+  if ((status == 0)); then
+    printf '### Drift of %s: none\n' "$stack" | summary
+  else
+    printf '### Drift of %s: the resources, the state and main disagree (see the job log)\n' "$stack" | summary
+    die "stack $stack has drifted (pulumi preview exited $status)"
+  fi
+}
+
+rescan() {
+  local stack=$1 severity=$2 image_uri repository digest
+  image_uri=$(pulumi stack output imageUri --stack "$stack")
+  digest=${image_uri##*@} repository=${image_uri%@*} repository=${repository#*/}
+  [[ "$digest" =~ ^sha256:[0-9a-f]{64}$ ]] || die "stack $stack runs '$image_uri', not an image by digest"
+  step "rescanning $repository@$digest (basic scanning allows one scan a day per image)"
+  if ! aws ecr start-image-scan --repository-name "$repository" --image-id "imageDigest=$digest" >/dev/null; then
+    echo "::warning title=Rescan not started::$repository@$digest: reporting the latest completed scan"
+  fi
+  scan "$repository" "$digest" "$severity"
+}
+
+usage() { sed -n '2,25p' "$0" >&2; exit 2; }
+command=${1:-}
+shift || true
+case "$command" in
+  require) require "$@" ;;
+  stacks) (($# == 0)) || usage; stacks ;;
+  prepare) (($# == 1 || $# == 2)) || usage; check_stack "$1"; prepare "$@" ;;
+  push-image) (($# == 1)) || usage; check_stack "$1"; push_image "$1" ;;
+  check-image) (($# == 2)) || usage; check_image "$@" ;;
+  build-local) (($# == 3)) || usage; build_local "$@" ;;
+  container-test) (($# == 2)) || usage; container_test "$@" ;;
+  scan) (($# == 3)) || usage; scan "$@" ;;
+  promote) (($# == 3)) || usage; check_stack "$3"; promote "$@" ;;
+  verify) (($# == 1)) || usage; check_stack "$1"; verify "$1" ;;
+  drift) (($# == 2)) || usage; check_stack "$1"; drift "$@" ;;
+  rescan) (($# == 2)) || usage; check_stack "$1"; rescan "$@" ;;
+  *) usage ;;
+esac

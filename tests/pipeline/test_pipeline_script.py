@@ -1,0 +1,445 @@
+"""scripts/pipeline.sh with stand-ins for pulumi, aws and docker (jq and yq are the real tools)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+
+import pytest
+
+from tests.pipeline.helpers import FIXTURES, ROOT, http_server, run_script, tool_env, write_tool
+from tests.pipeline.test_function_contract import http_event, write_contract
+
+DIGEST = "sha256:" + "ab" * 32
+REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+IMAGE_URI = f"{REGISTRY}/container-lambda-dev@{DIGEST}"
+COMPONENT = "container-lambda:infra:ImageRegistry"
+# The step outputs each subcommand prints (tests/pipeline/test_workflows.py: the workflows read no other).
+PRODUCES = {
+    "stacks": {"building", "architecture", "runner", "further", "all"},
+    "prepare": {"cache-from"},
+    "push-image": {"image-uri", "tag", "repository"},
+    "promote": {"image-uri"},
+}
+
+PULUMI = """image=${CONTAINER_LAMBDA_IMAGE_URI:-} cache=${CONTAINER_LAMBDA_CACHE_FROM:-}
+echo "pulumi $* IMAGE_URI=$image CACHE=$cache" >> "$FAKE_LOG"
+case "$*" in
+  install) ;;
+  "stack select "*) [[ -n "${FAKE_STACK_EXISTS:-}" ]] ;;
+  "stack init "*) ;;
+  "stack output imageUri --stack "*) printf '%s\\n' "$FAKE_IMAGE_URI" ;;
+  "stack output --json --stack "*) cat "$FAKE_OUTPUTS" ;;
+  "stack export --stack "*) cat "$FAKE_EXPORT" ;;
+  "up "*) ;;
+  "preview "*) exit "${FAKE_PREVIEW_RC:-0}" ;;
+  *) echo "unexpected: pulumi $*" >&2; exit 3 ;;
+esac
+"""
+AWS = """echo "aws $*" >> "$FAKE_LOG"
+case "$1 $2" in
+  "lambda wait") ;;
+  "ecr wait") exit "${FAKE_SCAN_WAIT_RC:-0}" ;;
+  "ecr describe-image-scan-findings") cat "$FAKE_FINDINGS" ;;
+  "ecr describe-images") [[ -e "$FAKE_PRESENT" ]] ;;
+  "ecr start-image-scan") exit "${FAKE_START_SCAN_RC:-0}" ;;
+  *) echo "unexpected: aws $*" >&2; exit 3 ;;
+esac
+"""
+DOCKER = """echo "docker $*" >> "$FAKE_LOG"
+case "$*" in
+  "buildx imagetools inspect --raw "*) cat "$FAKE_MANIFEST" ;;
+  "buildx imagetools inspect --format "*) cat "$FAKE_CONFIG" ;;
+  "buildx imagetools create "*) [[ -z "${FAKE_COPY_KEEPS_DIGEST-1}" ]] || touch "$FAKE_PRESENT" ;;
+  "buildx build "*) ;;
+  "run "*) echo 4f1c2d3e ;;
+  "logs "*) echo "START RequestId: fake" ;;
+  "rm "*) ;;
+  *) echo "unexpected: docker $*" >&2; exit 3 ;;
+esac
+"""
+
+
+@pytest.fixture
+def world(tmp_path):
+    return make_world(tmp_path)
+
+
+def make_world(tmp_path):
+    """A scratch repository (scripts, infra/project.py, stack files, a function contract) and fake tools."""
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "scripts", repo / "scripts", ignore=shutil.ignore_patterns("__pycache__"))
+    (repo / "infra").mkdir()
+    shutil.copy(ROOT / "infra" / "project.py", repo / "infra" / "project.py")
+    (repo / "infra" / "__init__.py").touch()
+    (repo / "policy").mkdir()
+    (repo / "policy" / "requirements.txt").write_text("")
+    (repo / "Pulumi.yaml").write_text(
+        "name: container-lambda\nruntime: python\nconfig:\n  architecture:\n    type: string\n"
+        "    default: x86_64\n", encoding="utf-8")
+    (repo / "Pulumi.dev.yaml").write_text("config:\n  container-lambda:architecture: arm64\n")
+    (repo / "Pulumi.production.yaml").write_text("config:\n  aws:region: eu-west-1\n")
+    write_contract(repo / "function" / "events",
+                   {"list.json": http_event("GET", "/items"), "gone.json": http_event("GET", "/gone")},
+                   {"list.json": 200, "gone.json": 404})
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, body in {"pulumi": PULUMI, "aws": AWS, "docker": DOCKER}.items():
+        write_tool(bin_dir, name, body)
+    log, output, summary = tmp_path / "calls.log", tmp_path / "output", tmp_path / "summary.md"
+    for path in (log, output, summary):
+        path.touch()
+    env = tool_env(
+        bin_dir, FAKE_LOG=str(log), FAKE_IMAGE_URI=IMAGE_URI, FAKE_PRESENT=str(tmp_path / "present"),
+        FAKE_MANIFEST=str(FIXTURES / "manifest-docker-v2-arm64.json"),
+        FAKE_CONFIG=str(FIXTURES / "config-arm64.json"),
+        FAKE_FINDINGS=str(FIXTURES / "scan-findings-high.json"),
+        GITHUB_OUTPUT=str(output), GITHUB_STEP_SUMMARY=str(summary),
+    )
+    return {"repo": repo, "env": env, "log": log, "output": output, "summary": summary, "tmp": tmp_path}
+
+
+def run(world, *args):
+    return run_script(world["repo"] / "scripts" / "pipeline.sh", *args, env=world["env"])
+
+
+def calls(world) -> list[str]:
+    return world["log"].read_text(encoding="utf-8").splitlines()
+
+
+def outputs(world) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in world["output"].read_text().splitlines() if line)
+
+
+# --- require -----------------------------------------------------------------------------------------------
+
+
+def test_require_names_every_missing_variable_where_to_set_it_and_the_bootstrap(world):
+    world["env"].update(AWS_REGION="eu-west-1", ENVIRONMENT="production")
+    result = run(world, "require", "repo:AWS_REGION", "repo:PULUMI_BACKEND_URL", "env:AWS_DEPLOY_ROLE_ARN")
+    assert result.returncode == 1
+    assert "::error title=Pipeline not set up::" in result.stdout
+    assert "PULUMI_BACKEND_URL (repository variable)" in result.stdout
+    assert "AWS_DEPLOY_ROLE_ARN (variable of the GitHub environment production)" in result.stdout
+    assert "AWS_REGION" not in result.stdout.split("missing", 1)[1].split("Run the bootstrap")[0]
+    assert "Run the bootstrap" in result.stdout and "Run workflow" in result.stdout
+    assert "Pipeline not set up" in world["summary"].read_text()
+
+
+def test_require_passes_when_every_variable_is_set(world):
+    world["env"].update(AWS_REGION="eu-west-1", PULUMI_BACKEND_URL="s3://state")
+    assert run(world, "require", "repo:AWS_REGION", "repo:PULUMI_BACKEND_URL").returncode == 0
+
+
+# --- stacks ------------------------------------------------------------------------------------------------
+
+
+def test_stacks_gives_the_building_stack_its_runner_and_the_further_stacks(world):
+    (world["repo"] / "Pulumi.staging.yaml").write_text("config: {}\n")
+    result = run(world, "stacks")
+    assert result.returncode == 0, result.stderr
+    assert outputs(world) == {"building": "dev", "architecture": "arm64", "runner": "ubuntu-24.04-arm",
+                              "further": '["production","staging"]', "all": '["dev","production","staging"]'}
+    assert set(outputs(world)) == PRODUCES["stacks"]
+
+
+def test_a_stack_without_architecture_takes_the_project_default(world):
+    (world["repo"] / "Pulumi.dev.yaml").write_text("config:\n  aws:region: eu-west-1\n")
+    assert run(world, "stacks").returncode == 0
+    assert (outputs(world)["architecture"], outputs(world)["runner"]) == ("x86_64", "ubuntu-24.04")
+
+
+def test_only_the_building_stack_gives_an_empty_further_list(world):
+    (world["repo"] / "Pulumi.production.yaml").unlink()
+    assert run(world, "stacks").returncode == 0
+    assert outputs(world)["further"] == "[]"
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("Pulumi.Prod_EU.yaml", "config: {}\n", "stack name 'Prod_EU' is not allowed"),
+    ("Pulumi.dev.yaml", "config:\n  container-lambda:architecture: sparc\n", "architecture 'sparc'"),
+])
+def test_a_bad_stack_file_stops_the_plan_with_the_rule(world, name, content, message):
+    (world["repo"] / name).write_text(content)
+    result = run(world, "stacks")
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+# --- prepare and push-image --------------------------------------------------------------------------------
+
+
+def test_prepare_outputs_the_deployed_image_as_build_cache(world):
+    world["env"]["FAKE_STACK_EXISTS"] = "1"
+    result = run(world, "prepare", "dev", "--init")
+    assert result.returncode == 0, result.stderr
+    assert outputs(world) == {"cache-from": IMAGE_URI}
+    assert not [line for line in calls(world) if "stack init" in line]
+
+
+def test_prepare_creates_a_missing_stack_only_when_told(world):
+    world["env"]["PULUMI_SECRETS_PROVIDER"] = "awskms://alias/state"
+    assert run(world, "prepare", "dev").returncode == 0
+    assert not [line for line in calls(world) if "stack init" in line]
+    assert run(world, "prepare", "dev", "--init").returncode == 0
+    assert any(line.startswith("pulumi stack init dev --non-interactive --secrets-provider awskms://alias/state")
+               for line in calls(world))
+    assert outputs(world) == {"cache-from": ""}
+
+
+def test_prepare_ignores_an_image_not_pinned_by_digest(world):
+    world["env"].update(FAKE_STACK_EXISTS="1", FAKE_IMAGE_URI=f"{REGISTRY}/container-lambda-dev:latest")
+    assert run(world, "prepare", "dev").returncode == 0
+    assert outputs(world) == {"cache-from": ""}
+
+
+def export(world, resources: list[dict]) -> None:
+    path = world["tmp"] / "export.json"
+    path.write_text(json.dumps({"deployment": {"resources": resources}}))
+    world["env"]["FAKE_EXPORT"] = str(path)
+
+
+def test_push_image_updates_the_registry_only_and_outputs_the_image_by_digest(world):
+    export(world, [{"type": COMPONENT, "outputs": {"imageUri": IMAGE_URI, "tag": "a" * 32,
+                                                   "repositoryName": "container-lambda-dev"}}])
+    result = run(world, "push-image", "dev")
+    assert result.returncode == 0, result.stderr
+    assert outputs(world) == {"image-uri": IMAGE_URI, "tag": "a" * 32, "repository": "container-lambda-dev"}
+    (up,) = [line for line in calls(world) if line.startswith("pulumi up")]
+    targets = up.split(" --target ")[1:]
+    targets[-1] = targets[-1].split(" IMAGE_URI=")[0]
+    assert targets == registry_urns("dev")
+    assert "--refresh" in up and "--policy-pack policy" in up
+
+
+def test_push_image_fails_when_the_state_holds_no_image_by_digest(world):
+    export(world, [{"type": COMPONENT, "outputs": {"imageUri": f"{REGISTRY}/x:latest", "tag": "t"}}])
+    result = run(world, "push-image", "dev")
+    assert result.returncode == 1
+    assert "holds no image by digest" in result.stderr
+
+
+@functools.cache
+def registry_urns(stack: str) -> list[str]:
+    """The URNs the program gives the image registry and its children (the mocks' URNs name the root stack
+    type, which the engine leaves out of a URN)."""
+    from tests.infra.support import run_stack
+
+    names = ["registry", "registry-repository", "registry-lifecycle", "registry-docker", "registry-image"]
+    urns = {record.name: record.urn.replace("pulumi:pulumi:Stack$", "")
+            .replace("urn:pulumi:dev::", f"urn:pulumi:{stack}::")
+            for record in run_stack().records if record.name in names}
+    return [urns[name] for name in names]
+
+
+# --- check-image -------------------------------------------------------------------------------------------
+
+
+def test_a_single_manifest_of_the_function_platform_passes(world):
+    result = run(world, "check-image", IMAGE_URI, "arm64")
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "linux/arm64" in result.stdout
+    assert f"docker buildx imagetools inspect --raw {IMAGE_URI}" in calls(world)
+
+
+@pytest.mark.parametrize(("manifest", "config", "architecture", "message"), [
+    ("manifest-oci-index-attestation.json", "config-arm64.json", "arm64", "an image index or manifest list"),
+    ("manifest-list-multiplatform.json", "config-arm64.json", "arm64", "an image index or manifest list"),
+    ("manifest-attestation.json", "config-arm64.json", "arm64", "an attestation or artifact manifest"),
+    ("manifest-oci-arm64.json", "config-amd64.json", "arm64", "platform linux/amd64, the function needs"),
+    ("manifest-docker-v2-arm64.json", "config-arm64.json", "x86_64", "the function needs linux/amd64"),
+])
+def test_an_image_lambda_cannot_run_is_refused(world, manifest, config, architecture, message):
+    world["env"].update(FAKE_MANIFEST=str(FIXTURES / manifest), FAKE_CONFIG=str(FIXTURES / config))
+    result = run(world, "check-image", IMAGE_URI, architecture)
+    assert result.returncode == 1
+    assert message in result.stdout
+    assert message in world["summary"].read_text()
+
+
+# --- build-local and container-test ------------------------------------------------------------------------
+
+
+def test_build_local_builds_one_platform_without_attestations(world):
+    (world["repo"] / "function" / "Dockerfile").write_text("FROM scratch\n")
+    assert run(world, "build-local", "function/Dockerfile", "arm64", "fn:check").returncode == 0
+    assert ("docker buildx build --platform linux/arm64 --provenance=false --sbom=false "
+            "--file function/Dockerfile --tag fn:check --load function") in calls(world)
+
+
+def emulator(status_of: dict[str, int]):
+    def handle(method, path, body):
+        http = json.loads(body).get("requestContext", {}).get("http")
+        return 200, {"statusCode": status_of[http["path"]] if http else 404}
+
+    return handle
+
+
+def container_test(world, answers):
+    with http_server(emulator(answers)) as base:
+        world["env"]["CONTAINER_TEST_PORT"] = base.rsplit(":", 1)[1]
+        return run(world, "container-test", IMAGE_URI, "x86_64")
+
+
+def test_the_container_test_runs_the_image_as_a_non_root_user_with_every_event(world):
+    result = container_test(world, {"/items": 200, "/gone": 404})
+    assert result.returncode == 0, result.stdout + result.stderr
+    (docker_run,) = [line for line in calls(world) if line.startswith("docker run")]
+    assert "--user 65534:65534" in docker_run and "--platform linux/amd64" in docker_run
+    assert docker_run.endswith(IMAGE_URI)
+    assert "docker rm --force 4f1c2d3e" in calls(world)
+
+
+def test_a_failing_event_fails_the_container_test_and_shows_the_log(world):
+    result = container_test(world, {"/items": 500, "/gone": 404})
+    assert result.returncode == 1
+    assert "list.json: status 500, expected 200" in result.stderr
+    assert "--- container log ---" in result.stdout
+    assert "docker rm --force 4f1c2d3e" in calls(world)
+
+
+# --- scan --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("findings", "severity", "code"), [
+    ("scan-findings-critical.json", "CRITICAL", 1),
+    ("scan-findings-high.json", "CRITICAL", 0),
+    ("scan-findings-high.json", "HIGH", 1),
+    ("scan-findings-critical.json", "NONE", 0),
+    ("scan-findings-enhanced.json", "CRITICAL", 1),
+])
+def test_the_scan_gates_at_the_severity_and_reports_in_the_summary(world, findings, severity, code):
+    world["env"]["FAKE_FINDINGS"] = str(FIXTURES / findings)
+    result = run(world, "scan", "container-lambda-dev", DIGEST, severity)
+    assert result.returncode == code, result.stdout + result.stderr
+    report = world["summary"].read_text()
+    assert f"ECR scan of container-lambda-dev@{DIGEST}" in report and "| CRITICAL |" in report
+    assert (f"aws ecr wait image-scan-complete --repository-name container-lambda-dev "
+            f"--image-id imageDigest={DIGEST}") in calls(world)
+
+
+def test_the_summary_lists_the_findings(world):
+    world["env"]["FAKE_FINDINGS"] = str(FIXTURES / "scan-findings-enhanced.json")
+    run(world, "scan", "container-lambda-dev", DIGEST, "NONE")
+    assert "| CRITICAL | TEST-CRITICAL-2 | python 3.13.0 |" in world["summary"].read_text()
+
+
+def test_a_scan_that_does_not_complete_fails(world):
+    world["env"]["FAKE_SCAN_WAIT_RC"] = "255"
+    result = run(world, "scan", "container-lambda-dev", DIGEST, "NONE")
+    assert result.returncode == 1
+    assert "did not complete" in result.stderr
+
+
+def test_an_unknown_severity_is_refused(world):
+    result = run(world, "scan", "container-lambda-dev", DIGEST, "SEVERE")
+    assert result.returncode == 1
+    assert "not one of CRITICAL HIGH" in result.stderr
+
+
+# --- promote -----------------------------------------------------------------------------------------------
+
+
+def test_promote_creates_the_repository_then_copies_the_digest(world):
+    result = run(world, "promote", IMAGE_URI, "a" * 32, "production")
+    assert result.returncode == 0, result.stderr
+    own = f"{REGISTRY}/container-lambda-production"
+    assert outputs(world) == {"image-uri": f"{own}@{DIGEST}"}
+    log = calls(world)
+    (up,) = [line for line in log if line.startswith("pulumi up")]
+    assert f"IMAGE_URI={own}@{DIGEST}" in up
+    assert up.split(" IMAGE_URI=")[0].split(" --target ")[1:] == registry_urns("production")[:3]
+    copy = f"docker buildx imagetools create --prefer-index=false --tag {own}:{'a' * 32} {IMAGE_URI}"
+    assert log.index(copy) > log.index(up)
+
+
+def test_promote_skips_the_copy_when_the_digest_is_already_there(world):
+    (world["tmp"] / "present").touch()
+    assert run(world, "promote", IMAGE_URI, "a" * 32, "production").returncode == 0
+    assert not [line for line in calls(world) if "imagetools create" in line]
+
+
+def test_promote_fails_when_the_copy_changed_the_digest(world):
+    world["env"]["FAKE_COPY_KEEPS_DIGEST"] = ""
+    result = run(world, "promote", IMAGE_URI, "a" * 32, "production")
+    assert result.returncode == 1
+    assert "does not have the digest" in result.stderr
+    assert outputs(world) == {}
+
+
+def test_promote_refuses_an_image_not_pinned_by_digest(world):
+    result = run(world, "promote", f"{REGISTRY}/container-lambda-dev:latest", "t", "production")
+    assert result.returncode == 1
+    assert "not an image by digest" in result.stderr
+
+
+# --- verify, drift, rescan ---------------------------------------------------------------------------------
+
+
+def set_outputs(world, api_url: str) -> None:
+    path = world["tmp"] / "outputs.json"
+    path.write_text(json.dumps({"apiUrl": api_url, "functionName": "container-lambda-dev"}))
+    world["env"]["FAKE_OUTPUTS"] = str(path)
+
+
+def api(status: int = 200):
+    seen = []
+
+    def handle(method, path, body):
+        seen.append(path)
+        return (status, {}) if path == "/items" else (404, {})
+
+    handle.seen = seen
+    return handle
+
+
+def test_verify_waits_for_the_function_then_smoke_tests_the_api(world):
+    handler = api()
+    with http_server(handler) as base:
+        set_outputs(world, base)
+        result = run(world, "verify", "dev")
+    assert result.returncode == 0, result.stderr
+    log = calls(world)
+    assert log.index("aws lambda wait function-active-v2 --function-name container-lambda-dev") \
+        < log.index("aws lambda wait function-updated-v2 --function-name container-lambda-dev")
+    assert handler.seen == ["/gone", "/items"]
+
+
+def test_verify_fails_on_a_wrong_answer(world):
+    with http_server(api(status=400)) as base:
+        set_outputs(world, base)
+        result = run(world, "verify", "dev")
+    assert result.returncode == 1
+    assert "list.json: status 400, expected 200" in result.stderr
+
+
+def test_drift_of_the_building_stack_registers_its_image_as_deployed(world):
+    assert run(world, "drift", "dev", "dev").returncode == 0
+    (preview,) = [line for line in calls(world) if line.startswith("pulumi preview")]
+    assert "--refresh --expect-no-changes" in preview and preview.endswith("IMAGE_URI= CACHE=")
+    assert "Drift of dev: none" in world["summary"].read_text()
+
+
+def test_drift_of_a_further_stack_runs_its_deployed_image(world):
+    world["env"]["FAKE_PREVIEW_RC"] = "255"
+    result = run(world, "drift", "production", "dev")
+    assert result.returncode == 1
+    (preview,) = [line for line in calls(world) if line.startswith("pulumi preview")]
+    assert f"IMAGE_URI={IMAGE_URI}" in preview
+    assert "has drifted" in result.stderr and "Drift of production" in world["summary"].read_text()
+
+
+def test_rescan_scans_the_deployed_digest_and_gates_on_critical(world):
+    world["env"].update(FAKE_FINDINGS=str(FIXTURES / "scan-findings-critical.json"), FAKE_START_SCAN_RC="254")
+    result = run(world, "rescan", "dev", "CRITICAL")
+    assert result.returncode == 1
+    assert (f"aws ecr start-image-scan --repository-name container-lambda-dev --image-id imageDigest={DIGEST}"
+            in calls(world))
+    assert "::warning title=Rescan not started::" in result.stdout
+
+
+@pytest.mark.parametrize("args", [["verify", "Prod_EU"], ["promote", IMAGE_URI, "t", "../x"], ["nope"]])
+def test_bad_arguments_are_refused(world, args):
+    result = run(world, *args)
+    assert result.returncode == 2

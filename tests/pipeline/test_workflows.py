@@ -1,0 +1,198 @@
+"""What the workflows promise that no linter checks (actionlint, zizmor with the hash-pin policy of
+.github/zizmor.yml, check-jsonschema and checkov run in scripts/lint.sh): the order of the deploy, who gets
+which credential, and the data flow between steps and the scripts that print their outputs."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import yaml
+
+from tests.pipeline.helpers import ROOT, all_jobs, all_steps, load_workflow, uses_action, workflow_files
+from tests.pipeline.test_pipeline_script import PRODUCES, make_world, outputs, run
+
+DEPLOY = load_workflow(ROOT / ".github" / "workflows" / "deploy.yml")
+TESTS = load_workflow(ROOT / ".github" / "workflows" / "tests.yml")
+PREVIEW = load_workflow(ROOT / ".github" / "workflows" / "preview.yml")
+USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>[^\s#]+)\s*(?:#\s*(?P<comment>.*))?$")
+PIPELINE = "scripts/pipeline.sh"
+ALLOWED_GRANTS = {("contents", "read"), ("id-token", "write"), ("pull-requests", "write")}
+
+
+def step_index(job: dict, fragment: str) -> int:
+    """Index of the one step whose run or uses contains `fragment`."""
+    found = [i for i, step in enumerate(job["steps"]) if fragment in json.dumps(step)]
+    assert len(found) == 1, f"expected one step with {fragment!r}, found {len(found)}"
+    return found[0]
+
+
+def test_every_job_has_its_own_minimal_permissions_and_a_timeout():
+    for path in workflow_files():
+        assert load_workflow(path).get("permissions") == {}, f"{path.name}: top-level permissions not {{}}"
+    for workflow, job_id, job in all_jobs():
+        grants = set((job.get("permissions") or {}).items())
+        assert "permissions" in job and grants <= ALLOWED_GRANTS, f"{workflow}:{job_id} grants {grants}"
+        if "steps" in job:
+            assert job.get("timeout-minutes"), f"{workflow}:{job_id} has no timeout"
+
+
+def test_every_action_is_a_full_sha_with_its_version_comment():
+    """zizmor's hash-pin policy requires the SHA; the comment is what Dependabot updates with it."""
+    for path in workflow_files():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            match = USES_LINE.match(line)
+            if not match or match["ref"].startswith("./"):
+                continue
+            pinned = re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", match["ref"])
+            assert pinned, f"{path.name}: {line.strip()}"
+            assert re.fullmatch(r"v\d+(\.\d+)*", match["comment"] or ""), f"{path.name}: no version: {line}"
+
+
+def test_checkout_never_persists_credentials_and_no_expression_runs_in_a_shell():
+    for workflow, job_id, step in all_steps():
+        if uses_action(step, "actions/checkout"):
+            assert step.get("with", {}).get("persist-credentials") is False, f"{workflow}:{job_id}"
+        assert "${{" not in str(step.get("run", "")), f"{workflow}:{job_id}: use env: for expressions"
+
+
+def test_deploy_starts_on_main_or_by_hand_and_is_never_cancelled():
+    assert set(DEPLOY["on"]) == {"push", "workflow_dispatch"}
+    assert DEPLOY["on"]["push"] == {"branches": ["main"]}
+    assert DEPLOY["concurrency"]["cancel-in-progress"] is False
+
+
+def test_the_first_deploy_job_names_missing_variables_before_anything_else():
+    setup = DEPLOY["jobs"]["setup"]
+    first_run = next(step for step in setup["steps"] if "run" in step)
+    assert first_run["run"].startswith(f"{PIPELINE} require ")
+    assert "needs" not in setup
+    for job_id in ("build", "promote"):
+        job = DEPLOY["jobs"][job_id]
+        first_run = next(step for step in job["steps"] if "run" in step)
+        assert first_run["run"] == f"{PIPELINE} require env:AWS_DEPLOY_ROLE_ARN", job_id
+        assert step_index(job, "require env:") < step_index(job, "configure-aws-credentials")
+
+
+def test_deploys_wait_for_the_tests_of_the_same_commit():
+    assert DEPLOY["jobs"]["tests"]["uses"] == "./.github/workflows/tests.yml"
+    assert "workflow_call" in TESTS["on"]
+    assert set(DEPLOY["jobs"]["build"]["needs"]) >= {"tests", "setup"}
+    assert "build" in DEPLOY["jobs"]["promote"]["needs"]
+
+
+def test_the_building_stack_tests_the_pushed_digest_before_the_function_runs_it():
+    build = DEPLOY["jobs"]["build"]
+    order = [step_index(build, fragment) for fragment in (
+        "push-image", "check-image", "container-test", f"{PIPELINE} scan", '"command": "up"', "verify")]
+    assert order == sorted(order), "push, check, container test, scan gate, then pulumi up, then verify"
+    image = "${{ steps.image.outputs.image-uri }}"
+    for fragment in ("check-image", "container-test"):
+        assert build["steps"][step_index(build, fragment)]["env"]["IMAGE_URI"] == image
+
+
+def test_further_stacks_never_build_and_run_the_promoted_digest_one_at_a_time():
+    promote = DEPLOY["jobs"]["promote"]
+    assert promote["strategy"]["max-parallel"] == 1 and promote["strategy"]["fail-fast"] is True
+    assert promote["environment"] == "${{ matrix.stack }}"
+    assert promote["env"]["SOURCE_IMAGE_URI"] == "${{ needs.build.outputs.image-uri }}"
+    up = promote["steps"][step_index(promote, '"command": "up"')]
+    assert up["env"] == {"CONTAINER_LAMBDA_IMAGE_URI": "${{ steps.own.outputs.image-uri }}"}
+    assert step_index(promote, f"{PIPELINE} promote") < step_index(promote, '"command": "up"')
+
+
+def test_the_scan_gate_is_configurable_and_critical_by_default():
+    assert DEPLOY["env"]["SCAN_FAIL_SEVERITY"] == "${{ vars.SCAN_FAIL_SEVERITY || 'CRITICAL' }}"
+
+
+def test_both_dockerfiles_and_both_architectures_are_built_and_tested():
+    matrix = TESTS["jobs"]["image"]["strategy"]["matrix"]
+    assert set(matrix["dockerfile"]) == {"Dockerfile", "Dockerfile.debian"}
+    assert set(matrix["architecture"]) == {"arm64", "x86_64"}
+    runners = {row["architecture"]: row["runner"] for row in matrix["include"]}
+    assert runners == {"arm64": "ubuntu-24.04-arm", "x86_64": "ubuntu-24.04"}
+
+
+@pytest.mark.parametrize("row", TESTS["jobs"]["image"]["strategy"]["matrix"]["include"])
+def test_the_test_matrix_runners_are_those_the_deploy_picks(tmp_path, row):
+    """pipeline.sh stacks maps an architecture to the runner the test matrix uses for it."""
+    world = make_world(tmp_path)
+    stack_file = world["repo"] / "Pulumi.dev.yaml"
+    stack_file.write_text(f"config:\n  container-lambda:architecture: {row['architecture']}\n")
+    assert run(world, "stacks").returncode == 0
+    assert outputs(world)["runner"] == row["runner"]
+
+
+def test_the_pulumi_token_reaches_environment_jobs_only():
+    for workflow, job_id, job in all_jobs():
+        if "PULUMI_ACCESS_TOKEN" in json.dumps(job):
+            assert job.get("environment"), f"{workflow}:{job_id} reads the token outside an environment"
+    assert "PULUMI_ACCESS_TOKEN" not in json.dumps(PREVIEW)
+
+
+def test_jobs_that_use_the_docker_provider_log_docker_in_to_ecr():
+    for workflow, job_id, job in all_jobs():
+        text = json.dumps(job.get("steps", []))
+        if "pulumi up" in text or '"command": "' in text or f"{PIPELINE} drift" in text:
+            assert "aws-actions/amazon-ecr-login" in text, f"{workflow}:{job_id}"
+
+
+STEP_OUTPUT = re.compile(r"steps\.([\w-]+)\.outputs\.([\w-]+)")
+NEEDS_OUTPUT = re.compile(r"needs\.([\w-]+)\.outputs\.([\w-]+)")
+
+
+JOBS = list(all_jobs())
+
+
+@pytest.mark.parametrize(("workflow", "job_id", "job"), JOBS, ids=[f"{w}:{j}" for w, j, _ in JOBS])
+def test_every_output_a_job_reads_is_printed_by_the_step_or_job_it_names(workflow, job_id, job):
+    data = load_workflow(ROOT / ".github" / "workflows" / workflow)
+    steps = job.get("steps", [])
+    ids = {step.get("id"): step for step in steps if step.get("id")}
+    for step_id, name in STEP_OUTPUT.findall(json.dumps(job)):
+        assert step_id in ids, f"{workflow}:{job_id} reads steps.{step_id}, which does not exist"
+        run = ids[step_id]["run"]
+        assert run.startswith(PIPELINE), f"{workflow}:{job_id}: steps.{step_id} is not a pipeline.sh step"
+        command = run.split()[1]
+        assert name in PRODUCES[command], f"{workflow}:{job_id}: `pipeline.sh {command}` prints no {name}"
+    for needed, name in NEEDS_OUTPUT.findall(json.dumps(job)):
+        needs = job.get("needs") or []
+        assert needed in needs, f"{workflow}:{job_id} reads needs.{needed} without needing it"
+        assert name in data["jobs"][needed].get("outputs", {}), f"{workflow}: {needed} has no output {name}"
+
+
+MANIFESTS = {
+    "pip": re.compile(r"^requirements.*\.txt$"),
+    "docker": re.compile(r"^(docker|container)file", re.IGNORECASE),
+}
+# tests/fixtures: manifests of test fixtures, never built or shipped
+NOT_SOURCES = {".git", "venv", ".venv-checkov", ".venv-bench", ".tools", "node_modules", ".pytest_cache",
+               ".ruff_cache", ".hypothesis", ".pulumi-state", "fixtures"}
+
+
+def manifest_directories() -> set[tuple[str, str]]:
+    """(ecosystem, "/dir") of every pip requirements file and Dockerfile of the repository."""
+    found = {("github-actions", "/")}
+    for path in ROOT.rglob("*"):
+        parts = path.relative_to(ROOT).parts
+        if path.is_dir() or any(part in NOT_SOURCES or part.endswith("venv") for part in parts):
+            continue
+        for ecosystem, pattern in MANIFESTS.items():
+            if pattern.match(path.name):
+                found.add((ecosystem, "/" + "/".join(parts[:-1])))
+    return found
+
+
+def test_dependabot_covers_every_manifest_directory_and_each_entry_has_a_cooldown():
+    """Base images and dependencies arrive as pull requests, pass the same checks, deploy when merged."""
+    config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text(encoding="utf-8"))
+    covered = set()
+    for update in config["updates"]:
+        cooldown = update.get("cooldown") or {}
+        assert isinstance(cooldown.get("default-days"), int) and cooldown["default-days"] >= 1, update
+        for directory in update.get("directories") or [update["directory"]]:
+            covered.add((update["package-ecosystem"], directory))
+    expected = manifest_directories()
+    assert ("docker", "/function") in expected and ("github-actions", "/") in expected, expected
+    assert expected <= covered, f"manifests without dependabot updates: {sorted(expected - covered)}"
