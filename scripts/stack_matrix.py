@@ -1,4 +1,4 @@
-"""The architecture, platform and Dockerfile of a stack, read from its Pulumi.<stack>.yaml with the defaults of
+"""The architecture, platform and Dockerfile of a stack: its Pulumi.<stack>.yaml, with the defaults of
 Pulumi.yaml (PyYAML, in the project's venv). The local tools use it (scripts/local.py: `make local-run` builds
 for the default stack's platform); the workflows read the same keys on a bare runner with yq
 (scripts/pipeline.sh stacks). The program itself validates every key (infra/config.py).
@@ -57,6 +57,7 @@ def describe(root: Path, name: str) -> Stack:
     config = _config(stack_file)
     architecture = _value(root, config, "architecture")
     if architecture not in PLATFORMS:
-        raise StackError(f"stack {name!r}: architecture {architecture!r} is not one of {', '.join(PLATFORMS)}")
+        allowed = ", ".join(PLATFORMS)
+        raise StackError(f"stack {name!r}: architecture {architecture!r} is not one of {allowed}")
     dockerfile = _value(root, config, "dockerfile") or DEFAULT_DOCKERFILE
     return Stack(name, str(architecture), PLATFORMS[str(architecture)], str(dockerfile))
