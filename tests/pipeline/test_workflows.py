@@ -196,3 +196,23 @@ def test_dependabot_covers_every_manifest_directory_and_each_entry_has_a_cooldow
     expected = manifest_directories()
     assert ("docker", "/function") in expected and ("github-actions", "/") in expected, expected
     assert expected <= covered, f"manifests without dependabot updates: {sorted(expected - covered)}"
+
+
+def test_id_token_write_exactly_where_an_aws_role_is_assumed():
+    for workflow, job_id, job in all_jobs():
+        if "steps" not in job:
+            continue
+        assumes = any(uses_action(step, "aws-actions/configure-aws-credentials") for step in job["steps"])
+        granted = (job.get("permissions") or {}).get("id-token") == "write"
+        assert assumes == granted, f"{workflow}:{job_id}: id-token {granted}, assumes a role {assumes}"
+        for step in job["steps"]:
+            if uses_action(step, "aws-actions/configure-aws-credentials"):
+                assert set(step["with"]) == {"role-to-assume", "aws-region", "role-session-name"}, \
+                    f"{workflow}:{job_id}: AWS only by OIDC role assumption, never static keys"
+
+
+def test_no_static_cloud_keys_and_no_dangerous_triggers():
+    for path in workflow_files():
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"aws-(secret-)?access-key|AWS_SECRET_ACCESS_KEY", text), path.name
+        assert not {"pull_request_target", "workflow_run"} & set(load_workflow(path)["on"]), path.name
