@@ -637,12 +637,14 @@ def _misplaced_keys(present: Mapping[str, str]) -> list[Problem]:
         if namespace == NAMESPACE and name not in KEYS_BY_NAME:
             near = _closest(name, names)
             hint = f"did you mean {NAMESPACE}:{near}?" if near else f"known keys: {', '.join(names)}"
-            problems.append(Problem(full, present[full], f"is not a config key of this project ({hint})"))
+            problems.append(Problem(full, present[full], f"is not a config key of this project ({hint})",
+                                    secret=_is_secret(full)))
         elif namespace != NAMESPACE and namespace not in OTHER_NAMESPACES \
                 and edit_distance(namespace, NAMESPACE) <= 2:
             intended = f"{NAMESPACE}:{_closest(name, names) or name}"
             problems.append(Problem(full, present[full],
-                                    f"the namespace is misspelt: did you mean {intended}?"))
+                                    f"the namespace is misspelt: did you mean {intended}?",
+                                    secret=_is_secret(full)))
     return problems
 
 

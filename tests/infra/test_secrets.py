@@ -67,6 +67,14 @@ def test_an_invalid_secret_is_reported_without_its_value():
     assert f"{NAMESPACE}:environment = [secret]" in str(caught.value)
 
 
+@pytest.mark.parametrize("key", ["enviroment", "containerlambda:environment"])
+def test_a_misspelt_secret_key_is_reported_without_its_value(key):
+    with pytest.raises(ConfigError) as caught:
+        run_stack({key: {"DATABASE_URL": PASSWORD}}, secrets=(key,))
+    assert PASSWORD not in str(caught.value) and "[secret]" in str(caught.value)
+    assert "did you mean" in str(caught.value)
+
+
 def test_only_environment_may_be_secret():
     with pytest.raises(ConfigError) as caught:
         run_stack({"memorySize": 2048}, secrets=("memorySize",))
