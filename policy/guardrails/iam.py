@@ -185,6 +185,13 @@ def managed_policy_arns(args: ResourceValidationArgs) -> list[str]:
 
 
 def _no_admin_policies(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    boundary = lookup(args.props, "permissionsBoundary") if args.resource_type == ROLE else None
+    problem = admin_like_problem(boundary) if isinstance(boundary, str) else None
+    if problem:
+        report(message(
+            f"role {args.name!r} is bounded by the managed policy {boundary!r}: {problem}, so the boundary "
+            "caps nothing",
+            "bound the role by its stack's permissions boundary (infra/iam_rules.py boundary_arn)"))
     for arn in managed_policy_arns(args):
         problem = admin_like_problem(arn)
         if problem:
@@ -302,8 +309,8 @@ iam_resource_star_only_where_required = ResourceValidationPolicy(
 )
 iam_no_admin_policies = ResourceValidationPolicy(
     name="iam-no-admin-policies",
-    description="No administrator-like managed policy is attached: a name containing Admin, FullAccess or "
-                "PowerUser in any case, or any non-ASCII character.",
+    description="No administrator-like managed policy is attached or used as a role's permissions boundary: "
+                "a name containing Admin, FullAccess or PowerUser in any case, or any non-ASCII character.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_no_admin_policies,
 )
