@@ -92,8 +92,9 @@ already exist"
 fi
 
 if [[ "$action" != destroy ]]; then pulumi install; fi
-if [[ "$action" == up ]]; then
+if [[ "$action" == up ]] || { [[ "$action" == preview ]] && command -v docker >/dev/null; }; then
   # Docker authenticates to ECR here, outside the program: no registry credential is ever a resource input.
+  # The program's docker provider reads it from Docker's config file in a preview too.
   region=$(pulumi config get aws:region --stack "$stack" 2>/dev/null || true)
   region=${region:-${AWS_REGION:-${AWS_DEFAULT_REGION:-}}}
   [[ -n "$region" ]] || die "no region: set \`make pulumi ARGS='config set aws:region eu-west-1'\` or AWS_REGION"

@@ -11,6 +11,8 @@
 #   pipeline.sh push-image STACK                  `pulumi up` of the image registry only; output image-uri, tag
 #   pipeline.sh check-image IMAGE ARCHITECTURE    one image manifest Lambda runs: no index, no attestation,
 #                                                 the function's platform, within 10 GB (compressed)
+#   pipeline.sh discard REPOSITORY DIGEST         delete an image that failed check-image from ECR, so the
+#                                                 content-tag lookup never runs it again
 #   pipeline.sh build-local DOCKERFILE ARCH TAG   build function/ the way the stack does, into the local engine
 #   pipeline.sh container-test IMAGE ARCHITECTURE run IMAGE under the emulator as a non-root user with every
 #                                                 event of the function contract (scripts/invoke_events.py)
@@ -181,6 +183,14 @@ check_image() {
   echo "$image: $(jq -r '.mediaType // "OCI image manifest"' <<<"$manifest"), linux/$want, $size bytes compressed"
 }
 
+discard() {
+  local repository=$1 digest=$2
+  step "deleting $repository@$digest from ECR: the content-tag lookup must never run it"
+  aws ecr batch-delete-image --repository-name "$repository" --image-ids "imageDigest=$digest" >&2
+  echo "::error title=Image discarded::$repository@$digest failed the check and was deleted; the next deploy \
+builds it again (fix the engine or the Dockerfile first: docs/pipeline.md)"
+}
+
 build_local() {
   local dockerfile=$1 architecture=$2 tag=$3 platform
   platform=$(platform_of "$architecture") || die "architecture '$architecture' is not arm64 or x86_64"
@@ -316,7 +326,7 @@ rescan() {
   scan "$repository" "$digest" "$severity"
 }
 
-usage() { sed -n '2,25p' "$0" >&2; exit 2; }
+usage() { sed -n '2,27p' "$0" >&2; exit 2; }
 command=${1:-}
 shift || true
 case "$command" in
@@ -325,6 +335,7 @@ case "$command" in
   prepare) (($# == 1 || $# == 2)) || usage; check_stack "$1"; prepare "$@" ;;
   push-image) (($# == 1)) || usage; check_stack "$1"; push_image "$1" ;;
   check-image) (($# == 2)) || usage; check_image "$@" ;;
+  discard) (($# == 2)) || usage; discard "$@" ;;
   build-local) (($# == 3)) || usage; build_local "$@" ;;
   container-test) (($# == 2)) || usage; container_test "$@" ;;
   scan) (($# == 3)) || usage; scan "$@" ;;

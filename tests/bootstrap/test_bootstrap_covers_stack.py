@@ -245,6 +245,7 @@ CLI_ACTIONS = {
     ("ecr", "wait", "image-scan-complete"): "ecr:DescribeImageScanFindings",
     ("ecr", "describe-image-scan-findings", None): "ecr:DescribeImageScanFindings",
     ("ecr", "describe-images", None): "ecr:DescribeImages",
+    ("ecr", "batch-delete-image", None): "ecr:BatchDeleteImage",
 }
 RESCAN_ONLY = {("ecr", "start-image-scan", None)}
 AWS_CALL = re.compile(r"(?:^|[\s($])aws\s+([a-z0-9-]+)\s+([a-z0-9-]+)(?:\s+([a-z0-9-]+))?", re.MULTILINE)

@@ -44,6 +44,7 @@ case "$1 $2" in
   "ecr describe-image-scan-findings") cat "$FAKE_FINDINGS" ;;
   "ecr describe-images") [[ -e "$FAKE_PRESENT" ]] ;;
   "ecr start-image-scan") exit "${FAKE_START_SCAN_RC:-0}" ;;
+  "ecr batch-delete-image") ;;
   *) echo "unexpected: aws $*" >&2; exit 3 ;;
 esac
 """
@@ -256,6 +257,14 @@ def test_an_image_lambda_cannot_run_is_refused(world, manifest, config, architec
     assert result.returncode == 1
     assert message in result.stdout
     assert message in world["summary"].read_text()
+
+
+def test_discard_deletes_the_image_so_its_tag_is_never_found_again(world):
+    result = run(world, "discard", "container-lambda-dev", DIGEST)
+    assert result.returncode == 0, result.stderr
+    deletion = "aws ecr batch-delete-image --repository-name container-lambda-dev --image-ids"
+    assert f"{deletion} imageDigest={DIGEST}" in calls(world)
+    assert "::error title=Image discarded::" in result.stdout
 
 
 # --- build-local and container-test ------------------------------------------------------------------------

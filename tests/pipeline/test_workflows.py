@@ -87,6 +87,9 @@ def test_the_building_stack_tests_the_pushed_digest_before_the_function_runs_it(
     order = [step_index(build, fragment) for fragment in (
         "push-image", "check-image", "container-test", f"{PIPELINE} scan", '"command": "up"', "verify")]
     assert order == sorted(order), "push, check, container test, scan gate, then pulumi up, then verify"
+    discard = build["steps"][step_index(build, "pipeline.sh discard")]
+    assert discard["if"] == "failure() && steps.check.outcome == 'failure'"
+    assert step_index(build, "pipeline.sh discard") == step_index(build, "check-image") + 1
     image = "${{ steps.image.outputs.image-uri }}"
     for fragment in ("check-image", "container-test"):
         assert build["steps"][step_index(build, fragment)]["env"]["IMAGE_URI"] == image
