@@ -405,7 +405,8 @@ def preview_permissions(scope: Scope, building: str, bucket_arn: str, state_key_
 
 
 def drift_permissions(scope: Scope, bucket_arn: str, state_key_arn: str, secrets_key_arns: list[str]) -> dict:
-    """The nightly drift check: `pulumi preview --refresh` of every stack; reads, decrypts, writes nothing."""
+    """The nightly drift check (`pulumi preview --refresh` of every stack) and the weekly rescan of the images
+    they run: reads, decrypts, starts image scans, writes nothing."""
     return {
         "Version": VERSION,
         "Statement": [
@@ -414,6 +415,9 @@ def drift_permissions(scope: Scope, bucket_arn: str, state_key_arn: str, secrets
             *_state_statements(scope, bucket_arn, state_key_arn, [f"{bucket_arn}/{STATE_ROOT}*"],
                                write=False),
             _statement("SecretsKeysDecrypt", ["kms:Decrypt"], sorted(secrets_key_arns)),
+            # the weekly rescan of the digests the stacks run (rescan.yml, scripts/pipeline.sh rescan):
+            # starting a scan changes no image, repository or setting
+            _statement("RescanDeployedImages", ["ecr:StartImageScan"], scope.all_repositories),
         ],
     }
 

@@ -251,6 +251,16 @@ RESCAN_ONLY = {("ecr", "start-image-scan", None)}
 AWS_CALL = re.compile(r"(?:^|[\s($])aws\s+([a-z0-9-]+)\s+([a-z0-9-]+)(?:\s+([a-z0-9-]+))?", re.MULTILINE)
 
 
+def test_drift_role_may_rescan_the_image_every_stack_runs(stack_run):
+    # scripts/pipeline.sh rescan (rescan.yml, environment drift): start a scan, then wait for its findings
+    drift = policies.drift_permissions(SCOPE, BUCKET_ARN, KEY_ARN, [SECRETS_KEY_ARN])
+    repository = stack_run.one("aws:ecr/repository:Repository").state["arn"]
+    for action in ("ecr:StartImageScan", "ecr:DescribeImageScanFindings"):
+        assert allowed(drift, action, repository), action
+    for action in ("ecr:PutImage", "ecr:BatchDeleteImage", "ecr:PutImageScanningConfiguration"):
+        assert not allowed(drift, action, repository), action
+
+
 def test_deploy_role_may_make_every_aws_cli_call_of_the_stack_checks(stack_run):
     script = (ROOT / "scripts" / "pipeline.sh").read_text(encoding="utf-8")
     calls = {(service, command, waiter if command == "wait" else None)
