@@ -67,6 +67,8 @@ this workflow again (Actions > deploy > Run workflow)."
   exit 1
 }
 
+# yq: mikefarah/yq v4 on GitHub's Ubuntu runners (actions/runner-images, images/ubuntu/scripts/build/
+# install-yq.sh); the expressions below mean the same in the jq-based yq of the Python package (the tests).
 stack_architecture() {
   local stack=$1 project value
   project=$(project)
