@@ -25,6 +25,7 @@ from infra.iam_rules import (
     PIPELINE_PATH,
     attachable_policy_pattern,
     boundary_arn,
+    stack_role_names,
     stack_role_path,
     stack_secret_prefixes,
 )
@@ -117,8 +118,11 @@ class StackScope:
         return [function, f"{function}:*"]  # the function, its versions and aliases
 
     @property
-    def roles(self) -> str:
-        return self.scope.arn("iam", f"role{stack_role_path(self.name)}*", regional=False)
+    def roles(self) -> list[str]:
+        """The stack's roles by exact name (a role name is unique in the account, whatever its path)."""
+        path = stack_role_path(self.name)
+        return [self.scope.arn("iam", f"role{path}{name}", regional=False)
+                for name in stack_role_names(self.name)]
 
     @property
     def boundary(self) -> str:
@@ -217,11 +221,16 @@ ECR_READ = ECR_PULL + [
 ECR_WRITE = [
     "ecr:BatchDeleteImage", "ecr:CompleteLayerUpload", "ecr:CreateRepository", "ecr:DeleteLifecyclePolicy",
     "ecr:DeleteRepository", "ecr:DeleteRepositoryPolicy", "ecr:InitiateLayerUpload", "ecr:PutImage",
-    "ecr:PutImageScanningConfiguration", "ecr:PutImageTagMutability", "ecr:PutLifecyclePolicy",
+    "ecr:PutImageScanningConfiguration", "ecr:PutLifecyclePolicy",
     # Lambda adds its image-pull grant to the repository policy on CreateFunction when it is missing,
     # which needs Set/GetRepositoryPolicy on the caller.
     "ecr:SetRepositoryPolicy", "ecr:TagResource", "ecr:UntagResource", "ecr:UploadLayerPart",
 ]
+# The repository is created IMMUTABLE (CreateRepository's imageTagMutability; the provider calls
+# PutImageTagMutability only on an update that changes image_tag_mutability: terraform-provider-aws
+# internal/service/ecr/repository.go, resourceRepositoryUpdate), so no deploy job may make tags mutable and
+# overwrite a content tag that a later deploy or a rollback reuses.
+ECR_NEVER = ["ecr:PutImageTagMutability"]
 # Functions, their published versions and the alias `live` with its provisioned concurrency.
 LAMBDA_READ = [
     "lambda:GetAlias", "lambda:GetFunction", "lambda:GetFunctionCodeSigningConfig",
@@ -235,7 +244,11 @@ LAMBDA_WRITE = [
     "lambda:UntagResource", "lambda:UpdateAlias", "lambda:UpdateFunctionCode",
     "lambda:UpdateFunctionConfiguration",
 ]
-# Resource policy statements of the functions: only API Gateway may be granted invoke.
+# Resource policy statements of the functions: only API Gateway may be granted a permission. The Service
+# Authorization Reference ("Actions, resources, and condition keys for AWS Lambda"; parliament's copy) lists
+# exactly two condition keys for AddPermission and RemovePermission: lambda:Principal and
+# lambda:FunctionUrlAuthType. The stacks have no function URL, so a grant that names an auth type is refused
+# too; the granted action and the SourceArn/SourceAccount of a grant take no key (docs/bootstrap.md).
 LAMBDA_PERMISSIONS = ["lambda:AddPermission", "lambda:RemovePermission"]
 IAM_READ = [
     "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
@@ -296,7 +309,11 @@ def _http_api_statements(stack: StackScope) -> list[dict]:
     API Gateway Management V2": the Api, Stage, Route, Integration, ... resource types take
     aws:ResourceTag/${TagKey}; POST/PUT/PATCH/DELETE take aws:RequestTag/${TagKey} and aws:TagKeys; the Tags
     resource type (/tags/<arn>) takes no condition key, so tagging cannot be held to the stack's own API and
-    is limited to keys other than the owner tags instead."""
+    is limited to keys other than the owner tags instead. Tag keys compare case-insensitively in IAM's
+    aws:ResourceTag/ lookups, and API Gateway keeps `project` beside `Project`, so the owner keys are refused
+    in any case (StringNotEqualsIgnoreCase, IAM User Guide "Condition operators"), and a tag request must
+    name its keys: ForAllValues is true for a request without aws:TagKeys (IAM User Guide, "Set operators
+    for multivalued context keys"), hence Null aws:TagKeys = false."""
     apis = stack.scope.http_apis
     return [
         _statement("HttpApisRead", APIGATEWAY_READ, [apis, f"{apis}/*", stack.scope.arn(
@@ -307,7 +324,8 @@ def _http_api_statements(stack: StackScope) -> list[dict]:
                    StringEquals=_owner_tags("ResourceTag", stack)),
         _statement("TagHttpApisExceptOwnerTags", ["apigateway:DELETE", "apigateway:POST"],
                    stack.scope.arn("apigateway", "/tags/*", account=False),
-                   **{"ForAllValues:StringNotEquals": {"aws:TagKeys": list(OWNER_TAGS)}}),
+                   **{"ForAllValues:StringNotEqualsIgnoreCase": {"aws:TagKeys": list(OWNER_TAGS)},
+                      "Null": {"aws:TagKeys": "false"}}),
     ]
 
 
@@ -347,7 +365,8 @@ def deploy_permissions(scope: Scope, stack: str, building: str, bucket_arn: str,
     statements += [
         _statement("OwnFunction", LAMBDA_READ + LAMBDA_WRITE, own.functions),
         _statement("InvokeGrantsForApiGatewayOnly", LAMBDA_PERMISSIONS, own.functions,
-                   StringEquals={"lambda:Principal": "apigateway.amazonaws.com"}),
+                   StringEquals={"lambda:Principal": "apigateway.amazonaws.com"},
+                   Null={"lambda:FunctionUrlAuthType": "true"}),
         _statement("OwnRolesRead", IAM_READ, own.roles),
         _statement("OwnRolesWithinTheBoundary", IAM_BOUNDED, own.roles,
                    ArnEquals={"iam:PermissionsBoundary": own.boundary}),
@@ -359,6 +378,7 @@ def deploy_permissions(scope: Scope, stack: str, building: str, bucket_arn: str,
                    StringEquals={"iam:PassedToService": "lambda.amazonaws.com"}),
         {"Sid": "NeverLoosenABoundary", "Effect": "Deny", "Action": sorted(IAM_BOUNDARY_ESCAPES),
          "Resource": "*"},
+        {"Sid": "ImageTagsStayImmutable", "Effect": "Deny", "Action": ECR_NEVER, "Resource": "*"},
         _statement("OwnLogGroups", LOGS_READ + LOGS_WRITE, own.log_groups),
         _regional(scope, "LogGroupsList", LOGS_LIST),
         _regional(scope, "ApiAccessLogDelivery", LOGS_DELIVERY),

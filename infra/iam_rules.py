@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from infra.project import PROJECT
+from infra.project import PROJECT, prefix_for
 
 # Pipeline roles and the boundaries live under this path; the stacks' roles under /<project>/<stack>/.
 PIPELINE_PATH = f"/{PROJECT}-ci/"
@@ -37,6 +37,15 @@ POLICY_ARN = re.compile(r"arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<acco
 def stack_role_path(stack: str) -> str:
     """`/<project>/<stack>/`: the IAM path of every role the stack creates."""
     return f"/{PROJECT}/{stack}/"
+
+
+def stack_role_names(stack: str) -> tuple[str, ...]:
+    """The exact name of every role the stack creates (`infra/function.py`: the function's execution role).
+
+    IAM role names are unique in the account whatever the path, so the deploy role may create and change
+    these names only: a path wildcard would let one stack's job take (squat) another stack's role name
+    first. A component that creates another role adds its exact name here."""
+    return (prefix_for(stack),)
 
 
 def boundary_policy_name(stack: str) -> str:

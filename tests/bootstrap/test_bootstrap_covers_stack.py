@@ -35,8 +35,9 @@ APIS = f"arn:aws:apigateway:{REGION}::/apis"
 LIFECYCLE: dict[str, tuple[list[str], list[str]]] = {
     "aws:ecr/repository:Repository": (
         ["ecr:DescribeRepositories", "ecr:ListTagsForResource"],
+        # created IMMUTABLE, never changed: no ecr:PutImageTagMutability (denied, test_bootstrap_escalation.py)
         ["ecr:CreateRepository", "ecr:TagResource", "ecr:UntagResource", "ecr:PutImageScanningConfiguration",
-         "ecr:PutImageTagMutability", "ecr:DeleteRepository", "ecr:BatchDeleteImage"]),
+         "ecr:DeleteRepository", "ecr:BatchDeleteImage"]),
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": (
         ["ecr:GetLifecyclePolicy"], ["ecr:PutLifecyclePolicy", "ecr:DeleteLifecyclePolicy"]),
     "docker:index/registryImage:RegistryImage": (  # push; the cache is pulled in previews too

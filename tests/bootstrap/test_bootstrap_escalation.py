@@ -89,7 +89,22 @@ ADMIN_LIKE = [
 
 
 def test_no_role_without_the_stacks_boundary(rendered):
-    assert deploy_dev(rendered, "iam:CreateRole", role("dev", "backdoor")) != ALLOWED
+    assert deploy_dev(rendered, "iam:CreateRole", role("dev")) != ALLOWED
+    assert deploy_dev(rendered, "iam:CreateRole", role("dev"), **{
+        "iam:PermissionsBoundary": boundary("dev")}) == ALLOWED
+
+
+# IAM role names are unique in the account whatever the path: a role `<project>-production` created under
+# dev's path would make production's own CreateRole fail (EntityAlreadyExists), with a trust of dev's choice.
+@pytest.mark.parametrize("squatted", [
+    role("dev", f"{PROJECT}-production"), role("dev", f"{PROJECT}-dev-eu"), role("dev", "backdoor"),
+    role("dev", f"{PROJECT}-dev-x"), role("dev", f"{PROJECT}-dev.other"),
+])
+@pytest.mark.parametrize("action", ["iam:CreateRole", "iam:PutRolePolicy", "iam:TagRole", "iam:DeleteRole"])
+def test_only_the_stacks_exact_role_names(rendered, squatted, action):
+    with_boundary = {"iam:PermissionsBoundary": boundary("dev")}
+    assert deploy_dev(rendered, action, squatted, **with_boundary) != ALLOWED
+    assert deploy_dev(rendered, action, role("dev"), **with_boundary) == ALLOWED
 
 
 @pytest.mark.parametrize("other", ["arn:aws:iam::aws:policy/AdministratorAccess", boundary("production"),
@@ -165,9 +180,10 @@ class TestABoundedRoleWithInlineStar:
     FROM_DEV = {"lambda:SourceFunctionArn": function("dev")}
 
     def test_the_deploy_role_may_create_it(self, rendered):
-        assert deploy_dev(rendered, "iam:CreateRole", role("dev", "backdoor"),
+        # under the stack's own role name (after deleting the role), with a trust of its choosing
+        assert deploy_dev(rendered, "iam:CreateRole", role("dev"),
                           **{"iam:PermissionsBoundary": boundary("dev")}) == ALLOWED
-        assert deploy_dev(rendered, "iam:PutRolePolicy", role("dev", "backdoor"),
+        assert deploy_dev(rendered, "iam:PutRolePolicy", role("dev"),
                           **{"iam:PermissionsBoundary": boundary("dev")}) == ALLOWED
 
     @pytest.mark.parametrize(("action", "resource", "context"), [
@@ -337,6 +353,43 @@ OTHER_TEAM = owner_tags("ResourceTag", "payments", "dev")
 def test_no_deploy_role_touches_another_teams_api(rendered, action, resource, context):
     for env in ENVIRONMENTS:
         assert decide(Request(action, resource, context), [rendered.deploy[env]]) != ALLOWED, env
+
+
+OTHER_API_TAGS = f"arn:aws:apigateway:{REGION}::/tags/{quote(f'{APIS}/pay123', safe='')}"
+
+
+@pytest.mark.parametrize("context", [
+    # tag keys are case-insensitive in aws:ResourceTag/ lookups: `project`/`stack` would claim the API
+    {"aws:TagKeys": ["project", "stack"], "aws:RequestTag/project": PROJECT, "aws:RequestTag/stack": "dev"},
+    {"aws:TagKeys": ["PROJECT"]},
+    {"aws:TagKeys": ["CostCenter", "sTaCk"]},
+    {},  # a request that names no keys (ForAllValues alone is true when aws:TagKeys is missing)
+])
+@pytest.mark.parametrize("action", ["apigateway:POST", "apigateway:DELETE"])
+def test_owner_tags_cannot_be_changed_in_any_case(rendered, action, context):
+    for env in ENVIRONMENTS:
+        assert decide(Request(action, OTHER_API_TAGS, context), [rendered.deploy[env]]) != ALLOWED, env
+    assert deploy_dev(rendered, action, OTHER_API_TAGS, **{"aws:TagKeys": ["CostCenter"]}) == ALLOWED
+
+
+def test_image_tags_cannot_be_made_mutable(rendered):
+    for env in ENVIRONMENTS:
+        own = arn("ecr", f"repository/{PROJECT}-{env}")
+        assert decide(Request("ecr:PutImageTagMutability", own), [rendered.deploy[env]]) == "ExplicitDeny", env
+        assert decide(Request("ecr:PutImage", own), [rendered.deploy[env]]) == ALLOWED, env
+
+
+@pytest.mark.parametrize(("context", "expected"), [
+    ({"lambda:Principal": "apigateway.amazonaws.com"}, True),
+    ({"lambda:Principal": "*"}, False),
+    ({"lambda:Principal": "123456789012"}, False),
+    ({}, False),
+    # the stacks have no function URL: no grant for one (a public URL with AuthType NONE)
+    ({"lambda:Principal": "apigateway.amazonaws.com", "lambda:FunctionUrlAuthType": "NONE"}, False),
+    ({"lambda:Principal": "apigateway.amazonaws.com", "lambda:FunctionUrlAuthType": "AWS_IAM"}, False),
+])
+def test_invoke_grants_for_api_gateway_only(rendered, context, expected):
+    assert (deploy_dev(rendered, "lambda:AddPermission", function("dev"), **context) == ALLOWED) is expected
 
 
 def test_an_api_is_created_only_with_the_stacks_owner_tags(rendered):

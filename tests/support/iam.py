@@ -15,9 +15,12 @@ request needs an Allow in the identity policies and, when the role has a boundar
 too. A statement applies when its Action (or NotAction), Resource (or NotResource) and every condition
 match ("Condition operators"): all operators and all keys of a statement must match (AND), any of a key's
 values may (OR); a key missing from the request makes a positive operator false and a negated one
-(StringNotEquals, StringNotLike, ArnNotEquals, ArnNotLike) true; `...IfExists` is true when the key is
-missing; `ForAllValues:` is true when every request value matches (and for a missing key), `ForAnyValue:`
-when one does. Action names match case-insensitively with `*` and `?`; ARNs match segment by segment
+(StringNotEquals[IgnoreCase], StringNotLike, ArnNotEquals, ArnNotLike) true; `...IfExists` is true when
+the key is missing; `ForAllValues:` is true when every request value matches (and for a missing key),
+`ForAnyValue:` when one does. Condition key names, and so the tag key in `aws:ResourceTag/<key>`, match
+case-insensitively ("Condition element": key names are not case-sensitive; "Controlling access to AWS
+resources using tags": aws:ResourceTag/TagKey1 matches a tag key TagKey1 or tagkey1, but not both): a
+request context holding two keys that differ only in case is refused as a question IAM leaves open. Action names match case-insensitively with `*` and `?`; ARNs match segment by segment
 (partition, service, region, account), the resource part as a whole, case-sensitively.
 Its own tests are in tests/support/test_iam.py.
 
@@ -80,13 +83,15 @@ def action_matches(pattern: str, action: str) -> bool:
     return _glob(pattern, action, case_sensitive=False)
 
 
-_NEGATED = {"StringNotEquals", "StringNotLike", "ArnNotEquals", "ArnNotLike"}
+_NEGATED = {"StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "ArnNotEquals", "ArnNotLike"}
 
 
 def _value_matches(operator: str, policy_value: Any, value: str) -> bool:
     policy_value = str(policy_value).lower() if isinstance(policy_value, bool) else str(policy_value)
     if operator in {"StringEquals", "StringNotEquals"}:
         return value == policy_value
+    if operator in {"StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"}:
+        return value.casefold() == policy_value.casefold()
     if operator in {"StringLike", "StringNotLike"}:
         return _glob(policy_value, value)
     if operator in {"ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike"}:
@@ -105,6 +110,9 @@ def condition_matches(operator: str, key: str, policy_values: Any,
                       context: Mapping[str, ContextValue]) -> bool:
     """One condition key of one operator block against the request context (keys are case-insensitive)."""
     present = {k.lower(): v for k, v in context.items()}
+    if len(present) != len(context):
+        raise ValueError(f"the request context {dict(context)} holds keys that differ only in case: IAM "
+                         "matches one of them, which one is not defined")
     values = _list(present.get(key.lower()))
     missing = key.lower() not in present
     policy_values = _list(policy_values)

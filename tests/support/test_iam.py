@@ -80,9 +80,26 @@ def test_arn_matching(pattern, arn, expected):
     ("ForAllValues:StringNotEquals", "aws:TagKeys", ["Project"], {}, True),  # vacuously true when missing
     ("ForAnyValue:StringEquals", "aws:TagKeys", ["Stack"], {"aws:TagKeys": ["Owner", "Stack"]}, True),
     ("ForAnyValue:StringEquals", "aws:TagKeys", ["Stack"], {}, False),
+    ("StringEqualsIgnoreCase", "k", "Project", {"k": "PROJECT"}, True),
+    ("StringNotEqualsIgnoreCase", "k", "Project", {"k": "project"}, False),
+    ("StringNotEqualsIgnoreCase", "k", "Project", {}, True),              # negated: true when missing
+    ("ForAllValues:StringNotEquals", "aws:TagKeys", ["Project"], {"aws:TagKeys": ["project"]}, True),
+    ("ForAllValues:StringNotEqualsIgnoreCase", "aws:TagKeys", ["Project", "Stack"],
+     {"aws:TagKeys": ["Owner", "project"]}, False),
+    ("ForAllValues:StringNotEqualsIgnoreCase", "aws:TagKeys", ["Project"], {}, True),  # missing: true
+    # the tag key of aws:ResourceTag/<key> is looked up case-insensitively, its value compared as written
+    ("StringEquals", "aws:ResourceTag/Project", "app", {"aws:ResourceTag/project": "app"}, True),
+    ("StringEquals", "aws:ResourceTag/project", "app", {"aws:ResourceTag/Project": "App"}, False),
 ])
 def test_condition_operators(operator, key, values, context, expected):
     assert condition_matches(operator, key, values, context) is expected
+
+
+def test_a_context_with_keys_differing_only_in_case_is_refused():
+    # IAM matches aws:ResourceTag/Project against a tag `Project` or `project`, but not both: undefined here
+    with pytest.raises(ValueError, match="differ only in case"):
+        condition_matches("StringEquals", "aws:ResourceTag/Project", "app",
+                          {"aws:ResourceTag/Project": "other", "aws:ResourceTag/project": "app"})
 
 
 def test_an_unimplemented_operator_is_an_error_not_a_silent_pass():
