@@ -310,10 +310,11 @@ def _http_api_statements(stack: StackScope) -> list[dict]:
     aws:ResourceTag/${TagKey}; POST/PUT/PATCH/DELETE take aws:RequestTag/${TagKey} and aws:TagKeys; the Tags
     resource type (/tags/<arn>) takes no condition key, so tagging cannot be held to the stack's own API and
     is limited to keys other than the owner tags instead. Tag keys compare case-insensitively in IAM's
-    aws:ResourceTag/ lookups, and API Gateway keeps `project` beside `Project`, so the owner keys are refused
-    in any case (StringNotEqualsIgnoreCase, IAM User Guide "Condition operators"), and a tag request must
-    name its keys: ForAllValues is true for a request without aws:TagKeys (IAM User Guide, "Set operators
-    for multivalued context keys"), hence Null aws:TagKeys = false."""
+    aws:ResourceTag/ lookups (IAM User Guide, "AWS global condition context keys"), and a tag `project` can
+    sit beside `Project`, so the owner keys are refused in any case (StringNotEqualsIgnoreCase, IAM User
+    Guide "Condition operators"), and a tag request must name its keys: ForAllValues is true for a request
+    without aws:TagKeys (IAM User Guide, "Set operators for multivalued context keys"), hence Null
+    aws:TagKeys = false."""
     apis = stack.scope.http_apis
     return [
         _statement("HttpApisRead", APIGATEWAY_READ, [apis, f"{apis}/*", stack.scope.arn(

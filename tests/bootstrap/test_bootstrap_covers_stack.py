@@ -35,7 +35,7 @@ APIS = f"arn:aws:apigateway:{REGION}::/apis"
 LIFECYCLE: dict[str, tuple[list[str], list[str]]] = {
     "aws:ecr/repository:Repository": (
         ["ecr:DescribeRepositories", "ecr:ListTagsForResource"],
-        # created IMMUTABLE, never changed: no ecr:PutImageTagMutability (denied, test_bootstrap_escalation.py)
+        # created IMMUTABLE, never changed: no ecr:PutImageTagMutability (test_bootstrap_escalation.py)
         ["ecr:CreateRepository", "ecr:TagResource", "ecr:UntagResource", "ecr:PutImageScanningConfiguration",
          "ecr:DeleteRepository", "ecr:BatchDeleteImage"]),
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": (

@@ -16,7 +16,7 @@ import pytest
 from infra.iam_rules import boundary_arn
 from infra.project import PROJECT
 from tests.bootstrap.harness import ACCOUNT, BUCKET, REGION, REPOSITORY, run_bootstrap
-from tests.support.iam import ALLOWED, Request, trust_allows
+from tests.support.iam import ALLOWED, EXPLICIT_DENY, Request, trust_allows
 from tests.support.iam import evaluate as decide
 
 ENVIRONMENTS = ["dev", "dev-eu", "production"]
@@ -99,6 +99,7 @@ def test_no_role_without_the_stacks_boundary(rendered):
 @pytest.mark.parametrize("squatted", [
     role("dev", f"{PROJECT}-production"), role("dev", f"{PROJECT}-dev-eu"), role("dev", "backdoor"),
     role("dev", f"{PROJECT}-dev-x"), role("dev", f"{PROJECT}-dev.other"),
+    role("dev", f"{PROJECT}-PRODUCTION"),  # names are unique regardless of case
 ])
 @pytest.mark.parametrize("action", ["iam:CreateRole", "iam:PutRolePolicy", "iam:TagRole", "iam:DeleteRole"])
 def test_only_the_stacks_exact_role_names(rendered, squatted, action):
@@ -375,7 +376,8 @@ def test_owner_tags_cannot_be_changed_in_any_case(rendered, action, context):
 def test_image_tags_cannot_be_made_mutable(rendered):
     for env in ENVIRONMENTS:
         own = arn("ecr", f"repository/{PROJECT}-{env}")
-        assert decide(Request("ecr:PutImageTagMutability", own), [rendered.deploy[env]]) == "ExplicitDeny", env
+        verdict = decide(Request("ecr:PutImageTagMutability", own), [rendered.deploy[env]])
+        assert verdict == EXPLICIT_DENY, env
         assert decide(Request("ecr:PutImage", own), [rendered.deploy[env]]) == ALLOWED, env
 
 

@@ -17,11 +17,12 @@ match ("Condition operators"): all operators and all keys of a statement must ma
 values may (OR); a key missing from the request makes a positive operator false and a negated one
 (StringNotEquals[IgnoreCase], StringNotLike, ArnNotEquals, ArnNotLike) true; `...IfExists` is true when
 the key is missing; `ForAllValues:` is true when every request value matches (and for a missing key),
-`ForAnyValue:` when one does. Condition key names, and so the tag key in `aws:ResourceTag/<key>`, match
-case-insensitively ("Condition element": key names are not case-sensitive; "Controlling access to AWS
-resources using tags": aws:ResourceTag/TagKey1 matches a tag key TagKey1 or tagkey1, but not both): a
-request context holding two keys that differ only in case is refused as a question IAM leaves open. Action names match case-insensitively with `*` and `?`; ARNs match segment by segment
-(partition, service, region, account), the resource part as a whole, case-sensitively.
+`ForAnyValue:` when one does. Condition key names, and so the tag key of `aws:ResourceTag/<key>`, match
+case-insensitively (IAM User Guide, "AWS global condition context keys", aws:ResourceTag: a condition on
+aws:ResourceTag/TagKey1 matches a resource tag key TagKey1 or tagkey1, but not both); a request context
+holding two keys that differ only in case is refused, as a question IAM leaves open. Action names match
+case-insensitively with `*` and `?`; ARNs match segment by segment (partition, service, region, account),
+the resource part as a whole, case-sensitively.
 Its own tests are in tests/support/test_iam.py.
 
     evaluate(Request("iam:CreateRole", arn, {"iam:PermissionsBoundary": b}), [identity], boundary)
