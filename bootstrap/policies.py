@@ -92,6 +92,10 @@ class Scope:
         return self.arn("iam", f"role/{PROJECT}/*", regional=False)
 
     @property
+    def all_boundaries(self) -> str:
+        return boundary_arn(self.partition, self.account_id, "*")
+
+    @property
     def all_log_groups(self) -> list[str]:
         return [self.arn("logs", f"log-group:/aws/lambda/{PROJECT}-*"),
                 self.arn("logs", f"log-group:/aws/apigateway/{PROJECT}-*")]
@@ -250,6 +254,9 @@ LAMBDA_WRITE = [
 # lambda:FunctionUrlAuthType. The stacks have no function URL, so a grant that names an auth type is refused
 # too; the granted action and the SourceArn/SourceAccount of a grant take no key (docs/bootstrap.md).
 LAMBDA_PERMISSIONS = ["lambda:AddPermission", "lambda:RemovePermission"]
+# The program looks its boundary up (aws_iam_policy data source: GetPolicy, then GetPolicyVersion of the
+# default version) to create the role without one in an account that has no bootstrap (infra/function.py).
+BOUNDARY_READ = ["iam:GetPolicy", "iam:GetPolicyVersion"]
 IAM_READ = [
     "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
     "iam:ListRolePolicies", "iam:ListRoleTags",
@@ -369,6 +376,7 @@ def deploy_permissions(scope: Scope, stack: str, building: str, bucket_arn: str,
                    StringEquals={"lambda:Principal": "apigateway.amazonaws.com"},
                    Null={"lambda:FunctionUrlAuthType": "true"}),
         _statement("OwnRolesRead", IAM_READ, own.roles),
+        _statement("OwnBoundaryRead", BOUNDARY_READ, own.boundary),
         _statement("OwnRolesWithinTheBoundary", IAM_BOUNDED, own.roles,
                    ArnEquals={"iam:PermissionsBoundary": own.boundary}),
         _statement("AttachAllowListedPoliciesWithinTheBoundary", ["iam:AttachRolePolicy"], own.roles,
@@ -391,12 +399,13 @@ def deploy_permissions(scope: Scope, stack: str, building: str, bucket_arn: str,
     return {"Version": VERSION, "Statement": statements}
 
 
-def _read_statements(scope: Scope, *, repositories, functions, roles, log_groups) -> list[dict]:
+def _read_statements(scope: Scope, *, repositories, functions, roles, boundaries, log_groups) -> list[dict]:
     return [
         _regional(scope, "EcrLogin", ["ecr:GetAuthorizationToken"]),
         _statement("RepositoriesRead", ECR_READ, repositories),
         _statement("FunctionsRead", LAMBDA_READ, functions),
         _statement("RolesRead", IAM_READ, roles),
+        _statement("BoundariesRead", BOUNDARY_READ, boundaries),
         _statement("LogGroupsRead", LOGS_READ, log_groups),
         _regional(scope, "LogGroupsList", LOGS_LIST),
         _statement("HttpApisRead", APIGATEWAY_READ, [scope.http_apis, f"{scope.http_apis}/*",
@@ -417,7 +426,7 @@ def preview_permissions(scope: Scope, building: str, bucket_arn: str, state_key_
         "Version": VERSION,
         "Statement": [
             *_read_statements(scope, repositories=stack.repository, functions=stack.functions,
-                              roles=stack.roles, log_groups=stack.log_groups),
+                              roles=stack.roles, boundaries=stack.boundary, log_groups=stack.log_groups),
             *_state_statements(scope, bucket_arn, state_key_arn, stack.readable_state(bucket_arn),
                                write=False),
             _statement("BuildingStackSecretsKey", ["kms:Decrypt"], secrets_key_arn),
@@ -432,7 +441,8 @@ def drift_permissions(scope: Scope, bucket_arn: str, state_key_arn: str, secrets
         "Version": VERSION,
         "Statement": [
             *_read_statements(scope, repositories=scope.all_repositories, functions=scope.all_functions,
-                              roles=scope.all_stack_roles, log_groups=scope.all_log_groups),
+                              roles=scope.all_stack_roles, boundaries=scope.all_boundaries,
+                              log_groups=scope.all_log_groups),
             *_state_statements(scope, bucket_arn, state_key_arn, [f"{bucket_arn}/{STATE_ROOT}*"],
                                write=False),
             _statement("SecretsKeysDecrypt", ["kms:Decrypt"], sorted(secrets_key_arns)),

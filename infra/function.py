@@ -41,6 +41,26 @@ XRAY_ACTIONS = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
 # KMS key"). The values of kms:ViaService in partitions other than `aws` are not verified here.
 SECRET_READ_ACTIONS = {"ssm": "ssm:GetParameter", "secretsmanager": "secretsmanager:GetSecretValue"}
 
+# How a missing managed policy shows in a failed getPolicy invoke: the provider's aws_iam_policy data source
+# (terraform-provider-aws internal/service/iam/policy_data_source.go, dataSourcePolicyRead) reports
+# "reading IAM Policy (<arn>): <error>", where findPolicyByARN (policy.go) turns IAM's NoSuchEntityException
+# into a retry.NotFoundError whose message is "couldn't find resource" (as for ECR, infra/registry.py). The
+# IAM error code is kept as a second marker.
+MISSING_POLICY_MARKERS = ("couldn't find resource", "NoSuchEntity")
+
+
+def policy_exists(arn: str) -> bool:
+    """Does the account hold the managed policy `arn`? False only for the provider's not-found error; any
+    other failure of the lookup (AccessDenied, throttling) propagates."""
+    try:
+        aws.iam.get_policy(arn=arn)
+    except Exception as error:  # an invoke failure arrives as a plain Exception carrying the provider's text
+        if any(marker in str(error) for marker in MISSING_POLICY_MARKERS):
+            return False
+        raise
+    return True
+
+
 # POWERTOOLS_LOG_LEVEL takes Python logging's names; Lambda's levels map as Powertools maps them
 # (aws_lambda_powertools/shared/constants.py, LAMBDA_ADVANCED_LOGGING_LEVELS), except TRACE: Python has no
 # level below DEBUG that Powertools' Logger filters on, so TRACE is DEBUG.
@@ -120,13 +140,19 @@ class Function(pulumi.ComponentResource):
         super().__init__(f"{PROJECT}:infra:Function", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
-        # The bootstrap's deploy role may create roles only under the stack's own path and only with the
-        # stack's permissions boundary, which it names after the partition, account and stack
-        # (infra/iam_rules.py, docs/bootstrap.md).
+        # The bootstrap's deploy role may create the role only under the stack's own path and name and only
+        # with the stack's permissions boundary, which it names after the partition, account and stack
+        # (infra/iam_rules.py, docs/bootstrap.md). An account without the bootstrap (a first local deploy)
+        # has no boundary: the role is then created without one, which no deploy role may do.
         stack = pulumi.get_stack()
-        boundary = pulumi.Output.all(aws.get_partition_output().partition,
-                                     aws.get_caller_identity_output().account_id).apply(
-            lambda values: boundary_arn(values[0], values[1], stack))
+        boundary: str | None = boundary_arn(aws.get_partition().partition,
+                                            aws.get_caller_identity().account_id, stack)
+        if not policy_exists(boundary):
+            pulumi.log.warn(f"the permissions boundary {boundary} does not exist in this account (the "
+                            f"bootstrap has not run for stack {stack!r}): the role {args.name} is created "
+                            "without a boundary. Run the bootstrap (docs/bootstrap.md) before deploying from "
+                            "CI: its deploy roles may create the role only with the boundary.", self)
+            boundary = None
         self.log_group = retained_log_group(f"{name}-logs", f"/aws/lambda/{args.name}",
                                             args.log_retention_days, tags, self)
         self.role = aws.iam.Role(

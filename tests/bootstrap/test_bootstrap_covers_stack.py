@@ -19,7 +19,7 @@ from bootstrap import policies
 from infra.project import PROJECT
 from tests.support.iam import Request
 from tests.support.iam import allowed as permitted
-from tests.support.pulumi_harness import ACCOUNT, REGION, Registered, run_program
+from tests.support.pulumi_harness import ACCOUNT, REGION, HarnessMocks, Registered, run_program
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = "dev"
@@ -125,6 +125,10 @@ INVOKES = {
     "aws:index/getCallerIdentity:getCallerIdentity": lambda args: None,
     "aws:index/getRegion:getRegion": lambda args: None,
     "aws:index/getPartition:getPartition": lambda args: None,
+    # aws_iam_policy data source: GetPolicy, then GetPolicyVersion of its default version (infra/function.py
+    # looks the stack's boundary up); GetPolicyVersion is authorized on the policy's ARN too
+    "aws:iam/getPolicy:getPolicy": lambda args: [("iam:GetPolicy", args["arn"]),
+                                                 ("iam:GetPolicyVersion", args["arn"])],
 }
 # environment variables that change what the program builds or looks up (the workflows set them)
 NO_IMAGE_ENV = {"CONTAINER_LAMBDA_CACHE_FROM": None, "CONTAINER_LAMBDA_IMAGE_URI": None}
@@ -143,8 +147,9 @@ def allowed(document: dict, action: str, arn: str, context: dict | None = None) 
 def context_of(resource: Registered, action: str, run) -> dict:
     """The condition values AWS sees when the provider makes `action` for `resource` (from its inputs)."""
     inputs = resource.inputs
-    if action in {"iam:CreateRole", "iam:PutRolePermissionsBoundary"}:
-        return {"iam:PermissionsBoundary": inputs["permissionsBoundary"]}
+    if action in {"iam:CreateRole", "iam:PutRolePermissionsBoundary"}:  # no key: a role without a boundary
+        return {"iam:PermissionsBoundary": inputs["permissionsBoundary"]} if "permissionsBoundary" in inputs \
+            else {}
     if resource.typ.startswith("aws:iam/rolePolicy"):
         (role,) = [r for r in run.of_type("aws:iam/role:Role") if r.state["name"] == inputs["role"]]
         context = {"iam:PermissionsBoundary": role.inputs["permissionsBoundary"]}
@@ -179,6 +184,18 @@ def arn_of(resource: Registered, run) -> str:
 def stack_run(request):
     return run_program(ROOT, VARIANTS[request.param], project=PROJECT, stack=STACK,
                        stack_file=ROOT / "Pulumi.dev.yaml", env=NO_IMAGE_ENV)
+
+
+def test_no_deploy_role_may_create_the_role_without_the_boundary():
+    # an account without the bootstrap: the program creates the role without a boundary (infra/function.py),
+    # which the deploy role refuses, so a deploy job never ships an unbounded role
+    boundary = policies.Scope("aws", REGION, ACCOUNT).stack(STACK).boundary
+    run = run_program(ROOT, VARIANTS["dev"], project=PROJECT, stack=STACK,
+                      stack_file=ROOT / "Pulumi.dev.yaml", env=NO_IMAGE_ENV,
+                      mocks=HarnessMocks(missing_policies=[boundary]))
+    role = run.one("aws:iam/role:Role")
+    assert "permissionsBoundary" not in role.inputs, "the role names a boundary the account does not hold"
+    assert not allowed(DEPLOY, "iam:CreateRole", arn_of(role, run), context_of(role, "iam:CreateRole", run))
 
 
 def managed(run) -> list[Registered]:
@@ -225,16 +242,18 @@ def test_preview_role_may_read_every_resource_and_nothing_more(stack_run):
         assert allowed(PREVIEW, action, arn, context), (action, arn)
 
 
-@pytest.mark.parametrize("role", ["deploy", "preview"])
-def test_both_roles_may_make_every_invoke_of_the_program(stack_run, role):
-    document = {"deploy": DEPLOY, "preview": PREVIEW}[role]
+@pytest.mark.parametrize("role", ["deploy", "preview", "drift"])
+def test_every_role_running_the_program_may_make_its_invokes(stack_run, role):
+    document = {"deploy": DEPLOY, "preview": PREVIEW,
+                "drift": policies.drift_permissions(SCOPE, BUCKET_ARN, KEY_ARN, [SECRETS_KEY_ARN])}[role]
     tokens = {token for token, _ in stack_run.calls}
-    assert "aws:ecr/getImages:getImages" in tokens, "the program looks up the content tag in ECR"
+    assert {"aws:ecr/getImages:getImages", "aws:iam/getPolicy:getPolicy"} <= tokens, \
+        "the program looks up the content tag in ECR and the stack's boundary in IAM"
     assert tokens <= set(INVOKES), f"invokes without a known IAM action: {tokens - set(INVOKES)}"
     for token, args in stack_run.calls:
         needed = INVOKES[token](args)
-        if needed is not None:
-            assert allowed(document, *needed, IN_REGION), (role, token, needed)
+        for action, arn in [needed] if isinstance(needed, tuple) else needed or []:
+            assert allowed(document, action, arn, IN_REGION), (role, token, action, arn)
 
 
 # `aws <service> <command> [<waiter>]` of scripts/pipeline.sh (run by deploy.yml with the deploy role around

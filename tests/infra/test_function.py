@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from tests.infra.support import (
@@ -17,6 +19,7 @@ from tests.infra.support import (
     policy_document,
     run_stack,
 )
+from tests.support.pulumi_harness import HarnessMocks
 
 LOG_GROUP_ARN = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/container-lambda-dev"
 READ_ONLY = "arn:aws:iam::123456789012:policy/container-lambda/team/reads-the-table"
@@ -41,6 +44,27 @@ def test_the_role_carries_the_stacks_permissions_boundary(default_run):
     role = default_run.one(ROLE).inputs
     assert role["permissionsBoundary"] == \
         "arn:aws:iam::123456789012:policy/container-lambda-ci/container-lambda.boundary.dev"
+
+
+BOUNDARY = "arn:aws:iam::123456789012:policy/container-lambda-ci/container-lambda.boundary.dev"
+
+
+def test_without_the_bootstrap_the_role_has_no_boundary_and_a_warning_says_why(caplog):
+    # a first `make deploy` into an account without the bootstrap: IAM has no boundary to refer to
+    run = run_stack(mocks=HarnessMocks(missing_policies=[BOUNDARY]))
+    assert "permissionsBoundary" not in run.one(ROLE).inputs
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(BOUNDARY in message for message in warnings), warnings
+
+
+def test_the_boundary_is_looked_up_by_its_arn(default_run):
+    assert ("aws:iam/getPolicy:getPolicy", {"arn": BOUNDARY}) in default_run.calls
+
+
+def test_any_other_failure_of_the_boundary_lookup_stops_the_program():
+    denied = {"aws:iam/getPolicy:getPolicy": lambda m, a: ({}, [("arn", "reading IAM Policy: AccessDenied")])}
+    with pytest.raises(Exception, match="AccessDenied"):
+        run_stack(mocks=HarnessMocks(extra_calls=denied))
 
 
 def test_the_inline_policy_writes_to_its_own_log_group_only(default_run):

@@ -26,13 +26,15 @@ mocks=None, env=None, stack_references=None, secrets=()) -> ProgramRun``
     exception propagates with ``error.registered`` = the records made before it.
 
 ``HarnessMocks(account=ACCOUNT, region=REGION, stack_references=None, extra_fills=None, extra_calls=None,
-ecr_images=None)``
+ecr_images=None, missing_policies=())``
     A ``pulumi.runtime.Mocks`` that fills the computed outputs of the AWS, Docker and Pulumi types the
     project's programs use (see ``FILLS``: arn, id, name, repositoryUrl, repoDigest, invokeArn,
     executionArn, apiEndpoint, qualifiedArn, version, ...), answers the invokes in ``CALLS``
-    (getCallerIdentity, getRegion, getPartition, ecr getAuthorizationToken, ecr getImages) and raises
-    ``AssertionError`` on any other invoke. ``ecr_images`` maps a repository name to its ``{tag: digest}``
-    images; ecr getImages of a repository not in it fails as the provider does (``MISSING_REPOSITORY``).
+    (getCallerIdentity, getRegion, getPartition, ecr getAuthorizationToken, ecr getImages, iam getPolicy) and
+    raises ``AssertionError`` on any other invoke. ``ecr_images`` maps a repository name to its
+    ``{tag: digest}`` images; ecr getImages of a repository not in it fails as the provider does
+    (``MISSING_REPOSITORY``). iam getPolicy finds every policy except the ARNs in ``missing_policies``, for
+    which it fails as the provider does (``missing_policy``).
     ``extra_fills`` / ``extra_calls`` add or override entries per type token / invoke token. Computed
     values are deterministic functions of the inputs, so two runs can be compared.
 
@@ -278,6 +280,7 @@ CALLS: dict[str, Call] = {
         "id": m.region, "password": "mock-password", "proxyEndpoint": f"https://{m.registry}",
         "region": m.region, "registryId": a.get("registryId", m.account), "userName": "AWS"},
     "aws:ecr/getImages:getImages": lambda m, a: _ecr_images(m, a["repositoryName"]),
+    "aws:iam/getPolicy:getPolicy": lambda m, a: _iam_policy(m, a["arn"]),
 }
 
 
@@ -295,6 +298,22 @@ def _ecr_images(m: HarnessMocks, repository: str) -> dict | tuple[dict, list[tup
                          for tag, digest in m.ecr_images[repository].items()]}
 
 
+def missing_policy(arn: str) -> str:
+    """What the real provider reports for GetPolicy of a missing policy: its aws_iam_policy data source wraps
+    NoSuchEntityException in a retry.NotFoundError ("couldn't find resource"; see infra/function.py)."""
+    return f"reading IAM Policy ({arn}): couldn't find resource"
+
+
+def _iam_policy(m: HarnessMocks, arn: str) -> dict | tuple[dict, list[tuple[str, str]]]:
+    if arn in m.missing_policies:
+        return {}, [("arn", missing_policy(arn))]
+    path_and_name = arn.split(":policy", 1)[1]
+    path, name = path_and_name.rsplit("/", 1)
+    return {"arn": arn, "id": arn, "name": name, "path": f"{path}/", "policyId": "ANPAEXAMPLEPOLICYID",
+            "description": "", "attachmentCount": 0, "tags": {},
+            "policy": json.dumps({"Version": "2012-10-17", "Statement": []})}
+
+
 class HarnessMocks(pulumi.runtime.Mocks):
     """Fills computed outputs (FILLS) and answers invokes (CALLS); any other invoke fails the test."""
 
@@ -302,11 +321,13 @@ class HarnessMocks(pulumi.runtime.Mocks):
                  stack_references: Mapping[str, Mapping[str, Any]] | None = None,
                  extra_fills: Mapping[str, Fill] | None = None,
                  extra_calls: Mapping[str, Call] | None = None,
-                 ecr_images: Mapping[str, Mapping[str, str]] | None = None):
+                 ecr_images: Mapping[str, Mapping[str, str]] | None = None,
+                 missing_policies: Iterable[str] = ()):
         self.account = account
         self.region = region
         self.stack_references = dict(stack_references or {})
         self.ecr_images = {repository: dict(images) for repository, images in (ecr_images or {}).items()}
+        self.missing_policies = frozenset(missing_policies)
         self.fills = FILLS | dict(extra_fills or {})
         self.handlers = CALLS | dict(extra_calls or {})
         self.calls: list[tuple[str, dict]] = []
