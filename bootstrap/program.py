@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 
 import pulumi
@@ -21,7 +22,8 @@ from infra.tags import standard_tags
 # Where each variable the workflows read is set (docs/bootstrap.md): GitHub repository variables, and
 # variables of each deploy environment and of the environment `drift` (an environment variable overrides a
 # repository variable of the same name inside a job that runs in that environment).
-REPOSITORY_VARIABLES = ("AWS_REGION", "AWS_PREVIEW_ROLE_ARN", "PULUMI_BACKEND_URL")
+# DEPLOY_STACKS: deployEnvironments as a JSON array, the promotion order (the first is the building stack).
+REPOSITORY_VARIABLES = ("AWS_REGION", "AWS_PREVIEW_ROLE_ARN", "PULUMI_BACKEND_URL", "DEPLOY_STACKS")
 DEPLOY_ENVIRONMENT_VARIABLES = ("AWS_DEPLOY_ROLE_ARN", "PULUMI_SECRETS_PROVIDER")
 DRIFT_ENVIRONMENT_VARIABLES = ("AWS_DRIFT_ROLE_ARN",)
 VARIABLES = REPOSITORY_VARIABLES + DEPLOY_ENVIRONMENT_VARIABLES + DRIFT_ENVIRONMENT_VARIABLES
@@ -82,6 +84,7 @@ def run() -> None:
         AWS_REGION=region,
         AWS_PREVIEW_ROLE_ARN=roles.preview.role.arn,
         PULUMI_BACKEND_URL=state.bucket.bucket.apply(lambda bucket: f"s3://{bucket}?region={region}"),
+        DEPLOY_STACKS=json.dumps(list(settings.deploy_environments), separators=(",", ":")),
     )
     environment_variables = pulumi.Output.all(**{
         env: pulumi.Output.all(

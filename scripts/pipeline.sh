@@ -5,7 +5,9 @@
 # calls together and says plainly what went wrong.
 #
 #   pipeline.sh require [repo:NAME|env:NAME]...   fail, naming every missing variable and where to set it
-#   pipeline.sh stacks                            GitHub outputs: building stack, its runner, further stacks
+#   pipeline.sh main-only                         fail unless GITHUB_REF is refs/heads/main
+#   pipeline.sh stacks                            GitHub outputs from DEPLOY_STACKS (JSON array): the
+#                                                 building stack, its runner, the further stacks in order
 #   pipeline.sh prepare STACK [--init]            pulumi install, the policy pack's venv, build-cache output;
 #                                                 --init creates the stack when it does not exist yet
 #   pipeline.sh push-image STACK                  `pulumi up` of the image registry only; output image-uri, tag
@@ -67,6 +69,17 @@ this workflow again (Actions > deploy > Run workflow)."
   exit 1
 }
 
+# A workflow started by hand runs the workflow file of the branch picked in the form; the jobs that get
+# credentials run only from main. (The environments' deployment-branch rules are the real control.)
+main_only() {
+  [[ "${GITHUB_REF:-}" == refs/heads/main ]] && return 0
+  local message="This workflow runs only from main (refs/heads/main), not from '${GITHUB_REF:-an unknown ref}': \
+start it again with \"Use workflow from: main\"."
+  echo "::error title=Not main::$message"
+  printf '### Not started\n\n%s\n' "$message" | summary
+  exit 1
+}
+
 # yq: mikefarah/yq v4 on GitHub's Ubuntu runners (actions/runner-images, images/ubuntu/scripts/build/
 # install-yq.sh); the expressions below mean the same in the jq-based yq of the Python package (the tests).
 stack_architecture() {
@@ -80,20 +93,37 @@ stack_architecture() {
   echo "$value"
 }
 
+# The stacks in promotion order: DEPLOY_STACKS, the bootstrap's deployEnvironments as a JSON array (a
+# repository variable, docs/bootstrap.md). The first is the building stack; a Pulumi.<stack>.yaml that is not
+# listed (a personal stack, a retired one) is never deployed.
 stacks() {
-  local building=${BUILDING_STACK:-dev} file name further=()
-  check_stack "$building"
-  [[ -f "Pulumi.$building.yaml" ]] || die "the building stack $building has no Pulumi.$building.yaml"
-  for file in Pulumi.*.yaml; do
-    name=${file#Pulumi.} name=${name%.yaml}
+  local list building name file listed=() unlisted=()
+  list=$(jq -ec 'if type == "array" and length > 0 and all(type == "string") then . else error end' \
+    <<<"${DEPLOY_STACKS:-}" 2>/dev/null) && [[ -n "$list" ]] \
+    || die "DEPLOY_STACKS must be a JSON array of stack names, the first the building stack \
+(the bootstrap's deployEnvironments, e.g. [\"dev\",\"production\"]); got '${DEPLOY_STACKS:-}'"
+  while IFS= read -r name; do
     check_stack "$name"
-    [[ "$name" == "$building" ]] || further+=("$name")
+    [[ -f "Pulumi.$name.yaml" ]] || die "stack $name is in DEPLOY_STACKS but has no Pulumi.$name.yaml"
+    listed+=("$name")
+  done < <(jq -r '.[]' <<<"$list")
+  [[ $(printf '%s\n' "${listed[@]}" | sort | uniq -d) == "" ]] || die "DEPLOY_STACKS lists a stack twice: $list"
+  building=${listed[0]}
+  for file in Pulumi.*.yaml; do
+    [[ -f "$file" ]] || continue
+    name=${file#Pulumi.} name=${name%.yaml}
+    [[ " ${listed[*]} " == *" $name "* ]] || unlisted+=("$name")
   done
+  if ((${#unlisted[@]})); then
+    local message="not deployed: ${unlisted[*]} (Pulumi.<stack>.yaml not listed in DEPLOY_STACKS, the \
+bootstrap's deployEnvironments)"
+    echo "::notice title=Stacks not deployed::$message"
+    printf '### Stacks\n\nPromotion order: %s.\n\n%s\n' "${listed[*]}" "$message" | summary
+  fi
   local architecture
   architecture=$(stack_architecture "$building")
   output "building=$building" "architecture=$architecture" "runner=$(runner_for "$architecture")" \
-    "further=$(printf '%s\n' "${further[@]}" | jq -R . | jq -cs 'map(select(. != ""))')" \
-    "all=$(printf '%s\n' "$building" "${further[@]}" | jq -R . | jq -cs 'map(select(. != ""))')"
+    "further=$(jq -c '.[1:]' <<<"$list")" "all=$list"
 }
 
 prepare() {
@@ -317,22 +347,28 @@ drift() {
 }
 
 rescan() {
-  local stack=$1 severity=$2 image_uri repository digest
+  local stack=$1 severity=$2 image_uri repository digest error
   image_uri=$(pulumi stack output imageUri --stack "$stack")
   digest=${image_uri##*@} repository=${image_uri%@*} repository=${repository#*/}
   [[ "$digest" =~ ^sha256:[0-9a-f]{64}$ ]] || die "stack $stack runs '$image_uri', not an image by digest"
-  step "rescanning $repository@$digest (basic scanning allows one scan a day per image)"
-  if ! aws ecr start-image-scan --repository-name "$repository" --image-id "imageDigest=$digest" >/dev/null; then
-    echo "::warning title=Rescan not started::$repository@$digest: reporting the latest completed scan"
+  step "starting a new scan of $repository@$digest"
+  # Basic scanning starts one scan per image per 24 hours, the scan on push included (ECR API Reference,
+  # StartImageScan); the CLI names the refusal "An error occurred (LimitExceededException) ...".
+  if ! error=$(aws ecr start-image-scan --repository-name "$repository" --image-id "imageDigest=$digest" \
+      2>&1 >/dev/null); then
+    [[ "$error" == *LimitExceededException* ]] || die "could not start the scan of $repository@$digest: $error"
+    echo "::notice title=Already scanned today::$repository@$digest was scanned in the last 24 hours \
+(ECR starts one basic scan per image a day); reporting that scan"
   fi
   scan "$repository" "$digest" "$severity"
 }
 
-usage() { sed -n '2,27p' "$0" >&2; exit 2; }
+usage() { sed -n '2,29p' "$0" >&2; exit 2; }
 command=${1:-}
 shift || true
 case "$command" in
   require) require "$@" ;;
+  main-only) (($# == 0)) || usage; main_only ;;
   stacks) (($# == 0)) || usage; stacks ;;
   prepare) (($# == 1 || $# == 2)) || usage; check_stack "$1"; prepare "$@" ;;
   push-image) (($# == 1)) || usage; check_stack "$1"; push_image "$1" ;;

@@ -51,12 +51,20 @@ def test_outputs_say_which_variable_goes_where(default_run):
         "AWS_REGION": REGION,
         "AWS_PREVIEW_ROLE_ARN": role_arn(PREVIEW_ROLE),
         "PULUMI_BACKEND_URL": f"s3://{BUCKET}?region={REGION}",
+        "DEPLOY_STACKS": '["dev","production"]',
     }
     assert default_run.outputs["environmentVariables"] == {
         env: {"AWS_DEPLOY_ROLE_ARN": role_arn(name),
               "PULUMI_SECRETS_PROVIDER": f"awskms://alias/{PROJECT}-secrets-{env}?region={REGION}"}
         for env, name in DEPLOY_ROLES.items()
     } | {"drift": {"AWS_DRIFT_ROLE_ARN": role_arn(DRIFT_ROLE)}}
+
+
+def test_deploy_stacks_is_the_deploy_environments_in_their_order():
+    run = run_bootstrap({"deployEnvironments": json.dumps(["dev", "staging", "production"])})
+    assert json.loads(run.outputs["repositoryVariables"]["DEPLOY_STACKS"]) == ["dev", "staging", "production"]
+    (command,) = [line for line in run.outputs["ghVariableCommands"].splitlines() if " DEPLOY_STACKS " in line]
+    assert shlex.split(command)[-1] == '["dev","staging","production"]'
 
 
 def test_the_output_variables_are_the_declared_ones(default_run):

@@ -43,7 +43,7 @@ case "$1 $2" in
   "ecr wait") exit "${FAKE_SCAN_WAIT_RC:-0}" ;;
   "ecr describe-image-scan-findings") cat "$FAKE_FINDINGS" ;;
   "ecr describe-images") [[ -e "$FAKE_PRESENT" ]] ;;
-  "ecr start-image-scan") exit "${FAKE_START_SCAN_RC:-0}" ;;
+  "ecr start-image-scan") echo "${FAKE_START_SCAN_ERROR:-}" >&2; exit "${FAKE_START_SCAN_RC:-0}" ;;
   "ecr batch-delete-image") ;;
   *) echo "unexpected: aws $*" >&2; exit 3 ;;
 esac
@@ -96,7 +96,7 @@ def make_world(tmp_path):
         FAKE_MANIFEST=str(FIXTURES / "manifest-docker-v2-arm64.json"),
         FAKE_CONFIG=str(FIXTURES / "config-arm64.json"),
         FAKE_FINDINGS=str(FIXTURES / "scan-findings-high.json"),
-        GITHUB_OUTPUT=str(output), GITHUB_STEP_SUMMARY=str(summary),
+        GITHUB_OUTPUT=str(output), GITHUB_STEP_SUMMARY=str(summary), DEPLOY_STACKS='["dev","production"]',
     )
     return {"repo": repo, "env": env, "log": log, "output": output, "summary": summary, "tmp": tmp_path}
 
@@ -136,13 +136,41 @@ def test_require_passes_when_every_variable_is_set(world):
 # --- stacks ------------------------------------------------------------------------------------------------
 
 
-def test_stacks_gives_the_building_stack_its_runner_and_the_further_stacks(world):
-    (world["repo"] / "Pulumi.staging.yaml").write_text("config: {}\n")
+def test_stacks_follow_the_bootstraps_order_and_never_deploy_an_unlisted_stack_file(world):
+    for name in ("staging", "alice"):
+        (world["repo"] / f"Pulumi.{name}.yaml").write_text("config: {}\n")
+    world["env"]["DEPLOY_STACKS"] = '["dev","staging","production"]'
     result = run(world, "stacks")
     assert result.returncode == 0, result.stderr
     assert outputs(world) == {"building": "dev", "architecture": "arm64", "runner": "ubuntu-24.04-arm",
-                              "further": '["production","staging"]', "all": '["dev","production","staging"]'}
+                              "further": '["staging","production"]', "all": '["dev","staging","production"]'}
     assert set(outputs(world)) == PRODUCES["stacks"]
+    assert "::notice title=Stacks not deployed::not deployed: alice" in result.stdout
+    assert "not deployed: alice" in world["summary"].read_text()
+
+
+def test_the_first_listed_stack_builds(world):
+    world["env"]["DEPLOY_STACKS"] = '["production","dev"]'
+    assert run(world, "stacks").returncode == 0
+    assert (outputs(world)["building"], outputs(world)["further"]) == ("production", '["dev"]')
+    assert outputs(world)["architecture"] == "x86_64"  # production's: the project default
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("", "DEPLOY_STACKS must be a JSON array"),
+    ("dev", "DEPLOY_STACKS must be a JSON array"),
+    ("[]", "DEPLOY_STACKS must be a JSON array"),
+    ('["dev",3]', "DEPLOY_STACKS must be a JSON array"),
+    ('["dev","staging"]', "stack staging is in DEPLOY_STACKS but has no Pulumi.staging.yaml"),
+    ('["dev","dev"]', "DEPLOY_STACKS lists a stack twice"),
+    ('["dev","Prod_EU"]', "stack name 'Prod_EU' is not allowed"),
+])
+def test_a_bad_deploy_stacks_value_stops_the_plan(world, value, message):
+    world["env"]["DEPLOY_STACKS"] = value
+    result = run(world, "stacks")
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert world["output"].read_text() == ""
 
 
 def test_a_stack_without_architecture_takes_the_project_default(world):
@@ -152,20 +180,35 @@ def test_a_stack_without_architecture_takes_the_project_default(world):
 
 
 def test_only_the_building_stack_gives_an_empty_further_list(world):
-    (world["repo"] / "Pulumi.production.yaml").unlink()
-    assert run(world, "stacks").returncode == 0
-    assert outputs(world)["further"] == "[]"
+    world["env"]["DEPLOY_STACKS"] = '["dev"]'
+    result = run(world, "stacks")
+    assert result.returncode == 0, result.stderr
+    assert (outputs(world)["further"], outputs(world)["all"]) == ("[]", '["dev"]')
+    assert "not deployed: production" in result.stdout
 
 
-@pytest.mark.parametrize(("name", "content", "message"), [
-    ("Pulumi.Prod_EU.yaml", "config: {}\n", "stack name 'Prod_EU' is not allowed"),
-    ("Pulumi.dev.yaml", "config:\n  container-lambda:architecture: sparc\n", "architecture 'sparc'"),
-])
-def test_a_bad_stack_file_stops_the_plan_with_the_rule(world, name, content, message):
-    (world["repo"] / name).write_text(content)
+def test_a_bad_building_stack_file_stops_the_plan_with_the_rule(world):
+    (world["repo"] / "Pulumi.dev.yaml").write_text("config:\n  container-lambda:architecture: sparc\n")
     result = run(world, "stacks")
     assert result.returncode != 0
-    assert message in result.stderr
+    assert "architecture 'sparc'" in result.stderr
+
+
+# --- main-only ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ref", ["refs/heads/feature", "refs/tags/v1", "refs/heads/main-old", ""])
+def test_main_only_refuses_any_other_ref_plainly(world, ref):
+    world["env"]["GITHUB_REF"] = ref
+    result = run(world, "main-only")
+    assert result.returncode == 1
+    assert "::error title=Not main::This workflow runs only from main" in result.stdout
+    assert "Not started" in world["summary"].read_text()
+
+
+def test_main_only_passes_on_main(world):
+    world["env"]["GITHUB_REF"] = "refs/heads/main"
+    assert run(world, "main-only").returncode == 0
 
 
 # --- prepare and push-image --------------------------------------------------------------------------------
@@ -439,13 +482,35 @@ def test_drift_of_a_further_stack_runs_its_deployed_image(world):
     assert "has drifted" in result.stderr and "Drift of production" in world["summary"].read_text()
 
 
-def test_rescan_scans_the_deployed_digest_and_gates_on_critical(world):
-    world["env"].update(FAKE_FINDINGS=str(FIXTURES / "scan-findings-critical.json"), FAKE_START_SCAN_RC="254")
+START_SCAN = f"aws ecr start-image-scan --repository-name container-lambda-dev --image-id imageDigest={DIGEST}"
+
+
+def test_rescan_starts_a_new_scan_then_waits_and_gates_on_critical(world):
+    world["env"]["FAKE_FINDINGS"] = str(FIXTURES / "scan-findings-critical.json")
     result = run(world, "rescan", "dev", "CRITICAL")
     assert result.returncode == 1
-    assert (f"aws ecr start-image-scan --repository-name container-lambda-dev --image-id imageDigest={DIGEST}"
-            in calls(world))
-    assert "::warning title=Rescan not started::" in result.stdout
+    log = calls(world)
+    assert log.index(START_SCAN) < log.index(
+        f"aws ecr wait image-scan-complete --repository-name container-lambda-dev --image-id imageDigest={DIGEST}")
+    assert "CRITICAL findings" in result.stdout
+
+
+def test_rescan_of_an_image_scanned_today_reports_that_scan(world):
+    world["env"].update(FAKE_START_SCAN_RC="254", FAKE_START_SCAN_ERROR=(
+        "An error occurred (LimitExceededException) when calling the StartImageScan operation: limit"))
+    result = run(world, "rescan", "dev", "CRITICAL")
+    assert result.returncode == 0, result.stderr
+    assert "::notice title=Already scanned today::" in result.stdout
+    assert "ECR scan of container-lambda-dev" in world["summary"].read_text()
+
+
+def test_rescan_fails_when_the_scan_cannot_start_for_another_reason(world):
+    world["env"].update(FAKE_START_SCAN_RC="254", FAKE_START_SCAN_ERROR=(
+        "An error occurred (AccessDeniedException) when calling the StartImageScan operation: denied"))
+    result = run(world, "rescan", "dev", "CRITICAL")
+    assert result.returncode == 1
+    assert "could not start the scan" in result.stderr and "AccessDeniedException" in result.stderr
+    assert not any(line.startswith("aws ecr wait") for line in calls(world))
 
 
 @pytest.mark.parametrize("args", [["verify", "Prod_EU"], ["promote", IMAGE_URI, "t", "../x"], ["nope"]])

@@ -63,16 +63,48 @@ def test_deploy_starts_on_main_or_by_hand_and_is_never_cancelled():
     assert DEPLOY["concurrency"]["cancel-in-progress"] is False
 
 
-def test_the_first_deploy_job_names_missing_variables_before_anything_else():
+def test_the_first_deploy_job_refuses_other_refs_then_names_missing_variables_before_anything_else():
     setup = DEPLOY["jobs"]["setup"]
-    first_run = next(step for step in setup["steps"] if "run" in step)
-    assert first_run["run"].startswith(f"{PIPELINE} require ")
+    runs = [step["run"] for step in setup["steps"] if "run" in step]
+    assert runs[0] == f"{PIPELINE} main-only"
+    assert runs[1].startswith(f"{PIPELINE} require ")
     assert "needs" not in setup
     for job_id in ("build", "promote"):
         job = DEPLOY["jobs"][job_id]
         first_run = next(step for step in job["steps"] if "run" in step)
         assert first_run["run"] == f"{PIPELINE} require env:AWS_DEPLOY_ROLE_ARN", job_id
         assert step_index(job, "require env:") < step_index(job, "configure-aws-credentials")
+
+
+def needs_of(jobs: dict, job_id: str) -> set[str]:
+    """Every job `job_id` waits for, directly or not."""
+    needs = jobs[job_id].get("needs", [])
+    direct = {needs} if isinstance(needs, str) else set(needs)
+    return direct.union(*(needs_of(jobs, need) for need in direct))
+
+
+@pytest.mark.parametrize("path", workflow_files(), ids=lambda path: path.name)
+def test_a_workflow_started_by_hand_gives_credentials_only_after_refusing_other_refs(path):
+    workflow = load_workflow(path)
+    if "workflow_dispatch" not in workflow["on"]:
+        return
+    jobs = workflow["jobs"]
+    gates = {job_id for job_id, job in jobs.items()
+             if job.get("steps") and job["steps"][1].get("run") == f"{PIPELINE} main-only"}
+    assert gates, f"{path.name}: no job starts with {PIPELINE} main-only"
+    for job_id, job in jobs.items():
+        if (job.get("permissions") or {}).get("id-token") == "write" or "secrets." in json.dumps(job):
+            assert needs_of(jobs, job_id) & gates, f"{path.name}:{job_id} gets credentials from any ref"
+
+
+@pytest.mark.parametrize("path", workflow_files(), ids=lambda path: path.name)
+def test_the_stacks_come_from_the_bootstraps_list_only(path):
+    """DEPLOY_STACKS (the bootstrap's deployEnvironments) is the one source: no stack name in a workflow."""
+    text = path.read_text(encoding="utf-8")
+    assert "BUILDING_STACK: dev" not in text and not re.search(r"stack-name: [\w-]+$", text, re.M), path.name
+    for workflow, job_id, step in all_steps():
+        if step.get("run", "").startswith(f"{PIPELINE} stacks"):
+            assert step["env"] == {"DEPLOY_STACKS": "${{ vars.DEPLOY_STACKS }}"}, (workflow, job_id)
 
 
 def test_deploys_wait_for_the_tests_of_the_same_commit():
