@@ -63,7 +63,8 @@ def test_outputs_say_which_variable_goes_where(default_run):
 def test_deploy_stacks_is_the_deploy_environments_in_their_order():
     run = run_bootstrap({"deployEnvironments": json.dumps(["dev", "staging", "production"])})
     assert json.loads(run.outputs["repositoryVariables"]["DEPLOY_STACKS"]) == ["dev", "staging", "production"]
-    (command,) = [line for line in run.outputs["ghVariableCommands"].splitlines() if " DEPLOY_STACKS " in line]
+    commands = run.outputs["ghVariableCommands"].splitlines()
+    (command,) = [line for line in commands if " DEPLOY_STACKS " in line]
     assert shlex.split(command)[-1] == '["dev","staging","production"]'
 
 

@@ -482,7 +482,7 @@ def test_drift_of_a_further_stack_runs_its_deployed_image(world):
     assert "has drifted" in result.stderr and "Drift of production" in world["summary"].read_text()
 
 
-START_SCAN = f"aws ecr start-image-scan --repository-name container-lambda-dev --image-id imageDigest={DIGEST}"
+SCAN_ARGS = f"--repository-name container-lambda-dev --image-id imageDigest={DIGEST}"
 
 
 def test_rescan_starts_a_new_scan_then_waits_and_gates_on_critical(world):
@@ -490,8 +490,8 @@ def test_rescan_starts_a_new_scan_then_waits_and_gates_on_critical(world):
     result = run(world, "rescan", "dev", "CRITICAL")
     assert result.returncode == 1
     log = calls(world)
-    assert log.index(START_SCAN) < log.index(
-        f"aws ecr wait image-scan-complete --repository-name container-lambda-dev --image-id imageDigest={DIGEST}")
+    assert log.index(f"aws ecr start-image-scan {SCAN_ARGS}") < log.index(
+        f"aws ecr wait image-scan-complete {SCAN_ARGS}")
     assert "CRITICAL findings" in result.stdout
 
 
