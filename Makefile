@@ -16,10 +16,14 @@ STACK ?= dev
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt function/requirements.txt
+# The function's own requirements, when it has them: its runtime ones (make invoke and make serve run it
+# in-process) and those of its tests (requirements-dev.txt). A function without them installs none.
+FUNCTION_REQUIREMENTS := $(wildcard function/requirements.txt function/requirements-dev.txt)
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt $(FUNCTION_REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt $(addprefix -r ,$(FUNCTION_REQUIREMENTS))
 	touch $@
 
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt

@@ -391,7 +391,7 @@ def _kms_key(raw: str, context: Context) -> str | None:
 
 def _dockerfile(raw: str, context: Context) -> str:
     allowed = ("must be the path of an existing Dockerfile inside function/ (a file named Dockerfile or "
-               "Dockerfile.<suffix>, or <name>.Dockerfile, e.g. function/Dockerfile.debian)")
+               "Dockerfile.<suffix>, or <name>.Dockerfile, e.g. function/Dockerfile.alt)")
     path = Path(raw)
     if path.is_absolute() or ".." in path.parts or not raw.strip():
         raise Invalid(allowed)
@@ -508,7 +508,7 @@ KEYS: tuple[Key, ...] = (
     Key("dockerfile", Text(_dockerfile, "a Dockerfile inside function/ (named Dockerfile, Dockerfile.* or "
                                         "*.Dockerfile)"),
         "function/Dockerfile", "Dockerfile of the image (the build context is function/).",
-        "function/Dockerfile.debian"),
+        "function/Dockerfile.alt"),
 )
 KEYS_BY_NAME = {key.name: key for key in KEYS}
 

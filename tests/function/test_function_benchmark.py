@@ -63,7 +63,7 @@ def test_bench_pins_match_the_project_and_runtime_pins():
     bench = {
         line.partition("==")[0]: line for line in benchmark.requirement_lines(benchmark.BENCH_REQUIREMENTS)
     }
-    for path in (ROOT / "requirements-dev.txt", FUNCTION_DIR / "requirements.txt"):
+    for path in (ROOT / "requirements-dev.txt", FUNCTION_DIR / "requirements-dev.txt"):
         for line in benchmark.requirement_lines(path):
             name = line.partition("==")[0]
             if name in bench:

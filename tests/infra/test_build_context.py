@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,14 +12,29 @@ from infra.build_context import context_files, image_tag, is_ignored, parse_dock
 from tests.infra.support import FUNCTION, IMAGE, ROOT, run_stack
 
 FUNCTION_DIR = ROOT / "function"
+# A function of the tests' own (the contract's shape, none of function/'s names): what the tag hashes.
+SOURCE, DEPENDENCIES = "handler.py", "deps.txt"
+OWN_FUNCTION = {
+    "Dockerfile": f"FROM scratch\nCOPY {DEPENDENCIES} {SOURCE} /task/\nCMD [\"handler.main\"]\n",
+    ".dockerignore": f"*\n!{SOURCE}\n!{DEPENDENCIES}\n",
+    SOURCE: "def main(event, context):\n    return {'statusCode': 204}\n",
+    DEPENDENCIES: "",
+    "events/call.json": "{}",
+    "events/expected-status.json": '{"call.json": 204}',
+}
+
+
+def write_function(directory: Path) -> Path:
+    for name, text in OWN_FUNCTION.items():
+        (directory / name).parent.mkdir(parents=True, exist_ok=True)
+        (directory / name).write_text(text, encoding="utf-8")
+    return directory
 
 
 @pytest.fixture()
 def context(tmp_path: Path) -> Path:
-    """A copy of function/ (the tests never touch the real one)."""
-    copy = tmp_path / "function"
-    shutil.copytree(FUNCTION_DIR, copy, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
-    return copy
+    """A function directory of the test's own (the tests never touch function/)."""
+    return write_function(tmp_path / "function")
 
 
 def tag(context: Path, dockerfile: str = "Dockerfile", platform: str = "linux/arm64") -> str:
@@ -28,35 +42,36 @@ def tag(context: Path, dockerfile: str = "Dockerfile", platform: str = "linux/ar
 
 
 @pytest.mark.parametrize(("patterns", "path", "ignored"), [
-    ("*\n!app.py", "app.py", False),
-    ("*\n!app.py", "events/health.json", True),
-    ("*\n!app.py", "train.py", True),
-    ("events", "events/health.json", True),
+    ("*\n!handler.py", "handler.py", False),
+    ("*\n!handler.py", "events/call.json", True),
+    ("*\n!handler.py", "train.py", True),
+    ("events", "events/call.json", True),
     ("events/*.json\n!events/keep.json", "events/keep.json", False),
     ("**/*.pyc", "a/b/c.pyc", True),
     ("**/*.pyc", "c.pyc", True),
     ("/build", "build/x", True),
     ("*.md", "docs/readme.md", False),  # `*` stays within one segment
-    ("# comment\n\n", "app.py", False),
+    ("# comment\n\n", "handler.py", False),
     ("te?t.py", "test.py", True),
 ])
 def test_dockerignore_rules(patterns, path, ignored):
     assert is_ignored(path, parse_dockerignore(patterns)) is ignored
 
 
-def test_the_context_is_what_the_dockerignore_lets_through():
-    names = {p.relative_to(FUNCTION_DIR).as_posix() for p in context_files(FUNCTION_DIR)}
-    assert "app.py" in names and "requirements.txt" in names
-    assert not any(name.startswith(("events/", "__pycache__/")) for name in names)
+def test_the_context_is_what_the_dockerignore_lets_through(context):
+    (context / "__pycache__").mkdir()
+    (context / "__pycache__" / "handler.cpython-313.pyc").write_bytes(b"")
+    names = {p.relative_to(context).as_posix() for p in context_files(context)}
+    assert names == {SOURCE, DEPENDENCIES}
 
 
-def test_the_same_sources_give_the_same_tag(context):
-    assert tag(context) == tag(context) == tag(FUNCTION_DIR)
+def test_the_same_sources_give_the_same_tag(context, tmp_path):
+    assert tag(context) == tag(context) == tag(write_function(tmp_path / "again"))
 
 
 def test_changing_a_source_file_changes_the_tag(context):
     before = tag(context)
-    with (context / "app.py").open("a") as handle:
+    with (context / SOURCE).open("a") as handle:
         handle.write("\n# changed\n")
     assert tag(context) != before
 
@@ -77,7 +92,7 @@ def test_the_dockerfile_and_the_platform_are_part_of_the_tag(context):
 
 def test_making_a_file_executable_changes_the_tag(context):
     before = tag(context)
-    (context / "app.py").chmod(0o755)
+    (context / SOURCE).chmod(0o755)
     assert tag(context) != before
 
 
@@ -93,12 +108,12 @@ def test_the_program_tags_the_image_with_the_hash_of_function(default_run):
 
 
 def test_an_edited_source_gives_the_program_a_new_tag_and_the_function_a_new_image(tmp_path, monkeypatch):
-    """The whole program on a copy of the project's function/: one edited source, a new tag and digest."""
-    shutil.copytree(FUNCTION_DIR, tmp_path / "function", ignore=shutil.ignore_patterns("__pycache__"))
+    """The whole program on a function of the test's own: one edited source, a new tag and digest."""
+    write_function(tmp_path / "function")
     monkeypatch.setattr(infra.config, "ROOT", tmp_path)
     before = run_stack()
     assert before.one(IMAGE).inputs["name"].endswith(":" + tag(tmp_path / "function"))
-    with (tmp_path / "function" / "app.py").open("a") as handle:
+    with (tmp_path / "function" / SOURCE).open("a") as handle:
         handle.write("\n# changed\n")
     after = run_stack()
     assert after.one(IMAGE).inputs["name"] != before.one(IMAGE).inputs["name"]
@@ -108,9 +123,9 @@ def test_an_edited_source_gives_the_program_a_new_tag_and_the_function_a_new_ima
 @pytest.mark.parametrize("mode", [0o600, 0o664])
 def test_permission_bits_a_copy_carries_change_the_tag(context, mode):
     """A checkout under umask 077 (0600 files) must not share a tag with a readable one."""
-    (context / "app.py").chmod(0o644)
+    (context / SOURCE).chmod(0o644)
     before = tag(context)
-    (context / "app.py").chmod(mode)
+    (context / SOURCE).chmod(mode)
     assert tag(context) != before
 
 
@@ -131,8 +146,8 @@ def test_an_ignored_directory_is_not_walked(tmp_path, monkeypatch):
     (context / "events").mkdir()
     (context / ".venv" / "lib" / "big.py").write_text("")
     (context / "events" / "keep.json").write_text("{}")
-    (context / "app.py").write_text("")
-    (context / ".dockerignore").write_text("*\n!app.py\n!events/keep.json\n")
+    (context / SOURCE).write_text("")
+    (context / ".dockerignore").write_text(f"*\n!{SOURCE}\n!events/keep.json\n")
     walked = []
     real_walk = infra.build_context.os.walk
 
@@ -143,14 +158,14 @@ def test_an_ignored_directory_is_not_walked(tmp_path, monkeypatch):
 
     monkeypatch.setattr(infra.build_context.os, "walk", spy)
     names = [p.relative_to(context).as_posix() for p in context_files(context)]
-    assert names == ["app.py", "events/keep.json"]
+    assert sorted(names) == ["events/keep.json", SOURCE]
     assert ".venv" not in walked and ".venv/lib" not in walked
     assert "events" in walked, "a directory a `!` pattern can re-include is still walked"
 
 
 def test_a_large_file_is_hashed_in_chunks(context, monkeypatch):
     """The hash streams: a file bigger than the chunk gives the same tag as hashing it whole would."""
-    (context / "requirements.txt").write_bytes(b"x" * (3 * infra.build_context.CHUNK + 5))
+    (context / DEPENDENCIES).write_bytes(b"x" * (3 * infra.build_context.CHUNK + 5))
     streamed = tag(context)
     monkeypatch.setattr(infra.build_context, "CHUNK", 1 << 30)
     assert tag(context) == streamed

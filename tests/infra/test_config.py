@@ -9,6 +9,7 @@ import pytest
 
 from infra.config import KEYS, NAMESPACE, RESERVED_ENV_NAMES, RETENTION_DAYS, ConfigError, load_settings
 from tests.infra.support import FUNCTION, IMAGE, run_stack
+from tests.support.second_dockerfile import second_dockerfile
 
 DIGEST = "sha256:" + "ab" * 32
 REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
@@ -208,8 +209,9 @@ def test_a_digest_of_this_repository_is_accepted_as_build_cache():
 
 
 @pytest.mark.parametrize("key", KEYS, ids=lambda key: key.name)
-def test_the_example_of_every_key_is_accepted_and_reaches_the_settings(key):
-    run_stack({key.name: key.example})  # raises ConfigError otherwise
+def test_the_example_of_every_key_is_accepted_and_reaches_the_settings(key, tmp_path):
+    with second_dockerfile(tmp_path):  # the `dockerfile` key's example names a second Dockerfile
+        run_stack({key.name: key.example})  # raises ConfigError otherwise
 
 
 def test_settings_are_frozen_and_named_after_the_keys():

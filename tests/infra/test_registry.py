@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from infra.config import ConfigError
 from tests.infra.support import FUNCTION, IMAGE, LIFECYCLE, REPOSITORY, ROOT, run_stack
 from tests.support.pulumi_harness import HarnessMocks, run_program
+from tests.support.second_dockerfile import second_dockerfile
 
 KMS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
@@ -58,9 +60,10 @@ def test_the_build_makes_a_single_manifest_lambda_accepts_no_attestations(defaul
     assert "," not in build["platform"], "one platform: a multi-platform build pushes an index"
 
 
-def test_the_image_builds_function_with_the_configured_dockerfile_and_inline_cache():
-    build = run_stack({"dockerfile": "function/Dockerfile.debian"}).one(IMAGE).inputs["build"]
-    assert (build["context"], build["dockerfile"]) == ("function", "Dockerfile.debian")
+def test_the_image_builds_function_with_the_configured_dockerfile_and_inline_cache(tmp_path):
+    with second_dockerfile(tmp_path) as dockerfile:
+        build = run_stack({"dockerfile": dockerfile}).one(IMAGE).inputs["build"]
+    assert (build["context"], build["dockerfile"]) == ("function", Path(dockerfile).name)
     assert build["buildArgs"] == {"BUILDKIT_INLINE_CACHE": "1"}
     assert "cacheFroms" not in build  # no cache unless CONTAINER_LAMBDA_CACHE_FROM names one
 

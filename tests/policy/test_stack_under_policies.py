@@ -23,6 +23,7 @@ from tests.policy.support import (
     takes_tags,
 )
 from tests.support.pulumi_harness import ACCOUNT, REGION, HarnessMocks, run_program
+from tests.support.second_dockerfile import SECOND, second_dockerfile
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pulumi_aws.s3 warns on import
 
@@ -39,7 +40,7 @@ VARIANTS = {
     "extra-policies": {"extraPolicyArns": [EXTRA_POLICY_ARN]},
     "environment": {"environment": {"LOG_LEVEL": "DEBUG", "FEATURE_FLAGS": "batch"}},
     "retention-and-force-delete": {"logRetentionDays": 30, "forceDelete": True},
-    "debian-image": {"dockerfile": "function/Dockerfile.debian"},
+    "second-dockerfile": {"dockerfile": SECOND},
     "sizes-and-throttling": {"memorySize": 2048, "timeout": 15, "ephemeralStorage": 1024,
                              "throttleRateLimit": 5, "throttleBurstLimit": 10},
 }
@@ -71,7 +72,10 @@ def built_tag(resources: list[Resource]) -> str:
     return image.props["name"].rsplit(":", 1)[1]
 
 
-def run_variant(name: str) -> list[Resource]:
+def run_variant(name: str, directory: Path) -> list[Resource]:
+    if name == "second-dockerfile":
+        with second_dockerfile(directory):
+            return run_stack(VARIANTS[name])
     if name == "image-already-in-ecr":
         return run_stack({}, ecr_images={f"{PROJECT}-dev": {built_tag(run_stack({})): DEPLOYED}})
     if name == "pinned-image":
@@ -80,8 +84,8 @@ def run_variant(name: str) -> list[Resource]:
 
 
 @pytest.fixture(scope="module", params=sorted(VARIANTS) + list(IMAGE_VARIANTS))
-def variant(request) -> tuple[str, list[Resource]]:
-    return request.param, run_variant(request.param)
+def variant(request, tmp_path_factory) -> tuple[str, list[Resource]]:
+    return request.param, run_variant(request.param, tmp_path_factory.mktemp("project"))
 
 
 def test_the_stack_passes_every_mandatory_policy(variant):
