@@ -25,9 +25,10 @@ import re
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -96,9 +97,31 @@ def load_handler(name: str, function_dir: Path = FUNCTION_DIR) -> Handler:
         raise LocalError(f"cannot load the handler {name} from {function_dir}: {exc}") from exc
 
 
-def http_event(method: str, target: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
-    """An API Gateway HTTP API payload v2 event for one request, as API Gateway builds it."""
+def http_event(
+    method: str, target: str, headers: Mapping[str, str] | Iterable[tuple[str, str]], body: bytes
+) -> dict[str, Any]:
+    """An API Gateway HTTP API payload v2 event for one request, as API Gateway builds it.
+
+    `target` is the request target (path and query), `headers` a mapping or the (name, value) pairs as
+    received, `body` the raw bytes (text if UTF-8, else base64 with `isBase64Encoded`). As API Gateway's
+    payload format 2.0 does (API Gateway developer guide, "Create AWS Lambda proxy integrations for HTTP
+    APIs", payload format differences): header names are lower-cased and a repeated header's values joined
+    with commas; `Cookie` headers leave `headers` and become `cookies`, one "name=value" entry per cookie;
+    `queryStringParameters` holds the query's decoded keys and values, a repeated key's values joined with
+    commas. `cookies` and `queryStringParameters` are absent when the request has none.
+    """
     path, _, query = target.partition("?")
+    joined: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in headers.items() if isinstance(headers, Mapping) else headers:
+        name = name.lower()
+        if name == "cookie":
+            cookies += [cookie.strip() for cookie in value.split(";") if cookie.strip()]
+        else:
+            joined[name] = f"{joined[name]},{value}" if name in joined else value
+    parameters: dict[str, str] = {}
+    for key, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
+        parameters[key] = f"{parameters[key]},{value}" if key in parameters else value
     now = time.time()
     try:
         text, is_base64 = body.decode("utf-8"), False
@@ -109,7 +132,7 @@ def http_event(method: str, target: str, headers: dict[str, str], body: bytes) -
         "routeKey": "$default",
         "rawPath": path,
         "rawQueryString": query,
-        "headers": {name.lower(): value for name, value in headers.items()},
+        "headers": joined,
         "requestContext": {
             "accountId": "123456789012",
             "apiId": "local",
@@ -120,7 +143,7 @@ def http_event(method: str, target: str, headers: dict[str, str], body: bytes) -
                 "path": path,
                 "protocol": "HTTP/1.1",
                 "sourceIp": "127.0.0.1",
-                "userAgent": headers.get("User-Agent", ""),
+                "userAgent": joined.get("user-agent", ""),
             },
             "requestId": uuid.uuid4().hex[:16],
             "routeKey": "$default",
@@ -130,6 +153,10 @@ def http_event(method: str, target: str, headers: dict[str, str], body: bytes) -
         },
         "isBase64Encoded": is_base64,
     }
+    if cookies:
+        event["cookies"] = cookies
+    if parameters:
+        event["queryStringParameters"] = parameters
     if body:
         event["body"] = text
     return event
@@ -173,7 +200,7 @@ def make_request_handler(
             if length > max_bytes:
                 return self._refuse(413, "body_too_large", f"the request body is over {max_bytes} bytes")
             body = self.rfile.read(length) if length else b""
-            event = http_event(self.command, self.path, dict(self.headers.items()), body)
+            event = http_event(self.command, self.path, self.headers.items(), body)
             response = handler(event, LocalContext())
             payload = response.get("body") or ""
             data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()

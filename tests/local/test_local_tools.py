@@ -7,6 +7,7 @@ temporary directory: a handler that echoes what it received.
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import socket
 import subprocess
@@ -33,7 +34,9 @@ def handler(event, context):
     if event.get("isBase64Encoded"):
         body = base64.b64decode(body).decode("latin-1")
     answer = {"method": method, "body": body, "base64": event["isBase64Encoded"],
-              "query": event["rawQueryString"], "requestId": context.aws_request_id}
+              "query": event["rawQueryString"], "requestId": context.aws_request_id,
+              "parameters": event.get("queryStringParameters"), "cookies": event.get("cookies"),
+              "headers": event["headers"]}
     return {"statusCode": 200, "headers": {"Content-Type": "application/json", "X-Echo": "1"},
             "body": json.dumps(answer), "isBase64Encoded": False}
 """
@@ -102,6 +105,21 @@ def test_server_turns_a_request_into_a_payload_v2_event(api):
         "a=1",
         False,
     )
+
+
+def test_server_passes_repeated_headers_and_cookies_as_api_gateway_does(api):
+    connection = http.client.HTTPConnection(api.removeprefix("http://"), timeout=10)
+    connection.putrequest("GET", "/echo?tag=a&tag=b")
+    for name, value in [("Cookie", "session=1; theme=dark"), ("Cookie", "seen=yes"),
+                        ("X-Trace", "one"), ("X-Trace", "two")]:
+        connection.putheader(name, value)
+    connection.endheaders()
+    answer = json.loads(connection.getresponse().read())
+    connection.close()
+    assert answer["cookies"] == ["session=1", "theme=dark", "seen=yes"]
+    assert answer["parameters"] == {"tag": "a,b"}
+    assert answer["headers"]["x-trace"] == "one,two"
+    assert "cookie" not in answer["headers"], "API Gateway moves cookies out of the headers"
 
 
 def test_server_sends_binary_bodies_base64_encoded(api):
@@ -309,3 +327,18 @@ def test_http_event_has_the_payload_v2_shape():
     assert (built["body"], built["isBase64Encoded"]) == ("{}", False)
     assert "body" not in local.http_event("GET", "/", {}, b"")
     assert base64.b64decode(local.http_event("POST", "/", {}, b"\xff")["body"]) == b"\xff"
+
+
+def test_http_event_decodes_the_query_and_joins_a_repeated_key_with_commas():
+    built = local.http_event("GET", "/p?a=1&b=x%20y&a=2&flag", {}, b"")
+    assert built["rawQueryString"] == "a=1&b=x%20y&a=2&flag"
+    assert built["queryStringParameters"] == {"a": "1,2", "b": "x y", "flag": ""}
+    assert "queryStringParameters" not in local.http_event("GET", "/p", {}, b"")
+
+
+def test_http_event_lists_cookies_apart_from_the_headers():
+    received = [("Cookie", "a=1; b=2"), ("Accept", "text/plain"), ("cookie", "c=3"), ("accept", "*/*")]
+    built = local.http_event("GET", "/", received, b"")
+    assert built["cookies"] == ["a=1", "b=2", "c=3"]
+    assert built["headers"] == {"accept": "text/plain,*/*"}
+    assert "cookies" not in local.http_event("GET", "/", {"Accept": "*/*"}, b"")
