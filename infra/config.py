@@ -41,6 +41,8 @@ CACHE_FROM_ENV = "CONTAINER_LAMBDA_CACHE_FROM"
 IMAGE_URI_ENV = "CONTAINER_LAMBDA_IMAGE_URI"
 # Namespaces of the providers and the engine, never mistaken for a misspelt project namespace.
 OTHER_NAMESPACES = frozenset({"aws", "docker", "pulumi"})
+# keys of the aws: namespace the program itself reads (Context.region); one or two edits from one is a typo
+PROVIDER_KEYS_READ = ("region",)
 
 # Smithy `integer`, the type of every "Type: Integer" field of the AWS API references: a 32-bit signed integer
 # (Smithy 2.0 specification, "Simple types": integer = -2^31 to 2^31-1).
@@ -84,7 +86,7 @@ KMS_KEY_ARN = re.compile(rf"arn:(?P<partition>{_PARTITION}):kms:(?P<region>{_REG
                          rf"(?P<account>{_DIGITS12}):key/"
                          r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})")
 # IAM: policy names are [\w+=,.@-]+ in ASCII (IAM API reference, CreatePolicy PolicyName pattern).
-POLICY_ARN = re.compile(rf"arn:(?P<partition>{_PARTITION}):iam::(?:aws|{_DIGITS12}):policy/"
+POLICY_ARN = re.compile(rf"arn:(?P<partition>{_PARTITION}):iam::(?P<account>aws|{_DIGITS12}):policy/"
                         r"(?:[A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,128}")
 # SSM parameter ARN: arn:<partition>:ssm:<region>:<account>:parameter/<name without its leading slash>
 # (Systems Manager User Guide, "Resource types defined by AWS Systems Manager": parameter); Secrets Manager
@@ -154,10 +156,10 @@ class Integer(Rule):
         return f"{text}, or {self.off} ({self.off_means})" if self.off is not None else text
 
     def parse(self, raw: str, context: Context) -> int:
-        text = raw.strip()
-        if not re.fullmatch(r"-?[0-9]+", text) or len(text) > 20:
-            raise Invalid(f"must be {self.allowed}")
-        value = int(text)
+        # canonical decimal only, as YAML and JSON write integers: no spaces, sign "+", leading zeros or "-0"
+        if not re.fullmatch(r"-?[1-9][0-9]{0,19}|0", raw, flags=re.ASCII):
+            raise Invalid(f"must be {self.allowed}, written in canonical decimal")
+        value = int(raw)
         if value != self.off and not self.low <= value <= self.high:
             raise Invalid(f"must be {self.allowed}")
         return value
@@ -178,7 +180,7 @@ class OneOf(Rule):
 
     def parse(self, raw: str, context: Context) -> Any:
         for choice in self.choices:
-            if raw.strip() == str(choice):
+            if raw == str(choice):  # exactly: " 30 " or "030" is not 30
                 return choice
         raise Invalid(f"must be {self.allowed}")
 
@@ -303,9 +305,11 @@ def _policy_arn(arn: str, context: Context) -> str | None:
     problem = attachable_policy_problem(arn)  # the bootstrap's allow-list and the pack's admin-like rule
     if problem:
         return problem
-    partition = context.caller[0]
+    partition, account, _ = context.caller
     if match["partition"] != partition:
         return f"the partition must be the caller's ({partition})"
+    if match["account"] not in ("aws", account):
+        return f"account {match['account']} is neither aws (AWS managed) nor the caller's ({account})"
     return None
 
 
@@ -358,8 +362,14 @@ def _secret_reference(value: Any, context: Context) -> str | None:
         return ("is not an SSM parameter ARN (arn:<partition>:ssm:<region>:<account>:parameter/<name>) or a "
                 "Secrets Manager secret ARN (arn:<partition>:secretsmanager:<region>:<account>:secret:"
                 "<name>-<6 characters>)")
-    if match["partition"] != context.caller[0]:
-        return f"must be in the caller's partition {context.caller[0]}"
+    partition, account, _ = context.caller
+    wrong = [f"{part} {found} is not the {whose} {want}" for part, found, whose, want in (
+        ("partition", match["partition"], "caller's", partition),
+        ("account", match["ssm_account"] or match["sm_account"], "caller's", account),
+        ("region", match["ssm_region"] or match["sm_region"], "stack's", context.region))
+        if found != want]
+    if wrong:
+        return "must be of the caller's partition and account and the stack's region: " + "; ".join(wrong)
     problem = stack_secret_problem(arn, context.stack)  # what the stack's boundary admits (iam_rules.py)
     if problem:
         return problem
@@ -475,7 +485,8 @@ KEYS: tuple[Key, ...] = (
         "secret in the state and in previews.", {"POWERTOOLS_SERVICE_NAME": "orders"}, secret=True),
     Key("secretEnvironment",
         Text(_secret_environment,
-             NameMap(_secret_reference, "an SSM parameter or Secrets Manager secret ARN, or "
+             NameMap(_secret_reference, "an SSM parameter or Secrets Manager secret ARN of the caller's "
+                                        "account and partition and the stack's region, or "
                                         "{\"arn\": ..., \"kmsKeyArn\": ...}").allowed, pulumi_type=None),
         {}, "Environment variables holding the ARN (not the value) of an SSM parameter or a Secrets Manager "
             "secret; the function's role may read exactly these (and decrypt with kmsKeyArn when given).",
@@ -501,8 +512,9 @@ KEYS: tuple[Key, ...] = (
         "KMS key that encrypts the repository; empty = AES256.",
         "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
     Key("extraPolicyArns",
-        StringList(_policy_arn, "a customer-managed IAM policy ARN under the path /<project>/, no "
-                                "administrator-like name (infra/iam_rules.py)"), [],
+        StringList(_policy_arn, "a customer-managed IAM policy ARN of the caller's account and "
+                                "partition, under the path /<project>/, no administrator-like name "
+                                "(infra/iam_rules.py)"), [],
         "Managed policies attached to the function's role, besides its inline policy.",
         [f"arn:aws:iam::123456789012:policy/{PROJECT}/orders-table-read"]),
     Key("dockerfile", Text(_dockerfile, "a Dockerfile inside function/ (named Dockerfile, Dockerfile.* or "
@@ -639,6 +651,10 @@ def _misplaced_keys(present: Mapping[str, str]) -> list[Problem]:
             hint = f"did you mean {NAMESPACE}:{near}?" if near else f"known keys: {', '.join(names)}"
             problems.append(Problem(full, present[full], f"is not a config key of this project ({hint})",
                                     secret=_is_secret(full)))
+        elif namespace == "aws" and name not in PROVIDER_KEYS_READ \
+                and (near := _closest(name, list(PROVIDER_KEYS_READ))):
+            problems.append(Problem(full, present[full], f"is misspelt: did you mean aws:{near}?",
+                                    secret=_is_secret(full)))
         elif namespace != NAMESPACE and namespace not in OTHER_NAMESPACES \
                 and edit_distance(namespace, NAMESPACE) <= 2:
             intended = f"{NAMESPACE}:{_closest(name, names) or name}"
@@ -652,7 +668,7 @@ def load_settings(stack: str | None = None, environ: Mapping[str, str] | None = 
     """Read and validate every setting; raise one ConfigError listing all problems (nothing is registered)."""
     stack = stack if stack is not None else pulumi.get_stack()
     environ = os.environ if environ is None else environ
-    context = Context(stack=stack, configured_region=pulumi.Config("aws").get("region"))
+    context = Context(stack=stack, configured_region=pulumi.Config("aws").get(PROVIDER_KEYS_READ[0]))
     present = _present_config()
     secret_keys = {key.name for key in KEYS if _is_secret(f"{NAMESPACE}:{key.name}")}
     problems: list[Problem] = []

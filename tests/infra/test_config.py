@@ -24,6 +24,14 @@ BAD = [
     ({"memorySize": 64}, f"{N}:memorySize", "'64'"),
     ({"memorySize": "lots"}, f"{N}:memorySize", "'lots'"),
     ({"memorySize": "1024.0"}, f"{N}:memorySize", "'1024.0'"),
+    # integers are written canonically: no surrounding whitespace, no leading zeros, no sign "+", no "-0"
+    ({"memorySize": " 1024 "}, f"{N}:memorySize", "' 1024 '"),
+    ({"memorySize": "01024"}, f"{N}:memorySize", "'01024'"),
+    ({"keepImages": "01"}, f"{N}:keepImages", "'01'"),
+    ({"timeout": "+30"}, f"{N}:timeout", "'+30'"),
+    ({"reservedConcurrency": "-0"}, f"{N}:reservedConcurrency", "'-0'"),
+    ({"logRetentionDays": " 30"}, f"{N}:logRetentionDays", "' 30'"),
+    ({"logRetentionDays": "030"}, f"{N}:logRetentionDays", "'030'"),
     ({"memorySize": "\u0661\u0660\u0662\u0664"}, f"{N}:memorySize", "'\u0661\u0660\u0662\u0664'"),
     ({"timeout": 0}, f"{N}:timeout", "'0'"),
     ({"timeout": 901}, f"{N}:timeout", "'901'"),
@@ -65,6 +73,13 @@ BAD = [
                                                                  f"{KEY_ID}"}}},
      f"{N}:secretEnvironment", "999999999999"),
     ({"secretEnvironment": {"DB": {"arn": SECRET_ARN, "kms": "x"}}}, f"{N}:secretEnvironment", "kms"),
+    # a reference in another account or region than the stack's (the caller's)
+    ({"secretEnvironment": {"DB": SECRET_ARN.replace(":123456789012:", ":999999999999:")}},
+     f"{N}:secretEnvironment", "account 999999999999"),
+    ({"secretEnvironment": {"DB": SECRET_ARN.replace(":eu-west-1:", ":us-east-1:")}},
+     f"{N}:secretEnvironment", "region us-east-1"),
+    ({"secretEnvironment": {"DB": "arn:aws:ssm:eu-west-1:999999999999:parameter/container-lambda/dev/token"}},
+     f"{N}:secretEnvironment", "account 999999999999"),
     ({"secretEnvironment": {"AWS_REGION": SECRET_ARN}}, f"{N}:secretEnvironment", "AWS_REGION"),
     ({"secretEnvironment": {"DB": SECRET_ARN}, "environment": {"DB": "x"}}, f"{N}:secretEnvironment", "DB"),
     ({"corsAllowOrigins": ["example.com"]}, f"{N}:corsAllowOrigins", "example.com"),
@@ -93,6 +108,9 @@ BAD = [
      "ReadOnlyAccess"),
     ({"extraPolicyArns": ["arn:aws-us-gov:iam::aws:policy/ReadOnlyAccess"]}, f"{N}:extraPolicyArns",
      "aws-us-gov"),
+    # a customer-managed policy of another account than the caller's
+    ({"extraPolicyArns": [f"arn:aws:iam::999999999999:policy/{N}/orders-read"]}, f"{N}:extraPolicyArns",
+     "999999999999"),
     ({"dockerfile": "Dockerfile"}, f"{N}:dockerfile", "'Dockerfile'"),
     ({"dockerfile": "function/../Pulumi.yaml"}, f"{N}:dockerfile", "Pulumi.yaml"),
     ({"dockerfile": "function/Dockerfile.missing"}, f"{N}:dockerfile", "Dockerfile.missing"),
@@ -101,6 +119,9 @@ BAD = [
     ({"memorysize": 2048}, f"{N}:memorysize", "2048"),
     ({"containerlambda:memorySize": 512}, "containerlambda:memorySize", "512"),
     ({"container-lamda:timeout": 30}, "container-lamda:timeout", "30"),
+    # one or two edits from aws:region, the one aws: key the program reads
+    ({"aws:regoin": "eu-west-1"}, "aws:regoin", "eu-west-1"),
+    ({"aws:rgion": "eu-west-1"}, "aws:rgion", "eu-west-1"),
 ]
 
 
@@ -142,6 +163,7 @@ def test_a_misspelt_key_or_namespace_names_the_intended_key():
     assert f"did you mean {N}:memorySize?" in str(config_error({"memorysize": 2048}))
     assert f"did you mean {N}:memorySize?" in str(config_error({"containerlambda:memorySize": 512}))
     assert f"did you mean {N}:timeout?" in str(config_error({"container-lamda:timout": 30}))
+    assert "did you mean aws:region?" in str(config_error({"aws:regoin": "eu-west-1"}))
 
 
 def test_other_namespaces_pass():
