@@ -114,7 +114,7 @@ BAD = [
     ({"dockerfile": "Dockerfile"}, f"{N}:dockerfile", "'Dockerfile'"),
     ({"dockerfile": "function/../Pulumi.yaml"}, f"{N}:dockerfile", "Pulumi.yaml"),
     ({"dockerfile": "function/Dockerfile.missing"}, f"{N}:dockerfile", "Dockerfile.missing"),
-    ({"dockerfile": "function/app.py"}, f"{N}:dockerfile", "function/app.py"),
+    ({"dockerfile": "function/events/expected-status.json"}, f"{N}:dockerfile", "expected-status.json"),
     ({"dockerfile": "/etc/passwd"}, f"{N}:dockerfile", "/etc/passwd"),
     ({"memorysize": 2048}, f"{N}:memorysize", "2048"),
     ({"containerlambda:memorySize": 512}, "containerlambda:memorySize", "512"),
