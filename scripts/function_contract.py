@@ -4,8 +4,11 @@
 `function/events/*.json` are API Gateway HTTP API payload format 2.0 events; `events/expected-status.json`
 maps each event's file name to what the function must answer:
 
-    {"ok.json": 200, "bad.json": {"status": 400, "contains": "text the body must contain"}}
+    {"ok.json": 200, "bad.json": {"status": 400, "contains": "text the body must contain"},
+     "delete.json": {"status": 204, "smoke": false}}
 
+`"smoke": false` keeps an event (one that changes data, say) out of the post-deploy smoke test: it is never
+sent to a deployed stack, production included, but the container test and the local tools still run it.
 Every event file needs an entry and every entry an event file. The platform's tools (the container test,
 the post-deploy smoke test, the local tools) read the contract only through this module, so they name no
 route, label or field of the function.
@@ -13,6 +16,8 @@ route, label or field of the function.
     load_cases(events_dir) -> list[Case]      (ContractError lists every problem at once)
     Case.request() -> Request | None          an HTTP request to send to a deployed API, None for events that
                                               are not HTTP API requests
+    smoke_cases(cases) -> list[Case]          the cases the smoke test sends: HTTP requests not marked
+                                              "smoke": false
     check(case, status, body) -> list[str]    what is wrong with an answer (empty: it passes)
 
 CLI: `python3 scripts/function_contract.py [EVENTS_DIR]` checks the contract and lists the cases.
@@ -45,6 +50,7 @@ class ContractError(Exception):
 class Expected:
     status: int  # HTTP status code the answer must have
     contains: str | None = None  # text the (decoded) body must contain
+    smoke: bool = True  # False: never sent to a deployed stack by the smoke test
 
 
 @dataclass(frozen=True)
@@ -105,19 +111,23 @@ def _body(case: Case) -> bytes | None:
 def _expected(name: str, value: object) -> Expected | str:
     """The parsed expectation, or a problem description."""
     if isinstance(value, bool) or not isinstance(value, (int, dict)):
-        return f"{name}: expected an HTTP status or {{\"status\": ..., \"contains\": ...}}, got {value!r}"
+        return (f"{name}: expected an HTTP status or {{\"status\": ..., \"contains\": ..., \"smoke\": ...}}, "
+                f"got {value!r}")
+    smoke = True
     if isinstance(value, dict):
-        unknown = sorted(set(value) - {"status", "contains"})
-        status, contains = value.get("status"), value.get("contains")
+        unknown = sorted(set(value) - {"status", "contains", "smoke"})
+        status, contains, smoke = value.get("status"), value.get("contains"), value.get("smoke", True)
         if unknown:
-            return f"{name}: unknown keys {', '.join(unknown)} (allowed: status, contains)"
+            return f"{name}: unknown keys {', '.join(unknown)} (allowed: status, contains, smoke)"
         if contains is not None and (not isinstance(contains, str) or not contains):
             return f"{name}: contains must be a non-empty string, got {contains!r}"
+        if not isinstance(smoke, bool):
+            return f"{name}: smoke must be true or false, got {smoke!r}"
     else:
         status, contains = value, None
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
         return f"{name}: status must be an HTTP status code 100-599, got {status!r}"
-    return Expected(status, contains)
+    return Expected(status, contains, smoke)
 
 
 def load_cases(events_dir: Path = DEFAULT_EVENTS) -> list[Case]:
@@ -164,6 +174,11 @@ def load_cases(events_dir: Path = DEFAULT_EVENTS) -> list[Case]:
     return cases
 
 
+def smoke_cases(cases: list[Case]) -> list[Case]:
+    """The cases the post-deploy smoke test sends: HTTP API requests whose entry does not say "smoke": false."""
+    return [case for case in cases if case.expected.smoke and case.request() is not None]
+
+
 def check(case: Case, status: object, body: bytes | str | None) -> list[str]:
     """The ways an answer (status, body) misses the case's expectation; empty when it passes."""
     failures = []
@@ -187,7 +202,8 @@ def main(argv: list[str]) -> int:
         request = case.request()
         line = f"{request.method} {request.target}" if request else "(not an HTTP request)"
         contains = f", body contains {case.expected.contains!r}" if case.expected.contains else ""
-        print(f"{case.name}: {line} -> {case.expected.status}{contains}")
+        smoke = "" if case.expected.smoke else " (not smoke-tested)"
+        print(f"{case.name}: {line} -> {case.expected.status}{contains}{smoke}")
     return 0
 
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Smoke-test a deployed API with the function contract: every event that is an HTTP request is sent.
+"""Smoke-test a deployed API with the function contract: the events that are HTTP requests are sent.
 
-For each event of function/events/ that records an HTTP API request (payload format 2.0), the same method,
-path, query, headers and body go to the deployed API's base URL, and the answer must have the status (and
-contain the text) that events/expected-status.json gives (scripts/function_contract.py).
+For each event of function/events/ that records an HTTP API request (payload format 2.0) and whose entry in
+events/expected-status.json does not say `"smoke": false`, the same method, path, query, headers and body go
+to the deployed API's base URL, and the answer must have the status (and contain the text) the entry gives
+(scripts/function_contract.py, smoke_cases).
 
 Connection errors, 429 and 5xx answers that the contract does not expect are retried until --timeout (a
 function that was just updated, or an API that was just created, can need a few seconds); any other wrong
@@ -25,7 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from function_contract import DEFAULT_EVENTS, Case, ContractError, check, load_cases  # noqa: E402
+from function_contract import (  # noqa: E402
+    DEFAULT_EVENTS,
+    Case,
+    ContractError,
+    check,
+    load_cases,
+    smoke_cases,
+)
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 RETRY_STATUSES = {429, 500, 502, 503, 504}
@@ -84,10 +92,11 @@ def send(base: str, case: Case, deadline: float) -> Answer:
 
 
 def run(base: str, events_dir: Path, timeout: float) -> list[str]:
-    """Failures of every HTTP request case; raises ContractError when there is none to send."""
-    cases = [case for case in load_cases(events_dir) if case.request() is not None]
+    """Failures of every smoke case; raises ContractError when there is none to send."""
+    cases = smoke_cases(load_cases(events_dir))
     if not cases:
-        raise ContractError(f"{events_dir}: no event is an HTTP API request, nothing to smoke-test")
+        raise ContractError(f"{events_dir}: no event is an HTTP API request without \"smoke\": false, "
+                            "nothing to smoke-test")
     deadline = time.monotonic() + timeout
     failures = []
     for case in cases:

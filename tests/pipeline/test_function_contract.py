@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from scripts.function_contract import ContractError, Expected, check, load_cases
+from scripts.function_contract import ContractError, Expected, check, load_cases, smoke_cases
 from tests.pipeline.helpers import ROOT, run_script
 
 
@@ -61,6 +61,28 @@ def test_every_problem_is_listed_at_once(tmp_path):
                     "odd.json: unknown keys body", "broken.json: not JSON", "list.json: an event must be",
                     "blank.json: contains must be a non-empty string", "gone.json: listed in"):
         assert problem in message, f"{problem!r} missing from:\n{message}"
+
+
+def test_an_entry_may_keep_its_event_out_of_the_smoke_test(tmp_path):
+    events = write_contract(
+        tmp_path / "events",
+        {"read.json": http_event("GET", "/a"), "delete.json": http_event("DELETE", "/a/1"),
+         "kept.json": http_event("POST", "/a"), "scheduled.json": {"source": "aws.events"}},
+        {"read.json": 200, "delete.json": {"status": 204, "smoke": False},
+         "kept.json": {"status": 201, "smoke": True}, "scheduled.json": 200},
+    )
+    cases = load_cases(events)
+    assert [case.name for case in cases] == ["delete.json", "kept.json", "read.json", "scheduled.json"]
+    assert cases[0].expected == Expected(204, None, smoke=False)
+    assert [case.name for case in smoke_cases(cases)] == ["kept.json", "read.json"]
+
+
+@pytest.mark.parametrize("smoke", ["false", 0, None])
+def test_smoke_must_be_a_boolean(tmp_path, smoke):
+    events = write_contract(tmp_path / "events", {"a.json": http_event("GET", "/a")},
+                            {"a.json": {"status": 200, "smoke": smoke}})
+    with pytest.raises(ContractError, match="a.json: smoke must be true or false"):
+        load_cases(events)
 
 
 @pytest.mark.parametrize("status", [99, 600, -1])
@@ -122,6 +144,10 @@ def test_the_command_line_lists_the_cases_or_the_problems(tmp_path):
     listed = run_script(ROOT / "scripts" / "function_contract.py", str(good))
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.strip() == "a.json: GET /a -> 200"
+    quiet = write_contract(tmp_path / "quiet", {"a.json": http_event("DELETE", "/a")},
+                           {"a.json": {"status": 204, "smoke": False}})
+    assert run_script(ROOT / "scripts" / "function_contract.py", str(quiet)).stdout.strip() \
+        == "a.json: DELETE /a -> 204 (not smoke-tested)"
     bad = write_contract(tmp_path / "bad", {"a.json": http_event("GET", "/a")}, {})
     refused = run_script(ROOT / "scripts" / "function_contract.py", str(bad))
     assert refused.returncode == 1

@@ -58,6 +58,27 @@ def test_every_http_event_is_sent_as_recorded_and_passes(events):
     assert create_headers["host"] != "recorded.example", "the recorded Host header must not be replayed"
 
 
+def test_an_event_marked_smoke_false_is_never_sent(tmp_path):
+    events = write_contract(
+        tmp_path / "events",
+        {"list.json": http_event("GET", "/items"), "purge.json": http_event("DELETE", "/items")},
+        {"list.json": 200, "purge.json": {"status": 204, "smoke": False}},
+    )
+    handler = api({("GET", "/items"): (200, {})})
+    with http_server(handler) as base:
+        result = smoke(base, events)
+    assert result.returncode == 0, result.stderr
+    assert [(method, path) for method, path, _ in handler.seen] == [("GET", "/items")]
+
+
+def test_a_contract_whose_every_request_is_kept_out_is_refused(tmp_path):
+    events = write_contract(tmp_path / "events", {"purge.json": http_event("DELETE", "/items")},
+                            {"purge.json": {"status": 204, "smoke": False}})
+    result = smoke("http://127.0.0.1:9", events)
+    assert result.returncode == 2
+    assert "nothing to smoke-test" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("answers", "message"),
     [
