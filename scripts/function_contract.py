@@ -175,7 +175,7 @@ def load_cases(events_dir: Path = DEFAULT_EVENTS) -> list[Case]:
 
 
 def smoke_cases(cases: list[Case]) -> list[Case]:
-    """The cases the post-deploy smoke test sends: HTTP API requests whose entry does not say "smoke": false."""
+    """The cases the post-deploy smoke test sends: HTTP API requests not marked "smoke": false."""
     return [case for case in cases if case.expected.smoke and case.request() is not None]
 
 
