@@ -8,6 +8,7 @@
 #   pipeline.sh main-only                         fail unless GITHUB_REF is refs/heads/main
 #   pipeline.sh stacks                            GitHub outputs from DEPLOY_STACKS (JSON array): the
 #                                                 building stack, its runner, the further stacks in order
+#   pipeline.sh dockerfiles                       GitHub output: function/Dockerfile* as a JSON array of names
 #   pipeline.sh prepare STACK [--init]            pulumi install, the policy pack's venv, build-cache output;
 #                                                 --init creates the stack when it does not exist yet
 #   pipeline.sh push-image STACK                  `pulumi up` of the image registry only; output image-uri, tag
@@ -124,6 +125,17 @@ bootstrap's deployEnvironments)"
   architecture=$(stack_architecture "$building")
   output "building=$building" "architecture=$architecture" "runner=$(runner_for "$architecture")" \
     "further=$(jq -c '.[1:]' <<<"$list")" "all=$list"
+}
+
+# The function's Dockerfiles (function/Dockerfile, function/Dockerfile.<variant>; a BuildKit
+# Dockerfile.dockerignore is not one), for the test workflow's image matrix.
+dockerfiles() {
+  local file files=()
+  for file in function/Dockerfile*; do
+    [[ -f "$file" && "$file" != *.dockerignore ]] && files+=("${file#function/}")
+  done
+  ((${#files[@]})) || die "no Dockerfile in function/ (function/Dockerfile or function/Dockerfile.<variant>)"
+  output "dockerfiles=$(printf '%s\n' "${files[@]}" | jq -R . | jq -cs .)"
 }
 
 prepare() {
@@ -363,13 +375,14 @@ rescan() {
   scan "$repository" "$digest" "$severity"
 }
 
-usage() { sed -n '2,29p' "$0" >&2; exit 2; }
+usage() { sed -n '2,30p' "$0" >&2; exit 2; }
 command=${1:-}
 shift || true
 case "$command" in
   require) require "$@" ;;
   main-only) (($# == 0)) || usage; main_only ;;
   stacks) (($# == 0)) || usage; stacks ;;
+  dockerfiles) (($# == 0)) || usage; dockerfiles ;;
   prepare) (($# == 1 || $# == 2)) || usage; check_stack "$1"; prepare "$@" ;;
   push-image) (($# == 1)) || usage; check_stack "$1"; push_image "$1" ;;
   check-image) (($# == 2)) || usage; check_image "$@" ;;

@@ -18,6 +18,7 @@ COMPONENT = "container-lambda:infra:ImageRegistry"
 # The step outputs each subcommand prints (tests/pipeline/test_workflows.py: the workflows read no other).
 PRODUCES = {
     "stacks": {"building", "architecture", "runner", "further", "all"},
+    "dockerfiles": {"dockerfiles"},
     "prepare": {"cache-from"},
     "push-image": {"image-uri", "tag", "repository"},
     "promote": {"image-uri"},
@@ -192,6 +193,25 @@ def test_a_bad_building_stack_file_stops_the_plan_with_the_rule(world):
     result = run(world, "stacks")
     assert result.returncode != 0
     assert "architecture 'sparc'" in result.stderr
+
+
+# --- dockerfiles -------------------------------------------------------------------------------------------
+
+
+def test_dockerfiles_lists_every_dockerfile_of_the_function(world):
+    function = world["repo"] / "function"
+    for name in ("Dockerfile", "Dockerfile.alpine", "Dockerfile.dockerignore"):
+        (function / name).write_text("FROM scratch\n")
+    (function / "Dockerfile.d").mkdir()
+    result = run(world, "dockerfiles")
+    assert result.returncode == 0, result.stderr
+    assert outputs(world) == {"dockerfiles": '["Dockerfile","Dockerfile.alpine"]'}
+
+
+def test_dockerfiles_refuses_a_function_without_one(world):
+    result = run(world, "dockerfiles")
+    assert result.returncode == 1
+    assert "no Dockerfile in function/" in result.stderr
 
 
 # --- main-only ---------------------------------------------------------------------------------------------

@@ -141,9 +141,13 @@ def test_the_scan_gate_is_configurable_and_critical_by_default():
     assert DEPLOY["env"]["SCAN_FAIL_SEVERITY"] == "${{ vars.SCAN_FAIL_SEVERITY || 'CRITICAL' }}"
 
 
-def test_both_dockerfiles_and_both_architectures_are_built_and_tested():
-    matrix = TESTS["jobs"]["image"]["strategy"]["matrix"]
-    assert set(matrix["dockerfile"]) == {"Dockerfile", "Dockerfile.debian"}
+def test_every_dockerfile_present_and_both_architectures_are_built_and_tested():
+    image = TESTS["jobs"]["image"]
+    assert image["needs"] == "dockerfiles"
+    listing = TESTS["jobs"]["dockerfiles"]["steps"][-1]["run"]
+    assert listing == f"{PIPELINE} dockerfiles"
+    matrix = image["strategy"]["matrix"]
+    assert matrix["dockerfile"] == "${{ fromJSON(needs.dockerfiles.outputs.dockerfiles) }}"
     assert set(matrix["architecture"]) == {"arm64", "x86_64"}
     runners = {row["architecture"]: row["runner"] for row in matrix["include"]}
     assert runners == {"arm64": "ubuntu-24.04-arm", "x86_64": "ubuntu-24.04"}
