@@ -92,9 +92,10 @@ already exist"
 fi
 
 if [[ "$action" != destroy ]]; then pulumi install; fi
-if [[ "$action" == up ]] || { [[ "$action" == preview ]] && command -v docker >/dev/null; }; then
+if [[ "$action" == up ]] || { command -v docker >/dev/null && docker info >/dev/null 2>&1; }; then
   # Docker authenticates to ECR here, outside the program: no registry credential is ever a resource input.
-  # The program's docker provider reads it from Docker's config file in a preview too.
+  # The program's docker provider reads it from Docker's config file in a preview and a destroy too; those
+  # two log in when a Docker engine answers and run without one.
   region=$(pulumi config get aws:region --stack "$stack" 2>/dev/null || true)
   region=${region:-${AWS_REGION:-${AWS_DEFAULT_REGION:-}}}
   [[ -n "$region" ]] || die "no region: set \`make pulumi ARGS='config set aws:region eu-west-1'\` or AWS_REGION"

@@ -258,5 +258,16 @@ def test_destroy_needs_no_docker(world):
     deployed(repo)
     result, calls = run("destroy", FAKE_STACK_EXISTS="1", FAKE_DOCKER_DOWN="1")
     assert result.returncode == 0, result.stderr
-    assert not any(line.startswith("docker") for line in calls)
+    assert not any(line.startswith("docker login") for line in calls)
     assert pulumi_calls(calls)[-1] == "pulumi destroy --yes --stack dev --non-interactive"
+
+
+def test_destroy_logs_docker_in_when_docker_is_there(world):
+    # the docker provider reads the registry credentials from Docker's config in a destroy too
+    repo, _, run = world
+    deployed(repo)
+    result, calls = run("destroy", FAKE_STACK_EXISTS="1")
+    assert result.returncode == 0, result.stderr
+    registry = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+    destroy = calls.index(next(line for line in calls if line.startswith("pulumi destroy ")))
+    assert calls.index(f"docker login --username AWS --password-stdin {registry}") < destroy
