@@ -2,11 +2,14 @@
 in Pulumi.yaml; infra/project.py)."""
 
 from infra.config import FUNCTION_DIR, ROOT, load_settings
+from infra.delivery import Delivery, DeliveryArgs, WarmUp, WarmUpArgs, health_event
 from infra.function import Function, FunctionArgs
 from infra.http_api import HttpApi, HttpApiArgs
+from infra.monitoring import Monitoring, MonitoringArgs
 from infra.outputs import export_outputs
 from infra.registry import ImageRegistry, ImageRegistryArgs
 from infra.tags import standard_tags
+from scripts import function_contract
 
 # 1. Settings: every config key validated before anything is registered.
 settings = load_settings()
@@ -18,7 +21,7 @@ registry = ImageRegistry("registry", ImageRegistryArgs(
     keep_images=settings.keep_images, force_delete=settings.force_delete, kms_key_arn=settings.kms_key_arn,
     cache_from=settings.cache_from, pinned_image=settings.pinned_image, tags=tags, root=ROOT))
 
-# 3. The function, running the image by digest.
+# 3. The function, running the image by digest: each deploy publishes a version behind the alias `live`.
 function = Function("function", FunctionArgs(
     name=settings.prefix, image_uri=registry.image_uri, architecture=settings.architecture,
     memory_size=settings.memory_size, timeout=settings.timeout, ephemeral_storage=settings.ephemeral_storage,
@@ -29,7 +32,7 @@ function = Function("function", FunctionArgs(
     secret_environment=settings.secret_environment, log_level=settings.log_level,
     system_log_level=settings.system_log_level, extra_policy_arns=settings.extra_policy_arns))
 
-# 4. The HTTP API in front of it.
+# 4. The HTTP API in front of the alias.
 api = HttpApi("api", HttpApiArgs(
     name=settings.prefix, function_name=function.function_name, invoke_arn=function.invoke_arn,
     qualifier=function.qualifier, function_timeout=settings.timeout,
@@ -37,11 +40,29 @@ api = HttpApi("api", HttpApiArgs(
     throttle_burst_limit=settings.throttle_burst_limit, tags=tags,
     cors_allow_origins=settings.cors_allow_origins))
 
-# 5. The outputs contract.
+# 5. Alarms to an SNS topic, and a dashboard.
+monitoring = Monitoring("monitoring", MonitoringArgs(
+    name=settings.prefix, function_name=function.function_name, api_id=api.api_id, timeout_s=settings.timeout,
+    reserved_concurrency=settings.reserved_concurrency, tags=tags))
+
+# 6. Delivery: smoke requests on the new version, then the alias moves (all at once or through CodeDeploy);
+#    a schedule keeps the function Active.
+contract = function_contract.load_cases(ROOT / FUNCTION_DIR / "events")
+delivery = Delivery("delivery", DeliveryArgs(
+    name=settings.prefix, function_name=function.function_name,
+    function_arn=function.function_arn, version=function.version, alias_name=function.qualifier,
+    repository_name=registry.repository_name, keep_versions=settings.keep_images, smoke_cases=contract,
+    alarm_names=monitoring.alarm_names, alarm_arns=monitoring.alarm_arns, tags=tags))
+warm_up = WarmUp("warm-up", WarmUpArgs(
+    name=settings.prefix, function_name=function.function_name, alias_arn=function.alias_arn,
+    alias_name=function.qualifier, schedule="rate(7 days)", event=health_event(contract), tags=tags))
+
+# 7. The outputs contract.
 export_outputs({
     "apiUrl": api.api_url, "apiId": api.api_id,
     "functionName": function.function_name, "functionArn": function.function_arn,
     "invokeArn": function.invoke_arn, "imageUri": registry.image_uri,
     "repositoryUrl": registry.repository_url, "repositoryName": registry.repository_name,
     "roleArn": function.role_arn, "logGroupName": function.log_group_name,
+    "alarmTopicArn": monitoring.alarm_topic_arn, "dashboardUrl": monitoring.dashboard_url,
 })

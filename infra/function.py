@@ -1,5 +1,5 @@
-"""The function component: execution role, its log group, the container-image function, optionally a version
-and the alias `live` with provisioned concurrency."""
+"""The function component: execution role, its log group, the container-image function, the version every
+deploy publishes and the alias `live` the API invokes (with provisioned concurrency when set)."""
 
 from __future__ import annotations
 
@@ -131,8 +131,9 @@ class Function(pulumi.ComponentResource):
 
     function_name: pulumi.Output[str]
     function_arn: pulumi.Output[str]
-    invoke_arn: pulumi.Output[str]  # the alias's when there is one: what the API invokes
-    qualifier: pulumi.Output[str] | None  # the alias the API invokes (None: the unqualified function)
+    invoke_arn: pulumi.Output[str]  # the alias `live`'s: what the API invokes
+    qualifier: pulumi.Output[str]  # the alias the API invokes
+    version: pulumi.Output[str]  # the version this deploy published (infra/delivery.py moves the alias)
     role_arn: pulumi.Output[str]
     log_group_name: pulumi.Output[str]
 
@@ -183,7 +184,6 @@ class Function(pulumi.ComponentResource):
             )
             for arn in args.extra_policy_arns
         ]
-        publish = args.provisioned_concurrency > 0
         variables = function_environment(args.log_level, args.environment, args.secret_environment)
         self.function = aws.lambda_.Function(
             f"{name}-function",
@@ -205,7 +205,7 @@ class Function(pulumi.ComponentResource):
                 system_log_level=args.system_log_level),
             reserved_concurrent_executions=(args.reserved_concurrency
                                             if args.reserved_concurrency is not None else -1),
-            publish=publish,
+            publish=True,  # every deploy publishes a version: what the alias `live` points to
             tags=tags,
             # the log group before the function (Lambda would create it without retention), the role's
             # permissions before the first invocation
@@ -214,21 +214,20 @@ class Function(pulumi.ComponentResource):
                                         additional_secret_outputs=(
                                             ["environment"] if args.environment_is_secret else None)),
         )
-        self.alias = None
+        # The alias starts on the first published version; afterwards only the deployment moves it
+        # (infra/delivery.py: smoke requests on the new version, then CodeDeploy's traffic shifting or a
+        # direct update), so Pulumi never reverts what CodeDeploy did: version and routing are ignored after
+        # creation.
+        self.alias = aws.lambda_.Alias(
+            f"{name}-alias",
+            name=ALIAS_NAME,
+            function_name=self.function.name,
+            function_version=self.function.version,
+            description="The published version the HTTP API invokes",
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["functionVersion", "routingConfig"]),
+        )
         self.provisioned_concurrency_config = None
-        self.function_name = self.function.name
-        self.function_arn = self.function.arn
-        self.invoke_arn = self.function.invoke_arn
-        self.qualifier = None
-        if publish:
-            self.alias = aws.lambda_.Alias(
-                f"{name}-alias",
-                name=ALIAS_NAME,
-                function_name=self.function.name,
-                function_version=self.function.version,
-                description="The published version the HTTP API invokes",
-                opts=child,
-            )
+        if args.provisioned_concurrency > 0:
             self.provisioned_concurrency_config = aws.lambda_.ProvisionedConcurrencyConfig(
                 f"{name}-provisioned-concurrency",
                 function_name=self.function.name,
@@ -236,8 +235,12 @@ class Function(pulumi.ComponentResource):
                 provisioned_concurrent_executions=args.provisioned_concurrency,
                 opts=child,
             )
-            self.invoke_arn = self.alias.invoke_arn
-            self.qualifier = self.alias.name  # an output, so the permission waits for the alias
+        self.function_name = self.function.name
+        self.function_arn = self.function.arn
+        self.version = self.function.version
+        self.alias_arn = self.alias.arn
+        self.invoke_arn = self.alias.invoke_arn
+        self.qualifier = self.alias.name  # an output, so the permission waits for the alias
         self.role_arn = self.role.arn
         self.log_group_name = self.log_group.name
         self.register_outputs({

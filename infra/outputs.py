@@ -12,12 +12,14 @@ OUTPUTS: Mapping[str, str] = {
     "apiId": "ID of the HTTP API",
     "functionName": "name of the Lambda function",
     "functionArn": "ARN of the Lambda function (unqualified)",
-    "invokeArn": "invoke ARN the API integrates with: the alias `live`'s when provisioned concurrency is on",
+    "invokeArn": "invoke ARN the API integrates with: the alias `live`'s",
     "imageUri": "image the function runs: `<repositoryUrl>@sha256:<digest>`",
     "repositoryUrl": "URL of the ECR repository",
     "repositoryName": "name of the ECR repository",
     "roleArn": "ARN of the function's execution role",
     "logGroupName": "log group of the function (`/aws/lambda/<function>`)",
+    "alarmTopicArn": "ARN of the SNS topic the stack's alarms notify (subscribe to it for alerts)",
+    "dashboardUrl": "CloudWatch console URL of the stack's dashboard",
 }
 
 

@@ -69,16 +69,31 @@ def pushed_digest(repository: str, tag: str) -> str | None:
     return next((image.image_digest for image in listing.image_ids if image.image_tag == tag), None)
 
 
+# Tag prefix of the images published Lambda versions run (the deployment tags each version's digest with
+# `<prefix><version>` and removes the tag when it deletes the version: infra/deployment_runner.py).
+PROTECTED_TAG_PREFIX = "lambda-version-"
+# ECR has no "keep" action: a rule of the highest priority selects the protected images with a count they
+# never reach, and "an image that matches the tagging requirements of a rule cannot be expired by a rule with
+# a lower priority" (Amazon ECR User Guide, lifecycle policy evaluation rules; the same pattern is the
+# `tagPrefixList: ['prod'], maxImageCount: 9999` example of the AWS CDK's ecr.LifecycleRule).
+PROTECTED_IMAGE_COUNT = 9999
+
+
 def lifecycle_policy(keep_images: int) -> str:
-    """Untagged images expire a day after their push; of the tagged ones, the newest `keep_images` stay."""
+    """Images a published version runs never expire; untagged images expire a day after their push; of the
+    other tagged images (builds no kept version runs), the newest `keep_images` stay."""
     # ECR lifecycle policy properties (Amazon ECR User Guide): `tagged` needs a tagPrefixList or a
     # tagPatternList, and a pattern may hold up to four `*` wildcards, so ["*"] selects every tagged image.
     return json.dumps({"rules": [
-        {"rulePriority": 1, "description": "expire untagged images after 1 day",
+        {"rulePriority": 1, "description": "keep every image a published Lambda version runs",
+         "selection": {"tagStatus": "tagged", "tagPrefixList": [PROTECTED_TAG_PREFIX],
+                       "countType": "imageCountMoreThan", "countNumber": PROTECTED_IMAGE_COUNT},
+         "action": {"type": "expire"}},
+        {"rulePriority": 2, "description": "expire untagged images after 1 day",
          "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
                        "countNumber": 1},
          "action": {"type": "expire"}},
-        {"rulePriority": 2, "description": f"keep the newest {keep_images} tagged images",
+        {"rulePriority": 3, "description": f"keep the newest {keep_images} other tagged images",
          "selection": {"tagStatus": "tagged", "tagPatternList": ["*"], "countType": "imageCountMoreThan",
                        "countNumber": keep_images},
          "action": {"type": "expire"}},

@@ -121,9 +121,9 @@ def test_the_function_defaults(default_run):
     assert (function["memorySize"], function["timeout"]) == (1024, 29)
     assert function["ephemeralStorage"] == {"size": 512}
     assert function["reservedConcurrentExecutions"] == -1  # unreserved
-    assert function["publish"] is False
+    assert function["publish"] is True  # every deploy publishes a version behind the alias `live`
     assert function["environment"] == {"variables": {"POWERTOOLS_LOG_LEVEL": "INFO"}}
-    assert not default_run.of_type(ALIAS) and not default_run.of_type(PROVISIONED)
+    assert not default_run.of_type(PROVISIONED)
     assert not default_run.of_type(ATTACHMENT)
 
 
@@ -193,24 +193,34 @@ def provisioned_run():
     return run_stack({"provisionedConcurrency": 3, "reservedConcurrency": 10})
 
 
-def test_provisioned_concurrency_publishes_a_version_and_an_alias_live(provisioned_run):
-    function = provisioned_run.one(FUNCTION)
+@pytest.mark.parametrize("config", [{}, {"provisionedConcurrency": 3, "reservedConcurrency": 10}])
+def test_every_stack_publishes_a_version_behind_the_alias_live(config):
+    run = run_stack(config)
+    function = run.one(FUNCTION)
     assert function.inputs["publish"] is True
-    alias = provisioned_run.one(ALIAS).inputs
-    assert alias["name"] == "live" and alias["functionName"] == "container-lambda-dev"
-    assert alias["functionVersion"] == function.state["version"] == "1"
+    alias = run.one(ALIAS)
+    assert alias.inputs["name"] == "live" and alias.inputs["functionName"] == "container-lambda-dev"
+    assert alias.inputs["functionVersion"] == function.state["version"] == "1"
+    # after its creation only the deployment moves the alias (CodeDeploy's shifts are never reverted)
+    assert set(alias.ignore_changes) == {"functionVersion", "routingConfig"}
+
+
+def test_provisioned_concurrency_stays_on_the_alias(provisioned_run):
     config = provisioned_run.one(PROVISIONED).inputs
     assert config == {"functionName": "container-lambda-dev", "qualifier": "live",
                       "provisionedConcurrentExecutions": 3}
 
 
-def test_with_an_alias_the_api_invokes_the_alias(provisioned_run):
+@pytest.mark.parametrize("config", [{}, {"provisionedConcurrency": 3, "reservedConcurrency": 10}])
+def test_the_api_always_invokes_the_alias(config):
+    provisioned_run = run_stack(config)
     alias_arn = provisioned_run.one(ALIAS).state["arn"]
     assert alias_arn.endswith(":function:container-lambda-dev:live")
     integration = provisioned_run.one("aws:apigatewayv2/integration:Integration").inputs
     assert integration["integrationUri"] == provisioned_run.one(ALIAS).state["invokeArn"]
     assert provisioned_run.outputs["invokeArn"] == provisioned_run.one(ALIAS).state["invokeArn"]
-    permission = provisioned_run.one(PERMISSION)
+    (permission,) = [p for p in provisioned_run.of_type(PERMISSION)
+                     if p.inputs["principal"] == "apigateway.amazonaws.com"]
     assert permission.inputs["qualifier"] == "live"
     # the permission on the alias is added only once the alias exists
     assert provisioned_run.one(ALIAS).urn in permission.property_dependencies["qualifier"]

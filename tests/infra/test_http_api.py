@@ -81,14 +81,15 @@ def test_the_stage_throttles_by_default_and_as_configured(default_run):
 
 
 def test_the_permission_lets_only_this_api_invoke_the_function(default_run):
-    permission = default_run.one(PERMISSION).inputs
+    (api_component,) = default_run.of_type("container-lambda:infra:HttpApi")
+    (permission,) = [r.inputs for r in default_run.children_of(api_component) if r.typ == PERMISSION]
     execution_arn = default_run.one(API).state["executionArn"]
     assert permission["action"] == "lambda:InvokeFunction"
     assert permission["principal"] == "apigateway.amazonaws.com"
     assert permission["function"] == "container-lambda-dev"
     assert permission["sourceArn"] == f"{execution_arn}/*/*"
     assert execution_arn.startswith("arn:aws:execute-api:eu-west-1:123456789012:")
-    assert "qualifier" not in permission
+    assert permission["qualifier"] == "live"  # the API invokes the alias, never $LATEST
 
 
 def test_the_api_url_is_the_https_endpoint_of_the_default_stage(default_run):

@@ -239,6 +239,44 @@ def _stack_reference(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
     return stack, {"name": stack, "outputs": dict(m.stack_references[stack]), "secretOutputNames": []}
 
 
+def _topic(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    arn = f"arn:{PARTITION}:sns:{m.region}:{m.account}:{i.get('name') or name}"
+    return arn, {"arn": arn, "name": i.get("name") or name, "owner": m.account}
+
+
+def _metric_alarm(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    alarm = i.get("name") or name
+    return alarm, {"name": alarm, "arn": f"arn:{PARTITION}:cloudwatch:{m.region}:{m.account}:alarm:{alarm}"}
+
+
+def _dashboard(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    board = i.get("dashboardName") or name
+    arn = f"arn:{PARTITION}:cloudwatch::{m.account}:dashboard/{board}"
+    return board, {"dashboardName": board, "dashboardArn": arn}
+
+
+def _codedeploy_application(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    app = i.get("name") or name
+    arn = f"arn:{PARTITION}:codedeploy:{m.region}:{m.account}:application:{app}"
+    return fake_hex(app, length=36), {"name": app, "applicationId": fake_hex(app, length=36), "arn": arn}
+
+
+def _deployment_group(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    app, group = i.get("appName"), i.get("deploymentGroupName") or name
+    return fake_hex(app, group, length=36), {
+        "deploymentGroupId": fake_hex(app, group, length=36),
+        "arn": f"arn:{PARTITION}:codedeploy:{m.region}:{m.account}:deploymentgroup:{app}/{group}"}
+
+
+def _event_rule(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    rule = i.get("name") or name
+    return rule, {"name": rule, "arn": f"arn:{PARTITION}:events:{m.region}:{m.account}:rule/{rule}"}
+
+
+def _command(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    return f"{name}-{fake_hex(i.get('stdin'), length=8)}", {"stdout": "", "stderr": ""}
+
+
 FILLS: dict[str, Fill] = {
     "aws:ecr/repository:Repository": _repository,
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": _lifecycle,
@@ -259,6 +297,13 @@ FILLS: dict[str, Fill] = {
     "aws:apigatewayv2/stage:Stage": _stage,
     "aws:kms/key:Key": _kms_key,
     "pulumi:pulumi:StackReference": _stack_reference,
+    "aws:sns/topic:Topic": _topic,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _metric_alarm,
+    "aws:cloudwatch/dashboard:Dashboard": _dashboard,
+    "aws:codedeploy/application:Application": _codedeploy_application,
+    "aws:codedeploy/deploymentGroup:DeploymentGroup": _deployment_group,
+    "aws:cloudwatch/eventRule:EventRule": _event_rule,
+    "command:local:Command": _command,
 }
 
 

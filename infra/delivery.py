@@ -1,0 +1,268 @@
+"""Safe delivery: every deploy moves the alias `live` to the version it published, after smoke requests,
+either all at once or through CodeDeploy's traffic shifting with automatic rollback; and a schedule keeps the
+function `Active`.
+
+How the deployment is started and awaited: a `pulumi-command` `local.Command` runs
+`python -m infra.deployment_runner` (same interpreter as the program) whenever the published version changes.
+Why this and not a dynamic provider or a workflow step:
+- a workflow step would leave a local `pulumi up` (scripts/deploy.sh) without the safety, and one `up` could
+  end with the alias still on the old version and a green exit;
+- a Python dynamic provider is serialised with dill into the state: a provider class outside `__main__` is
+  pickled by reference (pulumi/pulumi#7453, open), and the pickled byte code ties the state to one Python
+  version (pulumi/pulumi#2900);
+- the command fails the `up` with the runner's exit status (the resource is then not recorded, so the next
+  `up` retries it), is skipped by `pulumi preview`, and the runner is an ordinary module tested against
+  botocore's Stubber (tests/infra/test_deployment_runner.py).
+Pulumi never reverts the alias: infra/function.py ignores the alias's version and routing after creation.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+from pulumi_command import local
+
+from infra.deployment_runner import case_to_json
+from infra.function import ROLE_PATH
+from infra.registry import PROTECTED_TAG_PREFIX  # kept by the lifecycle policy's first rule
+from scripts import function_contract
+
+# SAM's DeploymentPreference Type names (samtranslator's CODEDEPLOY_PREDEFINED_CONFIGURATIONS_LIST), each
+# mapped as SAM does to the CodeDeploy predefined configuration "CodeDeployDefault.Lambda<name>" (CodeDeploy
+# User Guide, "Deployment configurations on an AWS Lambda compute platform"), with its longest shifting time
+# in minutes (which bounds how long the runner waits).
+DEPLOYMENT_PREFERENCES: Mapping[str, int] = {
+    "AllAtOnce": 0,
+    "Canary10Percent5Minutes": 5,
+    "Canary10Percent10Minutes": 10,
+    "Canary10Percent15Minutes": 15,
+    "Canary10Percent30Minutes": 30,
+    "Linear10PercentEvery1Minute": 10,
+    "Linear10PercentEvery2Minutes": 20,
+    "Linear10PercentEvery3Minutes": 30,
+    "Linear10PercentEvery10Minutes": 100,
+}
+ALL_AT_ONCE = "AllAtOnce"
+WAIT_MARGIN_S = 900  # beyond the shifting time: CodeDeploy's own start-up and alarm checks
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def codedeploy_config_name(preference: str) -> str:
+    """`CodeDeployDefault.Lambda<preference>`; KeyError for a name SAM does not know."""
+    DEPLOYMENT_PREFERENCES[preference]  # noqa: B018 - refuses unknown names
+    return f"CodeDeployDefault.Lambda{preference}"
+
+
+def wait_seconds(preference: str) -> int:
+    return DEPLOYMENT_PREFERENCES[preference] * 60 + WAIT_MARGIN_S
+
+
+CODEDEPLOY_TRUST_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "CodeDeployAssumesTheRole",
+                "Effect": "Allow",
+                "Principal": {"Service": "codedeploy.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    },
+    sort_keys=True,
+)
+
+
+def codedeploy_policy(function_arn: str, alarm_arns: Sequence[str]) -> str:
+    """What CodeDeploy needs to shift this function's alias while watching this stack's alarms: the Lambda and
+    CloudWatch part of the managed AWSCodeDeployRoleForLambda, scoped to this function and these alarms (its
+    S3 reads and CodeDeployHook_* invocations are for hooks and revisions in S3, which this stack does not
+    use)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ShiftTheAlias",
+                    "Effect": "Allow",
+                    "Action": [
+                        "lambda:GetAlias",
+                        "lambda:GetProvisionedConcurrencyConfig",
+                        "lambda:UpdateAlias",
+                    ],
+                    "Resource": [function_arn, f"{function_arn}:*"],
+                },
+                {
+                    "Sid": "WatchTheAlarms",
+                    "Effect": "Allow",
+                    "Action": ["cloudwatch:DescribeAlarms"],
+                    "Resource": sorted(alarm_arns),
+                },
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def health_event(cases: Sequence[function_contract.Case]) -> Mapping[str, object]:
+    """The warm-up's health request: the function contract's first event (by file name) that is a GET request
+    expected to answer 2xx. ValueError when the contract has none."""
+    for case in cases:
+        request = case.request()
+        if request is not None and request.method == "GET" and 200 <= case.expected.status < 300:
+            return case.event
+    raise ValueError(
+        "the function contract has no GET event expected to answer 2xx (the warm-up's health request)"
+    )
+
+
+@dataclass(frozen=True)
+class DeliveryArgs:
+    name: str  # `<project>-<stack>`
+    function_name: pulumi.Input[str]
+    function_arn: pulumi.Input[str]
+    version: pulumi.Input[str]  # the version this deploy published
+    alias_name: pulumi.Input[str]
+    repository_name: pulumi.Input[str]
+    keep_versions: int
+    smoke_cases: Sequence[function_contract.Case]  # the function contract: function/events/
+    alarm_names: Sequence[pulumi.Input[str]]
+    alarm_arns: pulumi.Input[Sequence[str]]
+    tags: Mapping[str, str]
+    preference: str = ALL_AT_ONCE
+
+
+class Delivery(pulumi.ComponentResource):
+    """The deployment of each published version (and, unless `AllAtOnce`, the CodeDeploy application, its
+    deployment group and service role)."""
+
+    def __init__(self, name: str, args: DeliveryArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("container-lambda:infra:Delivery", name, None, opts)
+        if args.preference not in DEPLOYMENT_PREFERENCES:
+            raise ValueError(f"unknown deployment preference {args.preference!r}")
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        self.application = self.deployment_group = self.role = None
+        code_deploy = None
+        if args.preference != ALL_AT_ONCE:
+            self.role = aws.iam.Role(
+                f"{name}-codedeploy-role",
+                name=f"{args.name}-codedeploy",
+                path=ROLE_PATH,
+                description=f"CodeDeploy shifts the alias of the Lambda function {args.name}",
+                assume_role_policy=CODEDEPLOY_TRUST_POLICY,
+                tags=tags,
+                opts=child,
+            )
+            self.role_policy = aws.iam.RolePolicy(
+                f"{name}-codedeploy-policy",
+                name=f"{args.name}-codedeploy",
+                role=self.role.name,
+                policy=pulumi.Output.all(args.function_arn, args.alarm_arns).apply(
+                    lambda v: codedeploy_policy(v[0], v[1])
+                ),
+                opts=child,
+            )
+            self.application = aws.codedeploy.Application(
+                f"{name}-application", name=args.name, compute_platform="Lambda", tags=tags, opts=child
+            )
+            self.deployment_group = aws.codedeploy.DeploymentGroup(
+                f"{name}-deployment-group",
+                app_name=self.application.name,
+                deployment_group_name=args.name,
+                service_role_arn=self.role.arn,
+                deployment_config_name=codedeploy_config_name(args.preference),
+                deployment_style=aws.codedeploy.DeploymentGroupDeploymentStyleArgs(
+                    deployment_option="WITH_TRAFFIC_CONTROL", deployment_type="BLUE_GREEN"
+                ),
+                auto_rollback_configuration=aws.codedeploy.DeploymentGroupAutoRollbackConfigurationArgs(
+                    enabled=True, events=["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]
+                ),
+                alarm_configuration=aws.codedeploy.DeploymentGroupAlarmConfigurationArgs(
+                    enabled=True, alarms=list(args.alarm_names)
+                ),
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role_policy]),
+            )
+            code_deploy = {
+                "application": self.application.name,
+                "deploymentGroup": self.deployment_group.deployment_group_name,
+                "timeoutSeconds": wait_seconds(args.preference),
+            }
+
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        spec = pulumi.Output.json_dumps(
+            {
+                "region": region,
+                "functionName": args.function_name,
+                "alias": args.alias_name,
+                "targetVersion": args.version,
+                "repositoryName": args.repository_name,
+                "protectedTagPrefix": PROTECTED_TAG_PREFIX,
+                "keepVersions": args.keep_versions,
+                "smokeCases": [case_to_json(case) for case in args.smoke_cases],
+                "codeDeploy": code_deploy,
+            }
+        )
+        self.deployment = local.Command(
+            f"{name}-deployment",
+            create=f"{shlex.quote(sys.executable)} -m infra.deployment_runner",
+            dir=str(ROOT),
+            stdin=spec,
+            # a new version (or another way to deploy it) runs the deployment again
+            triggers=[args.version, args.preference],
+            opts=child,
+        )
+        self.register_outputs({"deploymentPreference": args.preference})
+
+
+@dataclass(frozen=True)
+class WarmUpArgs:
+    name: str
+    function_name: pulumi.Input[str]
+    alias_arn: pulumi.Input[str]
+    alias_name: pulumi.Input[str]
+    schedule: str  # an EventBridge schedule expression, e.g. rate(7 days)
+    event: Mapping[str, object]  # the health request (an HTTP API payload 2.0 event)
+    tags: Mapping[str, str]
+
+
+class WarmUp(pulumi.ComponentResource):
+    """An EventBridge rule invoking the alias on a schedule with the health request, so that an idle image
+    function never becomes `Inactive`; only this rule may invoke through this permission."""
+
+    def __init__(self, name: str, args: WarmUpArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("container-lambda:infra:WarmUp", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.rule = aws.cloudwatch.EventRule(
+            f"{name}-rule",
+            name=f"{args.name}-warm-up",
+            schedule_expression=args.schedule,
+            description=f"Invokes {args.name}:live with its health request so that it stays Active",
+            tags=dict(args.tags),
+            opts=child,
+        )
+        self.permission = aws.lambda_.Permission(
+            f"{name}-permission",
+            action="lambda:InvokeFunction",
+            function=args.function_name,
+            qualifier=args.alias_name,
+            principal="events.amazonaws.com",
+            source_arn=self.rule.arn,
+            opts=child,
+        )
+        self.target = aws.cloudwatch.EventTarget(
+            f"{name}-target",
+            rule=self.rule.name,
+            arn=args.alias_arn,
+            input=json.dumps(dict(args.event)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.permission]),
+        )
+        self.register_outputs({"ruleArn": self.rule.arn})
