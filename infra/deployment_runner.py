@@ -37,6 +37,12 @@ from typing import Any
 from scripts import function_contract
 
 POLL_SECONDS = 15
+MANIFEST_MEDIA_TYPES = [
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+]
 
 
 class DeploymentFailed(Exception):
@@ -134,17 +140,27 @@ def version_digest(lambda_client: Any, function_name: str, version: str) -> str:
 
 def protect_image(ecr: Any, repository: str, digest: str, tag: str) -> None:
     """Tag the image `digest` with `tag` (PutImage with the image's own manifest: the digest is unchanged)."""
-    images = ecr.batch_get_image(repositoryName=repository, imageIds=[{"imageDigest": digest}])["images"]
+    # Asking for every manifest type makes ECR return the manifest as stored (no conversion, same digest);
+    # PutImage with imageDigest refuses a manifest of another digest (Amazon ECR User Guide, "Retagging an
+    # image"; ECR API Reference, BatchGetImage acceptedMediaTypes and PutImage imageDigest).
+    images = ecr.batch_get_image(
+        repositoryName=repository, imageIds=[{"imageDigest": digest}], acceptedMediaTypes=MANIFEST_MEDIA_TYPES
+    )["images"]
     if not images:
         raise DeploymentFailed(f"image {digest} is not in the repository {repository}")
     image = images[0]
+    media_type = (
+        {"imageManifestMediaType": image["imageManifestMediaType"]}
+        if "imageManifestMediaType" in image
+        else {}
+    )
     with contextlib.suppress(ecr.exceptions.ImageAlreadyExistsException):  # a re-run: the tag is there
         ecr.put_image(
             repositoryName=repository,
             imageManifest=image["imageManifest"],
-            imageManifestMediaType=image.get("imageManifestMediaType"),
             imageTag=tag,
             imageDigest=digest,
+            **media_type,
         )
     _log(f"protected {repository}@{digest} with the tag {tag}")
 

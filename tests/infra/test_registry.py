@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
@@ -33,18 +34,57 @@ def test_force_delete_only_when_configured():
     assert run_stack({"forceDelete": True}).one(REPOSITORY).inputs["forceDelete"] is True
 
 
+def expired_by(policy: dict, images: list[dict], now_days: int) -> set[str]:
+    """The images (by id) ECR's lifecycle evaluation expires, per the Amazon ECR User Guide ("Lifecycle policy
+    evaluation rules" and "Lifecycle policy properties"): rules in rulePriority order; an image that matches
+    the tagging requirements of a rule cannot be expired by a rule of lower priority; `imageCountMoreThan`
+    keeps the newest countNumber selected images by push time; `sinceImagePushed` expires those older than
+    countNumber days; a `tagPrefixList` / `tagPatternList` selects images having a tag for every entry.
+    `images`: {"id", "tags", "pushed" (day number)}."""
+    claimed: set[str] = set()
+    expired: set[str] = set()
+    for rule in sorted(policy["rules"], key=lambda r: r["rulePriority"]):
+        selection = rule["selection"]
+
+        def selected(image: dict, selection=selection) -> bool:
+            tags = image["tags"]
+            if selection["tagStatus"] == "untagged":
+                return not tags
+            if selection["tagStatus"] == "any":
+                return True
+            prefixes = selection.get("tagPrefixList", [])
+            patterns = selection.get("tagPatternList", [])
+            return bool(tags) and all(any(t.startswith(p) for t in tags) for p in prefixes) and all(
+                any(fnmatchcase(t, p) for t in tags) for p in patterns)
+
+        matching = [i for i in images if i["id"] not in claimed and selected(i)]
+        claimed |= {i["id"] for i in matching}
+        if selection["countType"] == "imageCountMoreThan":
+            newest_first = sorted(matching, key=lambda i: i["pushed"], reverse=True)
+            expired |= {i["id"] for i in newest_first[selection["countNumber"]:]}
+        else:
+            expired |= {i["id"] for i in matching if now_days - i["pushed"] > selection["countNumber"]}
+    return expired
+
+
 @pytest.mark.parametrize("keep", [10, 3])
-def test_lifecycle_expires_untagged_after_a_day_and_keeps_the_newest_tagged(keep):
+def test_the_lifecycle_never_expires_an_image_a_published_version_runs(keep):
     run = run_stack({"keepImages": keep})
     lifecycle = run.one(LIFECYCLE)
     assert lifecycle.inputs["repository"] == "container-lambda-dev"
-    first, second = json.loads(lifecycle.inputs["policy"])["rules"]
-    assert first["selection"] == {"tagStatus": "untagged", "countType": "sinceImagePushed",
-                                  "countUnit": "days", "countNumber": 1}
-    assert second["selection"] == {"tagStatus": "tagged", "tagPatternList": ["*"],
-                                   "countType": "imageCountMoreThan", "countNumber": keep}
-    assert first["action"] == second["action"] == {"type": "expire"}
-    assert first["rulePriority"] < second["rulePriority"]
+    policy = json.loads(lifecycle.inputs["policy"])
+    # 40 builds over 40 days; the deployment tagged the images of five versions, among them the oldest build
+    # (a rollback to old sources reuses its image) and the build of day 5; two untagged leftovers
+    protected = {0: "lambda-version-7", 5: "lambda-version-3", 37: "lambda-version-9",
+                 38: "lambda-version-10", 39: "lambda-version-11"}
+    images = [{"id": f"build-{day}", "pushed": day,
+               "tags": [f"{day:016x}"] + ([protected[day]] if day in protected else [])} for day in range(40)]
+    images += [{"id": "untagged-old", "pushed": 30, "tags": []},
+               {"id": "untagged-new", "pushed": 40, "tags": []}]
+    expired = expired_by(policy, images, now_days=40)
+    assert not expired & {f"build-{day}" for day in protected}, "an image a version runs would expire"
+    others = [f"build-{day}" for day in range(40) if day not in protected]
+    assert expired == set(others[:-keep]) | {"untagged-old"}, f"keepImages={keep}: the newest {keep} others stay"
 
 
 @pytest.mark.parametrize(("architecture", "platform"), [("arm64", "linux/arm64"), ("x86_64", "linux/amd64")])

@@ -1,0 +1,374 @@
+"""The deployment runner against botocore's Stubber: real clients whose every request is checked against the
+service's API model (operation names, parameter names and types) and answered in the order AWS would see it.
+An unexpected call fails the test, so each test also proves what the runner does *not* call (e.g. no alias
+update after a failed smoke request)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.response import StreamingBody
+from botocore.stub import ANY, Stubber
+
+from infra import deployment_runner as runner
+from scripts import function_contract
+
+FUNCTION = "svc-dev"
+REPOSITORY = "svc-dev"
+DIGEST = "sha256:" + "ab" * 32
+MANIFEST = '{"schemaVersion":2}'
+PREFIX = "lambda-version-"
+OK_EVENT = {"version": "2.0", "rawPath": "/ok", "requestContext": {"http": {"method": "GET"}}}
+BAD_EVENT = {"version": "2.0", "rawPath": "/bad", "requestContext": {"http": {"method": "POST"}}}
+CASES = (
+    function_contract.Case("ok.json", Path("ok.json"), OK_EVENT, function_contract.Expected(200, "fine")),
+    function_contract.Case("bad.json", Path("bad.json"), BAD_EVENT, function_contract.Expected(400)),
+)
+
+
+def spec(**changes) -> runner.Spec:
+    values = dict(
+        region="eu-west-1",
+        function_name=FUNCTION,
+        alias="live",
+        target_version="4",
+        repository_name=REPOSITORY,
+        protected_tag_prefix=PREFIX,
+        keep_versions=2,
+        smoke_cases=CASES,
+    )
+    return runner.Spec(**(values | changes))
+
+
+class Fakes:
+    """Stubbed Lambda, ECR and CodeDeploy clients; `expect_*` queue the answers in call order."""
+
+    def __init__(self):
+        session = boto3.session.Session(
+            aws_access_key_id="test", aws_secret_access_key="test", region_name="eu-west-1"
+        )
+        self.lambda_ = session.client("lambda")
+        self.ecr = session.client("ecr")
+        self.codedeploy = session.client("codedeploy")
+        self.stubs = [Stubber(self.lambda_), Stubber(self.ecr), Stubber(self.codedeploy)]
+        for stub in self.stubs:
+            stub.activate()
+        self.lam, self.registry, self.deploy = self.stubs
+
+    def expect_alias(self, version: str, weights: dict | None = None):
+        answer = {"Name": "live", "FunctionVersion": version}
+        if weights:
+            answer["RoutingConfig"] = {"AdditionalVersionWeights": weights}
+        self.lam.add_response("get_alias", answer, {"FunctionName": FUNCTION, "Name": "live"})
+
+    def expect_protect(self, version: str):
+        self.lam.add_response(
+            "get_function",
+            {
+                "Code": {
+                    "RepositoryType": "ECR",
+                    "ImageUri": f"1.dkr.ecr.eu-west-1.amazonaws.com/{REPOSITORY}@{DIGEST}",
+                    "ResolvedImageUri": f"1.dkr.ecr.eu-west-1.amazonaws.com/{REPOSITORY}@{DIGEST}",
+                }
+            },
+            {"FunctionName": FUNCTION, "Qualifier": version},
+        )
+        self.registry.add_response(
+            "batch_get_image",
+            {
+                "images": [
+                    {
+                        "imageId": {"imageDigest": DIGEST},
+                        "imageManifest": MANIFEST,
+                        "imageManifestMediaType": "application/vnd.oci.image.manifest.v1+json",
+                    }
+                ]
+            },
+            {
+                "repositoryName": REPOSITORY,
+                "imageIds": [{"imageDigest": DIGEST}],
+                "acceptedMediaTypes": runner.MANIFEST_MEDIA_TYPES,
+            },
+        )
+        self.registry.add_response(
+            "put_image",
+            {"image": {"imageId": {"imageDigest": DIGEST, "imageTag": f"{PREFIX}{version}"}}},
+            {
+                "repositoryName": REPOSITORY,
+                "imageManifest": MANIFEST,
+                "imageManifestMediaType": "application/vnd.oci.image.manifest.v1+json",
+                "imageTag": f"{PREFIX}{version}",
+                "imageDigest": DIGEST,
+            },
+        )
+
+    def expect_invoke(
+        self, version: str, event: dict, response: dict | None, function_error: str | None = None
+    ):
+        payload = json.dumps(response).encode()
+        answer = {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(payload), len(payload))}
+        if function_error:
+            answer["FunctionError"] = function_error
+        self.lam.add_response(
+            "invoke",
+            answer,
+            {
+                "FunctionName": FUNCTION,
+                "Qualifier": version,
+                "InvocationType": "RequestResponse",
+                "Payload": json.dumps(event).encode(),
+            },
+        )
+
+    def expect_good_smoke(self, version: str):
+        self.expect_invoke(version, OK_EVENT, {"statusCode": 200, "body": "all fine"})
+        self.expect_invoke(version, BAD_EVENT, {"statusCode": 400, "body": "{}"})
+
+    def expect_prune(self, alias_version: str, versions: list[str], deleted: list[str]):
+        self.expect_alias(alias_version)
+        self.lam.add_response(
+            "list_versions_by_function",
+            {"Versions": [{"Version": v} for v in ["$LATEST", *versions]]},
+            {"FunctionName": FUNCTION},
+        )
+        for version in deleted:
+            self.lam.add_response("delete_function", {}, {"FunctionName": FUNCTION, "Qualifier": version})
+            self.registry.add_response(
+                "batch_delete_image",
+                {"imageIds": [{"imageTag": f"{PREFIX}{version}"}], "failures": []},
+                {"repositoryName": REPOSITORY, "imageIds": [{"imageTag": f"{PREFIX}{version}"}]},
+            )
+
+    def done(self):
+        for stub in self.stubs:
+            stub.assert_no_pending_responses()
+
+
+@pytest.fixture
+def fakes() -> Fakes:
+    return Fakes()
+
+
+def test_all_at_once_protects_smokes_moves_the_alias_and_prunes(fakes):
+    fakes.expect_alias("3")
+    fakes.expect_protect("4")
+    fakes.expect_good_smoke("4")
+    fakes.lam.add_response(
+        "update_alias",
+        {"Name": "live", "FunctionVersion": "4"},
+        {"FunctionName": FUNCTION, "Name": "live", "FunctionVersion": "4", "RoutingConfig": {}},
+    )
+    fakes.expect_prune("4", ["1", "2", "3", "4"], deleted=["2", "1"])
+    runner.run(spec(), fakes.lambda_, fakes.ecr, None)
+    fakes.done()
+
+
+@pytest.mark.parametrize(
+    ("response", "error", "reported"),
+    [
+        ({"statusCode": 500, "body": "boom"}, None, "ok.json: status 500, expected 200"),
+        ({"statusCode": 200, "body": "other"}, None, "ok.json: body does not contain 'fine'"),
+        ({"errorMessage": "crash"}, "Unhandled", "ok.json: function error Unhandled"),
+    ],
+)
+def test_a_failed_smoke_request_moves_no_traffic(fakes, response, error, reported):
+    fakes.expect_alias("3")
+    fakes.expect_protect("4")
+    fakes.expect_invoke("4", OK_EVENT, response, error)
+    fakes.expect_invoke("4", BAD_EVENT, {"statusCode": 400, "body": "{}"})
+    # no update_alias, no CodeDeploy deployment, no pruning: the stubs would refuse any further call
+    with pytest.raises(runner.DeploymentFailed, match="no traffic moved") as failure:
+        runner.run(
+            spec(application="app", deployment_group="group"), fakes.lambda_, fakes.ecr, fakes.codedeploy
+        )
+    assert reported in str(failure.value)
+    fakes.done()
+
+
+def expect_deployment(fakes: Fakes, statuses: list[str], error: str | None = None):
+    content = runner.appspec(FUNCTION, "live", "3", "4")
+    fakes.deploy.add_response(
+        "create_deployment",
+        {"deploymentId": "d-ABC"},
+        {
+            "applicationName": "app",
+            "deploymentGroupName": "group",
+            "description": ANY,
+            "revision": {
+                "revisionType": "AppSpecContent",
+                "appSpecContent": {"content": content, "sha256": ANY},
+            },
+        },
+    )
+    for status in statuses:
+        info = {"deploymentId": "d-ABC", "status": status}
+        if error:
+            info["errorInformation"] = {"code": "ALARM_ACTIVE", "message": error}
+        fakes.deploy.add_response("get_deployment", {"deploymentInfo": info}, {"deploymentId": "d-ABC"})
+
+
+def test_with_codedeploy_the_runner_waits_for_the_traffic_shift(fakes):
+    fakes.expect_alias("3")
+    fakes.expect_protect("4")
+    fakes.expect_good_smoke("4")
+    expect_deployment(fakes, ["Created", "InProgress", "Succeeded"])
+    fakes.expect_prune("4", ["3", "4"], deleted=[])
+    runner.run(
+        spec(application="app", deployment_group="group"),
+        fakes.lambda_,
+        fakes.ecr,
+        fakes.codedeploy,
+        poll_seconds=0,
+    )
+    fakes.done()
+
+
+@pytest.mark.parametrize("status", ["Failed", "Stopped"])
+def test_a_rolled_back_deployment_fails_the_run_with_the_previous_version_serving(fakes, status):
+    fakes.expect_alias("3")
+    fakes.expect_protect("4")
+    fakes.expect_good_smoke("4")
+    expect_deployment(fakes, ["InProgress", status], error="alarm svc-dev-errors fired")
+    fakes.deploy.add_response(
+        "get_deployment",
+        {
+            "deploymentInfo": {
+                "deploymentId": "d-ABC",
+                "status": status,
+                "errorInformation": {"code": "ALARM_ACTIVE", "message": "alarm svc-dev-errors fired"},
+            }
+        },
+        {"deploymentId": "d-ABC"},
+    )
+    with pytest.raises(runner.DeploymentFailed) as failure:
+        runner.run(
+            spec(application="app", deployment_group="group"),
+            fakes.lambda_,
+            fakes.ecr,
+            fakes.codedeploy,
+            poll_seconds=0,
+        )
+    message = str(failure.value)
+    assert f"ended {status}" in message and "alarm svc-dev-errors fired" in message
+    assert "serves version 3" in message
+    fakes.done()
+
+
+def test_a_mid_shift_alias_is_left_alone(fakes):
+    fakes.expect_alias("3", weights={"4": 0.1})
+    with pytest.raises(runner.DeploymentFailed, match="mid-shift"):
+        runner.run(
+            spec(application="app", deployment_group="group"), fakes.lambda_, fakes.ecr, fakes.codedeploy
+        )
+    fakes.done()
+
+
+def test_a_rerun_on_the_live_version_shifts_nothing(fakes):
+    fakes.expect_alias("4")
+    fakes.expect_protect("4")
+    fakes.expect_good_smoke("4")
+    fakes.expect_prune("4", ["4"], deleted=[])
+    runner.run(spec(application="app", deployment_group="group"), fakes.lambda_, fakes.ecr, fakes.codedeploy)
+    fakes.done()
+
+
+def test_an_already_protected_image_is_fine(fakes):
+    fakes.lam.add_response(
+        "get_function",
+        {"Code": {"ResolvedImageUri": f"r/{REPOSITORY}@{DIGEST}"}},
+        {"FunctionName": FUNCTION, "Qualifier": "4"},
+    )
+    fakes.registry.add_response(
+        "batch_get_image",
+        {"images": [{"imageManifest": MANIFEST}]},
+        {
+            "repositoryName": REPOSITORY,
+            "imageIds": [{"imageDigest": DIGEST}],
+            "acceptedMediaTypes": runner.MANIFEST_MEDIA_TYPES,
+        },
+    )
+    fakes.registry.add_client_error("put_image", service_error_code="ImageAlreadyExistsException")
+    runner.protect_image(fakes.ecr, REPOSITORY, runner.version_digest(fakes.lambda_, FUNCTION, "4"), "t")
+    fakes.done()
+
+
+def test_pruning_never_deletes_a_version_the_alias_routes_to(fakes):
+    fakes.lam.add_response(
+        "get_alias",
+        {"Name": "live", "FunctionVersion": "2", "RoutingConfig": {"AdditionalVersionWeights": {"1": 0.5}}},
+        {"FunctionName": FUNCTION, "Name": "live"},
+    )
+    fakes.lam.add_response(
+        "list_versions_by_function",
+        {"Versions": [{"Version": v} for v in ["$LATEST", "1", "2", "3", "4", "5", "10"]]},
+        {"FunctionName": FUNCTION},
+    )
+    for version in ["4", "3"]:  # beyond the newest two (10, 5), newest first, except the alias's 2 and 1
+        fakes.lam.add_response("delete_function", {}, {"FunctionName": FUNCTION, "Qualifier": version})
+        fakes.registry.add_response(
+            "batch_delete_image",
+            {},
+            {"repositoryName": REPOSITORY, "imageIds": [{"imageTag": f"{PREFIX}{version}"}]},
+        )
+    assert runner.prune(fakes.lambda_, fakes.ecr, spec()) == ["4", "3"]
+    fakes.done()
+
+
+def test_the_appspec_names_the_alias_and_both_versions():
+    resource = json.loads(runner.appspec("fn", "live", "3", "4"))["Resources"][0]["fn"]
+    assert resource == {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {"Name": "fn", "Alias": "live", "CurrentVersion": "3", "TargetVersion": "4"},
+    }
+
+
+def test_the_spec_carries_the_contract_cases_unchanged():
+    text = json.dumps(
+        {
+            "region": "eu-west-1",
+            "functionName": FUNCTION,
+            "alias": "live",
+            "targetVersion": 4,
+            "repositoryName": REPOSITORY,
+            "protectedTagPrefix": PREFIX,
+            "keepVersions": 2,
+            "smokeCases": [runner.case_to_json(case) for case in CASES],
+            "codeDeploy": {"application": "app", "deploymentGroup": "group", "timeoutSeconds": 60},
+        }
+    )
+    parsed = runner.Spec.from_json(text)
+    assert [(c.name, c.event, c.expected) for c in parsed.smoke_cases] == [
+        (c.name, c.event, c.expected) for c in CASES
+    ]
+    assert (parsed.target_version, parsed.application, parsed.deployment_group, parsed.timeout_seconds) == (
+        "4",
+        "app",
+        "group",
+        60,
+    )
+
+
+def test_main_exits_1_and_says_why_when_the_deployment_fails(monkeypatch, capsys):
+    def failing(*_args, **_kwargs):
+        raise runner.DeploymentFailed("version 4 failed 1 check(s)")
+
+    monkeypatch.setattr(runner, "run", failing)
+    text = json.dumps(
+        {
+            "region": "eu-west-1",
+            "functionName": FUNCTION,
+            "alias": "live",
+            "targetVersion": "4",
+            "repositoryName": REPOSITORY,
+            "protectedTagPrefix": PREFIX,
+            "keepVersions": 2,
+            "smokeCases": [],
+            "codeDeploy": None,
+        }
+    )
+    assert runner.main(io.StringIO(text)) == 1
+    assert "deployment failed: version 4 failed 1 check(s)" in capsys.readouterr().err
