@@ -5,7 +5,7 @@ from infra.config import FUNCTION_DIR, ROOT, load_settings
 from infra.delivery import Delivery, DeliveryArgs, WarmUp, WarmUpArgs, health_event
 from infra.function import Function, FunctionArgs
 from infra.http_api import HttpApi, HttpApiArgs
-from infra.monitoring import Monitoring, MonitoringArgs
+from infra.monitoring import AlarmThresholds, Monitoring, MonitoringArgs
 from infra.outputs import export_outputs
 from infra.registry import ImageRegistry, ImageRegistryArgs
 from infra.tags import standard_tags
@@ -43,7 +43,11 @@ api = HttpApi("api", HttpApiArgs(
 # 5. Alarms to an SNS topic, and a dashboard.
 monitoring = Monitoring("monitoring", MonitoringArgs(
     name=settings.prefix, function_name=function.function_name, api_id=api.api_id, timeout_s=settings.timeout,
-    reserved_concurrency=settings.reserved_concurrency, tags=tags))
+    reserved_concurrency=settings.reserved_concurrency_or_none, alarm_email=settings.alarm_email, tags=tags,
+    thresholds=AlarmThresholds(
+        errors=settings.alarm_error_threshold, throttles=settings.alarm_throttle_threshold,
+        server_errors=settings.alarm5xx_threshold, duration_percent=settings.alarm_duration_percent,
+        concurrency_percent=settings.alarm_concurrency_percent)))
 
 # 6. Delivery: smoke requests on the new version, then the alias moves (all at once or through CodeDeploy);
 #    a schedule keeps the function Active.
@@ -52,10 +56,13 @@ delivery = Delivery("delivery", DeliveryArgs(
     name=settings.prefix, function_name=function.function_name,
     function_arn=function.function_arn, version=function.version, alias_name=function.qualifier,
     repository_name=registry.repository_name, keep_versions=settings.keep_images, smoke_cases=contract,
-    alarm_names=monitoring.alarm_names, alarm_arns=monitoring.alarm_arns, tags=tags))
-warm_up = WarmUp("warm-up", WarmUpArgs(
-    name=settings.prefix, function_name=function.function_name, alias_arn=function.alias_arn,
-    alias_name=function.qualifier, schedule="rate(7 days)", event=health_event(contract), tags=tags))
+    alarm_names=monitoring.alarm_names, alarm_arns=monitoring.alarm_arns,
+    preference=settings.deployment_preference, tags=tags))
+if settings.warm_up_schedule:
+    WarmUp("warm-up", WarmUpArgs(
+        name=settings.prefix, function_name=function.function_name, alias_arn=function.alias_arn,
+        alias_name=function.qualifier, schedule=settings.warm_up_schedule, event=health_event(contract),
+        tags=tags))
 
 # 7. The outputs contract.
 export_outputs({

@@ -28,6 +28,7 @@ import pulumi
 import pulumi_aws as aws
 from pulumi.runtime import config as runtime_config
 
+from infra.deployment_preferences import DEPLOYMENT_PREFERENCES
 from infra.iam_rules import attachable_policy_problem, stack_secret_problem
 from infra.project import PROJECT, STACK_NAME, STACK_NAME_RULE, is_stack_name, prefix_for
 
@@ -430,6 +431,28 @@ def image_by_digest(raw: str, context: Context) -> str | None:
     return raw
 
 
+# A pragmatic address check (one @, a dotted domain); SNS's confirmation mail proves the address.
+EMAIL = re.compile(r"[^@\s]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# EventBridge schedule expressions (EventBridge User Guide, "Creating an Amazon EventBridge rule that runs on
+# a schedule"): rate(value unit), unit minute|hour|day for 1 and minutes|hours|days above; cron(6 fields).
+RATE = re.compile(r"rate\((?:1 (?:minute|hour|day)|(?:[2-9]|[1-9][0-9]+) (?:minutes|hours|days))\)")
+CRON = re.compile(r"cron\(\S+(?: \S+){5}\)")
+
+
+def _email(raw: str, context: Context) -> str | None:
+    if raw and not EMAIL.fullmatch(raw):
+        raise Invalid("must be empty or an e-mail address (name@example.org)")
+    return raw or None
+
+
+def _schedule(raw: str, context: Context) -> str | None:
+    if raw == "off":
+        return None
+    if not (RATE.fullmatch(raw) or CRON.fullmatch(raw)):
+        raise Invalid("must be off, rate(<n> minutes|hours|days) (minute|hour|day for 1) or cron(<6 fields>)")
+    return raw
+
+
 # --- the contract -------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -504,7 +527,9 @@ KEYS: tuple[Key, ...] = (
         "Burst limit of the `$default` stage (at most the account's quota, 5,000 by default).", 200),
     Key("keepImages",
         Integer(1, 1000, source="ECR lifecycle policy countNumber: ≥ 1; 1000: this project's cap"), 10,
-        "Tagged images the repository keeps (newest first).", 30),
+        "Published versions each deploy keeps, each with its image (the alias `live`'s versions always "
+        "stay), and tagged builds no kept version runs that the repository keeps, newest first "
+        "(docs/operations.md).", 30),
     Key("forceDelete", Boolean(), False,
         "Let `pulumi destroy` delete the repository while it still holds images.", True),
     Key("kmsKeyArn", Text(_kms_key, "empty, or the ARN of a KMS key in the caller's partition, account and "
@@ -521,6 +546,31 @@ KEYS: tuple[Key, ...] = (
                                         "*.Dockerfile)"),
         "function/Dockerfile", "Dockerfile of the image (the build context is function/).",
         "function/Dockerfile.alt"),
+    Key("deploymentPreference",
+        OneOf(tuple(DEPLOYMENT_PREFERENCES),
+              source="AWS SAM DeploymentPreference Type; CodeDeploy User Guide, predefined Lambda deployment "
+                     "configurations"),
+        "AllAtOnce", "How each deploy moves the alias `live` to the new version after its smoke requests: "
+                     "AllAtOnce, or through CodeDeploy (canary or linear) rolling back on any alarm.",
+        "Canary10Percent5Minutes"),
+    Key("alarmEmail", Text(_email, "empty, or an e-mail address"), "",
+        "Address subscribed to the stack's alarm topic (SNS asks it to confirm).", "ops@example.org"),
+    Key("alarmErrorThreshold", Integer(1, INT32_MAX), 1,
+        "Function `Errors` per minute that raise the errors alarm.", 5),
+    Key("alarmThrottleThreshold", Integer(1, INT32_MAX), 1,
+        "Function `Throttles` per minute that raise the throttles alarm.", 10),
+    Key("alarm5xxThreshold", Integer(1, INT32_MAX), 1,
+        "HTTP API `5xx` responses per minute that raise the 5xx alarm.", 5),
+    Key("alarmDurationPercent", Integer(1, 100), 80,
+        "Duration p99, in percent of the timeout, above which the duration alarm fires.", 50),
+    Key("alarmConcurrencyPercent", Integer(1, 100), 80,
+        "ConcurrentExecutions, in percent of reservedConcurrency, that raise the concurrency alarm (only "
+        "with a reservation).", 90),
+    Key("warmUpSchedule",
+        Text(_schedule, "`off`, or an EventBridge schedule expression rate(...) or cron(...)",
+             source="EventBridge User Guide, schedule expressions for rules"),
+        "rate(7 days)", "When an EventBridge rule invokes the alias with the health request, so that an idle "
+                        "function stays Active.", "rate(1 day)"),
 )
 KEYS_BY_NAME = {key.name: key for key in KEYS}
 

@@ -29,40 +29,19 @@ import pulumi
 import pulumi_aws as aws
 from pulumi_command import local
 
+from infra.deployment_preferences import (
+    ALL_AT_ONCE,
+    DEPLOYMENT_PREFERENCES,
+    codedeploy_config_name,
+    wait_seconds,
+)
 from infra.deployment_runner import case_to_json
 from infra.function import ROLE_PATH
+from infra.project import PROJECT
 from infra.registry import PROTECTED_TAG_PREFIX  # kept by the lifecycle policy's first rule
 from scripts import function_contract
 
-# SAM's DeploymentPreference Type names (samtranslator's CODEDEPLOY_PREDEFINED_CONFIGURATIONS_LIST), each
-# mapped as SAM does to the CodeDeploy predefined configuration "CodeDeployDefault.Lambda<name>" (CodeDeploy
-# User Guide, "Deployment configurations on an AWS Lambda compute platform"), with its longest shifting time
-# in minutes (which bounds how long the runner waits).
-DEPLOYMENT_PREFERENCES: Mapping[str, int] = {
-    "AllAtOnce": 0,
-    "Canary10Percent5Minutes": 5,
-    "Canary10Percent10Minutes": 10,
-    "Canary10Percent15Minutes": 15,
-    "Canary10Percent30Minutes": 30,
-    "Linear10PercentEvery1Minute": 10,
-    "Linear10PercentEvery2Minutes": 20,
-    "Linear10PercentEvery3Minutes": 30,
-    "Linear10PercentEvery10Minutes": 100,
-}
-ALL_AT_ONCE = "AllAtOnce"
-WAIT_MARGIN_S = 900  # beyond the shifting time: CodeDeploy's own start-up and alarm checks
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def codedeploy_config_name(preference: str) -> str:
-    """`CodeDeployDefault.Lambda<preference>`; KeyError for a name SAM does not know."""
-    DEPLOYMENT_PREFERENCES[preference]  # noqa: B018 - refuses unknown names
-    return f"CodeDeployDefault.Lambda{preference}"
-
-
-def wait_seconds(preference: str) -> int:
-    return DEPLOYMENT_PREFERENCES[preference] * 60 + WAIT_MARGIN_S
-
 
 CODEDEPLOY_TRUST_POLICY = json.dumps(
     {
@@ -144,7 +123,7 @@ class Delivery(pulumi.ComponentResource):
     deployment group and service role)."""
 
     def __init__(self, name: str, args: DeliveryArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("container-lambda:infra:Delivery", name, None, opts)
+        super().__init__(f"{PROJECT}:infra:Delivery", name, None, opts)
         if args.preference not in DEPLOYMENT_PREFERENCES:
             raise ValueError(f"unknown deployment preference {args.preference!r}")
         child = pulumi.ResourceOptions(parent=self)
@@ -239,7 +218,7 @@ class WarmUp(pulumi.ComponentResource):
     function never becomes `Inactive`; only this rule may invoke through this permission."""
 
     def __init__(self, name: str, args: WarmUpArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("container-lambda:infra:WarmUp", name, None, opts)
+        super().__init__(f"{PROJECT}:infra:WarmUp", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.rule = aws.cloudwatch.EventRule(
             f"{name}-rule",

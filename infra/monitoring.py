@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.project import PROJECT
+
 LAMBDA = "AWS/Lambda"
 API_GATEWAY = "AWS/ApiGateway"
 PERIOD_S = 60  # Lambda and API Gateway publish one-minute data points
@@ -183,7 +185,7 @@ class Monitoring(pulumi.ComponentResource):
     alarms: dict[str, aws.cloudwatch.MetricAlarm]  # by short name: errors, throttles, duration, 5xx[, ...]
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("container-lambda:infra:Monitoring", name, None, opts)
+        super().__init__(f"{PROJECT}:infra:Monitoring", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))

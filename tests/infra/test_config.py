@@ -122,6 +122,18 @@ BAD = [
     # one or two edits from aws:region, the one aws: key the program reads
     ({"aws:regoin": "eu-west-1"}, "aws:regoin", "eu-west-1"),
     ({"aws:rgion": "eu-west-1"}, "aws:rgion", "eu-west-1"),
+    ({"deploymentPreference": "Canary10Percent1Minute"}, f"{N}:deploymentPreference",
+     "Canary10Percent1Minute"),
+    ({"deploymentPreference": "allatonce"}, f"{N}:deploymentPreference", "allatonce"),
+    ({"alarmEmail": "ops.example.org"}, f"{N}:alarmEmail", "ops.example.org"),
+    ({"alarmErrorThreshold": 0}, f"{N}:alarmErrorThreshold", "'0'"),
+    ({"alarmThrottleThreshold": 0}, f"{N}:alarmThrottleThreshold", "'0'"),
+    ({"alarm5xxThreshold": -1}, f"{N}:alarm5xxThreshold", "'-1'"),
+    ({"alarmDurationPercent": 101}, f"{N}:alarmDurationPercent", "'101'"),
+    ({"alarmConcurrencyPercent": 0}, f"{N}:alarmConcurrencyPercent", "'0'"),
+    ({"warmUpSchedule": "rate(1 days)"}, f"{N}:warmUpSchedule", "rate(1 days)"),
+    ({"warmUpSchedule": "rate(0 minutes)"}, f"{N}:warmUpSchedule", "rate(0 minutes)"),
+    ({"warmUpSchedule": "weekly"}, f"{N}:warmUpSchedule", "weekly"),
 ]
 
 

@@ -20,7 +20,8 @@ from tests.infra.support import FUNCTION, ROOT, run_stack
 from tests.support.project_schema import validate_project
 from tests.support.pulumi_harness import project_config, run_program
 
-COMPONENTS = {f"{PROJECT}:infra:ImageRegistry", f"{PROJECT}:infra:Function", f"{PROJECT}:infra:HttpApi"}
+COMPONENTS = {f"{PROJECT}:infra:{name}" for name in (
+    "ImageRegistry", "Function", "HttpApi", "Monitoring", "Delivery", "WarmUp")}
 VARIANTS = {
     "defaults": {},
     "x86_64": {"architecture": "x86_64"},
@@ -29,6 +30,7 @@ VARIANTS = {
     "kms": {"kmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
     "extra-policies": {"extraPolicyArns": ["arn:aws:iam::123456789012:policy/container-lambda/reads"]},
     "environment": {"environment": {"POWERTOOLS_SERVICE_NAME": "iris"}},
+    "canary": {"deploymentPreference": "Canary10Percent5Minutes", "alarmEmail": "ops@example.org"},
 }
 
 
@@ -68,7 +70,7 @@ def test_every_taggable_resource_carries_the_standard_tags(variant, environment_
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_every_resource_belongs_to_one_of_the_three_components(variant):
+def test_every_resource_belongs_to_one_of_the_components(variant):
     run = run_stack(VARIANTS[variant])
     components = {r.urn: r.typ for r in run.resources if r.typ in COMPONENTS}
     assert set(components.values()) == COMPONENTS
@@ -81,6 +83,7 @@ def test_every_resource_belongs_to_one_of_the_three_components(variant):
     (f"{PROJECT}:infra:ImageRegistry", {"imageUri", "repositoryUrl", "repositoryName"}),
     (f"{PROJECT}:infra:Function", {"functionName", "functionArn", "invokeArn", "roleArn", "logGroupName"}),
     (f"{PROJECT}:infra:HttpApi", {"apiId", "apiUrl"}),
+    (f"{PROJECT}:infra:Monitoring", {"alarmTopicArn", "dashboardUrl"}),
 ])
 def test_each_component_registers_its_outputs(default_run, component, outputs):
     (record,) = default_run.of_type(component)

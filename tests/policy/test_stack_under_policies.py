@@ -43,6 +43,9 @@ VARIANTS = {
     "second-dockerfile": {"dockerfile": SECOND},
     "sizes-and-throttling": {"memorySize": 2048, "timeout": 15, "ephemeralStorage": 1024,
                              "throttleRateLimit": 5, "throttleBurstLimit": 10},
+    "canary-with-alarm-email": {"deploymentPreference": "Canary10Percent5Minutes",
+                                "alarmEmail": "ops@example.org", "reservedConcurrency": 20,
+                                "warmUpSchedule": "rate(1 day)"},
 }
 # Runs that reuse an image instead of building one: its tag is already in ECR, or it is pinned by digest.
 IMAGE_VARIANTS = ("image-already-in-ecr", "pinned-image")
@@ -139,14 +142,18 @@ def test_the_execution_role_policy_passes_parliament_with_zero_findings(variant)
             assert [(f.issue, f.detail) for f in findings] == []
 
 
-def test_the_execution_role_trust_policy_gets_only_parliaments_documented_exception(variant):
+def test_the_role_trust_policies_get_only_parliaments_documented_exception(variant):
     # parliament audits identity policies; a trust policy has no Resource by design, which it calls MALFORMED
+    # (the execution role, and CodeDeploy's service role when a deployment preference shifts traffic)
     _, resources = variant
-    (role,) = [r for r in resources if r.typ == "aws:iam/role:Role"]
-    for community in (False, True):
-        findings = analyze_policy_string(role.props["assumeRolePolicy"], include_community_auditors=community)
-        assert {(f.issue, str(f.detail)) for f in findings.findings} == {
-            ("MALFORMED", "Statement contains neither Resource nor NotResource")}
+    roles = [r for r in resources if r.typ == "aws:iam/role:Role"]
+    assert roles
+    for role in roles:
+        for community in (False, True):
+            findings = analyze_policy_string(role.props["assumeRolePolicy"],
+                                             include_community_auditors=community)
+            assert {(f.issue, str(f.detail)) for f in findings.findings} == {
+                ("MALFORMED", "Statement contains neither Resource nor NotResource")}, role.name
 
 
 def test_taggable_types_the_stack_registers_are_known_to_the_tag_policy(variant):

@@ -1,0 +1,154 @@
+"""Delivery: the deployment of each published version (all at once or through CodeDeploy), the warm-up."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from infra import delivery
+from infra.config import ConfigError
+from infra.deployment_preferences import DEPLOYMENT_PREFERENCES
+from scripts import function_contract
+from tests.infra.support import ALIAS, FUNCTION, PERMISSION, ROLE, ROLE_POLICY, ROOT, run_stack
+
+COMMAND = "command:local:Command"
+APPLICATION = "aws:codedeploy/application:Application"
+GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+RULE = "aws:cloudwatch/eventRule:EventRule"
+TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+CONTRACT = function_contract.load_cases(ROOT / "function" / "events")
+
+# SAM DeploymentPreference Type -> CodeDeploy predefined configuration (CodeDeploy User Guide, "Deployment
+# configurations on an AWS Lambda compute platform"; samtranslator's
+# CODEDEPLOY_PREDEFINED_CONFIGURATIONS_LIST)
+PREDEFINED = {
+    "Canary10Percent5Minutes": "CodeDeployDefault.LambdaCanary10Percent5Minutes",
+    "Canary10Percent10Minutes": "CodeDeployDefault.LambdaCanary10Percent10Minutes",
+    "Canary10Percent15Minutes": "CodeDeployDefault.LambdaCanary10Percent15Minutes",
+    "Canary10Percent30Minutes": "CodeDeployDefault.LambdaCanary10Percent30Minutes",
+    "Linear10PercentEvery1Minute": "CodeDeployDefault.LambdaLinear10PercentEvery1Minute",
+    "Linear10PercentEvery2Minutes": "CodeDeployDefault.LambdaLinear10PercentEvery2Minutes",
+    "Linear10PercentEvery3Minutes": "CodeDeployDefault.LambdaLinear10PercentEvery3Minutes",
+    "Linear10PercentEvery10Minutes": "CodeDeployDefault.LambdaLinear10PercentEvery10Minutes",
+}
+
+
+def spec(run) -> dict:
+    return json.loads(run.one(COMMAND).inputs["stdin"])
+
+
+def test_by_default_the_alias_moves_all_at_once_after_the_smoke_requests(default_run):
+    assert not default_run.of_type(APPLICATION) and not default_run.of_type(GROUP)
+    command = default_run.one(COMMAND)
+    assert command.inputs["create"].endswith(" -m infra.deployment_runner")
+    assert Path(command.inputs["dir"]) == ROOT
+    found = spec(default_run)
+    assert found["codeDeploy"] is None
+    assert (found["functionName"], found["alias"], found["repositoryName"]) == (
+        "container-lambda-dev",
+        "live",
+        "container-lambda-dev",
+    )
+    assert found["targetVersion"] == default_run.one(FUNCTION).state["version"]
+    assert found["keepVersions"] == 10  # keepImages
+    assert found["protectedTagPrefix"] == "lambda-version-"
+    # the smoke requests are the function contract, unchanged
+    assert found["smokeCases"] == [
+        {"name": c.name, "event": c.event, "status": c.expected.status, "contains": c.expected.contains}
+        for c in CONTRACT
+    ]
+
+
+def test_the_deployment_runs_again_for_each_new_version_and_after_the_alias_exists(default_run):
+    command = default_run.one(COMMAND)
+    assert command.inputs["triggers"][0] == default_run.one(FUNCTION).state["version"]
+    assert default_run.one(ALIAS).urn in command.property_dependencies["stdin"]
+
+
+@pytest.mark.parametrize(("preference", "config_name"), PREDEFINED.items())
+def test_a_sam_preference_shifts_through_codedeploy_watching_every_alarm(preference, config_name):
+    run = run_stack({"deploymentPreference": preference})
+    application = run.one(APPLICATION).inputs
+    assert (application["name"], application["computePlatform"]) == ("container-lambda-dev", "Lambda")
+    group = run.one(GROUP).inputs
+    assert group["deploymentConfigName"] == config_name
+    assert group["appName"] == "container-lambda-dev"
+    assert group["deploymentStyle"] == {
+        "deploymentOption": "WITH_TRAFFIC_CONTROL",
+        "deploymentType": "BLUE_GREEN",
+    }
+    assert group["autoRollbackConfiguration"] == {
+        "enabled": True,
+        "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"],
+    }
+    assert group["alarmConfiguration"]["enabled"] is True
+    assert sorted(group["alarmConfiguration"]["alarms"]) == sorted(
+        a.inputs["name"] for a in run.of_type(ALARM)
+    )
+    code_deploy = spec(run)["codeDeploy"]
+    assert code_deploy["application"] == "container-lambda-dev"
+    assert code_deploy["deploymentGroup"] == group["deploymentGroupName"]
+    # the runner waits at least as long as the configuration shifts
+    assert code_deploy["timeoutSeconds"] > DEPLOYMENT_PREFERENCES[preference] * 60
+
+
+def test_codedeploy_may_shift_only_this_alias_and_read_only_these_alarms():
+    run = run_stack({"deploymentPreference": "Canary10Percent5Minutes"})
+    (role,) = [r for r in run.of_type(ROLE) if r.inputs["name"] == "container-lambda-dev-codedeploy"]
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert [s["Principal"] for s in trust] == [{"Service": "codedeploy.amazonaws.com"}]
+    assert role.inputs["path"] == "/container-lambda/"
+    (policy,) = [p for p in run.of_type(ROLE_POLICY) if p.inputs["role"] == "container-lambda-dev-codedeploy"]
+    statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    function_arn = run.one(FUNCTION).state["arn"]
+    assert statements["ShiftTheAlias"]["Resource"] == [function_arn, f"{function_arn}:*"]
+    assert statements["WatchTheAlarms"]["Resource"] == sorted(a.state["arn"] for a in run.of_type(ALARM))
+
+
+def test_an_unknown_preference_is_refused_before_any_resource():
+    with pytest.raises(ConfigError) as error:
+        run_stack({"deploymentPreference": "Canary50Percent1Minute"})
+    assert "deploymentPreference" in str(error.value) and "Canary10Percent5Minutes" in str(error.value)
+    assert not [r for r in error.value.registered if r.custom]
+
+
+def test_the_warm_up_invokes_the_alias_weekly_with_the_health_request(default_run):
+    rule = default_run.one(RULE)
+    assert rule.inputs["scheduleExpression"] == "rate(7 days)"
+    target = default_run.one(TARGET).inputs
+    assert target["arn"] == default_run.one(ALIAS).state["arn"]
+    assert json.loads(target["input"]) == delivery.health_event(CONTRACT)
+    (permission,) = [
+        p.inputs for p in default_run.of_type(PERMISSION) if p.inputs["principal"] == "events.amazonaws.com"
+    ]
+    assert permission["sourceArn"] == rule.state["arn"]
+    assert permission["qualifier"] == "live"
+
+
+def test_the_warm_up_schedule_is_configurable_or_off():
+    assert (
+        run_stack({"warmUpSchedule": "rate(1 day)"}).one(RULE).inputs["scheduleExpression"] == "rate(1 day)"
+    )
+    off = run_stack({"warmUpSchedule": "off"})
+    assert not off.of_type(RULE) and not off.of_type(TARGET)
+    assert [p.inputs["principal"] for p in off.of_type(PERMISSION)] == ["apigateway.amazonaws.com"]
+
+
+def case(name: str, method: str, status: int) -> function_contract.Case:
+    event = {"version": "2.0", "rawPath": f"/{name}", "requestContext": {"http": {"method": method}}}
+    return function_contract.Case(name, Path(name), event, function_contract.Expected(status))
+
+
+def test_the_health_request_is_the_contracts_first_get_answering_2xx():
+    cases = [
+        case("a.json", "GET", 405),
+        case("b.json", "POST", 200),
+        case("c.json", "GET", 200),
+        case("d.json", "GET", 204),
+    ]
+    assert delivery.health_event(cases)["rawPath"] == "/c.json"
+    with pytest.raises(ValueError, match="no GET event"):
+        delivery.health_event(cases[:2])
