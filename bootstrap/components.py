@@ -245,6 +245,18 @@ def pipeline_roles(*, scope: Scope, repository: str, environments: tuple[str, ..
             # the boundary exists before any deploy job can ask for it
             opts=pulumi.ResourceOptions(depends_on=[boundary]),
         )
+        # Monitoring and delivery of the stack (alarms, dashboard, CodeDeploy, warm-up, the deployment's
+        # calls): a managed policy of its own, since a role's inline policies share one 10,240-character quota.
+        delivery = aws.iam.Policy(
+            f"delivery-{env}",
+            name=f"{PROJECT}.delivery.{env}",
+            path=policies.PIPELINE_ROLE_PATH,
+            description=f"Monitoring and safe delivery of the {PROJECT} stack {env} (its deploy role)",
+            policy=json.dumps(policies.delivery_permissions(scope, env), indent=2),
+            tags=tags,
+        )
+        aws.iam.RolePolicyAttachment(f"deploy-{env}-delivery", role=deploy[env].role.name,
+                                     policy_arn=delivery.arn)
     preview_arns = pulumi.Output.all(state.bucket.arn, state.key.arn, secrets[building].key.arn)
     preview = PipelineRole(
         "preview",

@@ -22,7 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from infra.iam_rules import (
+    ALARM_SEPARATOR,
+    ALARM_TOPIC_SUFFIX,
+    CODEDEPLOY_ROLE_SUFFIX,
     PIPELINE_PATH,
+    WARM_UP_RULE_SUFFIX,
     attachable_policy_pattern,
     boundary_arn,
     stack_role_names,
@@ -100,6 +104,21 @@ class Scope:
         return [self.arn("logs", f"log-group:/aws/lambda/{PROJECT}-*"),
                 self.arn("logs", f"log-group:/aws/apigateway/{PROJECT}-*")]
 
+    @property
+    def all_delivery(self) -> dict[str, list[str]]:
+        """Every stack's monitoring and delivery resources, by service (the drift role reads them)."""
+        return {"sns": [self.arn("sns", f"{PROJECT}-*")],
+                "cloudwatch": [self.arn("cloudwatch", f"alarm:{PROJECT}-*"),
+                               self.arn("cloudwatch", f"dashboard/{PROJECT}-*", regional=False)],
+                "events": [self.arn("events", f"rule/{PROJECT}-*")],
+                "codedeploy": [self.arn("codedeploy", f"application:{PROJECT}-*"),
+                               self.arn("codedeploy", f"deploymentgroup:{PROJECT}-*")]}
+
+    @property
+    def lambda_deployment_configs(self) -> str:
+        """CodeDeploy's predefined Lambda configurations (CodeDeployDefault.Lambda*), owned by AWS."""
+        return self.arn("codedeploy", "deploymentconfig:CodeDeployDefault.Lambda*")
+
 
 @dataclass(frozen=True)
 class StackScope:
@@ -173,6 +192,38 @@ class StackScope:
     @property
     def function_arn(self) -> str:
         return self.functions[0]
+
+    # Monitoring and delivery (infra/monitoring.py, infra/delivery.py), by exact name (infra/iam_rules.py).
+    @property
+    def alarm_topic(self) -> str:
+        return self.scope.arn("sns", f"{self.prefix}{ALARM_TOPIC_SUFFIX}")
+
+    @property
+    def alarms(self) -> str:
+        return self.scope.arn("cloudwatch", f"alarm:{self.prefix}{ALARM_SEPARATOR}*")
+
+    @property
+    def dashboard(self) -> str:  # dashboards are global: no region in their ARN
+        return self.scope.arn("cloudwatch", f"dashboard/{self.prefix}", regional=False)
+
+    @property
+    def warm_up_rule(self) -> str:
+        return self.scope.arn("events", f"rule/{self.prefix}{WARM_UP_RULE_SUFFIX}")
+
+    @property
+    def codedeploy(self) -> list[str]:
+        """The CodeDeploy application `<prefix>` and its deployment group `<prefix>`."""
+        return [self.scope.arn("codedeploy", f"application:{self.prefix}"),
+                self.scope.arn("codedeploy", f"deploymentgroup:{self.prefix}/{self.prefix}")]
+
+    @property
+    def codedeploy_role(self) -> str:
+        return self.scope.arn("iam", f"role{stack_role_path(self.name)}{self.prefix}{CODEDEPLOY_ROLE_SUFFIX}",
+                              regional=False)
+
+    def delivery(self) -> dict[str, list[str]]:
+        return {"sns": [self.alarm_topic], "cloudwatch": [self.alarms, self.dashboard],
+                "events": [self.warm_up_rule], "codedeploy": self.codedeploy}
 
 
 def _statement(sid: str, actions: list[str], resources: list[str] | str, **condition) -> dict:
@@ -294,6 +345,35 @@ LOGS_DELIVERY = [
     "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeResourcePolicies",
     "logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
 ]
+# Monitoring and delivery: the alarm topic (its policy is a topic attribute) and its e-mail subscription, the
+# alarms and the dashboard, the warm-up rule and its target, CodeDeploy's application and deployment group,
+# and the deployment inside `pulumi up` (infra/deployment_runner.py: it invokes the new version, moves the
+# alias, deletes old versions, tags and untags images, creates and reads a CodeDeploy deployment;
+# scripts/delivery_report.py reads the group, the deployment and the alias).
+DELIVERY_READ = {
+    "sns": ["sns:GetTopicAttributes", "sns:ListTagsForResource"],
+    "cloudwatch": ["cloudwatch:DescribeAlarms", "cloudwatch:GetDashboard", "cloudwatch:ListTagsForResource"],
+    "events": ["events:DescribeRule", "events:ListTagsForResource", "events:ListTargetsByRule"],
+    "codedeploy": ["codedeploy:GetApplication", "codedeploy:GetApplicationRevision", "codedeploy:GetDeployment",
+                   "codedeploy:GetDeploymentGroup", "codedeploy:ListTagsForResource"],
+}
+DELIVERY_WRITE = {
+    "sns": ["sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:Subscribe", "sns:TagResource",
+            "sns:UntagResource"],
+    "cloudwatch": ["cloudwatch:DeleteAlarms", "cloudwatch:DeleteDashboards", "cloudwatch:PutDashboard",
+                   "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "cloudwatch:UntagResource"],
+    "events": ["events:DeleteRule", "events:PutRule", "events:PutTargets", "events:RemoveTargets",
+               "events:TagResource", "events:UntagResource"],
+    "codedeploy": ["codedeploy:CreateApplication", "codedeploy:CreateDeployment",
+                   "codedeploy:CreateDeploymentGroup", "codedeploy:DeleteApplication",
+                   "codedeploy:DeleteDeploymentGroup", "codedeploy:RegisterApplicationRevision",
+                   "codedeploy:TagResource", "codedeploy:UntagResource", "codedeploy:UpdateDeploymentGroup"],
+}
+# SNS subscriptions have no resource type in the Service Authorization Reference: region only.
+SNS_SUBSCRIPTIONS_READ = ["sns:GetSubscriptionAttributes"]
+SNS_SUBSCRIPTIONS_WRITE = ["sns:SetSubscriptionAttributes", "sns:Unsubscribe"]
+# The principals a function's resource policy may name: the HTTP API, and the warm-up rule.
+INVOKE_GRANTEES = ["apigateway.amazonaws.com", "events.amazonaws.com"]
 APIGATEWAY_READ = ["apigateway:GET"]
 APIGATEWAY_WRITE = ["apigateway:DELETE", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT"]
 
@@ -372,8 +452,8 @@ def deploy_permissions(scope: Scope, stack: str, building: str, bucket_arn: str,
         statements.append(_statement("PullPromotedImages", ECR_READ, scope.stack(building).repository))
     statements += [
         _statement("OwnFunction", LAMBDA_READ + LAMBDA_WRITE, own.functions),
-        _statement("InvokeGrantsForApiGatewayOnly", LAMBDA_PERMISSIONS, own.functions,
-                   StringEquals={"lambda:Principal": "apigateway.amazonaws.com"},
+        _statement("InvokeGrantsToApiAndWarmUp", LAMBDA_PERMISSIONS, own.functions,
+                   StringEquals={"lambda:Principal": INVOKE_GRANTEES},
                    Null={"lambda:FunctionUrlAuthType": "true"}),
         _statement("OwnRolesRead", IAM_READ, own.roles),
         _statement("OwnBoundaryRead", BOUNDARY_READ, own.boundary),
@@ -385,6 +465,7 @@ def deploy_permissions(scope: Scope, stack: str, building: str, bucket_arn: str,
         _statement("OwnRolesNoPermissionChange", IAM_UNBOUNDED, own.roles),
         _statement("PassOwnRolesToLambdaOnly", ["iam:PassRole"], own.roles,
                    StringEquals={"iam:PassedToService": "lambda.amazonaws.com"}),
+
         {"Sid": "NeverLoosenABoundary", "Effect": "Deny", "Action": sorted(IAM_BOUNDARY_ESCAPES),
          "Resource": "*"},
         {"Sid": "ImageTagsStayImmutable", "Effect": "Deny", "Action": ECR_NEVER, "Resource": "*"},
@@ -399,8 +480,31 @@ def deploy_permissions(scope: Scope, stack: str, building: str, bucket_arn: str,
     return {"Version": VERSION, "Statement": statements}
 
 
-def _read_statements(scope: Scope, *, repositories, functions, roles, boundaries, log_groups) -> list[dict]:
+def delivery_permissions(scope: Scope, stack: str) -> dict:
+    """What `pulumi up` of stack `stack` needs for its monitoring and safe delivery (infra/monitoring.py,
+    infra/delivery.py, infra/deployment_runner.py), and nothing of any other stack: a customer-managed policy
+    attached to the stack's deploy role (the role's inline policies share IAM's 10,240-character quota)."""
+    own = scope.stack(stack)
+    return {"Version": VERSION, "Statement": [
+        # one statement: each action only matches resources of its own service
+        _statement("OwnDelivery", [action for service in DELIVERY_READ
+                                   for action in DELIVERY_READ[service] + DELIVERY_WRITE[service]]
+                   + ["codedeploy:GetDeploymentConfig"],
+                   [arn for arns in own.delivery().values() for arn in arns] + [scope.lambda_deployment_configs]),
+        _regional(scope, "AlarmSubscriptions", SNS_SUBSCRIPTIONS_READ + SNS_SUBSCRIPTIONS_WRITE),
+        # the deployment's smoke requests on a new version, before it takes traffic
+        _statement("SmokeNewVersions", ["lambda:InvokeFunction"], own.functions),
+        _statement("PassCodeDeployRole", ["iam:PassRole"], own.codedeploy_role,
+                   StringEquals={"iam:PassedToService": "codedeploy.amazonaws.com"}),
+    ]}
+
+
+def _read_statements(scope: Scope, *, repositories, functions, roles, boundaries, log_groups,
+                     delivery) -> list[dict]:
     return [
+        *[_statement(f"{service.title()}DeliveryRead", DELIVERY_READ[service], resources)
+          for service, resources in delivery.items()],
+        _regional(scope, "AlarmTopicSubscriptionsRead", SNS_SUBSCRIPTIONS_READ),
         _regional(scope, "EcrLogin", ["ecr:GetAuthorizationToken"]),
         _statement("RepositoriesRead", ECR_READ, repositories),
         _statement("FunctionsRead", LAMBDA_READ, functions),
@@ -426,7 +530,8 @@ def preview_permissions(scope: Scope, building: str, bucket_arn: str, state_key_
         "Version": VERSION,
         "Statement": [
             *_read_statements(scope, repositories=stack.repository, functions=stack.functions,
-                              roles=stack.roles, boundaries=stack.boundary, log_groups=stack.log_groups),
+                              roles=stack.roles, boundaries=stack.boundary, log_groups=stack.log_groups,
+                              delivery=stack.delivery()),
             *_state_statements(scope, bucket_arn, state_key_arn, stack.readable_state(bucket_arn),
                                write=False),
             _statement("BuildingStackSecretsKey", ["kms:Decrypt"], secrets_key_arn),
@@ -442,7 +547,7 @@ def drift_permissions(scope: Scope, bucket_arn: str, state_key_arn: str, secrets
         "Statement": [
             *_read_statements(scope, repositories=scope.all_repositories, functions=scope.all_functions,
                               roles=scope.all_stack_roles, boundaries=scope.all_boundaries,
-                              log_groups=scope.all_log_groups),
+                              log_groups=scope.all_log_groups, delivery=scope.all_delivery),
             *_state_statements(scope, bucket_arn, state_key_arn, [f"{bucket_arn}/{STATE_ROOT}*"],
                                write=False),
             _statement("SecretsKeysDecrypt", ["kms:Decrypt"], sorted(secrets_key_arns)),
@@ -474,6 +579,12 @@ def boundary_policy(scope: Scope, stack: str) -> dict:
                        [arn for arn in own.log_groups if "/aws/lambda/" in arn], **from_function),
             # X-Ray's writes have no resource-level permissions (AWS requires "*").
             _statement("Traces", ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "*"),
+            # CodeDeploy's service role (deploymentPreference other than AllAtOnce): shift the alias of the
+            # stack's own function while watching the stack's own alarms. Nothing a deploy role of the stack
+            # cannot do itself, so a re-trusted role gains nothing outside the stack.
+            _statement("CodeDeployShiftsOwnAlias", ["lambda:GetAlias", "lambda:GetProvisionedConcurrencyConfig",
+                                                    "lambda:UpdateAlias"], own.functions),
+            _statement("CodeDeployWatchesOwnAlarms", ["cloudwatch:DescribeAlarms"], own.alarms),
             _statement("OwnParameters", ["ssm:GetParameter", "ssm:GetParameters"], own.parameters,
                        **from_function),
             _statement("OwnSecrets", ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],

@@ -36,7 +36,7 @@ from infra.deployment_preferences import (
     wait_seconds,
 )
 from infra.deployment_runner import case_to_json
-from infra.function import ROLE_PATH
+from infra.iam_rules import CODEDEPLOY_ROLE_SUFFIX, WARM_UP_RULE_SUFFIX, boundary_arn, stack_role_path
 from infra.project import PROJECT
 from infra.registry import PROTECTED_TAG_PREFIX  # kept by the lifecycle policy's first rule
 from scripts import function_contract
@@ -131,18 +131,26 @@ class Delivery(pulumi.ComponentResource):
         self.application = self.deployment_group = self.role = None
         code_deploy = None
         if args.preference != ALL_AT_ONCE:
+            # Like every role of the stack: under the stack's path, with the stack's permissions boundary
+            # (which admits CodeDeploy's alias and alarm reads: bootstrap/policies.py, boundary_policy).
+            stack = pulumi.get_stack()
+            boundary = pulumi.Output.all(
+                aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition,
+                aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id,
+            ).apply(lambda v: boundary_arn(v[0], v[1], stack))
             self.role = aws.iam.Role(
                 f"{name}-codedeploy-role",
-                name=f"{args.name}-codedeploy",
-                path=ROLE_PATH,
+                name=f"{args.name}{CODEDEPLOY_ROLE_SUFFIX}",
+                path=stack_role_path(stack),
                 description=f"CodeDeploy shifts the alias of the Lambda function {args.name}",
                 assume_role_policy=CODEDEPLOY_TRUST_POLICY,
+                permissions_boundary=boundary,
                 tags=tags,
                 opts=child,
             )
             self.role_policy = aws.iam.RolePolicy(
                 f"{name}-codedeploy-policy",
-                name=f"{args.name}-codedeploy",
+                name=f"{args.name}{CODEDEPLOY_ROLE_SUFFIX}",
                 role=self.role.name,
                 policy=pulumi.Output.all(args.function_arn, args.alarm_arns).apply(
                     lambda v: codedeploy_policy(v[0], v[1])
@@ -222,7 +230,7 @@ class WarmUp(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.rule = aws.cloudwatch.EventRule(
             f"{name}-rule",
-            name=f"{args.name}-warm-up",
+            name=f"{args.name}{WARM_UP_RULE_SUFFIX}",
             schedule_expression=args.schedule,
             description=f"Invokes {args.name}:live with its health request so that it stays Active",
             tags=dict(args.tags),

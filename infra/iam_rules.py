@@ -44,8 +44,9 @@ def stack_role_names(stack: str) -> tuple[str, ...]:
 
     IAM role names are unique in the account whatever the path, so the deploy role may create and change
     these names only: a path wildcard would let one stack's job take (squat) another stack's role name
-    first. A component that creates another role adds its exact name here."""
-    return (prefix_for(stack),)
+    first. A component that creates another role adds its exact name here: CodeDeploy's service role
+    (infra/delivery.py, with a deploymentPreference other than AllAtOnce)."""
+    return (prefix_for(stack), f"{prefix_for(stack)}{CODEDEPLOY_ROLE_SUFFIX}")
 
 
 def boundary_policy_name(stack: str) -> str:
@@ -56,6 +57,17 @@ def boundary_policy_name(stack: str) -> str:
 def boundary_arn(partition: str, account: str, stack: str) -> str:
     """ARN of the managed policy the bootstrap creates as the stack's permissions boundary."""
     return f"arn:{partition}:iam::{account}:policy{PIPELINE_PATH}{boundary_policy_name(stack)}"
+
+
+# Names of a stack's monitoring and delivery resources after its prefix `<project>-<stack>`
+# (infra/monitoring.py, infra/delivery.py). Each suffix starts with a character no stack name holds ("." or,
+# where SNS allows no ".", "_"), so the bootstrap's `<prefix>.*` matches this stack's resources only, never
+# those of a stack whose name extends this one (`dev` and `dev-eu`).
+ALARM_TOPIC_SUFFIX = "_alarms"  # SNS topic names: letters, digits, "-" and "_"
+ALARM_SEPARATOR = "."
+ALARM_KINDS = ("errors", "throttles", "duration", "5xx", "concurrency")  # alarm `<prefix>.<kind>`
+WARM_UP_RULE_SUFFIX = ".warm-up"
+CODEDEPLOY_ROLE_SUFFIX = ".codedeploy"  # the dashboard, CodeDeploy application and group are `<prefix>`
 
 
 # Customer-managed policies an administrator created for the project's functions live under this path.

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.iam_rules import ALARM_KINDS, ALARM_SEPARATOR, ALARM_TOPIC_SUFFIX
 from infra.project import PROJECT
 
 LAMBDA = "AWS/Lambda"
@@ -99,7 +100,7 @@ def topic_policy(topic_arn: str, account: str, partition: str, region: str, alar
                     # aws:SourceArn / aws:SourceAccount: the confused-deputy guard for service principals
                     # (IAM User Guide, "The confused deputy problem")
                     "Condition": {
-                        "ArnLike": {"aws:SourceArn": f"{alarm_arn_prefix}:{alarm_prefix}-*"},
+                        "ArnLike": {"aws:SourceArn": f"{alarm_arn_prefix}:{alarm_prefix}{ALARM_SEPARATOR}*"},
                         "StringEquals": {"aws:SourceAccount": account},
                     },
                 }
@@ -177,7 +178,8 @@ def dashboard_body(region: str, function_name: str, api_id: str, alarm_arns: Seq
 
 
 class Monitoring(pulumi.ComponentResource):
-    """SNS topic `<name>-alarms` (+ optional e-mail subscription), the default alarms, dashboard `<name>`."""
+    """SNS topic `<name>_alarms` (+ optional e-mail subscription), the default alarms `<name>.<kind>`, the
+    dashboard `<name>`."""
 
     alarm_topic_arn: pulumi.Output[str]
     dashboard_url: pulumi.Output[str]
@@ -192,7 +194,9 @@ class Monitoring(pulumi.ComponentResource):
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
 
-        self.topic = aws.sns.Topic(f"{name}-alarm-topic", name=f"{args.name}-alarms", tags=tags, opts=child)
+        self.topic = aws.sns.Topic(
+            f"{name}-alarm-topic", name=f"{args.name}{ALARM_TOPIC_SUFFIX}", tags=tags, opts=child
+        )
         self.topic_policy = aws.sns.TopicPolicy(
             f"{name}-alarm-topic-policy",
             arn=self.topic.arn,
@@ -314,10 +318,12 @@ class Monitoring(pulumi.ComponentResource):
         evaluation_periods: int = 1,
         datapoints: int = 1,
     ) -> aws.cloudwatch.MetricAlarm:
+        if short not in ALARM_KINDS:  # the bootstrap's deploy role may manage exactly these alarm names
+            raise ValueError(f"alarm kind {short!r} is not one of {ALARM_KINDS} (infra/iam_rules.py)")
         percentile = statistic.startswith("p")
         return aws.cloudwatch.MetricAlarm(
             f"{name}-{short}-alarm",
-            name=f"{args.name}-{short}",
+            name=f"{args.name}{ALARM_SEPARATOR}{short}",
             alarm_description=f"{args.name}: {description}",
             namespace=namespace,
             metric_name=metric,

@@ -27,7 +27,10 @@ SCOPE = policies.Scope(partition="aws", region=REGION, account_id=ACCOUNT)
 BUCKET_ARN = "arn:aws:s3:::container-lambda-state-20261123072400000000000001"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 SECRETS_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/5678abcd-12ab-34cd-56ef-1234567890ab"
-DEPLOY = policies.deploy_permissions(SCOPE, STACK, STACK, BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN)
+# the deploy role's inline policy and its managed delivery policy (identity policies: their union)
+INLINE = policies.deploy_permissions(SCOPE, STACK, STACK, BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN)
+DEPLOY = {"Version": INLINE["Version"],
+          "Statement": INLINE["Statement"] + policies.delivery_permissions(SCOPE, STACK)["Statement"]}
 PREVIEW = policies.preview_permissions(SCOPE, STACK, BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN)
 APIS = f"arn:aws:apigateway:{REGION}::/apis"
 
@@ -70,7 +73,37 @@ LIFECYCLE: dict[str, tuple[list[str], list[str]]] = {
     "aws:lambda/permission:Permission": (
         ["lambda:GetPolicy"], ["lambda:AddPermission", "lambda:RemovePermission"]),
     "aws:apigatewayv2/api:Api": (["apigateway:GET"], ["apigateway:PATCH", "apigateway:DELETE"]),
+    "aws:sns/topic:Topic": (
+        ["sns:GetTopicAttributes", "sns:ListTagsForResource"],
+        ["sns:CreateTopic", "sns:SetTopicAttributes", "sns:TagResource", "sns:UntagResource",
+         "sns:DeleteTopic"]),
+    "aws:sns/topicPolicy:TopicPolicy": (["sns:GetTopicAttributes"], ["sns:SetTopicAttributes"]),
+    "aws:sns/topicSubscription:TopicSubscription": (  # on the topic; its own calls are account-level below
+        [], ["sns:Subscribe"]),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": (
+        ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"],
+        ["cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "cloudwatch:UntagResource",
+         "cloudwatch:DeleteAlarms"]),
+    "aws:cloudwatch/dashboard:Dashboard": (
+        ["cloudwatch:GetDashboard"], ["cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"]),
+    "aws:cloudwatch/eventRule:EventRule": (
+        ["events:DescribeRule", "events:ListTagsForResource"],
+        ["events:PutRule", "events:TagResource", "events:UntagResource", "events:DeleteRule"]),
+    "aws:cloudwatch/eventTarget:EventTarget": (  # on the rule
+        ["events:ListTargetsByRule"], ["events:PutTargets", "events:RemoveTargets"]),
+    "aws:codedeploy/application:Application": (
+        ["codedeploy:GetApplication", "codedeploy:ListTagsForResource"],
+        # no UpdateApplication: the application's only other input is its name (a change replaces it)
+        ["codedeploy:CreateApplication", "codedeploy:TagResource", "codedeploy:UntagResource",
+         "codedeploy:DeleteApplication"]),
+    "aws:codedeploy/deploymentGroup:DeploymentGroup": (
+        ["codedeploy:GetDeploymentGroup", "codedeploy:ListTagsForResource"],
+        ["codedeploy:CreateDeploymentGroup", "codedeploy:UpdateDeploymentGroup", "codedeploy:TagResource",
+         "codedeploy:UntagResource", "codedeploy:DeleteDeploymentGroup"]),
 }
+# Resources of other providers make no AWS call of their own; the deployment command's calls are checked by
+# test_deploy_role_may_make_every_call_of_the_deployment.
+NOT_AWS = {"command:local:Command"}
 API_PARTS = ("aws:apigatewayv2/integration:Integration", "aws:apigatewayv2/route:Route",
              "aws:apigatewayv2/stage:Stage")
 LIFECYCLE |= {part: LIFECYCLE["aws:apigatewayv2/api:Api"] for part in API_PARTS}
@@ -83,7 +116,9 @@ ACCOUNT_LEVEL = {
     "deploy": [("apigateway:POST", TAGS, {"aws:TagKeys": ["ManagedBy"]}),
                ("apigateway:DELETE", TAGS, {"aws:TagKeys": ["ManagedBy"]}),
                ("ecr:GetAuthorizationToken", "*", IN_REGION), ("logs:DescribeLogGroups", "*", IN_REGION),
-               ("logs:CreateLogDelivery", "*", IN_REGION), ("logs:PutResourcePolicy", "*", IN_REGION)],
+               ("logs:CreateLogDelivery", "*", IN_REGION), ("logs:PutResourcePolicy", "*", IN_REGION),
+               ("sns:GetSubscriptionAttributes", "*", IN_REGION), ("sns:SetSubscriptionAttributes", "*", IN_REGION),
+               ("sns:Unsubscribe", "*", IN_REGION)],
     "preview": [("apigateway:GET", APIS, {}), ("ecr:GetAuthorizationToken", "*", IN_REGION),
                 ("logs:DescribeLogGroups", "*", IN_REGION)],
 }
@@ -136,6 +171,8 @@ VARIANTS = {
     "dev": {},
     "provisioned": {"provisionedConcurrency": 2, "reservedConcurrency": 5,
                     "extraPolicyArns": [f"arn:aws:iam::{ACCOUNT}:policy/{PROJECT}/extra"]},
+    "canary": {"deploymentPreference": "Canary10Percent5Minutes", "alarmEmail": "ops@example.org",
+               "reservedConcurrency": 10},
 }
 
 
@@ -177,6 +214,14 @@ def arn_of(resource: Registered, run) -> str:
         return f"{function}:{state['qualifier']}" if state.get("qualifier") else function
     if resource.typ in {"aws:apigatewayv2/integration:Integration", "aws:apigatewayv2/route:Route"}:
         return f"{APIS}/{state['apiId']}/{resource.typ.rsplit(':', 1)[1].lower()}s/{resource.id}"
+    if resource.typ == "aws:sns/topicSubscription:TopicSubscription":
+        return state["topic"]
+    if resource.typ == "aws:cloudwatch/dashboard:Dashboard":
+        return state["dashboardArn"]
+    if resource.typ == "aws:cloudwatch/eventTarget:EventTarget":
+        (rule,) = [r for r in run.of_type("aws:cloudwatch/eventRule:EventRule")
+                   if r.state["name"] == state["rule"]]
+        return rule.state["arn"]
     return state["arn"]
 
 
@@ -199,11 +244,11 @@ def test_no_deploy_role_may_create_the_role_without_the_boundary():
 
 
 def managed(run) -> list[Registered]:
-    return [r for r in run.resources if r.custom]
+    return [r for r in run.resources if r.custom and r.typ not in NOT_AWS]
 
 
 def test_every_resource_type_of_the_stack_is_covered(stack_run):
-    assert {r.typ for r in managed(stack_run)} <= set(LIFECYCLE)
+    assert {r.typ for r in stack_run.resources if r.custom} <= set(LIFECYCLE) | NOT_AWS
 
 
 def test_deploy_role_may_run_the_whole_lifecycle_of_every_resource(stack_run):
@@ -224,8 +269,47 @@ def test_the_http_api_is_created_with_the_tags_the_deploy_role_requires(stack_ru
 
 
 def test_deploy_role_may_pass_the_function_role_to_lambda(stack_run):
-    role = stack_run.one("aws:iam/role:Role").state["arn"]
+    role = stack_run.named("function-role").state["arn"]
     assert allowed(DEPLOY, "iam:PassRole", role, {"iam:PassedToService": "lambda.amazonaws.com"})
+
+
+def test_deploy_role_may_pass_only_the_codedeploy_role_to_codedeploy(stack_run):
+    for role in stack_run.of_type("aws:iam/role:Role"):
+        codedeploy = role.name == "delivery-codedeploy-role"
+        assert allowed(DEPLOY, "iam:PassRole", role.state["arn"],
+                       {"iam:PassedToService": "codedeploy.amazonaws.com"}) == codedeploy, role.name
+
+
+def runner_calls(run) -> list[tuple[str, str]]:
+    """The AWS calls of the deployment inside `pulumi up` (infra/deployment_runner.py; tests/infra/
+    test_deployment_runner.py checks them against botocore's models) and of scripts/delivery_report.py, as
+    (action, the resource it is authorized on)."""
+    function = run.one("aws:lambda/function:Function").state["arn"]
+    repository = run.one("aws:ecr/repository:Repository").state["arn"]
+    calls = [("lambda:GetAlias", f"{function}:live"), ("lambda:GetFunction", f"{function}:7"),
+             ("lambda:InvokeFunction", f"{function}:7"), ("lambda:UpdateAlias", f"{function}:live"),
+             ("lambda:ListVersionsByFunction", function), ("lambda:DeleteFunction", f"{function}:3"),
+             ("ecr:BatchGetImage", repository), ("ecr:PutImage", repository),
+             ("ecr:BatchDeleteImage", repository)]
+    for group in run.of_type("aws:codedeploy/deploymentGroup:DeploymentGroup"):
+        application = run.one("aws:codedeploy/application:Application").state["arn"]
+        config = group.inputs["deploymentConfigName"]
+        calls += [("codedeploy:CreateDeployment", group.state["arn"]),
+                  ("codedeploy:GetDeployment", group.state["arn"]),
+                  ("codedeploy:GetDeploymentGroup", group.state["arn"]),
+                  ("codedeploy:RegisterApplicationRevision", application),
+                  ("codedeploy:GetApplicationRevision", application),
+                  ("codedeploy:GetDeploymentConfig",
+                   f"arn:aws:codedeploy:{REGION}:{ACCOUNT}:deploymentconfig:{config}")]
+    return calls
+
+
+def test_deploy_role_may_make_every_call_of_the_deployment(stack_run):
+    for action, arn in runner_calls(stack_run):
+        assert allowed(DEPLOY, action, arn, IN_REGION), (action, arn)
+    writes = [(a, arn) for a, arn in runner_calls(stack_run) if not a.split(":")[1].startswith(("Get", "List", "BatchGet"))]
+    for action, arn in writes:
+        assert not allowed(PREVIEW, action, arn, IN_REGION), ("the preview role must not", action)
 
 
 def test_preview_role_may_read_every_resource_and_nothing_more(stack_run):

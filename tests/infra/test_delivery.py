@@ -97,11 +97,11 @@ def test_a_sam_preference_shifts_through_codedeploy_watching_every_alarm(prefere
 
 def test_codedeploy_may_shift_only_this_alias_and_read_only_these_alarms():
     run = run_stack({"deploymentPreference": "Canary10Percent5Minutes"})
-    (role,) = [r for r in run.of_type(ROLE) if r.inputs["name"] == "container-lambda-dev-codedeploy"]
+    (role,) = [r for r in run.of_type(ROLE) if r.inputs["name"] == "container-lambda-dev.codedeploy"]
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert [s["Principal"] for s in trust] == [{"Service": "codedeploy.amazonaws.com"}]
     assert role.inputs["path"] == "/container-lambda/"
-    (policy,) = [p for p in run.of_type(ROLE_POLICY) if p.inputs["role"] == "container-lambda-dev-codedeploy"]
+    (policy,) = [p for p in run.of_type(ROLE_POLICY) if p.inputs["role"] == "container-lambda-dev.codedeploy"]
     statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
     function_arn = run.one(FUNCTION).state["arn"]
     assert statements["ShiftTheAlias"]["Resource"] == [function_arn, f"{function_arn}:*"]

@@ -18,7 +18,7 @@ API = "aws:apigatewayv2/api:Api"
 
 
 def alarms(run) -> dict[str, dict]:
-    return {a.inputs["name"].removeprefix("container-lambda-dev-"): a.inputs for a in run.of_type(ALARM)}
+    return {a.inputs["name"].removeprefix("container-lambda-dev."): a.inputs for a in run.of_type(ALARM)}
 
 
 def test_the_default_alarms_watch_the_function_and_the_api(default_run):
@@ -49,7 +49,7 @@ def test_the_default_thresholds(default_run):
 
 def test_every_alarm_notifies_the_stack_topic_and_the_topic_is_an_output(default_run):
     topic = default_run.one(TOPIC)
-    assert topic.inputs["name"] == "container-lambda-dev-alarms"
+    assert topic.inputs["name"] == "container-lambda-dev_alarms"
     for alarm in default_run.of_type(ALARM):
         assert alarm.inputs["alarmActions"] == [topic.state["arn"]], alarm.name
         assert alarm.inputs["okActions"] == [topic.state["arn"]], alarm.name
@@ -63,11 +63,11 @@ def test_only_this_stacks_alarms_may_publish_to_the_topic(default_run):
     assert statement["Action"] == "sns:Publish"
     assert statement["Resource"] == default_run.one(TOPIC).state["arn"]
     assert statement["Condition"] == {
-        "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:container-lambda-dev-*"},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:container-lambda-dev.*"},
         "StringEquals": {"aws:SourceAccount": ACCOUNT},
     }
     names = [a.inputs["name"] for a in default_run.of_type(ALARM)]
-    assert all(name.startswith("container-lambda-dev-") for name in names)
+    assert all(name.startswith("container-lambda-dev.") for name in names)
 
 
 def test_a_reservation_adds_the_concurrency_alarm_near_it():

@@ -35,8 +35,8 @@ def test_the_iam_policies_saw_the_github_roles_and_their_permissions(bootstrap_r
     assert len(roles) == 4  # deploy dev, deploy production, preview, drift
     assert all(iam.is_github_oidc(statement) for role in roles
                for statement in json.loads(role.props["assumeRolePolicy"])["Statement"])
-    # four inline policies and the two permissions boundaries
-    assert len([r for r in bootstrap_resources if r.typ in iam.PERMISSION_DOCUMENTS]) == 6
+    # four inline policies, the two permissions boundaries and the two deploy roles' delivery policies
+    assert len([r for r in bootstrap_resources if r.typ in iam.PERMISSION_DOCUMENTS]) == 8
     assert all(isinstance(p, ResourceValidationPolicy) for p in iam.POLICIES)
     assert set(iam.POLICIES) <= set(MANDATORY)
 
