@@ -68,6 +68,7 @@ RESOURCE_STAR_ACTIONS = frozenset(action.lower() for action in (
     "logs:DescribeLogGroups", "logs:DescribeResourcePolicies", "logs:PutResourcePolicy",
     "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:GetLogDelivery",
     "logs:ListLogDeliveries", "logs:UpdateLogDelivery",
+    "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes", "sns:Unsubscribe",
 ))
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
