@@ -246,7 +246,8 @@ def pipeline_roles(*, scope: Scope, repository: str, environments: tuple[str, ..
             opts=pulumi.ResourceOptions(depends_on=[boundary]),
         )
         # Monitoring and delivery of the stack (alarms, dashboard, CodeDeploy, warm-up, the deployment's
-        # calls): a managed policy of its own, since a role's inline policies share one 10,240-character quota.
+        # calls): a managed policy of its own, since a role's inline policies share one 10,240-character
+        # quota.
         delivery = aws.iam.Policy(
             f"delivery-{env}",
             name=f"{PROJECT}.delivery.{env}",

@@ -354,11 +354,13 @@ DELIVERY_READ = {
     "sns": ["sns:GetTopicAttributes", "sns:ListTagsForResource"],
     "cloudwatch": ["cloudwatch:DescribeAlarms", "cloudwatch:GetDashboard", "cloudwatch:ListTagsForResource"],
     "events": ["events:DescribeRule", "events:ListTagsForResource", "events:ListTargetsByRule"],
-    "codedeploy": ["codedeploy:GetApplication", "codedeploy:GetApplicationRevision", "codedeploy:GetDeployment",
+    "codedeploy": ["codedeploy:GetApplication", "codedeploy:GetApplicationRevision",
+                   "codedeploy:GetDeployment",
                    "codedeploy:GetDeploymentGroup", "codedeploy:ListTagsForResource"],
 }
 DELIVERY_WRITE = {
-    "sns": ["sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:Subscribe", "sns:TagResource",
+    "sns": ["sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:Subscribe",
+            "sns:TagResource",
             "sns:UntagResource"],
     "cloudwatch": ["cloudwatch:DeleteAlarms", "cloudwatch:DeleteDashboards", "cloudwatch:PutDashboard",
                    "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "cloudwatch:UntagResource"],
@@ -490,7 +492,8 @@ def delivery_permissions(scope: Scope, stack: str) -> dict:
         _statement("OwnDelivery", [action for service in DELIVERY_READ
                                    for action in DELIVERY_READ[service] + DELIVERY_WRITE[service]]
                    + ["codedeploy:GetDeploymentConfig"],
-                   [arn for arns in own.delivery().values() for arn in arns] + [scope.lambda_deployment_configs]),
+                   [arn for arns in own.delivery().values() for arn in arns]
+                   + [scope.lambda_deployment_configs]),
         _regional(scope, "AlarmSubscriptions", SNS_SUBSCRIPTIONS_READ + SNS_SUBSCRIPTIONS_WRITE),
         # the deployment's smoke requests on a new version, before it takes traffic
         _statement("SmokeNewVersions", ["lambda:InvokeFunction"], own.functions),
@@ -582,7 +585,8 @@ def boundary_policy(scope: Scope, stack: str) -> dict:
             # CodeDeploy's service role (deploymentPreference other than AllAtOnce): shift the alias of the
             # stack's own function while watching the stack's own alarms. Nothing a deploy role of the stack
             # cannot do itself, so a re-trusted role gains nothing outside the stack.
-            _statement("CodeDeployShiftsOwnAlias", ["lambda:GetAlias", "lambda:GetProvisionedConcurrencyConfig",
+            _statement("CodeDeployShiftsOwnAlias", ["lambda:GetAlias",
+                                                    "lambda:GetProvisionedConcurrencyConfig",
                                                     "lambda:UpdateAlias"], own.functions),
             _statement("CodeDeployWatchesOwnAlarms", ["cloudwatch:DescribeAlarms"], own.alarms),
             _statement("OwnParameters", ["ssm:GetParameter", "ssm:GetParameters"], own.parameters,

@@ -117,7 +117,8 @@ ACCOUNT_LEVEL = {
                ("apigateway:DELETE", TAGS, {"aws:TagKeys": ["ManagedBy"]}),
                ("ecr:GetAuthorizationToken", "*", IN_REGION), ("logs:DescribeLogGroups", "*", IN_REGION),
                ("logs:CreateLogDelivery", "*", IN_REGION), ("logs:PutResourcePolicy", "*", IN_REGION),
-               ("sns:GetSubscriptionAttributes", "*", IN_REGION), ("sns:SetSubscriptionAttributes", "*", IN_REGION),
+               ("sns:GetSubscriptionAttributes", "*", IN_REGION),
+               ("sns:SetSubscriptionAttributes", "*", IN_REGION),
                ("sns:Unsubscribe", "*", IN_REGION)],
     "preview": [("apigateway:GET", APIS, {}), ("ecr:GetAuthorizationToken", "*", IN_REGION),
                 ("logs:DescribeLogGroups", "*", IN_REGION)],
@@ -307,7 +308,8 @@ def runner_calls(run) -> list[tuple[str, str]]:
 def test_deploy_role_may_make_every_call_of_the_deployment(stack_run):
     for action, arn in runner_calls(stack_run):
         assert allowed(DEPLOY, action, arn, IN_REGION), (action, arn)
-    writes = [(a, arn) for a, arn in runner_calls(stack_run) if not a.split(":")[1].startswith(("Get", "List", "BatchGet"))]
+    writes = [(action, arn) for action, arn in runner_calls(stack_run)
+              if not action.split(":")[1].startswith(("Get", "List", "BatchGet"))]
     for action, arn in writes:
         assert not allowed(PREVIEW, action, arn, IN_REGION), ("the preview role must not", action)
 
