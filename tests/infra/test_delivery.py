@@ -10,6 +10,7 @@ import pytest
 from infra import delivery
 from infra.config import ConfigError
 from infra.deployment_preferences import DEPLOYMENT_PREFERENCES
+from infra.iam_rules import stack_role_path
 from scripts import function_contract
 from tests.infra.support import ALIAS, FUNCTION, PERMISSION, ROLE, ROLE_POLICY, ROOT, run_stack
 
@@ -100,7 +101,9 @@ def test_codedeploy_may_shift_only_this_alias_and_read_only_these_alarms():
     (role,) = [r for r in run.of_type(ROLE) if r.inputs["name"] == "container-lambda-dev.codedeploy"]
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert [s["Principal"] for s in trust] == [{"Service": "codedeploy.amazonaws.com"}]
-    assert role.inputs["path"] == "/container-lambda/"
+    # like every role of the stack: its path and its permissions boundary (infra/iam_rules.py)
+    assert role.inputs["path"] == stack_role_path("dev")
+    assert role.inputs["permissionsBoundary"] == run.named("function-role").inputs["permissionsBoundary"]
     (policy,) = [p for p in run.of_type(ROLE_POLICY) if p.inputs["role"] == "container-lambda-dev.codedeploy"]
     statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
     function_arn = run.one(FUNCTION).state["arn"]
