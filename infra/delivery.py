@@ -91,15 +91,15 @@ def codedeploy_policy(function_arn: str, alarm_arns: Sequence[str]) -> str:
 
 
 def health_event(cases: Sequence[function_contract.Case]) -> Mapping[str, object]:
-    """The warm-up's health request: the function contract's first event (by file name) that is a GET request
-    expected to answer 2xx. ValueError when the contract has none."""
-    for case in cases:
-        request = case.request()
-        if request is not None and request.method == "GET" and 200 <= case.expected.status < 300:
-            return case.event
-    raise ValueError(
-        "the function contract has no GET event expected to answer 2xx (the warm-up's health request)"
-    )
+    """The warm-up's health request, from the function contract (events sorted by file name): the first GET
+    request expected to answer 2xx, else the first event expected to answer 2xx, else the first event (any
+    invocation keeps the function Active; a successful, side-effect-free one is preferred). ValueError when
+    the contract has no event."""
+    if not cases:
+        raise ValueError("the function contract has no event (the warm-up's health request)")
+    ok = [case for case in cases if 200 <= case.expected.status < 300]
+    gets = [case for case in ok if (request := case.request()) is not None and request.method == "GET"]
+    return (gets or ok or list(cases))[0].event
 
 
 @dataclass(frozen=True)
