@@ -66,6 +66,9 @@ class Fakes:
         self.lam.add_response("get_alias", answer, {"FunctionName": FUNCTION, "Name": "live"})
 
     def expect_protect(self, version: str):
+        # the waiter for the version to be Active (GetFunction's Configuration.State), then its image
+        self.lam.add_response("get_function", {"Configuration": {"State": "Active"}},
+                              {"FunctionName": FUNCTION, "Qualifier": version})
         self.lam.add_response(
             "get_function",
             {
