@@ -10,7 +10,7 @@ Connection errors, 429 and 5xx answers that the contract does not expect are ret
 function that was just updated, or an API that was just created, can need a few seconds); any other wrong
 answer fails at once. The base URL must be https (plain http only for localhost, for tests).
 
-usage: smoke_test.py --base-url URL [--events DIR] [--timeout SECONDS]
+usage: smoke_test.py --base-url URL [--events DIR] [--timeout SECONDS] [--retry-delay SECONDS]
 Exit status: 0 every request passed, 1 a failure, 2 unusable arguments or contract.
 """
 
@@ -58,12 +58,13 @@ def base_url(value: str) -> str:
     raise argparse.ArgumentTypeError(f"{value!r} must be an https URL (http only for localhost)")
 
 
-def send(base: str, case: Case, deadline: float) -> Answer:
-    """The API's answer to the case's request, retrying transient failures until `deadline`."""
+def send(base: str, case: Case, deadline: float, retry_delay: float = 1.0) -> Answer:
+    """The API's answer to the case's request, retrying transient failures until `deadline` (monotonic
+    seconds); the first retry waits `retry_delay` seconds, each next one twice as long (at most 10 s)."""
     request = case.request()
     if request is None:
         raise ContractError(f"{case.name}: not an HTTP API request")
-    delay = 1.0
+    delay = retry_delay
     while True:
         req = urllib.request.Request(  # noqa: S310 - scheme checked in base_url
             base + request.target, data=request.body, headers=request.headers, method=request.method
@@ -86,12 +87,12 @@ def send(base: str, case: Case, deadline: float) -> Answer:
                 f"{case.name}: {request.method} {request.target}: no answer but transient errors before the "
                 f"deadline (last: {reason})"
             )
-        print(f"  {request.method} {request.target}: {reason}; retrying in {delay:.0f}s", file=sys.stderr)
+        print(f"  {request.method} {request.target}: {reason}; retrying in {delay:.1f}s", file=sys.stderr)
         time.sleep(delay)
         delay = min(delay * 2, 10.0)
 
 
-def run(base: str, events_dir: Path, timeout: float) -> list[str]:
+def run(base: str, events_dir: Path, timeout: float, retry_delay: float = 1.0) -> list[str]:
     """Failures of every smoke case; raises ContractError when there is none to send."""
     cases = smoke_cases(load_cases(events_dir))
     if not cases:
@@ -102,7 +103,7 @@ def run(base: str, events_dir: Path, timeout: float) -> list[str]:
     for case in cases:
         request = case.request()
         try:
-            answer = send(base, case, deadline)
+            answer = send(base, case, deadline, retry_delay)
         except SmokeFailure as exc:
             failures.append(str(exc))
             continue
@@ -119,9 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=Path, default=DEFAULT_EVENTS)
     parser.add_argument("--timeout", type=float, default=120,
                         help="seconds to keep retrying transient errors")
+    parser.add_argument("--retry-delay", type=float, default=1.0,
+                        help="seconds before the first retry (doubling, at most 10)")
     args = parser.parse_args(argv)
     try:
-        failures = run(args.base_url, args.events, args.timeout)
+        failures = run(args.base_url, args.events, args.timeout, args.retry_delay)
     except ContractError as exc:
         print(f"smoke_test: {exc}", file=sys.stderr)
         return 2

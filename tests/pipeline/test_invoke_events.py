@@ -104,6 +104,6 @@ def test_a_broken_contract_is_refused_before_any_invocation(tmp_path):
 def test_an_emulator_that_never_answers_fails_after_the_wait(events):
     with http_server(emulator({})) as base:
         pass  # stopped: nothing listens on its port any more
-    result = invoke(base, events)
+    result = invoke(base, events, "--wait", "0.3")
     assert result.returncode == 2
     assert "did not answer in time" in result.stderr

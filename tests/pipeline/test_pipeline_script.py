@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import shutil
+import sys
 
 import pytest
 
@@ -62,6 +63,18 @@ case "$*" in
 esac
 """
 
+# `python3 -m venv DIR` makes DIR/bin/python a logging stand-in (no real venv, no pip run); anything else is
+# the real interpreter (infra.project, invoke_events.py, smoke_test.py).
+PYTHON3 = f"""if [[ "$1 $2" == "-m venv" ]]; then
+  echo "python3 $*" >> "$FAKE_LOG"
+  mkdir -p "$3/bin"
+  printf '#!/usr/bin/env bash\\necho "venv-python $*" >> "$FAKE_LOG"\\n' > "$3/bin/python"
+  chmod +x "$3/bin/python"
+  exit 0
+fi
+exec {sys.executable} "$@"
+"""
+
 
 @pytest.fixture
 def world(tmp_path):
@@ -87,7 +100,7 @@ def make_world(tmp_path):
                    {"list.json": 200, "gone.json": 404})
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for name, body in {"pulumi": PULUMI, "aws": AWS, "docker": DOCKER}.items():
+    for name, body in {"pulumi": PULUMI, "aws": AWS, "docker": DOCKER, "python3": PYTHON3}.items():
         write_tool(bin_dir, name, body)
     log, output, summary = tmp_path / "calls.log", tmp_path / "output", tmp_path / "summary.md"
     for path in (log, output, summary):
@@ -240,6 +253,9 @@ def test_prepare_outputs_the_deployed_image_as_build_cache(world):
     assert result.returncode == 0, result.stderr
     assert outputs(world) == {"cache-from": IMAGE_URI}
     assert not [line for line in calls(world) if "stack init" in line]
+    log = calls(world)
+    assert log.index("python3 -m venv policy/venv") \
+        < log.index("venv-python -m pip install --quiet --requirement policy/requirements.txt")
 
 
 def test_prepare_creates_a_missing_stack_only_when_told(world):
