@@ -11,7 +11,7 @@ TOOLS := .tools
 ACTIONLINT_VERSION := 1.6.0
 STACK ?= dev
 
-.PHONY: help install check test lint deploy destroy preview outputs url pulumi serve invoke local-run local-invoke
+.PHONY: help install check test lint deploy destroy preview outputs url smoke pulumi serve invoke local-run local-invoke
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -71,6 +71,9 @@ outputs: ## print the stack's outputs as JSON
 
 url: ## print the API's URL
 	scripts/deploy.sh url $(STACK)
+
+smoke: ## send the function's HTTP events to the deployed API and check the answers (scripts/smoke_test.py)
+	$(PYTHON) scripts/smoke_test.py --base-url "$$(scripts/deploy.sh url $(STACK))"
 
 pulumi: ## run any pulumi command on the stack and its state, e.g. make pulumi ARGS="config set memorySize 2048"
 	scripts/deploy.sh pulumi $(STACK) -- $(ARGS)
