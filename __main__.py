@@ -11,9 +11,13 @@ from infra.registry import ImageRegistry, ImageRegistryArgs
 from infra.tags import standard_tags
 from scripts import function_contract
 
-# 1. Settings: every config key validated before anything is registered.
+# 1. Settings: every config key validated, and the function contract read, before anything is registered.
+#    Only the events a deployed stack may receive (not marked "smoke": false) reach the new version's
+#    pre-traffic check and the warm-up.
 settings = load_settings()
 tags = standard_tags(settings.stack, settings.environment_class)
+smoke_cases = function_contract.smoke_cases(function_contract.load_cases(ROOT / FUNCTION_DIR / "events"))
+warm_up_event = health_event(smoke_cases) if settings.warm_up_schedule else None
 
 # 2. The image: ECR repository + the image built from function/, tagged by content, pushed.
 registry = ImageRegistry("registry", ImageRegistryArgs(
@@ -51,17 +55,16 @@ monitoring = Monitoring("monitoring", MonitoringArgs(
 
 # 6. Delivery: smoke requests on the new version, then the alias moves (all at once or through CodeDeploy);
 #    a schedule keeps the function Active.
-contract = function_contract.load_cases(ROOT / FUNCTION_DIR / "events")
 delivery = Delivery("delivery", DeliveryArgs(
     name=settings.prefix, function_name=function.function_name,
     function_arn=function.function_arn, version=function.version, alias_name=function.qualifier,
-    repository_name=registry.repository_name, keep_versions=settings.keep_images, smoke_cases=contract,
+    repository_name=registry.repository_name, keep_versions=settings.keep_images, smoke_cases=smoke_cases,
     alarm_names=monitoring.alarm_names, alarm_arns=monitoring.alarm_arns,
     preference=settings.deployment_preference, tags=tags))
-if settings.warm_up_schedule:
+if warm_up_event is not None:
     WarmUp("warm-up", WarmUpArgs(
         name=settings.prefix, function_name=function.function_name, alias_arn=function.alias_arn,
-        alias_name=function.qualifier, schedule=settings.warm_up_schedule, event=health_event(contract),
+        alias_name=function.qualifier, schedule=settings.warm_up_schedule, event=warm_up_event,
         tags=tags))
 
 # 7. The outputs contract.

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
+import infra.config
 from infra import delivery
 from infra.config import ConfigError
 from infra.deployment_preferences import DEPLOYMENT_PREFERENCES
@@ -56,11 +58,25 @@ def test_by_default_the_alias_moves_all_at_once_after_the_smoke_requests(default
     assert found["targetVersion"] == default_run.one(FUNCTION).state["version"]
     assert found["keepVersions"] == 10  # keepImages
     assert found["protectedTagPrefix"] == "lambda-version-"
-    # the smoke requests are the function contract, unchanged
+    # the smoke requests are the function contract's requests a deployed stack may receive
     assert found["smokeCases"] == [
         {"name": c.name, "event": c.event, "status": c.expected.status, "contains": c.expected.contains}
-        for c in CONTRACT
+        for c in function_contract.smoke_cases(CONTRACT)
     ]
+
+
+def test_an_event_marked_smoke_false_never_reaches_a_deployed_version(tmp_path, monkeypatch):
+    shutil.copytree(ROOT / "function", tmp_path / "function",
+                    ignore=shutil.ignore_patterns("__pycache__", ".venv*"))
+    expected_file = tmp_path / "function" / "events" / "expected-status.json"
+    expected = json.loads(expected_file.read_text(encoding="utf-8"))
+    marked = next(case.name for case in function_contract.smoke_cases(CONTRACT))
+    entry = expected[marked]
+    expected[marked] = {**(entry if isinstance(entry, dict) else {"status": entry}), "smoke": False}
+    expected_file.write_text(json.dumps(expected), encoding="utf-8")
+    monkeypatch.setattr(infra.config, "ROOT", tmp_path)
+    sent = [case["name"] for case in spec(run_stack({"warmUpSchedule": "off"}))["smokeCases"]]
+    assert sent and marked not in sent, f"{marked} is marked smoke: false but is sent: {sent}"
 
 
 def test_the_deployment_runs_again_for_each_new_version_and_after_the_alias_exists(default_run):
