@@ -1,6 +1,8 @@
 """Build function/ into an image in ECR, run it on Lambda, serve it through an HTTP API (the project is named
 in Pulumi.yaml; infra/project.py)."""
 
+import pulumi
+
 from infra.config import FUNCTION_DIR, ROOT, load_settings
 from infra.delivery import Delivery, DeliveryArgs, WarmUp, WarmUpArgs, health_event
 from infra.function import Function, FunctionArgs
@@ -16,8 +18,10 @@ from scripts import function_contract
 #    pre-traffic check and the warm-up.
 settings = load_settings()
 tags = standard_tags(settings.stack, settings.environment_class)
-smoke_cases = function_contract.smoke_cases(function_contract.load_cases(ROOT / FUNCTION_DIR / "events"))
-warm_up_event = health_event(smoke_cases) if settings.warm_up_schedule else None
+deployable = function_contract.deployable_cases(function_contract.load_cases(ROOT / FUNCTION_DIR / "events"))
+warm_up_event = health_event(deployable) if settings.warm_up_schedule and deployable else None
+if settings.warm_up_schedule and not deployable:
+    pulumi.log.warn("no event of function/events may be sent to a deployed stack: no warm-up schedule")
 
 # 2. The image: ECR repository + the image built from function/, tagged by content, pushed.
 registry = ImageRegistry("registry", ImageRegistryArgs(
@@ -58,7 +62,7 @@ monitoring = Monitoring("monitoring", MonitoringArgs(
 delivery = Delivery("delivery", DeliveryArgs(
     name=settings.prefix, function_name=function.function_name,
     function_arn=function.function_arn, version=function.version, alias_name=function.qualifier,
-    repository_name=registry.repository_name, keep_versions=settings.keep_images, smoke_cases=smoke_cases,
+    repository_name=registry.repository_name, keep_versions=settings.keep_images, smoke_cases=deployable,
     alarm_names=monitoring.alarm_names, alarm_arns=monitoring.alarm_arns,
     preference=settings.deployment_preference, tags=tags))
 if warm_up_event is not None:

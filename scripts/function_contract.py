@@ -174,9 +174,15 @@ def load_cases(events_dir: Path = DEFAULT_EVENTS) -> list[Case]:
     return cases
 
 
+def deployable_cases(cases: list[Case]) -> list[Case]:
+    """The cases a deployed stack may receive: every case not marked "smoke": false (the pre-traffic check
+    of a new version and the warm-up invoke them directly)."""
+    return [case for case in cases if case.expected.smoke]
+
+
 def smoke_cases(cases: list[Case]) -> list[Case]:
     """The cases the post-deploy smoke test sends: HTTP API requests not marked "smoke": false."""
-    return [case for case in cases if case.expected.smoke and case.request() is not None]
+    return [case for case in deployable_cases(cases) if case.request() is not None]
 
 
 def check(case: Case, status: object, body: bytes | str | None) -> list[str]:

@@ -61,7 +61,7 @@ def test_by_default_the_alias_moves_all_at_once_after_the_smoke_requests(default
     # the smoke requests are the function contract's requests a deployed stack may receive
     assert found["smokeCases"] == [
         {"name": c.name, "event": c.event, "status": c.expected.status, "contains": c.expected.contains}
-        for c in function_contract.smoke_cases(CONTRACT)
+        for c in function_contract.deployable_cases(CONTRACT)
     ]
 
 
@@ -70,7 +70,7 @@ def test_an_event_marked_smoke_false_never_reaches_a_deployed_version(tmp_path, 
                     ignore=shutil.ignore_patterns("__pycache__", ".venv*"))
     expected_file = tmp_path / "function" / "events" / "expected-status.json"
     expected = json.loads(expected_file.read_text(encoding="utf-8"))
-    marked = next(case.name for case in function_contract.smoke_cases(CONTRACT))
+    marked = next(case.name for case in function_contract.deployable_cases(CONTRACT))
     entry = expected[marked]
     expected[marked] = {**(entry if isinstance(entry, dict) else {"status": entry}), "smoke": False}
     expected_file.write_text(json.dumps(expected), encoding="utf-8")
