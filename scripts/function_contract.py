@@ -7,8 +7,9 @@ maps each event's file name to what the function must answer:
     {"ok.json": 200, "bad.json": {"status": 400, "contains": "text the body must contain"},
      "delete.json": {"status": 204, "smoke": false}}
 
-`"smoke": false` keeps an event (one that changes data, say) out of the post-deploy smoke test: it is never
-sent to a deployed stack, production included, but the container test and the local tools still run it.
+`"smoke": false` keeps an event (one that changes data, say) away from deployed stacks, production included
+(the post-deploy smoke test, the pre-traffic check of a new version, the warm-up); the container test and
+the local tools still run it.
 Every event file needs an entry and every entry an event file. The platform's tools (the container test,
 the post-deploy smoke test, the local tools) read the contract only through this module, so they name no
 route, label or field of the function.
@@ -16,8 +17,8 @@ route, label or field of the function.
     load_cases(events_dir) -> list[Case]      (ContractError lists every problem at once)
     Case.request() -> Request | None          an HTTP request to send to a deployed API, None for events that
                                               are not HTTP API requests
-    smoke_cases(cases) -> list[Case]          the cases the smoke test sends: HTTP requests not marked
-                                              "smoke": false
+    deployable_cases(cases) -> list[Case]     the cases a deployed stack may get: not "smoke": false
+    smoke_cases(cases) -> list[Case]          the cases the smoke test sends: those that are HTTP requests
     check(case, status, body) -> list[str]    what is wrong with an answer (empty: it passes)
 
 CLI: `python3 scripts/function_contract.py [EVENTS_DIR]` checks the contract and lists the cases.

@@ -7,7 +7,14 @@ import json
 
 import pytest
 
-from scripts.function_contract import ContractError, Expected, check, load_cases, smoke_cases
+from scripts.function_contract import (
+    ContractError,
+    Expected,
+    check,
+    deployable_cases,
+    load_cases,
+    smoke_cases,
+)
 from tests.pipeline.helpers import ROOT, run_script
 
 
@@ -75,6 +82,7 @@ def test_an_entry_may_keep_its_event_out_of_the_smoke_test(tmp_path):
     assert [case.name for case in cases] == ["delete.json", "kept.json", "read.json", "scheduled.json"]
     assert cases[0].expected == Expected(204, None, smoke=False)
     assert [case.name for case in smoke_cases(cases)] == ["kept.json", "read.json"]
+    assert [case.name for case in deployable_cases(cases)] == ["kept.json", "read.json", "scheduled.json"]
 
 
 @pytest.mark.parametrize("smoke", ["false", 0, None])
