@@ -111,7 +111,7 @@ CASES = [
     ("tracing-missing", "lambda-active-tracing", FUNCTION, function(),
      {k: v for k, v in function().items() if k != "tracingConfig"}, "PassThrough (the default)"),
     ("secret-name-in-environment", "lambda-no-secrets-in-environment", FUNCTION,
-     function(environment={"variables": {"LOG_LEVEL": "INFO", "MODEL_NAME": "iris"}}),
+     function(environment={"variables": {"LOG_LEVEL": "INFO", "FEATURE_FLAG": "on"}}),
      function(environment={"variables": {"LOG_LEVEL": "INFO", "DB_PASSWORD": "hunter2"}}), "['DB_PASSWORD']"),
     ("secret-value-in-environment", "lambda-no-secrets-in-environment", FUNCTION, function(),
      function(environment={"variables": {"UPSTREAM": "AKIA" + "Q" * 16}}), "['UPSTREAM']"),
