@@ -131,36 +131,38 @@ def action_documents(args: ResourceValidationArgs) -> Iterator[tuple[str, Any]]:
         yield "policy", lookup(args.props, RESOURCE_POLICY_DOCUMENTS[args.resource_type])
 
 
-def _no_wildcard_actions(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _allowing_statements(args: ResourceValidationArgs, report: ReportViolation) -> Iterator[tuple[str, dict]]:
+    """(where, statement) of every Allow statement of the policies that grant actions, `where` naming the
+    resource, the document and the statement for a violation's message."""
     for what, document in _documents(args, report, action_documents(args)):
         for index, statement in enumerate(statements(document)):
-            if not allows(statement):
-                continue
-            where = f"{args.resource_type.split(':')[-1]} {args.name!r}: {what}, {label(statement, index)}"
-            if "NotAction" in statement:
-                report(message(f"{where} allows every action except {as_list(statement['NotAction'])}",
-                               "list the actions it needs under Action"))
-            wild = [a for a in as_list(statement.get("Action")) if isinstance(a, str) and wildcard_action(a)]
-            if wild:
-                report(message(f"{where} allows the wildcard actions {wild}",
-                               "list the exact actions it needs (for tracing: xray:PutTraceSegments and "
-                               "xray:PutTelemetryRecords)"))
+            if allows(statement):
+                kind = args.resource_type.split(":")[-1]
+                yield f"{kind} {args.name!r}: {what}, {label(statement, index)}", statement
+
+
+def _no_wildcard_actions(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for where, statement in _allowing_statements(args, report):
+        if "NotAction" in statement:
+            report(message(f"{where} allows every action except {as_list(statement['NotAction'])}",
+                           "list the actions it needs under Action"))
+        wild = [a for a in as_list(statement.get("Action")) if isinstance(a, str) and wildcard_action(a)]
+        if wild:
+            report(message(f"{where} allows the wildcard actions {wild}",
+                           "list the exact actions it needs (for tracing: xray:PutTraceSegments and "
+                           "xray:PutTelemetryRecords)"))
 
 
 def _no_service_wide_resources(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    for what, document in _documents(args, report, action_documents(args)):
-        for index, statement in enumerate(statements(document)):
-            if not allows(statement):
-                continue
-            where = f"{args.resource_type.split(':')[-1]} {args.name!r}: {what}, {label(statement, index)}"
-            if "NotResource" in statement:
-                report(message(f"{where} allows every resource except {as_list(statement['NotResource'])}",
-                               "list the resources it needs under Resource"))
-            wide = [r for r in as_list(statement.get("Resource")) if isinstance(r, str) and service_wide(r)]
-            if wide:
-                report(message(f"{where} grants on the service-wide resources {wide}",
-                               "name the resources it needs (its own log group, repository, bucket prefix, "
-                               "...)"))
+    for where, statement in _allowing_statements(args, report):
+        if "NotResource" in statement:
+            report(message(f"{where} allows every resource except {as_list(statement['NotResource'])}",
+                           "list the resources it needs under Resource"))
+        wide = [r for r in as_list(statement.get("Resource")) if isinstance(r, str) and service_wide(r)]
+        if wide:
+            report(message(f"{where} grants on the service-wide resources {wide}",
+                           "name the resources it needs (its own log group, repository, bucket prefix, "
+                           "...)"))
 
 
 def _resource_star_only_where_required(args: ResourceValidationArgs, report: ReportViolation) -> None:
