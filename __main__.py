@@ -64,7 +64,7 @@ delivery = Delivery("delivery", DeliveryArgs(
     function_arn=function.function_arn, version=function.version, alias_name=function.qualifier,
     repository_name=registry.repository_name, keep_versions=settings.keep_images, smoke_cases=deployable,
     alarm_names=monitoring.alarm_names, alarm_arns=monitoring.alarm_arns,
-    preference=settings.deployment_preference, tags=tags))
+    preference=settings.deployment_preference, permissions_boundary=function.permissions_boundary, tags=tags))
 if warm_up_event is not None:
     WarmUp("warm-up", WarmUpArgs(
         name=settings.prefix, function_name=function.function_name, alias_arn=function.alias_arn,

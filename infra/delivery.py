@@ -36,7 +36,7 @@ from infra.deployment_preferences import (
     wait_seconds,
 )
 from infra.deployment_runner import case_to_json
-from infra.iam_rules import CODEDEPLOY_ROLE_SUFFIX, WARM_UP_RULE_SUFFIX, boundary_arn, stack_role_path
+from infra.iam_rules import CODEDEPLOY_ROLE_SUFFIX, WARM_UP_RULE_SUFFIX, stack_role_path
 from infra.project import PROJECT
 from infra.registry import PROTECTED_TAG_PREFIX  # kept by the lifecycle policy's first rule
 from scripts import function_contract
@@ -115,6 +115,7 @@ class DeliveryArgs:
     alarm_names: Sequence[pulumi.Input[str]]
     alarm_arns: pulumi.Input[Sequence[str]]
     tags: Mapping[str, str]
+    permissions_boundary: str | None  # the stack's boundary as Function resolved it (None: no bootstrap)
     preference: str = ALL_AT_ONCE
 
 
@@ -131,20 +132,16 @@ class Delivery(pulumi.ComponentResource):
         self.application = self.deployment_group = self.role = None
         code_deploy = None
         if args.preference != ALL_AT_ONCE:
-            # Like every role of the stack: under the stack's path, with the stack's permissions boundary
+            # Like every role of the stack: under the stack's path, with the boundary the function's role got
             # (which admits CodeDeploy's alias and alarm reads: bootstrap/policies.py, boundary_policy).
             stack = pulumi.get_stack()
-            boundary = pulumi.Output.all(
-                aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition,
-                aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id,
-            ).apply(lambda v: boundary_arn(v[0], v[1], stack))
             self.role = aws.iam.Role(
                 f"{name}-codedeploy-role",
                 name=f"{args.name}{CODEDEPLOY_ROLE_SUFFIX}",
                 path=stack_role_path(stack),
                 description=f"CodeDeploy shifts the alias of the Lambda function {args.name}",
                 assume_role_policy=CODEDEPLOY_TRUST_POLICY,
-                permissions_boundary=boundary,
+                permissions_boundary=args.permissions_boundary,
                 tags=tags,
                 opts=child,
             )

@@ -154,6 +154,7 @@ class Function(pulumi.ComponentResource):
                             "without a boundary. Run the bootstrap (docs/bootstrap.md) before deploying from "
                             "CI: its deploy roles may create the role only with the boundary.", self)
             boundary = None
+        self.permissions_boundary = boundary  # what every other role of the stack carries too
         self.log_group = retained_log_group(f"{name}-logs", f"/aws/lambda/{args.name}",
                                             args.log_retention_days, tags, self)
         self.role = aws.iam.Role(

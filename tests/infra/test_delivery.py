@@ -15,6 +15,7 @@ from infra.deployment_preferences import DEPLOYMENT_PREFERENCES
 from infra.iam_rules import stack_role_path
 from scripts import function_contract
 from tests.infra.support import ALIAS, FUNCTION, PERMISSION, ROLE, ROLE_POLICY, ROOT, run_stack
+from tests.support.pulumi_harness import HarnessMocks
 
 COMMAND = "command:local:Command"
 APPLICATION = "aws:codedeploy/application:Application"
@@ -110,6 +111,16 @@ def test_a_sam_preference_shifts_through_codedeploy_watching_every_alarm(prefere
     assert code_deploy["deploymentGroup"] == group["deploymentGroupName"]
     # the runner waits at least as long as the configuration shifts
     assert code_deploy["timeoutSeconds"] > DEPLOYMENT_PREFERENCES[preference] * 60
+
+
+def test_without_the_bootstrap_the_codedeploy_role_has_no_boundary_either():
+    # a first local deploy into an account without the bootstrap: no boundary exists for any role to carry
+    boundary = "arn:aws:iam::123456789012:policy/container-lambda-ci/container-lambda.boundary.dev"
+    run = run_stack({"deploymentPreference": "Canary10Percent5Minutes"},
+                    mocks=HarnessMocks(missing_policies=[boundary]))
+    roles = {r.inputs["name"]: r.inputs for r in run.of_type(ROLE)}
+    assert set(roles) == {"container-lambda-dev", "container-lambda-dev.codedeploy"}
+    assert all("permissionsBoundary" not in inputs for inputs in roles.values()), roles
 
 
 def test_codedeploy_may_shift_only_this_alias_and_read_only_these_alarms():
