@@ -24,59 +24,133 @@ if settings.warm_up_schedule and not deployable:
     pulumi.log.warn("no event of function/events may be sent to a deployed stack: no warm-up schedule")
 
 # 2. The image: ECR repository + the image built from function/, tagged by content, pushed.
-registry = ImageRegistry("registry", ImageRegistryArgs(
-    name=settings.prefix, context=FUNCTION_DIR, dockerfile=settings.dockerfile, platform=settings.platform,
-    keep_images=settings.keep_images, force_delete=settings.force_delete, kms_key_arn=settings.kms_key_arn,
-    cache_from=settings.cache_from, pinned_image=settings.pinned_image, tags=tags, root=ROOT))
+registry = ImageRegistry(
+    "registry",
+    ImageRegistryArgs(
+        name=settings.prefix,
+        context=FUNCTION_DIR,
+        dockerfile=settings.dockerfile,
+        platform=settings.platform,
+        keep_images=settings.keep_images,
+        force_delete=settings.force_delete,
+        kms_key_arn=settings.kms_key_arn,
+        cache_from=settings.cache_from,
+        pinned_image=settings.pinned_image,
+        tags=tags,
+        root=ROOT,
+    ),
+)
 
 # 3. The function, running the image by digest: each deploy publishes a version behind the alias `live`.
-function = Function("function", FunctionArgs(
-    name=settings.prefix, image_uri=registry.image_uri, architecture=settings.architecture,
-    memory_size=settings.memory_size, timeout=settings.timeout, ephemeral_storage=settings.ephemeral_storage,
-    log_retention_days=settings.log_retention_days, tracing=settings.tracing, tags=tags,
-    reserved_concurrency=settings.reserved_concurrency_or_none,
-    provisioned_concurrency=settings.provisioned_concurrency, environment=settings.environment,
-    environment_is_secret=settings.is_secret("environment"),
-    secret_environment=settings.secret_environment, log_level=settings.log_level,
-    system_log_level=settings.system_log_level, extra_policy_arns=settings.extra_policy_arns))
+function = Function(
+    "function",
+    FunctionArgs(
+        name=settings.prefix,
+        image_uri=registry.image_uri,
+        architecture=settings.architecture,
+        memory_size=settings.memory_size,
+        timeout=settings.timeout,
+        ephemeral_storage=settings.ephemeral_storage,
+        log_retention_days=settings.log_retention_days,
+        tracing=settings.tracing,
+        tags=tags,
+        reserved_concurrency=settings.reserved_concurrency_or_none,
+        provisioned_concurrency=settings.provisioned_concurrency,
+        environment=settings.environment,
+        environment_is_secret=settings.is_secret("environment"),
+        secret_environment=settings.secret_environment,
+        log_level=settings.log_level,
+        system_log_level=settings.system_log_level,
+        extra_policy_arns=settings.extra_policy_arns,
+    ),
+)
 
 # 4. The HTTP API in front of the alias.
-api = HttpApi("api", HttpApiArgs(
-    name=settings.prefix, function_name=function.function_name, invoke_arn=function.invoke_arn,
-    qualifier=function.qualifier, function_timeout=settings.timeout,
-    log_retention_days=settings.log_retention_days, throttle_rate_limit=settings.throttle_rate_limit,
-    throttle_burst_limit=settings.throttle_burst_limit, tags=tags,
-    cors_allow_origins=settings.cors_allow_origins))
+api = HttpApi(
+    "api",
+    HttpApiArgs(
+        name=settings.prefix,
+        function_name=function.function_name,
+        invoke_arn=function.invoke_arn,
+        qualifier=function.qualifier,
+        function_timeout=settings.timeout,
+        log_retention_days=settings.log_retention_days,
+        throttle_rate_limit=settings.throttle_rate_limit,
+        throttle_burst_limit=settings.throttle_burst_limit,
+        tags=tags,
+        cors_allow_origins=settings.cors_allow_origins,
+    ),
+)
 
 # 5. Alarms to an SNS topic, and a dashboard.
-monitoring = Monitoring("monitoring", MonitoringArgs(
-    name=settings.prefix, function_name=function.function_name, api_id=api.api_id, timeout_s=settings.timeout,
-    reserved_concurrency=settings.reserved_concurrency_or_none, alarm_email=settings.alarm_email, tags=tags,
-    thresholds=AlarmThresholds(
-        errors=settings.alarm_error_threshold, throttles=settings.alarm_throttle_threshold,
-        server_errors=settings.alarm5xx_threshold, duration_percent=settings.alarm_duration_percent,
-        concurrency_percent=settings.alarm_concurrency_percent)))
+monitoring = Monitoring(
+    "monitoring",
+    MonitoringArgs(
+        name=settings.prefix,
+        function_name=function.function_name,
+        api_id=api.api_id,
+        timeout_s=settings.timeout,
+        reserved_concurrency=settings.reserved_concurrency_or_none,
+        alarm_email=settings.alarm_email,
+        tags=tags,
+        thresholds=AlarmThresholds(
+            errors=settings.alarm_error_threshold,
+            throttles=settings.alarm_throttle_threshold,
+            server_errors=settings.alarm5xx_threshold,
+            duration_percent=settings.alarm_duration_percent,
+            concurrency_percent=settings.alarm_concurrency_percent,
+        ),
+    ),
+)
 
 # 6. Delivery: smoke requests on the new version, then the alias moves (all at once or through CodeDeploy);
 #    a schedule keeps the function Active.
-delivery = Delivery("delivery", DeliveryArgs(
-    name=settings.prefix, function_name=function.function_name,
-    function_arn=function.function_arn, version=function.version, alias_name=function.qualifier,
-    repository_name=registry.repository_name, keep_versions=settings.keep_images, smoke_cases=deployable,
-    alarm_names=monitoring.alarm_names, alarm_arns=monitoring.alarm_arns,
-    preference=settings.deployment_preference, permissions_boundary=function.permissions_boundary, tags=tags))
+delivery = Delivery(
+    "delivery",
+    DeliveryArgs(
+        name=settings.prefix,
+        function_name=function.function_name,
+        function_arn=function.function_arn,
+        version=function.version,
+        alias_name=function.qualifier,
+        repository_name=registry.repository_name,
+        keep_versions=settings.keep_images,
+        smoke_cases=deployable,
+        alarm_names=monitoring.alarm_names,
+        alarm_arns=monitoring.alarm_arns,
+        preference=settings.deployment_preference,
+        permissions_boundary=function.permissions_boundary,
+        tags=tags,
+    ),
+)
 if warm_up_event is not None:
-    WarmUp("warm-up", WarmUpArgs(
-        name=settings.prefix, function_name=function.function_name, alias_arn=function.alias_arn,
-        alias_name=function.qualifier, schedule=settings.warm_up_schedule, event=warm_up_event,
-        tags=tags))
+    WarmUp(
+        "warm-up",
+        WarmUpArgs(
+            name=settings.prefix,
+            function_name=function.function_name,
+            alias_arn=function.alias_arn,
+            alias_name=function.qualifier,
+            schedule=settings.warm_up_schedule,
+            event=warm_up_event,
+            tags=tags,
+        ),
+    )
 
 # 7. The outputs contract.
-export_outputs({
-    "apiUrl": api.api_url, "apiId": api.api_id,
-    "functionName": function.function_name, "functionArn": function.function_arn,
-    "invokeArn": function.invoke_arn, "imageUri": registry.image_uri,
-    "repositoryUrl": registry.repository_url, "repositoryName": registry.repository_name,
-    "roleArn": function.role_arn, "logGroupName": function.log_group_name,
-    "alarmTopicArn": monitoring.alarm_topic_arn, "dashboardUrl": monitoring.dashboard_url,
-})
+export_outputs(
+    {
+        "apiUrl": api.api_url,
+        "apiId": api.api_id,
+        "functionName": function.function_name,
+        "functionArn": function.function_arn,
+        "invokeArn": function.invoke_arn,
+        "imageUri": registry.image_uri,
+        "repositoryUrl": registry.repository_url,
+        "repositoryName": registry.repository_name,
+        "roleArn": function.role_arn,
+        "logGroupName": function.log_group_name,
+        "alarmTopicArn": monitoring.alarm_topic_arn,
+        "dashboardUrl": monitoring.dashboard_url,
+    }
+)

@@ -51,8 +51,14 @@ class GitHubOidcProvider(pulumi.ComponentResource):
 
     arn: pulumi.Output[str]
 
-    def __init__(self, name: str, *, existing_arn: str | None, tags: dict[str, str],
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        *,
+        existing_arn: str | None,
+        tags: dict[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__(f"{TYPE_PREFIX}:GitHubOidcProvider", name, None, opts)
         if existing_arn:
             self.arn = pulumi.Output.from_input(existing_arn)
@@ -90,15 +96,20 @@ class StateBackend(pulumi.ComponentResource):
             tags=tags,
             opts=protected,
         )
-        self.alias = aws.kms.Alias(f"{name}-key-alias", name=STATE_KEY_ALIAS, target_key_id=self.key.key_id,
-                                   opts=protected)
+        self.alias = aws.kms.Alias(
+            f"{name}-key-alias", name=STATE_KEY_ALIAS, target_key_id=self.key.key_id, opts=protected
+        )
 
-        self.bucket = aws.s3.Bucket(f"{name}-bucket", bucket_prefix=STATE_BUCKET_PREFIX, tags=tags,
-                                    opts=protected)
+        self.bucket = aws.s3.Bucket(
+            f"{name}-bucket", bucket_prefix=STATE_BUCKET_PREFIX, tags=tags, opts=protected
+        )
         bucket_id = self.bucket.id
         aws.s3.BucketOwnershipControls(
-            f"{name}-ownership", bucket=bucket_id, rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=protected)
+            f"{name}-ownership",
+            bucket=bucket_id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=protected,
+        )
         aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access-block",
             bucket=bucket_id,
@@ -109,30 +120,37 @@ class StateBackend(pulumi.ComponentResource):
             opts=protected,
         )
         versioning = aws.s3.BucketVersioning(
-            f"{name}-versioning", bucket=bucket_id, versioning_configuration={"status": "Enabled"},
-            opts=protected)
+            f"{name}-versioning",
+            bucket=bucket_id,
+            versioning_configuration={"status": "Enabled"},
+            opts=protected,
+        )
         encryption = aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
             bucket=bucket_id,
-            rules=[{
-                "apply_server_side_encryption_by_default": {
-                    "sse_algorithm": "aws:kms",
-                    "kms_master_key_id": self.key.arn,
-                },
-                "bucket_key_enabled": True,
-            }],
+            rules=[
+                {
+                    "apply_server_side_encryption_by_default": {
+                        "sse_algorithm": "aws:kms",
+                        "kms_master_key_id": self.key.arn,
+                    },
+                    "bucket_key_enabled": True,
+                }
+            ],
             opts=protected,
         )
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=bucket_id,
-            rules=[{
-                "id": "expire-old-state-versions",
-                "status": "Enabled",
-                "filter": {},
-                "noncurrent_version_expiration": {"noncurrent_days": NONCURRENT_STATE_DAYS},
-                "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-            }],
+            rules=[
+                {
+                    "id": "expire-old-state-versions",
+                    "status": "Enabled",
+                    "filter": {},
+                    "noncurrent_version_expiration": {"noncurrent_days": NONCURRENT_STATE_DAYS},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+                }
+            ],
             opts=protected,
         )
         aws.s3.BucketPolicy(
@@ -152,7 +170,8 @@ class StateBackend(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning, encryption]),
         )
         self.register_outputs(
-            {"bucket": self.bucket.bucket, "keyArn": self.key.arn, "alias": self.alias.name})
+            {"bucket": self.bucket.bucket, "keyArn": self.key.arn, "alias": self.alias.name}
+        )
 
 
 class SecretsKey(pulumi.ComponentResource):
@@ -172,8 +191,12 @@ class SecretsKey(pulumi.ComponentResource):
             tags=tags,
             opts=protected,
         )
-        self.alias = aws.kms.Alias(f"secrets-{environment}-alias", name=secrets_key_alias(environment),
-                                   target_key_id=self.key.key_id, opts=protected)
+        self.alias = aws.kms.Alias(
+            f"secrets-{environment}-alias",
+            name=secrets_key_alias(environment),
+            target_key_id=self.key.key_id,
+            opts=protected,
+        )
         self.register_outputs({"keyArn": self.key.arn, "alias": self.alias.name})
 
 
@@ -182,17 +205,29 @@ class PipelineRole(pulumi.ComponentResource):
 
     role: aws.iam.Role
 
-    def __init__(self, name: str, *, role_name: str, description: str, provider_arn: pulumi.Input[str],
-                 subjects: list[str], permissions: pulumi.Input[dict], tags: dict[str, str],
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        *,
+        role_name: str,
+        description: str,
+        provider_arn: pulumi.Input[str],
+        subjects: list[str],
+        permissions: pulumi.Input[dict],
+        tags: dict[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__(f"{TYPE_PREFIX}:PipelineRole", name, None, opts)
         self.role = aws.iam.Role(
             name,
             name=role_name,
             path=policies.PIPELINE_ROLE_PATH,
             description=description,
-            assume_role_policy=_json(pulumi.Output.from_input(provider_arn).apply(
-                lambda arn: policies.github_trust_policy(arn, subjects))),
+            assume_role_policy=_json(
+                pulumi.Output.from_input(provider_arn).apply(
+                    lambda arn: policies.github_trust_policy(arn, subjects)
+                )
+            ),
             max_session_duration=3600,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self),
@@ -215,9 +250,15 @@ class PipelineRoles:
     secrets: dict[str, SecretsKey]  # by deploy environment
 
 
-def pipeline_roles(*, scope: Scope, repository: str, environments: tuple[str, ...],
-                   provider_arn: pulumi.Input[str], state: StateBackend,
-                   tags: dict[str, str]) -> PipelineRoles:
+def pipeline_roles(
+    *,
+    scope: Scope,
+    repository: str,
+    environments: tuple[str, ...],
+    provider_arn: pulumi.Input[str],
+    state: StateBackend,
+    tags: dict[str, str],
+) -> PipelineRoles:
     """Per deploy environment: its secrets key, its stacks' permissions boundary and its deploy role; then
     the preview role (pull requests, the building stack) and the drift role (environment `drift`)."""
     building = environments[0]
@@ -239,8 +280,9 @@ def pipeline_roles(*, scope: Scope, repository: str, environments: tuple[str, ..
             description=f"pulumi up of the {PROJECT} stack {env} from {repository} (environment {env})",
             provider_arn=provider_arn,
             subjects=[policies.environment_subject(repository, env)],
-            permissions=arns.apply(lambda a, env=env: policies.deploy_permissions(
-                scope, env, building, a[0], a[1], a[2])),
+            permissions=arns.apply(
+                lambda a, env=env: policies.deploy_permissions(scope, env, building, a[0], a[1], a[2])
+            ),
             tags=tags,
             # the boundary exists before any deploy job can ask for it
             opts=pulumi.ResourceOptions(depends_on=[boundary]),
@@ -256,14 +298,16 @@ def pipeline_roles(*, scope: Scope, repository: str, environments: tuple[str, ..
             policy=json.dumps(policies.delivery_permissions(scope, env), indent=2),
             tags=tags,
         )
-        aws.iam.RolePolicyAttachment(f"deploy-{env}-delivery", role=deploy[env].role.name,
-                                     policy_arn=delivery.arn)
+        aws.iam.RolePolicyAttachment(
+            f"deploy-{env}-delivery", role=deploy[env].role.name, policy_arn=delivery.arn
+        )
     preview_arns = pulumi.Output.all(state.bucket.arn, state.key.arn, secrets[building].key.arn)
     preview = PipelineRole(
         "preview",
         role_name=PREVIEW_ROLE_NAME,
-        description=(f"read-only pulumi preview of the {PROJECT} stack {building} from {repository} "
-                     "pull requests"),
+        description=(
+            f"read-only pulumi preview of the {PROJECT} stack {building} from {repository} pull requests"
+        ),
         provider_arn=provider_arn,
         subjects=[policies.pull_request_subject(repository)],
         permissions=preview_arns.apply(lambda a: policies.preview_permissions(scope, building, *a)),

@@ -101,18 +101,26 @@ class Scope:
 
     @property
     def all_log_groups(self) -> list[str]:
-        return [self.arn("logs", f"log-group:/aws/lambda/{PROJECT}-*"),
-                self.arn("logs", f"log-group:/aws/apigateway/{PROJECT}-*")]
+        return [
+            self.arn("logs", f"log-group:/aws/lambda/{PROJECT}-*"),
+            self.arn("logs", f"log-group:/aws/apigateway/{PROJECT}-*"),
+        ]
 
     @property
     def all_delivery(self) -> dict[str, list[str]]:
         """Every stack's monitoring and delivery resources, by service (the drift role reads them)."""
-        return {"sns": [self.arn("sns", f"{PROJECT}-*")],
-                "cloudwatch": [self.arn("cloudwatch", f"alarm:{PROJECT}-*"),
-                               self.arn("cloudwatch", f"dashboard/{PROJECT}-*", regional=False)],
-                "events": [self.arn("events", f"rule/{PROJECT}-*")],
-                "codedeploy": [self.arn("codedeploy", f"application:{PROJECT}-*"),
-                               self.arn("codedeploy", f"deploymentgroup:{PROJECT}-*")]}
+        return {
+            "sns": [self.arn("sns", f"{PROJECT}-*")],
+            "cloudwatch": [
+                self.arn("cloudwatch", f"alarm:{PROJECT}-*"),
+                self.arn("cloudwatch", f"dashboard/{PROJECT}-*", regional=False),
+            ],
+            "events": [self.arn("events", f"rule/{PROJECT}-*")],
+            "codedeploy": [
+                self.arn("codedeploy", f"application:{PROJECT}-*"),
+                self.arn("codedeploy", f"deploymentgroup:{PROJECT}-*"),
+            ],
+        }
 
     @property
     def lambda_deployment_configs(self) -> str:
@@ -144,8 +152,9 @@ class StackScope:
     def roles(self) -> list[str]:
         """The stack's roles by exact name (a role name is unique in the account, whatever its path)."""
         path = stack_role_path(self.name)
-        return [self.scope.arn("iam", f"role{path}{name}", regional=False)
-                for name in stack_role_names(self.name)]
+        return [
+            self.scope.arn("iam", f"role{path}{name}", regional=False) for name in stack_role_names(self.name)
+        ]
 
     @property
     def boundary(self) -> str:
@@ -157,8 +166,10 @@ class StackScope:
 
     @property
     def log_groups(self) -> list[str]:
-        groups = [self.scope.arn("logs", f"log-group:/aws/lambda/{self.prefix}"),
-                  self.scope.arn("logs", f"log-group:/aws/apigateway/{self.prefix}")]
+        groups = [
+            self.scope.arn("logs", f"log-group:/aws/lambda/{self.prefix}"),
+            self.scope.arn("logs", f"log-group:/aws/apigateway/{self.prefix}"),
+        ]
         return [arn for group in groups for arn in (group, f"{group}:*")]  # the group and its streams
 
     @property
@@ -185,9 +196,11 @@ class StackScope:
     def readable_state(self, bucket_arn: str) -> list[str]:
         """What `pulumi preview` of the stack reads: its checkpoint, journal and the backend's meta.yaml."""
         stack, project = self.name, PROJECT
-        return [f"{bucket_arn}/{META_KEY}",
-                f"{bucket_arn}/{STATE_ROOT}stacks/{project}/{stack}.json*",
-                f"{bucket_arn}/{STATE_ROOT}journal/{project}/{stack}/*"]
+        return [
+            f"{bucket_arn}/{META_KEY}",
+            f"{bucket_arn}/{STATE_ROOT}stacks/{project}/{stack}.json*",
+            f"{bucket_arn}/{STATE_ROOT}journal/{project}/{stack}/*",
+        ]
 
     @property
     def function_arn(self) -> str:
@@ -213,17 +226,24 @@ class StackScope:
     @property
     def codedeploy(self) -> list[str]:
         """The CodeDeploy application `<prefix>` and its deployment group `<prefix>`."""
-        return [self.scope.arn("codedeploy", f"application:{self.prefix}"),
-                self.scope.arn("codedeploy", f"deploymentgroup:{self.prefix}/{self.prefix}")]
+        return [
+            self.scope.arn("codedeploy", f"application:{self.prefix}"),
+            self.scope.arn("codedeploy", f"deploymentgroup:{self.prefix}/{self.prefix}"),
+        ]
 
     @property
     def codedeploy_role(self) -> str:
-        return self.scope.arn("iam", f"role{stack_role_path(self.name)}{self.prefix}{CODEDEPLOY_ROLE_SUFFIX}",
-                              regional=False)
+        return self.scope.arn(
+            "iam", f"role{stack_role_path(self.name)}{self.prefix}{CODEDEPLOY_ROLE_SUFFIX}", regional=False
+        )
 
     def delivery(self) -> dict[str, list[str]]:
-        return {"sns": [self.alarm_topic], "cloudwatch": [self.alarms, self.dashboard],
-                "events": [self.warm_up_rule], "codedeploy": self.codedeploy}
+        return {
+            "sns": [self.alarm_topic],
+            "cloudwatch": [self.alarms, self.dashboard],
+            "events": [self.warm_up_rule],
+            "codedeploy": self.codedeploy,
+        }
 
 
 def _statement(sid: str, actions: list[str], resources: list[str] | str, **condition) -> dict:
@@ -236,20 +256,25 @@ def _statement(sid: str, actions: list[str], resources: list[str] | str, **condi
 
 # --- trust -------------------------------------------------------------------------------------------------
 
+
 def github_trust_policy(provider_arn: str, subjects: list[str]) -> dict:
     """Trust GitHub's OIDC tokens whose audience is STS and whose `sub` is exactly one of `subjects`."""
     return {
         "Version": VERSION,
-        "Statement": [{
-            "Sid": "GitHubActionsOidc",
-            "Effect": "Allow",
-            "Principal": {"Federated": provider_arn},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {
-                f"{OIDC_HOST}:aud": OIDC_AUDIENCE,
-                f"{OIDC_HOST}:sub": sorted(subjects),
-            }},
-        }],
+        "Statement": [
+            {
+                "Sid": "GitHubActionsOidc",
+                "Effect": "Allow",
+                "Principal": {"Federated": provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        f"{OIDC_HOST}:aud": OIDC_AUDIENCE,
+                        f"{OIDC_HOST}:sub": sorted(subjects),
+                    }
+                },
+            }
+        ],
     }
 
 
@@ -270,16 +295,31 @@ def pull_request_subject(repository: str) -> str:
 # only lets docker use the repository permissions granted below.
 ECR_PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
 ECR_READ = ECR_PULL + [
-    "ecr:DescribeImageScanFindings", "ecr:DescribeImages", "ecr:DescribeRepositories",
-    "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListImages", "ecr:ListTagsForResource",
+    "ecr:DescribeImageScanFindings",
+    "ecr:DescribeImages",
+    "ecr:DescribeRepositories",
+    "ecr:GetLifecyclePolicy",
+    "ecr:GetRepositoryPolicy",
+    "ecr:ListImages",
+    "ecr:ListTagsForResource",
 ]
 ECR_WRITE = [
-    "ecr:BatchDeleteImage", "ecr:CompleteLayerUpload", "ecr:CreateRepository", "ecr:DeleteLifecyclePolicy",
-    "ecr:DeleteRepository", "ecr:DeleteRepositoryPolicy", "ecr:InitiateLayerUpload", "ecr:PutImage",
-    "ecr:PutImageScanningConfiguration", "ecr:PutLifecyclePolicy",
+    "ecr:BatchDeleteImage",
+    "ecr:CompleteLayerUpload",
+    "ecr:CreateRepository",
+    "ecr:DeleteLifecyclePolicy",
+    "ecr:DeleteRepository",
+    "ecr:DeleteRepositoryPolicy",
+    "ecr:InitiateLayerUpload",
+    "ecr:PutImage",
+    "ecr:PutImageScanningConfiguration",
+    "ecr:PutLifecyclePolicy",
     # Lambda adds its image-pull grant to the repository policy on CreateFunction when it is missing,
     # which needs Set/GetRepositoryPolicy on the caller.
-    "ecr:SetRepositoryPolicy", "ecr:TagResource", "ecr:UntagResource", "ecr:UploadLayerPart",
+    "ecr:SetRepositoryPolicy",
+    "ecr:TagResource",
+    "ecr:UntagResource",
+    "ecr:UploadLayerPart",
 ]
 # The repository is created IMMUTABLE (CreateRepository's imageTagMutability; the provider calls
 # PutImageTagMutability only on an update that changes image_tag_mutability: terraform-provider-aws
@@ -288,15 +328,30 @@ ECR_WRITE = [
 ECR_NEVER = ["ecr:PutImageTagMutability"]
 # Functions, their published versions and the alias `live` with its provisioned concurrency.
 LAMBDA_READ = [
-    "lambda:GetAlias", "lambda:GetFunction", "lambda:GetFunctionCodeSigningConfig",
-    "lambda:GetFunctionConcurrency", "lambda:GetFunctionConfiguration", "lambda:GetPolicy",
-    "lambda:GetProvisionedConcurrencyConfig", "lambda:ListTags", "lambda:ListVersionsByFunction",
+    "lambda:GetAlias",
+    "lambda:GetFunction",
+    "lambda:GetFunctionCodeSigningConfig",
+    "lambda:GetFunctionConcurrency",
+    "lambda:GetFunctionConfiguration",
+    "lambda:GetPolicy",
+    "lambda:GetProvisionedConcurrencyConfig",
+    "lambda:ListTags",
+    "lambda:ListVersionsByFunction",
 ]
 LAMBDA_WRITE = [
-    "lambda:CreateAlias", "lambda:CreateFunction", "lambda:DeleteAlias", "lambda:DeleteFunction",
-    "lambda:DeleteFunctionConcurrency", "lambda:DeleteProvisionedConcurrencyConfig", "lambda:PublishVersion",
-    "lambda:PutFunctionConcurrency", "lambda:PutProvisionedConcurrencyConfig", "lambda:TagResource",
-    "lambda:UntagResource", "lambda:UpdateAlias", "lambda:UpdateFunctionCode",
+    "lambda:CreateAlias",
+    "lambda:CreateFunction",
+    "lambda:DeleteAlias",
+    "lambda:DeleteFunction",
+    "lambda:DeleteFunctionConcurrency",
+    "lambda:DeleteProvisionedConcurrencyConfig",
+    "lambda:PublishVersion",
+    "lambda:PutFunctionConcurrency",
+    "lambda:PutProvisionedConcurrencyConfig",
+    "lambda:TagResource",
+    "lambda:UntagResource",
+    "lambda:UpdateAlias",
+    "lambda:UpdateFunctionCode",
     "lambda:UpdateFunctionConfiguration",
 ]
 # Resource policy statements of the functions: only API Gateway may be granted a permission. The Service
@@ -309,32 +364,51 @@ LAMBDA_PERMISSIONS = ["lambda:AddPermission", "lambda:RemovePermission"]
 # default version) to create the role without one in an account that has no bootstrap (infra/function.py).
 BOUNDARY_READ = ["iam:GetPolicy", "iam:GetPolicyVersion"]
 IAM_READ = [
-    "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
-    "iam:ListRolePolicies", "iam:ListRoleTags",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListInstanceProfilesForRole",
+    "iam:ListRolePolicies",
+    "iam:ListRoleTags",
 ]
 # The actions that give a role permissions: allowed only while the role carries (or is given) the stack's
 # boundary (ArnEquals, as AWS's own AWSCODAPermissionsBoundary compares iam:PermissionsBoundary with an ARN
 # operator). The Service Authorization Reference lists iam:PermissionsBoundary for exactly these role actions
 # (and DeleteRolePermissionsBoundary, which no pipeline role gets).
 IAM_BOUNDED = [
-    "iam:CreateRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary",
+    "iam:CreateRole",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
     "iam:PutRolePolicy",
 ]
 # Role changes that grant no permission. No iam:UpdateAssumeRolePolicy: it supports no condition key, and the
 # stacks' trust policies are constants (the Lambda service), so a deploy job cannot re-point an existing
 # role's trust; a trust change is a replacement (`pulumi up --replace`). A role it creates with another
 # trust still gets nothing outside its own function, see boundary_policy.
-IAM_UNBOUNDED = ["iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateRole",
-                 "iam:UpdateRoleDescription"]
+IAM_UNBOUNDED = [
+    "iam:DeleteRole",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+]
 # Whatever else a deploy role may be given by an administrator later, it never loosens a boundary.
 IAM_BOUNDARY_ESCAPES = [
-    "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
-    "iam:DeleteRolePermissionsBoundary", "iam:SetDefaultPolicyVersion",
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicy",
+    "iam:DeletePolicyVersion",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:SetDefaultPolicyVersion",
 ]
 LOGS_READ = ["logs:ListTagsForResource"]
 LOGS_WRITE = [
-    "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:DeleteRetentionPolicy", "logs:PutRetentionPolicy",
-    "logs:TagResource", "logs:UntagResource",
+    "logs:CreateLogGroup",
+    "logs:DeleteLogGroup",
+    "logs:DeleteRetentionPolicy",
+    "logs:PutRetentionPolicy",
+    "logs:TagResource",
+    "logs:UntagResource",
 ]
 # DescribeLogGroups supports no resource-level permissions (list of the account's groups, read-only).
 LOGS_LIST = ["logs:DescribeLogGroups"]
@@ -342,8 +416,13 @@ LOGS_LIST = ["logs:DescribeLogGroups"]
 # activate logging", http-api-logging.html). The Service Authorization Reference lists no resource type and
 # no condition key for any of them, so they can only be held to the region (docs/bootstrap.md).
 LOGS_DELIVERY = [
-    "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeResourcePolicies",
-    "logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
 ]
 # Monitoring and delivery: the alarm topic (its policy is a topic attribute) and its e-mail subscription, the
 # alarms and the dashboard, the warm-up rule and its target, CodeDeploy's application and deployment group,
@@ -354,22 +433,50 @@ DELIVERY_READ = {
     "sns": ["sns:GetTopicAttributes", "sns:ListTagsForResource"],
     "cloudwatch": ["cloudwatch:DescribeAlarms", "cloudwatch:GetDashboard", "cloudwatch:ListTagsForResource"],
     "events": ["events:DescribeRule", "events:ListTagsForResource", "events:ListTargetsByRule"],
-    "codedeploy": ["codedeploy:GetApplication", "codedeploy:GetApplicationRevision",
-                   "codedeploy:GetDeployment",
-                   "codedeploy:GetDeploymentGroup", "codedeploy:ListTagsForResource"],
+    "codedeploy": [
+        "codedeploy:GetApplication",
+        "codedeploy:GetApplicationRevision",
+        "codedeploy:GetDeployment",
+        "codedeploy:GetDeploymentGroup",
+        "codedeploy:ListTagsForResource",
+    ],
 }
 DELIVERY_WRITE = {
-    "sns": ["sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:Subscribe",
-            "sns:TagResource",
-            "sns:UntagResource"],
-    "cloudwatch": ["cloudwatch:DeleteAlarms", "cloudwatch:DeleteDashboards", "cloudwatch:PutDashboard",
-                   "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "cloudwatch:UntagResource"],
-    "events": ["events:DeleteRule", "events:PutRule", "events:PutTargets", "events:RemoveTargets",
-               "events:TagResource", "events:UntagResource"],
-    "codedeploy": ["codedeploy:CreateApplication", "codedeploy:CreateDeployment",
-                   "codedeploy:CreateDeploymentGroup", "codedeploy:DeleteApplication",
-                   "codedeploy:DeleteDeploymentGroup", "codedeploy:RegisterApplicationRevision",
-                   "codedeploy:TagResource", "codedeploy:UntagResource", "codedeploy:UpdateDeploymentGroup"],
+    "sns": [
+        "sns:CreateTopic",
+        "sns:DeleteTopic",
+        "sns:SetTopicAttributes",
+        "sns:Subscribe",
+        "sns:TagResource",
+        "sns:UntagResource",
+    ],
+    "cloudwatch": [
+        "cloudwatch:DeleteAlarms",
+        "cloudwatch:DeleteDashboards",
+        "cloudwatch:PutDashboard",
+        "cloudwatch:PutMetricAlarm",
+        "cloudwatch:TagResource",
+        "cloudwatch:UntagResource",
+    ],
+    "events": [
+        "events:DeleteRule",
+        "events:PutRule",
+        "events:PutTargets",
+        "events:RemoveTargets",
+        "events:TagResource",
+        "events:UntagResource",
+    ],
+    "codedeploy": [
+        "codedeploy:CreateApplication",
+        "codedeploy:CreateDeployment",
+        "codedeploy:CreateDeploymentGroup",
+        "codedeploy:DeleteApplication",
+        "codedeploy:DeleteDeploymentGroup",
+        "codedeploy:RegisterApplicationRevision",
+        "codedeploy:TagResource",
+        "codedeploy:UntagResource",
+        "codedeploy:UpdateDeploymentGroup",
+    ],
 }
 # SNS subscriptions have no resource type in the Service Authorization Reference: region only.
 SNS_SUBSCRIPTIONS_READ = ["sns:GetSubscriptionAttributes"]
@@ -406,42 +513,60 @@ def _http_api_statements(stack: StackScope) -> list[dict]:
     aws:TagKeys = false."""
     apis = stack.scope.http_apis
     return [
-        _statement("HttpApisRead", APIGATEWAY_READ, [apis, f"{apis}/*", stack.scope.arn(
-            "apigateway", "/tags/*", account=False)]),
-        _statement("CreateOwnHttpApi", ["apigateway:POST"], apis,
-                   StringEquals=_owner_tags("RequestTag", stack)),
-        _statement("ChangeOwnHttpApi", APIGATEWAY_WRITE, f"{apis}/*",
-                   StringEquals=_owner_tags("ResourceTag", stack)),
-        _statement("TagHttpApisExceptOwnerTags", ["apigateway:DELETE", "apigateway:POST"],
-                   stack.scope.arn("apigateway", "/tags/*", account=False),
-                   **{"ForAllValues:StringNotEqualsIgnoreCase": {"aws:TagKeys": list(OWNER_TAGS)},
-                      "Null": {"aws:TagKeys": "false"}}),
+        _statement(
+            "HttpApisRead",
+            APIGATEWAY_READ,
+            [apis, f"{apis}/*", stack.scope.arn("apigateway", "/tags/*", account=False)],
+        ),
+        _statement(
+            "CreateOwnHttpApi", ["apigateway:POST"], apis, StringEquals=_owner_tags("RequestTag", stack)
+        ),
+        _statement(
+            "ChangeOwnHttpApi", APIGATEWAY_WRITE, f"{apis}/*", StringEquals=_owner_tags("ResourceTag", stack)
+        ),
+        _statement(
+            "TagHttpApisExceptOwnerTags",
+            ["apigateway:DELETE", "apigateway:POST"],
+            stack.scope.arn("apigateway", "/tags/*", account=False),
+            **{
+                "ForAllValues:StringNotEqualsIgnoreCase": {"aws:TagKeys": list(OWNER_TAGS)},
+                "Null": {"aws:TagKeys": "false"},
+            },
+        ),
     ]
 
 
-def _state_statements(scope: Scope, bucket_arn: str, state_key_arn: str, objects: list[str], *,
-                      write: bool) -> list[dict]:
+def _state_statements(
+    scope: Scope, bucket_arn: str, state_key_arn: str, objects: list[str], *, write: bool
+) -> list[dict]:
     statements = [
         # Listing shows key names only (the bucket holds state only); the diy backend lists the lock, history
         # and stack directories, and S3 answers a read of a missing key with 404 only to a caller that may
         # list the bucket (403 otherwise, which the backend takes for an error). A condition on s3:prefix
         # would not be present on that check, so the listing is unconditioned.
         _statement("StateList", ["s3:ListBucket"], bucket_arn),
-        _statement("StateObjects", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"] if write
-                   else ["s3:GetObject"], objects),
+        _statement(
+            "StateObjects",
+            ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"] if write else ["s3:GetObject"],
+            objects,
+        ),
     ]
     if write:  # the backend reads its meta.yaml before anything else (written by the bootstrap)
         statements.append(_statement("StateLayout", ["s3:GetObject"], f"{bucket_arn}/{META_KEY}"))
     return statements + [
         # SSE-KMS of the state objects, used only through S3 (which checks the object permissions above).
-        _statement("StateEncryptionViaS3",
-                   ["kms:Decrypt", "kms:GenerateDataKey"] if write else ["kms:Decrypt"],
-                   state_key_arn, StringEquals=_via_s3(scope)),
+        _statement(
+            "StateEncryptionViaS3",
+            ["kms:Decrypt", "kms:GenerateDataKey"] if write else ["kms:Decrypt"],
+            state_key_arn,
+            StringEquals=_via_s3(scope),
+        ),
     ]
 
 
-def deploy_permissions(scope: Scope, stack: str, building: str, bucket_arn: str, state_key_arn: str,
-                       secrets_key_arn: str) -> dict:
+def deploy_permissions(
+    scope: Scope, stack: str, building: str, bucket_arn: str, state_key_arn: str, secrets_key_arn: str
+) -> dict:
     """Everything `pulumi up` / `destroy` of stack `stack` needs, and nothing of any other stack.
 
     `building` is the first deploy environment: a further stack may pull (read only) from its repository."""
@@ -454,22 +579,41 @@ def deploy_permissions(scope: Scope, stack: str, building: str, bucket_arn: str,
         statements.append(_statement("PullPromotedImages", ECR_READ, scope.stack(building).repository))
     statements += [
         _statement("OwnFunction", LAMBDA_READ + LAMBDA_WRITE, own.functions),
-        _statement("InvokeGrantsToApiAndWarmUp", LAMBDA_PERMISSIONS, own.functions,
-                   StringEquals={"lambda:Principal": INVOKE_GRANTEES},
-                   Null={"lambda:FunctionUrlAuthType": "true"}),
+        _statement(
+            "InvokeGrantsToApiAndWarmUp",
+            LAMBDA_PERMISSIONS,
+            own.functions,
+            StringEquals={"lambda:Principal": INVOKE_GRANTEES},
+            Null={"lambda:FunctionUrlAuthType": "true"},
+        ),
         _statement("OwnRolesRead", IAM_READ, own.roles),
         _statement("OwnBoundaryRead", BOUNDARY_READ, own.boundary),
-        _statement("OwnRolesWithinTheBoundary", IAM_BOUNDED, own.roles,
-                   ArnEquals={"iam:PermissionsBoundary": own.boundary}),
-        _statement("AttachAllowListedPoliciesWithinTheBoundary", ["iam:AttachRolePolicy"], own.roles,
-                   ArnEquals={"iam:PermissionsBoundary": own.boundary},
-                   ArnLike={"iam:PolicyARN": own.attachable_policies}),
+        _statement(
+            "OwnRolesWithinTheBoundary",
+            IAM_BOUNDED,
+            own.roles,
+            ArnEquals={"iam:PermissionsBoundary": own.boundary},
+        ),
+        _statement(
+            "AttachAllowListedPoliciesWithinTheBoundary",
+            ["iam:AttachRolePolicy"],
+            own.roles,
+            ArnEquals={"iam:PermissionsBoundary": own.boundary},
+            ArnLike={"iam:PolicyARN": own.attachable_policies},
+        ),
         _statement("OwnRolesNoPermissionChange", IAM_UNBOUNDED, own.roles),
-        _statement("PassOwnRolesToLambdaOnly", ["iam:PassRole"], own.roles,
-                   StringEquals={"iam:PassedToService": "lambda.amazonaws.com"}),
-
-        {"Sid": "NeverLoosenABoundary", "Effect": "Deny", "Action": sorted(IAM_BOUNDARY_ESCAPES),
-         "Resource": "*"},
+        _statement(
+            "PassOwnRolesToLambdaOnly",
+            ["iam:PassRole"],
+            own.roles,
+            StringEquals={"iam:PassedToService": "lambda.amazonaws.com"},
+        ),
+        {
+            "Sid": "NeverLoosenABoundary",
+            "Effect": "Deny",
+            "Action": sorted(IAM_BOUNDARY_ESCAPES),
+            "Resource": "*",
+        },
         {"Sid": "ImageTagsStayImmutable", "Effect": "Deny", "Action": ECR_NEVER, "Resource": "*"},
         _statement("OwnLogGroups", LOGS_READ + LOGS_WRITE, own.log_groups),
         _regional(scope, "LogGroupsList", LOGS_LIST),
@@ -487,26 +631,41 @@ def delivery_permissions(scope: Scope, stack: str) -> dict:
     infra/delivery.py, infra/deployment_runner.py), and nothing of any other stack: a customer-managed policy
     attached to the stack's deploy role (the role's inline policies share IAM's 10,240-character quota)."""
     own = scope.stack(stack)
-    return {"Version": VERSION, "Statement": [
-        # one statement: each action only matches resources of its own service
-        _statement("OwnDelivery", [action for service in DELIVERY_READ
-                                   for action in DELIVERY_READ[service] + DELIVERY_WRITE[service]]
-                   + ["codedeploy:GetDeploymentConfig"],
-                   [arn for arns in own.delivery().values() for arn in arns]
-                   + [scope.lambda_deployment_configs]),
-        _regional(scope, "AlarmSubscriptions", SNS_SUBSCRIPTIONS_READ + SNS_SUBSCRIPTIONS_WRITE),
-        # the deployment's smoke requests on a new version, before it takes traffic
-        _statement("SmokeNewVersions", ["lambda:InvokeFunction"], own.functions),
-        _statement("PassCodeDeployRole", ["iam:PassRole"], own.codedeploy_role,
-                   StringEquals={"iam:PassedToService": "codedeploy.amazonaws.com"}),
-    ]}
+    return {
+        "Version": VERSION,
+        "Statement": [
+            # one statement: each action only matches resources of its own service
+            _statement(
+                "OwnDelivery",
+                [
+                    action
+                    for service in DELIVERY_READ
+                    for action in DELIVERY_READ[service] + DELIVERY_WRITE[service]
+                ]
+                + ["codedeploy:GetDeploymentConfig"],
+                [arn for arns in own.delivery().values() for arn in arns] + [scope.lambda_deployment_configs],
+            ),
+            _regional(scope, "AlarmSubscriptions", SNS_SUBSCRIPTIONS_READ + SNS_SUBSCRIPTIONS_WRITE),
+            # the deployment's smoke requests on a new version, before it takes traffic
+            _statement("SmokeNewVersions", ["lambda:InvokeFunction"], own.functions),
+            _statement(
+                "PassCodeDeployRole",
+                ["iam:PassRole"],
+                own.codedeploy_role,
+                StringEquals={"iam:PassedToService": "codedeploy.amazonaws.com"},
+            ),
+        ],
+    }
 
 
-def _read_statements(scope: Scope, *, repositories, functions, roles, boundaries, log_groups,
-                     delivery) -> list[dict]:
+def _read_statements(
+    scope: Scope, *, repositories, functions, roles, boundaries, log_groups, delivery
+) -> list[dict]:
     return [
-        *[_statement(f"{service.title()}DeliveryRead", DELIVERY_READ[service], resources)
-          for service, resources in delivery.items()],
+        *[
+            _statement(f"{service.title()}DeliveryRead", DELIVERY_READ[service], resources)
+            for service, resources in delivery.items()
+        ],
         _regional(scope, "AlarmTopicSubscriptionsRead", SNS_SUBSCRIPTIONS_READ),
         _regional(scope, "EcrLogin", ["ecr:GetAuthorizationToken"]),
         _statement("RepositoriesRead", ECR_READ, repositories),
@@ -515,13 +674,17 @@ def _read_statements(scope: Scope, *, repositories, functions, roles, boundaries
         _statement("BoundariesRead", BOUNDARY_READ, boundaries),
         _statement("LogGroupsRead", LOGS_READ, log_groups),
         _regional(scope, "LogGroupsList", LOGS_LIST),
-        _statement("HttpApisRead", APIGATEWAY_READ, [scope.http_apis, f"{scope.http_apis}/*",
-                                                     scope.arn("apigateway", "/tags/*", account=False)]),
+        _statement(
+            "HttpApisRead",
+            APIGATEWAY_READ,
+            [scope.http_apis, f"{scope.http_apis}/*", scope.arn("apigateway", "/tags/*", account=False)],
+        ),
     ]
 
 
-def preview_permissions(scope: Scope, building: str, bucket_arn: str, state_key_arn: str,
-                        secrets_key_arn: str) -> dict:
+def preview_permissions(
+    scope: Scope, building: str, bucket_arn: str, state_key_arn: str, secrets_key_arn: str
+) -> dict:
     """`pulumi preview` (also with --refresh) of the building stack: read its resources and state, decrypt
     its secrets, write nothing.
 
@@ -532,11 +695,18 @@ def preview_permissions(scope: Scope, building: str, bucket_arn: str, state_key_
     return {
         "Version": VERSION,
         "Statement": [
-            *_read_statements(scope, repositories=stack.repository, functions=stack.functions,
-                              roles=stack.roles, boundaries=stack.boundary, log_groups=stack.log_groups,
-                              delivery=stack.delivery()),
-            *_state_statements(scope, bucket_arn, state_key_arn, stack.readable_state(bucket_arn),
-                               write=False),
+            *_read_statements(
+                scope,
+                repositories=stack.repository,
+                functions=stack.functions,
+                roles=stack.roles,
+                boundaries=stack.boundary,
+                log_groups=stack.log_groups,
+                delivery=stack.delivery(),
+            ),
+            *_state_statements(
+                scope, bucket_arn, state_key_arn, stack.readable_state(bucket_arn), write=False
+            ),
             _statement("BuildingStackSecretsKey", ["kms:Decrypt"], secrets_key_arn),
         ],
     }
@@ -548,11 +718,18 @@ def drift_permissions(scope: Scope, bucket_arn: str, state_key_arn: str, secrets
     return {
         "Version": VERSION,
         "Statement": [
-            *_read_statements(scope, repositories=scope.all_repositories, functions=scope.all_functions,
-                              roles=scope.all_stack_roles, boundaries=scope.all_boundaries,
-                              log_groups=scope.all_log_groups, delivery=scope.all_delivery),
-            *_state_statements(scope, bucket_arn, state_key_arn, [f"{bucket_arn}/{STATE_ROOT}*"],
-                               write=False),
+            *_read_statements(
+                scope,
+                repositories=scope.all_repositories,
+                functions=scope.all_functions,
+                roles=scope.all_stack_roles,
+                boundaries=scope.all_boundaries,
+                log_groups=scope.all_log_groups,
+                delivery=scope.all_delivery,
+            ),
+            *_state_statements(
+                scope, bucket_arn, state_key_arn, [f"{bucket_arn}/{STATE_ROOT}*"], write=False
+            ),
             _statement("SecretsKeysDecrypt", ["kms:Decrypt"], sorted(secrets_key_arns)),
             # the weekly rescan of the digests the stacks run (rescan.yml, scripts/pipeline.sh rescan):
             # starting a scan changes no image, repository or setting
@@ -562,6 +739,7 @@ def drift_permissions(scope: Scope, bucket_arn: str, state_key_arn: str, secrets
 
 
 # --- the boundary ------------------------------------------------------------------------------------------
+
 
 def boundary_policy(scope: Scope, stack: str) -> dict:
     """The most any role of stack `stack` may ever do, whatever policies it is given.
@@ -578,26 +756,44 @@ def boundary_policy(scope: Scope, stack: str) -> dict:
     return {
         "Version": VERSION,
         "Statement": [
-            _statement("OwnLogGroup", ["logs:CreateLogStream", "logs:PutLogEvents"],
-                       [arn for arn in own.log_groups if "/aws/lambda/" in arn], **from_function),
+            _statement(
+                "OwnLogGroup",
+                ["logs:CreateLogStream", "logs:PutLogEvents"],
+                [arn for arn in own.log_groups if "/aws/lambda/" in arn],
+                **from_function,
+            ),
             # X-Ray's writes have no resource-level permissions (AWS requires "*").
             _statement("Traces", ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "*"),
             # CodeDeploy's service role (deploymentPreference other than AllAtOnce): shift the alias of the
             # stack's own function while watching the stack's own alarms. Nothing a deploy role of the stack
             # cannot do itself, so a re-trusted role gains nothing outside the stack.
-            _statement("CodeDeployShiftsOwnAlias", ["lambda:GetAlias",
-                                                    "lambda:GetProvisionedConcurrencyConfig",
-                                                    "lambda:UpdateAlias"], own.functions),
+            _statement(
+                "CodeDeployShiftsOwnAlias",
+                ["lambda:GetAlias", "lambda:GetProvisionedConcurrencyConfig", "lambda:UpdateAlias"],
+                own.functions,
+            ),
             _statement("CodeDeployWatchesOwnAlarms", ["cloudwatch:DescribeAlarms"], own.alarms),
-            _statement("OwnParameters", ["ssm:GetParameter", "ssm:GetParameters"], own.parameters,
-                       **from_function),
-            _statement("OwnSecrets", ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
-                       own.secrets, **from_function),
+            _statement(
+                "OwnParameters", ["ssm:GetParameter", "ssm:GetParameters"], own.parameters, **from_function
+            ),
+            _statement(
+                "OwnSecrets",
+                ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+                own.secrets,
+                **from_function,
+            ),
             # Customer-managed keys of those parameters and secrets, used only through the two services.
-            _statement("DecryptThroughParametersAndSecrets", ["kms:Decrypt"],
-                       scope.arn("kms", "key/*"), StringEquals={"kms:ViaService": [
-                           f"secretsmanager.{scope.region}.amazonaws.com",
-                           f"ssm.{scope.region}.amazonaws.com"]}),
+            _statement(
+                "DecryptThroughParametersAndSecrets",
+                ["kms:Decrypt"],
+                scope.arn("kms", "key/*"),
+                StringEquals={
+                    "kms:ViaService": [
+                        f"secretsmanager.{scope.region}.amazonaws.com",
+                        f"ssm.{scope.region}.amazonaws.com",
+                    ]
+                },
+            ),
         ],
     }
 
@@ -606,12 +802,14 @@ def tls_only_bucket_policy(bucket_arn: str) -> dict:
     """Deny every request to the state bucket that does not arrive over TLS."""
     return {
         "Version": VERSION,
-        "Statement": [{
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket_arn, f"{bucket_arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }],
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
     }

@@ -36,23 +36,31 @@ def _check_existing_provider(settings: BootstrapSettings) -> None:
         return
     provider = aws.iam.get_open_id_connect_provider(arn=settings.existing_oidc_provider_arn)
     if policies.OIDC_AUDIENCE not in provider.client_id_lists:
-        raise BootstrapConfigError([
-            f"{NAMESPACE}:existingOidcProviderArn {settings.existing_oidc_provider_arn} does not list "
-            f"{policies.OIDC_AUDIENCE!r} as a client id (audience), so no role could be assumed with it: "
-            f"`aws iam add-client-id-to-open-id-connect-provider --client-id {policies.OIDC_AUDIENCE} "
-            f"--open-id-connect-provider-arn {settings.existing_oidc_provider_arn}`"
-        ])
+        raise BootstrapConfigError(
+            [
+                f"{NAMESPACE}:existingOidcProviderArn {settings.existing_oidc_provider_arn} does not list "
+                f"{policies.OIDC_AUDIENCE!r} as a client id (audience), so no role could be assumed with it: "
+                f"`aws iam add-client-id-to-open-id-connect-provider --client-id {policies.OIDC_AUDIENCE} "
+                f"--open-id-connect-provider-arn {settings.existing_oidc_provider_arn}`"
+            ]
+        )
 
 
-def gh_commands(repository: str, repository_variables: dict[str, str],
-                environment_variables: dict[str, dict[str, str]]) -> str:
+def gh_commands(
+    repository: str, repository_variables: dict[str, str], environment_variables: dict[str, dict[str, str]]
+) -> str:
     """The `gh variable set` commands that set every variable where the workflows read it, one per line."""
     repo = shlex.quote(gh_repository(repository))
-    lines = [f"gh variable set {name} --repo {repo} --body {shlex.quote(value)}"
-             for name, value in repository_variables.items()]
+    lines = [
+        f"gh variable set {name} --repo {repo} --body {shlex.quote(value)}"
+        for name, value in repository_variables.items()
+    ]
     for environment, variables in environment_variables.items():
-        lines += [f"gh variable set {name} --repo {repo} --env {shlex.quote(environment)} "
-                  f"--body {shlex.quote(value)}" for name, value in variables.items()]
+        lines += [
+            f"gh variable set {name} --repo {repo} --env {shlex.quote(environment)} "
+            f"--body {shlex.quote(value)}"
+            for name, value in variables.items()
+        ]
     return "\n".join(lines)
 
 
@@ -68,7 +76,8 @@ def run() -> None:
     scope = policies.Scope(partition=partition, region=settings.region, account_id=account_id)
     tags = standard_tags(pulumi.get_stack())
     provider = components.GitHubOidcProvider(
-        "github-actions", existing_arn=settings.existing_oidc_provider_arn, tags=tags)
+        "github-actions", existing_arn=settings.existing_oidc_provider_arn, tags=tags
+    )
     state = components.StateBackend("pulumi-state", tags=tags)
     roles = components.pipeline_roles(
         scope=scope,
@@ -86,20 +95,25 @@ def run() -> None:
         PULUMI_BACKEND_URL=state.bucket.bucket.apply(lambda bucket: f"s3://{bucket}?region={region}"),
         DEPLOY_STACKS=json.dumps(list(settings.deploy_environments), separators=(",", ":")),
     )
-    environment_variables = pulumi.Output.all(**{
-        env: pulumi.Output.all(
-            AWS_DEPLOY_ROLE_ARN=roles.deploy[env].role.arn,
-            PULUMI_SECRETS_PROVIDER=roles.secrets[env].alias.name.apply(
-                lambda alias: f"awskms://{alias}?region={region}"),
-        )
-        for env in settings.deploy_environments
-    } | {policies.DRIFT_ENVIRONMENT: pulumi.Output.all(AWS_DRIFT_ROLE_ARN=roles.drift.role.arn)})
+    environment_variables = pulumi.Output.all(
+        **{
+            env: pulumi.Output.all(
+                AWS_DEPLOY_ROLE_ARN=roles.deploy[env].role.arn,
+                PULUMI_SECRETS_PROVIDER=roles.secrets[env].alias.name.apply(
+                    lambda alias: f"awskms://{alias}?region={region}"
+                ),
+            )
+            for env in settings.deploy_environments
+        }
+        | {policies.DRIFT_ENVIRONMENT: pulumi.Output.all(AWS_DRIFT_ROLE_ARN=roles.drift.role.arn)}
+    )
     outputs = {
         "buildingStack": settings.deploy_environments[0],
         "repositoryVariables": repository_variables,
         "environmentVariables": environment_variables,
         "ghVariableCommands": pulumi.Output.all(repository_variables, environment_variables).apply(
-            lambda values: gh_commands(settings.github_repository, values[0], values[1])),
+            lambda values: gh_commands(settings.github_repository, values[0], values[1])
+        ),
     }
     for name in OUTPUT_NAMES:
         pulumi.export(name, outputs[name])

@@ -29,7 +29,8 @@ _OWNER = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"
 _REPOSITORY = r"[A-Za-z0-9._-]{1,100}"
 _ID = r"[1-9][0-9]{0,19}"
 GITHUB_REPOSITORY_RE = re.compile(
-    rf"^(?P<owner>{_OWNER})(?:@(?P<owner_id>{_ID}))?/(?P<name>{_REPOSITORY})(?:@(?P<repo_id>{_ID}))?$")
+    rf"^(?P<owner>{_OWNER})(?:@(?P<owner_id>{_ID}))?/(?P<name>{_REPOSITORY})(?:@(?P<repo_id>{_ID}))?$"
+)
 REGION_RE = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
 OIDC_PROVIDER_ARN_RE = re.compile(
     r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<account>\d{12}):"
@@ -66,8 +67,9 @@ def _repository(raw: str | None, problems: list[str]) -> str:
     match = GITHUB_REPOSITORY_RE.fullmatch(raw)
     if raw.endswith(".git"):
         problems.append(f"{NAMESPACE}:githubRepository {raw!r} must not end in '.git' (use <owner>/<repo>)")
-    elif (not match or match["name"] in {".", ".."}
-          or (match["owner_id"] is None) != (match["repo_id"] is None)):
+    elif (
+        not match or match["name"] in {".", ".."} or (match["owner_id"] is None) != (match["repo_id"] is None)
+    ):
         problems.append(
             f"{NAMESPACE}:githubRepository {raw!r} is not <owner>/<repo> nor the immutable form "
             "<owner>@<owner id>/<repo>@<repo id> (`gh api repos/OWNER/REPO --jq '.owner.id, .id'`): "
@@ -101,15 +103,18 @@ def _environments(raw: str | None, problems: list[str]) -> tuple[str, ...]:
             problems.append(
                 f"{NAMESPACE}:deployEnvironments entry {name!r} is not a stack name ({STACK_NAME_RULE}): "
                 "each deploy environment is the stack of the same name, and it becomes part of an exact "
-                "`sub` condition")
+                "`sub` condition"
+            )
         elif name == DRIFT_ENVIRONMENT:
             problems.append(
                 f"{NAMESPACE}:deployEnvironments entry {name!r} is reserved for the nightly drift check, "
-                "which has a read-only role of its own")
+                "which has a read-only role of its own"
+            )
         elif len(f"{PROJECT}.deploy.{name}") > ROLE_NAME_MAX:
             problems.append(
                 f"{NAMESPACE}:deployEnvironments entry {name!r} is too long: the role name "
-                f"{PROJECT}.deploy.{name} would exceed IAM's {ROLE_NAME_MAX} characters")
+                f"{PROJECT}.deploy.{name} would exceed IAM's {ROLE_NAME_MAX} characters"
+            )
         elif name in seen:
             problems.append(f"{NAMESPACE}:deployEnvironments lists {name!r} twice")
         else:
@@ -161,8 +166,10 @@ def check_account(settings: BootstrapSettings, account_id: str, partition: str) 
     """An existing provider must live in the account (and partition) the roles are created in."""
     match = OIDC_PROVIDER_ARN_RE.fullmatch(settings.existing_oidc_provider_arn or "")
     if match and (match["account"], match["partition"]) != (account_id, partition):
-        raise BootstrapConfigError([
-            f"{NAMESPACE}:existingOidcProviderArn belongs to account {match['account']} "
-            f"({match['partition']}), but the credentials are for account {account_id} ({partition}); "
-            "a role can only trust an identity provider of its own account"
-        ])
+        raise BootstrapConfigError(
+            [
+                f"{NAMESPACE}:existingOidcProviderArn belongs to account {match['account']} "
+                f"({match['partition']}), but the credentials are for account {account_id} ({partition}); "
+                "a role can only trust an identity provider of its own account"
+            ]
+        )

@@ -54,7 +54,7 @@ def _translate(pattern: str) -> re.Pattern[str]:
             if end == -1:
                 out.append(re.escape(char))
             else:
-                body = pattern[i + 1:end].replace("\\", "\\\\")
+                body = pattern[i + 1 : end].replace("\\", "\\\\")
                 out.append(f"[^{body[1:]}]" if body.startswith("^") else f"[{body}]")
                 i = end
         elif char == "\\" and i + 1 < len(pattern):
@@ -101,8 +101,10 @@ def _literal_prefix(pattern: str) -> str:
 def _may_reinclude(directory: str, sources: list[str]) -> bool:
     """Whether a `!` pattern (given by its text) could match something under `directory`."""
     inside = directory + "/"
-    return any(inside.startswith(prefix) or prefix.startswith(inside)
-               for prefix in (_literal_prefix(source) for source in sources))
+    return any(
+        inside.startswith(prefix) or prefix.startswith(inside)
+        for prefix in (_literal_prefix(source) for source in sources)
+    )
 
 
 def _read_patterns(context: Path) -> tuple[list[IgnorePattern], list[str]]:
@@ -126,9 +128,11 @@ def context_files(context: Path) -> Iterator[Path]:
         base = Path(root).relative_to(context).as_posix()
         prefix = "" if base == "." else base + "/"
         # prune in place: os.walk does not descend into what is removed from `dirs`
-        dirs[:] = sorted(name for name in dirs
-                         if not is_ignored(prefix + name, patterns)
-                         or _may_reinclude(prefix + name, reincludes))
+        dirs[:] = sorted(
+            name
+            for name in dirs
+            if not is_ignored(prefix + name, patterns) or _may_reinclude(prefix + name, reincludes)
+        )
         for name in files:
             relative = prefix + name
             if not is_ignored(relative, patterns):

@@ -32,8 +32,18 @@ from infra.deployment_preferences import DEPLOYMENT_PREFERENCES
 from infra.iam_rules import attachable_policy_problem, stack_secret_problem
 from infra.project import PROJECT, STACK_NAME, STACK_NAME_RULE, is_stack_name, prefix_for
 
-__all__ = ["KEYS", "KEYS_BY_NAME", "NAMESPACE", "ConfigError", "Key", "Problem", "Settings", "load_settings",
-           "STACK_NAME", "prefix_for"]
+__all__ = [
+    "KEYS",
+    "KEYS_BY_NAME",
+    "NAMESPACE",
+    "ConfigError",
+    "Key",
+    "Problem",
+    "Settings",
+    "load_settings",
+    "STACK_NAME",
+    "prefix_for",
+]
 
 NAMESPACE = PROJECT  # the project's config namespace is its name (Pulumi: `<project>:<key>`)
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,21 +62,59 @@ INT32_MAX = 2**31 - 1
 # CloudWatch Logs retentionInDays: "Possible values are: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400,
 # 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, and 3653." (CloudWatch Logs API reference, PutRetentionPolicy;
 # the same list in boto3's logs.put_retention_policy and the AWS SDK for Kotlin's LogGroup.retentionInDays).
-RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-                  3288, 3653)
+RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 # The keys Lambda reserves: "Defined runtime environment variables ... The keys for these environment
 # variables are reserved and cannot be set in your function configuration" (AWS Lambda Developer Guide,
 # configuration-envvars.html, "Reserved environment variables"; the same 19 names in boltops-tools/jets
 # lib/jets/resource/lambda/function/environment.rb, citing that page). Every other name may be set, including
 # AWS_LAMBDA_EXEC_WRAPPER, AWS_XRAY_CONTEXT_MISSING, AWS_MAX_ATTEMPTS or AWS_RETRY_MODE.
-RESERVED_ENV_NAMES = frozenset({
-    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ",
-})
+RESERVED_ENV_NAMES = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+        "TZ",
+    }
+)
 # Lambda API, Environment.Variables: "Key Pattern: [a-zA-Z]([a-zA-Z0-9_])+" (ASCII: no \w, no Unicode).
 ENV_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9_]+")
 ENV_MAX_BYTES = 4096  # Lambda: "The total size of all environment variables doesn't exceed 4 KB"
@@ -83,12 +131,16 @@ SYSTEM_LOG_LEVELS = ("DEBUG", "INFO", "WARN")
 _DIGITS12 = r"[0-9]{12}"
 _REGION = r"[a-z]{2}(?:-[a-z]+)+-[0-9]"
 _PARTITION = r"aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc"
-KMS_KEY_ARN = re.compile(rf"arn:(?P<partition>{_PARTITION}):kms:(?P<region>{_REGION}):"
-                         rf"(?P<account>{_DIGITS12}):key/"
-                         r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})")
+KMS_KEY_ARN = re.compile(
+    rf"arn:(?P<partition>{_PARTITION}):kms:(?P<region>{_REGION}):"
+    rf"(?P<account>{_DIGITS12}):key/"
+    r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+)
 # IAM: policy names are [\w+=,.@-]+ in ASCII (IAM API reference, CreatePolicy PolicyName pattern).
-POLICY_ARN = re.compile(rf"arn:(?P<partition>{_PARTITION}):iam::(?P<account>aws|{_DIGITS12}):policy/"
-                        r"(?:[A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,128}")
+POLICY_ARN = re.compile(
+    rf"arn:(?P<partition>{_PARTITION}):iam::(?P<account>aws|{_DIGITS12}):policy/"
+    r"(?:[A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,128}"
+)
 # SSM parameter ARN: arn:<partition>:ssm:<region>:<account>:parameter/<name without its leading slash>
 # (Systems Manager User Guide, "Resource types defined by AWS Systems Manager": parameter); Secrets Manager
 # secret ARN: arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-<6 random characters>
@@ -97,12 +149,16 @@ SECRET_ARN = re.compile(
     rf"arn:(?P<partition>{_PARTITION}):(?:(?P<ssm>ssm):(?P<ssm_region>{_REGION}):(?P<ssm_account>{_DIGITS12}):"
     r"parameter/[A-Za-z0-9_.\-/]{1,1011}"
     rf"|(?P<sm>secretsmanager):(?P<sm_region>{_REGION}):(?P<sm_account>{_DIGITS12}):"
-    r"secret:[A-Za-z0-9/_+=.@-]{1,512}-[A-Za-z0-9]{6})")
-DIGEST_URI = re.compile(rf"(?P<account>{_DIGITS12})\.dkr\.ecr\.(?P<region>{_REGION})\.(?P<suffix>[a-z0-9.]+)/"
-                        r"(?P<repository>[a-z0-9._/-]+)@sha256:[0-9a-f]{64}")
+    r"secret:[A-Za-z0-9/_+=.@-]{1,512}-[A-Za-z0-9]{6})"
+)
+DIGEST_URI = re.compile(
+    rf"(?P<account>{_DIGITS12})\.dkr\.ecr\.(?P<region>{_REGION})\.(?P<suffix>[a-z0-9.]+)/"
+    r"(?P<repository>[a-z0-9._/-]+)@sha256:[0-9a-f]{64}"
+)
 
 
 # --- rules: a type plus its bounds or choices; parse() turns the CLI's string into the value ----------------
+
 
 class Invalid(Exception):
     """A value breaks its rule; `allowed` says what the rule accepts."""
@@ -260,8 +316,10 @@ class NameMap(Rule):
 
     @property
     def allowed(self) -> str:
-        return (f"an object of names matching {ENV_NAME.pattern} (none reserved by Lambda or set by the "
-                f"program) to {self.value_text}")
+        return (
+            f"an object of names matching {ENV_NAME.pattern} (none reserved by Lambda or set by the "
+            f"program) to {self.value_text}"
+        )
 
     def parse(self, raw: str, context: Context) -> Mapping[str, Any]:
         variables = _json(raw, dict, "an object")
@@ -283,8 +341,10 @@ class NameMap(Rule):
 
 # --- the checks of single values ----------------------------------------------------------------------------
 
-ORIGIN = re.compile(r"(?P<scheme>https?)://(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
-                    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?::(?P<port>[0-9]{1,5}))?")
+ORIGIN = re.compile(
+    r"(?P<scheme>https?)://(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?::(?P<port>[0-9]{1,5}))?"
+)
 
 
 def _origin(origin: str, context: Context) -> str | None:
@@ -348,47 +408,67 @@ def _kms_key_problem(arn: str, context: Context, region: str | None) -> str | No
         return "not a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<key id>)"
     partition, account, _ = context.caller
     expected = {"partition": partition, "region": region, "account": account}
-    wrong = [f"{part} {match[part]} is not the caller's {want}" for part, want in expected.items()
-             if want and match[part] != want]
+    wrong = [
+        f"{part} {match[part]} is not the caller's {want}"
+        for part, want in expected.items()
+        if want and match[part] != want
+    ]
     return "; ".join(wrong) or None
 
 
 def _secret_reference(value: Any, context: Context) -> str | None:
-    arn, key = (value, None) if isinstance(value, str) else (
-        (value.get("arn"), value.get("kmsKeyArn")) if isinstance(value, dict) else (None, None))
+    arn, key = (
+        (value, None)
+        if isinstance(value, str)
+        else ((value.get("arn"), value.get("kmsKeyArn")) if isinstance(value, dict) else (None, None))
+    )
     if not isinstance(arn, str) or (isinstance(value, dict) and set(value) - {"arn", "kmsKeyArn"}):
-        return "must be an ARN, or {\"arn\": <ARN>, \"kmsKeyArn\": <KMS key ARN>}"
+        return 'must be an ARN, or {"arn": <ARN>, "kmsKeyArn": <KMS key ARN>}'
     match = SECRET_ARN.fullmatch(arn)
     if not match:
-        return ("is not an SSM parameter ARN (arn:<partition>:ssm:<region>:<account>:parameter/<name>) or a "
-                "Secrets Manager secret ARN (arn:<partition>:secretsmanager:<region>:<account>:secret:"
-                "<name>-<6 characters>)")
+        return (
+            "is not an SSM parameter ARN (arn:<partition>:ssm:<region>:<account>:parameter/<name>) or a "
+            "Secrets Manager secret ARN (arn:<partition>:secretsmanager:<region>:<account>:secret:"
+            "<name>-<6 characters>)"
+        )
     partition, account, _ = context.caller
-    wrong = [f"{part} {found} is not the {whose} {want}" for part, found, whose, want in (
-        ("partition", match["partition"], "caller's", partition),
-        ("account", match["ssm_account"] or match["sm_account"], "caller's", account),
-        ("region", match["ssm_region"] or match["sm_region"], "stack's", context.region))
-        if found != want]
+    wrong = [
+        f"{part} {found} is not the {whose} {want}"
+        for part, found, whose, want in (
+            ("partition", match["partition"], "caller's", partition),
+            ("account", match["ssm_account"] or match["sm_account"], "caller's", account),
+            ("region", match["ssm_region"] or match["sm_region"], "stack's", context.region),
+        )
+        if found != want
+    ]
     if wrong:
         return "must be of the caller's partition and account and the stack's region: " + "; ".join(wrong)
     problem = stack_secret_problem(arn, context.stack)  # what the stack's boundary admits (iam_rules.py)
     if problem:
         return problem
     if key is not None:
-        problem = _kms_key_problem(key, context, match["ssm_region"] or match["sm_region"]) \
-            if isinstance(key, str) else "kmsKeyArn is not a string"
+        problem = (
+            _kms_key_problem(key, context, match["ssm_region"] or match["sm_region"])
+            if isinstance(key, str)
+            else "kmsKeyArn is not a string"
+        )
         if problem:
             return f"has a bad kmsKeyArn: {problem}"
     return None
 
 
 def _secret_environment(raw: str, context: Context) -> Mapping[str, SecretReference]:
-    references = NameMap(_secret_reference, "an SSM parameter or Secrets Manager secret ARN").parse(raw,
-                                                                                                    context)
-    return MappingProxyType({
-        name: SecretReference(value) if isinstance(value, str) else SecretReference(value["arn"],
-                                                                                     value.get("kmsKeyArn"))
-        for name, value in references.items()})
+    references = NameMap(_secret_reference, "an SSM parameter or Secrets Manager secret ARN").parse(
+        raw, context
+    )
+    return MappingProxyType(
+        {
+            name: SecretReference(value)
+            if isinstance(value, str)
+            else SecretReference(value["arn"], value.get("kmsKeyArn"))
+            for name, value in references.items()
+        }
+    )
 
 
 def _kms_key(raw: str, context: Context) -> str | None:
@@ -401,8 +481,10 @@ def _kms_key(raw: str, context: Context) -> str | None:
 
 
 def _dockerfile(raw: str, context: Context) -> str:
-    allowed = ("must be the path of an existing Dockerfile inside function/ (a file named Dockerfile or "
-               "Dockerfile.<suffix>, or <name>.Dockerfile, e.g. function/Dockerfile.alt)")
+    allowed = (
+        "must be the path of an existing Dockerfile inside function/ (a file named Dockerfile or "
+        "Dockerfile.<suffix>, or <name>.Dockerfile, e.g. function/Dockerfile.alt)"
+    )
     path = Path(raw)
     if path.is_absolute() or ".." in path.parts or not raw.strip():
         raise Invalid(allowed)
@@ -424,10 +506,15 @@ def image_by_digest(raw: str, context: Context) -> str | None:
     partition, account, suffix = context.caller
     registry = f"{account}.dkr.ecr.{context.region}.{suffix}"
     match = DIGEST_URI.fullmatch(raw)
-    if not match or f"{match['account']}.dkr.ecr.{match['region']}.{match['suffix']}" != registry \
-            or match["repository"] != repository:
-        raise Invalid(f"must be empty or an image of this stack's repository by digest: "
-                      f"{registry}/{repository}@sha256:<64 hex>")
+    if (
+        not match
+        or f"{match['account']}.dkr.ecr.{match['region']}.{match['suffix']}" != registry
+        or match["repository"] != repository
+    ):
+        raise Invalid(
+            f"must be empty or an image of this stack's repository by digest: "
+            f"{registry}/{repository}@sha256:<64 hex>"
+        )
     return raw
 
 
@@ -455,6 +542,7 @@ def _schedule(raw: str, context: Context) -> str | None:
 
 # --- the contract -------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Key:
     """One config key of the project namespace."""
@@ -474,103 +562,260 @@ class Key:
 
 LAMBDA_CONFIG = "Lambda API reference, CreateFunction"
 KEYS: tuple[Key, ...] = (
-    Key("environmentClass", OneOf(("production", "non-production")), "non-production",
+    Key(
+        "environmentClass",
+        OneOf(("production", "non-production")),
+        "non-production",
         "Whether the stack is production: the policy pack applies its production rules to resources tagged "
-        "`EnvironmentClass=production`, and every resource carries this tag.", "production"),
-    Key("architecture", OneOf(("arm64", "x86_64"), source=f"{LAMBDA_CONFIG}, Architectures"), "arm64",
-        "Instruction set of the function; the image is built for the matching platform.", "x86_64"),
-    Key("memorySize", Integer(128, 10240, source=f"{LAMBDA_CONFIG}, MemorySize"), 1024,
-        "Memory of the function in MB.", 2048),
-    Key("timeout", Integer(1, 900, source=f"{LAMBDA_CONFIG}, Timeout"), 29,
-        "Function timeout in seconds (the HTTP API waits at most 30 s for an answer).", 10),
-    Key("ephemeralStorage", Integer(512, 10240, source=f"{LAMBDA_CONFIG}, EphemeralStorage.Size"), 512,
-        "Size of /tmp in MB.", 1024),
-    Key("reservedConcurrency",
-        Integer(0, INT32_MAX, off=-1, off_means="no reservation",
-                source="Lambda API reference, PutFunctionConcurrency: Integer, minimum 0"), -1,
+        "`EnvironmentClass=production`, and every resource carries this tag.",
+        "production",
+    ),
+    Key(
+        "architecture",
+        OneOf(("arm64", "x86_64"), source=f"{LAMBDA_CONFIG}, Architectures"),
+        "arm64",
+        "Instruction set of the function; the image is built for the matching platform.",
+        "x86_64",
+    ),
+    Key(
+        "memorySize",
+        Integer(128, 10240, source=f"{LAMBDA_CONFIG}, MemorySize"),
+        1024,
+        "Memory of the function in MB.",
+        2048,
+    ),
+    Key(
+        "timeout",
+        Integer(1, 900, source=f"{LAMBDA_CONFIG}, Timeout"),
+        29,
+        "Function timeout in seconds (the HTTP API waits at most 30 s for an answer).",
+        10,
+    ),
+    Key(
+        "ephemeralStorage",
+        Integer(512, 10240, source=f"{LAMBDA_CONFIG}, EphemeralStorage.Size"),
+        512,
+        "Size of /tmp in MB.",
+        1024,
+    ),
+    Key(
+        "reservedConcurrency",
+        Integer(
+            0,
+            INT32_MAX,
+            off=-1,
+            off_means="no reservation",
+            source="Lambda API reference, PutFunctionConcurrency: Integer, minimum 0",
+        ),
+        -1,
         "Concurrent executions reserved for the function (at most the account's unreserved concurrency).",
-        20),
-    Key("provisionedConcurrency",
-        Integer(1, INT32_MAX, off=0, off_means="no version, no alias",
-                source="Lambda API reference, PutProvisionedConcurrencyConfig: Integer, minimum 1"), 0,
-        "Provisioned concurrency of the alias `live`; at most reservedConcurrency when that is set.", 2),
-    Key("logRetentionDays", OneOf(RETENTION_DAYS, source="CloudWatch Logs API reference, PutRetentionPolicy"),
-        14, "Retention of the function's and the API's log groups, in days.", 365),
-    Key("logLevel", OneOf(APPLICATION_LOG_LEVELS, source="Lambda API reference, LoggingConfig"), "INFO",
+        20,
+    ),
+    Key(
+        "provisionedConcurrency",
+        Integer(
+            1,
+            INT32_MAX,
+            off=0,
+            off_means="no version, no alias",
+            source="Lambda API reference, PutProvisionedConcurrencyConfig: Integer, minimum 1",
+        ),
+        0,
+        "Provisioned concurrency of the alias `live`; at most reservedConcurrency when that is set.",
+        2,
+    ),
+    Key(
+        "logRetentionDays",
+        OneOf(RETENTION_DAYS, source="CloudWatch Logs API reference, PutRetentionPolicy"),
+        14,
+        "Retention of the function's and the API's log groups, in days.",
+        365,
+    ),
+    Key(
+        "logLevel",
+        OneOf(APPLICATION_LOG_LEVELS, source="Lambda API reference, LoggingConfig"),
+        "INFO",
         "Application log level: Lambda's LoggingConfig.ApplicationLogLevel (JSON log format) and "
-        "POWERTOOLS_LOG_LEVEL.", "DEBUG"),
-    Key("systemLogLevel", OneOf(SYSTEM_LOG_LEVELS, source="Lambda API reference, LoggingConfig"), "INFO",
-        "Level of the logs Lambda itself writes: LoggingConfig.SystemLogLevel.", "WARN"),
+        "POWERTOOLS_LOG_LEVEL.",
+        "DEBUG",
+    ),
+    Key(
+        "systemLogLevel",
+        OneOf(SYSTEM_LOG_LEVELS, source="Lambda API reference, LoggingConfig"),
+        "INFO",
+        "Level of the logs Lambda itself writes: LoggingConfig.SystemLogLevel.",
+        "WARN",
+    ),
     Key("tracing", Boolean(), True, "X-Ray active tracing.", False),
-    Key("environment", Text(_environment, NameMap(_env_value, "strings").allowed + ", 4 KB in total",
-                            source="Lambda Developer Guide, configuration-envvars", pulumi_type=None), {},
+    Key(
+        "environment",
+        Text(
+            _environment,
+            NameMap(_env_value, "strings").allowed + ", 4 KB in total",
+            source="Lambda Developer Guide, configuration-envvars",
+            pulumi_type=None,
+        ),
+        {},
         "Environment variables of the function. Set it (or one path of it) with `--secret` to keep values "
-        "secret in the state and in previews.", {"POWERTOOLS_SERVICE_NAME": "orders"}, secret=True),
-    Key("secretEnvironment",
-        Text(_secret_environment,
-             NameMap(_secret_reference, "an SSM parameter or Secrets Manager secret ARN of the caller's "
-                                        "account and partition and the stack's region, or "
-                                        "{\"arn\": ..., \"kmsKeyArn\": ...}").allowed, pulumi_type=None),
-        {}, "Environment variables holding the ARN (not the value) of an SSM parameter or a Secrets Manager "
-            "secret; the function's role may read exactly these (and decrypt with kmsKeyArn when given).",
-        {"DB_PASSWORD_ARN":
-         f"arn:aws:secretsmanager:eu-west-1:123456789012:secret:{PROJECT}/dev/db-password-AbCdEf"}),
-    Key("corsAllowOrigins", StringList(_origin, "`*` or http(s)://host[:port] (port 1–65535)"), [],
-        "Origins allowed by CORS; empty = no CORS configuration.", ["https://app.example.com"]),
-    Key("throttleRateLimit",
-        Integer(1, INT32_MAX, source="API Gateway v2 API reference, RouteSettings.ThrottlingRateLimit"), 50,
+        "secret in the state and in previews.",
+        {"POWERTOOLS_SERVICE_NAME": "orders"},
+        secret=True,
+    ),
+    Key(
+        "secretEnvironment",
+        Text(
+            _secret_environment,
+            NameMap(
+                _secret_reference,
+                "an SSM parameter or Secrets Manager secret ARN of the caller's "
+                "account and partition and the stack's region, or "
+                '{"arn": ..., "kmsKeyArn": ...}',
+            ).allowed,
+            pulumi_type=None,
+        ),
+        {},
+        "Environment variables holding the ARN (not the value) of an SSM parameter or a Secrets Manager "
+        "secret; the function's role may read exactly these (and decrypt with kmsKeyArn when given).",
+        {
+            "DB_PASSWORD_ARN": f"arn:aws:secretsmanager:eu-west-1:123456789012:secret:{PROJECT}/dev/db-password-AbCdEf"
+        },
+    ),
+    Key(
+        "corsAllowOrigins",
+        StringList(_origin, "`*` or http(s)://host[:port] (port 1–65535)"),
+        [],
+        "Origins allowed by CORS; empty = no CORS configuration.",
+        ["https://app.example.com"],
+    ),
+    Key(
+        "throttleRateLimit",
+        Integer(1, INT32_MAX, source="API Gateway v2 API reference, RouteSettings.ThrottlingRateLimit"),
+        50,
         "Steady-state requests per second of the `$default` stage (at most the account's quota, "
-        "10,000 by default).", 100),
-    Key("throttleBurstLimit",
-        Integer(1, INT32_MAX, source="API Gateway v2 API reference, RouteSettings.ThrottlingBurstLimit: "
-                                     "Integer"), 100,
-        "Burst limit of the `$default` stage (at most the account's quota, 5,000 by default).", 200),
-    Key("keepImages",
-        Integer(1, 1000, source="ECR lifecycle policy countNumber: ≥ 1; 1000: this project's cap"), 10,
+        "10,000 by default).",
+        100,
+    ),
+    Key(
+        "throttleBurstLimit",
+        Integer(
+            1, INT32_MAX, source="API Gateway v2 API reference, RouteSettings.ThrottlingBurstLimit: Integer"
+        ),
+        100,
+        "Burst limit of the `$default` stage (at most the account's quota, 5,000 by default).",
+        200,
+    ),
+    Key(
+        "keepImages",
+        Integer(1, 1000, source="ECR lifecycle policy countNumber: ≥ 1; 1000: this project's cap"),
+        10,
         "Published versions each deploy keeps, each with its image (the alias `live`'s versions always "
         "stay), and tagged builds no kept version runs that the repository keeps, newest first "
-        "(docs/operations.md).", 30),
-    Key("forceDelete", Boolean(), False,
-        "Let `pulumi destroy` delete the repository while it still holds images.", True),
-    Key("kmsKeyArn", Text(_kms_key, "empty, or the ARN of a KMS key in the caller's partition, account and "
-                                    "the stack's region"), "",
+        "(docs/operations.md).",
+        30,
+    ),
+    Key(
+        "forceDelete",
+        Boolean(),
+        False,
+        "Let `pulumi destroy` delete the repository while it still holds images.",
+        True,
+    ),
+    Key(
+        "kmsKeyArn",
+        Text(
+            _kms_key,
+            "empty, or the ARN of a KMS key in the caller's partition, account and the stack's region",
+        ),
+        "",
         "KMS key that encrypts the repository; empty = AES256.",
-        "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
-    Key("extraPolicyArns",
-        StringList(_policy_arn, "a customer-managed IAM policy ARN of the caller's account and "
-                                "partition, under the path /<project>/, no administrator-like name "
-                                "(infra/iam_rules.py)"), [],
+        "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    ),
+    Key(
+        "extraPolicyArns",
+        StringList(
+            _policy_arn,
+            "a customer-managed IAM policy ARN of the caller's account and "
+            "partition, under the path /<project>/, no administrator-like name "
+            "(infra/iam_rules.py)",
+        ),
+        [],
         "Managed policies attached to the function's role, besides its inline policy.",
-        [f"arn:aws:iam::123456789012:policy/{PROJECT}/orders-table-read"]),
-    Key("dockerfile", Text(_dockerfile, "a Dockerfile inside function/ (named Dockerfile, Dockerfile.* or "
-                                        "*.Dockerfile)"),
-        "function/Dockerfile", "Dockerfile of the image (the build context is function/).",
-        "function/Dockerfile.alt"),
-    Key("deploymentPreference",
-        OneOf(tuple(DEPLOYMENT_PREFERENCES),
-              source="AWS SAM DeploymentPreference Type; CodeDeploy User Guide, predefined Lambda deployment "
-                     "configurations"),
-        "AllAtOnce", "How each deploy moves the alias `live` to the new version after its smoke requests: "
-                     "AllAtOnce, or through CodeDeploy (canary or linear) rolling back on any alarm.",
-        "Canary10Percent5Minutes"),
-    Key("alarmEmail", Text(_email, "empty, or an e-mail address"), "",
-        "Address subscribed to the stack's alarm topic (SNS asks it to confirm).", "ops@example.org"),
-    Key("alarmErrorThreshold", Integer(1, INT32_MAX), 1,
-        "Function `Errors` per minute that raise the errors alarm.", 5),
-    Key("alarmThrottleThreshold", Integer(1, INT32_MAX), 1,
-        "Function `Throttles` per minute that raise the throttles alarm.", 10),
-    Key("alarm5xxThreshold", Integer(1, INT32_MAX), 1,
-        "HTTP API `5xx` responses per minute that raise the 5xx alarm.", 5),
-    Key("alarmDurationPercent", Integer(1, 100), 80,
-        "Duration p99, in percent of the timeout, above which the duration alarm fires.", 50),
-    Key("alarmConcurrencyPercent", Integer(1, 100), 80,
+        [f"arn:aws:iam::123456789012:policy/{PROJECT}/orders-table-read"],
+    ),
+    Key(
+        "dockerfile",
+        Text(_dockerfile, "a Dockerfile inside function/ (named Dockerfile, Dockerfile.* or *.Dockerfile)"),
+        "function/Dockerfile",
+        "Dockerfile of the image (the build context is function/).",
+        "function/Dockerfile.alt",
+    ),
+    Key(
+        "deploymentPreference",
+        OneOf(
+            tuple(DEPLOYMENT_PREFERENCES),
+            source="AWS SAM DeploymentPreference Type; CodeDeploy User Guide, predefined Lambda deployment "
+            "configurations",
+        ),
+        "AllAtOnce",
+        "How each deploy moves the alias `live` to the new version after its smoke requests: "
+        "AllAtOnce, or through CodeDeploy (canary or linear) rolling back on any alarm.",
+        "Canary10Percent5Minutes",
+    ),
+    Key(
+        "alarmEmail",
+        Text(_email, "empty, or an e-mail address"),
+        "",
+        "Address subscribed to the stack's alarm topic (SNS asks it to confirm).",
+        "ops@example.org",
+    ),
+    Key(
+        "alarmErrorThreshold",
+        Integer(1, INT32_MAX),
+        1,
+        "Function `Errors` per minute that raise the errors alarm.",
+        5,
+    ),
+    Key(
+        "alarmThrottleThreshold",
+        Integer(1, INT32_MAX),
+        1,
+        "Function `Throttles` per minute that raise the throttles alarm.",
+        10,
+    ),
+    Key(
+        "alarm5xxThreshold",
+        Integer(1, INT32_MAX),
+        1,
+        "HTTP API `5xx` responses per minute that raise the 5xx alarm.",
+        5,
+    ),
+    Key(
+        "alarmDurationPercent",
+        Integer(1, 100),
+        80,
+        "Duration p99, in percent of the timeout, above which the duration alarm fires.",
+        50,
+    ),
+    Key(
+        "alarmConcurrencyPercent",
+        Integer(1, 100),
+        80,
         "ConcurrentExecutions, in percent of reservedConcurrency, that raise the concurrency alarm (only "
-        "with a reservation).", 90),
-    Key("warmUpSchedule",
-        Text(_schedule, "`off`, or an EventBridge schedule expression rate(...) or cron(...)",
-             source="EventBridge User Guide, schedule expressions for rules"),
-        "rate(7 days)", "When an EventBridge rule invokes the alias with the health request, so that an idle "
-                        "function stays Active.", "rate(1 day)"),
+        "with a reservation).",
+        90,
+    ),
+    Key(
+        "warmUpSchedule",
+        Text(
+            _schedule,
+            "`off`, or an EventBridge schedule expression rate(...) or cron(...)",
+            source="EventBridge User Guide, schedule expressions for rules",
+        ),
+        "rate(7 days)",
+        "When an EventBridge rule invokes the alias with the health request, so that an idle "
+        "function stays Active.",
+        "rate(1 day)",
+    ),
 )
 KEYS_BY_NAME = {key.name: key for key in KEYS}
 
@@ -596,6 +841,7 @@ CROSS_CHECKS: tuple[tuple[str, Callable[[Mapping[str, Any]], str | None]], ...] 
 
 # --- results ------------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Problem:
     key: str
@@ -613,8 +859,10 @@ class ConfigError(ValueError):
     def __init__(self, stack: str, problems: list[Problem]):
         self.problems = problems
         lines = "\n".join(f"  - {problem}" for problem in problems)
-        super().__init__(f"invalid configuration for stack {stack!r} ({len(problems)} problem"
-                         f"{'s' if len(problems) != 1 else ''}; nothing was created):\n{lines}")
+        super().__init__(
+            f"invalid configuration for stack {stack!r} ({len(problems)} problem"
+            f"{'s' if len(problems) != 1 else ''}; nothing was created):\n{lines}"
+        )
 
 
 @dataclass(frozen=True)
@@ -627,8 +875,9 @@ class Settings:
     secret_keys: frozenset[str] = frozenset()
     cache_from: str | None = None  # CONTAINER_LAMBDA_CACHE_FROM: the deployed image to reuse as build cache
     pinned_image: str | None = None  # CONTAINER_LAMBDA_IMAGE_URI: the image to run instead of building one
-    _fields: Mapping[str, str] = field(default_factory=lambda: {key.field: key.name for key in KEYS},
-                                       repr=False)
+    _fields: Mapping[str, str] = field(
+        default_factory=lambda: {key.field: key.name for key in KEYS}, repr=False
+    )
 
     def __getattr__(self, attribute: str) -> Any:
         fields = object.__getattribute__(self, "_fields")
@@ -654,6 +903,7 @@ class Settings:
 
 
 # --- loading ------------------------------------------------------------------------------------------------
+
 
 def cli_value(value: Any) -> str:
     """A value as the CLI passes it to the program: strings as they are, everything else as JSON."""
@@ -699,18 +949,38 @@ def _misplaced_keys(present: Mapping[str, str]) -> list[Problem]:
         if namespace == NAMESPACE and name not in KEYS_BY_NAME:
             near = _closest(name, names)
             hint = f"did you mean {NAMESPACE}:{near}?" if near else f"known keys: {', '.join(names)}"
-            problems.append(Problem(full, present[full], f"is not a config key of this project ({hint})",
-                                    secret=_is_secret(full)))
-        elif namespace == "aws" and name not in PROVIDER_KEYS_READ \
-                and (near := _closest(name, list(PROVIDER_KEYS_READ))):
-            problems.append(Problem(full, present[full], f"is misspelt: did you mean aws:{near}?",
-                                    secret=_is_secret(full)))
-        elif namespace != NAMESPACE and namespace not in OTHER_NAMESPACES \
-                and edit_distance(namespace, NAMESPACE) <= 2:
+            problems.append(
+                Problem(
+                    full,
+                    present[full],
+                    f"is not a config key of this project ({hint})",
+                    secret=_is_secret(full),
+                )
+            )
+        elif (
+            namespace == "aws"
+            and name not in PROVIDER_KEYS_READ
+            and (near := _closest(name, list(PROVIDER_KEYS_READ)))
+        ):
+            problems.append(
+                Problem(
+                    full, present[full], f"is misspelt: did you mean aws:{near}?", secret=_is_secret(full)
+                )
+            )
+        elif (
+            namespace != NAMESPACE
+            and namespace not in OTHER_NAMESPACES
+            and edit_distance(namespace, NAMESPACE) <= 2
+        ):
             intended = f"{NAMESPACE}:{_closest(name, names) or name}"
-            problems.append(Problem(full, present[full],
-                                    f"the namespace is misspelt: did you mean {intended}?",
-                                    secret=_is_secret(full)))
+            problems.append(
+                Problem(
+                    full,
+                    present[full],
+                    f"the namespace is misspelt: did you mean {intended}?",
+                    secret=_is_secret(full),
+                )
+            )
     return problems
 
 
@@ -725,16 +995,29 @@ def load_settings(stack: str | None = None, environ: Mapping[str, str] | None = 
     values: dict[str, Any] = {}
 
     if not is_stack_name(stack):
-        problems.append(Problem("stack name", stack, f"must be {STACK_NAME_RULE} (it names the function, "
-                                                     f"repository and role {prefix_for('<stack>')})"))
+        problems.append(
+            Problem(
+                "stack name",
+                stack,
+                f"must be {STACK_NAME_RULE} (it names the function, "
+                f"repository and role {prefix_for('<stack>')})",
+            )
+        )
     problems += _misplaced_keys(present)
     for key in KEYS:
         full = f"{NAMESPACE}:{key.name}"
         raw = present.get(full, cli_value(key.default))
         secret = key.name in secret_keys
         if secret and not key.secret:
-            problems.append(Problem(full, raw, "cannot be a secret (only environment can; the value would "
-                                               "otherwise reach resources in plaintext)", secret=True))
+            problems.append(
+                Problem(
+                    full,
+                    raw,
+                    "cannot be a secret (only environment can; the value would "
+                    "otherwise reach resources in plaintext)",
+                    secret=True,
+                )
+            )
             continue
         try:
             values[key.name] = key.rule.parse(raw, context)
@@ -744,16 +1027,24 @@ def load_settings(stack: str | None = None, environ: Mapping[str, str] | None = 
         problem = check(values)
         if problem:
             full = f"{NAMESPACE}:{name}"
-            problems.append(Problem(full, present.get(full, cli_value(KEYS_BY_NAME[name].default)), problem,
-                                    secret=name in secret_keys))
+            problems.append(
+                Problem(
+                    full,
+                    present.get(full, cli_value(KEYS_BY_NAME[name].default)),
+                    problem,
+                    secret=name in secret_keys,
+                )
+            )
     images = {}
     for attribute, variable in (("cache_from", CACHE_FROM_ENV), ("pinned_image", IMAGE_URI_ENV)):
         try:
             images[attribute] = image_by_digest(environ.get(variable, ""), context)
         except Invalid as invalid:
-            problems.append(Problem(f"{variable} (environment variable)", environ.get(variable),
-                                    invalid.allowed))
+            problems.append(
+                Problem(f"{variable} (environment variable)", environ.get(variable), invalid.allowed)
+            )
     if problems:
         raise ConfigError(stack, problems)
-    return Settings(stack=stack, values=MappingProxyType(values), secret_keys=frozenset(secret_keys),
-                    **images)
+    return Settings(
+        stack=stack, values=MappingProxyType(values), secret_keys=frozenset(secret_keys), **images
+    )

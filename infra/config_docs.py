@@ -56,7 +56,7 @@ def project_file(text: str) -> str:
 
 def _code(value: Any) -> str:
     shown = value if isinstance(value, str) else json.dumps(value)
-    return f"`{shown}`" if shown != "" else "`\"\"`"
+    return f"`{shown}`" if shown != "" else '`""`'
 
 
 def _cell(text: str) -> str:
@@ -67,11 +67,20 @@ def config_table(keys: tuple[Key, ...] = KEYS) -> str:
     rows = ["| Key | Type | Default | Allowed | Description | Example |", "|---|---|---|---|---|---|"]
     for key in keys:
         allowed = key.rule.allowed + (f" ({key.rule.source})" if key.rule.source else "")
-        rows.append("| " + " | ".join([
-            f"`{key.name}`", key.rule.pulumi_type or "object", _code(key.default), _cell(allowed),
-            _cell(key.description + (" May be set with `--secret`." if key.secret else "")),
-            _cell(_code(key.example)),
-        ]) + " |")
+        rows.append(
+            "| "
+            + " | ".join(
+                [
+                    f"`{key.name}`",
+                    key.rule.pulumi_type or "object",
+                    _code(key.default),
+                    _cell(allowed),
+                    _cell(key.description + (" May be set with `--secret`." if key.secret else "")),
+                    _cell(_code(key.example)),
+                ]
+            )
+            + " |"
+        )
     return "\n".join(rows) + "\n"
 
 

@@ -285,8 +285,10 @@ def run(
     # a new version is Pending while Lambda prepares it, and invocations of a Pending version fail (Lambda
     # Developer Guide, "Lambda function states"); the SDK's waiter polls GetFunction until it is Active
     lambda_client.get_waiter("function_active_v2").wait(
-        FunctionName=spec.function_name, Qualifier=spec.target_version,
-        WaiterConfig={"Delay": max(1, poll_seconds), "MaxAttempts": 60})
+        FunctionName=spec.function_name,
+        Qualifier=spec.target_version,
+        WaiterConfig={"Delay": max(1, poll_seconds), "MaxAttempts": 60},
+    )
     digest = version_digest(lambda_client, spec.function_name, spec.target_version)
     protect_image(ecr, spec.repository_name, digest, f"{spec.protected_tag_prefix}{spec.target_version}")
     if current != spec.target_version:

@@ -18,15 +18,20 @@ from infra.project import PROJECT
 
 ALIAS_NAME = "live"
 
-LAMBDA_TRUST_POLICY = json.dumps({
-    "Version": "2012-10-17",
-    "Statement": [{
-        "Sid": "LambdaAssumesTheRole",
-        "Effect": "Allow",
-        "Principal": {"Service": "lambda.amazonaws.com"},
-        "Action": "sts:AssumeRole",
-    }],
-}, sort_keys=True)
+LAMBDA_TRUST_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "LambdaAssumesTheRole",
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    },
+    sort_keys=True,
+)
 
 # X-Ray's trace writes have no resource-level permissions, so AWS requires "Resource": "*"; these two actions
 # are what Lambda's active tracing needs (Lambda Developer Guide, "Visualize Lambda function invocations
@@ -64,20 +69,29 @@ def policy_exists(arn: str) -> bool:
 # POWERTOOLS_LOG_LEVEL takes Python logging's names; Lambda's levels map as Powertools maps them
 # (aws_lambda_powertools/shared/constants.py, LAMBDA_ADVANCED_LOGGING_LEVELS), except TRACE: Python has no
 # level below DEBUG that Powertools' Logger filters on, so TRACE is DEBUG.
-POWERTOOLS_LOG_LEVELS = {"TRACE": "DEBUG", "DEBUG": "DEBUG", "INFO": "INFO", "WARN": "WARNING",
-                         "ERROR": "ERROR", "FATAL": "CRITICAL"}
+POWERTOOLS_LOG_LEVELS = {
+    "TRACE": "DEBUG",
+    "DEBUG": "DEBUG",
+    "INFO": "INFO",
+    "WARN": "WARNING",
+    "ERROR": "ERROR",
+    "FATAL": "CRITICAL",
+}
 
 
-def execution_policy(log_group_arn: str, tracing: bool,
-                     secrets: Mapping[str, SecretReference] | None = None) -> str:
+def execution_policy(
+    log_group_arn: str, tracing: bool, secrets: Mapping[str, SecretReference] | None = None
+) -> str:
     """The inline policy: write to the function's own log group only (plus X-Ray trace writes), and read
     exactly the parameters and secrets of `secrets` (decrypting with their KMS keys through their service)."""
-    statements = [{
-        "Sid": "WriteOwnLogGroup",
-        "Effect": "Allow",
-        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-        "Resource": [f"{log_group_arn}:*"],
-    }]
+    statements = [
+        {
+            "Sid": "WriteOwnLogGroup",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [f"{log_group_arn}:*"],
+        }
+    ]
     if tracing:
         statements.append({"Sid": "WriteTraces", "Effect": "Allow", "Action": XRAY_ACTIONS, "Resource": "*"})
     references = list((secrets or {}).values())
@@ -91,18 +105,28 @@ def execution_policy(log_group_arn: str, tracing: bool,
         if ref.kms_key_arn:
             keys.setdefault(ref.kms_key_arn, set()).add(f"{ref.service}.{ref.region}.amazonaws.com")
     for index, (key, services) in enumerate(sorted(keys.items())):
-        statements.append({"Sid": f"DecryptSecrets{index}", "Effect": "Allow", "Action": ["kms:Decrypt"],
-                           "Resource": [key],
-                           "Condition": {"StringEquals": {"kms:ViaService": sorted(services)}}})
+        statements.append(
+            {
+                "Sid": f"DecryptSecrets{index}",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt"],
+                "Resource": [key],
+                "Condition": {"StringEquals": {"kms:ViaService": sorted(services)}},
+            }
+        )
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
-def function_environment(log_level: str, environment: Mapping[str, str],
-                         secret_environment: Mapping[str, SecretReference]) -> dict[str, str]:
+def function_environment(
+    log_level: str, environment: Mapping[str, str], secret_environment: Mapping[str, SecretReference]
+) -> dict[str, str]:
     """The function's variables: POWERTOOLS_LOG_LEVEL, each secretEnvironment name holding its ARN, then the
     configured environment (the config validation keeps the three sets of names apart)."""
-    return {"POWERTOOLS_LOG_LEVEL": POWERTOOLS_LOG_LEVELS[log_level],
-            **{name: ref.arn for name, ref in secret_environment.items()}, **environment}
+    return {
+        "POWERTOOLS_LOG_LEVEL": POWERTOOLS_LOG_LEVELS[log_level],
+        **{name: ref.arn for name, ref in secret_environment.items()},
+        **environment,
+    }
 
 
 @dataclass(frozen=True)
@@ -146,17 +170,22 @@ class Function(pulumi.ComponentResource):
         # (infra/iam_rules.py, docs/bootstrap.md). An account without the bootstrap (a first local deploy)
         # has no boundary: the role is then created without one, which no deploy role may do.
         stack = pulumi.get_stack()
-        boundary: str | None = boundary_arn(aws.get_partition().partition,
-                                            aws.get_caller_identity().account_id, stack)
+        boundary: str | None = boundary_arn(
+            aws.get_partition().partition, aws.get_caller_identity().account_id, stack
+        )
         if not policy_exists(boundary):
-            pulumi.log.warn(f"the permissions boundary {boundary} does not exist in this account (the "
-                            f"bootstrap has not run for stack {stack!r}): the role {args.name} is created "
-                            "without a boundary. Run the bootstrap (docs/bootstrap.md) before deploying from "
-                            "CI: its deploy roles may create the role only with the boundary.", self)
+            pulumi.log.warn(
+                f"the permissions boundary {boundary} does not exist in this account (the "
+                f"bootstrap has not run for stack {stack!r}): the role {args.name} is created "
+                "without a boundary. Run the bootstrap (docs/bootstrap.md) before deploying from "
+                "CI: its deploy roles may create the role only with the boundary.",
+                self,
+            )
             boundary = None
         self.permissions_boundary = boundary  # what every other role of the stack carries too
-        self.log_group = retained_log_group(f"{name}-logs", f"/aws/lambda/{args.name}",
-                                            args.log_retention_days, tags, self)
+        self.log_group = retained_log_group(
+            f"{name}-logs", f"/aws/lambda/{args.name}", args.log_retention_days, tags, self
+        )
         self.role = aws.iam.Role(
             f"{name}-role",
             name=args.name,
@@ -172,7 +201,8 @@ class Function(pulumi.ComponentResource):
             name=f"{args.name}-execution",
             role=self.role.name,
             policy=self.log_group.arn.apply(
-                lambda arn: execution_policy(arn, args.tracing, args.secret_environment)),
+                lambda arn: execution_policy(arn, args.tracing, args.secret_environment)
+            ),
             opts=child,
         )
         # Logical names from the ARN, so reordering the list replaces nothing.
@@ -197,23 +227,30 @@ class Function(pulumi.ComponentResource):
             timeout=args.timeout,
             ephemeral_storage=aws.lambda_.FunctionEphemeralStorageArgs(size=args.ephemeral_storage),
             environment=aws.lambda_.FunctionEnvironmentArgs(
-                variables=pulumi.Output.secret(variables) if args.environment_is_secret else variables),
+                variables=pulumi.Output.secret(variables) if args.environment_is_secret else variables
+            ),
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(
-                mode="Active" if args.tracing else "PassThrough"),
+                mode="Active" if args.tracing else "PassThrough"
+            ),
             # levels need the JSON log format (Lambda Developer Guide, monitoring-cloudwatchlogs-log-level)
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
-                log_format="JSON", log_group=self.log_group.name, application_log_level=args.log_level,
-                system_log_level=args.system_log_level),
-            reserved_concurrent_executions=(args.reserved_concurrency
-                                            if args.reserved_concurrency is not None else -1),
+                log_format="JSON",
+                log_group=self.log_group.name,
+                application_log_level=args.log_level,
+                system_log_level=args.system_log_level,
+            ),
+            reserved_concurrent_executions=(
+                args.reserved_concurrency if args.reserved_concurrency is not None else -1
+            ),
             publish=True,  # every deploy publishes a version: what the alias `live` points to
             tags=tags,
             # the log group before the function (Lambda would create it without retention), the role's
             # permissions before the first invocation
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, self.role_policy,
-                                                                 *self.policy_attachments],
-                                        additional_secret_outputs=(
-                                            ["environment"] if args.environment_is_secret else None)),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[self.log_group, self.role_policy, *self.policy_attachments],
+                additional_secret_outputs=(["environment"] if args.environment_is_secret else None),
+            ),
         )
         # The alias starts on the first published version; afterwards only the deployment moves it
         # (infra/delivery.py: smoke requests on the new version, then CodeDeploy's traffic shifting or a
@@ -244,10 +281,12 @@ class Function(pulumi.ComponentResource):
         self.qualifier = self.alias.name  # an output, so the permission waits for the alias
         self.role_arn = self.role.arn
         self.log_group_name = self.log_group.name
-        self.register_outputs({
-            "functionName": self.function_name,
-            "functionArn": self.function_arn,
-            "invokeArn": self.invoke_arn,
-            "roleArn": self.role_arn,
-            "logGroupName": self.log_group_name,
-        })
+        self.register_outputs(
+            {
+                "functionName": self.function_name,
+                "functionArn": self.function_arn,
+                "invokeArn": self.invoke_arn,
+                "roleArn": self.role_arn,
+                "logGroupName": self.log_group_name,
+            }
+        )

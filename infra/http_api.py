@@ -18,22 +18,25 @@ CORS_HEADERS = ["content-type"]
 CORS_MAX_AGE = 300
 
 # One JSON object per request in the access log group ($context variables of HTTP APIs).
-ACCESS_LOG_FORMAT = json.dumps({
-    "requestId": "$context.requestId",
-    "requestTime": "$context.requestTime",
-    "ip": "$context.identity.sourceIp",
-    "httpMethod": "$context.httpMethod",
-    "path": "$context.path",
-    "routeKey": "$context.routeKey",
-    "protocol": "$context.protocol",
-    "status": "$context.status",
-    "responseLength": "$context.responseLength",
-    "responseLatency": "$context.responseLatency",
-    "integrationStatus": "$context.integrationStatus",
-    "integrationLatency": "$context.integrationLatency",
-    "integrationError": "$context.integrationErrorMessage",
-    "userAgent": "$context.identity.userAgent",
-}, sort_keys=True)
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "requestTime": "$context.requestTime",
+        "ip": "$context.identity.sourceIp",
+        "httpMethod": "$context.httpMethod",
+        "path": "$context.path",
+        "routeKey": "$context.routeKey",
+        "protocol": "$context.protocol",
+        "status": "$context.status",
+        "responseLength": "$context.responseLength",
+        "responseLatency": "$context.responseLatency",
+        "integrationStatus": "$context.integrationStatus",
+        "integrationLatency": "$context.integrationLatency",
+        "integrationError": "$context.integrationErrorMessage",
+        "userAgent": "$context.identity.userAgent",
+    },
+    sort_keys=True,
+)
 
 
 def integration_timeout_ms(function_timeout_s: int) -> int:
@@ -64,12 +67,16 @@ class HttpApi(pulumi.ComponentResource):
         super().__init__(f"{PROJECT}:infra:HttpApi", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
-        cors = (aws.apigatewayv2.ApiCorsConfigurationArgs(
-            allow_origins=list(args.cors_allow_origins),
-            allow_methods=CORS_METHODS,
-            allow_headers=CORS_HEADERS,
-            max_age=CORS_MAX_AGE,
-        ) if args.cors_allow_origins else None)
+        cors = (
+            aws.apigatewayv2.ApiCorsConfigurationArgs(
+                allow_origins=list(args.cors_allow_origins),
+                allow_methods=CORS_METHODS,
+                allow_headers=CORS_HEADERS,
+                max_age=CORS_MAX_AGE,
+            )
+            if args.cors_allow_origins
+            else None
+        )
         self.api = aws.apigatewayv2.Api(
             f"{name}-api",
             name=args.name,
@@ -79,8 +86,9 @@ class HttpApi(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        self.log_group = retained_log_group(f"{name}-access-logs", f"/aws/apigateway/{args.name}",
-                                            args.log_retention_days, tags, self)
+        self.log_group = retained_log_group(
+            f"{name}-access-logs", f"/aws/apigateway/{args.name}", args.log_retention_days, tags, self
+        )
         self.integration = aws.apigatewayv2.Integration(
             f"{name}-integration",
             api_id=self.api.id,

@@ -30,8 +30,11 @@ PIPELINE_PATH = f"/{PROJECT}-ci/"
 ADMIN_LIKE_WORDS = ("admin", "fullaccess", "poweruser")
 
 # arn:<partition>:iam::<account>|aws:policy/<path/>name (IAM: path segments and names of [\w+=,.@-]).
-POLICY_ARN = re.compile(r"arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<account>aws|\d{12}):policy/"
-                        r"(?P<path>(?:[\w+=,.@-]+/)*)(?P<name>[\w+=,.@-]{1,128})", re.ASCII)
+POLICY_ARN = re.compile(
+    r"arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<account>aws|\d{12}):policy/"
+    r"(?P<path>(?:[\w+=,.@-]+/)*)(?P<name>[\w+=,.@-]{1,128})",
+    re.ASCII,
+)
 
 
 def stack_role_path(stack: str) -> str:
@@ -91,8 +94,10 @@ def stack_secret_problem(arn: str, stack: str) -> str | None:
     parameter, secret = stack_secret_prefixes(stack)
     if resource.startswith((parameter, secret)):
         return None
-    return (f"must name an SSM parameter /{PROJECT}/{stack}/<name> or a Secrets Manager secret "
-            f"{PROJECT}/{stack}/<name>: the stack's permissions boundary admits reads of these only")
+    return (
+        f"must name an SSM parameter /{PROJECT}/{stack}/<name> or a Secrets Manager secret "
+        f"{PROJECT}/{stack}/<name>: the stack's permissions boundary admits reads of these only"
+    )
 
 
 def admin_like_problem(arn: str) -> str | None:
@@ -123,6 +128,8 @@ def attachable_policy_problem(arn: str) -> str | None:
         return "not an IAM policy ARN (arn:aws:iam::<account>:policy/<path/>name)"
     path = ATTACHABLE_POLICY_PATH
     if match["account"] == "aws" or not f"/{match['path']}".startswith(path):
-        return (f"only customer-managed policies under the path {path} may be attached "
-                f"(arn:{match['partition']}:iam::<account>:policy{path}<name>)")
+        return (
+            f"only customer-managed policies under the path {path} may be attached "
+            f"(arn:{match['partition']}:iam::<account>:policy{path}<name>)"
+        )
     return None

@@ -8,8 +8,9 @@ import pulumi
 import pulumi_aws as aws
 
 
-def retained_log_group(resource_name: str, group_name: str, retention_days: int, tags: Mapping[str, str],
-                       parent: pulumi.Resource) -> aws.cloudwatch.LogGroup:
+def retained_log_group(
+    resource_name: str, group_name: str, retention_days: int, tags: Mapping[str, str], parent: pulumi.Resource
+) -> aws.cloudwatch.LogGroup:
     return aws.cloudwatch.LogGroup(
         resource_name,
         name=group_name,

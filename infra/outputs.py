@@ -27,7 +27,8 @@ def export_outputs(values: Mapping[str, pulumi.Input]) -> None:
     """Export exactly the contract's outputs; anything missing or extra is a programming error."""
     missing, extra = set(OUTPUTS) - set(values), set(values) - set(OUTPUTS)
     if missing or extra:
-        raise ValueError(f"stack outputs differ from the contract: missing {sorted(missing)}, "
-                         f"extra {sorted(extra)}")
+        raise ValueError(
+            f"stack outputs differ from the contract: missing {sorted(missing)}, extra {sorted(extra)}"
+        )
     for name in OUTPUTS:
         pulumi.export(name, values[name])

@@ -24,8 +24,9 @@ _NAME_LINE = re.compile(r"^name:[ \t]*['\"]?([A-Za-z0-9_.-]+)['\"]?[ \t]*(?:#.*)
 # `<project>-<stack>` stays a valid ECR repository, Lambda function and IAM role name.
 STACK_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 STACK_NAME_MAX = 31
-STACK_NAME_RULE = (f"1–{STACK_NAME_MAX} lowercase letters and digits in words joined by single hyphens "
-                   "(e.g. dev, prod-eu)")
+STACK_NAME_RULE = (
+    f"1–{STACK_NAME_MAX} lowercase letters and digits in words joined by single hyphens (e.g. dev, prod-eu)"
+)
 
 
 def project_name(path: Path = PROJECT_FILE) -> str:

@@ -84,20 +84,46 @@ def lifecycle_policy(keep_images: int) -> str:
     other tagged images (builds no kept version runs), the newest `keep_images` stay."""
     # ECR lifecycle policy properties (Amazon ECR User Guide): `tagged` needs a tagPrefixList or a
     # tagPatternList, and a pattern may hold up to four `*` wildcards, so ["*"] selects every tagged image.
-    return json.dumps({"rules": [
-        {"rulePriority": 1, "description": "keep every image a published Lambda version runs",
-         "selection": {"tagStatus": "tagged", "tagPrefixList": [PROTECTED_TAG_PREFIX],
-                       "countType": "imageCountMoreThan", "countNumber": PROTECTED_IMAGE_COUNT},
-         "action": {"type": "expire"}},
-        {"rulePriority": 2, "description": "expire untagged images after 1 day",
-         "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
-                       "countNumber": 1},
-         "action": {"type": "expire"}},
-        {"rulePriority": 3, "description": f"keep the newest {keep_images} other tagged images",
-         "selection": {"tagStatus": "tagged", "tagPatternList": ["*"], "countType": "imageCountMoreThan",
-                       "countNumber": keep_images},
-         "action": {"type": "expire"}},
-    ]}, sort_keys=True)
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": "keep every image a published Lambda version runs",
+                    "selection": {
+                        "tagStatus": "tagged",
+                        "tagPrefixList": [PROTECTED_TAG_PREFIX],
+                        "countType": "imageCountMoreThan",
+                        "countNumber": PROTECTED_IMAGE_COUNT,
+                    },
+                    "action": {"type": "expire"},
+                },
+                {
+                    "rulePriority": 2,
+                    "description": "expire untagged images after 1 day",
+                    "selection": {
+                        "tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days",
+                        "countNumber": 1,
+                    },
+                    "action": {"type": "expire"},
+                },
+                {
+                    "rulePriority": 3,
+                    "description": f"keep the newest {keep_images} other tagged images",
+                    "selection": {
+                        "tagStatus": "tagged",
+                        "tagPatternList": ["*"],
+                        "countType": "imageCountMoreThan",
+                        "countNumber": keep_images,
+                    },
+                    "action": {"type": "expire"},
+                },
+            ]
+        },
+        sort_keys=True,
+    )
 
 
 class ImageRegistry(pulumi.ComponentResource):
@@ -114,10 +140,11 @@ class ImageRegistry(pulumi.ComponentResource):
     def __init__(self, name: str, args: ImageRegistryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(f"{PROJECT}:infra:ImageRegistry", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        encryption = (aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS",
-                                                                     kms_key=args.kms_key_arn)
-                      if args.kms_key_arn else
-                      aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256"))
+        encryption = (
+            aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS", kms_key=args.kms_key_arn)
+            if args.kms_key_arn
+            else aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")
+        )
         self.repository = aws.ecr.Repository(
             f"{name}-repository",
             name=args.name,
@@ -149,12 +176,14 @@ class ImageRegistry(pulumi.ComponentResource):
                 pulumi.log.info(f"image tag {self.tag} is already in ECR ({pushed}): running it", self)
         self.repository_url = self.repository.repository_url
         self.repository_name = self.repository.name
-        self.register_outputs({
-            "imageUri": self.image_uri,
-            "repositoryUrl": self.repository_url,
-            "repositoryName": self.repository_name,
-            "tag": self.tag,
-        })
+        self.register_outputs(
+            {
+                "imageUri": self.image_uri,
+                "repositoryUrl": self.repository_url,
+                "repositoryName": self.repository_name,
+                "tag": self.tag,
+            }
+        )
 
     def _build(self, name: str, args: ImageRegistryArgs, reuse: bool) -> docker.RegistryImage:
         """Build the context for the function's platform and push it under the content tag."""
@@ -188,6 +217,7 @@ class ImageRegistry(pulumi.ComponentResource):
             # an image leaves the state when the sources change; ECR's lifecycle policy expires it, so a
             # rollback can still run it
             keep_remotely=True,
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[self.lifecycle_policy],
-                                        ignore_changes=ignore),
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=provider, depends_on=[self.lifecycle_policy], ignore_changes=ignore
+            ),
         )

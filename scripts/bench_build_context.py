@@ -75,7 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     baseline_source = subprocess.run(  # noqa: S603 - fixed argv
         ["git", "show", f"{args.baseline}:infra/build_context.py"],  # noqa: S607 - git from PATH
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     with tempfile.TemporaryDirectory() as scratch:
         directory = Path(scratch)
@@ -83,15 +86,20 @@ def main(argv: list[str] | None = None) -> int:
         current = load("current_build_context", (ROOT / "infra" / "build_context.py").read_text(), directory)
         empty = make_context(directory / "small", 0, 0)
         heavy = make_context(directory / "heavy", args.venv_files, args.large_mb)
-        print(f"context: function/ + an ignored .venv of {args.venv_files} files + an included "
-              f"{args.large_mb} MB file")
+        print(
+            f"context: function/ + an ignored .venv of {args.venv_files} files + an included "
+            f"{args.large_mb} MB file"
+        )
         print(f"{'case':<34}{'baseline':>12}{'current':>12}{'ratio':>8}")
         for label, context in (("function/ alone", empty), ("with .venv and large file", heavy)):
-            (b_time, b_peak, _), (c_time, c_peak, _) = (measure(m, context, args.repeat)
-                                                         for m in (baseline, current))
+            (b_time, b_peak, _), (c_time, c_peak, _) = (
+                measure(m, context, args.repeat) for m in (baseline, current)
+            )
             print(f"{label + ' (s)':<34}{b_time:>12.3f}{c_time:>12.3f}{c_time / b_time:>8.2f}")
-            print(f"{label + ' (peak MB)':<34}{b_peak / 1e6:>12.1f}{c_peak / 1e6:>12.1f}"
-                  f"{c_peak / max(b_peak, 1):>8.3f}")
+            print(
+                f"{label + ' (peak MB)':<34}{b_peak / 1e6:>12.1f}{c_peak / 1e6:>12.1f}"
+                f"{c_peak / max(b_peak, 1):>8.3f}"
+            )
     return 0
 
 

@@ -39,7 +39,10 @@ def aws(*args: str) -> dict:
     """Run `aws <args> --output json` and parse its answer; AwsError carries the CLI's message."""
     # the AWS CLI found on PATH, as in every pipeline script; the arguments are this script's own
     result = subprocess.run(  # noqa: S603
-        ["aws", *args, "--output", "json"], capture_output=True, text=True, check=False  # noqa: S607
+        ["aws", *args, "--output", "json"],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise AwsError(result.stderr.strip() or f"aws {' '.join(args)} exited {result.returncode}")
@@ -57,8 +60,14 @@ def alias_line(alias: dict) -> str:
 def last_deployment_id(function_name: str) -> str | None:
     """The deployment group's last attempted deployment, or None (no group: the stack shifts all at once)."""
     try:
-        group = aws("deploy", "get-deployment-group", "--application-name", function_name,
-                    "--deployment-group-name", function_name)
+        group = aws(
+            "deploy",
+            "get-deployment-group",
+            "--application-name",
+            function_name,
+            "--deployment-group-name",
+            function_name,
+        )
     except AwsError as error:
         # ApplicationDoesNotExistException, DeploymentGroupDoesNotExistException
         if "DoesNotExist" in str(error):
@@ -83,8 +92,10 @@ def report(function_name: str, alias: dict, deployment: dict | None) -> tuple[st
         lines.append("- no CodeDeploy deployment group: each deploy moves the alias all at once")
         return "\n".join(lines) + "\n", True
     status = deployment.get("status", "unknown")
-    lines.append(f"- CodeDeploy deployment `{deployment.get('deploymentId')}` "
-                 f"({deployment.get('deploymentConfigName', '?')}): **{status}**")
+    lines.append(
+        f"- CodeDeploy deployment `{deployment.get('deploymentId')}` "
+        f"({deployment.get('deploymentConfigName', '?')}): **{status}**"
+    )
     error = deployment.get("errorInformation") or {}
     if error:
         lines.append(f"- error {error.get('code', '')}: {error.get('message', '')}")

@@ -39,8 +39,16 @@ DEFAULT_EVENTS = Path(__file__).resolve().parents[1] / "function" / "events"
 # `version` is "2.0", the request line is requestContext.http.method, rawPath and rawQueryString.
 PAYLOAD_VERSION = "2.0"
 # Headers an HTTP client computes itself for the real request; an event's copy describes the recorded one.
-HOP_HEADERS = {"host", "content-length", "connection", "transfer-encoding", "x-forwarded-for",
-               "x-forwarded-port", "x-forwarded-proto", "x-amzn-trace-id"}
+HOP_HEADERS = {
+    "host",
+    "content-length",
+    "connection",
+    "transfer-encoding",
+    "x-forwarded-for",
+    "x-forwarded-port",
+    "x-forwarded-proto",
+    "x-amzn-trace-id",
+}
 
 
 class ContractError(Exception):
@@ -77,8 +85,10 @@ class Case:
         """The HTTP request this event records, or None when it is not an HTTP API payload 2.0 event."""
         http = (self.event.get("requestContext") or {}).get("http")
         raw_path = self.event.get("rawPath")
-        if self.event.get("version") != PAYLOAD_VERSION or not isinstance(http, dict) or not isinstance(
-            raw_path, str
+        if (
+            self.event.get("version") != PAYLOAD_VERSION
+            or not isinstance(http, dict)
+            or not isinstance(raw_path, str)
         ):
             return None
         method = str(http.get("method", "")).upper()
@@ -104,16 +114,19 @@ def _body(case: Case) -> bytes | None:
         try:
             return base64.b64decode(str(body), validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise ContractError(f"{case.name}: isBase64Encoded is true but body is not base64 ({exc})") \
-                from exc
+            raise ContractError(
+                f"{case.name}: isBase64Encoded is true but body is not base64 ({exc})"
+            ) from exc
     return str(body).encode("utf-8")
 
 
 def _expected(name: str, value: object) -> Expected | str:
     """The parsed expectation, or a problem description."""
     if isinstance(value, bool) or not isinstance(value, (int, dict)):
-        return (f"{name}: expected an HTTP status or {{\"status\": ..., \"contains\": ..., \"smoke\": ...}}, "
-                f"got {value!r}")
+        return (
+            f'{name}: expected an HTTP status or {{"status": ..., "contains": ..., "smoke": ...}}, '
+            f"got {value!r}"
+        )
     smoke = True
     if isinstance(value, dict):
         unknown = sorted(set(value) - {"status", "contains", "smoke"})
@@ -160,8 +173,11 @@ def load_cases(events_dir: Path = DEFAULT_EVENTS) -> list[Case]:
         else:
             cases.append(Case(path.name, path, event, expected))
     names = {path.name for path in files}
-    problems += [f"{name}: listed in {EXPECTED_FILE} but there is no such event" for name in sorted(table)
-                 if name not in names]
+    problems += [
+        f"{name}: listed in {EXPECTED_FILE} but there is no such event"
+        for name in sorted(table)
+        if name not in names
+    ]
     if not files:
         problems.append(f"no events (*.json) in {events_dir}")
     if not problems:

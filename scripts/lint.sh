@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "ruff (Python lint)"
+step "ruff (Python lint and format)"
 ruff check .
+ruff format --check .
 
 mapfile -t workflows < <(find .github/workflows -name '*.yml' -o -name '*.yaml' | sort)
 if ((${#workflows[@]})); then

@@ -96,8 +96,9 @@ def run(base: str, events_dir: Path, timeout: float, retry_delay: float = 1.0) -
     """Failures of every smoke case; raises ContractError when there is none to send."""
     cases = smoke_cases(load_cases(events_dir))
     if not cases:
-        raise ContractError(f"{events_dir}: no event is an HTTP API request without \"smoke\": false, "
-                            "nothing to smoke-test")
+        raise ContractError(
+            f'{events_dir}: no event is an HTTP API request without "smoke": false, nothing to smoke-test'
+        )
     deadline = time.monotonic() + timeout
     failures = []
     for case in cases:
@@ -118,10 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-url", required=True, type=base_url)
     parser.add_argument("--events", type=Path, default=DEFAULT_EVENTS)
-    parser.add_argument("--timeout", type=float, default=120,
-                        help="seconds to keep retrying transient errors")
-    parser.add_argument("--retry-delay", type=float, default=1.0,
-                        help="seconds before the first retry (doubling, at most 10)")
+    parser.add_argument(
+        "--timeout", type=float, default=120, help="seconds to keep retrying transient errors"
+    )
+    parser.add_argument(
+        "--retry-delay", type=float, default=1.0, help="seconds before the first retry (doubling, at most 10)"
+    )
     args = parser.parse_args(argv)
     try:
         failures = run(args.base_url, args.events, args.timeout, args.retry_delay)

@@ -5,7 +5,13 @@ from . import apigateway, ecr, functions, iam, logs, tagging
 
 PACK_NAME = "container-lambda-guardrails"
 
-MANDATORY = [*ecr.POLICIES, *functions.POLICIES, *iam.POLICIES, *apigateway.POLICIES, *logs.POLICIES,
-             *tagging.POLICIES]
+MANDATORY = [
+    *ecr.POLICIES,
+    *functions.POLICIES,
+    *iam.POLICIES,
+    *apigateway.POLICIES,
+    *logs.POLICIES,
+    *tagging.POLICIES,
+]
 ADVISORY = [*logs.ADVISORY, *functions.ADVISORY]
 POLICIES = MANDATORY + ADVISORY

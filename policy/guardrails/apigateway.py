@@ -31,13 +31,19 @@ def _access_logging(args: ResourceValidationArgs, report: ReportViolation) -> No
         return
     destination = lookup(args.props, "accessLogSettings", "destinationArn")
     log_format = lookup(args.props, "accessLogSettings", "format")
-    missing = [name for name, value in (("destination_arn", destination), ("format", log_format))
-               if value is not UNKNOWN and not value]
+    missing = [
+        name
+        for name, value in (("destination_arn", destination), ("format", log_format))
+        if value is not UNKNOWN and not value
+    ]
     if missing:
-        report(message(
-            f"HTTP API stage {args.name!r} has no access logging ({', '.join(missing)} missing)",
-            "pass access_log_settings={'destination_arn': <log group ARN>, 'format': <JSON format>} to "
-            "aws.apigatewayv2.Stage"))
+        report(
+            message(
+                f"HTTP API stage {args.name!r} has no access logging ({', '.join(missing)} missing)",
+                "pass access_log_settings={'destination_arn': <log group ARN>, 'format': <JSON format>} to "
+                "aws.apigatewayv2.Stage",
+            )
+        )
 
 
 def _default_throttling(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -53,10 +59,13 @@ def _default_throttling(args: ResourceValidationArgs, report: ReportViolation) -
     if bad:
         found = ", ".join(f"{key} {value!r}" for key, (value, _) in bad.items())
         keys = ", ".join(f"container-lambda:{config_key}" for _, config_key in bad.values())
-        report(message(
-            f"HTTP API stage {args.name!r} has default route {found}, so one client can exhaust the "
-            "function's concurrency",
-            f"set positive limits in default_route_settings (config keys {keys})"))
+        report(
+            message(
+                f"HTTP API stage {args.name!r} has default route {found}, so one client can exhaust the "
+                "function's concurrency",
+                f"set positive limits in default_route_settings (config keys {keys})",
+            )
+        )
 
 
 def _cors_origins(args: ResourceValidationArgs):
@@ -72,10 +81,13 @@ def _cors_not_wildcard(args: ResourceValidationArgs, report: ReportViolation) ->
     if origins is None or origins is UNKNOWN or not is_production(args.props, args.urn, args.get_config()):
         return
     if any(isinstance(origin, str) and origin.strip() == "*" for origin in as_list(origins)):
-        report(message(
-            f"{args.resource_type.split(':')[-1]} {args.name!r} allows CORS from any origin (\"*\") on the "
-            f"production stack {stack_of(args.props, args.urn)!r}",
-            "list the exact origins in the stack's config key container-lambda:corsAllowOrigins"))
+        report(
+            message(
+                f'{args.resource_type.split(":")[-1]} {args.name!r} allows CORS from any origin ("*") on the '
+                f"production stack {stack_of(args.props, args.urn)!r}",
+                "list the exact origins in the stack's config key container-lambda:corsAllowOrigins",
+            )
+        )
 
 
 apigw_stage_access_logging = ResourceValidationPolicy(

@@ -118,6 +118,7 @@ def is_production(props: Mapping[str, Any], urn: str, config: Mapping[str, Any] 
 
 # --- IAM documents ------------------------------------------------------------------------------------------
 
+
 class PolicyDocumentError(ValueError):
     """An IAM document that is not JSON or has no statements."""
 

@@ -29,8 +29,14 @@ LIFECYCLE_POLICY = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
 
 # Condition keys that restrict a "*" principal to known accounts, organizations or sources.
 RESTRICTING_CONDITION_KEYS = {
-    "aws:principalaccount", "aws:principalarn", "aws:principalorgid", "aws:principalorgpaths",
-    "aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid", "aws:sourceorgpaths",
+    "aws:principalaccount",
+    "aws:principalarn",
+    "aws:principalorgid",
+    "aws:principalorgpaths",
+    "aws:sourceaccount",
+    "aws:sourcearn",
+    "aws:sourceorgid",
+    "aws:sourceorgpaths",
 }
 
 
@@ -38,9 +44,12 @@ def _scan_on_push(args: ResourceValidationArgs, report: ReportViolation) -> None
     if args.resource_type != REPOSITORY:
         return
     if lookup(args.props, "imageScanningConfiguration", "scanOnPush") is not True:
-        report(message(
-            f"ECR repository {args.name!r} does not scan images on push",
-            "pass image_scanning_configuration={'scan_on_push': True} to aws.ecr.Repository"))
+        report(
+            message(
+                f"ECR repository {args.name!r} does not scan images on push",
+                "pass image_scanning_configuration={'scan_on_push': True} to aws.ecr.Repository",
+            )
+        )
 
 
 def _immutable_tags(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -49,10 +58,13 @@ def _immutable_tags(args: ResourceValidationArgs, report: ReportViolation) -> No
     mutability = lookup(args.props, "imageTagMutability")
     # IMMUTABLE_WITH_EXCLUSION leaves the tags its exclusion filters match mutable (a filter "*": every tag)
     if mutability is not UNKNOWN and mutability != "IMMUTABLE":
-        report(message(
-            f"ECR repository {args.name!r} has image tag mutability {mutability or 'MUTABLE (the default)'}",
-            "pass image_tag_mutability='IMMUTABLE' to aws.ecr.Repository, without exclusion filters; deploy "
-            "by digest"))
+        report(
+            message(
+                f"ECR repository {args.name!r} has image tag mutability {mutability or 'MUTABLE (the default)'}",
+                "pass image_tag_mutability='IMMUTABLE' to aws.ecr.Repository, without exclusion filters; deploy "
+                "by digest",
+            )
+        )
 
 
 def _lifecycle_policy(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -67,10 +79,14 @@ def _lifecycle_policy(args: StackValidationArgs, report: ReportViolation) -> Non
             if depends or target == name:
                 covered = True
         if not covered:
-            report(message(
-                f"ECR repository {repository.name!r} has no lifecycle policy, so old images pile up",
-                "add aws.ecr.LifecyclePolicy(repository=<repository>.name, policy=...) that expires untagged "
-                "images and keeps the newest N tagged ones"), repository.urn)
+            report(
+                message(
+                    f"ECR repository {repository.name!r} has no lifecycle policy, so old images pile up",
+                    "add aws.ecr.LifecyclePolicy(repository=<repository>.name, policy=...) that expires untagged "
+                    "images and keeps the newest N tagged ones",
+                ),
+                repository.urn,
+            )
 
 
 def public_statements(document: dict) -> list[str]:
@@ -85,8 +101,12 @@ def public_statements(document: dict) -> list[str]:
         values = [value for kind_values in principals(statement).values() for value in kind_values]
         if "*" not in values:
             continue
-        condition_keys = {key.lower() for operator in (statement.get("Condition") or {}).values()
-                          if isinstance(operator, dict) for key in operator}
+        condition_keys = {
+            key.lower()
+            for operator in (statement.get("Condition") or {}).values()
+            if isinstance(operator, dict)
+            for key in operator
+        }
         if not condition_keys & RESTRICTING_CONDITION_KEYS:
             found.append(label(statement, index))
     return found
@@ -103,10 +123,13 @@ def _no_public_repository_policy(args: ResourceValidationArgs, report: ReportVio
     if document is None:
         return
     for statement in public_statements(document):
-        report(message(
-            f"ECR repository policy {args.name!r}: {statement} allows anyone (principal \"*\")",
-            "name the accounts or roles that may pull, or add an aws:PrincipalOrgID / aws:SourceAccount "
-            "condition"))
+        report(
+            message(
+                f'ECR repository policy {args.name!r}: {statement} allows anyone (principal "*")',
+                "name the accounts or roles that may pull, or add an aws:PrincipalOrgID / aws:SourceAccount "
+                "condition",
+            )
+        )
 
 
 ecr_scan_on_push = ResourceValidationPolicy(

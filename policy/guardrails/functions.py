@@ -26,18 +26,24 @@ DIGEST_URI = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
 ARCHITECTURES = ("arm64", "x86_64")
 # arn:<partition>:execute-api:<region>:<account>:<api id>/<stage>/<method>/<path>
 EXECUTE_API_ARN = re.compile(
-    r"^arn:[^:]+:execute-api:(?P<region>[^:]*):(?P<account>[^:]*):(?P<api>[^/]*)(/.*)?$")
+    r"^arn:[^:]+:execute-api:(?P<region>[^:]*):(?P<account>[^:]*):(?P<api>[^/]*)(/.*)?$"
+)
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 # Variable names that announce a secret, and values shaped like well-known credentials.
-SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|ACCESS_KEY|CREDENTIAL",
-                         re.IGNORECASE)
-SECRET_VALUE = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|-----BEGIN [A-Z ]*PRIVATE KEY-----|"
-                          r"\bgh[pousr]_[A-Za-z0-9]{36}\b|"
-                          r"\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@")  # a URL with a password
+SECRET_NAME = re.compile(
+    r"PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|ACCESS_KEY|CREDENTIAL", re.IGNORECASE
+)
+SECRET_VALUE = re.compile(
+    r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|-----BEGIN [A-Z ]*PRIVATE KEY-----|"
+    r"\bgh[pousr]_[A-Za-z0-9]{36}\b|"
+    r"\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"
+)  # a URL with a password
 # A reference to a secret, not a secret: the ARN of an SSM parameter or a Secrets Manager secret (what the
 # config key secretEnvironment passes; infra/config.py).
-SECRET_REFERENCE = re.compile(r"^arn:[a-z-]+:(?:ssm:[^:]+:[0-9]{12}:parameter/|"
-                              r"secretsmanager:[^:]+:[0-9]{12}:secret:)\S+$")
+SECRET_REFERENCE = re.compile(
+    r"^arn:[a-z-]+:(?:ssm:[^:]+:[0-9]{12}:parameter/|"
+    r"secretsmanager:[^:]+:[0-9]{12}:secret:)\S+$"
+)
 
 
 def _image_package(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -45,9 +51,12 @@ def _image_package(args: ResourceValidationArgs, report: ReportViolation) -> Non
         return
     package_type = lookup(args.props, "packageType")
     if package_type is not UNKNOWN and package_type != "Image":
-        report(message(
-            f"Lambda function {args.name!r} has package type {package_type or 'Zip (the default)'}",
-            "deploy it as a container image: package_type='Image', image_uri=<repository>@sha256:<digest>"))
+        report(
+            message(
+                f"Lambda function {args.name!r} has package type {package_type or 'Zip (the default)'}",
+                "deploy it as a container image: package_type='Image', image_uri=<repository>@sha256:<digest>",
+            )
+        )
 
 
 def _image_digest(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -57,9 +66,12 @@ def _image_digest(args: ResourceValidationArgs, report: ReportViolation) -> None
     if uri is UNKNOWN:
         return  # the image is built during the update; the update runs this policy with the digest known
     if not isinstance(uri, str) or not DIGEST_URI.match(uri):
-        report(message(
-            f"Lambda function {args.name!r} has image URI {uri!r}, which is not pinned by digest",
-            "set image_uri to the pushed image's repo digest (<repository>@sha256:<64 hex>), never a tag"))
+        report(
+            message(
+                f"Lambda function {args.name!r} has image URI {uri!r}, which is not pinned by digest",
+                "set image_uri to the pushed image's repo digest (<repository>@sha256:<64 hex>), never a tag",
+            )
+        )
 
 
 def _single_architecture(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -70,9 +82,12 @@ def _single_architecture(args: ResourceValidationArgs, report: ReportViolation) 
         return
     values = list(architectures) if is_list(architectures) else []
     if len(values) != 1 or values[0] not in ARCHITECTURES:
-        report(message(
-            f"Lambda function {args.name!r} has architectures {values}, not one of {list(ARCHITECTURES)}",
-            "pass architectures=[<the image's architecture>] (config key container-lambda:architecture)"))
+        report(
+            message(
+                f"Lambda function {args.name!r} has architectures {values}, not one of {list(ARCHITECTURES)}",
+                "pass architectures=[<the image's architecture>] (config key container-lambda:architecture)",
+            )
+        )
 
 
 def _active_tracing(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -80,10 +95,13 @@ def _active_tracing(args: ResourceValidationArgs, report: ReportViolation) -> No
         return
     mode = lookup(args.props, "tracingConfig", "mode")
     if mode is not UNKNOWN and mode != "Active":
-        report(message(
-            f"Lambda function {args.name!r} has tracing mode {mode or 'PassThrough (the default)'}",
-            "pass tracing_config={'mode': 'Active'} (config key container-lambda:tracing true) and allow "
-            "xray:PutTraceSegments and xray:PutTelemetryRecords to its role"))
+        report(
+            message(
+                f"Lambda function {args.name!r} has tracing mode {mode or 'PassThrough (the default)'}",
+                "pass tracing_config={'mode': 'Active'} (config key container-lambda:tracing true) and allow "
+                "xray:PutTraceSegments and xray:PutTelemetryRecords to its role",
+            )
+        )
 
 
 def _no_secrets_in_environment(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -93,14 +111,20 @@ def _no_secrets_in_environment(args: ResourceValidationArgs, report: ReportViola
     if not isinstance(variables, Mapping):
         return
     values = {name: str(lookup(variables, name) or "") for name in variables}
-    suspicious = sorted(name for name, value in values.items() if not SECRET_REFERENCE.match(value)
-                        and (SECRET_NAME.search(name) or SECRET_VALUE.search(value)))
+    suspicious = sorted(
+        name
+        for name, value in values.items()
+        if not SECRET_REFERENCE.match(value) and (SECRET_NAME.search(name) or SECRET_VALUE.search(value))
+    )
     if suspicious:
-        report(message(
-            f"Lambda function {args.name!r} has secret-looking environment variables {suspicious}: the "
-            "environment is readable by anyone who can read the function's configuration or the stack",
-            "keep the value in Secrets Manager or an SSM SecureString and pass its ARN with the config key "
-            "secretEnvironment (the role may then read that one secret; docs/config.md)"))
+        report(
+            message(
+                f"Lambda function {args.name!r} has secret-looking environment variables {suspicious}: the "
+                "environment is readable by anyone who can read the function's configuration or the stack",
+                "keep the value in Secrets Manager or an SSM SecureString and pass its ARN with the config key "
+                "secretEnvironment (the role may then read that one secret; docs/config.md)",
+            )
+        )
 
 
 def expected_log_group(function_props) -> tuple[str | None, bool]:
@@ -124,17 +148,25 @@ def _log_group(args: StackValidationArgs, report: ReportViolation) -> None:
         if group is None and not certain:
             continue  # a custom log group may be configured; the update's analysis knows
         if group is None:
-            report(message(
-                f"Lambda function {function.name!r} has no log group {wanted!r} in the stack, so Lambda "
-                "creates one that never expires",
-                f"declare aws.cloudwatch.LogGroup(name={wanted!r}, retention_in_days=...) and make the "
-                "function depend on it"), function.urn)
+            report(
+                message(
+                    f"Lambda function {function.name!r} has no log group {wanted!r} in the stack, so Lambda "
+                    "creates one that never expires",
+                    f"declare aws.cloudwatch.LogGroup(name={wanted!r}, retention_in_days=...) and make the "
+                    "function depend on it",
+                ),
+                function.urn,
+            )
             continue
         retention = lookup(group.props, "retentionInDays")
         if retention is not UNKNOWN and not (number(retention) or 0) > 0:
-            report(message(
-                f"log group {wanted!r} of Lambda function {function.name!r} keeps logs forever",
-                "set retention_in_days (config key container-lambda:logRetentionDays)"), group.urn)
+            report(
+                message(
+                    f"log group {wanted!r} of Lambda function {function.name!r} keeps logs forever",
+                    "set retention_in_days (config key container-lambda:logRetentionDays)",
+                ),
+                group.urn,
+            )
 
 
 def _function_url_auth(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -142,15 +174,18 @@ def _function_url_auth(args: ResourceValidationArgs, report: ReportViolation) ->
         return
     auth = lookup(args.props, "authorizationType")
     if auth is not UNKNOWN and auth != "AWS_IAM":
-        report(message(
-            f"Lambda function URL {args.name!r} has authorization type {auth}: anyone on the internet can "
-            "invoke the function",
-            "use authorization_type='AWS_IAM', or serve the function through the HTTP API instead"))
+        report(
+            message(
+                f"Lambda function URL {args.name!r} has authorization type {auth}: anyone on the internet can "
+                "invoke the function",
+                "use authorization_type='AWS_IAM', or serve the function through the HTTP API instead",
+            )
+        )
 
 
 def _source_arn_problem(source_arn: str, source_account) -> str | None:
     if source_arn.strip() == "*":
-        return "its source ARN is the bare \"*\""
+        return 'its source ARN is the bare "*"'
     match = EXECUTE_API_ARN.match(source_arn)
     if match:
         account = match.group("account") or (source_account if isinstance(source_account, str) else "")
@@ -169,9 +204,12 @@ def _permission_scoped(args: ResourceValidationArgs, report: ReportViolation) ->
     if principal is UNKNOWN:
         return
     if not isinstance(principal, str) or principal.strip() == "*" or "*" in principal:
-        report(message(
-            f"Lambda permission {args.name!r} grants invoke to principal {principal!r}",
-            "name one service principal (e.g. apigateway.amazonaws.com) with a source_arn, or one account"))
+        report(
+            message(
+                f"Lambda permission {args.name!r} grants invoke to principal {principal!r}",
+                "name one service principal (e.g. apigateway.amazonaws.com) with a source_arn, or one account",
+            )
+        )
         return
     if not principal.endswith(".amazonaws.com"):
         return  # an account or role: a specific principal
@@ -180,15 +218,22 @@ def _permission_scoped(args: ResourceValidationArgs, report: ReportViolation) ->
     if source_arn is UNKNOWN or source_account is UNKNOWN:
         return
     if not source_arn and not source_account:
-        report(message(
-            f"Lambda permission {args.name!r} lets {principal} invoke the function on behalf of any account",
-            "set source_arn to the calling resource (for an HTTP API: <api>.execution_arn + '/*/*'), or "
-            "source_account"))
+        report(
+            message(
+                f"Lambda permission {args.name!r} lets {principal} invoke the function on behalf of any account",
+                "set source_arn to the calling resource (for an HTTP API: <api>.execution_arn + '/*/*'), or "
+                "source_account",
+            )
+        )
         return
     problem = _source_arn_problem(source_arn, source_account) if isinstance(source_arn, str) else None
     if source_arn and problem:
-        report(message(f"Lambda permission {args.name!r} for {principal}: {problem}",
-                       "scope source_arn to this API: <api>.execution_arn + '/*/*'"))
+        report(
+            message(
+                f"Lambda permission {args.name!r} for {principal}: {problem}",
+                "scope source_arn to this API: <api>.execution_arn + '/*/*'",
+            )
+        )
 
 
 def _reserved_concurrency(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -196,10 +241,13 @@ def _reserved_concurrency(args: ResourceValidationArgs, report: ReportViolation)
         return
     reserved = lookup(args.props, "reservedConcurrentExecutions")
     if reserved is not UNKNOWN and (number(reserved) is None or number(reserved) < 0):
-        report(message(
-            f"Lambda function {args.name!r} has no reserved concurrency: a burst can take the account's "
-            "whole concurrency (and its bill) and starve other functions",
-            "set the config key container-lambda:reservedConcurrency (reserved_concurrent_executions)"))
+        report(
+            message(
+                f"Lambda function {args.name!r} has no reserved concurrency: a burst can take the account's "
+                "whole concurrency (and its bill) and starve other functions",
+                "set the config key container-lambda:reservedConcurrency (reserved_concurrent_executions)",
+            )
+        )
 
 
 lambda_image_package = ResourceValidationPolicy(
@@ -241,7 +289,7 @@ lambda_function_url_auth = ResourceValidationPolicy(
 lambda_permission_scoped = ResourceValidationPolicy(
     name="lambda-permission-scoped",
     description="Lambda permissions never grant principal *; a service principal comes with a scoped source "
-                "ARN or a source account.",
+    "ARN or a source account.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_permission_scoped,
 )
@@ -258,7 +306,14 @@ lambda_reserved_concurrency = ResourceValidationPolicy(
     validate=_reserved_concurrency,
 )
 
-POLICIES = [lambda_image_package, lambda_image_digest, lambda_single_architecture, lambda_active_tracing,
-            lambda_log_group, lambda_function_url_auth, lambda_permission_scoped,
-            lambda_no_secrets_in_environment]
+POLICIES = [
+    lambda_image_package,
+    lambda_image_digest,
+    lambda_single_architecture,
+    lambda_active_tracing,
+    lambda_log_group,
+    lambda_function_url_auth,
+    lambda_permission_scoped,
+    lambda_no_secrets_in_environment,
+]
 ADVISORY = [lambda_reserved_concurrency]

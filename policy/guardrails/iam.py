@@ -61,15 +61,28 @@ ATTACHMENTS = {
 # Actions the Service Authorization Reference lists with no resource type, so a statement can only grant
 # them on "*" (tests check this list against parliament's copy of the reference). X-Ray's write actions
 # are what an actively traced function needs.
-RESOURCE_STAR_ACTIONS = frozenset(action.lower() for action in (
-    "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
-    "xray:GetSamplingStatisticSummaries",
-    "ecr:GetAuthorizationToken",
-    "logs:DescribeLogGroups", "logs:DescribeResourcePolicies", "logs:PutResourcePolicy",
-    "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:GetLogDelivery",
-    "logs:ListLogDeliveries", "logs:UpdateLogDelivery",
-    "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes", "sns:Unsubscribe",
-))
+RESOURCE_STAR_ACTIONS = frozenset(
+    action.lower()
+    for action in (
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+        "xray:GetSamplingStatisticSummaries",
+        "ecr:GetAuthorizationToken",
+        "logs:DescribeLogGroups",
+        "logs:DescribeResourcePolicies",
+        "logs:PutResourcePolicy",
+        "logs:CreateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:UpdateLogDelivery",
+        "sns:GetSubscriptionAttributes",
+        "sns:SetSubscriptionAttributes",
+        "sns:Unsubscribe",
+    )
+)
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_AUDIENCE = "sts.amazonaws.com"
@@ -95,8 +108,12 @@ def _documents(args: ResourceValidationArgs, report: ReportViolation, raw: Itera
         try:
             document = parse_document(value)
         except PolicyDocumentError as error:
-            report(message(f"{args.resource_type.split(':')[-1]} {args.name!r}: {what}: {error}",
-                           "pass a JSON document with a Statement list"))
+            report(
+                message(
+                    f"{args.resource_type.split(':')[-1]} {args.name!r}: {what}: {error}",
+                    "pass a JSON document with a Statement list",
+                )
+            )
             continue
         if document is not None:
             yield what, document
@@ -144,25 +161,40 @@ def _allowing_statements(args: ResourceValidationArgs, report: ReportViolation) 
 def _no_wildcard_actions(args: ResourceValidationArgs, report: ReportViolation) -> None:
     for where, statement in _allowing_statements(args, report):
         if "NotAction" in statement:
-            report(message(f"{where} allows every action except {as_list(statement['NotAction'])}",
-                           "list the actions it needs under Action"))
+            report(
+                message(
+                    f"{where} allows every action except {as_list(statement['NotAction'])}",
+                    "list the actions it needs under Action",
+                )
+            )
         wild = [a for a in as_list(statement.get("Action")) if isinstance(a, str) and wildcard_action(a)]
         if wild:
-            report(message(f"{where} allows the wildcard actions {wild}",
-                           "list the exact actions it needs (for tracing: xray:PutTraceSegments and "
-                           "xray:PutTelemetryRecords)"))
+            report(
+                message(
+                    f"{where} allows the wildcard actions {wild}",
+                    "list the exact actions it needs (for tracing: xray:PutTraceSegments and "
+                    "xray:PutTelemetryRecords)",
+                )
+            )
 
 
 def _no_service_wide_resources(args: ResourceValidationArgs, report: ReportViolation) -> None:
     for where, statement in _allowing_statements(args, report):
         if "NotResource" in statement:
-            report(message(f"{where} allows every resource except {as_list(statement['NotResource'])}",
-                           "list the resources it needs under Resource"))
+            report(
+                message(
+                    f"{where} allows every resource except {as_list(statement['NotResource'])}",
+                    "list the resources it needs under Resource",
+                )
+            )
         wide = [r for r in as_list(statement.get("Resource")) if isinstance(r, str) and service_wide(r)]
         if wide:
-            report(message(f"{where} grants on the service-wide resources {wide}",
-                           "name the resources it needs (its own log group, repository, bucket prefix, "
-                           "...)"))
+            report(
+                message(
+                    f"{where} grants on the service-wide resources {wide}",
+                    "name the resources it needs (its own log group, repository, bucket prefix, ...)",
+                )
+            )
 
 
 def _resource_star_only_where_required(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -171,14 +203,20 @@ def _resource_star_only_where_required(args: ResourceValidationArgs, report: Rep
             resources = [str(resource).strip() for resource in as_list(statement.get("Resource"))]
             if not allows(statement) or "*" not in resources:
                 continue
-            scoped = sorted(str(a) for a in as_list(statement.get("Action"))
-                            if str(a).lower() not in RESOURCE_STAR_ACTIONS)
+            scoped = sorted(
+                str(a)
+                for a in as_list(statement.get("Action"))
+                if str(a).lower() not in RESOURCE_STAR_ACTIONS
+            )
             if scoped or "NotAction" in statement:
-                report(message(
-                    f"{args.resource_type.split(':')[-1]} {args.name!r}: {what}, {label(statement, index)} "
-                    f"grants {scoped or 'NotAction'} on every resource (\"*\")",
-                    "scope Resource to the ARNs it needs (its own log group, repository, ...); only actions "
-                    "without resource-level permissions, such as X-Ray's writes, may use \"*\""))
+                report(
+                    message(
+                        f"{args.resource_type.split(':')[-1]} {args.name!r}: {what}, {label(statement, index)} "
+                        f'grants {scoped or "NotAction"} on every resource ("*")',
+                        "scope Resource to the ARNs it needs (its own log group, repository, ...); only actions "
+                        'without resource-level permissions, such as X-Ray\'s writes, may use "*"',
+                    )
+                )
 
 
 def managed_policy_arns(args: ResourceValidationArgs) -> list[str]:
@@ -191,18 +229,24 @@ def _no_admin_policies(args: ResourceValidationArgs, report: ReportViolation) ->
     boundary = lookup(args.props, "permissionsBoundary") if args.resource_type == ROLE else None
     problem = admin_like_problem(boundary) if isinstance(boundary, str) else None
     if problem:
-        report(message(
-            f"role {args.name!r} is bounded by the managed policy {boundary!r}: {problem}, so the boundary "
-            "caps nothing",
-            "bound the role by its stack's permissions boundary (infra/iam_rules.py boundary_arn)"))
+        report(
+            message(
+                f"role {args.name!r} is bounded by the managed policy {boundary!r}: {problem}, so the boundary "
+                "caps nothing",
+                "bound the role by its stack's permissions boundary (infra/iam_rules.py boundary_arn)",
+            )
+        )
     for arn in managed_policy_arns(args):
         problem = admin_like_problem(arn)
         if problem:
-            report(message(
-                f"{args.resource_type.split(':')[-1]} {args.name!r} attaches the managed policy {arn!r}: "
-                f"{problem}",
-                "grant only the actions the role needs in an inline policy scoped to its resources, or a "
-                "customer-managed policy under /<project>/ (config key extraPolicyArns)"))
+            report(
+                message(
+                    f"{args.resource_type.split(':')[-1]} {args.name!r} attaches the managed policy {arn!r}: "
+                    f"{problem}",
+                    "grant only the actions the role needs in an inline policy scoped to its resources, or a "
+                    "customer-managed policy under /<project>/ (config key extraPolicyArns)",
+                )
+            )
 
 
 def trust_document(args: ResourceValidationArgs, report: ReportViolation) -> dict | None:
@@ -241,15 +285,20 @@ def _trust_specific_principals(args: ResourceValidationArgs, report: ReportViola
         if not allows(statement):
             continue
         for problem in principal_problems(statement):
-            report(message(
-                f"role {args.name!r}: trust policy {label(statement, index)}: {problem}",
-                "trust one named principal: a service (lambda.amazonaws.com), a role ARN, or an OIDC "
-                "provider ARN with exact conditions"))
+            report(
+                message(
+                    f"role {args.name!r}: trust policy {label(statement, index)}: {problem}",
+                    "trust one named principal: a service (lambda.amazonaws.com), a role ARN, or an OIDC "
+                    "provider ARN with exact conditions",
+                )
+            )
 
 
 def is_github_oidc(statement: dict) -> bool:
-    return any(value.endswith(f"oidc-provider/{GITHUB_OIDC_HOST}")
-               for value in principals(statement).get("Federated", []))
+    return any(
+        value.endswith(f"oidc-provider/{GITHUB_OIDC_HOST}")
+        for value in principals(statement).get("Federated", [])
+    )
 
 
 def github_condition_problems(statement: dict) -> list[str]:
@@ -261,8 +310,9 @@ def github_condition_problems(statement: dict) -> list[str]:
         problems.append("its Action is not sts:AssumeRoleWithWebIdentity")
     audiences = as_list(equals.get(f"{GITHUB_OIDC_HOST}:aud")) if isinstance(equals, Mapping) else []
     if audiences != [GITHUB_AUDIENCE]:
-        problems.append(f"StringEquals {GITHUB_OIDC_HOST}:aud is {audiences or 'missing'}, not "
-                        f"[{GITHUB_AUDIENCE!r}]")
+        problems.append(
+            f"StringEquals {GITHUB_OIDC_HOST}:aud is {audiences or 'missing'}, not [{GITHUB_AUDIENCE!r}]"
+        )
     subjects = as_list(equals.get(f"{GITHUB_OIDC_HOST}:sub")) if isinstance(equals, Mapping) else []
     if not subjects:
         problems.append(f"it has no StringEquals {GITHUB_OIDC_HOST}:sub, so any repository can assume it")
@@ -283,37 +333,40 @@ def _github_oidc_trust(args: ResourceValidationArgs, report: ReportViolation) ->
         if not allows(statement) or not is_github_oidc(statement):
             continue
         for problem in github_condition_problems(statement):
-            report(message(
-                f"role {args.name!r}: GitHub OIDC trust {label(statement, index)}: {problem}",
-                f"use StringEquals with {GITHUB_OIDC_HOST}:aud = {GITHUB_AUDIENCE} and "
-                f"{GITHUB_OIDC_HOST}:sub = the exact subjects, e.g. repo:<owner>/<repo>:environment:<name>"))
+            report(
+                message(
+                    f"role {args.name!r}: GitHub OIDC trust {label(statement, index)}: {problem}",
+                    f"use StringEquals with {GITHUB_OIDC_HOST}:aud = {GITHUB_AUDIENCE} and "
+                    f"{GITHUB_OIDC_HOST}:sub = the exact subjects, e.g. repo:<owner>/<repo>:environment:<name>",
+                )
+            )
 
 
 iam_no_wildcard_actions = ResourceValidationPolicy(
     name="iam-no-wildcard-actions",
     description="No IAM, bucket or repository policy statement allows an action name with a wildcard "
-                "(`*`, `service:*`, `iam:P*`) or NotAction.",
+    "(`*`, `service:*`, `iam:P*`) or NotAction.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_no_wildcard_actions,
 )
 iam_no_service_wide_resources = ResourceValidationPolicy(
     name="iam-no-service-wide-resources",
     description="No IAM, bucket or repository policy statement allows a service-wide resource (`arn:aws:*`, "
-                "`arn:aws:s3:::*`, `arn:aws:logs:*:*:*`) or NotResource.",
+    "`arn:aws:s3:::*`, `arn:aws:logs:*:*:*`) or NotResource.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_no_service_wide_resources,
 )
 iam_resource_star_only_where_required = ResourceValidationPolicy(
     name="iam-resource-star-only-where-required",
     description="IAM statements grant on Resource `*` only actions that have no resource-level permissions "
-                "(X-Ray's writes, ecr:GetAuthorizationToken, ...).",
+    "(X-Ray's writes, ecr:GetAuthorizationToken, ...).",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_resource_star_only_where_required,
 )
 iam_no_admin_policies = ResourceValidationPolicy(
     name="iam-no-admin-policies",
     description="No administrator-like managed policy is attached or used as a role's permissions boundary: "
-                "a name containing Admin, FullAccess or PowerUser in any case, or any non-ASCII character.",
+    "a name containing Admin, FullAccess or PowerUser in any case, or any non-ASCII character.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_no_admin_policies,
 )
@@ -330,5 +383,11 @@ iam_github_oidc_trust = ResourceValidationPolicy(
     validate=_github_oidc_trust,
 )
 
-POLICIES = [iam_no_wildcard_actions, iam_no_service_wide_resources, iam_resource_star_only_where_required,
-            iam_no_admin_policies, iam_trust_specific_principals, iam_github_oidc_trust]
+POLICIES = [
+    iam_no_wildcard_actions,
+    iam_no_service_wide_resources,
+    iam_resource_star_only_where_required,
+    iam_no_admin_policies,
+    iam_trust_specific_principals,
+    iam_github_oidc_trust,
+]

@@ -31,9 +31,12 @@ def _retention_set(args: ResourceValidationArgs, report: ReportViolation) -> Non
         return
     retention = lookup(args.props, "retentionInDays")
     if retention is not UNKNOWN and not (number(retention) or 0) > 0:
-        report(message(
-            f"log group {args.name!r} keeps its logs forever (no retention_in_days)",
-            "set retention_in_days (config key container-lambda:logRetentionDays)"))
+        report(
+            message(
+                f"log group {args.name!r} keeps its logs forever (no retention_in_days)",
+                "set retention_in_days (config key container-lambda:logRetentionDays)",
+            )
+        )
 
 
 def _production_retention(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -42,29 +45,40 @@ def _production_retention(args: ResourceValidationArgs, report: ReportViolation)
     minimum = (args.get_config() or {}).get("minimumRetentionDays", PRODUCTION_MINIMUM_DAYS)
     retention = number(lookup(args.props, "retentionInDays"))
     if retention is not None and 0 < retention < minimum:
-        report(message(
-            f"log group {args.name!r} of the production stack {stack_of(args.props, args.urn)!r} keeps logs "
-            f"{retention:g} days, under {minimum:g}",
-            f"set the stack's config key container-lambda:logRetentionDays to {minimum} or more"))
+        report(
+            message(
+                f"log group {args.name!r} of the production stack {stack_of(args.props, args.urn)!r} keeps logs "
+                f"{retention:g} days, under {minimum:g}",
+                f"set the stack's config key container-lambda:logRetentionDays to {minimum} or more",
+            )
+        )
 
 
 def _customer_managed_key(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type == LOG_GROUP:
         key = lookup(args.props, "kmsKeyId")
         if key is not UNKNOWN and not key:
-            report(message(
-                f"log group {args.name!r} is encrypted with a key CloudWatch Logs owns, not one you control",
-                "pass kms_key_id=<customer-managed KMS key ARN> (its key policy must allow CloudWatch Logs)"))
+            report(
+                message(
+                    f"log group {args.name!r} is encrypted with a key CloudWatch Logs owns, not one you control",
+                    "pass kms_key_id=<customer-managed KMS key ARN> (its key policy must allow CloudWatch Logs)",
+                )
+            )
     elif args.resource_type == REPOSITORY:
         configurations = lookup(args.props, "encryptionConfigurations")
         if configurations is UNKNOWN:
             return
-        if not any(lookup(config, "encryptionType") == "KMS" and lookup(config, "kmsKey")
-                   for config in as_list(configurations)):
-            report(message(
-                f"ECR repository {args.name!r} is not encrypted with a customer-managed KMS key",
-                "set the config key container-lambda:kmsKeyArn (encryption_configurations="
-                "[{'encryption_type': 'KMS', 'kms_key': <key ARN>}])"))
+        if not any(
+            lookup(config, "encryptionType") == "KMS" and lookup(config, "kmsKey")
+            for config in as_list(configurations)
+        ):
+            report(
+                message(
+                    f"ECR repository {args.name!r} is not encrypted with a customer-managed KMS key",
+                    "set the config key container-lambda:kmsKeyArn (encryption_configurations="
+                    "[{'encryption_type': 'KMS', 'kms_key': <key ARN>}])",
+                )
+            )
 
 
 log_group_retention = ResourceValidationPolicy(
@@ -77,10 +91,17 @@ log_retention_production = ResourceValidationPolicy(
     name="log-retention-production",
     description="Log groups of production stacks keep logs at least a year (advisory).",
     enforcement_level=EnforcementLevel.ADVISORY,
-    config_schema=PolicyConfigSchema(properties=ENVIRONMENT_CLASS_SCHEMA | {
-        "minimumRetentionDays": {"type": "integer", "minimum": 1, "default": PRODUCTION_MINIMUM_DAYS,
-                                 "description": "The least retention, in days, of a production log group."},
-    }),
+    config_schema=PolicyConfigSchema(
+        properties=ENVIRONMENT_CLASS_SCHEMA
+        | {
+            "minimumRetentionDays": {
+                "type": "integer",
+                "minimum": 1,
+                "default": PRODUCTION_MINIMUM_DAYS,
+                "description": "The least retention, in days, of a production log group.",
+            },
+        }
+    ),
     validate=_production_retention,
 )
 kms_customer_managed_key = ResourceValidationPolicy(

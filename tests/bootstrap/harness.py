@@ -16,8 +16,15 @@ OIDC_HOST = "token.actions.githubusercontent.com"
 CREATED_PROVIDER_ARN = f"arn:{PARTITION}:iam::{ACCOUNT}:oidc-provider/{OIDC_HOST}"
 BUCKET = "container-lambda-state-20261123072400000000000001"
 
-__all__ = ["ACCOUNT", "BUCKET", "CREATED_PROVIDER_ARN", "REGION", "REPOSITORY", "BootstrapRun",
-           "run_bootstrap"]
+__all__ = [
+    "ACCOUNT",
+    "BUCKET",
+    "CREATED_PROVIDER_ARN",
+    "REGION",
+    "REPOSITORY",
+    "BootstrapRun",
+    "run_bootstrap",
+]
 
 
 def _bucket(m: HarnessMocks, name: str, inputs: dict) -> tuple[str, dict]:
@@ -35,8 +42,15 @@ def _kms_alias(m: HarnessMocks, name: str, inputs: dict) -> tuple[str, dict]:
 
 def _existing_provider(audiences: list[str]):
     def call(m: HarnessMocks, args: dict) -> dict:
-        return {"arn": args["arn"], "id": args["arn"], "url": OIDC_HOST, "clientIdLists": audiences,
-                "thumbprintLists": [], "tags": {}}
+        return {
+            "arn": args["arn"],
+            "id": args["arn"],
+            "url": OIDC_HOST,
+            "clientIdLists": audiences,
+            "thumbprintLists": [],
+            "tags": {},
+        }
+
     return call
 
 
@@ -81,18 +95,26 @@ class BootstrapRun:
         return json.loads(inputs["policy"])
 
 
-def run_bootstrap(config: dict[str, str | None] | None = None, *,
-                  existing_provider_audiences=("sts.amazonaws.com",), aws_region: str | None = REGION
-                  ) -> BootstrapRun:
+def run_bootstrap(
+    config: dict[str, str | None] | None = None,
+    *,
+    existing_provider_audiences=("sts.amazonaws.com",),
+    aws_region: str | None = REGION,
+) -> BootstrapRun:
     """Run bootstrap/ with the Pulumi.yaml defaults, the test repository and region, then `config`.
 
     On an error, `error.registered` lists what was registered before it (must be nothing)."""
     mocks = HarnessMocks(
-        extra_fills={"aws:s3/bucket:Bucket": _bucket,
-                     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _provider,
-                     "aws:kms/alias:Alias": _kms_alias},
-        extra_calls={"aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
-                     _existing_provider(list(existing_provider_audiences))},
+        extra_fills={
+            "aws:s3/bucket:Bucket": _bucket,
+            "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _provider,
+            "aws:kms/alias:Alias": _kms_alias,
+        },
+        extra_calls={
+            "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider": _existing_provider(
+                list(existing_provider_audiences)
+            )
+        },
     )
     values = {"aws:region": aws_region, "githubRepository": REPOSITORY} | (config or {})
     return BootstrapRun(run_program(BOOTSTRAP_DIR, values, project=NAMESPACE, stack=STACK, mocks=mocks))

@@ -29,8 +29,10 @@ KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-123456789
 SECRETS_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/5678abcd-12ab-34cd-56ef-1234567890ab"
 # the deploy role's inline policy and its managed delivery policy (identity policies: their union)
 INLINE = policies.deploy_permissions(SCOPE, STACK, STACK, BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN)
-DEPLOY = {"Version": INLINE["Version"],
-          "Statement": INLINE["Statement"] + policies.delivery_permissions(SCOPE, STACK)["Statement"]}
+DEPLOY = {
+    "Version": INLINE["Version"],
+    "Statement": INLINE["Statement"] + policies.delivery_permissions(SCOPE, STACK)["Statement"],
+}
 PREVIEW = policies.preview_permissions(SCOPE, STACK, BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN)
 APIS = f"arn:aws:apigateway:{REGION}::/apis"
 
@@ -39,73 +41,147 @@ LIFECYCLE: dict[str, tuple[list[str], list[str]]] = {
     "aws:ecr/repository:Repository": (
         ["ecr:DescribeRepositories", "ecr:ListTagsForResource"],
         # created IMMUTABLE, never changed: no ecr:PutImageTagMutability (test_bootstrap_escalation.py)
-        ["ecr:CreateRepository", "ecr:TagResource", "ecr:UntagResource", "ecr:PutImageScanningConfiguration",
-         "ecr:DeleteRepository", "ecr:BatchDeleteImage"]),
+        [
+            "ecr:CreateRepository",
+            "ecr:TagResource",
+            "ecr:UntagResource",
+            "ecr:PutImageScanningConfiguration",
+            "ecr:DeleteRepository",
+            "ecr:BatchDeleteImage",
+        ],
+    ),
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": (
-        ["ecr:GetLifecyclePolicy"], ["ecr:PutLifecyclePolicy", "ecr:DeleteLifecyclePolicy"]),
+        ["ecr:GetLifecyclePolicy"],
+        ["ecr:PutLifecyclePolicy", "ecr:DeleteLifecyclePolicy"],
+    ),
     "docker:index/registryImage:RegistryImage": (  # push; the cache is pulled in previews too
         ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-        ["ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"]),
+        ["ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"],
+    ),
     "aws:iam/role:Role": (
-        ["iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
-         "iam:ListInstanceProfilesForRole"],
+        [
+            "iam:GetRole",
+            "iam:ListRolePolicies",
+            "iam:ListAttachedRolePolicies",
+            "iam:ListInstanceProfilesForRole",
+        ],
         # no iam:UpdateAssumeRolePolicy: the trust policy is a constant; changing it means a replacement
-        ["iam:CreateRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateRole", "iam:PutRolePermissionsBoundary",
-         "iam:DeleteRole"]),
-    "aws:iam/rolePolicy:RolePolicy": (
-        ["iam:GetRolePolicy"], ["iam:PutRolePolicy", "iam:DeleteRolePolicy"]),
+        [
+            "iam:CreateRole",
+            "iam:TagRole",
+            "iam:UntagRole",
+            "iam:UpdateRole",
+            "iam:PutRolePermissionsBoundary",
+            "iam:DeleteRole",
+        ],
+    ),
+    "aws:iam/rolePolicy:RolePolicy": (["iam:GetRolePolicy"], ["iam:PutRolePolicy", "iam:DeleteRolePolicy"]),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (
-        ["iam:ListAttachedRolePolicies"], ["iam:AttachRolePolicy", "iam:DetachRolePolicy"]),
+        ["iam:ListAttachedRolePolicies"],
+        ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
+    ),
     "aws:cloudwatch/logGroup:LogGroup": (
         ["logs:ListTagsForResource"],
-        ["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:TagResource", "logs:UntagResource",
-         "logs:DeleteLogGroup"]),
+        [
+            "logs:CreateLogGroup",
+            "logs:PutRetentionPolicy",
+            "logs:TagResource",
+            "logs:UntagResource",
+            "logs:DeleteLogGroup",
+        ],
+    ),
     "aws:lambda/function:Function": (
         ["lambda:GetFunction", "lambda:ListVersionsByFunction", "lambda:GetFunctionConfiguration"],
-        ["lambda:CreateFunction", "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
-         "lambda:PublishVersion", "lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency",
-         "lambda:TagResource", "lambda:UntagResource", "lambda:DeleteFunction"]),
+        [
+            "lambda:CreateFunction",
+            "lambda:UpdateFunctionCode",
+            "lambda:UpdateFunctionConfiguration",
+            "lambda:PublishVersion",
+            "lambda:PutFunctionConcurrency",
+            "lambda:DeleteFunctionConcurrency",
+            "lambda:TagResource",
+            "lambda:UntagResource",
+            "lambda:DeleteFunction",
+        ],
+    ),
     "aws:lambda/alias:Alias": (
-        ["lambda:GetAlias"], ["lambda:CreateAlias", "lambda:UpdateAlias", "lambda:DeleteAlias"]),
+        ["lambda:GetAlias"],
+        ["lambda:CreateAlias", "lambda:UpdateAlias", "lambda:DeleteAlias"],
+    ),
     "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig": (
         ["lambda:GetProvisionedConcurrencyConfig"],
-        ["lambda:PutProvisionedConcurrencyConfig", "lambda:DeleteProvisionedConcurrencyConfig"]),
+        ["lambda:PutProvisionedConcurrencyConfig", "lambda:DeleteProvisionedConcurrencyConfig"],
+    ),
     "aws:lambda/permission:Permission": (
-        ["lambda:GetPolicy"], ["lambda:AddPermission", "lambda:RemovePermission"]),
+        ["lambda:GetPolicy"],
+        ["lambda:AddPermission", "lambda:RemovePermission"],
+    ),
     "aws:apigatewayv2/api:Api": (["apigateway:GET"], ["apigateway:PATCH", "apigateway:DELETE"]),
     "aws:sns/topic:Topic": (
         ["sns:GetTopicAttributes", "sns:ListTagsForResource"],
-        ["sns:CreateTopic", "sns:SetTopicAttributes", "sns:TagResource", "sns:UntagResource",
-         "sns:DeleteTopic"]),
+        [
+            "sns:CreateTopic",
+            "sns:SetTopicAttributes",
+            "sns:TagResource",
+            "sns:UntagResource",
+            "sns:DeleteTopic",
+        ],
+    ),
     "aws:sns/topicPolicy:TopicPolicy": (["sns:GetTopicAttributes"], ["sns:SetTopicAttributes"]),
     "aws:sns/topicSubscription:TopicSubscription": (  # on the topic; its own calls are account-level below
-        [], ["sns:Subscribe"]),
+        [],
+        ["sns:Subscribe"],
+    ),
     "aws:cloudwatch/metricAlarm:MetricAlarm": (
         ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"],
-        ["cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "cloudwatch:UntagResource",
-         "cloudwatch:DeleteAlarms"]),
+        [
+            "cloudwatch:PutMetricAlarm",
+            "cloudwatch:TagResource",
+            "cloudwatch:UntagResource",
+            "cloudwatch:DeleteAlarms",
+        ],
+    ),
     "aws:cloudwatch/dashboard:Dashboard": (
-        ["cloudwatch:GetDashboard"], ["cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"]),
+        ["cloudwatch:GetDashboard"],
+        ["cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"],
+    ),
     "aws:cloudwatch/eventRule:EventRule": (
         ["events:DescribeRule", "events:ListTagsForResource"],
-        ["events:PutRule", "events:TagResource", "events:UntagResource", "events:DeleteRule"]),
+        ["events:PutRule", "events:TagResource", "events:UntagResource", "events:DeleteRule"],
+    ),
     "aws:cloudwatch/eventTarget:EventTarget": (  # on the rule
-        ["events:ListTargetsByRule"], ["events:PutTargets", "events:RemoveTargets"]),
+        ["events:ListTargetsByRule"],
+        ["events:PutTargets", "events:RemoveTargets"],
+    ),
     "aws:codedeploy/application:Application": (
         ["codedeploy:GetApplication", "codedeploy:ListTagsForResource"],
         # no UpdateApplication: the application's only other input is its name (a change replaces it)
-        ["codedeploy:CreateApplication", "codedeploy:TagResource", "codedeploy:UntagResource",
-         "codedeploy:DeleteApplication"]),
+        [
+            "codedeploy:CreateApplication",
+            "codedeploy:TagResource",
+            "codedeploy:UntagResource",
+            "codedeploy:DeleteApplication",
+        ],
+    ),
     "aws:codedeploy/deploymentGroup:DeploymentGroup": (
         ["codedeploy:GetDeploymentGroup", "codedeploy:ListTagsForResource"],
-        ["codedeploy:CreateDeploymentGroup", "codedeploy:UpdateDeploymentGroup", "codedeploy:TagResource",
-         "codedeploy:UntagResource", "codedeploy:DeleteDeploymentGroup"]),
+        [
+            "codedeploy:CreateDeploymentGroup",
+            "codedeploy:UpdateDeploymentGroup",
+            "codedeploy:TagResource",
+            "codedeploy:UntagResource",
+            "codedeploy:DeleteDeploymentGroup",
+        ],
+    ),
 }
 # Resources of other providers make no AWS call of their own; the deployment command's calls are checked by
 # test_deploy_role_may_make_every_call_of_the_deployment.
 NOT_AWS = {"command:local:Command"}
-API_PARTS = ("aws:apigatewayv2/integration:Integration", "aws:apigatewayv2/route:Route",
-             "aws:apigatewayv2/stage:Stage")
+API_PARTS = (
+    "aws:apigatewayv2/integration:Integration",
+    "aws:apigatewayv2/route:Route",
+    "aws:apigatewayv2/stage:Stage",
+)
 LIFECYCLE |= {part: LIFECYCLE["aws:apigatewayv2/api:Api"] for part in API_PARTS}
 # Calls not tied to one resource's ARN: creating APIs and their parts (POST on the collection), tagging
 # them, registry login, log group lookups and the access-log delivery set-up of a stage.
@@ -113,15 +189,22 @@ LIFECYCLE |= {part: LIFECYCLE["aws:apigatewayv2/api:Api"] for part in API_PARTS}
 TAGS = f"arn:aws:apigateway:{REGION}::/tags/arn%3Aaws%3Aapigateway"
 IN_REGION = {"aws:RequestedRegion": REGION}
 ACCOUNT_LEVEL = {
-    "deploy": [("apigateway:POST", TAGS, {"aws:TagKeys": ["ManagedBy"]}),
-               ("apigateway:DELETE", TAGS, {"aws:TagKeys": ["ManagedBy"]}),
-               ("ecr:GetAuthorizationToken", "*", IN_REGION), ("logs:DescribeLogGroups", "*", IN_REGION),
-               ("logs:CreateLogDelivery", "*", IN_REGION), ("logs:PutResourcePolicy", "*", IN_REGION),
-               ("sns:GetSubscriptionAttributes", "*", IN_REGION),
-               ("sns:SetSubscriptionAttributes", "*", IN_REGION),
-               ("sns:Unsubscribe", "*", IN_REGION)],
-    "preview": [("apigateway:GET", APIS, {}), ("ecr:GetAuthorizationToken", "*", IN_REGION),
-                ("logs:DescribeLogGroups", "*", IN_REGION)],
+    "deploy": [
+        ("apigateway:POST", TAGS, {"aws:TagKeys": ["ManagedBy"]}),
+        ("apigateway:DELETE", TAGS, {"aws:TagKeys": ["ManagedBy"]}),
+        ("ecr:GetAuthorizationToken", "*", IN_REGION),
+        ("logs:DescribeLogGroups", "*", IN_REGION),
+        ("logs:CreateLogDelivery", "*", IN_REGION),
+        ("logs:PutResourcePolicy", "*", IN_REGION),
+        ("sns:GetSubscriptionAttributes", "*", IN_REGION),
+        ("sns:SetSubscriptionAttributes", "*", IN_REGION),
+        ("sns:Unsubscribe", "*", IN_REGION),
+    ],
+    "preview": [
+        ("apigateway:GET", APIS, {}),
+        ("ecr:GetAuthorizationToken", "*", IN_REGION),
+        ("logs:DescribeLogGroups", "*", IN_REGION),
+    ],
 }
 # What the diy backend reads and writes for the stack (pkg/backend/diy: store.go, lock.go, meta.go);
 # `up`/`destroy` lock, write the checkpoint, its .bak, history and backups; a preview only reads.
@@ -130,50 +213,71 @@ VIA_S3 = {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}
 STATE_CALLS = {
     # a read of a missing key answers 404 only with s3:ListBucket, checked without a prefix (S3 API
     # reference, GetObject/HeadObject permissions); the backend probes keys that may not exist
-    "deploy": [("s3:ListBucket", BUCKET_ARN, {}),
-               ("s3:ListBucket", BUCKET_ARN, {"s3:prefix": f".pulumi/locks/organization/{PROJECT}/{STACK}/"}),
-               ("s3:ListBucket", BUCKET_ARN, {"s3:prefix": f".pulumi/history/{PROJECT}/{STACK}/"}),
-               ("s3:GetObject", f"{STATE}/meta.yaml", {}),
-               *[(action, f"{STATE}/{key}", {})
-                 for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
-                 for key in (f"stacks/{PROJECT}/{STACK}.json", f"stacks/{PROJECT}/{STACK}.json.bak",
-                             f"locks/organization/{PROJECT}/{STACK}/0b1c.json",
-                             f"history/{PROJECT}/{STACK}/{STACK}-1764536400.history.json",
-                             f"history/{PROJECT}/{STACK}/{STACK}-1764536400.checkpoint.json",
-                             f"backups/{PROJECT}/{STACK}/{STACK}.1764536400.json",
-                             f"journal/{PROJECT}/{STACK}/entry-1.json")],
-               ("kms:GenerateDataKey", KEY_ARN, VIA_S3), ("kms:Decrypt", KEY_ARN, VIA_S3),
-               ("kms:Encrypt", SECRETS_KEY_ARN, {}), ("kms:Decrypt", SECRETS_KEY_ARN, {})],
-    "preview": [("s3:ListBucket", BUCKET_ARN, {}),
-                ("s3:ListBucket", BUCKET_ARN, {"s3:prefix": f".pulumi/stacks/{PROJECT}/"}),
-                ("s3:GetObject", f"{STATE}/meta.yaml", {}),
-                ("s3:GetObject", f"{STATE}/stacks/{PROJECT}/{STACK}.json", {}),
-                ("kms:Decrypt", KEY_ARN, VIA_S3), ("kms:Decrypt", SECRETS_KEY_ARN, {})],
+    "deploy": [
+        ("s3:ListBucket", BUCKET_ARN, {}),
+        ("s3:ListBucket", BUCKET_ARN, {"s3:prefix": f".pulumi/locks/organization/{PROJECT}/{STACK}/"}),
+        ("s3:ListBucket", BUCKET_ARN, {"s3:prefix": f".pulumi/history/{PROJECT}/{STACK}/"}),
+        ("s3:GetObject", f"{STATE}/meta.yaml", {}),
+        *[
+            (action, f"{STATE}/{key}", {})
+            for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
+            for key in (
+                f"stacks/{PROJECT}/{STACK}.json",
+                f"stacks/{PROJECT}/{STACK}.json.bak",
+                f"locks/organization/{PROJECT}/{STACK}/0b1c.json",
+                f"history/{PROJECT}/{STACK}/{STACK}-1764536400.history.json",
+                f"history/{PROJECT}/{STACK}/{STACK}-1764536400.checkpoint.json",
+                f"backups/{PROJECT}/{STACK}/{STACK}.1764536400.json",
+                f"journal/{PROJECT}/{STACK}/entry-1.json",
+            )
+        ],
+        ("kms:GenerateDataKey", KEY_ARN, VIA_S3),
+        ("kms:Decrypt", KEY_ARN, VIA_S3),
+        ("kms:Encrypt", SECRETS_KEY_ARN, {}),
+        ("kms:Decrypt", SECRETS_KEY_ARN, {}),
+    ],
+    "preview": [
+        ("s3:ListBucket", BUCKET_ARN, {}),
+        ("s3:ListBucket", BUCKET_ARN, {"s3:prefix": f".pulumi/stacks/{PROJECT}/"}),
+        ("s3:GetObject", f"{STATE}/meta.yaml", {}),
+        ("s3:GetObject", f"{STATE}/stacks/{PROJECT}/{STACK}.json", {}),
+        ("kms:Decrypt", KEY_ARN, VIA_S3),
+        ("kms:Decrypt", SECRETS_KEY_ARN, {}),
+    ],
 }
 # invoke token -> (IAM action, the ARN it is authorized on, from the invoke's arguments); None: no AWS call
 # that needs a permission (sts:GetCallerIdentity never does; region and partition come from the provider).
 INVOKES = {
     # aws_ecr_images data source: ListImages of the repository (the content tag already pushed?)
     "aws:ecr/getImages:getImages": lambda args: (
-        "ecr:ListImages", f"arn:aws:ecr:{REGION}:{args.get('registryId', ACCOUNT)}:repository/"
-                          f"{args['repositoryName']}"),
+        "ecr:ListImages",
+        f"arn:aws:ecr:{REGION}:{args.get('registryId', ACCOUNT)}:repository/{args['repositoryName']}",
+    ),
     "aws:ecr/getAuthorizationToken:getAuthorizationToken": lambda args: ("ecr:GetAuthorizationToken", "*"),
     "aws:index/getCallerIdentity:getCallerIdentity": lambda args: None,
     "aws:index/getRegion:getRegion": lambda args: None,
     "aws:index/getPartition:getPartition": lambda args: None,
     # aws_iam_policy data source: GetPolicy, then GetPolicyVersion of its default version (infra/function.py
     # looks the stack's boundary up); GetPolicyVersion is authorized on the policy's ARN too
-    "aws:iam/getPolicy:getPolicy": lambda args: [("iam:GetPolicy", args["arn"]),
-                                                 ("iam:GetPolicyVersion", args["arn"])],
+    "aws:iam/getPolicy:getPolicy": lambda args: [
+        ("iam:GetPolicy", args["arn"]),
+        ("iam:GetPolicyVersion", args["arn"]),
+    ],
 }
 # environment variables that change what the program builds or looks up (the workflows set them)
 NO_IMAGE_ENV = {"CONTAINER_LAMBDA_CACHE_FROM": None, "CONTAINER_LAMBDA_IMAGE_URI": None}
 VARIANTS = {
     "dev": {},
-    "provisioned": {"provisionedConcurrency": 2, "reservedConcurrency": 5,
-                    "extraPolicyArns": [f"arn:aws:iam::{ACCOUNT}:policy/{PROJECT}/extra"]},
-    "canary": {"deploymentPreference": "Canary10Percent5Minutes", "alarmEmail": "ops@example.org",
-               "reservedConcurrency": 10},
+    "provisioned": {
+        "provisionedConcurrency": 2,
+        "reservedConcurrency": 5,
+        "extraPolicyArns": [f"arn:aws:iam::{ACCOUNT}:policy/{PROJECT}/extra"],
+    },
+    "canary": {
+        "deploymentPreference": "Canary10Percent5Minutes",
+        "alarmEmail": "ops@example.org",
+        "reservedConcurrency": 10,
+    },
 }
 
 
@@ -186,8 +290,11 @@ def context_of(resource: Registered, action: str, run) -> dict:
     """The condition values AWS sees when the provider makes `action` for `resource` (from its inputs)."""
     inputs = resource.inputs
     if action in {"iam:CreateRole", "iam:PutRolePermissionsBoundary"}:  # no key: a role without a boundary
-        return {"iam:PermissionsBoundary": inputs["permissionsBoundary"]} if "permissionsBoundary" in inputs \
+        return (
+            {"iam:PermissionsBoundary": inputs["permissionsBoundary"]}
+            if "permissionsBoundary" in inputs
             else {}
+        )
     if resource.typ.startswith("aws:iam/rolePolicy"):
         (role,) = [r for r in run.of_type("aws:iam/role:Role") if r.state["name"] == inputs["role"]]
         context = {"iam:PermissionsBoundary": role.inputs["permissionsBoundary"]}
@@ -203,14 +310,18 @@ def context_of(resource: Registered, action: str, run) -> dict:
 def arn_of(resource: Registered, run) -> str:
     """The ARN IAM authorizes the resource's calls against."""
     state = resource.state
-    if resource.typ in {"aws:ecr/lifecyclePolicy:LifecyclePolicy",
-                        "docker:index/registryImage:RegistryImage"}:
+    if resource.typ in {
+        "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+        "docker:index/registryImage:RegistryImage",
+    }:
         return run.one("aws:ecr/repository:Repository").state["arn"]
     if resource.typ in {"aws:iam/rolePolicy:RolePolicy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"}:
         (role,) = [r for r in run.of_type("aws:iam/role:Role") if r.state["name"] == state["role"]]
         return role.state["arn"]
-    if resource.typ in {"aws:lambda/permission:Permission",
-                        "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig"}:
+    if resource.typ in {
+        "aws:lambda/permission:Permission",
+        "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig",
+    }:
         function = run.one("aws:lambda/function:Function").state["arn"]
         return f"{function}:{state['qualifier']}" if state.get("qualifier") else function
     if resource.typ in {"aws:apigatewayv2/integration:Integration", "aws:apigatewayv2/route:Route"}:
@@ -220,25 +331,38 @@ def arn_of(resource: Registered, run) -> str:
     if resource.typ == "aws:cloudwatch/dashboard:Dashboard":
         return state["dashboardArn"]
     if resource.typ == "aws:cloudwatch/eventTarget:EventTarget":
-        (rule,) = [r for r in run.of_type("aws:cloudwatch/eventRule:EventRule")
-                   if r.state["name"] == state["rule"]]
+        (rule,) = [
+            r for r in run.of_type("aws:cloudwatch/eventRule:EventRule") if r.state["name"] == state["rule"]
+        ]
         return rule.state["arn"]
     return state["arn"]
 
 
 @pytest.fixture(scope="module", params=sorted(VARIANTS))
 def stack_run(request):
-    return run_program(ROOT, VARIANTS[request.param], project=PROJECT, stack=STACK,
-                       stack_file=ROOT / "Pulumi.dev.yaml", env=NO_IMAGE_ENV)
+    return run_program(
+        ROOT,
+        VARIANTS[request.param],
+        project=PROJECT,
+        stack=STACK,
+        stack_file=ROOT / "Pulumi.dev.yaml",
+        env=NO_IMAGE_ENV,
+    )
 
 
 def test_no_deploy_role_may_create_the_role_without_the_boundary():
     # an account without the bootstrap: the program creates the role without a boundary (infra/function.py),
     # which the deploy role refuses, so a deploy job never ships an unbounded role
     boundary = policies.Scope("aws", REGION, ACCOUNT).stack(STACK).boundary
-    run = run_program(ROOT, VARIANTS["dev"], project=PROJECT, stack=STACK,
-                      stack_file=ROOT / "Pulumi.dev.yaml", env=NO_IMAGE_ENV,
-                      mocks=HarnessMocks(missing_policies=[boundary]))
+    run = run_program(
+        ROOT,
+        VARIANTS["dev"],
+        project=PROJECT,
+        stack=STACK,
+        stack_file=ROOT / "Pulumi.dev.yaml",
+        env=NO_IMAGE_ENV,
+        mocks=HarnessMocks(missing_policies=[boundary]),
+    )
     role = run.one("aws:iam/role:Role")
     assert "permissionsBoundary" not in role.inputs, "the role names a boundary the account does not hold"
     assert not allowed(DEPLOY, "iam:CreateRole", arn_of(role, run), context_of(role, "iam:CreateRole", run))
@@ -257,16 +381,20 @@ def test_deploy_role_may_run_the_whole_lifecycle_of_every_resource(stack_run):
         read, write = LIFECYCLE[resource.typ]
         for action in read + write:
             context = context_of(resource, action, stack_run)
-            assert allowed(DEPLOY, action, arn_of(resource, stack_run), context), \
-                (resource.name, action, context)
+            assert allowed(DEPLOY, action, arn_of(resource, stack_run), context), (
+                resource.name,
+                action,
+                context,
+            )
     for action, arn, context in ACCOUNT_LEVEL["deploy"] + STATE_CALLS["deploy"]:
         assert allowed(DEPLOY, action, arn, context), (action, arn, context)
 
 
 def test_the_http_api_is_created_with_the_tags_the_deploy_role_requires(stack_run):
     tags = stack_run.one("aws:apigatewayv2/api:Api").inputs["tags"]
-    assert allowed(DEPLOY, "apigateway:POST", APIS,
-                   {f"aws:RequestTag/{key}": value for key, value in tags.items()})
+    assert allowed(
+        DEPLOY, "apigateway:POST", APIS, {f"aws:RequestTag/{key}": value for key, value in tags.items()}
+    )
 
 
 def test_deploy_role_may_pass_the_function_role_to_lambda(stack_run):
@@ -277,8 +405,12 @@ def test_deploy_role_may_pass_the_function_role_to_lambda(stack_run):
 def test_deploy_role_may_pass_only_the_codedeploy_role_to_codedeploy(stack_run):
     for role in stack_run.of_type("aws:iam/role:Role"):
         codedeploy = role.name == "delivery-codedeploy-role"
-        assert allowed(DEPLOY, "iam:PassRole", role.state["arn"],
-                       {"iam:PassedToService": "codedeploy.amazonaws.com"}) == codedeploy, role.name
+        assert (
+            allowed(
+                DEPLOY, "iam:PassRole", role.state["arn"], {"iam:PassedToService": "codedeploy.amazonaws.com"}
+            )
+            == codedeploy
+        ), role.name
 
 
 def runner_calls(run) -> list[tuple[str, str]]:
@@ -287,29 +419,42 @@ def runner_calls(run) -> list[tuple[str, str]]:
     (action, the resource it is authorized on)."""
     function = run.one("aws:lambda/function:Function").state["arn"]
     repository = run.one("aws:ecr/repository:Repository").state["arn"]
-    calls = [("lambda:GetAlias", f"{function}:live"), ("lambda:GetFunction", f"{function}:7"),
-             ("lambda:InvokeFunction", f"{function}:7"), ("lambda:UpdateAlias", f"{function}:live"),
-             ("lambda:ListVersionsByFunction", function), ("lambda:DeleteFunction", f"{function}:3"),
-             ("ecr:BatchGetImage", repository), ("ecr:PutImage", repository),
-             ("ecr:BatchDeleteImage", repository)]
+    calls = [
+        ("lambda:GetAlias", f"{function}:live"),
+        ("lambda:GetFunction", f"{function}:7"),
+        ("lambda:InvokeFunction", f"{function}:7"),
+        ("lambda:UpdateAlias", f"{function}:live"),
+        ("lambda:ListVersionsByFunction", function),
+        ("lambda:DeleteFunction", f"{function}:3"),
+        ("ecr:BatchGetImage", repository),
+        ("ecr:PutImage", repository),
+        ("ecr:BatchDeleteImage", repository),
+    ]
     for group in run.of_type("aws:codedeploy/deploymentGroup:DeploymentGroup"):
         application = run.one("aws:codedeploy/application:Application").state["arn"]
         config = group.inputs["deploymentConfigName"]
-        calls += [("codedeploy:CreateDeployment", group.state["arn"]),
-                  ("codedeploy:GetDeployment", group.state["arn"]),
-                  ("codedeploy:GetDeploymentGroup", group.state["arn"]),
-                  ("codedeploy:RegisterApplicationRevision", application),
-                  ("codedeploy:GetApplicationRevision", application),
-                  ("codedeploy:GetDeploymentConfig",
-                   f"arn:aws:codedeploy:{REGION}:{ACCOUNT}:deploymentconfig:{config}")]
+        calls += [
+            ("codedeploy:CreateDeployment", group.state["arn"]),
+            ("codedeploy:GetDeployment", group.state["arn"]),
+            ("codedeploy:GetDeploymentGroup", group.state["arn"]),
+            ("codedeploy:RegisterApplicationRevision", application),
+            ("codedeploy:GetApplicationRevision", application),
+            (
+                "codedeploy:GetDeploymentConfig",
+                f"arn:aws:codedeploy:{REGION}:{ACCOUNT}:deploymentconfig:{config}",
+            ),
+        ]
     return calls
 
 
 def test_deploy_role_may_make_every_call_of_the_deployment(stack_run):
     for action, arn in runner_calls(stack_run):
         assert allowed(DEPLOY, action, arn, IN_REGION), (action, arn)
-    writes = [(action, arn) for action, arn in runner_calls(stack_run)
-              if not action.split(":")[1].startswith(("Get", "List", "BatchGet"))]
+    writes = [
+        (action, arn)
+        for action, arn in runner_calls(stack_run)
+        if not action.split(":")[1].startswith(("Get", "List", "BatchGet"))
+    ]
     for action, arn in writes:
         assert not allowed(PREVIEW, action, arn, IN_REGION), ("the preview role must not", action)
 
@@ -330,11 +475,15 @@ def test_preview_role_may_read_every_resource_and_nothing_more(stack_run):
 
 @pytest.mark.parametrize("role", ["deploy", "preview", "drift"])
 def test_every_role_running_the_program_may_make_its_invokes(stack_run, role):
-    document = {"deploy": DEPLOY, "preview": PREVIEW,
-                "drift": policies.drift_permissions(SCOPE, BUCKET_ARN, KEY_ARN, [SECRETS_KEY_ARN])}[role]
+    document = {
+        "deploy": DEPLOY,
+        "preview": PREVIEW,
+        "drift": policies.drift_permissions(SCOPE, BUCKET_ARN, KEY_ARN, [SECRETS_KEY_ARN]),
+    }[role]
     tokens = {token for token, _ in stack_run.calls}
-    assert {"aws:ecr/getImages:getImages", "aws:iam/getPolicy:getPolicy"} <= tokens, \
+    assert {"aws:ecr/getImages:getImages", "aws:iam/getPolicy:getPolicy"} <= tokens, (
         "the program looks up the content tag in ECR and the stack's boundary in IAM"
+    )
     assert tokens <= set(INVOKES), f"invokes without a known IAM action: {tokens - set(INVOKES)}"
     for token, args in stack_run.calls:
         needed = INVOKES[token](args)
@@ -369,10 +518,14 @@ def test_drift_role_may_rescan_the_image_every_stack_runs(stack_run):
 
 def test_deploy_role_may_make_every_aws_cli_call_of_the_stack_checks(stack_run):
     script = (ROOT / "scripts" / "pipeline.sh").read_text(encoding="utf-8")
-    calls = {(service, command, waiter if command == "wait" else None)
-             for service, command, waiter in AWS_CALL.findall(script)} - RESCAN_ONLY
+    calls = {
+        (service, command, waiter if command == "wait" else None)
+        for service, command, waiter in AWS_CALL.findall(script)
+    } - RESCAN_ONLY
     assert calls == set(CLI_ACTIONS), f"calls without a known IAM action: {calls - set(CLI_ACTIONS)}"
-    arns = {"lambda": stack_run.one("aws:lambda/function:Function").state["arn"],
-            "ecr": stack_run.one("aws:ecr/repository:Repository").state["arn"]}
+    arns = {
+        "lambda": stack_run.one("aws:lambda/function:Function").state["arn"],
+        "ecr": stack_run.one("aws:ecr/repository:Repository").state["arn"],
+    }
     for (service, command, waiter), action in CLI_ACTIONS.items():
         assert allowed(DEPLOY, action, arns[service], IN_REGION), (service, command, waiter, action)

@@ -90,17 +90,25 @@ ADMIN_LIKE = [
 
 def test_no_role_without_the_stacks_boundary(rendered):
     assert deploy_dev(rendered, "iam:CreateRole", role("dev")) != ALLOWED
-    assert deploy_dev(rendered, "iam:CreateRole", role("dev"), **{
-        "iam:PermissionsBoundary": boundary("dev")}) == ALLOWED
+    assert (
+        deploy_dev(rendered, "iam:CreateRole", role("dev"), **{"iam:PermissionsBoundary": boundary("dev")})
+        == ALLOWED
+    )
 
 
 # IAM role names are unique in the account whatever the path: a role `<project>-production` created under
 # dev's path would make production's own CreateRole fail (EntityAlreadyExists), with a trust of dev's choice.
-@pytest.mark.parametrize("squatted", [
-    role("dev", f"{PROJECT}-production"), role("dev", f"{PROJECT}-dev-eu"), role("dev", "backdoor"),
-    role("dev", f"{PROJECT}-dev-x"), role("dev", f"{PROJECT}-dev.other"),
-    role("dev", f"{PROJECT}-PRODUCTION"),  # names are unique regardless of case
-])
+@pytest.mark.parametrize(
+    "squatted",
+    [
+        role("dev", f"{PROJECT}-production"),
+        role("dev", f"{PROJECT}-dev-eu"),
+        role("dev", "backdoor"),
+        role("dev", f"{PROJECT}-dev-x"),
+        role("dev", f"{PROJECT}-dev.other"),
+        role("dev", f"{PROJECT}-PRODUCTION"),  # names are unique regardless of case
+    ],
+)
 @pytest.mark.parametrize("action", ["iam:CreateRole", "iam:PutRolePolicy", "iam:TagRole", "iam:DeleteRole"])
 def test_only_the_stacks_exact_role_names(rendered, squatted, action):
     with_boundary = {"iam:PermissionsBoundary": boundary("dev")}
@@ -108,68 +116,120 @@ def test_only_the_stacks_exact_role_names(rendered, squatted, action):
     assert deploy_dev(rendered, action, role("dev"), **with_boundary) == ALLOWED
 
 
-@pytest.mark.parametrize("other", ["arn:aws:iam::aws:policy/AdministratorAccess", boundary("production"),
-                                   boundary("dev-eu")])
+@pytest.mark.parametrize(
+    "other", ["arn:aws:iam::aws:policy/AdministratorAccess", boundary("production"), boundary("dev-eu")]
+)
 def test_no_role_bounded_by_another_policy(rendered, other):
-    assert deploy_dev(rendered, "iam:CreateRole", role("dev", "backdoor"),
-                      **{"iam:PermissionsBoundary": other}) != ALLOWED
+    assert (
+        deploy_dev(rendered, "iam:CreateRole", role("dev", "backdoor"), **{"iam:PermissionsBoundary": other})
+        != ALLOWED
+    )
 
 
-@pytest.mark.parametrize("action", ["iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DeleteRolePolicy",
-                                    "iam:DetachRolePolicy"])
+@pytest.mark.parametrize(
+    "action", ["iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DeleteRolePolicy", "iam:DetachRolePolicy"]
+)
 def test_no_permission_change_on_a_role_without_the_boundary(rendered, action):
     # e.g. a role created before the boundary existed, or by someone else under the stack's path
-    assert deploy_dev(rendered, action, role("dev"), **{
-        "iam:PolicyARN": f"arn:aws:iam::{ACCOUNT}:policy/{PROJECT}/dev/x"}) != ALLOWED
+    assert (
+        deploy_dev(
+            rendered,
+            action,
+            role("dev"),
+            **{"iam:PolicyARN": f"arn:aws:iam::{ACCOUNT}:policy/{PROJECT}/dev/x"},
+        )
+        != ALLOWED
+    )
 
 
 @pytest.mark.parametrize("policy_arn", ADMIN_LIKE)
 def test_no_admin_like_or_foreign_policy_can_be_attached(rendered, policy_arn):
-    assert deploy_dev(rendered, "iam:AttachRolePolicy", role("dev"), **{
-        "iam:PermissionsBoundary": boundary("dev"), "iam:PolicyARN": policy_arn}) != ALLOWED
+    assert (
+        deploy_dev(
+            rendered,
+            "iam:AttachRolePolicy",
+            role("dev"),
+            **{"iam:PermissionsBoundary": boundary("dev"), "iam:PolicyARN": policy_arn},
+        )
+        != ALLOWED
+    )
 
 
 def test_allow_listed_policies_may_be_attached_within_the_boundary(rendered):
     # customer-managed policies under /<project>/ (extraPolicyArns); the boundary still caps what they grant
     listed = f"arn:aws:iam::{ACCOUNT}:policy/{PROJECT}/reads-the-bucket"
-    assert deploy_dev(rendered, "iam:AttachRolePolicy", role("dev"), **{
-        "iam:PermissionsBoundary": boundary("dev"), "iam:PolicyARN": listed}) == ALLOWED
+    assert (
+        deploy_dev(
+            rendered,
+            "iam:AttachRolePolicy",
+            role("dev"),
+            **{"iam:PermissionsBoundary": boundary("dev"), "iam:PolicyARN": listed},
+        )
+        == ALLOWED
+    )
 
 
-@pytest.mark.parametrize(("action", "resource", "context"), [
-    ("iam:DeleteRolePermissionsBoundary", role("dev"), {"iam:PermissionsBoundary": boundary("dev")}),
-    ("iam:PutRolePermissionsBoundary", role("dev"), {"iam:PermissionsBoundary": boundary("production")}),
-    ("iam:PutRolePermissionsBoundary", role("dev"),
-     {"iam:PermissionsBoundary": "arn:aws:iam::aws:policy/AdministratorAccess"}),
-    ("iam:CreatePolicyVersion", boundary("dev"), {}),
-    ("iam:SetDefaultPolicyVersion", boundary("dev"), {}),
-    ("iam:DeletePolicyVersion", boundary("dev"), {}),
-    ("iam:DeletePolicy", boundary("dev"), {}),
-    ("iam:CreatePolicy", arn("iam", f"policy/{PROJECT}/dev/mine", region=""), {}),
-    ("iam:UpdateAssumeRolePolicy", role("dev"), {}),
-])
+@pytest.mark.parametrize(
+    ("action", "resource", "context"),
+    [
+        ("iam:DeleteRolePermissionsBoundary", role("dev"), {"iam:PermissionsBoundary": boundary("dev")}),
+        ("iam:PutRolePermissionsBoundary", role("dev"), {"iam:PermissionsBoundary": boundary("production")}),
+        (
+            "iam:PutRolePermissionsBoundary",
+            role("dev"),
+            {"iam:PermissionsBoundary": "arn:aws:iam::aws:policy/AdministratorAccess"},
+        ),
+        ("iam:CreatePolicyVersion", boundary("dev"), {}),
+        ("iam:SetDefaultPolicyVersion", boundary("dev"), {}),
+        ("iam:DeletePolicyVersion", boundary("dev"), {}),
+        ("iam:DeletePolicy", boundary("dev"), {}),
+        ("iam:CreatePolicy", arn("iam", f"policy/{PROJECT}/dev/mine", region=""), {}),
+        ("iam:UpdateAssumeRolePolicy", role("dev"), {}),
+    ],
+)
 def test_the_boundary_cannot_be_removed_swapped_or_edited(rendered, action, resource, context):
     assert deploy_dev(rendered, action, resource, **context) != ALLOWED
 
 
-@pytest.mark.parametrize("target", [
-    arn("iam", f"role/{PROJECT}-ci/{PROJECT}.deploy.dev", region=""),  # its own role
-    arn("iam", f"role/{PROJECT}-ci/{PROJECT}.deploy.production", region=""),
-    arn("iam", "role/OrganizationAccountAccessRole", region=""),
-])
-@pytest.mark.parametrize("action", ["iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy",
-                                    "iam:PassRole", "sts:AssumeRole"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        arn("iam", f"role/{PROJECT}-ci/{PROJECT}.deploy.dev", region=""),  # its own role
+        arn("iam", f"role/{PROJECT}-ci/{PROJECT}.deploy.production", region=""),
+        arn("iam", "role/OrganizationAccountAccessRole", region=""),
+    ],
+)
+@pytest.mark.parametrize(
+    "action",
+    [
+        "iam:PutRolePolicy",
+        "iam:AttachRolePolicy",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:PassRole",
+        "sts:AssumeRole",
+    ],
+)
 def test_no_pipeline_or_account_role_is_reachable(rendered, target, action):
-    assert deploy_dev(rendered, action, target, **{
-        "iam:PermissionsBoundary": boundary("dev"), "iam:PassedToService": "lambda.amazonaws.com"}) != ALLOWED
+    assert (
+        deploy_dev(
+            rendered,
+            action,
+            target,
+            **{"iam:PermissionsBoundary": boundary("dev"), "iam:PassedToService": "lambda.amazonaws.com"},
+        )
+        != ALLOWED
+    )
 
 
 def test_own_roles_may_be_passed_to_lambda_only(rendered):
-    assert deploy_dev(rendered, "iam:PassRole", role("dev"), **{
-        "iam:PassedToService": "lambda.amazonaws.com"}) == ALLOWED
+    assert (
+        deploy_dev(rendered, "iam:PassRole", role("dev"), **{"iam:PassedToService": "lambda.amazonaws.com"})
+        == ALLOWED
+    )
     for service in ("ec2.amazonaws.com", "codebuild.amazonaws.com", "ecs-tasks.amazonaws.com"):
-        assert deploy_dev(rendered, "iam:PassRole", role("dev"),
-                          **{"iam:PassedToService": service}) != ALLOWED
+        assert (
+            deploy_dev(rendered, "iam:PassRole", role("dev"), **{"iam:PassedToService": service}) != ALLOWED
+        )
 
 
 class TestABoundedRoleWithInlineStar:
@@ -182,38 +242,66 @@ class TestABoundedRoleWithInlineStar:
 
     def test_the_deploy_role_may_create_it(self, rendered):
         # under the stack's own role name (after deleting the role), with a trust of its choosing
-        assert deploy_dev(rendered, "iam:CreateRole", role("dev"),
-                          **{"iam:PermissionsBoundary": boundary("dev")}) == ALLOWED
-        assert deploy_dev(rendered, "iam:PutRolePolicy", role("dev"),
-                          **{"iam:PermissionsBoundary": boundary("dev")}) == ALLOWED
+        assert (
+            deploy_dev(
+                rendered, "iam:CreateRole", role("dev"), **{"iam:PermissionsBoundary": boundary("dev")}
+            )
+            == ALLOWED
+        )
+        assert (
+            deploy_dev(
+                rendered, "iam:PutRolePolicy", role("dev"), **{"iam:PermissionsBoundary": boundary("dev")}
+            )
+            == ALLOWED
+        )
 
-    @pytest.mark.parametrize(("action", "resource", "context"), [
-        ("iam:CreateUser", arn("iam", "user/backdoor", region=""), FROM_DEV),
-        ("iam:AttachRolePolicy", role("dev"), FROM_DEV),
-        ("sts:AssumeRole", arn("iam", f"role/{PROJECT}-ci/{PROJECT}.deploy.production", region=""), FROM_DEV),
-        ("s3:GetObject", f"{STATE}/stacks/{PROJECT}/production.json", FROM_DEV),
-        ("lambda:UpdateFunctionCode", function("production"), FROM_DEV),
-        ("ssm:GetParameter", arn("ssm", f"parameter/{PROJECT}/production/db"), FROM_DEV),
-        ("secretsmanager:GetSecretValue", arn("secretsmanager", f"secret:{PROJECT}/dev-eu/db-AbCdEf"),
-         FROM_DEV),
-        ("kms:Decrypt", arn("kms", "key/state"), FROM_DEV | {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}),
-        # the same role assumed by anyone but the dev function: its own parameters and logs are closed too
-        ("ssm:GetParameter", arn("ssm", f"parameter/{PROJECT}/dev/db"), {}),
-        ("secretsmanager:GetSecretValue", arn("secretsmanager", f"secret:{PROJECT}/dev/db-AbCdEf"), {}),
-        ("logs:PutLogEvents", arn("logs", f"log-group:/aws/lambda/{PROJECT}-dev:log-stream:x"), {}),
-        ("ssm:GetParameter", arn("ssm", f"parameter/{PROJECT}/dev/db"),
-         {"lambda:SourceFunctionArn": function("dev-eu")}),
-    ])
+    @pytest.mark.parametrize(
+        ("action", "resource", "context"),
+        [
+            ("iam:CreateUser", arn("iam", "user/backdoor", region=""), FROM_DEV),
+            ("iam:AttachRolePolicy", role("dev"), FROM_DEV),
+            (
+                "sts:AssumeRole",
+                arn("iam", f"role/{PROJECT}-ci/{PROJECT}.deploy.production", region=""),
+                FROM_DEV,
+            ),
+            ("s3:GetObject", f"{STATE}/stacks/{PROJECT}/production.json", FROM_DEV),
+            ("lambda:UpdateFunctionCode", function("production"), FROM_DEV),
+            ("ssm:GetParameter", arn("ssm", f"parameter/{PROJECT}/production/db"), FROM_DEV),
+            (
+                "secretsmanager:GetSecretValue",
+                arn("secretsmanager", f"secret:{PROJECT}/dev-eu/db-AbCdEf"),
+                FROM_DEV,
+            ),
+            (
+                "kms:Decrypt",
+                arn("kms", "key/state"),
+                FROM_DEV | {"kms:ViaService": f"s3.{REGION}.amazonaws.com"},
+            ),
+            # the same role assumed by anyone but the dev function: its own parameters and logs are closed too
+            ("ssm:GetParameter", arn("ssm", f"parameter/{PROJECT}/dev/db"), {}),
+            ("secretsmanager:GetSecretValue", arn("secretsmanager", f"secret:{PROJECT}/dev/db-AbCdEf"), {}),
+            ("logs:PutLogEvents", arn("logs", f"log-group:/aws/lambda/{PROJECT}-dev:log-stream:x"), {}),
+            (
+                "ssm:GetParameter",
+                arn("ssm", f"parameter/{PROJECT}/dev/db"),
+                {"lambda:SourceFunctionArn": function("dev-eu")},
+            ),
+        ],
+    )
     def test_it_gets_nothing_outside_its_function(self, rendered, action, resource, context):
         assert decide(Request(action, resource, context), [self.STAR], rendered.boundary["dev"]) != ALLOWED
 
-    @pytest.mark.parametrize(("action", "resource"), [
-        ("logs:CreateLogStream", arn("logs", f"log-group:/aws/lambda/{PROJECT}-dev:log-stream:x")),
-        ("logs:PutLogEvents", arn("logs", f"log-group:/aws/lambda/{PROJECT}-dev:log-stream:x")),
-        ("ssm:GetParameter", arn("ssm", f"parameter/{PROJECT}/dev/db")),
-        ("secretsmanager:GetSecretValue", arn("secretsmanager", f"secret:{PROJECT}/dev/db-AbCdEf")),
-        ("xray:PutTraceSegments", "*"),
-    ])
+    @pytest.mark.parametrize(
+        ("action", "resource"),
+        [
+            ("logs:CreateLogStream", arn("logs", f"log-group:/aws/lambda/{PROJECT}-dev:log-stream:x")),
+            ("logs:PutLogEvents", arn("logs", f"log-group:/aws/lambda/{PROJECT}-dev:log-stream:x")),
+            ("ssm:GetParameter", arn("ssm", f"parameter/{PROJECT}/dev/db")),
+            ("secretsmanager:GetSecretValue", arn("secretsmanager", f"secret:{PROJECT}/dev/db-AbCdEf")),
+            ("xray:PutTraceSegments", "*"),
+        ],
+    )
     def test_the_function_keeps_what_it_needs(self, rendered, action, resource):
         request = Request(action, resource, self.FROM_DEV)
         assert decide(request, [self.STAR], rendered.boundary["dev"]) == ALLOWED
@@ -221,31 +309,39 @@ class TestABoundedRoleWithInlineStar:
 
 # --- 2. the dev job reaches another stack ------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("other", ["production", "dev-eu"])
-@pytest.mark.parametrize(("action", "resource", "context"), [
-    ("lambda:UpdateFunctionCode", lambda s: function(s), {}),
-    ("lambda:UpdateFunctionConfiguration", lambda s: function(s), {}),
-    ("lambda:UpdateAlias", lambda s: f"{function(s)}:live", {}),
-    ("lambda:AddPermission", lambda s: function(s), {"lambda:Principal": "apigateway.amazonaws.com"}),
-    ("ecr:PutImage", lambda s: arn("ecr", f"repository/{PROJECT}-{s}"), {}),
-    ("ecr:InitiateLayerUpload", lambda s: arn("ecr", f"repository/{PROJECT}-{s}"), {}),
-    ("ecr:BatchDeleteImage", lambda s: arn("ecr", f"repository/{PROJECT}-{s}"), {}),
-    ("s3:PutObject", lambda s: f"{STATE}/stacks/{PROJECT}/{s}.json", {}),
-    ("s3:GetObject", lambda s: f"{STATE}/stacks/{PROJECT}/{s}.json", {}),
-    ("s3:DeleteObject", lambda s: f"{STATE}/stacks/{PROJECT}/{s}.json.bak", {}),
-    ("s3:PutObject", lambda s: f"{STATE}/locks/organization/{PROJECT}/{s}/lock.json", {}),
-    ("s3:DeleteObject", lambda s: f"{STATE}/locks/organization/{PROJECT}/{s}/theirs.json", {}),
-    ("s3:PutObject", lambda s: f"{STATE}/history/{PROJECT}/{s}/{s}-1.history.json", {}),
-    ("s3:PutObject", lambda s: f"{STATE}/backups/{PROJECT}/{s}/{s}.1.json", {}),
-    ("iam:PassRole", lambda s: role(s), {"iam:PassedToService": "lambda.amazonaws.com"}),
-    ("iam:PutRolePolicy", lambda s: role(s), {"iam:PermissionsBoundary": boundary("dev")}),
-    ("iam:DeleteRole", lambda s: role(s), {}),
-    ("logs:DeleteLogGroup", lambda s: arn("logs", f"log-group:/aws/lambda/{PROJECT}-{s}"), {}),
-    ("logs:PutRetentionPolicy", lambda s: arn("logs", f"log-group:/aws/apigateway/{PROJECT}-{s}"), {}),
-    ("apigateway:PATCH", lambda s: f"{APIS}/api0{s}", owner_tags("ResourceTag", PROJECT, "{s}")),
-    ("apigateway:DELETE", lambda s: f"{APIS}/api0{s}/routes/r1", owner_tags("ResourceTag", PROJECT, "{s}")),
-    ("apigateway:POST", lambda s: APIS, owner_tags("RequestTag", PROJECT, "{s}")),
-])
+@pytest.mark.parametrize(
+    ("action", "resource", "context"),
+    [
+        ("lambda:UpdateFunctionCode", lambda s: function(s), {}),
+        ("lambda:UpdateFunctionConfiguration", lambda s: function(s), {}),
+        ("lambda:UpdateAlias", lambda s: f"{function(s)}:live", {}),
+        ("lambda:AddPermission", lambda s: function(s), {"lambda:Principal": "apigateway.amazonaws.com"}),
+        ("ecr:PutImage", lambda s: arn("ecr", f"repository/{PROJECT}-{s}"), {}),
+        ("ecr:InitiateLayerUpload", lambda s: arn("ecr", f"repository/{PROJECT}-{s}"), {}),
+        ("ecr:BatchDeleteImage", lambda s: arn("ecr", f"repository/{PROJECT}-{s}"), {}),
+        ("s3:PutObject", lambda s: f"{STATE}/stacks/{PROJECT}/{s}.json", {}),
+        ("s3:GetObject", lambda s: f"{STATE}/stacks/{PROJECT}/{s}.json", {}),
+        ("s3:DeleteObject", lambda s: f"{STATE}/stacks/{PROJECT}/{s}.json.bak", {}),
+        ("s3:PutObject", lambda s: f"{STATE}/locks/organization/{PROJECT}/{s}/lock.json", {}),
+        ("s3:DeleteObject", lambda s: f"{STATE}/locks/organization/{PROJECT}/{s}/theirs.json", {}),
+        ("s3:PutObject", lambda s: f"{STATE}/history/{PROJECT}/{s}/{s}-1.history.json", {}),
+        ("s3:PutObject", lambda s: f"{STATE}/backups/{PROJECT}/{s}/{s}.1.json", {}),
+        ("iam:PassRole", lambda s: role(s), {"iam:PassedToService": "lambda.amazonaws.com"}),
+        ("iam:PutRolePolicy", lambda s: role(s), {"iam:PermissionsBoundary": boundary("dev")}),
+        ("iam:DeleteRole", lambda s: role(s), {}),
+        ("logs:DeleteLogGroup", lambda s: arn("logs", f"log-group:/aws/lambda/{PROJECT}-{s}"), {}),
+        ("logs:PutRetentionPolicy", lambda s: arn("logs", f"log-group:/aws/apigateway/{PROJECT}-{s}"), {}),
+        ("apigateway:PATCH", lambda s: f"{APIS}/api0{s}", owner_tags("ResourceTag", PROJECT, "{s}")),
+        (
+            "apigateway:DELETE",
+            lambda s: f"{APIS}/api0{s}/routes/r1",
+            owner_tags("ResourceTag", PROJECT, "{s}"),
+        ),
+        ("apigateway:POST", lambda s: APIS, owner_tags("RequestTag", PROJECT, "{s}")),
+    ],
+)
 def test_dev_cannot_change_another_stack(rendered, other, action, resource, context):
     context = {key: value.format(s=other) for key, value in context.items()}
     assert deploy_dev(rendered, action, resource(other), **context) != ALLOWED
@@ -268,8 +364,12 @@ def test_further_stacks_pull_promoted_images_but_push_only_to_their_own(rendered
     building = arn("ecr", f"repository/{PROJECT}-dev")
     for action in ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImageScanFindings"):
         assert decide(Request(action, building), production) == ALLOWED, action
-    for action in ("ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:BatchDeleteImage",
-                   "ecr:SetRepositoryPolicy"):
+    for action in (
+        "ecr:PutImage",
+        "ecr:InitiateLayerUpload",
+        "ecr:BatchDeleteImage",
+        "ecr:SetRepositoryPolicy",
+    ):
         assert decide(Request(action, building), production) != ALLOWED, action
     own = arn("ecr", f"repository/{PROJECT}-production")
     assert decide(Request("ecr:PutImage", own), production) == ALLOWED
@@ -279,22 +379,26 @@ def test_further_stacks_pull_promoted_images_but_push_only_to_their_own(rendered
 
 # --- 3. a pull request reads production or pushes an image -------------------------------------------------
 
-@pytest.mark.parametrize(("action", "resource", "context"), [
-    ("s3:GetObject", f"{STATE}/stacks/{PROJECT}/production.json", {}),
-    ("s3:GetObject", f"{STATE}/stacks/{PROJECT}/dev-eu.json", {}),
-    ("s3:GetObject", f"{STATE}/history/{PROJECT}/dev/dev-1.history.json", {}),
-    ("s3:PutObject", f"{STATE}/stacks/{PROJECT}/dev.json", {}),
-    ("s3:PutObject", f"{STATE}/locks/organization/{PROJECT}/dev/planted.json", {}),
-    ("s3:DeleteObject", f"{STATE}/locks/organization/{PROJECT}/dev/x.json", {}),
-    ("ecr:PutImage", arn("ecr", f"repository/{PROJECT}-dev"), {}),
-    ("ecr:InitiateLayerUpload", arn("ecr", f"repository/{PROJECT}-dev"), {}),
-    ("ecr:BatchGetImage", arn("ecr", f"repository/{PROJECT}-production"), {}),
-    ("lambda:UpdateFunctionCode", function("dev"), {}),
-    ("lambda:GetFunction", function("production"), {}),
-    ("apigateway:PATCH", f"{APIS}/api0dev", owner_tags("ResourceTag", PROJECT, "dev")),
-    ("kms:Encrypt", "SECRETS_dev", {}),
-    ("kms:Decrypt", "SECRETS_production", {}),
-])
+
+@pytest.mark.parametrize(
+    ("action", "resource", "context"),
+    [
+        ("s3:GetObject", f"{STATE}/stacks/{PROJECT}/production.json", {}),
+        ("s3:GetObject", f"{STATE}/stacks/{PROJECT}/dev-eu.json", {}),
+        ("s3:GetObject", f"{STATE}/history/{PROJECT}/dev/dev-1.history.json", {}),
+        ("s3:PutObject", f"{STATE}/stacks/{PROJECT}/dev.json", {}),
+        ("s3:PutObject", f"{STATE}/locks/organization/{PROJECT}/dev/planted.json", {}),
+        ("s3:DeleteObject", f"{STATE}/locks/organization/{PROJECT}/dev/x.json", {}),
+        ("ecr:PutImage", arn("ecr", f"repository/{PROJECT}-dev"), {}),
+        ("ecr:InitiateLayerUpload", arn("ecr", f"repository/{PROJECT}-dev"), {}),
+        ("ecr:BatchGetImage", arn("ecr", f"repository/{PROJECT}-production"), {}),
+        ("lambda:UpdateFunctionCode", function("dev"), {}),
+        ("lambda:GetFunction", function("production"), {}),
+        ("apigateway:PATCH", f"{APIS}/api0dev", owner_tags("ResourceTag", PROJECT, "dev")),
+        ("kms:Encrypt", "SECRETS_dev", {}),
+        ("kms:Decrypt", "SECRETS_production", {}),
+    ],
+)
 def test_preview_reads_only_the_building_stack_and_writes_nothing(rendered, action, resource, context):
     if resource.startswith("SECRETS_"):
         resource = rendered.secrets_key[resource.removeprefix("SECRETS_")]
@@ -302,22 +406,27 @@ def test_preview_reads_only_the_building_stack_and_writes_nothing(rendered, acti
 
 
 def test_preview_may_preview_the_building_stack(rendered):
-    for action, resource in [("s3:GetObject", f"{STATE}/stacks/{PROJECT}/dev.json"),
-                             ("s3:GetObject", f"{STATE}/meta.yaml"),
-                             ("kms:Decrypt", rendered.secrets_key["dev"]),
-                             ("lambda:GetFunction", function("dev")),
-                             ("ecr:BatchGetImage", arn("ecr", f"repository/{PROJECT}-dev"))]:
+    for action, resource in [
+        ("s3:GetObject", f"{STATE}/stacks/{PROJECT}/dev.json"),
+        ("s3:GetObject", f"{STATE}/meta.yaml"),
+        ("kms:Decrypt", rendered.secrets_key["dev"]),
+        ("lambda:GetFunction", function("dev")),
+        ("ecr:BatchGetImage", arn("ecr", f"repository/{PROJECT}-dev")),
+    ]:
         assert decide(Request(action, resource), [rendered.preview]) == ALLOWED, (action, resource)
 
 
-@pytest.mark.parametrize(("action", "resource"), [
-    ("s3:PutObject", f"{STATE}/stacks/{PROJECT}/production.json"),
-    ("s3:DeleteObject", f"{STATE}/locks/organization/{PROJECT}/production/x.json"),
-    ("kms:Encrypt", "SECRETS_production"),
-    ("lambda:UpdateFunctionCode", function("production")),
-    ("ecr:PutImage", arn("ecr", f"repository/{PROJECT}-production")),
-    ("iam:PutRolePolicy", role("production")),
-])
+@pytest.mark.parametrize(
+    ("action", "resource"),
+    [
+        ("s3:PutObject", f"{STATE}/stacks/{PROJECT}/production.json"),
+        ("s3:DeleteObject", f"{STATE}/locks/organization/{PROJECT}/production/x.json"),
+        ("kms:Encrypt", "SECRETS_production"),
+        ("lambda:UpdateFunctionCode", function("production")),
+        ("ecr:PutImage", arn("ecr", f"repository/{PROJECT}-production")),
+        ("iam:PutRolePolicy", role("production")),
+    ],
+)
 def test_drift_reads_every_stack_and_writes_nothing(rendered, action, resource):
     if resource.startswith("SECRETS_"):
         resource = rendered.secrets_key[resource.removeprefix("SECRETS_")]
@@ -326,10 +435,12 @@ def test_drift_reads_every_stack_and_writes_nothing(rendered, action, resource):
 
 def test_drift_may_read_every_stack(rendered):
     for env in ENVIRONMENTS:
-        for action, resource in [("s3:GetObject", f"{STATE}/stacks/{PROJECT}/{env}.json"),
-                                 ("kms:Decrypt", rendered.secrets_key[env]),
-                                 ("lambda:GetFunction", function(env)),
-                                 ("iam:GetRole", role(env))]:
+        for action, resource in [
+            ("s3:GetObject", f"{STATE}/stacks/{PROJECT}/{env}.json"),
+            ("kms:Decrypt", rendered.secrets_key[env]),
+            ("lambda:GetFunction", function(env)),
+            ("iam:GetRole", role(env)),
+        ]:
             assert decide(Request(action, resource), [rendered.drift]) == ALLOWED, (env, action)
 
 
@@ -338,19 +449,32 @@ def test_drift_may_read_every_stack(rendered):
 OTHER_TEAM = owner_tags("ResourceTag", "payments", "dev")
 
 
-@pytest.mark.parametrize(("action", "resource", "context"), [
-    ("apigateway:PATCH", f"{APIS}/pay123", OTHER_TEAM),                       # repoint the API
-    ("apigateway:DELETE", f"{APIS}/pay123/authorizers/a1", OTHER_TEAM),       # strip its authorizer
-    ("apigateway:PATCH", f"{APIS}/pay123/routes/r1", OTHER_TEAM),
-    ("apigateway:PATCH", f"{APIS}/pay123/integrations/i1", OTHER_TEAM),
-    ("apigateway:DELETE", f"{APIS}/pay123", OTHER_TEAM),
-    ("apigateway:PATCH", f"{APIS}/untagged1", {}),                            # an API without tags
-    # claim it: tag it as ours, then change it
-    ("apigateway:POST", f"arn:aws:apigateway:{REGION}::/tags/{quote(f'{APIS}/pay123', safe='')}",
-     {"aws:TagKeys": ["Project", "Stack"], "aws:RequestTag/Project": PROJECT, "aws:RequestTag/Stack": "dev"}),
-    ("apigateway:DELETE", f"arn:aws:apigateway:{REGION}::/tags/{quote(f'{APIS}/pay123', safe='')}",
-     {"aws:TagKeys": ["Stack"]}),
-])
+@pytest.mark.parametrize(
+    ("action", "resource", "context"),
+    [
+        ("apigateway:PATCH", f"{APIS}/pay123", OTHER_TEAM),  # repoint the API
+        ("apigateway:DELETE", f"{APIS}/pay123/authorizers/a1", OTHER_TEAM),  # strip its authorizer
+        ("apigateway:PATCH", f"{APIS}/pay123/routes/r1", OTHER_TEAM),
+        ("apigateway:PATCH", f"{APIS}/pay123/integrations/i1", OTHER_TEAM),
+        ("apigateway:DELETE", f"{APIS}/pay123", OTHER_TEAM),
+        ("apigateway:PATCH", f"{APIS}/untagged1", {}),  # an API without tags
+        # claim it: tag it as ours, then change it
+        (
+            "apigateway:POST",
+            f"arn:aws:apigateway:{REGION}::/tags/{quote(f'{APIS}/pay123', safe='')}",
+            {
+                "aws:TagKeys": ["Project", "Stack"],
+                "aws:RequestTag/Project": PROJECT,
+                "aws:RequestTag/Stack": "dev",
+            },
+        ),
+        (
+            "apigateway:DELETE",
+            f"arn:aws:apigateway:{REGION}::/tags/{quote(f'{APIS}/pay123', safe='')}",
+            {"aws:TagKeys": ["Stack"]},
+        ),
+    ],
+)
 def test_no_deploy_role_touches_another_teams_api(rendered, action, resource, context):
     for env in ENVIRONMENTS:
         assert decide(Request(action, resource, context), [rendered.deploy[env]]) != ALLOWED, env
@@ -359,13 +483,20 @@ def test_no_deploy_role_touches_another_teams_api(rendered, action, resource, co
 OTHER_API_TAGS = f"arn:aws:apigateway:{REGION}::/tags/{quote(f'{APIS}/pay123', safe='')}"
 
 
-@pytest.mark.parametrize("context", [
-    # tag keys are case-insensitive in aws:ResourceTag/ lookups: `project`/`stack` would claim the API
-    {"aws:TagKeys": ["project", "stack"], "aws:RequestTag/project": PROJECT, "aws:RequestTag/stack": "dev"},
-    {"aws:TagKeys": ["PROJECT"]},
-    {"aws:TagKeys": ["CostCenter", "sTaCk"]},
-    {},  # a request that names no keys (ForAllValues alone is true when aws:TagKeys is missing)
-])
+@pytest.mark.parametrize(
+    "context",
+    [
+        # tag keys are case-insensitive in aws:ResourceTag/ lookups: `project`/`stack` would claim the API
+        {
+            "aws:TagKeys": ["project", "stack"],
+            "aws:RequestTag/project": PROJECT,
+            "aws:RequestTag/stack": "dev",
+        },
+        {"aws:TagKeys": ["PROJECT"]},
+        {"aws:TagKeys": ["CostCenter", "sTaCk"]},
+        {},  # a request that names no keys (ForAllValues alone is true when aws:TagKeys is missing)
+    ],
+)
 @pytest.mark.parametrize("action", ["apigateway:POST", "apigateway:DELETE"])
 def test_owner_tags_cannot_be_changed_in_any_case(rendered, action, context):
     for env in ENVIRONMENTS:
@@ -381,15 +512,18 @@ def test_image_tags_cannot_be_made_mutable(rendered):
         assert decide(Request("ecr:PutImage", own), [rendered.deploy[env]]) == ALLOWED, env
 
 
-@pytest.mark.parametrize(("context", "expected"), [
-    ({"lambda:Principal": "apigateway.amazonaws.com"}, True),
-    ({"lambda:Principal": "*"}, False),
-    ({"lambda:Principal": "123456789012"}, False),
-    ({}, False),
-    # the stacks have no function URL: no grant for one (a public URL with AuthType NONE)
-    ({"lambda:Principal": "apigateway.amazonaws.com", "lambda:FunctionUrlAuthType": "NONE"}, False),
-    ({"lambda:Principal": "apigateway.amazonaws.com", "lambda:FunctionUrlAuthType": "AWS_IAM"}, False),
-])
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        ({"lambda:Principal": "apigateway.amazonaws.com"}, True),
+        ({"lambda:Principal": "*"}, False),
+        ({"lambda:Principal": "123456789012"}, False),
+        ({}, False),
+        # the stacks have no function URL: no grant for one (a public URL with AuthType NONE)
+        ({"lambda:Principal": "apigateway.amazonaws.com", "lambda:FunctionUrlAuthType": "NONE"}, False),
+        ({"lambda:Principal": "apigateway.amazonaws.com", "lambda:FunctionUrlAuthType": "AWS_IAM"}, False),
+    ],
+)
 def test_invoke_grants_for_api_gateway_only(rendered, context, expected):
     assert (deploy_dev(rendered, "lambda:AddPermission", function("dev"), **context) == ALLOWED) is expected
 
@@ -409,33 +543,40 @@ def test_what_stays_allowed_outside_the_stack_is_the_documented_residue(rendered
     assert deploy_dev(rendered, "apigateway:GET", f"{APIS}/pay123") == ALLOWED
     assert deploy_dev(rendered, "apigateway:POST", other, **{"aws:TagKeys": ["CostCenter"]}) == ALLOWED
     assert deploy_dev(rendered, "logs:DeleteLogDelivery", "*", **{"aws:RequestedRegion": REGION}) == ALLOWED
-    assert deploy_dev(rendered, "logs:DeleteLogDelivery", "*",
-                      **{"aws:RequestedRegion": "us-east-1"}) != ALLOWED
+    assert (
+        deploy_dev(rendered, "logs:DeleteLogDelivery", "*", **{"aws:RequestedRegion": "us-east-1"}) != ALLOWED
+    )
 
 
 # --- 5. who may assume which role --------------------------------------------------------------------------
 
+
 def claims(subject: str) -> dict[str, str]:
-    return {"token.actions.githubusercontent.com:sub": subject,
-            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}
+    return {
+        "token.actions.githubusercontent.com:sub": subject,
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+    }
 
 
-@pytest.mark.parametrize(("role_name", "subject", "expected"), [
-    (f"{PROJECT}.deploy.dev", f"repo:{REPOSITORY}:environment:dev", True),
-    (f"{PROJECT}.deploy.dev", f"repo:{REPOSITORY}:pull_request", False),
-    (f"{PROJECT}.deploy.dev", f"repo:{REPOSITORY}:ref:refs/heads/main", False),
-    (f"{PROJECT}.deploy.dev", f"repo:{REPOSITORY}:environment:production", False),
-    (f"{PROJECT}.deploy.dev", f"repo:{REPOSITORY}:environment:dev-eu", False),
-    (f"{PROJECT}.deploy.dev", "repo:example-org/fork:environment:dev", False),
-    (f"{PROJECT}.deploy.production", f"repo:{REPOSITORY}:environment:production", True),
-    (f"{PROJECT}.deploy.production", f"repo:{REPOSITORY}:environment:dev", False),
-    (f"{PROJECT}.drift", f"repo:{REPOSITORY}:environment:drift", True),
-    (f"{PROJECT}.drift", f"repo:{REPOSITORY}:pull_request", False),
-    (f"{PROJECT}.drift", f"repo:{REPOSITORY}:ref:refs/heads/main", False),
-    (f"{PROJECT}.preview", f"repo:{REPOSITORY}:pull_request", True),
-    (f"{PROJECT}.preview", f"repo:{REPOSITORY}:ref:refs/heads/main", False),
-    (f"{PROJECT}.preview", "repo:example-org/fork:pull_request", False),
-])
+@pytest.mark.parametrize(
+    ("role_name", "subject", "expected"),
+    [
+        (f"{PROJECT}.deploy.dev", f"repo:{REPOSITORY}:environment:dev", True),
+        (f"{PROJECT}.deploy.dev", f"repo:{REPOSITORY}:pull_request", False),
+        (f"{PROJECT}.deploy.dev", f"repo:{REPOSITORY}:ref:refs/heads/main", False),
+        (f"{PROJECT}.deploy.dev", f"repo:{REPOSITORY}:environment:production", False),
+        (f"{PROJECT}.deploy.dev", f"repo:{REPOSITORY}:environment:dev-eu", False),
+        (f"{PROJECT}.deploy.dev", "repo:example-org/fork:environment:dev", False),
+        (f"{PROJECT}.deploy.production", f"repo:{REPOSITORY}:environment:production", True),
+        (f"{PROJECT}.deploy.production", f"repo:{REPOSITORY}:environment:dev", False),
+        (f"{PROJECT}.drift", f"repo:{REPOSITORY}:environment:drift", True),
+        (f"{PROJECT}.drift", f"repo:{REPOSITORY}:pull_request", False),
+        (f"{PROJECT}.drift", f"repo:{REPOSITORY}:ref:refs/heads/main", False),
+        (f"{PROJECT}.preview", f"repo:{REPOSITORY}:pull_request", True),
+        (f"{PROJECT}.preview", f"repo:{REPOSITORY}:ref:refs/heads/main", False),
+        (f"{PROJECT}.preview", "repo:example-org/fork:pull_request", False),
+    ],
+)
 def test_each_role_is_assumed_only_by_its_jobs(rendered, role_name, subject, expected):
     assert trust_allows(rendered.trust(role_name), federated=PROVIDER, context=claims(subject)) is expected
 
@@ -446,5 +587,8 @@ def test_immutable_subjects_are_trusted_exactly_as_configured():
     trust = json.loads(run.role(f"{PROJECT}.deploy.dev")["assumeRolePolicy"])
     assert trust_allows(trust, federated=PROVIDER, context=claims(f"repo:{immutable}:environment:dev"))
     assert not trust_allows(trust, federated=PROVIDER, context=claims(f"repo:{REPOSITORY}:environment:dev"))
-    assert not trust_allows(trust, federated=PROVIDER, context=claims(
-        "repo:example-org@1234567/container-lambda@99999999:environment:dev"))
+    assert not trust_allows(
+        trust,
+        federated=PROVIDER,
+        context=claims("repo:example-org@1234567/container-lambda@99999999:environment:dev"),
+    )

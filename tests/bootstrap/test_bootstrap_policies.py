@@ -19,8 +19,9 @@ KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-123456
 SECRETS_KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/5678abcd-12ab-34cd-56ef-1234567890ab"
 DOCUMENTS = {
     "deploy-building": policies.deploy_permissions(SCOPE, "dev", "dev", BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN),
-    "deploy-further": policies.deploy_permissions(SCOPE, "production", "dev", BUCKET_ARN, KEY_ARN,
-                                                  SECRETS_KEY_ARN),
+    "deploy-further": policies.deploy_permissions(
+        SCOPE, "production", "dev", BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN
+    ),
     "preview": policies.preview_permissions(SCOPE, "dev", BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN),
     "drift": policies.drift_permissions(SCOPE, BUCKET_ARN, KEY_ARN, [SECRETS_KEY_ARN]),
     "boundary": policies.boundary_policy(SCOPE, "dev"),
@@ -31,10 +32,18 @@ PERMISSIONS = {name: document for name, document in DOCUMENTS.items() if name !=
 RESOURCE_STAR_ACTIONS = {
     "ecr:GetAuthorizationToken",
     "logs:DescribeLogGroups",
-    "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeResourcePolicies",
-    "logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
-    "xray:PutTelemetryRecords", "xray:PutTraceSegments",
-    "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes", "sns:Unsubscribe",
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+    "xray:PutTelemetryRecords",
+    "xray:PutTraceSegments",
+    "sns:GetSubscriptionAttributes",
+    "sns:SetSubscriptionAttributes",
+    "sns:Unsubscribe",
 }
 
 
@@ -62,9 +71,12 @@ def test_trust_is_the_github_provider_with_exact_audience_and_subject():
     trust = policies.github_trust_policy(SCOPE.oidc_provider, ["repo:o/r:environment:dev"])
     (statement,) = trust["Statement"]
     assert statement["Principal"] == {"Federated": SCOPE.oidc_provider}
-    assert statement["Condition"] == {"StringEquals": {
-        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-        "token.actions.githubusercontent.com:sub": ["repo:o/r:environment:dev"]}}
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub": ["repo:o/r:environment:dev"],
+        }
+    }
 
 
 def test_trust_policy_passes_parliament_except_its_known_blind_spots():
@@ -99,7 +111,9 @@ def test_deploy_permissions_community_findings_are_the_documented_ones(name):
     # PRIVILEGE_ESCALATION: deploying code to a function that runs with a role is the job; that role is
     # capped by the boundary (test_bootstrap_escalation.py).
     assert {issue for issue, _ in findings(PERMISSIONS[name], community=True)} == {
-        "CREDENTIALS_EXPOSURE", "PERMISSIONS_MANAGEMENT_ACTIONS", "PRIVILEGE_ESCALATION",
+        "CREDENTIALS_EXPOSURE",
+        "PERMISSIONS_MANAGEMENT_ACTIONS",
+        "PRIVILEGE_ESCALATION",
     }
 
 
@@ -124,8 +138,11 @@ def test_cloudsplaining_finds_only_the_escalations_that_deploying_a_function_is(
     # iam:UpdateAssumeRolePolicy (three of the eight before the boundary) stay gone.
     assert escalations(PERMISSIONS[name]) == set()
     assert escalations(PERMISSIONS[name], flag_resource_arn_statements=True) == {
-        "AttachRolePolicy", "PutRolePolicy", "EditExistingLambdaFunctionWithRole",
-        "PassExistingRoleToNewLambdaThenAddPermission", "UpdateLambdaFunctionAndAddPermission",
+        "AttachRolePolicy",
+        "PutRolePolicy",
+        "EditExistingLambdaFunctionWithRole",
+        "PassExistingRoleToNewLambdaThenAddPermission",
+        "UpdateLambdaFunctionAndAddPermission",
     }
 
 
@@ -153,8 +170,11 @@ def test_resource_star_only_where_aws_supports_no_resource_scope(name):
         for action in statement["Action"]:
             assert action in RESOURCE_STAR_ACTIONS, action
             # ...and AWS indeed defines no resource type for it.
-            assert all(rt["resource_type"] == "" for p in iam_definition()[action.lower()]
-                       for rt in p["resource_types"]), action
+            assert all(
+                rt["resource_type"] == ""
+                for p in iam_definition()[action.lower()]
+                for rt in p["resource_types"]
+            ), action
 
 
 @pytest.mark.parametrize("name", ["deploy-building", "preview", "drift"])
@@ -183,7 +203,8 @@ def test_inline_policy_fits_the_iam_size_quota(name):
 def test_the_managed_policies_fit_the_managed_policy_size_quota(name):
     # Managed policies: 6,144 characters, whitespace not counted; with the longest stack name (31 characters).
     document = {"boundary": policies.boundary_policy, "delivery": policies.delivery_permissions}[name](
-        SCOPE, "a" * 31)
+        SCOPE, "a" * 31
+    )
     assert len(json.dumps(document, separators=(",", ":"))) < 6_144
 
 
@@ -196,8 +217,13 @@ def test_statement_ids_are_unique(name):
 def test_bucket_policy_denies_every_request_without_tls():
     (statement,) = policies.tls_only_bucket_policy(BUCKET_ARN)["Statement"]
     assert statement == {
-        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-        "Resource": [BUCKET_ARN, f"{BUCKET_ARN}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [BUCKET_ARN, f"{BUCKET_ARN}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
 
 
 def test_bucket_policy_passes_parliament():

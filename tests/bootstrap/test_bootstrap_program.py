@@ -24,8 +24,11 @@ DRIFT_ROLE = f"{PROJECT}.drift"
 ROLES = [*DEPLOY_ROLES.values(), PREVIEW_ROLE, DRIFT_ROLE]
 EXISTING_PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
 TAGGABLE = {
-    "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "aws:kms/key:Key", "aws:s3/bucket:Bucket",
-    "aws:iam/role:Role", "aws:iam/policy:Policy",
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+    "aws:kms/key:Key",
+    "aws:s3/bucket:Bucket",
+    "aws:iam/role:Role",
+    "aws:iam/policy:Policy",
 }
 
 
@@ -44,6 +47,7 @@ def role_arn(name: str) -> str:
 
 # --- outputs -----------------------------------------------------------------------------------------------
 
+
 def test_outputs_say_which_variable_goes_where(default_run):
     assert tuple(default_run.outputs) == OUTPUT_NAMES
     assert default_run.outputs["buildingStack"] == "dev"
@@ -54,8 +58,10 @@ def test_outputs_say_which_variable_goes_where(default_run):
         "DEPLOY_STACKS": '["dev","production"]',
     }
     assert default_run.outputs["environmentVariables"] == {
-        env: {"AWS_DEPLOY_ROLE_ARN": role_arn(name),
-              "PULUMI_SECRETS_PROVIDER": f"awskms://alias/{PROJECT}-secrets-{env}?region={REGION}"}
+        env: {
+            "AWS_DEPLOY_ROLE_ARN": role_arn(name),
+            "PULUMI_SECRETS_PROVIDER": f"awskms://alias/{PROJECT}-secrets-{env}?region={REGION}",
+        }
         for env, name in DEPLOY_ROLES.items()
     } | {"drift": {"AWS_DRIFT_ROLE_ARN": role_arn(DRIFT_ROLE)}}
 
@@ -71,14 +77,18 @@ def test_deploy_stacks_is_the_deploy_environments_in_their_order():
 def test_the_output_variables_are_the_declared_ones(default_run):
     assert tuple(default_run.outputs["repositoryVariables"]) == REPOSITORY_VARIABLES
     for env, variables in default_run.outputs["environmentVariables"].items():
-        assert tuple(variables) == (DRIFT_ENVIRONMENT_VARIABLES if env == "drift"
-                                    else DEPLOY_ENVIRONMENT_VARIABLES), env
+        assert tuple(variables) == (
+            DRIFT_ENVIRONMENT_VARIABLES if env == "drift" else DEPLOY_ENVIRONMENT_VARIABLES
+        ), env
 
 
 def test_the_gh_commands_set_exactly_the_output_variables_where_they_belong(default_run):
     expected = {(None, name, value) for name, value in default_run.outputs["repositoryVariables"].items()}
-    expected |= {(env, name, value) for env, variables in default_run.outputs["environmentVariables"].items()
-                 for name, value in variables.items()}
+    expected |= {
+        (env, name, value)
+        for env, variables in default_run.outputs["environmentVariables"].items()
+        for name, value in variables.items()
+    }
     commands = set()
     for line in default_run.outputs["ghVariableCommands"].splitlines():
         words = shlex.split(line)
@@ -98,6 +108,7 @@ def test_gh_commands_name_the_repository_as_owner_slash_repo_in_the_immutable_fo
 
 # --- identity provider -------------------------------------------------------------------------------------
 
+
 def test_creates_the_github_oidc_provider_for_sts_without_thumbprints(default_run):
     provider = default_run.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
     assert provider["url"] == "https://token.actions.githubusercontent.com"
@@ -114,8 +125,10 @@ def test_reuses_an_existing_provider_instead_of_creating_one():
 
 def test_existing_provider_without_the_sts_audience_is_rejected_before_anything_is_created():
     with pytest.raises(BootstrapConfigError, match="does not list 'sts.amazonaws.com'") as error:
-        run_bootstrap({"existingOidcProviderArn": EXISTING_PROVIDER},
-                      existing_provider_audiences=["https://github.com/example-org"])
+        run_bootstrap(
+            {"existingOidcProviderArn": EXISTING_PROVIDER},
+            existing_provider_audiences=["https://github.com/example-org"],
+        )
     assert error.value.registered == []
 
 
@@ -127,13 +140,20 @@ def test_existing_provider_of_another_account_is_rejected_before_anything_is_cre
 
 def test_bad_config_reports_every_key_and_creates_nothing():
     with pytest.raises(BootstrapConfigError) as error:
-        run_bootstrap({"githubRepository": "example-org/*", "deployEnvironments": '["prod*"]',
-                       "existingOidcProviderArn": "arn:aws:iam::123:oidc-provider/x"}, aws_region=None)
+        run_bootstrap(
+            {
+                "githubRepository": "example-org/*",
+                "deployEnvironments": '["prod*"]',
+                "existingOidcProviderArn": "arn:aws:iam::123:oidc-provider/x",
+            },
+            aws_region=None,
+        )
     assert len(error.value.problems) == 4
     assert error.value.registered == []
 
 
 # --- roles -------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("role", ROLES)
 def test_roles_trust_the_created_provider_with_exact_conditions(default_run, role):
@@ -145,20 +165,24 @@ def test_roles_trust_the_created_provider_with_exact_conditions(default_run, rol
     assert equals["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
 
 
-@pytest.mark.parametrize(("role", "subject"), [
-    (DEPLOY_ROLES["dev"], f"repo:{REPOSITORY}:environment:dev"),
-    (DEPLOY_ROLES["production"], f"repo:{REPOSITORY}:environment:production"),
-    (PREVIEW_ROLE, f"repo:{REPOSITORY}:pull_request"),
-    (DRIFT_ROLE, f"repo:{REPOSITORY}:environment:drift"),
-])
+@pytest.mark.parametrize(
+    ("role", "subject"),
+    [
+        (DEPLOY_ROLES["dev"], f"repo:{REPOSITORY}:environment:dev"),
+        (DEPLOY_ROLES["production"], f"repo:{REPOSITORY}:environment:production"),
+        (PREVIEW_ROLE, f"repo:{REPOSITORY}:pull_request"),
+        (DRIFT_ROLE, f"repo:{REPOSITORY}:environment:drift"),
+    ],
+)
 def test_each_role_trusts_exactly_one_subject(default_run, role, subject):
     assert subjects(default_run, role) == [subject]
 
 
 def test_by_default_the_dev_environment_is_the_only_deploy_environment():
     run = run_bootstrap()
-    assert [r["name"] for r in run.of_type("aws:iam/role:Role")
-            if ".deploy." in r["name"]] == [f"{PROJECT}.deploy.dev"]
+    assert [r["name"] for r in run.of_type("aws:iam/role:Role") if ".deploy." in r["name"]] == [
+        f"{PROJECT}.deploy.dev"
+    ]
 
 
 def test_the_immutable_repository_form_is_used_exactly_as_given():
@@ -185,11 +209,14 @@ def test_role_policies_are_scoped_to_the_created_bucket_and_keys(default_run):
     secrets = {env: default_run.key_arn(f"secrets-{env}-key") for env in DEPLOY_ROLES}
     for env, name in DEPLOY_ROLES.items():
         assert default_run.role_policy(name) == policies.deploy_permissions(
-            scope, env, "dev", BUCKET_ARN, state_key, secrets[env])
+            scope, env, "dev", BUCKET_ARN, state_key, secrets[env]
+        )
     assert default_run.role_policy(PREVIEW_ROLE) == policies.preview_permissions(
-        scope, "dev", BUCKET_ARN, state_key, secrets["dev"])
+        scope, "dev", BUCKET_ARN, state_key, secrets["dev"]
+    )
     assert default_run.role_policy(DRIFT_ROLE) == policies.drift_permissions(
-        scope, BUCKET_ARN, state_key, list(secrets.values()))
+        scope, BUCKET_ARN, state_key, list(secrets.values())
+    )
 
 
 def test_each_deploy_environment_gets_its_boundary_before_its_role(default_run):
@@ -198,13 +225,18 @@ def test_each_deploy_environment_gets_its_boundary_before_its_role(default_run):
         boundary = boundaries[f"{PROJECT}.boundary.{env}"]
         assert boundary.state["arn"] == boundary_arn("aws", ACCOUNT, env)
         assert json.loads(boundary.inputs["policy"]) == policies.boundary_policy(
-            policies.Scope(partition="aws", region=REGION, account_id=ACCOUNT), env)
-        (component,) = [r for r in default_run.program.records if r.name == f"deploy-{env}"
-                        and r.typ.endswith(":PipelineRole")]
+            policies.Scope(partition="aws", region=REGION, account_id=ACCOUNT), env
+        )
+        (component,) = [
+            r
+            for r in default_run.program.records
+            if r.name == f"deploy-{env}" and r.typ.endswith(":PipelineRole")
+        ]
         assert boundary.urn in component.depends_on
 
 
 # --- state backend -----------------------------------------------------------------------------------------
+
 
 def test_state_bucket_is_versioned(default_run):
     versioning = default_run.one("aws:s3/bucketVersioning:BucketVersioning")
@@ -214,18 +246,26 @@ def test_state_bucket_is_versioned(default_run):
 
 def test_state_bucket_is_encrypted_with_the_key(default_run):
     encryption = default_run.one(
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    )
     assert encryption["bucket"] == BUCKET
     (rule,) = encryption["rules"]
     assert rule["applyServerSideEncryptionByDefault"] == {
-        "sseAlgorithm": "aws:kms", "kmsMasterKeyId": default_run.key_arn()}
+        "sseAlgorithm": "aws:kms",
+        "kmsMasterKeyId": default_run.key_arn(),
+    }
     assert rule["bucketKeyEnabled"] is True
 
 
 def test_state_bucket_blocks_all_public_access(default_run):
     block = default_run.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
-    assert block == {"bucket": BUCKET, "blockPublicAcls": True, "blockPublicPolicy": True,
-                     "ignorePublicAcls": True, "restrictPublicBuckets": True}
+    assert block == {
+        "bucket": BUCKET,
+        "blockPublicAcls": True,
+        "blockPublicPolicy": True,
+        "ignorePublicAcls": True,
+        "restrictPublicBuckets": True,
+    }
 
 
 def test_state_bucket_disables_acls(default_run):
@@ -258,7 +298,8 @@ def test_aliases_name_the_keys(default_run):
     keys = {r.name: r.state["keyId"] for r in default_run.program.of_type("aws:kms/key:Key")}
     aliases = {alias["name"]: alias["targetKeyId"] for alias in default_run.of_type("aws:kms/alias:Alias")}
     assert aliases == {f"alias/{PROJECT}-state": keys["pulumi-state-key"]} | {
-        f"alias/{PROJECT}-secrets-{env}": keys[f"secrets-{env}-key"] for env in DEPLOY_ROLES}
+        f"alias/{PROJECT}-secrets-{env}": keys[f"secrets-{env}-key"] for env in DEPLOY_ROLES
+    }
 
 
 def test_the_backend_layout_file_is_written_for_project_scoped_stacks(default_run):
@@ -269,17 +310,24 @@ def test_the_backend_layout_file_is_written_for_project_scoped_stacks(default_ru
 
 def test_the_state_its_protective_settings_and_the_keys_are_protected(default_run):
     assert default_run.protected == {
-        "pulumi-state-bucket", "pulumi-state-key", "pulumi-state-key-alias", "pulumi-state-ownership",
-        "pulumi-state-public-access-block", "pulumi-state-versioning", "pulumi-state-encryption",
-        "pulumi-state-lifecycle", "pulumi-state-tls-only",
-        *[f"secrets-{env}-{part}" for env in DEPLOY_ROLES for part in ("key", "alias")]}
+        "pulumi-state-bucket",
+        "pulumi-state-key",
+        "pulumi-state-key-alias",
+        "pulumi-state-ownership",
+        "pulumi-state-public-access-block",
+        "pulumi-state-versioning",
+        "pulumi-state-encryption",
+        "pulumi-state-lifecycle",
+        "pulumi-state-tls-only",
+        *[f"secrets-{env}-{part}" for env in DEPLOY_ROLES for part in ("key", "alias")],
+    }
 
 
 # --- tags --------------------------------------------------------------------------------------------------
+
 
 def test_every_taggable_resource_has_the_standard_tags(default_run):
     tagged = [r for r in default_run.resources if r.typ in TAGGABLE]
     assert {r.typ for r in tagged} == TAGGABLE
     for resource in tagged:
-        assert resource.inputs["tags"] == {
-            "Project": PROJECT, "Stack": "github", "ManagedBy": "pulumi"}
+        assert resource.inputs["tags"] == {"Project": PROJECT, "Stack": "github", "ManagedBy": "pulumi"}

@@ -76,7 +76,8 @@ def requirement_closure(roots: set[str]) -> set[str]:
 
 def test_program_imports_nothing_beyond_its_own_requirements():
     # bootstrap/venv holds only bootstrap/requirements.txt; infra/ modules it reuses must not pull in more.
-    result = subprocess.run([sys.executable, "-c", IMPORTED_DISTRIBUTIONS], cwd=ROOT, check=True,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORTED_DISTRIBUTIONS], cwd=ROOT, check=True, capture_output=True, text=True
+    )
     imported = {re.sub(r"[-_.]+", "-", d).lower() for d in json.loads(result.stdout)}
     assert imported <= requirement_closure(set(pins(ROOT / "bootstrap" / "requirements.txt")))

@@ -44,43 +44,52 @@ def test_repository_is_required():
     assert "githubRepository is required" in problem
 
 
-@pytest.mark.parametrize("repository", [
-    "container-lambda",              # no owner
-    "example-org/container/lambda",  # extra segment
-    "example-org/*",                 # wildcard
-    "example-*/container-lambda",
-    "example-org/container-lambd?",
-    "-example/container-lambda",     # owner cannot start with a hyphen
-    "example--org/container-lambda",  # nor hold a double hyphen
-    "a" * 40 + "/container-lambda",  # owner longer than 39
-    "example-org/" + "r" * 101,      # repository longer than 100
-    "example-org/..",
-    "example-org/",
-    "example org/container-lambda",
-    "example-org/container-lambda\n",  # `$` alone would accept a trailing newline
-])
+@pytest.mark.parametrize(
+    "repository",
+    [
+        "container-lambda",  # no owner
+        "example-org/container/lambda",  # extra segment
+        "example-org/*",  # wildcard
+        "example-*/container-lambda",
+        "example-org/container-lambd?",
+        "-example/container-lambda",  # owner cannot start with a hyphen
+        "example--org/container-lambda",  # nor hold a double hyphen
+        "a" * 40 + "/container-lambda",  # owner longer than 39
+        "example-org/" + "r" * 101,  # repository longer than 100
+        "example-org/..",
+        "example-org/",
+        "example org/container-lambda",
+        "example-org/container-lambda\n",  # `$` alone would accept a trailing newline
+    ],
+)
 def test_malformed_repository_is_rejected(repository):
     (problem,) = problems({"githubRepository": repository})
     assert "githubRepository" in problem and repr(repository) in problem
 
 
-@pytest.mark.parametrize("repository", [
-    "example-org@1234567/container-lambda@89012345",
-    "Example-Org@1/container.lambda_x@2",
-])
+@pytest.mark.parametrize(
+    "repository",
+    [
+        "example-org@1234567/container-lambda@89012345",
+        "Example-Org@1/container.lambda_x@2",
+    ],
+)
 def test_the_immutable_repository_form_is_accepted_as_given(repository):
     assert load({"githubRepository": repository}).github_repository == repository
 
 
-@pytest.mark.parametrize("repository", [
-    "example-org@1234567/container-lambda",      # both ids or neither
-    "example-org/container-lambda@89012345",
-    "example-org@/container-lambda@1",
-    "example-org@12a/container-lambda@1",
-    "example-org@0123/container-lambda@1",       # ids have no leading zero
-    "example-org@*/container-lambda@*",
-    "example-org@\u0661\u0662/container-lambda@1",  # Arabic-Indic digits
-])
+@pytest.mark.parametrize(
+    "repository",
+    [
+        "example-org@1234567/container-lambda",  # both ids or neither
+        "example-org/container-lambda@89012345",
+        "example-org@/container-lambda@1",
+        "example-org@12a/container-lambda@1",
+        "example-org@0123/container-lambda@1",  # ids have no leading zero
+        "example-org@*/container-lambda@*",
+        "example-org@\u0661\u0662/container-lambda@1",  # Arabic-Indic digits
+    ],
+)
 def test_malformed_immutable_repository_is_rejected(repository):
     (problem,) = problems({"githubRepository": repository})
     assert "githubRepository" in problem and repr(repository) in problem
@@ -102,8 +111,23 @@ def test_environments_must_be_a_list_of_names(raw):
     assert "deployEnvironments must be a list" in problem
 
 
-@pytest.mark.parametrize("name", ["prod*", "prod?", "", "-prod", "prod uction", "a" * 32, "prod:x",
-                                  "prod\n", "Production", "prod-", "a--b", "dev.eu"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "prod*",
+        "prod?",
+        "",
+        "-prod",
+        "prod uction",
+        "a" * 32,
+        "prod:x",
+        "prod\n",
+        "Production",
+        "prod-",
+        "a--b",
+        "dev.eu",
+    ],
+)
 def test_environment_names_are_stack_names(name):
     (problem,) = problems({"deployEnvironments": json.dumps([name])})
     assert "deployEnvironments entry" in problem and "not a stack name" in problem
@@ -119,13 +143,16 @@ def test_duplicate_environments_are_rejected():
     assert "twice" in problem
 
 
-@pytest.mark.parametrize("arn", [
-    "arn:aws:iam::123456789012:oidc-provider/gitlab.com",
-    "arn:aws:iam::12345678901:oidc-provider/token.actions.githubusercontent.com",
-    "arn:aws:iam::*:oidc-provider/token.actions.githubusercontent.com",
-    "token.actions.githubusercontent.com",
-    "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com\n",
-])
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:iam::123456789012:oidc-provider/gitlab.com",
+        "arn:aws:iam::12345678901:oidc-provider/token.actions.githubusercontent.com",
+        "arn:aws:iam::*:oidc-provider/token.actions.githubusercontent.com",
+        "token.actions.githubusercontent.com",
+        "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com\n",
+    ],
+)
 def test_existing_provider_must_be_a_github_provider_arn(arn):
     (problem,) = problems({"existingOidcProviderArn": arn})
     assert "existingOidcProviderArn" in problem
@@ -143,8 +170,14 @@ def test_region_must_be_a_region_name():
 
 def test_every_bad_key_is_reported_in_one_message():
     with pytest.raises(BootstrapConfigError) as error:
-        load({"githubRepository": "nope", "deployEnvironments": '["a*"]',
-              "existingOidcProviderArn": "arn:aws:iam::1:oidc-provider/x"}, region="")
+        load(
+            {
+                "githubRepository": "nope",
+                "deployEnvironments": '["a*"]',
+                "existingOidcProviderArn": "arn:aws:iam::1:oidc-provider/x",
+            },
+            region="",
+        )
     message = str(error.value)
     assert len(error.value.problems) == 4
     for key in ("aws:region", "githubRepository", "deployEnvironments", "existingOidcProviderArn"):

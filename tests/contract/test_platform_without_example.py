@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "function"
 # tools that `make install` puts in the working tree; the copy shares them
 INSTALLED = ("venv", ".venv-checkov", ".tools")
+
+
 def copy_repository(target: Path) -> None:
     """The files git would commit now (tracked or new, not ignored), without installed tools."""
     listed = (
@@ -74,7 +76,10 @@ def repository(tmp_path_factory) -> Path:
 def test_make_resolves_its_targets_without_the_examples_requirements(repository):
     result = subprocess.run(
         ["make", "--dry-run", "--always-make", "install", "test"],
-        cwd=repository, capture_output=True, text=True, check=False,
+        cwd=repository,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, f"make refuses to start without function requirements:\n{result.stderr}"
 

@@ -30,19 +30,35 @@ ROUTE = "aws:apigatewayv2/route:Route"
 STAGE = "aws:apigatewayv2/stage:Stage"
 
 
-def run_stack(config: dict[str, Any] | None = None, *, stack: str = "dev", cache_from: str | None = None,
-              pinned_image: str | None = None, ecr_images: dict[str, dict[str, str]] | None = None,
-              stack_file: Path | None = None, program: Path = ROOT, secrets: tuple[str, ...] = (),
-              mocks: HarnessMocks | None = None) -> ProgramRun:
+def run_stack(
+    config: dict[str, Any] | None = None,
+    *,
+    stack: str = "dev",
+    cache_from: str | None = None,
+    pinned_image: str | None = None,
+    ecr_images: dict[str, dict[str, str]] | None = None,
+    stack_file: Path | None = None,
+    program: Path = ROOT,
+    secrets: tuple[str, ...] = (),
+    mocks: HarnessMocks | None = None,
+) -> ProgramRun:
     """The program with Pulumi.yaml's defaults, aws:region and `config` (no CONTAINER_LAMBDA_CACHE_FROM /
     CONTAINER_LAMBDA_IMAGE_URI unless `cache_from` / `pinned_image` is given). `ecr_images` is what ECR
     holds ({repository: {tag: digest}}); by default no repository exists yet (a first deployment).
     `secrets` are keys set with --secret; `mocks` replaces the default mocks (another account, region...)."""
     values: dict[str, Any] = {} if stack_file else {"aws:region": "eu-west-1"}
     values |= config or {}
-    return run_program(program, values, project=PROJECT, stack=stack, project_file=ROOT / "Pulumi.yaml",
-                       stack_file=stack_file, mocks=mocks or HarnessMocks(ecr_images=ecr_images),
-                       env={CACHE_ENV: cache_from, IMAGE_URI_ENV: pinned_image}, secrets=secrets)
+    return run_program(
+        program,
+        values,
+        project=PROJECT,
+        stack=stack,
+        project_file=ROOT / "Pulumi.yaml",
+        stack_file=stack_file,
+        mocks=mocks or HarnessMocks(ecr_images=ecr_images),
+        env={CACHE_ENV: cache_from, IMAGE_URI_ENV: pinned_image},
+        secrets=secrets,
+    )
 
 
 def log_group(run: ProgramRun, name: str) -> Registered:

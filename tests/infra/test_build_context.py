@@ -15,7 +15,7 @@ FUNCTION_DIR = ROOT / "function"
 # A function of the tests' own (the contract's shape, none of function/'s names): what the tag hashes.
 SOURCE, DEPENDENCIES = "handler.py", "deps.txt"
 OWN_FUNCTION = {
-    "Dockerfile": f"FROM scratch\nCOPY {DEPENDENCIES} {SOURCE} /task/\nCMD [\"handler.main\"]\n",
+    "Dockerfile": f'FROM scratch\nCOPY {DEPENDENCIES} {SOURCE} /task/\nCMD ["handler.main"]\n',
     ".dockerignore": f"*\n!{SOURCE}\n!{DEPENDENCIES}\n",
     SOURCE: "def main(event, context):\n    return {'statusCode': 204}\n",
     DEPENDENCIES: "",
@@ -41,19 +41,22 @@ def tag(context: Path, dockerfile: str = "Dockerfile", platform: str = "linux/ar
     return image_tag(context, context / dockerfile, platform)
 
 
-@pytest.mark.parametrize(("patterns", "path", "ignored"), [
-    ("*\n!handler.py", "handler.py", False),
-    ("*\n!handler.py", "events/call.json", True),
-    ("*\n!handler.py", "train.py", True),
-    ("events", "events/call.json", True),
-    ("events/*.json\n!events/keep.json", "events/keep.json", False),
-    ("**/*.pyc", "a/b/c.pyc", True),
-    ("**/*.pyc", "c.pyc", True),
-    ("/build", "build/x", True),
-    ("*.md", "docs/readme.md", False),  # `*` stays within one segment
-    ("# comment\n\n", "handler.py", False),
-    ("te?t.py", "test.py", True),
-])
+@pytest.mark.parametrize(
+    ("patterns", "path", "ignored"),
+    [
+        ("*\n!handler.py", "handler.py", False),
+        ("*\n!handler.py", "events/call.json", True),
+        ("*\n!handler.py", "train.py", True),
+        ("events", "events/call.json", True),
+        ("events/*.json\n!events/keep.json", "events/keep.json", False),
+        ("**/*.pyc", "a/b/c.pyc", True),
+        ("**/*.pyc", "c.pyc", True),
+        ("/build", "build/x", True),
+        ("*.md", "docs/readme.md", False),  # `*` stays within one segment
+        ("# comment\n\n", "handler.py", False),
+        ("te?t.py", "test.py", True),
+    ],
+)
 def test_dockerignore_rules(patterns, path, ignored):
     assert is_ignored(path, parse_dockerignore(patterns)) is ignored
 

@@ -63,23 +63,51 @@ BAD = [
     ({"environment": ["A=1"]}, f"{N}:environment", "A=1"),
     ({"secretEnvironment": {"DB": "arn:aws:s3:::bucket/key"}}, f"{N}:secretEnvironment", "arn:aws:s3"),
     # outside what the stack's permissions boundary admits (another stack's, or no stack's, names)
-    ({"secretEnvironment": {"DB": SECRET_ARN.replace("/dev/", "/production/")}}, f"{N}:secretEnvironment",
-     "permissions boundary"),
-    ({"secretEnvironment": {"DB": "arn:aws:ssm:eu-west-1:123456789012:parameter/orders/db"}},
-     f"{N}:secretEnvironment", "permissions boundary"),
-    ({"secretEnvironment": {"DB": SECRET_ARN.replace("arn:aws:", "arn:aws-cn:")}}, f"{N}:secretEnvironment",
-     "aws-cn"),
-    ({"secretEnvironment": {"DB": {"arn": SECRET_ARN, "kmsKeyArn": f"arn:aws:kms:eu-west-1:999999999999:key/"
-                                                                 f"{KEY_ID}"}}},
-     f"{N}:secretEnvironment", "999999999999"),
+    (
+        {"secretEnvironment": {"DB": SECRET_ARN.replace("/dev/", "/production/")}},
+        f"{N}:secretEnvironment",
+        "permissions boundary",
+    ),
+    (
+        {"secretEnvironment": {"DB": "arn:aws:ssm:eu-west-1:123456789012:parameter/orders/db"}},
+        f"{N}:secretEnvironment",
+        "permissions boundary",
+    ),
+    (
+        {"secretEnvironment": {"DB": SECRET_ARN.replace("arn:aws:", "arn:aws-cn:")}},
+        f"{N}:secretEnvironment",
+        "aws-cn",
+    ),
+    (
+        {
+            "secretEnvironment": {
+                "DB": {"arn": SECRET_ARN, "kmsKeyArn": f"arn:aws:kms:eu-west-1:999999999999:key/{KEY_ID}"}
+            }
+        },
+        f"{N}:secretEnvironment",
+        "999999999999",
+    ),
     ({"secretEnvironment": {"DB": {"arn": SECRET_ARN, "kms": "x"}}}, f"{N}:secretEnvironment", "kms"),
     # a reference in another account or region than the stack's (the caller's)
-    ({"secretEnvironment": {"DB": SECRET_ARN.replace(":123456789012:", ":999999999999:")}},
-     f"{N}:secretEnvironment", "account 999999999999"),
-    ({"secretEnvironment": {"DB": SECRET_ARN.replace(":eu-west-1:", ":us-east-1:")}},
-     f"{N}:secretEnvironment", "region us-east-1"),
-    ({"secretEnvironment": {"DB": "arn:aws:ssm:eu-west-1:999999999999:parameter/container-lambda/dev/token"}},
-     f"{N}:secretEnvironment", "account 999999999999"),
+    (
+        {"secretEnvironment": {"DB": SECRET_ARN.replace(":123456789012:", ":999999999999:")}},
+        f"{N}:secretEnvironment",
+        "account 999999999999",
+    ),
+    (
+        {"secretEnvironment": {"DB": SECRET_ARN.replace(":eu-west-1:", ":us-east-1:")}},
+        f"{N}:secretEnvironment",
+        "region us-east-1",
+    ),
+    (
+        {
+            "secretEnvironment": {
+                "DB": "arn:aws:ssm:eu-west-1:999999999999:parameter/container-lambda/dev/token"
+            }
+        },
+        f"{N}:secretEnvironment",
+        "account 999999999999",
+    ),
     ({"secretEnvironment": {"AWS_REGION": SECRET_ARN}}, f"{N}:secretEnvironment", "AWS_REGION"),
     ({"secretEnvironment": {"DB": SECRET_ARN}, "environment": {"DB": "x"}}, f"{N}:secretEnvironment", "DB"),
     ({"corsAllowOrigins": ["example.com"]}, f"{N}:corsAllowOrigins", "example.com"),
@@ -97,20 +125,35 @@ BAD = [
     ({"forceDelete": "maybe"}, f"{N}:forceDelete", "'maybe'"),
     ({"kmsKeyArn": "alias/ecr"}, f"{N}:kmsKeyArn", "'alias/ecr'"),
     ({"kmsKeyArn": f"arn:aws:kms:us-east-1:123456789012:key/{KEY_ID}"}, f"{N}:kmsKeyArn", "us-east-1"),
-    ({"kmsKeyArn": f"arn:aws:kms:eu-west-1:{ARABIC_INDIC_ACCOUNT}:key/{KEY_ID}"}, f"{N}:kmsKeyArn",
-     ARABIC_INDIC_ACCOUNT),
+    (
+        {"kmsKeyArn": f"arn:aws:kms:eu-west-1:{ARABIC_INDIC_ACCOUNT}:key/{KEY_ID}"},
+        f"{N}:kmsKeyArn",
+        ARABIC_INDIC_ACCOUNT,
+    ),
     ({"kmsKeyArn": f"arn:aws-cn:kms:eu-west-1:123456789012:key/{KEY_ID}"}, f"{N}:kmsKeyArn", "aws-cn"),
     ({"kmsKeyArn": f"arn:aws:kms:eu-west-1:999999999999:key/{KEY_ID}"}, f"{N}:kmsKeyArn", "999999999999"),
     ({"extraPolicyArns": ["ReadOnlyAccess"]}, f"{N}:extraPolicyArns", "ReadOnlyAccess"),
-    ({"extraPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]}, f"{N}:extraPolicyArns",
-     "AdministratorAccess"),
-    ({"extraPolicyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"] * 2}, f"{N}:extraPolicyArns",
-     "ReadOnlyAccess"),
-    ({"extraPolicyArns": ["arn:aws-us-gov:iam::aws:policy/ReadOnlyAccess"]}, f"{N}:extraPolicyArns",
-     "aws-us-gov"),
+    (
+        {"extraPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]},
+        f"{N}:extraPolicyArns",
+        "AdministratorAccess",
+    ),
+    (
+        {"extraPolicyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"] * 2},
+        f"{N}:extraPolicyArns",
+        "ReadOnlyAccess",
+    ),
+    (
+        {"extraPolicyArns": ["arn:aws-us-gov:iam::aws:policy/ReadOnlyAccess"]},
+        f"{N}:extraPolicyArns",
+        "aws-us-gov",
+    ),
     # a customer-managed policy of another account than the caller's
-    ({"extraPolicyArns": [f"arn:aws:iam::999999999999:policy/{N}/orders-read"]}, f"{N}:extraPolicyArns",
-     "999999999999"),
+    (
+        {"extraPolicyArns": [f"arn:aws:iam::999999999999:policy/{N}/orders-read"]},
+        f"{N}:extraPolicyArns",
+        "999999999999",
+    ),
     ({"dockerfile": "Dockerfile"}, f"{N}:dockerfile", "'Dockerfile'"),
     ({"dockerfile": "function/../Pulumi.yaml"}, f"{N}:dockerfile", "Pulumi.yaml"),
     ({"dockerfile": "function/Dockerfile.missing"}, f"{N}:dockerfile", "Dockerfile.missing"),
@@ -122,8 +165,11 @@ BAD = [
     # one or two edits from aws:region, the one aws: key the program reads
     ({"aws:regoin": "eu-west-1"}, "aws:regoin", "eu-west-1"),
     ({"aws:rgion": "eu-west-1"}, "aws:rgion", "eu-west-1"),
-    ({"deploymentPreference": "Canary10Percent1Minute"}, f"{N}:deploymentPreference",
-     "Canary10Percent1Minute"),
+    (
+        {"deploymentPreference": "Canary10Percent1Minute"},
+        f"{N}:deploymentPreference",
+        "Canary10Percent1Minute",
+    ),
     ({"deploymentPreference": "allatonce"}, f"{N}:deploymentPreference", "allatonce"),
     ({"alarmEmail": "ops.example.org"}, f"{N}:alarmEmail", "ops.example.org"),
     ({"alarmErrorThreshold": 0}, f"{N}:alarmErrorThreshold", "'0'"),
@@ -143,8 +189,11 @@ def config_error(config=None, **kwargs) -> ConfigError:
     return caught.value
 
 
-@pytest.mark.parametrize(("config", "key", "value"), BAD, ids=[f"{key.split(':')[-1]}={json.dumps(cfg)[:40]}"
-                                                               for cfg, key, _ in BAD])
+@pytest.mark.parametrize(
+    ("config", "key", "value"),
+    BAD,
+    ids=[f"{key.split(':')[-1]}={json.dumps(cfg)[:40]}" for cfg, key, _ in BAD],
+)
 def test_an_invalid_value_names_its_key_and_value_and_registers_nothing(config, key, value):
     error = config_error(config)
     assert error.registered == []
@@ -168,7 +217,9 @@ def test_the_message_says_what_is_allowed():
     assert ", ".join(map(str, RETENTION_DAYS)) in message
     assert "must be an integer from 128 to 10240" in str(config_error({"memorySize": 64}))
     assert "must be one of arm64, x86_64" in str(config_error({"architecture": "arm"}))
-    assert "port must be from 1 to 65535" in str(config_error({"corsAllowOrigins": ["http://a.example:70000"]}))
+    assert "port must be from 1 to 65535" in str(
+        config_error({"corsAllowOrigins": ["http://a.example:70000"]})
+    )
 
 
 def test_a_misspelt_key_or_namespace_names_the_intended_key():
@@ -189,41 +240,67 @@ def test_a_stack_name_that_cannot_name_the_function_and_repository_is_refused(st
     assert repr(stack) in str(error) and error.registered == []
 
 
-@pytest.mark.parametrize("image", [
-    f"{REGISTRY}/container-lambda-dev:latest",  # a tag, not a digest
-    f"{REGISTRY}/container-lambda-prod@{DIGEST}",  # another stack's repository
-    f"123456789012.dkr.ecr.us-east-1.amazonaws.com/container-lambda-dev@{DIGEST}",  # another region
-    f"999999999999.dkr.ecr.eu-west-1.amazonaws.com/container-lambda-dev@{DIGEST}",  # another account
-    f"{REGISTRY}.cn/container-lambda-dev@{DIGEST}",  # another partition's registry
-    f"{ARABIC_INDIC_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/container-lambda-dev@{DIGEST}",
-    f"docker.io/library/python@{DIGEST}",  # not ECR
-    f"{REGISTRY}/container-lambda-dev@sha256:abc",  # a truncated digest
-])
+@pytest.mark.parametrize(
+    "image",
+    [
+        f"{REGISTRY}/container-lambda-dev:latest",  # a tag, not a digest
+        f"{REGISTRY}/container-lambda-prod@{DIGEST}",  # another stack's repository
+        f"123456789012.dkr.ecr.us-east-1.amazonaws.com/container-lambda-dev@{DIGEST}",  # another region
+        f"999999999999.dkr.ecr.eu-west-1.amazonaws.com/container-lambda-dev@{DIGEST}",  # another account
+        f"{REGISTRY}.cn/container-lambda-dev@{DIGEST}",  # another partition's registry
+        f"{ARABIC_INDIC_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/container-lambda-dev@{DIGEST}",
+        f"docker.io/library/python@{DIGEST}",  # not ECR
+        f"{REGISTRY}/container-lambda-dev@sha256:abc",  # a truncated digest
+    ],
+)
 @pytest.mark.parametrize("variable", ["cache_from", "pinned_image"])
 def test_an_image_that_is_not_this_repository_by_digest_is_refused(image, variable):
     error = config_error(**{variable: image})
     (problem,) = error.problems
-    name = {"cache_from": "CONTAINER_LAMBDA_CACHE_FROM",
-            "pinned_image": "CONTAINER_LAMBDA_IMAGE_URI"}[variable]
+    name = {"cache_from": "CONTAINER_LAMBDA_CACHE_FROM", "pinned_image": "CONTAINER_LAMBDA_IMAGE_URI"}[
+        variable
+    ]
     assert problem.key == f"{name} (environment variable)"
     assert image in str(error) and f"{REGISTRY}/container-lambda-dev@sha256:<64 hex>" in str(error)
     assert error.registered == []
 
 
 def test_boundary_values_are_accepted():
-    run = run_stack({"memorySize": 10240, "timeout": 900, "ephemeralStorage": 10240, "logRetentionDays": 3653,
-                     "keepImages": 1000, "reservedConcurrency": 2**31 - 1,
-                     "provisionedConcurrency": 2**31 - 1,
-                     "throttleRateLimit": 1, "throttleBurstLimit": 2**31 - 1,
-                     "corsAllowOrigins": ["*", "http://localhost:3000", "https://a.example:65535"],
-                     "environment": {"AB": "x" * 4000}})
+    run = run_stack(
+        {
+            "memorySize": 10240,
+            "timeout": 900,
+            "ephemeralStorage": 10240,
+            "logRetentionDays": 3653,
+            "keepImages": 1000,
+            "reservedConcurrency": 2**31 - 1,
+            "provisionedConcurrency": 2**31 - 1,
+            "throttleRateLimit": 1,
+            "throttleBurstLimit": 2**31 - 1,
+            "corsAllowOrigins": ["*", "http://localhost:3000", "https://a.example:65535"],
+            "environment": {"AB": "x" * 4000},
+        }
+    )
     function = run.one(FUNCTION).inputs
-    assert (function["memorySize"], function["timeout"], function["reservedConcurrentExecutions"]) == \
-        (10240, 900, 2**31 - 1)
+    assert (function["memorySize"], function["timeout"], function["reservedConcurrentExecutions"]) == (
+        10240,
+        900,
+        2**31 - 1,
+    )
 
 
-@pytest.mark.parametrize("name", ["AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE", "AWS_XRAY_CONTEXT_MISSING",
-                                  "AWS_LAMBDA_EXEC_WRAPPER", "LAMBDA_CUSTOM", "PYTHONPATH", "LANG"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "AWS_MAX_ATTEMPTS",
+        "AWS_RETRY_MODE",
+        "AWS_XRAY_CONTEXT_MISSING",
+        "AWS_LAMBDA_EXEC_WRAPPER",
+        "LAMBDA_CUSTOM",
+        "PYTHONPATH",
+        "LANG",
+    ],
+)
 def test_environment_names_lambda_does_not_reserve_are_accepted(name):
     variables = run_stack({"environment": {name: "x"}}).one(FUNCTION).inputs["environment"]["variables"]
     assert variables[name] == "x"
@@ -251,8 +328,12 @@ def test_the_example_of_every_key_is_accepted_and_reaches_the_settings(key, tmp_
 def test_settings_are_frozen_and_named_after_the_keys():
     pulumi.runtime.set_all_config({})  # no Pulumi.yaml: every key at the default of the table
     settings = load_settings(stack="dev", environ={})
-    assert (settings.architecture, settings.platform, settings.memory_size, settings.timeout) == \
-        ("arm64", "linux/arm64", 1024, 29)
+    assert (settings.architecture, settings.platform, settings.memory_size, settings.timeout) == (
+        "arm64",
+        "linux/arm64",
+        1024,
+        29,
+    )
     assert settings.reserved_concurrency_or_none is None and settings.kms_key_arn is None
     assert settings.cors_allow_origins == () and dict(settings.environment) == {}
     assert settings.prefix == "container-lambda-dev" and settings.dockerfile == "function/Dockerfile"

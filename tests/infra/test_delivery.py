@@ -67,8 +67,9 @@ def test_by_default_the_alias_moves_all_at_once_after_the_smoke_requests(default
 
 
 def test_an_event_marked_smoke_false_never_reaches_a_deployed_version(tmp_path, monkeypatch):
-    shutil.copytree(ROOT / "function", tmp_path / "function",
-                    ignore=shutil.ignore_patterns("__pycache__", ".venv*"))
+    shutil.copytree(
+        ROOT / "function", tmp_path / "function", ignore=shutil.ignore_patterns("__pycache__", ".venv*")
+    )
     expected_file = tmp_path / "function" / "events" / "expected-status.json"
     expected = json.loads(expected_file.read_text(encoding="utf-8"))
     marked = next(case.name for case in function_contract.deployable_cases(CONTRACT))
@@ -116,8 +117,9 @@ def test_a_sam_preference_shifts_through_codedeploy_watching_every_alarm(prefere
 def test_without_the_bootstrap_the_codedeploy_role_has_no_boundary_either():
     # a first local deploy into an account without the bootstrap: no boundary exists for any role to carry
     boundary = "arn:aws:iam::123456789012:policy/container-lambda-ci/container-lambda.boundary.dev"
-    run = run_stack({"deploymentPreference": "Canary10Percent5Minutes"},
-                    mocks=HarnessMocks(missing_policies=[boundary]))
+    run = run_stack(
+        {"deploymentPreference": "Canary10Percent5Minutes"}, mocks=HarnessMocks(missing_policies=[boundary])
+    )
     roles = {r.inputs["name"]: r.inputs for r in run.of_type(ROLE)}
     assert set(roles) == {"container-lambda-dev", "container-lambda-dev.codedeploy"}
     assert all("permissionsBoundary" not in inputs for inputs in roles.values()), roles

@@ -67,8 +67,11 @@ class Fakes:
 
     def expect_protect(self, version: str):
         # the waiter for the version to be Active (GetFunction's Configuration.State), then its image
-        self.lam.add_response("get_function", {"Configuration": {"State": "Active"}},
-                              {"FunctionName": FUNCTION, "Qualifier": version})
+        self.lam.add_response(
+            "get_function",
+            {"Configuration": {"State": "Active"}},
+            {"FunctionName": FUNCTION, "Qualifier": version},
+        )
         self.lam.add_response(
             "get_function",
             {

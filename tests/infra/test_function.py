@@ -42,8 +42,10 @@ def test_the_role_is_trusted_by_lambda_only(default_run):
 def test_the_role_carries_the_stacks_permissions_boundary(default_run):
     # the bootstrap's deploy role may create the role only with this boundary (infra/iam_rules.py)
     role = default_run.one(ROLE).inputs
-    assert role["permissionsBoundary"] == \
-        "arn:aws:iam::123456789012:policy/container-lambda-ci/container-lambda.boundary.dev"
+    assert (
+        role["permissionsBoundary"]
+        == "arn:aws:iam::123456789012:policy/container-lambda-ci/container-lambda.boundary.dev"
+    )
 
 
 BOUNDARY = "arn:aws:iam::123456789012:policy/container-lambda-ci/container-lambda.boundary.dev"
@@ -71,9 +73,14 @@ def test_the_inline_policy_writes_to_its_own_log_group_only(default_run):
     policy = default_run.one(ROLE_POLICY)
     assert policy.inputs["role"] == "container-lambda-dev"
     logs = [s for s in statements(default_run) if any(a.startswith("logs:") for a in s["Action"])]
-    assert logs == [{"Sid": "WriteOwnLogGroup", "Effect": "Allow",
-                     "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                     "Resource": [f"{LOG_GROUP_ARN}:*"]}]
+    assert logs == [
+        {
+            "Sid": "WriteOwnLogGroup",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [f"{LOG_GROUP_ARN}:*"],
+        }
+    ]
 
 
 def test_no_wildcard_action_and_resource_star_only_for_xray(default_run):
@@ -86,8 +93,14 @@ def test_no_wildcard_action_and_resource_star_only_for_xray(default_run):
 
 def test_tracing_adds_the_xray_writes_and_is_active(default_run):
     xray = [s for s in statements(default_run) if s["Sid"] == "WriteTraces"]
-    assert xray == [{"Sid": "WriteTraces", "Effect": "Allow", "Resource": "*",
-                     "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]}]
+    assert xray == [
+        {
+            "Sid": "WriteTraces",
+            "Effect": "Allow",
+            "Resource": "*",
+            "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+        }
+    ]
     assert default_run.one(FUNCTION).inputs["tracingConfig"] == {"mode": "Active"}
 
 
@@ -103,9 +116,12 @@ def test_the_log_group_exists_before_the_function_with_retention(default_run):
     function = default_run.one(FUNCTION)
     assert group.urn in function.depends_on
     assert default_run.one(ROLE_POLICY).urn in function.depends_on
-    assert function.inputs["loggingConfig"] == {"logFormat": "JSON",
-                                                "logGroup": "/aws/lambda/container-lambda-dev",
-                                                "applicationLogLevel": "INFO", "systemLogLevel": "INFO"}
+    assert function.inputs["loggingConfig"] == {
+        "logFormat": "JSON",
+        "logGroup": "/aws/lambda/container-lambda-dev",
+        "applicationLogLevel": "INFO",
+        "systemLogLevel": "INFO",
+    }
 
 
 def test_log_retention_is_configurable():
@@ -128,10 +144,17 @@ def test_the_function_defaults(default_run):
 
 
 def test_memory_timeout_storage_and_reserved_concurrency_are_passed_through():
-    function = run_stack({"memorySize": 2048, "timeout": 60, "ephemeralStorage": 1024,
-                          "reservedConcurrency": 5}).one(FUNCTION).inputs
-    assert (function["memorySize"], function["timeout"], function["ephemeralStorage"]["size"],
-            function["reservedConcurrentExecutions"]) == (2048, 60, 1024, 5)
+    function = (
+        run_stack({"memorySize": 2048, "timeout": 60, "ephemeralStorage": 1024, "reservedConcurrency": 5})
+        .one(FUNCTION)
+        .inputs
+    )
+    assert (
+        function["memorySize"],
+        function["timeout"],
+        function["ephemeralStorage"]["size"],
+        function["reservedConcurrentExecutions"],
+    ) == (2048, 60, 1024, 5)
 
 
 def test_environment_variables_reach_the_function():
@@ -141,15 +164,23 @@ def test_environment_variables_reach_the_function():
     assert function.secret_paths == set() and function.additional_secret_outputs == []
 
 
-@pytest.mark.parametrize(("level", "system", "powertools"), [
-    ("TRACE", "DEBUG", "DEBUG"), ("DEBUG", "INFO", "DEBUG"), ("WARN", "WARN", "WARNING"),
-    ("ERROR", "INFO", "ERROR"), ("FATAL", "WARN", "CRITICAL"),
-])
+@pytest.mark.parametrize(
+    ("level", "system", "powertools"),
+    [
+        ("TRACE", "DEBUG", "DEBUG"),
+        ("DEBUG", "INFO", "DEBUG"),
+        ("WARN", "WARN", "WARNING"),
+        ("ERROR", "INFO", "ERROR"),
+        ("FATAL", "WARN", "CRITICAL"),
+    ],
+)
 def test_log_levels_set_the_logging_config_and_powertools(level, system, powertools):
     function = run_stack({"logLevel": level, "systemLogLevel": system}).one(FUNCTION).inputs
     assert function["loggingConfig"]["logFormat"] == "JSON"  # Lambda filters levels of JSON logs only
-    assert (function["loggingConfig"]["applicationLogLevel"], function["loggingConfig"]["systemLogLevel"]) \
-        == (level, system)
+    assert (
+        function["loggingConfig"]["applicationLogLevel"],
+        function["loggingConfig"]["systemLogLevel"],
+    ) == (level, system)
     assert function["environment"]["variables"]["POWERTOOLS_LOG_LEVEL"] == powertools
 
 
@@ -162,8 +193,14 @@ def test_powertools_reads_the_level_the_program_sets(monkeypatch):
     powertools = pytest.importorskip("aws_lambda_powertools", reason="the function does not use Powertools")
     Logger = powertools.Logger
 
-    for level, python_level in (("TRACE", 0), ("DEBUG", 10), ("INFO", 20), ("WARN", 30), ("ERROR", 40),
-                                ("FATAL", 50)):
+    for level, python_level in (
+        ("TRACE", 0),
+        ("DEBUG", 10),
+        ("INFO", 20),
+        ("WARN", 30),
+        ("ERROR", 40),
+        ("FATAL", 50),
+    ):
         variables = run_stack({"logLevel": level}).one(FUNCTION).inputs["environment"]["variables"]
         monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", variables["POWERTOOLS_LOG_LEVEL"])
         monkeypatch.delenv("AWS_LAMBDA_LOG_LEVEL", raising=False)
@@ -207,8 +244,11 @@ def test_every_stack_publishes_a_version_behind_the_alias_live(config):
 
 def test_provisioned_concurrency_stays_on_the_alias(provisioned_run):
     config = provisioned_run.one(PROVISIONED).inputs
-    assert config == {"functionName": "container-lambda-dev", "qualifier": "live",
-                      "provisionedConcurrentExecutions": 3}
+    assert config == {
+        "functionName": "container-lambda-dev",
+        "qualifier": "live",
+        "provisionedConcurrentExecutions": 3,
+    }
 
 
 @pytest.mark.parametrize("config", [{}, {"provisionedConcurrency": 3, "reservedConcurrency": 10}])
@@ -219,8 +259,9 @@ def test_the_api_always_invokes_the_alias(config):
     integration = provisioned_run.one("aws:apigatewayv2/integration:Integration").inputs
     assert integration["integrationUri"] == provisioned_run.one(ALIAS).state["invokeArn"]
     assert provisioned_run.outputs["invokeArn"] == provisioned_run.one(ALIAS).state["invokeArn"]
-    (permission,) = [p for p in provisioned_run.of_type(PERMISSION)
-                     if p.inputs["principal"] == "apigateway.amazonaws.com"]
+    (permission,) = [
+        p for p in provisioned_run.of_type(PERMISSION) if p.inputs["principal"] == "apigateway.amazonaws.com"
+    ]
     assert permission.inputs["qualifier"] == "live"
     # the permission on the alias is added only once the alias exists
     assert provisioned_run.one(ALIAS).urn in permission.property_dependencies["qualifier"]

@@ -57,10 +57,20 @@ def test_the_default_stage_auto_deploys_with_json_access_logs(default_run):
 # $context variables the access log may use, from "Customize HTTP API access logs" (API Gateway Developer
 # Guide, http-api-logging-variables): HTTP APIs support a different set than REST APIs.
 HTTP_API_LOG_VARIABLES = {
-    "$context.requestId", "$context.requestTime", "$context.identity.sourceIp", "$context.identity.userAgent",
-    "$context.httpMethod", "$context.path", "$context.routeKey", "$context.protocol", "$context.status",
-    "$context.responseLength", "$context.responseLatency", "$context.integrationStatus",
-    "$context.integrationLatency", "$context.integrationErrorMessage",
+    "$context.requestId",
+    "$context.requestTime",
+    "$context.identity.sourceIp",
+    "$context.identity.userAgent",
+    "$context.httpMethod",
+    "$context.path",
+    "$context.routeKey",
+    "$context.protocol",
+    "$context.status",
+    "$context.responseLength",
+    "$context.responseLatency",
+    "$context.integrationStatus",
+    "$context.integrationLatency",
+    "$context.integrationErrorMessage",
 }
 
 
@@ -69,13 +79,24 @@ def test_the_access_log_line_has_the_fields_to_trace_a_request(default_run):
     assert set(fields.values()) <= HTTP_API_LOG_VARIABLES
     assert len(set(fields.values())) == len(fields)  # no variable logged twice
     # who asked what, what they got, and what the function did about it
-    assert {"requestId", "ip", "httpMethod", "routeKey", "status", "integrationStatus", "integrationError",
-            "integrationLatency", "responseLatency"} <= set(fields)
+    assert {
+        "requestId",
+        "ip",
+        "httpMethod",
+        "routeKey",
+        "status",
+        "integrationStatus",
+        "integrationError",
+        "integrationLatency",
+        "responseLatency",
+    } <= set(fields)
 
 
 def test_the_stage_throttles_by_default_and_as_configured(default_run):
-    assert default_run.one(STAGE).inputs["defaultRouteSettings"] == {"throttlingRateLimit": 50,
-                                                                     "throttlingBurstLimit": 100}
+    assert default_run.one(STAGE).inputs["defaultRouteSettings"] == {
+        "throttlingRateLimit": 50,
+        "throttlingBurstLimit": 100,
+    }
     stage = run_stack({"throttleRateLimit": 5, "throttleBurstLimit": 7}).one(STAGE).inputs
     assert stage["defaultRouteSettings"] == {"throttlingRateLimit": 5, "throttlingBurstLimit": 7}
 

@@ -20,8 +20,10 @@ from tests.infra.support import FUNCTION, ROOT, run_stack
 from tests.support.project_schema import validate_project
 from tests.support.pulumi_harness import project_config, run_program
 
-COMPONENTS = {f"{PROJECT}:infra:{name}" for name in (
-    "ImageRegistry", "Function", "HttpApi", "Monitoring", "Delivery", "WarmUp")}
+COMPONENTS = {
+    f"{PROJECT}:infra:{name}"
+    for name in ("ImageRegistry", "Function", "HttpApi", "Monitoring", "Delivery", "WarmUp")
+}
 VARIANTS = {
     "defaults": {},
     "x86_64": {"architecture": "x86_64"},
@@ -59,11 +61,20 @@ def test_outputs_are_exactly_the_contract(variant):
 def test_every_taggable_resource_carries_the_standard_tags(variant, environment_class):
     run = run_stack(VARIANTS[variant] | {"environmentClass": environment_class}, stack="staging")
     taggable = [r for r in run.resources if r.typ.startswith("aws:") and takes_tags(r.typ)]
-    assert {r.typ for r in taggable} >= {"aws:ecr/repository:Repository", "aws:iam/role:Role", FUNCTION,
-                                         "aws:cloudwatch/logGroup:LogGroup", "aws:apigatewayv2/api:Api",
-                                         "aws:apigatewayv2/stage:Stage"}
-    expected = {"Project": PROJECT, "Stack": "staging", "ManagedBy": "pulumi",
-                "EnvironmentClass": environment_class}
+    assert {r.typ for r in taggable} >= {
+        "aws:ecr/repository:Repository",
+        "aws:iam/role:Role",
+        FUNCTION,
+        "aws:cloudwatch/logGroup:LogGroup",
+        "aws:apigatewayv2/api:Api",
+        "aws:apigatewayv2/stage:Stage",
+    }
+    expected = {
+        "Project": PROJECT,
+        "Stack": "staging",
+        "ManagedBy": "pulumi",
+        "EnvironmentClass": environment_class,
+    }
     assert standard_tags("staging", environment_class) == expected
     for resource in taggable:
         assert resource.inputs.get("tags") == expected, resource.name
@@ -79,12 +90,18 @@ def test_every_resource_belongs_to_one_of_the_components(variant):
             assert resource.parent in components, resource.name
 
 
-@pytest.mark.parametrize(("component", "outputs"), [
-    (f"{PROJECT}:infra:ImageRegistry", {"imageUri", "repositoryUrl", "repositoryName"}),
-    (f"{PROJECT}:infra:Function", {"functionName", "functionArn", "invokeArn", "roleArn", "logGroupName"}),
-    (f"{PROJECT}:infra:HttpApi", {"apiId", "apiUrl"}),
-    (f"{PROJECT}:infra:Monitoring", {"alarmTopicArn", "dashboardUrl"}),
-])
+@pytest.mark.parametrize(
+    ("component", "outputs"),
+    [
+        (f"{PROJECT}:infra:ImageRegistry", {"imageUri", "repositoryUrl", "repositoryName"}),
+        (
+            f"{PROJECT}:infra:Function",
+            {"functionName", "functionArn", "invokeArn", "roleArn", "logGroupName"},
+        ),
+        (f"{PROJECT}:infra:HttpApi", {"apiId", "apiUrl"}),
+        (f"{PROJECT}:infra:Monitoring", {"alarmTopicArn", "dashboardUrl"}),
+    ],
+)
 def test_each_component_registers_its_outputs(default_run, component, outputs):
     (record,) = default_run.of_type(component)
     registered = default_run.registered_outputs[record.urn]
@@ -122,8 +139,10 @@ def test_the_generated_config_block_gives_the_engine_every_default_of_the_table(
     generated.write_text(project_file("name: renamed\nruntime: python\n"))
     validate_project(yaml.safe_load(generated.read_text()))
     defaults = project_config(generated, "renamed")
-    assert defaults == {f"renamed:{key.name}": key.default if isinstance(key.default, str)
-                        else json.dumps(key.default) for key in KEYS}
+    assert defaults == {
+        f"renamed:{key.name}": key.default if isinstance(key.default, str) else json.dumps(key.default)
+        for key in KEYS
+    }
     declared = yaml.safe_load(generated.read_text())["config"]
     for key in KEYS:
         assert declared[key.name].get("type") == key.rule.pulumi_type, key.name
@@ -134,7 +153,7 @@ def test_the_config_namespace_is_the_project_name():
     assert NAMESPACE == PROJECT == project()["name"]
 
 
-CONSUMER = textwrap.dedent('''
+CONSUMER = textwrap.dedent("""
     import pulumi
 
     from infra.outputs import OUTPUTS
@@ -142,13 +161,17 @@ CONSUMER = textwrap.dedent('''
     lambda_stack = pulumi.StackReference("organization/service/dev")
     for name in OUTPUTS:
         pulumi.export(name, lambda_stack.require_output(name))
-''')
+""")
 
 
 def test_another_stack_reads_every_output_through_a_stack_reference(default_run, tmp_path: Path):
     (tmp_path / "__main__.py").write_text(CONSUMER)
-    consumer = run_program(tmp_path, project="consumer", stack="dev",
-                           stack_references={"organization/service/dev": default_run.outputs})
+    consumer = run_program(
+        tmp_path,
+        project="consumer",
+        stack="dev",
+        stack_references={"organization/service/dev": default_run.outputs},
+    )
     assert consumer.outputs == default_run.outputs
     (reference,) = consumer.of_type("pulumi:pulumi:StackReference")
     assert reference.name == "organization/service/dev"

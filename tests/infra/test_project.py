@@ -26,20 +26,31 @@ def test_valid_stack_names(name):
     assert project.is_stack_name(name)
 
 
-@pytest.mark.parametrize("name", ["", "Dev", "dev-", "-dev", "a--b", "x" * 32, "dev_eu", "dev.eu",
-                                  "d\u0435v", "\u0661\u0662"])
+@pytest.mark.parametrize(
+    "name", ["", "Dev", "dev-", "-dev", "a--b", "x" * 32, "dev_eu", "dev.eu", "d\u0435v", "\u0661\u0662"]
+)
 def test_invalid_stack_names(name):
     assert not project.is_stack_name(name)
 
 
 def test_the_command_line_check_refuses_a_bad_name_with_the_rule():
-    result = subprocess.run([sys.executable, "-m", "infra.project", "stack", "a--b"], cwd=project.ROOT,
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "infra.project", "stack", "a--b"],
+        cwd=project.ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 2
     assert "'a--b'" in result.stderr and "lowercase" in result.stderr
 
 
 def test_the_command_line_prints_the_project_name():
-    result = subprocess.run([sys.executable, "-m", "infra.project", "name"], cwd=project.ROOT,
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "infra.project", "name"],
+        cwd=project.ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert result.stdout.strip() == project.PROJECT

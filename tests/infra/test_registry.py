@@ -54,14 +54,17 @@ def expired_by(policy: dict, images: list[dict], now_days: int) -> set[str]:
                 return True
             prefixes = selection.get("tagPrefixList", [])
             patterns = selection.get("tagPatternList", [])
-            return bool(tags) and all(any(t.startswith(p) for t in tags) for p in prefixes) and all(
-                any(fnmatchcase(t, p) for t in tags) for p in patterns)
+            return (
+                bool(tags)
+                and all(any(t.startswith(p) for t in tags) for p in prefixes)
+                and all(any(fnmatchcase(t, p) for t in tags) for p in patterns)
+            )
 
         matching = [i for i in images if i["id"] not in claimed and selected(i)]
         claimed |= {i["id"] for i in matching}
         if selection["countType"] == "imageCountMoreThan":
             newest_first = sorted(matching, key=lambda i: i["pushed"], reverse=True)
-            expired |= {i["id"] for i in newest_first[selection["countNumber"]:]}
+            expired |= {i["id"] for i in newest_first[selection["countNumber"] :]}
         else:
             expired |= {i["id"] for i in matching if now_days - i["pushed"] > selection["countNumber"]}
     return expired
@@ -75,12 +78,25 @@ def test_the_lifecycle_never_expires_an_image_a_published_version_runs(keep):
     policy = json.loads(lifecycle.inputs["policy"])
     # 40 builds over 40 days; the deployment tagged the images of five versions, among them the oldest build
     # (a rollback to old sources reuses its image) and the build of day 5; two untagged leftovers
-    protected = {0: "lambda-version-7", 5: "lambda-version-3", 37: "lambda-version-9",
-                 38: "lambda-version-10", 39: "lambda-version-11"}
-    images = [{"id": f"build-{day}", "pushed": day,
-               "tags": [f"{day:016x}"] + ([protected[day]] if day in protected else [])} for day in range(40)]
-    images += [{"id": "untagged-old", "pushed": 30, "tags": []},
-               {"id": "untagged-new", "pushed": 40, "tags": []}]
+    protected = {
+        0: "lambda-version-7",
+        5: "lambda-version-3",
+        37: "lambda-version-9",
+        38: "lambda-version-10",
+        39: "lambda-version-11",
+    }
+    images = [
+        {
+            "id": f"build-{day}",
+            "pushed": day,
+            "tags": [f"{day:016x}"] + ([protected[day]] if day in protected else []),
+        }
+        for day in range(40)
+    ]
+    images += [
+        {"id": "untagged-old", "pushed": 30, "tags": []},
+        {"id": "untagged-new", "pushed": 40, "tags": []},
+    ]
     expired = expired_by(policy, images, now_days=40)
     assert not expired & {f"build-{day}" for day in protected}, "an image a version runs would expire"
     others = [f"build-{day}" for day in range(40) if day not in protected]
@@ -150,12 +166,16 @@ def every_input(run) -> list[tuple[str, object]]:
 
 
 def test_no_resource_input_holds_a_registry_credential(default_run):
-    credentials = [(path, value) for path, value in every_input(default_run)
-                   if any(word in path.lower() for word in ("password", "token", "auth.", "username"))
-                   or value == "mock-password"]
+    credentials = [
+        (path, value)
+        for path, value in every_input(default_run)
+        if any(word in path.lower() for word in ("password", "token", "auth.", "username"))
+        or value == "mock-password"
+    ]
     assert credentials == [], f"registry credentials in resource inputs: {credentials}"
-    assert not [token for token, _ in default_run.calls if token.endswith("getAuthorizationToken")], \
+    assert not [token for token, _ in default_run.calls if token.endswith("getAuthorizationToken")], (
         "the program asks ECR for no authorization token: Docker logs in outside it"
+    )
 
 
 def test_the_docker_provider_knows_the_registry_address_only(default_run):
@@ -225,20 +245,28 @@ def test_an_image_under_other_tags_only_does_not_stop_the_build():
 
 def run_with_ecr_failure(reason: str):
     """The program when ECR's image listing fails with `reason`."""
+
     def failing(mocks, args):
         return {}, [("repositoryName", reason)]
 
-    return run_program(ROOT, {"aws:region": "eu-west-1"}, project="container-lambda",
-                       mocks=HarnessMocks(extra_calls={"aws:ecr/getImages:getImages": failing}),
-                       env={"CONTAINER_LAMBDA_CACHE_FROM": None, "CONTAINER_LAMBDA_IMAGE_URI": None})
+    return run_program(
+        ROOT,
+        {"aws:region": "eu-west-1"},
+        project="container-lambda",
+        mocks=HarnessMocks(extra_calls={"aws:ecr/getImages:getImages": failing}),
+        env={"CONTAINER_LAMBDA_CACHE_FROM": None, "CONTAINER_LAMBDA_IMAGE_URI": None},
+    )
 
 
-@pytest.mark.parametrize("reason", [
-    # the provider's own text: its data source hides the AWS error code behind retry.NotFoundError
-    "reading ECR Images: couldn't find resource",
-    # the AWS error code, should a provider version pass it through
-    "RepositoryNotFoundException: The repository with name 'container-lambda-dev' does not exist",
-])
+@pytest.mark.parametrize(
+    "reason",
+    [
+        # the provider's own text: its data source hides the AWS error code behind retry.NotFoundError
+        "reading ECR Images: couldn't find resource",
+        # the AWS error code, should a provider version pass it through
+        "RepositoryNotFoundException: The repository with name 'container-lambda-dev' does not exist",
+    ],
+)
 def test_a_missing_repository_is_a_first_deployment_that_builds(reason):
     run = run_with_ecr_failure(reason)
     assert run.one(FUNCTION).inputs["imageUri"].endswith(run.one(IMAGE).state["sha256Digest"])
@@ -258,10 +286,13 @@ def test_a_pinned_image_runs_without_a_build_or_a_lookup():
     assert run.outputs["imageUri"] == pinned
 
 
-@pytest.mark.parametrize("image", [
-    f"{REGISTRY_HOST}/container-lambda-dev:latest",
-    f"{REGISTRY_HOST}/container-lambda-prod@{DEPLOYED}",
-])
+@pytest.mark.parametrize(
+    "image",
+    [
+        f"{REGISTRY_HOST}/container-lambda-dev:latest",
+        f"{REGISTRY_HOST}/container-lambda-prod@{DEPLOYED}",
+    ],
+)
 def test_a_pinned_image_must_be_this_repository_by_digest(image):
     with pytest.raises(ConfigError) as caught:
         run_stack(pinned_image=image)

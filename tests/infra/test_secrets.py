@@ -26,8 +26,11 @@ def plaintext_paths(value: Any, secret_paths: set[str], path: str = "") -> list[
     if any(path == p or path.startswith(f"{p}.") or path.startswith(f"{p}[") for p in secret_paths if p):
         return []
     if isinstance(value, dict):
-        return [hit for k, v in value.items()
-                for hit in plaintext_paths(v, secret_paths, f"{path}.{k}" if path else k)]
+        return [
+            hit
+            for k, v in value.items()
+            for hit in plaintext_paths(v, secret_paths, f"{path}.{k}" if path else k)
+        ]
     if isinstance(value, list):
         return [hit for i, v in enumerate(value) for hit in plaintext_paths(v, secret_paths, f"{path}[{i}]")]
     return [path or "<root>"] if isinstance(value, str) and PASSWORD in value else []
@@ -36,8 +39,15 @@ def plaintext_paths(value: Any, secret_paths: set[str], path: str = "") -> list[
 @pytest.fixture(scope="module")
 def secret_run():
     """`pulumi config set --secret --path environment.DATABASE_URL ...`: the CLI marks the key secret."""
-    return run_stack({"environment": {"DATABASE_URL": f"postgres://app:{PASSWORD}@db/orders",
-                                      "POWERTOOLS_SERVICE_NAME": "orders"}}, secrets=("environment",))
+    return run_stack(
+        {
+            "environment": {
+                "DATABASE_URL": f"postgres://app:{PASSWORD}@db/orders",
+                "POWERTOOLS_SERVICE_NAME": "orders",
+            }
+        },
+        secrets=("environment",),
+    )
 
 
 def test_a_secret_environment_is_secret_on_the_function_input_and_output(secret_run):
@@ -85,18 +95,27 @@ def test_only_environment_may_be_secret():
 
 def test_a_secure_value_in_a_stack_file_is_a_secret(tmp_path):
     stack_file = tmp_path / "Pulumi.dev.yaml"
-    stack_file.write_text("config:\n  aws:region: eu-west-1\n  container-lambda:environment:\n"
-                          "    DATABASE_URL:\n      secure: v1:abc:def\n")
+    stack_file.write_text(
+        "config:\n  aws:region: eu-west-1\n  container-lambda:environment:\n"
+        "    DATABASE_URL:\n      secure: v1:abc:def\n"
+    )
     function = run_stack(stack_file=stack_file).one(FUNCTION)
     assert "environment" in function.secret_paths
 
 
 # --- secretEnvironment --------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def references_run():
-    return run_stack({"secretEnvironment": {"DB_PASSWORD_ARN": SECRET_ARN,
-                                            "API_TOKEN_ARN": {"arn": PARAMETER_ARN, "kmsKeyArn": KEY_ARN}}})
+    return run_stack(
+        {
+            "secretEnvironment": {
+                "DB_PASSWORD_ARN": SECRET_ARN,
+                "API_TOKEN_ARN": {"arn": PARAMETER_ARN, "kmsKeyArn": KEY_ARN},
+            }
+        }
+    )
 
 
 def test_the_function_gets_the_arns_not_the_values(references_run):
@@ -121,15 +140,21 @@ def test_the_role_decrypts_with_the_given_key_only_through_its_service(reference
     via_ssm = {"kms:ViaService": "ssm.eu-west-1.amazonaws.com"}
     assert decide(policy, "kms:Decrypt", KEY_ARN, via_ssm) == "allow"
     assert decide(policy, "kms:Decrypt", KEY_ARN, {}) == "implicit deny"  # a direct kms:Decrypt call
-    assert decide(policy, "kms:Decrypt", KEY_ARN, {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}) == \
-        "implicit deny"
+    assert (
+        decide(policy, "kms:Decrypt", KEY_ARN, {"kms:ViaService": "s3.eu-west-1.amazonaws.com"})
+        == "implicit deny"
+    )
     assert decide(policy, "kms:Decrypt", OTHER_KEY, via_ssm) == "implicit deny"
     assert decide(policy, "kms:Encrypt", KEY_ARN, via_ssm) == "implicit deny"
 
 
 def test_without_references_the_role_reads_no_secret(default_run):
     policy = policy_document(default_run.one(ROLE_POLICY))
-    for action, arn in (("secretsmanager:GetSecretValue", SECRET_ARN), ("ssm:GetParameter", PARAMETER_ARN),
-                        ("kms:Decrypt", KEY_ARN)):
-        assert decide(policy, action, arn, {"kms:ViaService": "ssm.eu-west-1.amazonaws.com"}) == \
-            "implicit deny"
+    for action, arn in (
+        ("secretsmanager:GetSecretValue", SECRET_ARN),
+        ("ssm:GetParameter", PARAMETER_ARN),
+        ("kms:Decrypt", KEY_ARN),
+    ):
+        assert (
+            decide(policy, action, arn, {"kms:ViaService": "ssm.eu-west-1.amazonaws.com"}) == "implicit deny"
+        )

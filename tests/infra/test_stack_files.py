@@ -34,12 +34,16 @@ def test_a_committed_stack_file_passes_the_program_validation(stack_file):
 
 def test_a_bad_stack_file_fails_with_every_problem(tmp_path):
     bad = tmp_path / "Pulumi.prod.yaml"
-    bad.write_text("config:\n  aws:region: eu-west-1\n  container-lambda:memorySize: 99999\n"
-                   "  container-lambda:memorysize: 512\n")
+    bad.write_text(
+        "config:\n  aws:region: eu-west-1\n  container-lambda:memorySize: 99999\n"
+        "  container-lambda:memorysize: 512\n"
+    )
     with pytest.raises(ConfigError) as caught:
         run_stack(stack="prod", stack_file=bad)
-    assert sorted(p.key for p in caught.value.problems) == ["container-lambda:memorySize",
-                                                            "container-lambda:memorysize"]
+    assert sorted(p.key for p in caught.value.problems) == [
+        "container-lambda:memorySize",
+        "container-lambda:memorysize",
+    ]
 
 
 def test_the_dev_stack_file_values_reach_the_function():
@@ -51,9 +55,11 @@ def test_the_dev_stack_file_values_reach_the_function():
         "container-lambda:architecture": lambda: function["architectures"][0],
         "container-lambda:memorySize": lambda: function["memorySize"],
         "container-lambda:logRetentionDays": lambda: one_value(
-            {g.inputs["retentionInDays"] for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")}),
+            {g.inputs["retentionInDays"] for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")}
+        ),
         "container-lambda:environment": lambda: {
-            k: v for k, v in function["environment"]["variables"].items() if k != "POWERTOOLS_LOG_LEVEL"},
+            k: v for k, v in function["environment"]["variables"].items() if k != "POWERTOOLS_LOG_LEVEL"
+        },
         "container-lambda:environmentClass": lambda: function["tags"]["EnvironmentClass"],
     }
     for key, value in declared.items():

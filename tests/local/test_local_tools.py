@@ -110,8 +110,12 @@ def test_server_turns_a_request_into_a_payload_v2_event(api):
 def test_server_passes_repeated_headers_and_cookies_as_api_gateway_does(api):
     connection = http.client.HTTPConnection(api.removeprefix("http://"), timeout=10)
     connection.putrequest("GET", "/echo?tag=a&tag=b")
-    for name, value in [("Cookie", "session=1; theme=dark"), ("Cookie", "seen=yes"),
-                        ("X-Trace", "one"), ("X-Trace", "two")]:
+    for name, value in [
+        ("Cookie", "session=1; theme=dark"),
+        ("Cookie", "seen=yes"),
+        ("X-Trace", "one"),
+        ("X-Trace", "two"),
+    ]:
         connection.putheader(name, value)
     connection.endheaders()
     answer = json.loads(connection.getresponse().read())

@@ -50,8 +50,10 @@ def deployment(status: str, **extra) -> dict:
 
 def test_without_a_deployment_group_the_alias_is_reported(fake):
     answer, run, _ = fake
-    answer("deploy-get-deployment-group.error",
-           "An error occurred (ApplicationDoesNotExistException) when calling GetDeploymentGroup")
+    answer(
+        "deploy-get-deployment-group.error",
+        "An error occurred (ApplicationDoesNotExistException) when calling GetDeploymentGroup",
+    )
     result = run()
     assert result.returncode == 0, result.stderr
     assert "`live` serves version 7 (all traffic)" in result.stdout
@@ -73,9 +75,14 @@ def test_a_running_deployment_is_awaited_and_its_success_reported(fake):
 def test_a_rolled_back_deployment_fails_with_its_reason(fake):
     answer, run, _ = fake
     answer("deploy-get-deployment-group", group("d-1"))
-    answer("deploy-get-deployment", deployment(
-        "Stopped", errorInformation={"code": "ALARM_ACTIVE", "message": "alarm the errors alarm is in ALARM"},
-        rollbackInfo={"rollbackMessage": "rolled back by d-2"}))
+    answer(
+        "deploy-get-deployment",
+        deployment(
+            "Stopped",
+            errorInformation={"code": "ALARM_ACTIVE", "message": "alarm the errors alarm is in ALARM"},
+            rollbackInfo={"rollbackMessage": "rolled back by d-2"},
+        ),
+    )
     answer("lambda-get-alias", {"Name": "live", "FunctionVersion": "6"})
     result = run()
     assert result.returncode == 1
@@ -87,8 +94,10 @@ def test_a_deployment_still_running_at_the_end_of_the_wait_fails(fake):
     answer, run, _ = fake
     answer("deploy-get-deployment-group", group("d-1"))
     answer("deploy-get-deployment", deployment("InProgress"))
-    answer("lambda-get-alias", {"Name": "live", "FunctionVersion": "6",
-                                "RoutingConfig": {"AdditionalVersionWeights": {"7": 0.1}}})
+    answer(
+        "lambda-get-alias",
+        {"Name": "live", "FunctionVersion": "6", "RoutingConfig": {"AdditionalVersionWeights": {"7": 0.1}}},
+    )
     result = run("--wait", "0")
     assert result.returncode == 1
     assert "still running" in result.stdout and "version 7: 10%" in result.stdout

@@ -19,8 +19,12 @@ from tests.pipeline.helpers import ROOT, run_script
 
 
 def http_event(method: str, path: str, **extra) -> dict:
-    event = {"version": "2.0", "rawPath": path, "rawQueryString": "",
-             "requestContext": {"http": {"method": method, "path": path}}}
+    event = {
+        "version": "2.0",
+        "rawPath": path,
+        "rawQueryString": "",
+        "requestContext": {"http": {"method": method, "path": path}},
+    }
     event.update(extra)
     return event
 
@@ -47,36 +51,64 @@ def test_a_status_or_a_status_with_text_is_read(tmp_path):
         {"a.json": 204, "b.json": {"status": 400, "contains": "bad input"}},
     )
     assert [(case.name, case.expected) for case in load_cases(events)] == [
-        ("a.json", Expected(204)), ("b.json", Expected(400, "bad input")),
+        ("a.json", Expected(204)),
+        ("b.json", Expected(400, "bad input")),
     ]
 
 
 def test_every_problem_is_listed_at_once(tmp_path):
     events = write_contract(
         tmp_path / "events",
-        {"unlisted.json": http_event("GET", "/u"), "text.json": http_event("GET", "/t"),
-         "flag.json": http_event("GET", "/f"), "odd.json": http_event("GET", "/o"),
-         "broken.json": "{not json", "list.json": [1], "blank.json": http_event("GET", "/b")},
-        {"text.json": "200", "flag.json": True, "odd.json": {"status": 200, "body": "x"},
-         "broken.json": 200, "list.json": 200, "blank.json": {"status": 200, "contains": ""},
-         "gone.json": 404},
+        {
+            "unlisted.json": http_event("GET", "/u"),
+            "text.json": http_event("GET", "/t"),
+            "flag.json": http_event("GET", "/f"),
+            "odd.json": http_event("GET", "/o"),
+            "broken.json": "{not json",
+            "list.json": [1],
+            "blank.json": http_event("GET", "/b"),
+        },
+        {
+            "text.json": "200",
+            "flag.json": True,
+            "odd.json": {"status": 200, "body": "x"},
+            "broken.json": 200,
+            "list.json": 200,
+            "blank.json": {"status": 200, "contains": ""},
+            "gone.json": 404,
+        },
     )
     with pytest.raises(ContractError) as raised:
         load_cases(events)
     message = str(raised.value)
-    for problem in ("unlisted.json: no entry", "text.json: expected an HTTP status", "flag.json: expected",
-                    "odd.json: unknown keys body", "broken.json: not JSON", "list.json: an event must be",
-                    "blank.json: contains must be a non-empty string", "gone.json: listed in"):
+    for problem in (
+        "unlisted.json: no entry",
+        "text.json: expected an HTTP status",
+        "flag.json: expected",
+        "odd.json: unknown keys body",
+        "broken.json: not JSON",
+        "list.json: an event must be",
+        "blank.json: contains must be a non-empty string",
+        "gone.json: listed in",
+    ):
         assert problem in message, f"{problem!r} missing from:\n{message}"
 
 
 def test_an_entry_may_keep_its_event_out_of_the_smoke_test(tmp_path):
     events = write_contract(
         tmp_path / "events",
-        {"read.json": http_event("GET", "/a"), "delete.json": http_event("DELETE", "/a/1"),
-         "kept.json": http_event("POST", "/a"), "scheduled.json": {"source": "aws.events"}},
-        {"read.json": 200, "delete.json": {"status": 204, "smoke": False},
-         "kept.json": {"status": 201, "smoke": True}, "scheduled.json": 200},
+        {
+            "read.json": http_event("GET", "/a"),
+            "delete.json": http_event("DELETE", "/a/1"),
+            "kept.json": http_event("POST", "/a"),
+            "scheduled.json": {"source": "aws.events"},
+        },
+        {
+            "read.json": 200,
+            "delete.json": {"status": 204, "smoke": False},
+            "kept.json": {"status": 201, "smoke": True},
+            "scheduled.json": 200,
+        },
     )
     cases = load_cases(events)
     assert [case.name for case in cases] == ["delete.json", "kept.json", "read.json", "scheduled.json"]
@@ -87,8 +119,9 @@ def test_an_entry_may_keep_its_event_out_of_the_smoke_test(tmp_path):
 
 @pytest.mark.parametrize("smoke", ["false", 0, None])
 def test_smoke_must_be_a_boolean(tmp_path, smoke):
-    events = write_contract(tmp_path / "events", {"a.json": http_event("GET", "/a")},
-                            {"a.json": {"status": 200, "smoke": smoke}})
+    events = write_contract(
+        tmp_path / "events", {"a.json": http_event("GET", "/a")}, {"a.json": {"status": 200, "smoke": smoke}}
+    )
     with pytest.raises(ContractError, match="a.json: smoke must be true or false"):
         load_cases(events)
 
@@ -108,7 +141,8 @@ def test_an_empty_events_directory_is_refused(tmp_path):
 
 def test_a_base64_body_that_does_not_decode_is_refused(tmp_path):
     events = write_contract(
-        tmp_path / "events", {"a.json": http_event("POST", "/a", body="%%%", isBase64Encoded=True)},
+        tmp_path / "events",
+        {"a.json": http_event("POST", "/a", body="%%%", isBase64Encoded=True)},
         {"a.json": 200},
     )
     with pytest.raises(ContractError, match="a.json: isBase64Encoded is true but body is not base64"):
@@ -117,10 +151,18 @@ def test_a_base64_body_that_does_not_decode_is_refused(tmp_path):
 
 def test_an_event_gives_the_http_request_it_records(tmp_path):
     event = http_event(
-        "post", "/things", rawQueryString="page=2&size=1", cookies=["a=1", "b=2"],
-        headers={"Content-Type": "application/json", "host": "id.example", "content-length": "99",
-                 "x-forwarded-proto": "https"},
-        body=base64.b64encode(b'{"x": 1}').decode(), isBase64Encoded=True,
+        "post",
+        "/things",
+        rawQueryString="page=2&size=1",
+        cookies=["a=1", "b=2"],
+        headers={
+            "Content-Type": "application/json",
+            "host": "id.example",
+            "content-length": "99",
+            "x-forwarded-proto": "https",
+        },
+        body=base64.b64encode(b'{"x": 1}').decode(),
+        isBase64Encoded=True,
     )
     (case,) = load_cases(write_contract(tmp_path / "events", {"a.json": event}, {"a.json": 201}))
     request = case.request()
@@ -129,15 +171,18 @@ def test_an_event_gives_the_http_request_it_records(tmp_path):
 
 
 def test_an_event_that_is_not_an_http_request_gives_none(tmp_path):
-    events = {"scheduled.json": {"source": "aws.events", "detail": {}},
-              "v1.json": {"version": "1.0", "httpMethod": "GET", "path": "/"}}
+    events = {
+        "scheduled.json": {"source": "aws.events", "detail": {}},
+        "v1.json": {"version": "1.0", "httpMethod": "GET", "path": "/"},
+    }
     cases = load_cases(write_contract(tmp_path / "events", events, {"scheduled.json": 200, "v1.json": 200}))
     assert [case.request() for case in cases] == [None, None]
 
 
 def test_an_answer_is_checked_for_status_and_text(tmp_path):
     events = write_contract(
-        tmp_path / "events", {"a.json": http_event("GET", "/a")},
+        tmp_path / "events",
+        {"a.json": http_event("GET", "/a")},
         {"a.json": {"status": 200, "contains": "ok"}},
     )
     (case,) = load_cases(events)
@@ -152,10 +197,15 @@ def test_the_command_line_lists_the_cases_or_the_problems(tmp_path):
     listed = run_script(ROOT / "scripts" / "function_contract.py", str(good))
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.strip() == "a.json: GET /a -> 200"
-    quiet = write_contract(tmp_path / "quiet", {"a.json": http_event("DELETE", "/a")},
-                           {"a.json": {"status": 204, "smoke": False}})
-    assert run_script(ROOT / "scripts" / "function_contract.py", str(quiet)).stdout.strip() \
+    quiet = write_contract(
+        tmp_path / "quiet",
+        {"a.json": http_event("DELETE", "/a")},
+        {"a.json": {"status": 204, "smoke": False}},
+    )
+    assert (
+        run_script(ROOT / "scripts" / "function_contract.py", str(quiet)).stdout.strip()
         == "a.json: DELETE /a -> 204 (not smoke-tested)"
+    )
     bad = write_contract(tmp_path / "bad", {"a.json": http_event("GET", "/a")}, {})
     refused = run_script(ROOT / "scripts" / "function_contract.py", str(bad))
     assert refused.returncode == 1

@@ -44,8 +44,10 @@ def events(tmp_path):
     )
 
 
-GOOD = {("GET", "/things"): {"statusCode": 200, "body": '{"things": []}'},
-        ("POST", "/things"): {"statusCode": 400}}
+GOOD = {
+    ("GET", "/things"): {"statusCode": 200, "body": '{"things": []}'},
+    ("POST", "/things"): {"statusCode": 400},
+}
 
 
 def test_every_event_is_invoked_and_gets_its_expected_answer(events):
@@ -59,8 +61,11 @@ def test_every_event_is_invoked_and_gets_its_expected_answer(events):
 
 
 def test_an_event_kept_out_of_the_smoke_test_is_still_invoked(tmp_path):
-    events = write_contract(tmp_path / "events", {"write-bad.json": http_event("POST", "/things")},
-                            {"write-bad.json": {"status": 400, "smoke": False}})
+    events = write_contract(
+        tmp_path / "events",
+        {"write-bad.json": http_event("POST", "/things")},
+        {"write-bad.json": {"status": 400, "smoke": False}},
+    )
     handler = emulator(GOOD)
     with http_server(handler) as base:
         result = invoke(base, events)

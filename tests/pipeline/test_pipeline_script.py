@@ -92,12 +92,16 @@ def make_world(tmp_path):
     (repo / "policy" / "requirements.txt").write_text("")
     (repo / "Pulumi.yaml").write_text(
         "name: container-lambda\nruntime: python\nconfig:\n  architecture:\n    type: string\n"
-        "    default: x86_64\n", encoding="utf-8")
+        "    default: x86_64\n",
+        encoding="utf-8",
+    )
     (repo / "Pulumi.dev.yaml").write_text("config:\n  container-lambda:architecture: arm64\n")
     (repo / "Pulumi.production.yaml").write_text("config:\n  aws:region: eu-west-1\n")
-    write_contract(repo / "function" / "events",
-                   {"list.json": http_event("GET", "/items"), "gone.json": http_event("GET", "/gone")},
-                   {"list.json": 200, "gone.json": 404})
+    write_contract(
+        repo / "function" / "events",
+        {"list.json": http_event("GET", "/items"), "gone.json": http_event("GET", "/gone")},
+        {"list.json": 200, "gone.json": 404},
+    )
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for name, body in {"pulumi": PULUMI, "aws": AWS, "docker": DOCKER, "python3": PYTHON3}.items():
@@ -106,11 +110,16 @@ def make_world(tmp_path):
     for path in (log, output, summary):
         path.touch()
     env = tool_env(
-        bin_dir, FAKE_LOG=str(log), FAKE_IMAGE_URI=IMAGE_URI, FAKE_PRESENT=str(tmp_path / "present"),
+        bin_dir,
+        FAKE_LOG=str(log),
+        FAKE_IMAGE_URI=IMAGE_URI,
+        FAKE_PRESENT=str(tmp_path / "present"),
         FAKE_MANIFEST=str(FIXTURES / "manifest-docker-v2-arm64.json"),
         FAKE_CONFIG=str(FIXTURES / "config-arm64.json"),
         FAKE_FINDINGS=str(FIXTURES / "scan-findings-high.json"),
-        GITHUB_OUTPUT=str(output), GITHUB_STEP_SUMMARY=str(summary), DEPLOY_STACKS='["dev","production"]',
+        GITHUB_OUTPUT=str(output),
+        GITHUB_STEP_SUMMARY=str(summary),
+        DEPLOY_STACKS='["dev","production"]',
     )
     return {"repo": repo, "env": env, "log": log, "output": output, "summary": summary, "tmp": tmp_path}
 
@@ -156,8 +165,13 @@ def test_stacks_follow_the_bootstraps_order_and_never_deploy_an_unlisted_stack_f
     world["env"]["DEPLOY_STACKS"] = '["dev","staging","production"]'
     result = run(world, "stacks")
     assert result.returncode == 0, result.stderr
-    assert outputs(world) == {"building": "dev", "architecture": "arm64", "runner": "ubuntu-24.04-arm",
-                              "further": '["staging","production"]', "all": '["dev","staging","production"]'}
+    assert outputs(world) == {
+        "building": "dev",
+        "architecture": "arm64",
+        "runner": "ubuntu-24.04-arm",
+        "further": '["staging","production"]',
+        "all": '["dev","staging","production"]',
+    }
     assert set(outputs(world)) == PRODUCES["stacks"]
     assert "::notice title=Stacks not deployed::not deployed: alice" in result.stdout
     assert "not deployed: alice" in world["summary"].read_text()
@@ -170,15 +184,18 @@ def test_the_first_listed_stack_builds(world):
     assert outputs(world)["architecture"] == "x86_64"  # production's: the project default
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ("", "DEPLOY_STACKS must be a JSON array"),
-    ("dev", "DEPLOY_STACKS must be a JSON array"),
-    ("[]", "DEPLOY_STACKS must be a JSON array"),
-    ('["dev",3]', "DEPLOY_STACKS must be a JSON array"),
-    ('["dev","staging"]', "stack staging is in DEPLOY_STACKS but has no Pulumi.staging.yaml"),
-    ('["dev","dev"]', "DEPLOY_STACKS lists a stack twice"),
-    ('["dev","Prod_EU"]', "stack name 'Prod_EU' is not allowed"),
-])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "DEPLOY_STACKS must be a JSON array"),
+        ("dev", "DEPLOY_STACKS must be a JSON array"),
+        ("[]", "DEPLOY_STACKS must be a JSON array"),
+        ('["dev",3]', "DEPLOY_STACKS must be a JSON array"),
+        ('["dev","staging"]', "stack staging is in DEPLOY_STACKS but has no Pulumi.staging.yaml"),
+        ('["dev","dev"]', "DEPLOY_STACKS lists a stack twice"),
+        ('["dev","Prod_EU"]', "stack name 'Prod_EU' is not allowed"),
+    ],
+)
 def test_a_bad_deploy_stacks_value_stops_the_plan(world, value, message):
     world["env"]["DEPLOY_STACKS"] = value
     result = run(world, "stacks")
@@ -254,8 +271,9 @@ def test_prepare_outputs_the_deployed_image_as_build_cache(world):
     assert outputs(world) == {"cache-from": IMAGE_URI}
     assert not [line for line in calls(world) if "stack init" in line]
     log = calls(world)
-    assert log.index("python3 -m venv policy/venv") \
-        < log.index("venv-python -m pip install --quiet --requirement policy/requirements.txt")
+    assert log.index("python3 -m venv policy/venv") < log.index(
+        "venv-python -m pip install --quiet --requirement policy/requirements.txt"
+    )
 
 
 def test_prepare_creates_a_missing_stack_only_when_told(world):
@@ -263,8 +281,10 @@ def test_prepare_creates_a_missing_stack_only_when_told(world):
     assert run(world, "prepare", "dev").returncode == 0
     assert not [line for line in calls(world) if "stack init" in line]
     assert run(world, "prepare", "dev", "--init").returncode == 0
-    assert any(line.startswith("pulumi stack init dev --non-interactive --secrets-provider awskms://alias/state")
-               for line in calls(world))
+    assert any(
+        line.startswith("pulumi stack init dev --non-interactive --secrets-provider awskms://alias/state")
+        for line in calls(world)
+    )
     assert outputs(world) == {"cache-from": ""}
 
 
@@ -281,8 +301,15 @@ def export(world, resources: list[dict]) -> None:
 
 
 def test_push_image_updates_the_registry_only_and_outputs_the_image_by_digest(world):
-    export(world, [{"type": COMPONENT, "outputs": {"imageUri": IMAGE_URI, "tag": "a" * 32,
-                                                   "repositoryName": "container-lambda-dev"}}])
+    export(
+        world,
+        [
+            {
+                "type": COMPONENT,
+                "outputs": {"imageUri": IMAGE_URI, "tag": "a" * 32, "repositoryName": "container-lambda-dev"},
+            }
+        ],
+    )
     result = run(world, "push-image", "dev")
     assert result.returncode == 0, result.stderr
     assert outputs(world) == {"image-uri": IMAGE_URI, "tag": "a" * 32, "repository": "container-lambda-dev"}
@@ -307,9 +334,13 @@ def registry_urns(stack: str) -> list[str]:
     from tests.infra.support import run_stack
 
     names = ["registry", "registry-repository", "registry-lifecycle", "registry-docker", "registry-image"]
-    urns = {record.name: record.urn.replace("pulumi:pulumi:Stack$", "")
-            .replace("urn:pulumi:dev::", f"urn:pulumi:{stack}::")
-            for record in run_stack().records if record.name in names}
+    urns = {
+        record.name: record.urn.replace("pulumi:pulumi:Stack$", "").replace(
+            "urn:pulumi:dev::", f"urn:pulumi:{stack}::"
+        )
+        for record in run_stack().records
+        if record.name in names
+    }
     return [urns[name] for name in names]
 
 
@@ -323,13 +354,21 @@ def test_a_single_manifest_of_the_function_platform_passes(world):
     assert f"docker buildx imagetools inspect --raw {IMAGE_URI}" in calls(world)
 
 
-@pytest.mark.parametrize(("manifest", "config", "architecture", "message"), [
-    ("manifest-oci-index-attestation.json", "config-arm64.json", "arm64", "an image index or manifest list"),
-    ("manifest-list-multiplatform.json", "config-arm64.json", "arm64", "an image index or manifest list"),
-    ("manifest-attestation.json", "config-arm64.json", "arm64", "an attestation or artifact manifest"),
-    ("manifest-oci-arm64.json", "config-amd64.json", "arm64", "platform linux/amd64, the function needs"),
-    ("manifest-docker-v2-arm64.json", "config-arm64.json", "x86_64", "the function needs linux/amd64"),
-])
+@pytest.mark.parametrize(
+    ("manifest", "config", "architecture", "message"),
+    [
+        (
+            "manifest-oci-index-attestation.json",
+            "config-arm64.json",
+            "arm64",
+            "an image index or manifest list",
+        ),
+        ("manifest-list-multiplatform.json", "config-arm64.json", "arm64", "an image index or manifest list"),
+        ("manifest-attestation.json", "config-arm64.json", "arm64", "an attestation or artifact manifest"),
+        ("manifest-oci-arm64.json", "config-amd64.json", "arm64", "platform linux/amd64, the function needs"),
+        ("manifest-docker-v2-arm64.json", "config-arm64.json", "x86_64", "the function needs linux/amd64"),
+    ],
+)
 def test_an_image_lambda_cannot_run_is_refused(world, manifest, config, architecture, message):
     world["env"].update(FAKE_MANIFEST=str(FIXTURES / manifest), FAKE_CONFIG=str(FIXTURES / config))
     result = run(world, "check-image", IMAGE_URI, architecture)
@@ -352,8 +391,10 @@ def test_discard_deletes_the_image_so_its_tag_is_never_found_again(world):
 def test_build_local_builds_one_platform_without_attestations(world):
     (world["repo"] / "function" / "Dockerfile").write_text("FROM scratch\n")
     assert run(world, "build-local", "function/Dockerfile", "arm64", "fn:check").returncode == 0
-    assert ("docker buildx build --platform linux/arm64 --provenance=false --sbom=false "
-            "--file function/Dockerfile --tag fn:check --load function") in calls(world)
+    assert (
+        "docker buildx build --platform linux/arm64 --provenance=false --sbom=false "
+        "--file function/Dockerfile --tag fn:check --load function"
+    ) in calls(world)
 
 
 def emulator(status_of: dict[str, int]):
@@ -390,21 +431,26 @@ def test_a_failing_event_fails_the_container_test_and_shows_the_log(world):
 # --- scan --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("findings", "severity", "code"), [
-    ("scan-findings-critical.json", "CRITICAL", 1),
-    ("scan-findings-high.json", "CRITICAL", 0),
-    ("scan-findings-high.json", "HIGH", 1),
-    ("scan-findings-critical.json", "NONE", 0),
-    ("scan-findings-enhanced.json", "CRITICAL", 1),
-])
+@pytest.mark.parametrize(
+    ("findings", "severity", "code"),
+    [
+        ("scan-findings-critical.json", "CRITICAL", 1),
+        ("scan-findings-high.json", "CRITICAL", 0),
+        ("scan-findings-high.json", "HIGH", 1),
+        ("scan-findings-critical.json", "NONE", 0),
+        ("scan-findings-enhanced.json", "CRITICAL", 1),
+    ],
+)
 def test_the_scan_gates_at_the_severity_and_reports_in_the_summary(world, findings, severity, code):
     world["env"]["FAKE_FINDINGS"] = str(FIXTURES / findings)
     result = run(world, "scan", "container-lambda-dev", DIGEST, severity)
     assert result.returncode == code, result.stdout + result.stderr
     report = world["summary"].read_text()
     assert f"ECR scan of container-lambda-dev@{DIGEST}" in report and "| CRITICAL |" in report
-    assert (f"aws ecr wait image-scan-complete --repository-name container-lambda-dev "
-            f"--image-id imageDigest={DIGEST}") in calls(world)
+    assert (
+        f"aws ecr wait image-scan-complete --repository-name container-lambda-dev "
+        f"--image-id imageDigest={DIGEST}"
+    ) in calls(world)
 
 
 def test_the_summary_lists_the_findings(world):
@@ -489,8 +535,9 @@ def test_verify_waits_for_the_function_then_smoke_tests_the_api(world):
         result = run(world, "verify", "dev")
     assert result.returncode == 0, result.stderr
     log = calls(world)
-    assert log.index("aws lambda wait function-active-v2 --function-name container-lambda-dev") \
-        < log.index("aws lambda wait function-updated-v2 --function-name container-lambda-dev")
+    assert log.index("aws lambda wait function-active-v2 --function-name container-lambda-dev") < log.index(
+        "aws lambda wait function-updated-v2 --function-name container-lambda-dev"
+    )
     assert handler.seen == ["/gone", "/items"]
 
 
@@ -527,13 +574,18 @@ def test_rescan_starts_a_new_scan_then_waits_and_gates_on_critical(world):
     assert result.returncode == 1
     log = calls(world)
     assert log.index(f"aws ecr start-image-scan {SCAN_ARGS}") < log.index(
-        f"aws ecr wait image-scan-complete {SCAN_ARGS}")
+        f"aws ecr wait image-scan-complete {SCAN_ARGS}"
+    )
     assert "CRITICAL findings" in result.stdout
 
 
 def test_rescan_of_an_image_scanned_today_reports_that_scan(world):
-    world["env"].update(FAKE_START_SCAN_RC="254", FAKE_START_SCAN_ERROR=(
-        "An error occurred (LimitExceededException) when calling the StartImageScan operation: limit"))
+    world["env"].update(
+        FAKE_START_SCAN_RC="254",
+        FAKE_START_SCAN_ERROR=(
+            "An error occurred (LimitExceededException) when calling the StartImageScan operation: limit"
+        ),
+    )
     result = run(world, "rescan", "dev", "CRITICAL")
     assert result.returncode == 0, result.stderr
     assert "::notice title=Already scanned today::" in result.stdout
@@ -541,8 +593,12 @@ def test_rescan_of_an_image_scanned_today_reports_that_scan(world):
 
 
 def test_rescan_fails_when_the_scan_cannot_start_for_another_reason(world):
-    world["env"].update(FAKE_START_SCAN_RC="254", FAKE_START_SCAN_ERROR=(
-        "An error occurred (AccessDeniedException) when calling the StartImageScan operation: denied"))
+    world["env"].update(
+        FAKE_START_SCAN_RC="254",
+        FAKE_START_SCAN_ERROR=(
+            "An error occurred (AccessDeniedException) when calling the StartImageScan operation: denied"
+        ),
+    )
     result = run(world, "rescan", "dev", "CRITICAL")
     assert result.returncode == 1
     assert "could not start the scan" in result.stderr and "AccessDeniedException" in result.stderr

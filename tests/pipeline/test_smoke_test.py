@@ -16,13 +16,23 @@ SCRIPT = ROOT / "scripts" / "smoke_test.py"
 def events(tmp_path):
     return write_contract(
         tmp_path / "events",
-        {"list.json": http_event("GET", "/items", rawQueryString="page=2"),
-         "create.json": http_event("POST", "/items", body='{"name": "x"}',
-                                   headers={"content-type": "application/json", "host": "recorded.example"}),
-         "missing.json": http_event("DELETE", "/items/9"),
-         "scheduled.json": {"source": "aws.events"}},
-        {"list.json": {"status": 200, "contains": "items"}, "create.json": 201, "missing.json": 404,
-         "scheduled.json": 200},
+        {
+            "list.json": http_event("GET", "/items", rawQueryString="page=2"),
+            "create.json": http_event(
+                "POST",
+                "/items",
+                body='{"name": "x"}',
+                headers={"content-type": "application/json", "host": "recorded.example"},
+            ),
+            "missing.json": http_event("DELETE", "/items/9"),
+            "scheduled.json": {"source": "aws.events"},
+        },
+        {
+            "list.json": {"status": 200, "contains": "items"},
+            "create.json": 201,
+            "missing.json": 404,
+            "scheduled.json": 200,
+        },
     )
 
 
@@ -44,8 +54,18 @@ GOOD = {("GET", "/items?page=2"): (200, {"items": []}), ("POST", "/items"): (201
 
 def smoke(base, events, *extra):
     # a short deadline and first retry: the retry logic is the same, the suite does not wait seconds
-    return run_script(SCRIPT, "--base-url", base, "--events", str(events), "--timeout", "0.5",
-                      "--retry-delay", "0.05", *extra)
+    return run_script(
+        SCRIPT,
+        "--base-url",
+        base,
+        "--events",
+        str(events),
+        "--timeout",
+        "0.5",
+        "--retry-delay",
+        "0.05",
+        *extra,
+    )
 
 
 def test_every_http_event_is_sent_as_recorded_and_passes(events):
@@ -53,8 +73,11 @@ def test_every_http_event_is_sent_as_recorded_and_passes(events):
     with http_server(handler) as base:
         result = smoke(base + "/", events)
     assert result.returncode == 0, result.stderr
-    assert handler.seen == [("POST", "/items", b'{"name": "x"}'), ("GET", "/items?page=2", b""),
-                            ("DELETE", "/items/9", b"")]
+    assert handler.seen == [
+        ("POST", "/items", b'{"name": "x"}'),
+        ("GET", "/items?page=2", b""),
+        ("DELETE", "/items/9", b""),
+    ]
     create_headers = handler.headers_seen[0]
     assert create_headers["content-type"] == "application/json"
     assert create_headers["host"] != "recorded.example", "the recorded Host header must not be replayed"
@@ -74,8 +97,11 @@ def test_an_event_marked_smoke_false_is_never_sent(tmp_path):
 
 
 def test_a_contract_whose_every_request_is_kept_out_is_refused(tmp_path):
-    events = write_contract(tmp_path / "events", {"purge.json": http_event("DELETE", "/items")},
-                            {"purge.json": {"status": 204, "smoke": False}})
+    events = write_contract(
+        tmp_path / "events",
+        {"purge.json": http_event("DELETE", "/items")},
+        {"purge.json": {"status": 204, "smoke": False}},
+    )
     result = smoke("http://127.0.0.1:9", events)
     assert result.returncode == 2
     assert "nothing to smoke-test" in result.stderr
@@ -115,8 +141,9 @@ def test_transient_errors_are_retried_until_the_api_answers(events):
 
 
 def test_an_expected_server_error_is_not_retried(tmp_path):
-    events = write_contract(tmp_path / "events", {"down.json": http_event("GET", "/down")},
-                            {"down.json": 503})
+    events = write_contract(
+        tmp_path / "events", {"down.json": http_event("GET", "/down")}, {"down.json": 503}
+    )
     handler = api({("GET", "/down"): (503, {"message": "maintenance"})})
     with http_server(handler) as base:
         result = smoke(base, events)

@@ -89,8 +89,11 @@ def test_a_workflow_started_by_hand_gives_credentials_only_after_refusing_other_
     if "workflow_dispatch" not in workflow["on"]:
         return
     jobs = workflow["jobs"]
-    gates = {job_id for job_id, job in jobs.items()
-             if job.get("steps") and job["steps"][1].get("run") == f"{PIPELINE} main-only"}
+    gates = {
+        job_id
+        for job_id, job in jobs.items()
+        if job.get("steps") and job["steps"][1].get("run") == f"{PIPELINE} main-only"
+    }
     assert gates, f"{path.name}: no job starts with {PIPELINE} main-only"
     for job_id, job in jobs.items():
         if (job.get("permissions") or {}).get("id-token") == "write" or "secrets." in json.dumps(job):
@@ -116,8 +119,17 @@ def test_deploys_wait_for_the_tests_of_the_same_commit():
 
 def test_the_building_stack_tests_the_pushed_digest_before_the_function_runs_it():
     build = DEPLOY["jobs"]["build"]
-    order = [step_index(build, fragment) for fragment in (
-        "push-image", "check-image", "container-test", f"{PIPELINE} scan", '"command": "up"', "verify")]
+    order = [
+        step_index(build, fragment)
+        for fragment in (
+            "push-image",
+            "check-image",
+            "container-test",
+            f"{PIPELINE} scan",
+            '"command": "up"',
+            "verify",
+        )
+    ]
     assert order == sorted(order), "push, check, container test, scan gate, then pulumi up, then verify"
     discard = build["steps"][step_index(build, "pipeline.sh discard")]
     assert discard["if"] == "failure() && steps.check.outcome == 'failure'"
@@ -206,8 +218,19 @@ MANIFESTS = {
     "docker": re.compile(r"^(docker|container)file", re.IGNORECASE),
 }
 # tests/fixtures: manifests of test fixtures, never built or shipped
-NOT_SOURCES = {".git", "venv", ".venv-checkov", ".venv-bench", ".tools", "node_modules", ".pytest_cache",
-               ".ruff_cache", ".hypothesis", ".pulumi-state", "fixtures"}
+NOT_SOURCES = {
+    ".git",
+    "venv",
+    ".venv-checkov",
+    ".venv-bench",
+    ".tools",
+    "node_modules",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".hypothesis",
+    ".pulumi-state",
+    "fixtures",
+}
 
 
 def manifest_directories() -> set[tuple[str, str]]:
@@ -246,8 +269,9 @@ def test_id_token_write_exactly_where_an_aws_role_is_assumed():
         assert assumes == granted, f"{workflow}:{job_id}: id-token {granted}, assumes a role {assumes}"
         for step in job["steps"]:
             if uses_action(step, "aws-actions/configure-aws-credentials"):
-                assert set(step["with"]) == {"role-to-assume", "aws-region", "role-session-name"}, \
+                assert set(step["with"]) == {"role-to-assume", "aws-region", "role-session-name"}, (
                     f"{workflow}:{job_id}: AWS only by OIDC role assumption, never static keys"
+                )
 
 
 def test_no_static_cloud_keys_and_no_dangerous_triggers():

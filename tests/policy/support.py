@@ -75,27 +75,38 @@ class Resource:
         return self.recorded_urn or urn(self.typ, self.name, self.stack)
 
 
-def violations(policy_name: str, typ: str, props: Mapping[str, Any], *, name: str = "res", stack: str = "dev",
-               config: Mapping[str, Any] | None = None) -> list[str]:
+def violations(
+    policy_name: str,
+    typ: str,
+    props: Mapping[str, Any],
+    *,
+    name: str = "res",
+    stack: str = "dev",
+    config: Mapping[str, Any] | None = None,
+) -> list[str]:
     """The messages a resource policy reports for one resource."""
     return resource_violations(policy_name, Resource(typ, dict(props), name=name, stack=stack), config)
 
 
-def resource_violations(policy_name: str, resource: Resource,
-                        config: Mapping[str, Any] | None = None) -> list[str]:
+def resource_violations(
+    policy_name: str, resource: Resource, config: Mapping[str, Any] | None = None
+) -> list[str]:
     """The messages a resource policy reports for a Resource (with its recorded URN, when it has one)."""
     policy = BY_NAME[policy_name]
     assert isinstance(policy, ResourceValidationPolicy)
     found: list[str] = []
-    args = ResourceValidationArgs(resource.typ, engine_props(resource.props), resource.urn, resource.name,
-                                  options(), None, config)
+    args = ResourceValidationArgs(
+        resource.typ, engine_props(resource.props), resource.urn, resource.name, options(), None, config
+    )
     assert policy.validate(args, lambda text, _urn=None: found.append(text)) is None
     return found
 
 
 def policy_resources(resources: list[Resource]) -> list[PolicyResource]:
-    built = {r.urn: PolicyResource(r.typ, engine_props(r.props), r.urn, r.name, options(), None, None, [],
-                                   {}) for r in resources}
+    built = {
+        r.urn: PolicyResource(r.typ, engine_props(r.props), r.urn, r.name, options(), None, None, [], {})
+        for r in resources
+    }
     by_key = built | {r.name: built[r.urn] for r in resources}
     for resource in resources:
         for prop, keys in resource.depends_on.items():
@@ -105,8 +116,9 @@ def policy_resources(resources: list[Resource]) -> list[PolicyResource]:
     return list(built.values())
 
 
-def stack_violations(policy_name: str, resources: list[Resource],
-                     config: Mapping[str, Any] | None = None) -> list[tuple[str, str | None]]:
+def stack_violations(
+    policy_name: str, resources: list[Resource], config: Mapping[str, Any] | None = None
+) -> list[tuple[str, str | None]]:
     """(message, urn) of every violation a stack policy reports."""
     policy = BY_NAME[policy_name]
     assert isinstance(policy, StackValidationPolicy)
@@ -121,8 +133,7 @@ def all_mandatory_violations(resources: list[Resource]) -> list[str]:
     found = []
     for policy in RESOURCE_POLICIES:
         for resource in resources:
-            found += [f"{policy.name}: {text}" for text in
-                      resource_violations(policy.name, resource)]
+            found += [f"{policy.name}: {text}" for text in resource_violations(policy.name, resource)]
     for policy in STACK_POLICIES:
         found += [f"{policy.name}: {text}" for text, _ in stack_violations(policy.name, resources)]
     return found
@@ -132,8 +143,9 @@ def takes_tags(token: str) -> bool:
     """Whether the pulumi-aws SDK's class of `token` (e.g. aws:lambda/function:Function) takes tags."""
     _, module_path, class_name = token.split(":")
     module = module_path.split("/")[0]
-    package = importlib.import_module(f"pulumi_aws.{module}_" if module == "lambda" else
-                                      f"pulumi_aws.{module}")
+    package = importlib.import_module(
+        f"pulumi_aws.{module}_" if module == "lambda" else f"pulumi_aws.{module}"
+    )
     cls = getattr(package, class_name)
     return f"'{token}'" in inspect.getsource(cls) and isinstance(getattr(cls, "tags", None), property)
 
@@ -143,6 +155,7 @@ def document(*statements: dict) -> str:
 
 
 # --- resources shaped as the stack registers them (camelCase input names) ---------------------------------
+
 
 def function(**overrides) -> dict:
     return {
@@ -195,22 +208,35 @@ def permission(**overrides) -> dict:
 
 
 def lambda_trust() -> str:
-    return document({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                     "Action": "sts:AssumeRole"})
+    return document(
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    )
 
 
 def role(**overrides) -> dict:
-    return {"name": "container-lambda-dev", "path": "/container-lambda/", "assumeRolePolicy": lambda_trust(),
-            "tags": tags()} | overrides
+    return {
+        "name": "container-lambda-dev",
+        "path": "/container-lambda/",
+        "assumeRolePolicy": lambda_trust(),
+        "tags": tags(),
+    } | overrides
 
 
 def execution_policy() -> str:
     group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/container-lambda-dev"
     return document(
-        {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-         "Resource": [f"{group}:*"]},
-        {"Sid": "Tracing", "Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-         "Resource": "*"},
+        {
+            "Sid": "Logs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [f"{group}:*"],
+        },
+        {
+            "Sid": "Tracing",
+            "Effect": "Allow",
+            "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            "Resource": "*",
+        },
     )
 
 
@@ -219,9 +245,22 @@ GITHUB_PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{GITHUB}"
 
 
 def github_trust(condition: dict | None = None, **statement) -> str:
-    condition = condition if condition is not None else {"StringEquals": {
-        f"{GITHUB}:aud": "sts.amazonaws.com",
-        f"{GITHUB}:sub": ["repo:example-org/container-lambda:environment:dev"],
-    }}
-    return document({"Effect": "Allow", "Principal": {"Federated": GITHUB_PROVIDER},
-                     "Action": "sts:AssumeRoleWithWebIdentity", "Condition": condition} | statement)
+    condition = (
+        condition
+        if condition is not None
+        else {
+            "StringEquals": {
+                f"{GITHUB}:aud": "sts.amazonaws.com",
+                f"{GITHUB}:sub": ["repo:example-org/container-lambda:environment:dev"],
+            }
+        }
+    )
+    return document(
+        {
+            "Effect": "Allow",
+            "Principal": {"Federated": GITHUB_PROVIDER},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": condition,
+        }
+        | statement
+    )

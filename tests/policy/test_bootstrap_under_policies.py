@@ -33,8 +33,11 @@ def test_bootstrap_resources_pass_every_mandatory_policy(bootstrap_resources):
 def test_the_iam_policies_saw_the_github_roles_and_their_permissions(bootstrap_resources):
     roles = [r for r in bootstrap_resources if r.typ == iam.ROLE]
     assert len(roles) == 4  # deploy dev, deploy production, preview, drift
-    assert all(iam.is_github_oidc(statement) for role in roles
-               for statement in json.loads(role.props["assumeRolePolicy"])["Statement"])
+    assert all(
+        iam.is_github_oidc(statement)
+        for role in roles
+        for statement in json.loads(role.props["assumeRolePolicy"])["Statement"]
+    )
     # four inline policies, the two permissions boundaries and the two deploy roles' delivery policies
     assert len([r for r in bootstrap_resources if r.typ in iam.PERMISSION_DOCUMENTS]) == 8
     assert all(isinstance(p, ResourceValidationPolicy) for p in iam.POLICIES)

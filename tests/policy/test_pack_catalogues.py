@@ -21,8 +21,14 @@ def test_each_taggable_type_takes_tags_in_the_sdk(token):
     assert takes_tags(token)
 
 
-@pytest.mark.parametrize("token", ["aws:iam/rolePolicy:RolePolicy", "aws:lambda/permission:Permission",
-                                   "aws:ecr/lifecyclePolicy:LifecyclePolicy"])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "aws:iam/rolePolicy:RolePolicy",
+        "aws:lambda/permission:Permission",
+        "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+    ],
+)
 def test_the_sdk_check_tells_untaggable_types_apart(token):
     assert not takes_tags(token)
 
@@ -30,8 +36,11 @@ def test_the_sdk_check_tells_untaggable_types_apart(token):
 @cache
 def privileges() -> dict[str, dict]:
     path = Path(parliament.__file__).with_name("iam_definition.json")
-    return {f"{service['prefix']}:{privilege['privilege']}".lower(): privilege
-            for service in json.loads(path.read_text()) for privilege in service["privileges"]}
+    return {
+        f"{service['prefix']}:{privilege['privilege']}".lower(): privilege
+        for service in json.loads(path.read_text())
+        for privilege in service["privileges"]
+    }
 
 
 @pytest.mark.parametrize("action", sorted(RESOURCE_STAR_ACTIONS))

@@ -23,8 +23,12 @@ FUNCTION = "aws:lambda/function:Function"
 
 @pytest.fixture(scope="module")
 def analyzer():
-    server = subprocess.Popen([sys.executable, str(PACK / "__main__.py")], stdout=subprocess.PIPE,  # noqa: S603
-                              stderr=subprocess.PIPE, cwd=PACK)
+    server = subprocess.Popen(
+        [sys.executable, str(PACK / "__main__.py")],
+        stdout=subprocess.PIPE,  # noqa: S603
+        stderr=subprocess.PIPE,
+        cwd=PACK,
+    )
     try:
         port = server.stdout.readline().decode().strip()
         assert port.isdigit(), server.stderr.read().decode()
@@ -51,8 +55,10 @@ def test_the_pack_describes_every_policy_with_its_enforcement_level(analyzer):
     info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
     assert info.name == PACK_NAME
     levels = {policy.name: policy.enforcementLevel for policy in info.policies}
-    assert levels == {**{p.name: analyzer_pb2.MANDATORY for p in MANDATORY},
-                      **{p.name: analyzer_pb2.ADVISORY for p in ADVISORY}}
+    assert levels == {
+        **{p.name: analyzer_pb2.MANDATORY for p in MANDATORY},
+        **{p.name: analyzer_pb2.ADVISORY for p in ADVISORY},
+    }
 
 
 def test_a_compliant_function_passes_every_policy(analyzer):
@@ -61,8 +67,10 @@ def test_a_compliant_function_passes_every_policy(analyzer):
 
 
 def test_a_function_by_tag_without_tracing_is_blocked(analyzer):
-    bad = function(imageUri="123456789012.dkr.ecr.eu-west-1.amazonaws.com/container-lambda-dev:v1",
-                   tracingConfig={"mode": "PassThrough"})
+    bad = function(
+        imageUri="123456789012.dkr.ecr.eu-west-1.amazonaws.com/container-lambda-dev:v1",
+        tracingConfig={"mode": "PassThrough"},
+    )
     response = analyze(analyzer, FUNCTION, bad)
     blocked = {d.policyName for d in response.diagnostics if d.enforcementLevel == analyzer_pb2.MANDATORY}
     assert blocked == {"lambda-image-digest", "lambda-active-tracing"}
@@ -75,10 +83,15 @@ def test_numbers_arrive_as_floats_and_still_pass(analyzer):
 
 def test_the_stack_policies_run_over_the_whole_stack(analyzer):
     resources = [
-        analyzer_pb2.AnalyzerResource(type=FUNCTION, properties=struct(function()), urn=urn(FUNCTION, "fn"),
-                                      name="fn"),
-        analyzer_pb2.AnalyzerResource(type="aws:ecr/repository:Repository", properties=struct(repository()),
-                                      urn=urn("aws:ecr/repository:Repository", "repo"), name="repo"),
+        analyzer_pb2.AnalyzerResource(
+            type=FUNCTION, properties=struct(function()), urn=urn(FUNCTION, "fn"), name="fn"
+        ),
+        analyzer_pb2.AnalyzerResource(
+            type="aws:ecr/repository:Repository",
+            properties=struct(repository()),
+            urn=urn("aws:ecr/repository:Repository", "repo"),
+            name="repo",
+        ),
     ]
     response = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources))
     assert sorted(d.policyName for d in response.diagnostics) == ["ecr-lifecycle-policy", "lambda-log-group"]
@@ -89,8 +102,11 @@ def test_the_pack_project_file_runs_python_from_policy_venv():
     assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
     requirements = (PACK / "requirements.txt").read_text().split()
     assert "pulumi-policy==1.21.0" in requirements
-    assert all("==" in line for line in (PACK / "requirements.txt").read_text().splitlines()
-               if line and not line.startswith("#"))
+    assert all(
+        "==" in line
+        for line in (PACK / "requirements.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
 
 
 def imports(paths) -> set[str]:

@@ -38,18 +38,28 @@ def made_unknown(props: dict, path: tuple) -> dict:
     for step in path[:-1]:
         target = target[step]
     old = target[path[-1]]
-    target[path[-1]] = (UNKNOWN_OBJECT_VALUE if isinstance(old, dict) else
-                        UNKNOWN_ARRAY_VALUE if isinstance(old, list) else UNKNOWN_STRING_VALUE)
+    target[path[-1]] = (
+        UNKNOWN_OBJECT_VALUE
+        if isinstance(old, dict)
+        else UNKNOWN_ARRAY_VALUE
+        if isinstance(old, list)
+        else UNKNOWN_STRING_VALUE
+    )
     return changed
 
 
 def partners() -> list[Resource]:
     """A compliant function, log group, repository and lifecycle policy for the changed resource to join."""
-    return [Resource("aws:lambda/function:Function", function(), name="function"),
-            Resource("aws:cloudwatch/logGroup:LogGroup", log_group(), name="log-group"),
-            Resource("aws:ecr/repository:Repository", repository(), name="repository"),
-            Resource("aws:ecr/lifecyclePolicy:LifecyclePolicy",
-                     {"repository": "container-lambda-dev", "policy": "{}"}, name="lifecycle")]
+    return [
+        Resource("aws:lambda/function:Function", function(), name="function"),
+        Resource("aws:cloudwatch/logGroup:LogGroup", log_group(), name="log-group"),
+        Resource("aws:ecr/repository:Repository", repository(), name="repository"),
+        Resource(
+            "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+            {"repository": "container-lambda-dev", "policy": "{}"},
+            name="lifecycle",
+        ),
+    ]
 
 
 SAMPLES = {(case[2], repr(props)): props for case in CASES for props in (case[3], case[4])}

@@ -34,11 +34,15 @@ def table_rows(text: str) -> list[list[str]]:
 
 ROWS = table_rows(MAP)
 CITED_POLICIES = set(re.findall(r"policy:([a-z0-9-]+)", MAP))
-CITED_PATHS = {path for path in re.findall(r"`([^`\s]+)`", MAP)
-               if re.match(r"^(tests|scripts|policy|function|bootstrap|\.github)/", path)}
+CITED_PATHS = {
+    path
+    for path in re.findall(r"`([^`\s]+)`", MAP)
+    if re.match(r"^(tests|scripts|policy|function|bootstrap|\.github)/", path)
+}
 CITED_CHECKS = set(re.findall(r"\bCKV2?_[A-Z]+_\d+\b", MAP))
-CITED_AUDITS = {name for cells in ROWS
-                for name in re.findall(r"zizmor ([a-z]+(?:-[a-z]+)*)", " ".join(cells))}
+CITED_AUDITS = {
+    name for cells in ROWS for name in re.findall(r"zizmor ([a-z]+(?:-[a-z]+)*)", " ".join(cells))
+}
 
 
 def test_the_map_has_its_tables():
@@ -84,13 +88,21 @@ def test_each_checkov_check_the_map_names_exists(check):
 
 
 # The Terraform resource types of each AWS section's table: a check listed there must guard one of them.
-SECTION_RESOURCES = {"Lambda": "aws_lambda_", "ECR": "aws_ecr_",
-                     "API Gateway v2 (HTTP API)": "aws_apigatewayv2_",
-                     "CloudWatch Logs": "aws_cloudwatch_log_group", "IAM": "aws_iam_"}
+SECTION_RESOURCES = {
+    "Lambda": "aws_lambda_",
+    "ECR": "aws_ecr_",
+    "API Gateway v2 (HTTP API)": "aws_apigatewayv2_",
+    "CloudWatch Logs": "aws_cloudwatch_log_group",
+    "IAM": "aws_iam_",
+}
 SECTIONS = dict(re.findall(r"^### (.+)\n((?:(?!### ).*\n)*)", MAP, flags=re.MULTILINE))
-SECTION_CHECKS = sorted((section, check) for section in SECTION_RESOURCES
-                        for line in SECTIONS[section].splitlines() if line.startswith("| ")
-                        for check in re.findall(r"\bCKV2?_AWS_\d+\b", line.split("|")[1]))
+SECTION_CHECKS = sorted(
+    (section, check)
+    for section in SECTION_RESOURCES
+    for line in SECTIONS[section].splitlines()
+    if line.startswith("| ")
+    for check in re.findall(r"\bCKV2?_AWS_\d+\b", line.split("|")[1])
+)
 # checkov's Python checks with their resource types, from its registries (run in checkov's own venv)
 CHECKOV_RESOURCE_TYPES = """
 import json
@@ -110,8 +122,13 @@ def checkov_resource_types() -> dict[str, list[str]]:
     python = ROOT / ".venv-checkov" / "bin" / "python"
     if not python.exists():
         pytest.skip("checkov is not installed in .venv-checkov (make install)")
-    run = subprocess.run([python, "-c", CHECKOV_RESOURCE_TYPES], capture_output=True, text=True,  # noqa: S603
-                         check=True, cwd=ROOT)
+    run = subprocess.run(
+        [python, "-c", CHECKOV_RESOURCE_TYPES],
+        capture_output=True,
+        text=True,  # noqa: S603
+        check=True,
+        cwd=ROOT,
+    )
     return json.loads(run.stdout)
 
 
@@ -157,8 +174,11 @@ def test_each_zizmor_audit_the_map_names_exists(audit):
 
 def test_every_check_the_dockerfiles_skip_is_a_row_of_the_map():
     """Whatever Dockerfiles function/ holds: each checkov check skipped in one has a row saying why."""
-    skipped = {check for path in (ROOT / "function").glob("Dockerfile*")
-               for check in re.findall(r"checkov:skip=(CKV2?_\w+?):", path.read_text())}
+    skipped = {
+        check
+        for path in (ROOT / "function").glob("Dockerfile*")
+        for check in re.findall(r"checkov:skip=(CKV2?_\w+?):", path.read_text())
+    }
     listed = {match.group(1) for cells in ROWS if (match := re.match(r"(CKV2?_DOCKER_\d+)", cells[0]))}
     assert skipped <= listed, f"skipped without a row in SECURITY.md: {sorted(skipped - listed)}"
 
@@ -170,8 +190,12 @@ def scanned_files() -> list[Path]:
 
 
 def test_every_inline_skip_gives_its_reason():
-    found = [(path.name, line) for path in scanned_files() for line in path.read_text().splitlines()
-             if "checkov:skip" in line or "zizmor: ignore" in line]
+    found = [
+        (path.name, line)
+        for path in scanned_files()
+        for line in path.read_text().splitlines()
+        if "checkov:skip" in line or "zizmor: ignore" in line
+    ]
     assert found
     for name, line in found:
         reason = re.search(r"(?:checkov:skip=CKV2?_\w+?:|zizmor: ignore\[[a-z-]+\])(.*)$", line)

@@ -11,11 +11,22 @@ REPOSITORY = "aws:ecr/repository:Repository"
 LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
 FUNCTION = "aws:lambda/function:Function"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-RULES = json.dumps({"rules": [{
-    "rulePriority": 1, "action": {"type": "expire"},
-    "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
-                  "countNumber": 1},
-}]})
+RULES = json.dumps(
+    {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "action": {"type": "expire"},
+                "selection": {
+                    "tagStatus": "untagged",
+                    "countType": "sinceImagePushed",
+                    "countUnit": "days",
+                    "countNumber": 1,
+                },
+            }
+        ]
+    }
+)
 
 
 def repo(name="repo") -> Resource:

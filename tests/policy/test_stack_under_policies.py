@@ -41,11 +41,19 @@ VARIANTS = {
     "environment": {"environment": {"LOG_LEVEL": "DEBUG", "FEATURE_FLAGS": "batch"}},
     "retention-and-force-delete": {"logRetentionDays": 30, "forceDelete": True},
     "second-dockerfile": {"dockerfile": SECOND},
-    "sizes-and-throttling": {"memorySize": 2048, "timeout": 15, "ephemeralStorage": 1024,
-                             "throttleRateLimit": 5, "throttleBurstLimit": 10},
-    "canary-with-alarm-email": {"deploymentPreference": "Canary10Percent5Minutes",
-                                "alarmEmail": "ops@example.org", "reservedConcurrency": 20,
-                                "warmUpSchedule": "rate(1 day)"},
+    "sizes-and-throttling": {
+        "memorySize": 2048,
+        "timeout": 15,
+        "ephemeralStorage": 1024,
+        "throttleRateLimit": 5,
+        "throttleBurstLimit": 10,
+    },
+    "canary-with-alarm-email": {
+        "deploymentPreference": "Canary10Percent5Minutes",
+        "alarmEmail": "ops@example.org",
+        "reservedConcurrency": 20,
+        "warmUpSchedule": "rate(1 day)",
+    },
 }
 # Runs that reuse an image instead of building one: its tag is already in ECR, or it is pinned by digest.
 IMAGE_VARIANTS = ("image-already-in-ecr", "pinned-image")
@@ -55,19 +63,40 @@ REPOSITORY_URL = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{PROJECT}-dev"
 DEPLOYED = "sha256:" + "cd" * 32
 
 
-def run_stack(config: dict, stack: str = "dev", *, ecr_images: dict[str, dict[str, str]] | None = None,
-              pinned_image: str | None = None) -> list[Resource]:
+def run_stack(
+    config: dict,
+    stack: str = "dev",
+    *,
+    ecr_images: dict[str, dict[str, str]] | None = None,
+    pinned_image: str | None = None,
+) -> list[Resource]:
     stack_file = ROOT / f"Pulumi.{stack}.yaml"
     config = {"aws:region": REGION} | config
-    run = run_program(ROOT, config, project=PROJECT, stack=stack,
-                      stack_file=stack_file if stack_file.exists() else None,
-                      mocks=HarnessMocks(ecr_images=ecr_images),
-                      env={"CONTAINER_LAMBDA_CACHE_FROM": None, "CONTAINER_LAMBDA_IMAGE_URI": pinned_image})
+    run = run_program(
+        ROOT,
+        config,
+        project=PROJECT,
+        stack=stack,
+        stack_file=stack_file if stack_file.exists() else None,
+        mocks=HarnessMocks(ecr_images=ecr_images),
+        env={"CONTAINER_LAMBDA_CACHE_FROM": None, "CONTAINER_LAMBDA_IMAGE_URI": pinned_image},
+    )
     names = {record.urn: record.name for record in run.resources}
-    return [Resource(record.typ, record.inputs, name=record.name, stack=stack, recorded_urn=record.urn,
-                     depends_on={prop: [names[u] for u in urns if u in names]
-                                 for prop, urns in record.property_dependencies.items()})
-            for record in run.resources if record.custom]
+    return [
+        Resource(
+            record.typ,
+            record.inputs,
+            name=record.name,
+            stack=stack,
+            recorded_urn=record.urn,
+            depends_on={
+                prop: [names[u] for u in urns if u in names]
+                for prop, urns in record.property_dependencies.items()
+            },
+        )
+        for record in run.resources
+        if record.custom
+    ]
 
 
 def built_tag(resources: list[Resource]) -> str:
@@ -99,10 +128,16 @@ def test_the_stack_passes_every_mandatory_policy(variant):
 def test_the_policies_saw_the_resources_they_guard(variant):
     _, resources = variant
     types = {r.typ for r in resources}
-    assert {"aws:ecr/repository:Repository", "aws:ecr/lifecyclePolicy:LifecyclePolicy",
-            "aws:lambda/function:Function", "aws:lambda/permission:Permission", "aws:iam/role:Role",
-            "aws:cloudwatch/logGroup:LogGroup", "aws:apigatewayv2/stage:Stage",
-            "aws:apigatewayv2/api:Api"} <= types
+    assert {
+        "aws:ecr/repository:Repository",
+        "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+        "aws:lambda/function:Function",
+        "aws:lambda/permission:Permission",
+        "aws:iam/role:Role",
+        "aws:cloudwatch/logGroup:LogGroup",
+        "aws:apigatewayv2/stage:Stage",
+        "aws:apigatewayv2/api:Api",
+    } <= types
     (function,) = [r for r in resources if r.typ == "aws:lambda/function:Function"]
     assert "@sha256:" in function.props["imageUri"]
 
@@ -127,8 +162,13 @@ def test_no_policy_looks_for_the_image_build_resource():
 
 def execution_documents(resources: list[Resource]) -> list[str]:
     documents = [r.props["policy"] for r in resources if r.typ == ROLE_POLICY]
-    documents += [inline["policy"] for r in resources if r.typ == "aws:iam/role:Role"
-                  for inline in r.props.get("inlinePolicies") or [] if inline.get("policy")]
+    documents += [
+        inline["policy"]
+        for r in resources
+        if r.typ == "aws:iam/role:Role"
+        for inline in r.props.get("inlinePolicies") or []
+        if inline.get("policy")
+    ]
     return [d if isinstance(d, str) else json.dumps(d) for d in documents]
 
 
@@ -150,10 +190,12 @@ def test_the_role_trust_policies_get_only_parliaments_documented_exception(varia
     assert roles
     for role in roles:
         for community in (False, True):
-            findings = analyze_policy_string(role.props["assumeRolePolicy"],
-                                             include_community_auditors=community)
+            findings = analyze_policy_string(
+                role.props["assumeRolePolicy"], include_community_auditors=community
+            )
             assert {(f.issue, str(f.detail)) for f in findings.findings} == {
-                ("MALFORMED", "Statement contains neither Resource nor NotResource")}, role.name
+                ("MALFORMED", "Statement contains neither Resource nor NotResource")
+            }, role.name
 
 
 def test_taggable_types_the_stack_registers_are_known_to_the_tag_policy(variant):
@@ -164,13 +206,15 @@ def test_taggable_types_the_stack_registers_are_known_to_the_tag_policy(variant)
 
 # --- the same program, made insecure by config, is stopped --------------------------------------------------
 
+
 def test_a_production_stack_with_cors_star_is_blocked():
     resources = run_stack({"corsAllowOrigins": ["*"], "environmentClass": "production"}, stack="eu")
     found = [text for r in resources for text in resource_violations("cors-no-wildcard-in-production", r)]
     assert len(found) == 1 and "production stack 'eu'" in found[0]
     named_production = run_stack({"corsAllowOrigins": ["*"]}, stack="production")
-    assert [text for r in named_production
-            for text in resource_violations("cors-no-wildcard-in-production", r)] == []
+    assert [
+        text for r in named_production for text in resource_violations("cors-no-wildcard-in-production", r)
+    ] == []
 
 
 def test_tracing_turned_off_in_config_is_blocked_by_the_pack():
@@ -180,8 +224,14 @@ def test_tracing_turned_off_in_config_is_blocked_by_the_pack():
 
 
 def test_a_production_stack_with_listed_origins_passes():
-    resources = run_stack({"corsAllowOrigins": ["https://app.example.com"], "logRetentionDays": 365,
-                           "environmentClass": "production"}, stack="production")
+    resources = run_stack(
+        {
+            "corsAllowOrigins": ["https://app.example.com"],
+            "logRetentionDays": 365,
+            "environmentClass": "production",
+        },
+        stack="production",
+    )
     assert all_mandatory_violations(resources) == []
     assert [text for r in resources for text in resource_violations("log-retention-production", r)] == []
 
@@ -197,9 +247,14 @@ def test_the_stack_policies_find_each_repository_and_function_pair():
 
 # --- what a preview of the stack warns about (advisory policies) -------------------------------------------
 
+
 def advisories(resources: list[Resource]) -> set[tuple[str, str]]:
-    return {(policy.name, r.typ.split(":")[-1]) for policy in ADVISORY for r in resources
-            if resource_violations(policy.name, r)}
+    return {
+        (policy.name, r.typ.split(":")[-1])
+        for policy in ADVISORY
+        for r in resources
+        if resource_violations(policy.name, r)
+    }
 
 
 def test_the_default_stack_gets_exactly_the_documented_advisories():

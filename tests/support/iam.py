@@ -107,13 +107,16 @@ def _single(operator: str, policy_values: list, value: str) -> bool:
     return not hit if operator in _NEGATED else hit
 
 
-def condition_matches(operator: str, key: str, policy_values: Any,
-                      context: Mapping[str, ContextValue]) -> bool:
+def condition_matches(
+    operator: str, key: str, policy_values: Any, context: Mapping[str, ContextValue]
+) -> bool:
     """One condition key of one operator block against the request context (keys are case-insensitive)."""
     present = {k.lower(): v for k, v in context.items()}
     if len(present) != len(context):
-        raise ValueError(f"the request context {dict(context)} holds keys that differ only in case: IAM "
-                         "matches one of them, which one is not defined")
+        raise ValueError(
+            f"the request context {dict(context)} holds keys that differ only in case: IAM "
+            "matches one of them, which one is not defined"
+        )
     values = _list(present.get(key.lower()))
     missing = key.lower() not in present
     policy_values = _list(policy_values)
@@ -144,8 +147,9 @@ def statement_applies(statement: Mapping, request: Request) -> bool:
     if "Resource" in statement:
         if not any(arn_matches(p, request.resource) for p in _list(statement["Resource"])):
             return False
-    elif "NotResource" in statement and any(arn_matches(p, request.resource)
-                                            for p in _list(statement["NotResource"])):
+    elif "NotResource" in statement and any(
+        arn_matches(p, request.resource) for p in _list(statement["NotResource"])
+    ):
         return False
     for operator, keys in (statement.get("Condition") or {}).items():
         for key, policy_values in keys.items():
@@ -166,8 +170,9 @@ def evaluate(request: Request, identity: Iterable[Mapping], boundary: Mapping | 
         return EXPLICIT_DENY
     if not any(s["Effect"] == "Allow" and statement_applies(s, request) for s in _statements(identity)):
         return IMPLICIT_DENY
-    if boundary and not any(s["Effect"] == "Allow" and statement_applies(s, request)
-                            for s in _statements([boundary])):
+    if boundary and not any(
+        s["Effect"] == "Allow" and statement_applies(s, request) for s in _statements([boundary])
+    ):
         return IMPLICIT_DENY
     return ALLOWED
 
@@ -179,21 +184,36 @@ def allowed(request: Request, identity: Iterable[Mapping], boundary: Mapping | N
 _VERDICTS = {ALLOWED: "allow", EXPLICIT_DENY: "deny", IMPLICIT_DENY: "implicit deny"}
 
 
-def decide(documents: Iterable[Mapping[str, Any]] | Mapping[str, Any], action: str, resource: str,
-           context: Mapping[str, Any] | None = None) -> str:
-    """"allow", "deny" (an explicit Deny matched) or "implicit deny" for `action` on `resource` by a
+def decide(
+    documents: Iterable[Mapping[str, Any]] | Mapping[str, Any],
+    action: str,
+    resource: str,
+    context: Mapping[str, Any] | None = None,
+) -> str:
+    """ "allow", "deny" (an explicit Deny matched) or "implicit deny" for `action` on `resource` by a
     principal with the identity policies `documents` (no boundary)."""
     documents = [documents] if isinstance(documents, Mapping) else list(documents)
     return _VERDICTS[evaluate(Request(action, resource, context or {}), documents)]
 
 
-def trust_allows(trust: Mapping, *, federated: str, context: Mapping[str, ContextValue],
-                 action: str = "sts:AssumeRoleWithWebIdentity") -> bool:
+def trust_allows(
+    trust: Mapping,
+    *,
+    federated: str,
+    context: Mapping[str, ContextValue],
+    action: str = "sts:AssumeRoleWithWebIdentity",
+) -> bool:
     """Does the role's trust policy let a web identity of provider `federated`, with these token claims
     as condition context, assume it? (A trust policy has no Resource; its Principal names the provider.)"""
-    applies = [s for s in _list(trust["Statement"])
-               if federated in _list((s.get("Principal") or {}).get("Federated"))
-               and any(action_matches(p, action) for p in _list(s.get("Action")))
-               and all(condition_matches(op, key, values, context)
-                       for op, keys in (s.get("Condition") or {}).items() for key, values in keys.items())]
+    applies = [
+        s
+        for s in _list(trust["Statement"])
+        if federated in _list((s.get("Principal") or {}).get("Federated"))
+        and any(action_matches(p, action) for p in _list(s.get("Action")))
+        and all(
+            condition_matches(op, key, values, context)
+            for op, keys in (s.get("Condition") or {}).items()
+            for key, values in keys.items()
+        )
+    ]
     return any(s["Effect"] == "Allow" for s in applies) and not any(s["Effect"] == "Deny" for s in applies)

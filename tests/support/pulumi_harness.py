@@ -115,8 +115,12 @@ Fill = Callable[["HarnessMocks", str, dict], tuple[str, dict]]
 
 def _repository(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
     repo = i.get("name") or name
-    return repo, {"name": repo, "arn": f"arn:{PARTITION}:ecr:{m.region}:{m.account}:repository/{repo}",
-                  "registryId": m.account, "repositoryUrl": f"{m.registry}/{repo}"}
+    return repo, {
+        "name": repo,
+        "arn": f"arn:{PARTITION}:ecr:{m.region}:{m.account}:repository/{repo}",
+        "registryId": m.account,
+        "repositoryUrl": f"{m.registry}/{repo}",
+    }
 
 
 def _lifecycle(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
@@ -128,10 +132,13 @@ def _docker_image(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
     repo = image_name.rsplit(":", 1)[0] if ":" in image_name.rsplit("/", 1)[-1] else image_name
     build = i.get("build") or {}
     digest = "sha256:" + fake_hex(image_name, build.get("platform"), build.get("dockerfile"))
-    return f"{image_name}-{digest}", {"baseImageName": image_name, "repoDigest": f"{repo}@{digest}",
-                                      "registryServer": (i.get("registry") or {}).get("server", m.registry),
-                                      "dockerfile": build.get("dockerfile", "Dockerfile"),
-                                      "context": build.get("context", ".")}
+    return f"{image_name}-{digest}", {
+        "baseImageName": image_name,
+        "repoDigest": f"{repo}@{digest}",
+        "registryServer": (i.get("registry") or {}).get("server", m.registry),
+        "dockerfile": build.get("dockerfile", "Dockerfile"),
+        "context": build.get("context", "."),
+    }
 
 
 def _registry_image(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
@@ -144,9 +151,13 @@ def _registry_image(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
 def _role(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
     role = i.get("name") or name
     path = i.get("path") or "/"
-    return role, {"name": role, "path": path, "arn": f"arn:{PARTITION}:iam::{m.account}:role{path}{role}",
-                  "uniqueId": "AROA" + fake_hex(role, length=17).upper(),
-                  "createDate": "2026-01-01T00:00:00Z"}
+    return role, {
+        "name": role,
+        "path": path,
+        "arn": f"arn:{PARTITION}:iam::{m.account}:role{path}{role}",
+        "uniqueId": "AROA" + fake_hex(role, length=17).upper(),
+        "createDate": "2026-01-01T00:00:00Z",
+    }
 
 
 def _role_policy(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
@@ -179,9 +190,16 @@ def _function(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
     arn = f"arn:{PARTITION}:lambda:{m.region}:{m.account}:function:{fn}"
     version = "1" if i.get("publish") else "$LATEST"
     qualified = f"{arn}:{version}"
-    return fn, {"name": fn, "arn": arn, "invokeArn": _lambda_invoke_arn(m, arn), "version": version,
-                "qualifiedArn": qualified, "qualifiedInvokeArn": _lambda_invoke_arn(m, qualified),
-                "lastModified": "2026-01-01T00:00:00.000+0000", "sourceCodeHash": fake_hex(i.get("imageUri"))}
+    return fn, {
+        "name": fn,
+        "arn": arn,
+        "invokeArn": _lambda_invoke_arn(m, arn),
+        "version": version,
+        "qualifiedArn": qualified,
+        "qualifiedInvokeArn": _lambda_invoke_arn(m, qualified),
+        "lastModified": "2026-01-01T00:00:00.000+0000",
+        "sourceCodeHash": fake_hex(i.get("imageUri")),
+    }
 
 
 def _alias(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
@@ -265,7 +283,8 @@ def _deployment_group(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
     app, group = i.get("appName"), i.get("deploymentGroupName") or name
     return fake_hex(app, group, length=36), {
         "deploymentGroupId": fake_hex(app, group, length=36),
-        "arn": f"arn:{PARTITION}:codedeploy:{m.region}:{m.account}:deploymentgroup:{app}/{group}"}
+        "arn": f"arn:{PARTITION}:codedeploy:{m.region}:{m.account}:deploymentgroup:{app}/{group}",
+    }
 
 
 def _event_rule(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
@@ -312,18 +331,34 @@ Call = Callable[["HarnessMocks", dict], "dict | tuple[dict, list[tuple[str, str]
 
 CALLS: dict[str, Call] = {
     "aws:index/getCallerIdentity:getCallerIdentity": lambda m, a: {
-        "accountId": m.account, "arn": f"arn:{PARTITION}:iam::{m.account}:user/tester", "id": m.account,
-        "userId": "AIDAEXAMPLEUSERID"},
+        "accountId": m.account,
+        "arn": f"arn:{PARTITION}:iam::{m.account}:user/tester",
+        "id": m.account,
+        "userId": "AIDAEXAMPLEUSERID",
+    },
     "aws:index/getRegion:getRegion": lambda m, a: {
-        "name": m.region, "region": m.region, "id": m.region, "endpoint": f"ec2.{m.region}.amazonaws.com",
-        "description": "Europe (Ireland)"},
+        "name": m.region,
+        "region": m.region,
+        "id": m.region,
+        "endpoint": f"ec2.{m.region}.amazonaws.com",
+        "description": "Europe (Ireland)",
+    },
     "aws:index/getPartition:getPartition": lambda m, a: {
-        "partition": PARTITION, "id": PARTITION, "dnsSuffix": "amazonaws.com",
-        "reverseDnsPrefix": "com.amazonaws"},
+        "partition": PARTITION,
+        "id": PARTITION,
+        "dnsSuffix": "amazonaws.com",
+        "reverseDnsPrefix": "com.amazonaws",
+    },
     "aws:ecr/getAuthorizationToken:getAuthorizationToken": lambda m, a: {
-        "authorizationToken": "QVdTOm1vY2stcGFzc3dvcmQ=", "expiresAt": "2026-01-01T12:00:00Z",
-        "id": m.region, "password": "mock-password", "proxyEndpoint": f"https://{m.registry}",
-        "region": m.region, "registryId": a.get("registryId", m.account), "userName": "AWS"},
+        "authorizationToken": "QVdTOm1vY2stcGFzc3dvcmQ=",
+        "expiresAt": "2026-01-01T12:00:00Z",
+        "id": m.region,
+        "password": "mock-password",
+        "proxyEndpoint": f"https://{m.registry}",
+        "region": m.region,
+        "registryId": a.get("registryId", m.account),
+        "userName": "AWS",
+    },
     "aws:ecr/getImages:getImages": lambda m, a: _ecr_images(m, a["repositoryName"]),
     "aws:iam/getPolicy:getPolicy": lambda m, a: _iam_policy(m, a["arn"]),
 }
@@ -338,9 +373,15 @@ MISSING_REPOSITORY = "reading ECR Images: couldn't find resource"
 def _ecr_images(m: HarnessMocks, repository: str) -> dict | tuple[dict, list[tuple[str, str]]]:
     if repository not in m.ecr_images:
         return {}, [("repositoryName", MISSING_REPOSITORY)]
-    return {"id": repository, "region": m.region, "registryId": m.account, "repositoryName": repository,
-            "imageIds": [{"imageTag": tag, "imageDigest": digest}
-                         for tag, digest in m.ecr_images[repository].items()]}
+    return {
+        "id": repository,
+        "region": m.region,
+        "registryId": m.account,
+        "repositoryName": repository,
+        "imageIds": [
+            {"imageTag": tag, "imageDigest": digest} for tag, digest in m.ecr_images[repository].items()
+        ],
+    }
 
 
 def missing_policy(arn: str) -> str:
@@ -354,20 +395,32 @@ def _iam_policy(m: HarnessMocks, arn: str) -> dict | tuple[dict, list[tuple[str,
         return {}, [("arn", missing_policy(arn))]
     path_and_name = arn.split(":policy", 1)[1]
     path, name = path_and_name.rsplit("/", 1)
-    return {"arn": arn, "id": arn, "name": name, "path": f"{path}/", "policyId": "ANPAEXAMPLEPOLICYID",
-            "description": "", "attachmentCount": 0, "tags": {},
-            "policy": json.dumps({"Version": "2012-10-17", "Statement": []})}
+    return {
+        "arn": arn,
+        "id": arn,
+        "name": name,
+        "path": f"{path}/",
+        "policyId": "ANPAEXAMPLEPOLICYID",
+        "description": "",
+        "attachmentCount": 0,
+        "tags": {},
+        "policy": json.dumps({"Version": "2012-10-17", "Statement": []}),
+    }
 
 
 class HarnessMocks(pulumi.runtime.Mocks):
     """Fills computed outputs (FILLS) and answers invokes (CALLS); any other invoke fails the test."""
 
-    def __init__(self, account: str = ACCOUNT, region: str = REGION,
-                 stack_references: Mapping[str, Mapping[str, Any]] | None = None,
-                 extra_fills: Mapping[str, Fill] | None = None,
-                 extra_calls: Mapping[str, Call] | None = None,
-                 ecr_images: Mapping[str, Mapping[str, str]] | None = None,
-                 missing_policies: Iterable[str] = ()):
+    def __init__(
+        self,
+        account: str = ACCOUNT,
+        region: str = REGION,
+        stack_references: Mapping[str, Mapping[str, Any]] | None = None,
+        extra_fills: Mapping[str, Fill] | None = None,
+        extra_calls: Mapping[str, Call] | None = None,
+        ecr_images: Mapping[str, Mapping[str, str]] | None = None,
+        missing_policies: Iterable[str] = (),
+    ):
         self.account = account
         self.region = region
         self.stack_references = dict(stack_references or {})
@@ -433,8 +486,15 @@ class Registered:
 # tests/support/test_pulumi_harness.py::test_the_sdk_still_offers_what_the_harness_hooks_into fails, naming
 # what changed, when an SDK upgrade moves any of this.
 MONITOR_METHODS = ("RegisterResource", "RegisterResourceOutputs", "ReadResource")
-REQUEST_OPTION_FIELDS = ("parent", "dependencies", "propertyDependencies", "protect", "ignoreChanges",
-                         "additionalSecretOutputs", "custom")
+REQUEST_OPTION_FIELDS = (
+    "parent",
+    "dependencies",
+    "propertyDependencies",
+    "protect",
+    "ignoreChanges",
+    "additionalSecretOutputs",
+    "custom",
+)
 
 
 def _struct(message) -> dict:
@@ -455,8 +515,10 @@ class RecordingMonitor(MockMonitor):
     def _answered(self, request) -> tuple[pulumi.runtime.MockResourceArgs, str, dict]:
         answered = getattr(self.harness_mocks.last_registration, "value", None)
         if answered is None or answered[0].name != request.name or answered[0].typ != request.type:
-            raise AssertionError(f"the mock monitor did not pass {request.type} {request.name!r} to "
-                                 "Mocks.new_resource as the harness expects (see RecordingMonitor)")
+            raise AssertionError(
+                f"the mock monitor did not pass {request.type} {request.name!r} to "
+                "Mocks.new_resource as the harness expects (see RecordingMonitor)"
+            )
         self.harness_mocks.last_registration.value = None
         return answered
 
@@ -468,12 +530,20 @@ class RecordingMonitor(MockMonitor):
         inputs, secrets = unwrap_secrets(dict(args.inputs))
         state, state_secrets = unwrap_secrets(dict(answered_state))
         record = Registered(
-            typ=request.type, name=request.name, urn=response.urn, inputs=inputs, secret_paths=secrets,
-            state=state, state_secret_paths=state_secrets, id=resource_id,
-            custom=bool(request.custom), parent=request.parent or None,
+            typ=request.type,
+            name=request.name,
+            urn=response.urn,
+            inputs=inputs,
+            secret_paths=secrets,
+            state=state,
+            state_secret_paths=state_secrets,
+            id=resource_id,
+            custom=bool(request.custom),
+            parent=request.parent or None,
             depends_on=list(request.dependencies),
             property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
-            protect=bool(request.protect), ignore_changes=list(request.ignoreChanges),
+            protect=bool(request.protect),
+            ignore_changes=list(request.ignoreChanges),
             additional_secret_outputs=list(request.additionalSecretOutputs),
         )
         with self._lock:
@@ -490,12 +560,24 @@ class RecordingMonitor(MockMonitor):
         response = super().ReadResource(request)
         args, resource_id, answered_state = self._answered(request)
         with self._lock:
-            self.records.append(Registered(
-                typ=request.type, name=request.name, urn=response.urn,
-                inputs=unwrap_secrets(dict(args.inputs))[0], secret_paths=set(),
-                state=unwrap_secrets(dict(answered_state))[0], id=resource_id, custom=True,
-                parent=request.parent or None, depends_on=list(request.dependencies),
-                property_dependencies={}, protect=False, ignore_changes=[], additional_secret_outputs=[]))
+            self.records.append(
+                Registered(
+                    typ=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    inputs=unwrap_secrets(dict(args.inputs))[0],
+                    secret_paths=set(),
+                    state=unwrap_secrets(dict(answered_state))[0],
+                    id=resource_id,
+                    custom=True,
+                    parent=request.parent or None,
+                    depends_on=list(request.dependencies),
+                    property_dependencies={},
+                    protect=False,
+                    ignore_changes=[],
+                    additional_secret_outputs=[],
+                )
+            )
         return response
 
 
@@ -618,12 +700,19 @@ def _environment(env: Mapping[str, str | None] | None) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def run_program(program: str | Path, config: Mapping[str, Any] | None = None, *, project: str,
-                stack: str = "dev", project_file: str | Path | None = None,
-                stack_file: str | Path | None = None, mocks: HarnessMocks | None = None,
-                env: Mapping[str, str | None] | None = None,
-                stack_references: Mapping[str, Mapping[str, Any]] | None = None,
-                secrets: Iterable[str] = ()) -> ProgramRun:
+def run_program(
+    program: str | Path,
+    config: Mapping[str, Any] | None = None,
+    *,
+    project: str,
+    stack: str = "dev",
+    project_file: str | Path | None = None,
+    stack_file: str | Path | None = None,
+    mocks: HarnessMocks | None = None,
+    env: Mapping[str, str | None] | None = None,
+    stack_references: Mapping[str, Mapping[str, Any]] | None = None,
+    secrets: Iterable[str] = (),
+) -> ProgramRun:
     """Run the program at `program` (a directory with __main__.py, or a file) once under fresh mocks.
     `secrets` are config keys the CLI would pass as secret (`pulumi config set --secret`)."""
     program = Path(program)
@@ -643,8 +732,9 @@ def run_program(program: str | Path, config: Mapping[str, Any] | None = None, *,
         secret_keys |= stack_secrets
     for key, value in (config or {}).items():
         values[_namespaced(key, project)] = None if value is None else _cli_value(value)
-    pulumi.runtime.set_all_config({key: value for key, value in values.items() if value is not None},
-                                  sorted(secret_keys))
+    pulumi.runtime.set_all_config(
+        {key: value for key, value in values.items() if value is not None}, sorted(secret_keys)
+    )
 
     exported: dict[str, Any] = {}
 

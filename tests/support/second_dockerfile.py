@@ -26,8 +26,9 @@ def second_dockerfile(directory: Path) -> Iterator[str]:
     """Within the block, the program sees `directory`/function (a copy of function/ plus Dockerfile.alt);
     yields the config value naming the second Dockerfile ("function/Dockerfile.alt")."""
     copy = directory / "function"
-    shutil.copytree(ROOT / "function", copy, symlinks=True,
-                    ignore=shutil.ignore_patterns("__pycache__", ".venv*"))
+    shutil.copytree(
+        ROOT / "function", copy, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", ".venv*")
+    )
     base = (ROOT / "function" / "Dockerfile").read_text(encoding="utf-8")
     (directory / SECOND).write_text(base + "\n# a second variant of the image\n", encoding="utf-8")
     with pytest.MonkeyPatch.context() as patch:

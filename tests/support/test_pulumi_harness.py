@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.pulumi_harness import ACCOUNT, REGION, run_program
 
-PROGRAM = textwrap.dedent('''
+PROGRAM = textwrap.dedent("""
     import os
     import pulumi
     import pulumi_aws as aws
@@ -38,26 +38,34 @@ PROGRAM = textwrap.dedent('''
     pulumi.export("size", config.get_int("size"))
     pulumi.export("env", os.environ.get("HARNESS_TEST_VAR"))
     pulumi.export("other", pulumi.StackReference("org/other/dev").get_output("answer"))
-''')
+""")
 
 
 @pytest.fixture()
 def program(tmp_path: Path) -> Path:
     (tmp_path / "__main__.py").write_text(PROGRAM)
-    (tmp_path / "Pulumi.yaml").write_text(textwrap.dedent('''
+    (tmp_path / "Pulumi.yaml").write_text(
+        textwrap.dedent("""
         name: demo
         runtime: python
         config:
           repo: {type: string, default: from-project}
           size: {type: integer, default: 3}
-    '''))
+    """)
+    )
     (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  aws:region: eu-west-1\n  demo:size: 5\n")
     return tmp_path
 
 
 def run(program: Path, config=None, **kwargs):
-    return run_program(program, config, project="demo", stack_file=program / "Pulumi.dev.yaml",
-                       stack_references={"org/other/dev": {"answer": 42}}, **kwargs)
+    return run_program(
+        program,
+        config,
+        project="demo",
+        stack_file=program / "Pulumi.dev.yaml",
+        stack_references={"org/other/dev": {"answer": 42}},
+        **kwargs,
+    )
 
 
 def test_config_layers_project_defaults_then_stack_file_then_overrides(program):
@@ -118,13 +126,21 @@ def test_the_sdk_still_offers_what_the_harness_hooks_into():
         SIG_KEY,
     )
 
-    problems = [f"MockMonitor.{method} is gone" for method in MONITOR_METHODS
-                if not callable(getattr(MockMonitor, method, None))]
+    problems = [
+        f"MockMonitor.{method} is gone"
+        for method in MONITOR_METHODS
+        if not callable(getattr(MockMonitor, method, None))
+    ]
     fields = resource_pb2.RegisterResourceRequest.DESCRIPTOR.fields_by_name
-    problems += [f"RegisterResourceRequest.{name} is gone" for name in REQUEST_OPTION_FIELDS
-                 if name not in fields]
-    if getattr(rpc, "_special_sig_key", SIG_KEY) != SIG_KEY or getattr(rpc, "_special_secret_sig",
-                                                                        SECRET_SIG) != SECRET_SIG:
+    problems += [
+        f"RegisterResourceRequest.{name} is gone" for name in REQUEST_OPTION_FIELDS if name not in fields
+    ]
+    if (
+        getattr(rpc, "_special_sig_key", SIG_KEY) != SIG_KEY
+        or getattr(rpc, "_special_secret_sig", SECRET_SIG) != SECRET_SIG
+    ):
         problems.append("the secret markers of property maps changed")
-    assert not problems, ("the pulumi SDK changed what tests/support/pulumi_harness.py (RecordingMonitor) "
-                          "relies on: " + "; ".join(problems))
+    assert not problems, (
+        "the pulumi SDK changed what tests/support/pulumi_harness.py (RecordingMonitor) "
+        "relies on: " + "; ".join(problems)
+    )
