@@ -73,7 +73,7 @@ url: ## print the API's URL
 	scripts/deploy.sh url $(STACK)
 
 smoke: ## send the function's HTTP events to the deployed API and check the answers (scripts/smoke_test.py)
-	$(PYTHON) scripts/smoke_test.py --base-url "$$(scripts/deploy.sh url $(STACK))"
+	$(PYTHON) -m scripts.smoke_test --base-url "$$(scripts/deploy.sh url $(STACK))"
 
 pulumi: ## run any pulumi command on the stack and its state, e.g. make pulumi ARGS="config set memorySize 2048"
 	scripts/deploy.sh pulumi $(STACK) -- $(ARGS)
@@ -88,15 +88,15 @@ PORT ?= 3000
 -include function/function.mk
 
 serve: $(VENV)/.installed ## serve the function in-process on http://127.0.0.1:$(PORT) (no Docker)
-	$(PY) scripts/local.py serve --port $(PORT)
+	$(PY) -m scripts.local serve --port $(PORT)
 
 invoke: $(VENV)/.installed ## call the handler in-process with EVENT=file, else every function/events/*.json
-	$(PY) scripts/local.py invoke $(EVENT)
+	$(PY) -m scripts.local invoke $(EVENT)
 
 local-run: $(VENV)/.installed ## build the image (FUNCTION_DOCKERFILE) for STACK's architecture (or PLATFORM), run it on port 9000
-	platform="$${PLATFORM:-$$($(PY) scripts/local.py platform $(STACK))}"; \
+	platform="$${PLATFORM:-$$($(PY) -m scripts.local platform $(STACK))}"; \
 	docker build --platform "$$platform" --file $(FUNCTION_DOCKERFILE) --tag $(FUNCTION_IMAGE) function; \
 	docker run --rm --platform "$$platform" --publish 127.0.0.1:9000:8080 $(FUNCTION_IMAGE)
 
 local-invoke: ## post every function/events/*.json to the image that `make local-run` runs, check the statuses
-	$(PYTHON) scripts/local.py emulator
+	$(PYTHON) -m scripts.local emulator

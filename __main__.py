@@ -3,6 +3,7 @@ in Pulumi.yaml; infra/project.py)."""
 
 import pulumi
 
+from infra import function_contract
 from infra.config import FUNCTION_DIR, ROOT, load_settings
 from infra.delivery import Delivery, DeliveryArgs, WarmUp, WarmUpArgs, health_event
 from infra.function import Function, FunctionArgs
@@ -11,7 +12,6 @@ from infra.monitoring import AlarmThresholds, Monitoring, MonitoringArgs
 from infra.outputs import export_outputs
 from infra.registry import ImageRegistry, ImageRegistryArgs
 from infra.tags import standard_tags
-from scripts import function_contract
 
 # 1. Settings: every config key validated, and the function contract read, before anything is registered.
 #    Only the events a deployed stack may receive (not marked "smoke": false) reach the new version's

@@ -29,6 +29,7 @@ import pulumi
 import pulumi_aws as aws
 from pulumi_command import local
 
+from infra import function_contract
 from infra.deployment_preferences import (
     ALL_AT_ONCE,
     DEPLOYMENT_PREFERENCES,
@@ -39,7 +40,6 @@ from infra.deployment_runner import case_to_json
 from infra.iam_rules import CODEDEPLOY_ROLE_SUFFIX, WARM_UP_RULE_SUFFIX, stack_role_path
 from infra.project import PROJECT
 from infra.registry import PROTECTED_TAG_PREFIX  # kept by the lifecycle policy's first rule
-from scripts import function_contract
 
 ROOT = Path(__file__).resolve().parents[1]
 

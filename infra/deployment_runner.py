@@ -4,7 +4,7 @@
 
 The spec (JSON on standard input, written by infra/delivery.py) holds: region, functionName, alias,
 targetVersion, repositoryName, protectedTagPrefix, keepVersions, smokeCases (each {name, event, status,
-contains}: the function contract, scripts/function_contract.py), and codeDeploy ({application,
+contains}: the function contract, infra/function_contract.py), and codeDeploy ({application,
 deploymentGroup, timeoutSeconds}) or null.
 
 Steps, each of which stops the run with exit status 1 and the alias untouched unless said otherwise:
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scripts import function_contract
+from infra import function_contract
 
 POLL_SECONDS = 15
 MANIFEST_MEDIA_TYPES = [

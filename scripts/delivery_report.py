@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """After `pulumi up`: the version the alias `live` serves and the outcome of the CodeDeploy deployment.
 
-    python3 scripts/delivery_report.py STACK [--wait SECONDS] [--poll SECONDS]
+    python3 -m scripts.delivery_report STACK [--wait SECONDS] [--poll SECONDS]
 
 The stack's function, CodeDeploy application and deployment group are all named `<project>-<stack>`
 (infra.project.prefix_for); the application and group exist with a deployment preference other than
@@ -20,10 +19,8 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from infra.project import STACK_NAME_RULE, is_stack_name, prefix_for  # noqa: E402 - the project's one rule
+from infra.project import STACK_NAME_RULE, is_stack_name, prefix_for
 
 ALIAS = "live"
 RUNNING = {"Created", "Queued", "InProgress", "Baking", "Ready"}

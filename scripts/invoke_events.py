@@ -1,12 +1,11 @@
-#!/usr/bin/env python3
 """Invoke a running function image (Runtime Interface Emulator) with every event of the function contract.
 
 Each event of function/events/ is posted as the invocation payload; the function's answer (an HTTP API
 payload 2.0 response object) must carry the status, and the body text, that events/expected-status.json
-gives (scripts/function_contract.py). A handler exception, an answer that is not a response object or a
+gives (infra/function_contract.py). A handler exception, an answer that is not a response object or a
 mismatch fails the run; every failure is listed.
 
-usage: invoke_events.py [--url URL] [--events DIR] [--wait SECONDS]
+usage: python3 -m scripts.invoke_events [--url URL] [--events DIR] [--wait SECONDS]
 Exit status: 0 every event passed, 1 a failure, 2 the contract or the emulator is unusable.
 """
 
@@ -22,8 +21,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from function_contract import DEFAULT_EVENTS, Case, ContractError, check, load_cases  # noqa: E402
+from infra.function_contract import DEFAULT_EVENTS, Case, ContractError, check, load_cases
 
 # The emulator's invoke endpoint (aws-lambda-runtime-interface-emulator README, "Test an image locally").
 DEFAULT_URL = "http://127.0.0.1:9000/2015-03-31/functions/function/invocations"

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Try the function in function/ on a laptop, with or without Docker: any function that keeps the contract.
 
     local.py invoke [EVENT.json ...]      call the handler in-process: the given events, or every event of
@@ -33,6 +32,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from infra.function_contract import Case, ContractError, check, load_cases
+from infra.project import PROJECT
+
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_DIR = ROOT / "function"
 EVENTS_DIR = FUNCTION_DIR / "events"
@@ -43,10 +45,6 @@ EMULATOR_URL = f"http://127.0.0.1:{EMULATOR_PORT}/2015-03-31/functions/function/
 MAX_REQUEST_BYTES = 6 * 1024 * 1024
 IDLE_TIMEOUT_SECONDS = 15
 CMD = re.compile(r"^\s*CMD\s+(\[.*\])\s*$", re.MULTILINE)
-
-sys.path.insert(0, str(ROOT))
-from infra.project import PROJECT  # noqa: E402 - stdlib-only modules of the project
-from scripts.function_contract import Case, ContractError, check, load_cases  # noqa: E402
 
 FUNCTION_NAME = f"{PROJECT}-local"
 

@@ -254,7 +254,7 @@ container_test() {
   step "running $image ($platform) with the Runtime Interface Emulator as user $CONTAINER_USER"
   container=$(docker run --detach --platform "$platform" --user "$CONTAINER_USER" \
     --publish "127.0.0.1:$port:8080" "$image")
-  python3 scripts/invoke_events.py --url "http://127.0.0.1:$port/2015-03-31/functions/function/invocations" \
+  python3 -m scripts.invoke_events --url "http://127.0.0.1:$port/2015-03-31/functions/function/invocations" \
     || status=$?
   if ((status != 0)); then
     echo "--- container log ---"
@@ -339,7 +339,7 @@ verify() {
   aws lambda wait function-active-v2 --function-name "$function_name"
   aws lambda wait function-updated-v2 --function-name "$function_name"
   step "smoke test of $api_url"
-  python3 scripts/smoke_test.py --base-url "$api_url"
+  python3 -m scripts.smoke_test --base-url "$api_url"
 }
 
 drift() {

@@ -1,16 +1,15 @@
-#!/usr/bin/env python3
 """Smoke-test a deployed API with the function contract: the events that are HTTP requests are sent.
 
 For each event of function/events/ that records an HTTP API request (payload format 2.0) and whose entry in
 events/expected-status.json does not say `"smoke": false`, the same method, path, query, headers and body go
 to the deployed API's base URL, and the answer must have the status (and contain the text) the entry gives
-(scripts/function_contract.py, smoke_cases).
+(infra/function_contract.py, smoke_cases).
 
 Connection errors, 429 and 5xx answers that the contract does not expect are retried until --timeout (a
 function that was just updated, or an API that was just created, can need a few seconds); any other wrong
 answer fails at once. The base URL must be https (plain http only for localhost, for tests).
 
-usage: smoke_test.py --base-url URL [--events DIR] [--timeout SECONDS] [--retry-delay SECONDS]
+usage: python3 -m scripts.smoke_test --base-url URL [--events DIR] [--timeout SECONDS] [--retry-delay SECONDS]
 Exit status: 0 every request passed, 1 a failure, 2 unusable arguments or contract.
 """
 
@@ -25,8 +24,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from function_contract import (  # noqa: E402
+from infra.function_contract import (
     DEFAULT_EVENTS,
     Case,
     ContractError,

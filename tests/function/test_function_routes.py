@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from scripts.function_contract import check, load_cases
+from infra.function_contract import check, load_cases
 from tests.function.support import (
     EVENTS_DIR,
     LocalContext,

@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 
 import infra.config
-from infra import delivery
+from infra import delivery, function_contract
 from infra.config import ConfigError
 from infra.deployment_preferences import DEPLOYMENT_PREFERENCES
 from infra.iam_rules import stack_role_path
-from scripts import function_contract
 from tests.infra.support import ALIAS, FUNCTION, PERMISSION, ROLE, ROLE_POLICY, ROOT, run_stack
 from tests.support.pulumi_harness import HarnessMocks
 

@@ -15,7 +15,7 @@ from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
 from infra import deployment_runner as runner
-from scripts import function_contract
+from infra import function_contract
 
 FUNCTION = "svc-dev"
 REPOSITORY = "svc-dev"

@@ -56,7 +56,13 @@ def uses_action(step: dict, action: str) -> bool:
 def run_script(
     script: Path, *args: str, env: dict | None = None, cwd: Path | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess:
-    command = [sys.executable, str(script), *args] if script.suffix == ".py" else [str(script), *args]
+    """Run a script: `scripts/x.py` or `infra/x.py` as the module `python3 -m scripts.x` from the root of the
+    tree it lies in (how the workflows and make run them), anything else as an executable."""
+    if script.suffix == ".py":
+        command = [sys.executable, "-m", f"{script.parent.name}.{script.stem}", *args]
+        cwd = cwd or script.parents[1]
+    else:
+        command = [str(script), *args]
     return subprocess.run(
         command,
         input=stdin,

@@ -8,7 +8,7 @@ from http.server import ThreadingHTTPServer
 
 import pytest
 
-from scripts.function_contract import load_cases
+from infra.function_contract import load_cases
 from tests.pipeline.helpers import ROOT, http_server, run_script
 from tests.support.http import serving
 

@@ -1,4 +1,4 @@
-"""scripts/function_contract.py: the one reader of function/events/ the platform's tools share."""
+"""infra/function_contract.py: the one reader of function/events/ the platform's tools share."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from scripts.function_contract import (
+from infra.function_contract import (
     ContractError,
     Expected,
     check,
@@ -194,7 +194,7 @@ def test_an_answer_is_checked_for_status_and_text(tmp_path):
 
 def test_the_command_line_lists_the_cases_or_the_problems(tmp_path):
     good = write_contract(tmp_path / "good", {"a.json": http_event("GET", "/a")}, {"a.json": 200})
-    listed = run_script(ROOT / "scripts" / "function_contract.py", str(good))
+    listed = run_script(ROOT / "infra" / "function_contract.py", str(good))
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.strip() == "a.json: GET /a -> 200"
     quiet = write_contract(
@@ -203,10 +203,10 @@ def test_the_command_line_lists_the_cases_or_the_problems(tmp_path):
         {"a.json": {"status": 204, "smoke": False}},
     )
     assert (
-        run_script(ROOT / "scripts" / "function_contract.py", str(quiet)).stdout.strip()
+        run_script(ROOT / "infra" / "function_contract.py", str(quiet)).stdout.strip()
         == "a.json: DELETE /a -> 204 (not smoke-tested)"
     )
     bad = write_contract(tmp_path / "bad", {"a.json": http_event("GET", "/a")}, {})
-    refused = run_script(ROOT / "scripts" / "function_contract.py", str(bad))
+    refused = run_script(ROOT / "infra" / "function_contract.py", str(bad))
     assert refused.returncode == 1
     assert "a.json: no entry" in refused.stderr

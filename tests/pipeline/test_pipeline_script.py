@@ -86,7 +86,8 @@ def make_world(tmp_path):
     repo = tmp_path / "repo"
     shutil.copytree(ROOT / "scripts", repo / "scripts", ignore=shutil.ignore_patterns("__pycache__"))
     (repo / "infra").mkdir()
-    shutil.copy(ROOT / "infra" / "project.py", repo / "infra" / "project.py")
+    for module in ("project.py", "function_contract.py"):  # the stdlib-only modules the scripts import
+        shutil.copy(ROOT / "infra" / module, repo / "infra" / module)
     (repo / "infra" / "__init__.py").touch()
     (repo / "policy").mkdir()
     (repo / "policy" / "requirements.txt").write_text("")

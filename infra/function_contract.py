@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The function contract: the events of function/ and what each must answer (standard library only).
 
 `function/events/*.json` are API Gateway HTTP API payload format 2.0 events; `events/expected-status.json`
@@ -21,7 +20,7 @@ route, label or field of the function.
     smoke_cases(cases) -> list[Case]          the cases the smoke test sends: those that are HTTP requests
     check(case, status, body) -> list[str]    what is wrong with an answer (empty: it passes)
 
-CLI: `python3 scripts/function_contract.py [EVENTS_DIR]` checks the contract and lists the cases.
+CLI: `python3 -m infra.function_contract [EVENTS_DIR]` checks the contract and lists the cases.
 """
 
 from __future__ import annotations
