@@ -18,16 +18,18 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any, get_type_hints
 
 import pulumi
 import pulumi_aws as aws
 from pulumi.runtime import config as runtime_config
 
+from infra.architecture import ARCHITECTURES
+from infra.architecture import architecture as architecture_named
 from infra.deployment_preferences import DEPLOYMENT_PREFERENCES
 from infra.iam_rules import attachable_policy_problem, stack_secret_problem
 from infra.project import PROJECT, STACK_NAME, STACK_NAME_RULE, is_stack_name, prefix_for
@@ -197,6 +199,11 @@ class Rule:
     def parse(self, raw: str, context: Context) -> Any:
         raise NotImplementedError
 
+    def value_type(self) -> Any:
+        """The type of what `parse` returns: the type of the key's `Settings` field (tests/infra/test_config.py
+        checks the two against each other)."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class Integer(Rule):
@@ -221,6 +228,9 @@ class Integer(Rule):
             raise Invalid(f"must be {self.allowed}")
         return value
 
+    def value_type(self) -> Any:
+        return int
+
 
 @dataclass(frozen=True)
 class OneOf(Rule):
@@ -241,6 +251,10 @@ class OneOf(Rule):
                 return choice
         raise Invalid(f"must be {self.allowed}")
 
+    def value_type(self) -> Any:
+        (kind,) = {type(choice) for choice in self.choices}
+        return kind
+
 
 @dataclass(frozen=True)
 class Boolean(Rule):
@@ -252,6 +266,9 @@ class Boolean(Rule):
         if raw.strip() not in ("true", "false"):
             raise Invalid(f"must be {self.allowed}")
         return raw.strip() == "true"
+
+    def value_type(self) -> Any:
+        return bool
 
 
 @dataclass(frozen=True)
@@ -265,6 +282,9 @@ class Text(Rule):
 
     def parse(self, raw: str, context: Context) -> Any:
         return self.check(raw, context)
+
+    def value_type(self) -> Any:
+        return get_type_hints(self.check)["return"]
 
 
 def _json(raw: str, kind: type, what: str) -> Any:
@@ -303,6 +323,9 @@ class StringList(Rule):
         if duplicates:
             raise Invalid(f"entries must be unique (repeated: {', '.join(duplicates)})")
         return tuple(items)
+
+    def value_type(self) -> Any:
+        return tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -572,7 +595,7 @@ KEYS: tuple[Key, ...] = (
     ),
     Key(
         "architecture",
-        OneOf(("arm64", "x86_64"), source=f"{LAMBDA_CONFIG}, Architectures"),
+        OneOf(tuple(ARCHITECTURES), source=f"{LAMBDA_CONFIG}, Architectures (infra/architecture.py)"),
         "arm64",
         "Instruction set of the function; the image is built for the matching platform.",
         "x86_64",
@@ -867,23 +890,49 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    """The validated settings: `values` by key name, also readable as attributes in snake_case
-    (`settings.memory_size`); `secret_keys` are the keys set with --secret."""
+    """The validated settings: one typed field per key of KEYS, the key's name in snake_case
+    (`settings.memory_size` is `memorySize`; tests/infra/test_config.py checks fields and types against
+    KEYS); `secret_keys` are the keys set with --secret."""
 
     stack: str
-    values: Mapping[str, Any]
+    environment_class: str
+    architecture: str
+    memory_size: int
+    timeout: int
+    ephemeral_storage: int
+    reserved_concurrency: int
+    provisioned_concurrency: int
+    log_retention_days: int
+    log_level: str
+    system_log_level: str
+    tracing: bool
+    environment: Mapping[str, str]
+    secret_environment: Mapping[str, SecretReference]
+    cors_allow_origins: tuple[str, ...]
+    throttle_rate_limit: int
+    throttle_burst_limit: int
+    keep_images: int
+    force_delete: bool
+    kms_key_arn: str | None
+    extra_policy_arns: tuple[str, ...]
+    dockerfile: str
+    deployment_preference: str
+    alarm_email: str | None
+    alarm_error_threshold: int
+    alarm_throttle_threshold: int
+    alarm5xx_threshold: int
+    alarm_duration_percent: int
+    alarm_concurrency_percent: int
+    warm_up_schedule: str | None
     secret_keys: frozenset[str] = frozenset()
     cache_from: str | None = None  # CONTAINER_LAMBDA_CACHE_FROM: the deployed image to reuse as build cache
     pinned_image: str | None = None  # CONTAINER_LAMBDA_IMAGE_URI: the image to run instead of building one
-    _fields: Mapping[str, str] = field(
-        default_factory=lambda: {key.field: key.name for key in KEYS}, repr=False
-    )
 
-    def __getattr__(self, attribute: str) -> Any:
-        fields = object.__getattribute__(self, "_fields")
-        if attribute in fields:
-            return object.__getattribute__(self, "values")[fields[attribute]]
-        raise AttributeError(f"Settings has no {attribute!r} (config keys: {', '.join(sorted(fields))})")
+    if not TYPE_CHECKING:  # at run time only: a checker reports an unknown attribute itself
+
+        def __getattr__(self, attribute: str) -> Any:
+            fields = ", ".join(key.field for key in KEYS)
+            raise AttributeError(f"Settings has no {attribute!r} (config keys: {fields})")
 
     def is_secret(self, name: str) -> bool:
         return name in self.secret_keys
@@ -894,12 +943,12 @@ class Settings:
 
     @property
     def platform(self) -> str:
-        return {"arm64": "linux/arm64", "x86_64": "linux/amd64"}[self.values["architecture"]]
+        """The Docker platform of the function's architecture (infra/architecture.py)."""
+        return architecture_named(self.architecture).platform
 
     @property
     def reserved_concurrency_or_none(self) -> int | None:
-        value = self.values["reservedConcurrency"]
-        return None if value == -1 else value
+        return None if self.reserved_concurrency == -1 else self.reserved_concurrency
 
 
 # --- loading ------------------------------------------------------------------------------------------------
@@ -1045,6 +1094,5 @@ def load_settings(stack: str | None = None, environ: Mapping[str, str] | None = 
             )
     if problems:
         raise ConfigError(stack, problems)
-    return Settings(
-        stack=stack, values=MappingProxyType(values), secret_keys=frozenset(secret_keys), **images
-    )
+    fields = {KEYS_BY_NAME[name].field: value for name, value in values.items()}
+    return Settings(stack=stack, secret_keys=frozenset(secret_keys), **fields, **images)

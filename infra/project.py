@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +49,19 @@ def is_stack_name(name: str) -> bool:
 def prefix_for(stack: str) -> str:
     """`<project>-<stack>`: the name of the stack's function, repository, role and log groups."""
     return f"{PROJECT}-{stack}"
+
+
+def stack_setting(
+    key: str, project_config: Mapping[str, object], stack_config: Mapping[str, object]
+) -> object:
+    """The value of the project's config `key` for a stack, as the CLI resolves it: `<project>:<key>` (or the
+    bare `key`) of the stack's `config` map (Pulumi.<stack>.yaml), else the `default` of `key` in the project's
+    `config` map (Pulumi.yaml); None when neither gives one."""
+    for name in (f"{PROJECT}:{key}", key):
+        if name in stack_config:
+            return stack_config[name]
+    declared = project_config.get(key)
+    return declared.get("default") if isinstance(declared, Mapping) else declared
 
 
 def main(argv: list[str]) -> int:
