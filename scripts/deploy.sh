@@ -106,8 +106,9 @@ if [[ "$action" == up ]] || { command -v docker >/dev/null && docker info >/dev/
 fi
 if [[ "$action" != destroy ]]; then
   # the guardrails (policy/) run on every local preview and update too, as in the workflows
+  # from policy/, as `pulumi install` runs pip: its `-e ..` is the platform's library (pyproject.toml)
   python3 -m venv policy/venv
-  policy/venv/bin/python -m pip install --quiet --requirement policy/requirements.txt
+  (cd policy && venv/bin/python -m pip install --quiet --requirement requirements.txt)
 fi
 
 # Reuse the layers of the image deployed now as build cache (read by digest: tags stay immutable).

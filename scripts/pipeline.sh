@@ -148,7 +148,8 @@ prepare() {
   step "installing the program's dependencies and the policy pack's"
   pulumi install >&2
   python3 -m venv policy/venv
-  policy/venv/bin/python -m pip install --quiet --requirement policy/requirements.txt >&2
+  # from policy/, as `pulumi install` runs pip: its `-e ..` is the platform's library (pyproject.toml)
+  (cd policy && venv/bin/python -m pip install --quiet --requirement requirements.txt >&2)
   if pulumi stack select "$stack" --non-interactive >/dev/null 2>&1; then
     image_uri=$(pulumi stack output imageUri --stack "$stack" 2>/dev/null || true)
   elif [[ "$init" == --init ]]; then

@@ -1,5 +1,6 @@
 """The project name and the stack-name rule (infra/project.py), the one place both are stated."""
 
+import ast
 import subprocess
 import sys
 
@@ -54,3 +55,31 @@ def test_the_command_line_prints_the_project_name():
         check=True,
     )
     assert result.stdout.strip() == project.PROJECT
+
+
+# scripts/local.py puts function/ on the path to import the handler the way Lambda imports it from the task
+# root (LAMBDA_TASK_ROOT is on the runtime's sys.path): the emulation of the runtime, not a way to the library.
+SYS_PATH_AS_THE_RUNTIME = {"scripts/local.py"}
+
+
+def test_no_module_outside_function_and_tests_edits_sys_path():
+    """The platform's library is a package (pyproject.toml): the program, scripts/, the bootstrap and the
+    policy pack import it without editing the import path."""
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.py"],
+        cwd=project.ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    editing = [
+        name
+        for name in files
+        if name.split("/")[0] not in ("function", "tests")
+        and name not in SYS_PATH_AS_THE_RUNTIME
+        and any(
+            isinstance(node, ast.Attribute) and node.attr == "path" and getattr(node.value, "id", "") == "sys"
+            for node in ast.walk(ast.parse((project.ROOT / name).read_text(encoding="utf-8")))
+        )
+    ]
+    assert editing == []

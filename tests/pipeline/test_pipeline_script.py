@@ -68,7 +68,7 @@ esac
 PYTHON3 = f"""if [[ "$1 $2" == "-m venv" ]]; then
   echo "python3 $*" >> "$FAKE_LOG"
   mkdir -p "$3/bin"
-  printf '#!/usr/bin/env bash\\necho "venv-python $*" >> "$FAKE_LOG"\\n' > "$3/bin/python"
+  printf '#!/usr/bin/env bash\\necho "venv-python in ${{PWD##*/}}: $*" >> "$FAKE_LOG"\\n' > "$3/bin/python"
   chmod +x "$3/bin/python"
   exit 0
 fi
@@ -294,7 +294,7 @@ def test_prepare_outputs_the_deployed_image_as_build_cache(world):
     assert not [line for line in calls(world) if "stack init" in line]
     log = calls(world)
     assert log.index("python3 -m venv policy/venv") < log.index(
-        "venv-python -m pip install --quiet --requirement policy/requirements.txt"
+        "venv-python in policy: -m pip install --quiet --requirement requirements.txt"
     )
 
 

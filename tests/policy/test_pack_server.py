@@ -15,6 +15,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from policy.guardrails import ADVISORY, MANDATORY, PACK_NAME
 from tests.policy.support import function, log_group, repository, urn
+from tests.support.library_venv import library_python
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK = ROOT / "policy"
@@ -23,8 +24,9 @@ FUNCTION = "aws:lambda/function:Function"
 
 @pytest.fixture(scope="module")
 def analyzer():
+    # the interpreter of a venv holding the platform's library as policy/venv does (requirements.txt: -e ..)
     server = subprocess.Popen(
-        [sys.executable, str(PACK / "__main__.py")],
+        [library_python(), str(PACK / "__main__.py")],
         stdout=subprocess.PIPE,  # noqa: S603
         stderr=subprocess.PIPE,
         cwd=PACK,
@@ -102,11 +104,9 @@ def test_the_pack_project_file_runs_python_from_policy_venv():
     assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
     requirements = (PACK / "requirements.txt").read_text().split()
     assert "pulumi-policy==1.21.0" in requirements
-    assert all(
-        "==" in line
-        for line in (PACK / "requirements.txt").read_text().splitlines()
-        if line and not line.startswith("#")
-    )
+    lines = [line for line in (PACK / "requirements.txt").read_text().splitlines() if line and line[0] != "#"]
+    # every package pinned, and the platform's library from the repository root (pyproject.toml)
+    assert [line for line in lines if "==" not in line] == ["-e .."]
 
 
 def imports(paths) -> set[str]:
