@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -213,7 +214,7 @@ class PipelineRole(pulumi.ComponentResource):
         description: str,
         provider_arn: pulumi.Input[str],
         subjects: list[str],
-        permissions: pulumi.Input[dict],
+        permissions: pulumi.Input[dict[str, Any]],
         tags: dict[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ):

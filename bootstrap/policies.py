@@ -20,6 +20,7 @@ against parliament's copy of it); the tests evaluate these documents against con
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from infra.iam_rules import (
     ALARM_SEPARATOR,
@@ -246,7 +247,7 @@ class StackScope:
         }
 
 
-def _statement(sid: str, actions: list[str], resources: list[str] | str, **condition) -> dict:
+def _statement(sid: str, actions: list[str], resources: list[str] | str, **condition) -> dict[str, Any]:
     """An Allow statement; callers give "*" only for actions without resource-level permissions."""
     statement = {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": resources}
     if condition:
@@ -257,7 +258,7 @@ def _statement(sid: str, actions: list[str], resources: list[str] | str, **condi
 # --- trust -------------------------------------------------------------------------------------------------
 
 
-def github_trust_policy(provider_arn: str, subjects: list[str]) -> dict:
+def github_trust_policy(provider_arn: str, subjects: list[str]) -> dict[str, Any]:
     """Trust GitHub's OIDC tokens whose audience is STS and whose `sub` is exactly one of `subjects`."""
     return {
         "Version": VERSION,
@@ -487,20 +488,20 @@ APIGATEWAY_READ = ["apigateway:GET"]
 APIGATEWAY_WRITE = ["apigateway:DELETE", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT"]
 
 
-def _regional(scope: Scope, sid: str, actions: list[str]) -> dict:
+def _regional(scope: Scope, sid: str, actions: list[str]) -> dict[str, Any]:
     """A statement for actions AWS authorizes only on "*", held to the stacks' region."""
     return _statement(sid, actions, "*", StringEquals={"aws:RequestedRegion": scope.region})
 
 
-def _via_s3(scope: Scope) -> dict:
+def _via_s3(scope: Scope) -> dict[str, Any]:
     return {"kms:ViaService": f"s3.{scope.region}.amazonaws.com"}
 
 
-def _owner_tags(kind: str, stack: StackScope) -> dict:
+def _owner_tags(kind: str, stack: StackScope) -> dict[str, Any]:
     return {f"aws:{kind}/{key}": value for key, value in zip(OWNER_TAGS, (PROJECT, stack.name), strict=True)}
 
 
-def _http_api_statements(stack: StackScope) -> list[dict]:
+def _http_api_statements(stack: StackScope) -> list[dict[str, Any]]:
     """HTTP APIs by tag. Service Authorization Reference, "Actions, resources, and condition keys for Amazon
     API Gateway Management V2": the Api, Stage, Route, Integration, ... resource types take
     aws:ResourceTag/${TagKey}; POST/PUT/PATCH/DELETE take aws:RequestTag/${TagKey} and aws:TagKeys; the Tags
@@ -538,7 +539,7 @@ def _http_api_statements(stack: StackScope) -> list[dict]:
 
 def _state_statements(
     scope: Scope, bucket_arn: str, state_key_arn: str, objects: list[str], *, write: bool
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     statements = [
         # Listing shows key names only (the bucket holds state only); the diy backend lists the lock, history
         # and stack directories, and S3 answers a read of a missing key with 404 only to a caller that may
@@ -566,7 +567,7 @@ def _state_statements(
 
 def deploy_permissions(
     scope: Scope, stack: str, building: str, bucket_arn: str, state_key_arn: str, secrets_key_arn: str
-) -> dict:
+) -> dict[str, Any]:
     """Everything `pulumi up` / `destroy` of stack `stack` needs, and nothing of any other stack.
 
     `building` is the first deploy environment: a further stack may pull (read only) from its repository."""
@@ -626,7 +627,7 @@ def deploy_permissions(
     return {"Version": VERSION, "Statement": statements}
 
 
-def delivery_permissions(scope: Scope, stack: str) -> dict:
+def delivery_permissions(scope: Scope, stack: str) -> dict[str, Any]:
     """What `pulumi up` of stack `stack` needs for its monitoring and safe delivery (infra/monitoring.py,
     infra/delivery.py, infra/deployment_runner.py), and nothing of any other stack: a customer-managed policy
     attached to the stack's deploy role (the role's inline policies share IAM's 10,240-character quota)."""
@@ -660,7 +661,7 @@ def delivery_permissions(scope: Scope, stack: str) -> dict:
 
 def _read_statements(
     scope: Scope, *, repositories, functions, roles, boundaries, log_groups, delivery
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     return [
         *[
             _statement(f"{service.title()}DeliveryRead", DELIVERY_READ[service], resources)
@@ -684,7 +685,7 @@ def _read_statements(
 
 def preview_permissions(
     scope: Scope, building: str, bucket_arn: str, state_key_arn: str, secrets_key_arn: str
-) -> dict:
+) -> dict[str, Any]:
     """`pulumi preview` (also with --refresh) of the building stack: read its resources and state, decrypt
     its secrets, write nothing.
 
@@ -712,7 +713,9 @@ def preview_permissions(
     }
 
 
-def drift_permissions(scope: Scope, bucket_arn: str, state_key_arn: str, secrets_key_arns: list[str]) -> dict:
+def drift_permissions(
+    scope: Scope, bucket_arn: str, state_key_arn: str, secrets_key_arns: list[str]
+) -> dict[str, Any]:
     """The nightly drift check (`pulumi preview --refresh` of every stack) and the weekly rescan of the images
     they run: reads, decrypts, starts image scans, writes nothing."""
     return {
@@ -741,7 +744,7 @@ def drift_permissions(scope: Scope, bucket_arn: str, state_key_arn: str, secrets
 # --- the boundary ------------------------------------------------------------------------------------------
 
 
-def boundary_policy(scope: Scope, stack: str) -> dict:
+def boundary_policy(scope: Scope, stack: str) -> dict[str, Any]:
     """The most any role of stack `stack` may ever do, whatever policies it is given.
 
     What the stack's function legitimately needs: write its own log group, send traces, read the
@@ -798,7 +801,7 @@ def boundary_policy(scope: Scope, stack: str) -> dict:
     }
 
 
-def tls_only_bucket_policy(bucket_arn: str) -> dict:
+def tls_only_bucket_policy(bucket_arn: str) -> dict[str, Any]:
     """Deny every request to the state bucket that does not arrive over TLS."""
     return {
         "Version": VERSION,

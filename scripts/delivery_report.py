@@ -19,6 +19,7 @@ import json
 import subprocess
 import sys
 import time
+from typing import Any
 
 from infra.project import STACK_NAME_RULE, is_stack_name, prefix_for
 
@@ -32,7 +33,7 @@ class AwsError(Exception):
     pass
 
 
-def aws(*args: str) -> dict:
+def aws(*args: str) -> dict[str, Any]:
     """Run `aws <args> --output json` and parse its answer; AwsError carries the CLI's message."""
     # the AWS CLI found on PATH, as in every pipeline script; the arguments are this script's own
     result = subprocess.run(  # noqa: S603
@@ -46,7 +47,7 @@ def aws(*args: str) -> dict:
     return json.loads(result.stdout or "{}")
 
 
-def alias_line(alias: dict) -> str:
+def alias_line(alias: dict[str, Any]) -> str:
     weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
     if not weights:
         return f"`{ALIAS}` serves version {alias['FunctionVersion']} (all traffic)"
@@ -73,7 +74,7 @@ def last_deployment_id(function_name: str) -> str | None:
     return ((group.get("deploymentGroupInfo") or {}).get("lastAttemptedDeployment") or {}).get("deploymentId")
 
 
-def wait_for(deployment_id: str, wait_seconds: float, poll_seconds: float) -> dict:
+def wait_for(deployment_id: str, wait_seconds: float, poll_seconds: float) -> dict[str, Any]:
     deadline = time.monotonic() + wait_seconds
     while True:
         info = aws("deploy", "get-deployment", "--deployment-id", deployment_id)["deploymentInfo"]
@@ -82,7 +83,7 @@ def wait_for(deployment_id: str, wait_seconds: float, poll_seconds: float) -> di
         time.sleep(poll_seconds)
 
 
-def report(function_name: str, alias: dict, deployment: dict | None) -> tuple[str, bool]:
+def report(function_name: str, alias: dict[str, Any], deployment: dict[str, Any] | None) -> tuple[str, bool]:
     """(Markdown, ok)."""
     lines = [f"### Delivery of {function_name}", "", f"- {alias_line(alias)}"]
     if deployment is None:

@@ -55,7 +55,8 @@ def _image_package(args: ResourceValidationArgs, report: ReportViolation) -> Non
             message(
                 f"Lambda function {args.name!r} has package type {package_type or 'Zip (the default)'}",
                 "deploy it as a container image: package_type='Image', image_uri=<repository>@sha256:<digest>",
-            )
+            ),
+            None,
         )
 
 
@@ -70,7 +71,8 @@ def _image_digest(args: ResourceValidationArgs, report: ReportViolation) -> None
             message(
                 f"Lambda function {args.name!r} has image URI {uri!r}, which is not pinned by digest",
                 "set image_uri to the pushed image's repo digest (<repository>@sha256:<64 hex>), never a tag",
-            )
+            ),
+            None,
         )
 
 
@@ -86,7 +88,8 @@ def _single_architecture(args: ResourceValidationArgs, report: ReportViolation) 
             message(
                 f"Lambda function {args.name!r} has architectures {values}, not one of {list(ARCHITECTURES)}",
                 "pass architectures=[<the image's architecture>] (config key container-lambda:architecture)",
-            )
+            ),
+            None,
         )
 
 
@@ -100,7 +103,8 @@ def _active_tracing(args: ResourceValidationArgs, report: ReportViolation) -> No
                 f"Lambda function {args.name!r} has tracing mode {mode or 'PassThrough (the default)'}",
                 "pass tracing_config={'mode': 'Active'} (config key container-lambda:tracing true) and allow "
                 "xray:PutTraceSegments and xray:PutTelemetryRecords to its role",
-            )
+            ),
+            None,
         )
 
 
@@ -123,7 +127,8 @@ def _no_secrets_in_environment(args: ResourceValidationArgs, report: ReportViola
                 "environment is readable by anyone who can read the function's configuration or the stack",
                 "keep the value in Secrets Manager or an SSM SecureString and pass its ARN with the config key "
                 "secretEnvironment (the role may then read that one secret; docs/config.md)",
-            )
+            ),
+            None,
         )
 
 
@@ -179,7 +184,8 @@ def _function_url_auth(args: ResourceValidationArgs, report: ReportViolation) ->
                 f"Lambda function URL {args.name!r} has authorization type {auth}: anyone on the internet can "
                 "invoke the function",
                 "use authorization_type='AWS_IAM', or serve the function through the HTTP API instead",
-            )
+            ),
+            None,
         )
 
 
@@ -208,7 +214,8 @@ def _permission_scoped(args: ResourceValidationArgs, report: ReportViolation) ->
             message(
                 f"Lambda permission {args.name!r} grants invoke to principal {principal!r}",
                 "name one service principal (e.g. apigateway.amazonaws.com) with a source_arn, or one account",
-            )
+            ),
+            None,
         )
         return
     if not principal.endswith(".amazonaws.com"):
@@ -223,7 +230,8 @@ def _permission_scoped(args: ResourceValidationArgs, report: ReportViolation) ->
                 f"Lambda permission {args.name!r} lets {principal} invoke the function on behalf of any account",
                 "set source_arn to the calling resource (for an HTTP API: <api>.execution_arn + '/*/*'), or "
                 "source_account",
-            )
+            ),
+            None,
         )
         return
     problem = _source_arn_problem(source_arn, source_account) if isinstance(source_arn, str) else None
@@ -232,7 +240,8 @@ def _permission_scoped(args: ResourceValidationArgs, report: ReportViolation) ->
             message(
                 f"Lambda permission {args.name!r} for {principal}: {problem}",
                 "scope source_arn to this API: <api>.execution_arn + '/*/*'",
-            )
+            ),
+            None,
         )
 
 
@@ -246,7 +255,8 @@ def _reserved_concurrency(args: ResourceValidationArgs, report: ReportViolation)
                 f"Lambda function {args.name!r} has no reserved concurrency: a burst can take the account's "
                 "whole concurrency (and its bill) and starve other functions",
                 "set the config key container-lambda:reservedConcurrency (reserved_concurrent_executions)",
-            )
+            ),
+            None,
         )
 
 
