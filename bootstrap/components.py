@@ -37,7 +37,7 @@ def secrets_key_alias(environment: str) -> str:
     return f"alias/{PROJECT}-secrets-{environment}"
 
 
-def _json(value: pulumi.Input) -> pulumi.Output[str]:
+def _json(value: pulumi.Input[Any]) -> pulumi.Output[str]:
     return pulumi.Output.from_input(value).apply(lambda document: json.dumps(document, indent=2))
 
 
@@ -275,15 +275,17 @@ def pipeline_roles(
             tags=tags,
         )
         arns = pulumi.Output.all(state.bucket.arn, state.key.arn, secrets[env].key.arn)
+
+        def deploy_permissions(a: list[str], env: str = env) -> dict[str, Any]:
+            return policies.deploy_permissions(scope, env, building, a[0], a[1], a[2])
+
         deploy[env] = PipelineRole(
             f"deploy-{env}",
             role_name=deploy_role_name(env),
             description=f"pulumi up of the {PROJECT} stack {env} from {repository} (environment {env})",
             provider_arn=provider_arn,
             subjects=[policies.environment_subject(repository, env)],
-            permissions=arns.apply(
-                lambda a, env=env: policies.deploy_permissions(scope, env, building, a[0], a[1], a[2])
-            ),
+            permissions=arns.apply(deploy_permissions),
             tags=tags,
             # the boundary exists before any deploy job can ask for it
             opts=pulumi.ResourceOptions(depends_on=[boundary]),

@@ -19,6 +19,7 @@ against parliament's copy of it); the tests evaluate these documents against con
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -247,9 +248,14 @@ class StackScope:
         }
 
 
-def _statement(sid: str, actions: list[str], resources: list[str] | str, **condition) -> dict[str, Any]:
+def _statement(sid: str, actions: list[str], resources: list[str] | str, **condition: Any) -> dict[str, Any]:
     """An Allow statement; callers give "*" only for actions without resource-level permissions."""
-    statement = {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": resources}
+    statement: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": sorted(actions),
+        "Resource": resources,
+    }
     if condition:
         statement["Condition"] = condition
     return statement
@@ -660,7 +666,14 @@ def delivery_permissions(scope: Scope, stack: str) -> dict[str, Any]:
 
 
 def _read_statements(
-    scope: Scope, *, repositories, functions, roles, boundaries, log_groups, delivery
+    scope: Scope,
+    *,
+    repositories: str,
+    functions: str | list[str],
+    roles: str | list[str],
+    boundaries: str,
+    log_groups: list[str],
+    delivery: Mapping[str, list[str]],
 ) -> list[dict[str, Any]]:
     return [
         *[

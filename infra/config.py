@@ -194,7 +194,15 @@ class Rule:
     """A type (`pulumi_type` in Pulumi.yaml's terms; None for an object, which Pulumi.yaml cannot type), what
     values of it are `allowed` (text), `source` (where the bound comes from) and `parse(raw, context)`."""
 
-    pulumi_type: str | None = "string"
+    source: str = ""
+
+    @property
+    def pulumi_type(self) -> str | None:
+        return "string"
+
+    @property
+    def allowed(self) -> str:
+        raise NotImplementedError
 
     def parse(self, raw: str, context: Context) -> Any:
         raise NotImplementedError
@@ -238,7 +246,7 @@ class OneOf(Rule):
     source: str = ""
 
     @property
-    def pulumi_type(self) -> str:  # type: ignore[override]
+    def pulumi_type(self) -> str:
         return "integer" if all(isinstance(c, int) for c in self.choices) else "string"
 
     @property
@@ -273,12 +281,17 @@ class Boolean(Rule):
 
 @dataclass(frozen=True)
 class Text(Rule):
-    """A string checked by `check` (returns the value to use, or raises Invalid)."""
+    """A string checked by `check` (returns the value to use, or raises Invalid); `allowed_text` says what
+    it accepts."""
 
     check: Callable[[str, Context], Any]
-    allowed: str
+    allowed_text: str
     source: str = ""
     pulumi_type: str | None = "string"
+
+    @property
+    def allowed(self) -> str:
+        return self.allowed_text
 
     def parse(self, raw: str, context: Context) -> Any:
         return self.check(raw, context)
@@ -595,7 +608,7 @@ KEYS: tuple[Key, ...] = (
     ),
     Key(
         "architecture",
-        OneOf(tuple(ARCHITECTURES), source=f"{LAMBDA_CONFIG}, Architectures (infra/architecture.py)"),
+        OneOf(tuple(ARCHITECTURES), source=f"{LAMBDA_CONFIG}, Architectures"),
         "arm64",
         "Instruction set of the function; the image is built for the matching platform.",
         "x86_64",
@@ -1084,7 +1097,7 @@ def load_settings(stack: str | None = None, environ: Mapping[str, str] | None = 
                     secret=name in secret_keys,
                 )
             )
-    images = {}
+    images: dict[str, str | None] = {}
     for attribute, variable in (("cache_from", CACHE_FROM_ENV), ("pinned_image", IMAGE_URI_ENV)):
         try:
             images[attribute] = image_by_digest(environ.get(variable, ""), context)
@@ -1095,4 +1108,10 @@ def load_settings(stack: str | None = None, environ: Mapping[str, str] | None = 
     if problems:
         raise ConfigError(stack, problems)
     fields = {KEYS_BY_NAME[name].field: value for name, value in values.items()}
-    return Settings(stack=stack, secret_keys=frozenset(secret_keys), **fields, **images)
+    return Settings(
+        stack=stack,
+        secret_keys=frozenset(secret_keys),
+        cache_from=images["cache_from"],
+        pinned_image=images["pinned_image"],
+        **fields,
+    )

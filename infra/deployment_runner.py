@@ -132,7 +132,7 @@ def version_digest(lambda_client: Any, function_name: str, version: str) -> str:
     """The image digest (sha256:...) version `version` of the function runs (GetFunction's
     Code.ResolvedImageUri is `<repository uri>@sha256:<digest>`)."""
     code = lambda_client.get_function(FunctionName=function_name, Qualifier=version)["Code"]
-    uri = code.get("ResolvedImageUri") or code.get("ImageUri", "")
+    uri: str = code.get("ResolvedImageUri") or code.get("ImageUri", "")
     if "@" not in uri:
         raise DeploymentFailed(f"version {version} of {function_name} runs {uri!r}, not an image by digest")
     return uri.split("@", 1)[1]
@@ -208,7 +208,7 @@ def smoke(
 def shift_with_codedeploy(codedeploy: Any, spec: Spec, current: str, poll_seconds: int = POLL_SECONDS) -> str:
     """Create a deployment of the alias from `current` to the target version and wait for its end."""
     content = appspec(spec.function_name, spec.alias, current, spec.target_version)
-    deployment_id = codedeploy.create_deployment(
+    deployment_id: str = codedeploy.create_deployment(
         applicationName=spec.application,
         deploymentGroupName=spec.deployment_group,
         description=f"{spec.function_name}:{spec.alias} {current} -> {spec.target_version}",

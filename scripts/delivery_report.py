@@ -44,7 +44,8 @@ def aws(*args: str) -> dict[str, Any]:
     )
     if result.returncode != 0:
         raise AwsError(result.stderr.strip() or f"aws {' '.join(args)} exited {result.returncode}")
-    return json.loads(result.stdout or "{}")
+    output: dict[str, Any] = json.loads(result.stdout or "{}")  # --output json of a read: an object
+    return output
 
 
 def alias_line(alias: dict[str, Any]) -> str:
@@ -77,7 +78,9 @@ def last_deployment_id(function_name: str) -> str | None:
 def wait_for(deployment_id: str, wait_seconds: float, poll_seconds: float) -> dict[str, Any]:
     deadline = time.monotonic() + wait_seconds
     while True:
-        info = aws("deploy", "get-deployment", "--deployment-id", deployment_id)["deploymentInfo"]
+        info: dict[str, Any] = aws("deploy", "get-deployment", "--deployment-id", deployment_id)[
+            "deploymentInfo"
+        ]
         if info.get("status") not in RUNNING or time.monotonic() >= deadline:
             return info
         time.sleep(poll_seconds)

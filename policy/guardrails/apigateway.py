@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
@@ -70,7 +72,7 @@ def _default_throttling(args: ResourceValidationArgs, report: ReportViolation) -
         )
 
 
-def _cors_origins(args: ResourceValidationArgs):
+def _cors_origins(args: ResourceValidationArgs) -> Any:
     if args.resource_type == API:
         return lookup(args.props, "corsConfiguration", "allowOrigins")
     if args.resource_type == FUNCTION_URL:

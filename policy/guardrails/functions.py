@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -132,7 +133,7 @@ def _no_secrets_in_environment(args: ResourceValidationArgs, report: ReportViola
         )
 
 
-def expected_log_group(function_props) -> tuple[str | None, bool]:
+def expected_log_group(function_props: Any) -> tuple[str | None, bool]:
     """The log group a function writes to (its logging config's group, else /aws/lambda/<name>), and whether
     that is certain. In a preview the provider's default for loggingConfig.logGroup is still unknown."""
     custom = lookup(function_props, "loggingConfig", "logGroup")
@@ -189,7 +190,7 @@ def _function_url_auth(args: ResourceValidationArgs, report: ReportViolation) ->
         )
 
 
-def _source_arn_problem(source_arn: str, source_account) -> str | None:
+def _source_arn_problem(source_arn: str, source_account: Any) -> str | None:
     if source_arn.strip() == "*":
         return 'its source ARN is the bare "*"'
     match = EXECUTE_API_ARN.match(source_arn)
@@ -249,7 +250,8 @@ def _reserved_concurrency(args: ResourceValidationArgs, report: ReportViolation)
     if args.resource_type != FUNCTION:
         return
     reserved = lookup(args.props, "reservedConcurrentExecutions")
-    if reserved is not UNKNOWN and (number(reserved) is None or number(reserved) < 0):
+    count = number(reserved)
+    if reserved is not UNKNOWN and (count is None or count < 0):
         report(
             message(
                 f"Lambda function {args.name!r} has no reserved concurrency: a burst can take the account's "

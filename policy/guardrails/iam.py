@@ -97,7 +97,9 @@ def permission_documents(args: ResourceValidationArgs) -> Iterator[tuple[str, An
             yield f"inline policy {name if isinstance(name, str) else index!r}", lookup(policy, "policy")
 
 
-def _documents(args: ResourceValidationArgs, report: ReportViolation, raw: Iterator[tuple[str, Any]]):
+def _documents(
+    args: ResourceValidationArgs, report: ReportViolation, raw: Iterator[tuple[str, Any]]
+) -> Iterator[tuple[str, dict[str, Any]]]:
     for what, value in raw:
         try:
             document = parse_document(value)
