@@ -9,7 +9,8 @@ and an example. Everything else is derived from the table:
 - the `config:` block of Pulumi.yaml and docs/config.md are generated from it by `make docs`
   (`python -m infra.config_docs`), and `make check` fails when the committed files differ from a regeneration.
 
-Adding a key: one `Key(...)` entry here, its use (for example in `__main__.py`), `make docs`.
+Adding a key: one `Key(...)` entry here, its typed field of `Settings`, its use (for example in `__main__.py`),
+`make docs`.
 """
 
 from __future__ import annotations
