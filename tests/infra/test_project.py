@@ -1,8 +1,10 @@
 """The project name and the stack-name rule (infra/project.py), the one place both are stated."""
 
 import ast
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -65,18 +67,16 @@ SYS_PATH_AS_THE_RUNTIME = {"scripts/local.py"}
 def test_no_module_outside_function_and_tests_edits_sys_path():
     """The platform's library is a package (pyproject.toml): the program, scripts/, the bootstrap and the
     policy pack import it without editing the import path."""
-    files = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.py"],
-        cwd=project.ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    skipped = {"function", "tests", "venv", ".venv-checkov", ".venv-bench", ".tools", "node_modules", ".git"}
+    files = []
+    for directory, subdirectories, names in os.walk(project.ROOT):
+        subdirectories[:] = [name for name in subdirectories if name not in skipped]
+        base = Path(directory).relative_to(project.ROOT)
+        files += [(base / name).as_posix() for name in names if name.endswith(".py")]
     editing = [
         name
         for name in files
-        if name.split("/")[0] not in ("function", "tests")
-        and name not in SYS_PATH_AS_THE_RUNTIME
+        if name not in SYS_PATH_AS_THE_RUNTIME
         and any(
             isinstance(node, ast.Attribute) and node.attr == "path" and getattr(node.value, "id", "") == "sys"
             for node in ast.walk(ast.parse((project.ROOT / name).read_text(encoding="utf-8")))
