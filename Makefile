@@ -11,7 +11,7 @@ TOOLS := .tools
 ACTIONLINT_VERSION := 1.6.0
 STACK ?= dev
 
-.PHONY: help install check test lint deploy destroy preview outputs url smoke pulumi serve invoke local-run local-invoke
+.PHONY: help install check test lint lock deploy destroy preview outputs url smoke pulumi serve invoke local-run local-invoke
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -52,6 +52,17 @@ GENERATED := Pulumi.yaml docs/config.md docs/outputs.md
 .PHONY: docs
 docs: $(VENV)/.installed ## regenerate Pulumi.yaml's config block and the tables of docs/ from infra/
 	$(PY) -m infra.config_docs
+
+# The hash-pinned installs of every job that holds cloud credentials (scripts/pipeline.sh prepare): the
+# program's requirements and the policy pack's, resolved for every platform of Python 3.11 (the workflows'),
+# with every published file's hash and no index URL. `make check` fails when they no longer match
+# (tests/pipeline/test_lockfiles.py); run this after changing a requirements file.
+LOCKED := requirements policy/requirements
+lock: $(VENV)/.installed ## regenerate the hash-pinned requirements (*.hashes.txt) from the requirements files
+	for base in $(LOCKED); do \
+	  $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	    --custom-compile-command "make lock" --output-file "$$base.hashes.txt" "$$base.txt"; \
+	done
 
 lint: install ## run every linter (see scripts/lint.sh)
 	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/$(TOOLS)/node_modules/.bin:$$PATH" \
