@@ -10,7 +10,10 @@ Three kinds of pipeline role (docs/bootstrap.md):
   stack's repository: promotion copies the tested digest.
 - the **preview role** (pull requests): reads the building stack (the first deploy environment) and its
   state, decrypts only its secrets, writes nothing;
-- the **drift role** (the GitHub environment `drift`): reads every stack and its state, writes nothing.
+- one **drift role per deploy environment** (the GitHub environment `drift-<env>`): reads that stack, its
+  state and its secrets only, starts image scans of its repository, writes nothing. No role reads one
+  stack's state and decrypts another stack's secrets, so a state file planted by a lower environment's job
+  never meets a higher environment's secrets in one engine run.
 
 Action and condition key names follow the AWS Service Authorization Reference (tests check every action
 against parliament's copy of it); the tests evaluate these documents against concrete requests
@@ -41,7 +44,6 @@ OIDC_AUDIENCE = "sts.amazonaws.com"
 # The pipeline roles and the boundaries live outside every stack's role path, so no deploy role can edit
 # its own trust, its permissions or a boundary.
 PIPELINE_ROLE_PATH = PIPELINE_PATH
-DRIFT_ENVIRONMENT = "drift"
 VERSION = "2012-10-17"
 
 # The tags that say which stack owns an HTTP API (infra/tags.py sets them on every taggable resource).
@@ -712,28 +714,30 @@ def preview_permissions(
     }
 
 
-def drift_permissions(scope: Scope, bucket_arn: str, state_key_arn: str, secrets_key_arns: list[str]) -> dict:
-    """The nightly drift check (`pulumi preview --refresh` of every stack) and the weekly rescan of the images
-    they run: reads, decrypts, starts image scans, writes nothing."""
+def drift_permissions(
+    scope: Scope, stack: str, bucket_arn: str, state_key_arn: str, secrets_key_arn: str
+) -> dict:
+    """The nightly drift check of stack `stack` (`pulumi preview --refresh`) and the weekly rescan of the
+    image it runs: reads that stack, its state and its secrets, starts image scans of its repository,
+    writes nothing; nothing of any other stack."""
+    own = scope.stack(stack)
     return {
         "Version": VERSION,
         "Statement": [
             *_read_statements(
                 scope,
-                repositories=scope.all_repositories,
-                functions=scope.all_functions,
-                roles=scope.all_stack_roles,
-                boundaries=scope.all_boundaries,
-                log_groups=scope.all_log_groups,
-                delivery=scope.all_delivery,
+                repositories=own.repository,
+                functions=own.functions,
+                roles=own.roles,
+                boundaries=own.boundary,
+                log_groups=own.log_groups,
+                delivery=own.delivery(),
             ),
-            *_state_statements(
-                scope, bucket_arn, state_key_arn, [f"{bucket_arn}/{STATE_ROOT}*"], write=False
-            ),
-            _statement("SecretsKeysDecrypt", ["kms:Decrypt"], sorted(secrets_key_arns)),
-            # the weekly rescan of the digests the stacks run (rescan.yml, scripts/pipeline.sh rescan):
+            *_state_statements(scope, bucket_arn, state_key_arn, own.readable_state(bucket_arn), write=False),
+            _statement("OwnSecretsKeyDecrypt", ["kms:Decrypt"], secrets_key_arn),
+            # the weekly rescan of the digest the stack runs (rescan.yml, scripts/pipeline.sh rescan):
             # starting a scan changes no image, repository or setting
-            _statement("RescanDeployedImages", ["ecr:StartImageScan"], scope.all_repositories),
+            _statement("RescanDeployedImage", ["ecr:StartImageScan"], own.repository),
         ],
     }
 

@@ -14,14 +14,15 @@ from bootstrap.settings import (
     BootstrapConfigError,
     BootstrapSettings,
     check_account,
+    drift_environment,
     gh_repository,
     load_settings,
 )
 from infra.tags import standard_tags
 
 # Where each variable the workflows read is set (docs/bootstrap.md): GitHub repository variables, and
-# variables of each deploy environment and of the environment `drift` (an environment variable overrides a
-# repository variable of the same name inside a job that runs in that environment).
+# variables of each deploy environment and of its drift environment `drift-<env>` (an environment variable
+# overrides a repository variable of the same name inside a job that runs in that environment).
 # DEPLOY_STACKS: deployEnvironments as a JSON array, the promotion order (the first is the building stack).
 REPOSITORY_VARIABLES = ("AWS_REGION", "AWS_PREVIEW_ROLE_ARN", "PULUMI_BACKEND_URL", "DEPLOY_STACKS")
 DEPLOY_ENVIRONMENT_VARIABLES = ("AWS_DEPLOY_ROLE_ARN", "PULUMI_SECRETS_PROVIDER")
@@ -105,7 +106,10 @@ def run() -> None:
             )
             for env in settings.deploy_environments
         }
-        | {policies.DRIFT_ENVIRONMENT: pulumi.Output.all(AWS_DRIFT_ROLE_ARN=roles.drift.role.arn)}
+        | {
+            drift_environment(env): pulumi.Output.all(AWS_DRIFT_ROLE_ARN=roles.drift[env].role.arn)
+            for env in settings.deploy_environments
+        }
     )
     outputs = {
         "buildingStack": settings.deploy_environments[0],

@@ -478,7 +478,7 @@ def test_every_role_running_the_program_may_make_its_invokes(stack_run, role):
     document = {
         "deploy": DEPLOY,
         "preview": PREVIEW,
-        "drift": policies.drift_permissions(SCOPE, BUCKET_ARN, KEY_ARN, [SECRETS_KEY_ARN]),
+        "drift": policies.drift_permissions(SCOPE, STACK, BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN),
     }[role]
     tokens = {token for token, _ in stack_run.calls}
     assert {"aws:ecr/getImages:getImages", "aws:iam/getPolicy:getPolicy"} <= tokens, (
@@ -506,9 +506,9 @@ RESCAN_ONLY = {("ecr", "start-image-scan", None)}
 AWS_CALL = re.compile(r"(?:^|[\s($])aws\s+([a-z0-9-]+)\s+([a-z0-9-]+)(?:\s+([a-z0-9-]+))?", re.MULTILINE)
 
 
-def test_drift_role_may_rescan_the_image_every_stack_runs(stack_run):
-    # scripts/pipeline.sh rescan (rescan.yml, environment drift): start a scan, then wait for its findings
-    drift = policies.drift_permissions(SCOPE, BUCKET_ARN, KEY_ARN, [SECRETS_KEY_ARN])
+def test_drift_role_may_rescan_the_image_its_stack_runs(stack_run):
+    # scripts/pipeline.sh rescan (rescan.yml, environment drift-<stack>): start a scan, wait for its findings
+    drift = policies.drift_permissions(SCOPE, STACK, BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN)
     repository = stack_run.one("aws:ecr/repository:Repository").state["arn"]
     for action in ("ecr:StartImageScan", "ecr:DescribeImageScanFindings"):
         assert allowed(drift, action, repository), action

@@ -55,7 +55,7 @@ class Rendered:
         self.boundary = {env: policies[f"{PROJECT}.boundary.{env}"] for env in ENVIRONMENTS}
         self.deploy = {env: run.role_policy(f"{PROJECT}.deploy.{env}") for env in ENVIRONMENTS}
         self.preview = run.role_policy(f"{PROJECT}.preview")
-        self.drift = run.role_policy(f"{PROJECT}.drift")
+        self.drift = {env: run.role_policy(f"{PROJECT}.drift.{env}") for env in ENVIRONMENTS}
         keys = {r.name: r.state["arn"] for r in run.program.of_type("aws:kms/key:Key")}
         self.secrets_key = {env: keys[f"secrets-{env}-key"] for env in ENVIRONMENTS}
         self.state_key = keys["pulumi-state-key"]
@@ -427,21 +427,81 @@ def test_preview_may_preview_the_building_stack(rendered):
         ("iam:PutRolePolicy", role("production")),
     ],
 )
-def test_drift_reads_every_stack_and_writes_nothing(rendered, action, resource):
+def test_no_drift_role_writes_anything(rendered, action, resource):
     if resource.startswith("SECRETS_"):
         resource = rendered.secrets_key[resource.removeprefix("SECRETS_")]
-    assert decide(Request(action, resource), [rendered.drift]) != ALLOWED
-
-
-def test_drift_may_read_every_stack(rendered):
     for env in ENVIRONMENTS:
-        for action, resource in [
-            ("s3:GetObject", f"{STATE}/stacks/{PROJECT}/{env}.json"),
-            ("kms:Decrypt", rendered.secrets_key[env]),
-            ("lambda:GetFunction", function(env)),
-            ("iam:GetRole", role(env)),
-        ]:
-            assert decide(Request(action, resource), [rendered.drift]) == ALLOWED, (env, action)
+        assert decide(Request(action, resource), [rendered.drift[env]]) != ALLOWED, env
+
+
+def test_each_drift_role_reads_its_own_stack_only(rendered):
+    for env in ENVIRONMENTS:
+        for stack in ENVIRONMENTS:
+            for action, resource in [
+                ("s3:GetObject", f"{STATE}/stacks/{PROJECT}/{stack}.json"),
+                ("kms:Decrypt", rendered.secrets_key[stack]),
+                ("lambda:GetFunction", function(stack)),
+                ("iam:GetRole", role(stack)),
+                ("ecr:StartImageScan", arn("ecr", f"repository/{PROJECT}-{stack}")),
+            ]:
+                verdict = decide(Request(action, resource), [rendered.drift[env]])
+                assert (verdict == ALLOWED) is (stack == env), (env, stack, action)
+
+
+# --- state poisoning: a state file a lower environment's job can write never meets a higher environment's
+# secrets. A job of environment E may write E's checkpoint (a provider entry naming a plugin to download);
+# whichever role then reads that checkpoint must not decrypt the secrets of a stack promoted after E.
+
+
+def roles_of(rendered: Rendered) -> dict[str, list[dict]]:
+    """Every pipeline role's identity policies, by role (the deploy roles' managed delivery policy included)."""
+    delivery = {
+        env: json.loads(policy["policy"])
+        for env in ENVIRONMENTS
+        for policy in rendered.run.of_type("aws:iam/policy:Policy")
+        if policy["name"] == f"{PROJECT}.delivery.{env}"
+    }
+    return (
+        {f"deploy.{env}": [rendered.deploy[env], delivery[env]] for env in ENVIRONMENTS}
+        | {f"drift.{env}": [rendered.drift[env]] for env in ENVIRONMENTS}
+        | {"preview": [rendered.preview]}
+    )
+
+
+@pytest.mark.parametrize(
+    ("lower", "higher"),
+    [
+        (ENVIRONMENTS[i], ENVIRONMENTS[j])
+        for i in range(len(ENVIRONMENTS))
+        for j in range(i + 1, len(ENVIRONMENTS))
+    ],
+)
+def test_no_role_reads_a_lower_environments_state_and_decrypts_a_higher_ones_secrets(rendered, lower, higher):
+    state_reads = [
+        f"{STATE}/stacks/{PROJECT}/{lower}.json",
+        f"{STATE}/stacks/{PROJECT}/{lower}.json.bak",
+        f"{STATE}/journal/{PROJECT}/{lower}/entry-1.json",
+        f"{STATE}/history/{PROJECT}/{lower}/{lower}-1.checkpoint.json",
+    ]
+    for name, documents in roles_of(rendered).items():
+        reads = [key for key in state_reads if decide(Request("s3:GetObject", key), documents) == ALLOWED]
+        decrypts = decide(Request("kms:Decrypt", rendered.secrets_key[higher]), documents) == ALLOWED
+        assert not (reads and decrypts), f"{name} reads {reads} and decrypts {higher}'s secrets"
+
+
+def test_every_role_reads_and_decrypts_exactly_one_stack(rendered):
+    for name, documents in roles_of(rendered).items():
+        readable = {
+            env
+            for env in ENVIRONMENTS
+            if decide(Request("s3:GetObject", f"{STATE}/stacks/{PROJECT}/{env}.json"), documents) == ALLOWED
+        }
+        decryptable = {
+            env
+            for env in ENVIRONMENTS
+            if decide(Request("kms:Decrypt", rendered.secrets_key[env]), documents) == ALLOWED
+        }
+        assert readable == decryptable and len(readable) == 1, (name, readable, decryptable)
 
 
 # --- 4. another team's HTTP API ----------------------------------------------------------------------------
@@ -569,9 +629,13 @@ def claims(subject: str) -> dict[str, str]:
         (f"{PROJECT}.deploy.dev", "repo:example-org/fork:environment:dev", False),
         (f"{PROJECT}.deploy.production", f"repo:{REPOSITORY}:environment:production", True),
         (f"{PROJECT}.deploy.production", f"repo:{REPOSITORY}:environment:dev", False),
-        (f"{PROJECT}.drift", f"repo:{REPOSITORY}:environment:drift", True),
-        (f"{PROJECT}.drift", f"repo:{REPOSITORY}:pull_request", False),
-        (f"{PROJECT}.drift", f"repo:{REPOSITORY}:ref:refs/heads/main", False),
+        (f"{PROJECT}.drift.dev", f"repo:{REPOSITORY}:environment:drift-dev", True),
+        (f"{PROJECT}.drift.dev", f"repo:{REPOSITORY}:environment:drift-production", False),
+        (f"{PROJECT}.drift.dev", f"repo:{REPOSITORY}:environment:dev", False),
+        (f"{PROJECT}.drift.dev", f"repo:{REPOSITORY}:pull_request", False),
+        (f"{PROJECT}.drift.dev", f"repo:{REPOSITORY}:ref:refs/heads/main", False),
+        (f"{PROJECT}.drift.production", f"repo:{REPOSITORY}:environment:drift-production", True),
+        (f"{PROJECT}.drift.production", f"repo:{REPOSITORY}:environment:drift-dev", False),
         (f"{PROJECT}.preview", f"repo:{REPOSITORY}:pull_request", True),
         (f"{PROJECT}.preview", f"repo:{REPOSITORY}:ref:refs/heads/main", False),
         (f"{PROJECT}.preview", "repo:example-org/fork:pull_request", False),

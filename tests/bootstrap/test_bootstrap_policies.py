@@ -23,7 +23,7 @@ DOCUMENTS = {
         SCOPE, "production", "dev", BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN
     ),
     "preview": policies.preview_permissions(SCOPE, "dev", BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN),
-    "drift": policies.drift_permissions(SCOPE, BUCKET_ARN, KEY_ARN, [SECRETS_KEY_ARN]),
+    "drift": policies.drift_permissions(SCOPE, "production", BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN),
     "boundary": policies.boundary_policy(SCOPE, "dev"),
     "delivery": policies.delivery_permissions(SCOPE, "dev"),
 }
