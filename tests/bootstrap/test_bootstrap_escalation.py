@@ -597,11 +597,25 @@ def test_an_api_is_created_only_with_the_stacks_owner_tags(rendered):
 
 
 def test_what_stays_allowed_outside_the_stack_is_the_documented_residue(rendered):
-    # docs/bootstrap.md, "What a deploy job can still do": reading HTTP APIs, tags other than the owner tags
-    # (the Tags resource type takes no condition key), and access-log delivery actions (no resource type).
+    # docs/bootstrap.md, "What a deploy job can still do": the region's API list, tags other than the owner
+    # tags (the Tags resource type takes no condition key), access-log delivery actions (no resource type),
+    # the account's SNS subscriptions (no resource type, no condition key) and invoke grants without a
+    # source ARN (lambda:AddPermission takes no key for it).
     other = f"arn:aws:apigateway:{REGION}::/tags/{quote(f'{APIS}/pay123', safe='')}"
-    assert deploy_dev(rendered, "apigateway:GET", f"{APIS}/pay123") == ALLOWED
+    assert deploy_dev(rendered, "apigateway:GET", APIS) == ALLOWED
     assert deploy_dev(rendered, "apigateway:POST", other, **{"aws:TagKeys": ["CostCenter"]}) == ALLOWED
+    # IAM authorizes the subscription calls on "*" only: any subscription of the region, production's too
+    for action in ("sns:Unsubscribe", "sns:SetSubscriptionAttributes"):
+        assert (
+            decide(Request(action, "*", {"aws:RequestedRegion": REGION}), roles_of(rendered)["deploy.dev"])
+            == ALLOWED
+        )
+    assert (
+        deploy_dev(
+            rendered, "lambda:AddPermission", function("dev"), **{"lambda:Principal": "events.amazonaws.com"}
+        )
+        == ALLOWED
+    )
     assert deploy_dev(rendered, "logs:DeleteLogDelivery", "*", **{"aws:RequestedRegion": REGION}) == ALLOWED
     assert (
         deploy_dev(rendered, "logs:DeleteLogDelivery", "*", **{"aws:RequestedRegion": "us-east-1"}) != ALLOWED
@@ -656,3 +670,109 @@ def test_immutable_subjects_are_trusted_exactly_as_configured():
         federated=PROVIDER,
         context=claims("repo:example-org@1234567/container-lambda@99999999:environment:dev"),
     )
+
+
+# --- the smaller routes of a deploy job out of its stack (docs/bootstrap.md) ---------------------------------
+
+API_LOGS = f"log-group:/aws/apigateway/{PROJECT}"
+
+
+@pytest.mark.parametrize(
+    ("destination", "expected"),
+    [
+        (arn("logs", f"{API_LOGS}-dev"), True),
+        (arn("logs", f"{API_LOGS}-dev:*"), True),
+        (arn("logs", f"{API_LOGS}-production"), False),  # forged lines in production's access log
+        (arn("logs", f"/aws/lambda/{PROJECT}-production"), False),
+        (arn("logs", f"{API_LOGS}-dev-eu"), False),
+        (arn("firehose", "deliverystream/amazon-apigateway-exfil"), False),
+    ],
+)
+@pytest.mark.parametrize("action", ["apigateway:POST", "apigateway:PATCH"])
+def test_a_stage_logs_only_to_its_own_api_log_group(rendered, destination, action, expected):
+    stage = f"{APIS}/api0dev/stages/$default" if action == "apigateway:PATCH" else f"{APIS}/api0dev/stages"
+    context = owner_tags("ResourceTag", PROJECT, "dev") | {
+        "apigateway:Request/AccessLoggingDestination": destination
+    }
+    assert (deploy_dev(rendered, action, stage, **context) == ALLOWED) is expected
+
+
+def test_other_api_writes_need_no_log_destination(rendered):
+    route = f"{APIS}/api0dev/routes/r1"
+    assert (
+        deploy_dev(rendered, "apigateway:PATCH", route, **owner_tags("ResourceTag", PROJECT, "dev"))
+        == ALLOWED
+    )
+
+
+@pytest.mark.parametrize(
+    ("targets", "expected"),
+    [
+        ([f"{function('dev')}:live"], True),
+        ([f"{function('dev')}:live", arn("logs", f"log-group:/aws/lambda/{PROJECT}-production")], False),
+        ([arn("logs", f"log-group:/aws/lambda/{PROJECT}-production")], False),  # forged log lines
+        ([function("production")], False),
+        ([arn("sqs", "exfiltration")], False),
+        ([], False),  # a request that names no target (ForAllValues alone would hold)
+    ],
+)
+def test_the_warm_up_rule_targets_only_the_stacks_function(rendered, targets, expected):
+    rule = arn("events", f"rule/{PROJECT}-dev.warm-up")
+    context = {"events:TargetArn": targets} if targets else {}
+    verdict = decide(Request("events:PutTargets", rule, context), roles_of(rendered)["deploy.dev"])
+    assert (verdict == ALLOWED) is expected
+
+
+@pytest.mark.parametrize("role_name", ["deploy.dev", "preview", "drift.dev", "drift.production"])
+@pytest.mark.parametrize(
+    "part",
+    [
+        "pay123",
+        "pay123/stages/$default",
+        "pay123/integrations/i1",
+        "pay123/routes/r1",
+        "pay123/authorizers/a1",
+    ],
+)
+def test_no_role_reads_another_teams_api(rendered, role_name, part):
+    # another team's stage variables and integration parameters; an API without tags likewise
+    for context in (OTHER_TEAM, {}):
+        verdict = decide(Request("apigateway:GET", f"{APIS}/{part}", context), roles_of(rendered)[role_name])
+        assert verdict != ALLOWED, (role_name, part, context)
+
+
+@pytest.mark.parametrize(
+    ("role_name", "stack"), [("deploy.dev", "dev"), ("preview", "dev"), ("drift.production", "production")]
+)
+def test_each_role_reads_its_own_stacks_api(rendered, role_name, stack):
+    context = owner_tags("ResourceTag", PROJECT, stack)
+    for part in ("api0", "api0/stages/$default", "api0/integrations/i1"):
+        assert (
+            decide(Request("apigateway:GET", f"{APIS}/{part}", context), roles_of(rendered)[role_name])
+            == ALLOWED
+        )
+    other = owner_tags("ResourceTag", PROJECT, "dev-eu")
+    assert decide(Request("apigateway:GET", f"{APIS}/api0", other), roles_of(rendered)[role_name]) != ALLOWED
+
+
+def test_a_codedeploy_role_created_with_any_trust_gets_only_its_stacks_alias_and_alarms(rendered):
+    # iam:CreateRole takes no condition key on the trust policy, so a deploy job may create the stack's
+    # CodeDeploy role name with a trust of its choosing while no stack manages it; the boundary is the cap
+    star = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    name = f"{PROJECT}-dev.codedeploy"
+    assert (
+        deploy_dev(
+            rendered, "iam:CreateRole", role("dev", name), **{"iam:PermissionsBoundary": boundary("dev")}
+        )
+        == ALLOWED
+    )
+    capped = rendered.boundary["dev"]
+    assert decide(Request("lambda:UpdateAlias", f"{function('dev')}:live"), [star], capped) == ALLOWED
+    for action, resource in [
+        ("lambda:UpdateAlias", f"{function('production')}:live"),
+        ("lambda:UpdateFunctionCode", function("dev")),
+        ("cloudwatch:DescribeAlarms", arn("cloudwatch", f"alarm:{PROJECT}-production.errors")),
+        ("iam:PassRole", role("dev")),
+        ("s3:GetObject", f"{STATE}/stacks/{PROJECT}/dev.json"),
+    ]:
+        assert decide(Request(action, resource), [star], capped) != ALLOWED, action
