@@ -29,7 +29,13 @@ DEPLOY_ENVIRONMENT_VARIABLES = ("AWS_DEPLOY_ROLE_ARN", "PULUMI_SECRETS_PROVIDER"
 DRIFT_ENVIRONMENT_VARIABLES = ("AWS_DRIFT_ROLE_ARN",)
 VARIABLES = REPOSITORY_VARIABLES + DEPLOY_ENVIRONMENT_VARIABLES + DRIFT_ENVIRONMENT_VARIABLES
 # The stack outputs, in this order.
-OUTPUT_NAMES = ("buildingStack", "repositoryVariables", "environmentVariables", "ghVariableCommands")
+OUTPUT_NAMES = (
+    "buildingStack",
+    "repositoryVariables",
+    "environmentVariables",
+    "ghVariableCommands",
+    "githubSettingsCommand",
+)
 
 
 def _check_existing_provider(settings: BootstrapSettings) -> None:
@@ -119,5 +125,10 @@ def run() -> None:
             lambda values: gh_commands(settings.github_repository, values[0], values[1])
         ),
     }
+    # the GitHub settings no file can enforce (environments, reviewers, main's protection), read back with gh
+    outputs["githubSettingsCommand"] = (
+        f"python3 -m scripts.github_settings {shlex.quote(gh_repository(settings.github_repository))} "
+        f"{shlex.quote(json.dumps(list(settings.deploy_environments), separators=(',', ':')))}"
+    )
     for name in OUTPUT_NAMES:
         pulumi.export(name, outputs[name])

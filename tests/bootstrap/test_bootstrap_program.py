@@ -334,3 +334,9 @@ def test_every_taggable_resource_has_the_standard_tags(default_run):
     assert {r.typ for r in tagged} == TAGGABLE
     for resource in tagged:
         assert resource.inputs["tags"] == {"Project": PROJECT, "Stack": "github", "ManagedBy": "pulumi"}
+
+
+def test_the_github_settings_command_checks_the_repository_and_every_deploy_environment(default_run):
+    command = shlex.split(default_run.outputs["githubSettingsCommand"])
+    assert command[:3] == ["python3", "-m", "scripts.github_settings"]
+    assert command[3:] == [REPOSITORY, '["dev","production"]']
