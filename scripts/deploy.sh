@@ -106,9 +106,10 @@ if [[ "$action" == up ]] || { command -v docker >/dev/null && docker info >/dev/
 fi
 if [[ "$action" != destroy ]]; then
   # the guardrails (policy/) run on every local preview and update too, as in the workflows
-  # from policy/, as `pulumi install` runs pip: its `-e ..` is the platform's library (pyproject.toml)
   python3 -m venv policy/venv
-  (cd policy && venv/bin/python -m pip install --quiet --requirement requirements.txt)
+  policy/venv/bin/python -m pip install --quiet --requirement policy/requirements.txt
+  # the platform's library (infra/iam_rules.py) on the pack's path, as in the workflows (infra/project.py)
+  policy/venv/bin/python -m infra.project link-library >/dev/null
 fi
 
 # Reuse the layers of the image deployed now as build cache (read by digest: tags stay immutable).

@@ -11,7 +11,8 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
 # The admin-like rule is shared with the config validation of extraPolicyArns (infra/iam_rules.py, standard
-# library only), installed into policy/venv with the platform's library (requirements.txt: `-e ..`).
+# library only), which policy/venv has on its path (`python -m infra.project link-library`, run by
+# scripts/pipeline.sh prepare and scripts/deploy.sh after the pack's install).
 from infra.iam_rules import admin_like_problem
 
 from .common import (

@@ -96,7 +96,11 @@ def test_the_program_imports_the_platforms_library_from_its_own_directory():
     ] == ["-e .."]
     probe = "import json, bootstrap.program, infra.iam_rules; print(json.dumps([bootstrap.program.__file__, infra.iam_rules.__file__]))"
     result = subprocess.run(
-        [library_python(), "-c", probe], cwd=ROOT / "bootstrap", check=False, capture_output=True, text=True
+        [library_python("bootstrap"), "-c", probe],
+        cwd=ROOT / "bootstrap",
+        check=False,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [
