@@ -41,7 +41,7 @@ PYTHON3 = f"""if [[ "$1 $2" == "-m infra.project" ]]; then exec {sys.executable}
 echo "python3 $*" >> "$FAKE_LOG"
 if [[ "$1 $2" == "-m venv" ]]; then
   mkdir -p "$3/bin"
-  printf '#!/usr/bin/env bash\\necho "venv-python in ${{PWD##*/}}: $*" >> "$FAKE_LOG"\\n' > "$3/bin/python"
+  printf '#!/usr/bin/env bash\\necho "venv-python $*" >> "$FAKE_LOG"\\n' > "$3/bin/python"
   chmod +x "$3/bin/python"
 fi
 """
@@ -225,7 +225,11 @@ def test_the_policy_pack_gets_its_own_venv(world):
     deployed(repo)
     _, calls = run("preview", FAKE_STACK_EXISTS="1")
     assert "python3 -m venv policy/venv" in calls
-    assert "venv-python in policy: -m pip install --quiet --requirement requirements.txt" in calls
+    assert "venv-python -m pip install --quiet --requirement policy/requirements.txt" in calls
+    # then the platform's library on the pack's path (infra/project.py link-library)
+    assert calls.index(
+        "venv-python -m pip install --quiet --requirement policy/requirements.txt"
+    ) < calls.index("venv-python -m infra.project link-library")
     preview = "pulumi preview --diff --stack dev --non-interactive --policy-pack policy"
     assert pulumi_calls(calls)[-1] == preview
 
