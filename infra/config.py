@@ -853,8 +853,9 @@ class Problem:
         return f"{self.key} = {'[secret]' if self.secret else repr(self.value)}: {self.allowed}"
 
 
-class ConfigError(ValueError):
-    """Every invalid setting at once; raised before any resource is registered."""
+class ConfigError(pulumi.RunError, ValueError):
+    """Every invalid setting at once; raised before any resource is registered. A pulumi.RunError: the CLI
+    prints the message alone, without a traceback (infra/function_inputs.py)."""
 
     def __init__(self, stack: str, problems: list[Problem]):
         self.problems = problems

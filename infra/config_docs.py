@@ -18,6 +18,7 @@ from typing import Any
 
 from infra.config import KEYS, Key
 from infra.outputs import OUTPUTS
+from infra.project import PROJECT
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILE = ROOT / "Pulumi.yaml"
@@ -59,6 +60,12 @@ def _code(value: Any) -> str:
     return f"`{shown}`" if shown != "" else '`""`'
 
 
+def _without_project(text: str) -> str:
+    """`text` with the project's name as an ARN path segment written `<project>`: the generated files then
+    stay the same when the project is renamed (one edit of Pulumi.yaml, no regeneration)."""
+    return text.replace(f":{PROJECT}/", ":<project>/").replace(f"/{PROJECT}/", "/<project>/")
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -76,7 +83,7 @@ def config_table(keys: tuple[Key, ...] = KEYS) -> str:
                     _code(key.default),
                     _cell(allowed),
                     _cell(key.description + (" May be set with `--secret`." if key.secret else "")),
-                    _cell(_code(key.example)),
+                    _cell(_without_project(_code(key.example))),
                 ]
             )
             + " |"

@@ -10,10 +10,22 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from pulumi_policy.proxy import UnknownValueError
+
+# The pack shares the project's name and rules with the program (infra/project.py, infra/iam_rules.py: standard
+# library only). The CLI runs the pack from policy/ with policy/venv: the repository root goes on the path.
+_ROOT = str(Path(__file__).resolve().parents[2])
+if _ROOT not in sys.path:
+    sys.path.append(_ROOT)
+
+# re-exported to the policies: the admin-like rule shared with the config key extraPolicyArns, and the name
+from infra.iam_rules import admin_like_problem  # noqa: E402, F401
+from infra.project import PROJECT  # noqa: E402, F401 - the one place: the `name` of Pulumi.yaml
 
 
 class _Unknown:

@@ -5,24 +5,15 @@ principals, exact GitHub OIDC trust (docs/guardrails.md)."""
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
-# The admin-like rule is shared with the config validation of extraPolicyArns (infra/iam_rules.py, standard
-# library only). The CLI runs the pack from policy/ with policy/venv: the repository root goes on the path.
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.append(_ROOT)
-
-from infra.iam_rules import admin_like_problem  # noqa: E402
-
-from .common import (  # noqa: E402
+from .common import (
     UNKNOWN,
     PolicyDocumentError,
+    admin_like_problem,
     allows,
     as_list,
     has_wildcard,

@@ -8,13 +8,14 @@ import pulumi
 import pytest
 
 from infra.config import KEYS, NAMESPACE, RESERVED_ENV_NAMES, RETENTION_DAYS, ConfigError, load_settings
+from infra.project import PROJECT
 from tests.infra.support import FUNCTION, IMAGE, run_stack
 from tests.support.second_dockerfile import second_dockerfile
 
 DIGEST = "sha256:" + "ab" * 32
 REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
-SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:container-lambda/dev/db-AbCdEf"
+SECRET_ARN = f"arn:aws:secretsmanager:eu-west-1:123456789012:secret:{PROJECT}/dev/db-AbCdEf"
 ARABIC_INDIC_ACCOUNT = "\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660\u0661\u0662"
 N = NAMESPACE
 
@@ -100,11 +101,7 @@ BAD = [
         "region us-east-1",
     ),
     (
-        {
-            "secretEnvironment": {
-                "DB": "arn:aws:ssm:eu-west-1:999999999999:parameter/container-lambda/dev/token"
-            }
-        },
+        {"secretEnvironment": {"DB": f"arn:aws:ssm:eu-west-1:999999999999:parameter/{PROJECT}/dev/token"}},
         f"{N}:secretEnvironment",
         "account 999999999999",
     ),
@@ -243,14 +240,14 @@ def test_a_stack_name_that_cannot_name_the_function_and_repository_is_refused(st
 @pytest.mark.parametrize(
     "image",
     [
-        f"{REGISTRY}/container-lambda-dev:latest",  # a tag, not a digest
-        f"{REGISTRY}/container-lambda-prod@{DIGEST}",  # another stack's repository
-        f"123456789012.dkr.ecr.us-east-1.amazonaws.com/container-lambda-dev@{DIGEST}",  # another region
-        f"999999999999.dkr.ecr.eu-west-1.amazonaws.com/container-lambda-dev@{DIGEST}",  # another account
-        f"{REGISTRY}.cn/container-lambda-dev@{DIGEST}",  # another partition's registry
-        f"{ARABIC_INDIC_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/container-lambda-dev@{DIGEST}",
+        f"{REGISTRY}/{PROJECT}-dev:latest",  # a tag, not a digest
+        f"{REGISTRY}/{PROJECT}-prod@{DIGEST}",  # another stack's repository
+        f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{PROJECT}-dev@{DIGEST}",  # another region
+        f"999999999999.dkr.ecr.eu-west-1.amazonaws.com/{PROJECT}-dev@{DIGEST}",  # another account
+        f"{REGISTRY}.cn/{PROJECT}-dev@{DIGEST}",  # another partition's registry
+        f"{ARABIC_INDIC_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/{PROJECT}-dev@{DIGEST}",
         f"docker.io/library/python@{DIGEST}",  # not ECR
-        f"{REGISTRY}/container-lambda-dev@sha256:abc",  # a truncated digest
+        f"{REGISTRY}/{PROJECT}-dev@sha256:abc",  # a truncated digest
     ],
 )
 @pytest.mark.parametrize("variable", ["cache_from", "pinned_image"])
@@ -261,7 +258,7 @@ def test_an_image_that_is_not_this_repository_by_digest_is_refused(image, variab
         variable
     ]
     assert problem.key == f"{name} (environment variable)"
-    assert image in str(error) and f"{REGISTRY}/container-lambda-dev@sha256:<64 hex>" in str(error)
+    assert image in str(error) and f"{REGISTRY}/{PROJECT}-dev@sha256:<64 hex>" in str(error)
     assert error.registered == []
 
 
@@ -314,7 +311,7 @@ def test_the_reserved_names_are_the_developer_guides_list():
 
 
 def test_a_digest_of_this_repository_is_accepted_as_build_cache():
-    image = f"{REGISTRY}/container-lambda-dev@{DIGEST}"
+    image = f"{REGISTRY}/{PROJECT}-dev@{DIGEST}"
     build = run_stack(cache_from=image).one(IMAGE).inputs["build"]
     assert build["cacheFroms"] == [image]
 
@@ -336,7 +333,7 @@ def test_settings_are_frozen_and_named_after_the_keys():
     )
     assert settings.reserved_concurrency_or_none is None and settings.kms_key_arn is None
     assert settings.cors_allow_origins == () and dict(settings.environment) == {}
-    assert settings.prefix == "container-lambda-dev" and settings.dockerfile == "function/Dockerfile"
+    assert settings.prefix == f"{PROJECT}-dev" and settings.dockerfile == "function/Dockerfile"
     assert settings.environment_class == "non-production"
     with pytest.raises(AttributeError, match="memorySize|memory_size"):
         settings.memory_size = 2048  # type: ignore[misc]
@@ -355,7 +352,7 @@ def test_an_unknown_key_the_cli_passes_in_pulumi_config_is_refused(monkeypatch):
 
 
 def test_without_aws_region_the_provider_region_is_asked():
-    image = f"{REGISTRY}/container-lambda-dev@{DIGEST}"
+    image = f"{REGISTRY}/{PROJECT}-dev@{DIGEST}"
     run = run_stack({"aws:region": None}, cache_from=image)  # the mocks' provider is in eu-west-1
     assert "aws:index/getRegion:getRegion" in [token for token, _ in run.calls]
     assert run.one(IMAGE).inputs["build"]["cacheFroms"] == [image]

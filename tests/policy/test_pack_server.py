@@ -13,6 +13,7 @@ import yaml
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from infra.project import PROJECT
 from policy.guardrails import ADVISORY, MANDATORY, PACK_NAME
 from tests.policy.support import function, log_group, repository, urn
 
@@ -68,7 +69,7 @@ def test_a_compliant_function_passes_every_policy(analyzer):
 
 def test_a_function_by_tag_without_tracing_is_blocked(analyzer):
     bad = function(
-        imageUri="123456789012.dkr.ecr.eu-west-1.amazonaws.com/container-lambda-dev:v1",
+        imageUri=f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{PROJECT}-dev:v1",
         tracingConfig={"mode": "PassThrough"},
     )
     response = analyze(analyzer, FUNCTION, bad)
