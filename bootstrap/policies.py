@@ -19,8 +19,10 @@ against parliament's copy of it); the tests evaluate these documents against con
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from infra import function_permissions
 from infra.iam_rules import (
     ALARM_SEPARATOR,
     ALARM_TOPIC_SUFFIX,
@@ -741,7 +743,30 @@ def drift_permissions(scope: Scope, bucket_arn: str, state_key_arn: str, secrets
 # --- the boundary ------------------------------------------------------------------------------------------
 
 
-def boundary_policy(scope: Scope, stack: str) -> dict:
+def approved_function_statements(
+    scope: Scope, stack: str, approved: Sequence[Mapping] | None = None
+) -> list[dict]:
+    """The function's permissions a platform administrator approved (bootstrap/function-permissions.json, or
+    `approved`), rendered for `stack` (infra/function_permissions.py), each as a boundary statement
+    `Approved<Sid>` that holds only for requests from the stack's function (lambda:SourceFunctionArn)."""
+    statements = (
+        function_permissions.load_statements(function_permissions.APPROVED) if approved is None else approved
+    )
+    rendered = function_permissions.render(
+        statements,
+        function_permissions.Scope(scope.partition, scope.region, scope.account_id, stack),
+        str(function_permissions.APPROVED),
+    )
+    from_function = scope.stack(stack).functions
+    result = []
+    for statement in rendered:
+        condition = {operator: dict(keys) for operator, keys in (statement.get("Condition") or {}).items()}
+        condition.setdefault("ArnLike", {})["lambda:SourceFunctionArn"] = from_function
+        result.append({**statement, "Sid": f"Approved{statement['Sid']}", "Condition": condition})
+    return result
+
+
+def boundary_policy(scope: Scope, stack: str, approved: Sequence[Mapping] | None = None) -> dict:
     """The most any role of stack `stack` may ever do, whatever policies it is given.
 
     What the stack's function legitimately needs: write its own log group, send traces, read the
@@ -750,7 +775,9 @@ def boundary_policy(scope: Scope, stack: str) -> dict:
     lambda:SourceFunctionArn = the stack's function: Lambda adds that key to every request made with the
     execution role from inside the function and to its own log writes and trace segments (Lambda Developer
     Guide, "Using source function ARN to control function access behavior"). So a role of the stack that a
-    deploy job re-trusts to another principal gains nothing from it beyond trace telemetry."""
+    deploy job re-trusts to another principal gains nothing from it beyond trace telemetry. Besides, exactly
+    the function's permissions a platform administrator approved (`approved_function_statements`), under the
+    same condition."""
     own = scope.stack(stack)
     from_function = {"ArnLike": {"lambda:SourceFunctionArn": own.functions}}
     return {
@@ -794,6 +821,7 @@ def boundary_policy(scope: Scope, stack: str) -> dict:
                     ]
                 },
             ),
+            *approved_function_statements(scope, stack, approved),
         ],
     }
 

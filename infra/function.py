@@ -90,7 +90,7 @@ def execution_policy(
     """The inline policy: write to the function's own log group only (plus X-Ray trace writes), read
     exactly the parameters and secrets of `secrets` (decrypting with their KMS keys through their service),
     and the statements the function declares (`permissions`, rendered: infra/function_permissions.py), each
-    under the Sid `Function<Sid>`."""
+    under the Sid `Declared<Sid>`."""
     statements = [
         {
             "Sid": "WriteOwnLogGroup",

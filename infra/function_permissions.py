@@ -9,7 +9,7 @@ beyond its logs, traces and secretEnvironment reads, for example reading one S3 
        "Resource": ["arn:{partition}:s3:::orders-{stack}/*"]}]}
 
 `{partition}`, `{region}`, `{account}`, `{stack}` and `{project}` in a Resource or Condition value become the
-stack's own. The program adds each statement to the execution role's inline policy (Sid `Function<Sid>`),
+stack's own. The program adds each statement to the execution role's inline policy (Sid `Declared<Sid>`),
 under the stack's permissions boundary. The boundary, which the bootstrap creates, admits exactly the
 statements of `bootstrap/function-permissions.json`, the reviewed copy a platform administrator approved: a
 pull request that widens the function's permissions shows in that file's diff, and until it is approved the
@@ -24,7 +24,8 @@ Every statement must (each violation is named, all at once):
 
     load_statements(path) -> list[dict]                  the statements as written (PermissionsError)
     render(statements, scope) -> list[dict]              placeholders filled, the scope checked (PermissionsError)
-    unapproved(declared, approved) -> list[str]          each declared statement the approved ones do not cover
+    unapproved(declared, approved, stack) -> list[str]   each declared statement (rendered) that the
+                                                         approved ones (as written) do not cover
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PERMISSIONS_FILE = "permissions.json"  # in the function's directory
 DECLARED = ROOT / "function" / PERMISSIONS_FILE
 APPROVED = ROOT / "bootstrap" / "function-permissions.json"
-SID_PREFIX = "Function"  # the Sid of a declared statement in the execution role's inline policy
+SID_PREFIX = "Declared"  # the Sid of a declared statement in the execution role's inline policy
 STATEMENT_KEYS = ("Sid", "Effect", "Action", "Resource", "Condition")
 SID = re.compile(r"[A-Za-z0-9]{1,100}")
 ACTION = re.compile(r"(?P<service>[a-z0-9-]+):(?P<name>[A-Za-z0-9]+)")
@@ -226,10 +227,29 @@ def render(
     return rendered
 
 
-def unapproved(declared: Sequence[Mapping[str, Any]], approved: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Each declared statement (rendered) that no approved statement (rendered) of the same Sid covers: its
-    actions and resources must be among the approved one's, under the same Condition (or an approved one
-    without a Condition)."""
+def _pattern(template: str, stack: str) -> re.Pattern[str]:
+    """A template (placeholders and all) as the pattern of its rendered forms for `stack`."""
+    values = {"stack": re.escape(stack), "project": re.escape(PROJECT)}
+    parts = re.split(r"(\{[a-z]+\})", template)
+    return re.compile(
+        "".join(
+            values.get(part[1:-1], "[A-Za-z0-9-]*") if part[1:-1] in PLACEHOLDERS else re.escape(part)
+            for part in parts
+        )
+    )
+
+
+def _covers(template: Any, value: Any, stack: str) -> bool:
+    text = json.dumps(template, sort_keys=True)
+    return _pattern(text, stack).fullmatch(json.dumps(value, sort_keys=True)) is not None
+
+
+def unapproved(
+    declared: Sequence[Mapping[str, Any]], approved: Sequence[Mapping[str, Any]], stack: str
+) -> list[str]:
+    """Each declared statement (rendered for `stack`) that no approved statement (as written, placeholders
+    and all) of the same Sid covers: its actions must be among the approved one's, each of its resources a
+    form of an approved resource, its Condition a form of the approved one (or the approved one has none)."""
     by_sid = {statement["Sid"]: statement for statement in approved}
     problems = []
     for statement in declared:
@@ -238,13 +258,19 @@ def unapproved(declared: Sequence[Mapping[str, Any]], approved: Sequence[Mapping
         if allowed is None:
             problems.append(f"{sid}: not approved (no statement {sid} in {APPROVED.relative_to(ROOT)})")
             continue
-        wider = [
-            f"{key} {sorted(set(statement[key]) - set(allowed[key]))}"
-            for key in ("Action", "Resource")
-            if not set(statement[key]) <= set(allowed[key])
+        wider = []
+        actions = set(_list(statement["Action"])) - set(_list(allowed["Action"]))
+        if actions:
+            wider.append(f"actions {sorted(actions)}")
+        resources = [
+            arn
+            for arn in _list(statement["Resource"])
+            if not any(_covers(template, arn, stack) for template in _list(allowed["Resource"]))
         ]
-        if allowed.get("Condition") not in (None, statement.get("Condition")):
+        if resources:
+            wider.append(f"resources {resources}")
+        if "Condition" in allowed and not _covers(allowed["Condition"], statement.get("Condition"), stack):
             wider.append("a Condition other than the approved one")
         if wider:
-            problems.append(f"{sid}: wider than approved: {'; '.join(wider)}")
+            problems.append(f"{sid}: wider than approved ({APPROVED.relative_to(ROOT)}): {'; '.join(wider)}")
     return problems

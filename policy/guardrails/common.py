@@ -23,7 +23,9 @@ _ROOT = str(Path(__file__).resolve().parents[2])
 if _ROOT not in sys.path:
     sys.path.append(_ROOT)
 
-# re-exported to the policies: the admin-like rule shared with the config key extraPolicyArns, and the name
+# re-exported to the policies: the admin-like rule shared with the config key extraPolicyArns, the rules of
+# the function's declared permissions, and the name
+import infra.function_permissions as function_permissions  # noqa: E402, F401
 from infra.iam_rules import admin_like_problem  # noqa: E402, F401
 from infra.project import PROJECT  # noqa: E402, F401 - the one place: the `name` of Pulumi.yaml
 

@@ -98,7 +98,7 @@ def _active_tracing(args: ResourceValidationArgs, report: ReportViolation) -> No
         report(
             message(
                 f"Lambda function {args.name!r} has tracing mode {mode or 'PassThrough (the default)'}",
-                f"pass tracing_config={'mode': 'Active'} (config key {PROJECT}:tracing true) and allow "
+                f"pass tracing_config={{'mode': 'Active'}} (config key {PROJECT}:tracing true) and allow "
                 "xray:PutTraceSegments and xray:PutTelemetryRecords to its role",
             )
         )

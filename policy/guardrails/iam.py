@@ -16,6 +16,7 @@ from .common import (
     admin_like_problem,
     allows,
     as_list,
+    function_permissions,
     has_wildcard,
     is_list,
     label,
@@ -23,6 +24,7 @@ from .common import (
     message,
     parse_document,
     principals,
+    stack_from_urn,
     statements,
 )
 
@@ -333,6 +335,33 @@ def _github_oidc_trust(args: ResourceValidationArgs, report: ReportViolation) ->
             )
 
 
+def _function_permissions_approved(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    stack = stack_from_urn(args.urn)
+    prefix = function_permissions.SID_PREFIX
+    for what, document in _documents(args, report, permission_documents(args)):
+        declared = [
+            {**statement, "Sid": str(statement["Sid"])[len(prefix) :]}
+            for statement in statements(document)
+            if str(statement.get("Sid", "")).startswith(prefix) and allows(statement)
+        ]
+        if not declared or stack is None:
+            continue
+        approved_file = function_permissions.APPROVED.relative_to(function_permissions.ROOT)
+        try:
+            approved = function_permissions.load_statements(function_permissions.APPROVED)
+        except function_permissions.PermissionsError as error:
+            report(message(str(error), f"keep {approved_file} a policy document of approved statements"))
+            continue
+        for problem in function_permissions.unapproved(declared, approved, stack):
+            report(
+                message(
+                    f"{args.resource_type.split(':')[-1]} {args.name!r}: {what}: the function's permission {problem}",
+                    "a platform administrator reviews the statement of function/permissions.json, copies it into "
+                    f"{approved_file} and runs the bootstrap, whose boundary then admits it (docs/bootstrap.md)",
+                )
+            )
+
+
 iam_no_wildcard_actions = ResourceValidationPolicy(
     name="iam-no-wildcard-actions",
     description="No IAM, bucket or repository policy statement allows an action name with a wildcard "
@@ -373,8 +402,17 @@ iam_github_oidc_trust = ResourceValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_github_oidc_trust,
 )
+function_permissions_approved = ResourceValidationPolicy(
+    name="function-permissions-approved",
+    description="The permissions the function declares (function/permissions.json, statements Declared<Sid> of "
+    "a role's policy) are covered by the ones a platform administrator approved "
+    "(bootstrap/function-permissions.json), which the stack's permissions boundary admits.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_function_permissions_approved,
+)
 
 POLICIES = [
+    function_permissions_approved,
     iam_no_wildcard_actions,
     iam_no_service_wide_resources,
     iam_resource_star_only_where_required,

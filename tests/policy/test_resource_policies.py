@@ -298,6 +298,24 @@ CASES = [
         "does not name the account",
     ),
     (
+        "declared-permission-not-approved",
+        "function-permissions-approved",
+        ROLE_POLICY,
+        {"role": "r", "policy": execution_policy()},
+        {
+            "role": "r",
+            "policy": document(
+                {
+                    "Sid": "DeclaredNotInTheApprovedFile",
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject"],
+                    "Resource": ["arn:aws:s3:::a-bucket/*"],
+                }
+            ),
+        },
+        "NotInTheApprovedFile: not approved",
+    ),
+    (
         "star-action",
         "iam-no-wildcard-actions",
         ROLE_POLICY,
