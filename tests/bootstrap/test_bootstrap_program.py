@@ -3,6 +3,7 @@
 import json
 import shlex
 
+import pulumi
 import pytest
 
 from bootstrap import policies
@@ -142,6 +143,7 @@ def test_a_stack_not_named_after_the_project_is_refused_before_anything_is_creat
     with pytest.raises(BootstrapConfigError, match=f"stack init {PROJECT}") as error:
         run_bootstrap(stack="prod")
     assert error.value.registered == []
+    assert isinstance(error.value, pulumi.RunError), "printed as its problems, without a traceback"
 
 
 def test_bad_config_reports_every_key_and_creates_nothing():

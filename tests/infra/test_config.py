@@ -157,8 +157,8 @@ BAD = [
     ({"dockerfile": "function/events/expected-status.json"}, f"{N}:dockerfile", "expected-status.json"),
     ({"dockerfile": "/etc/passwd"}, f"{N}:dockerfile", "/etc/passwd"),
     ({"memorysize": 2048}, f"{N}:memorysize", "2048"),
-    ({"containerlambda:memorySize": 512}, "containerlambda:memorySize", "512"),
-    ({"container-lamda:timeout": 30}, "container-lamda:timeout", "30"),
+    ({f"{N}x:memorySize": 512}, f"{N}x:memorySize", "512"),  # a namespace one edit from the project's
+    ({f"{N[:-1]}:timeout": 30}, f"{N[:-1]}:timeout", "30"),
     # one or two edits from aws:region, the one aws: key the program reads
     ({"aws:regoin": "eu-west-1"}, "aws:regoin", "eu-west-1"),
     ({"aws:rgion": "eu-west-1"}, "aws:rgion", "eu-west-1"),
@@ -209,6 +209,15 @@ def test_every_bad_key_is_reported_at_once():
     assert error.registered == []
 
 
+def test_a_config_error_prints_as_its_list_of_problems_without_a_traceback():
+    # The Python language host prints a pulumi.RunError's message alone, every other exception with its
+    # traceback (pulumi/pulumi sdk/python/cmd/pulumi-language-python-exec: `except pulumi.RunError as e:
+    # pulumi.log.error(str(e))`).
+    error = config_error({"memorySize": 64, "timeout": 0})
+    assert isinstance(error, pulumi.RunError)
+    assert str(error).splitlines()[1:] == [f"  - {problem}" for problem in error.problems]
+
+
 def test_the_message_says_what_is_allowed():
     message = str(config_error({"logRetentionDays": 10}))
     assert ", ".join(map(str, RETENTION_DAYS)) in message
@@ -221,8 +230,8 @@ def test_the_message_says_what_is_allowed():
 
 def test_a_misspelt_key_or_namespace_names_the_intended_key():
     assert f"did you mean {N}:memorySize?" in str(config_error({"memorysize": 2048}))
-    assert f"did you mean {N}:memorySize?" in str(config_error({"containerlambda:memorySize": 512}))
-    assert f"did you mean {N}:timeout?" in str(config_error({"container-lamda:timout": 30}))
+    assert f"did you mean {N}:memorySize?" in str(config_error({f"{N}x:memorySize": 512}))
+    assert f"did you mean {N}:timeout?" in str(config_error({f"{N[:-1]}:timout": 30}))
     assert "did you mean aws:region?" in str(config_error({"aws:regoin": "eu-west-1"}))
 
 

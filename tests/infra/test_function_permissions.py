@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 
 import infra.config
@@ -149,6 +150,7 @@ def test_refused_permissions_stop_the_program_before_anything_is_registered(tmp_
     ):
         run_stack()
     assert caught.value.registered == []  # type: ignore[attr-defined]
+    assert isinstance(caught.value, pulumi.RunError), "printed as its problems, without a traceback"
 
 
 # --- the role under its boundary: what the function may do ---------------------------------------------------

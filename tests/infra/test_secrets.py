@@ -78,7 +78,7 @@ def test_an_invalid_secret_is_reported_without_its_value():
     assert f"{NAMESPACE}:environment = [secret]" in str(caught.value)
 
 
-@pytest.mark.parametrize("key", ["enviroment", "containerlambda:environment"])
+@pytest.mark.parametrize("key", ["enviroment", f"{NAMESPACE}x:environment"])
 def test_a_misspelt_secret_key_is_reported_without_its_value(key):
     with pytest.raises(ConfigError) as caught:
         run_stack({key: {"DATABASE_URL": PASSWORD}}, secrets=(key,))
