@@ -21,8 +21,16 @@ from infra.project import PROJECT, STACK_NAME_RULE, is_stack_name, project_name
 # services never share a stack, whatever backend holds their state, and renaming the service stays one edit
 # of the root Pulumi.yaml.
 NAMESPACE = project_name(Path(__file__).resolve().parent / "Pulumi.yaml")
-# The GitHub environment of the nightly drift check (its own read-only role); not a deploy environment.
-DRIFT_ENVIRONMENT = "drift"
+# The GitHub environments of the nightly drift check and the weekly rescan: `drift-<env>` per deploy
+# environment, each with a read-only role of its own; no deploy environment may take such a name.
+DRIFT_ENVIRONMENT_PREFIX = "drift-"
+
+
+def drift_environment(environment: str) -> str:
+    """The GitHub environment whose jobs check stack `environment` for drift (its drift role trusts it)."""
+    return f"{DRIFT_ENVIRONMENT_PREFIX}{environment}"
+
+
 # IAM role names hold at most 64 characters; the longest pipeline role is `<project>.deploy.<environment>`.
 ROLE_NAME_MAX = 64
 
@@ -113,10 +121,11 @@ def _environments(raw: str | None, problems: list[str]) -> tuple[str, ...]:
                 "each deploy environment is the stack of the same name, and it becomes part of an exact "
                 "`sub` condition"
             )
-        elif name == DRIFT_ENVIRONMENT:
+        elif name == "drift" or name.startswith(DRIFT_ENVIRONMENT_PREFIX):
             problems.append(
-                f"{NAMESPACE}:deployEnvironments entry {name!r} is reserved for the nightly drift check, "
-                "which has a read-only role of its own"
+                f"{NAMESPACE}:deployEnvironments entry {name!r} is reserved for the nightly drift check "
+                f"(environments {DRIFT_ENVIRONMENT_PREFIX}<env>, each with a read-only role of its own): a "
+                "deploy environment of that name would be trusted by another stack's drift role"
             )
         elif len(f"{PROJECT}.deploy.{name}") > ROLE_NAME_MAX:
             problems.append(

@@ -134,9 +134,11 @@ def test_environment_names_are_stack_names(name):
     assert "deployEnvironments entry" in problem and "not a stack name" in problem
 
 
-def test_the_drift_environment_is_not_a_deploy_environment():
-    (problem,) = problems({"deployEnvironments": json.dumps(["dev", "drift"])})
-    assert "reserved for the nightly drift check" in problem
+@pytest.mark.parametrize("name", ["drift", "drift-dev", "drift-production"])
+def test_drift_environment_names_are_not_deploy_environments(name):
+    # a deploy environment `drift-dev` would be the environment whose jobs dev's drift role trusts
+    (problem,) = problems({"deployEnvironments": json.dumps(["dev", name])})
+    assert f"entry {name!r} is reserved for the nightly drift check" in problem
 
 
 def test_duplicate_environments_are_rejected():
