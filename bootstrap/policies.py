@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from infra import function_permissions
 from infra.iam_rules import (
@@ -791,8 +792,8 @@ def drift_permissions(
 
 
 def approved_function_statements(
-    scope: Scope, stack: str, approved: Sequence[Mapping] | None = None
-) -> list[dict]:
+    scope: Scope, stack: str, approved: Sequence[Mapping[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """The function's permissions a platform administrator approved (bootstrap/function-permissions.json, or
     `approved`), rendered for `stack` (infra/function_permissions.py), each as a boundary statement
     `Approved<Sid>` that holds only for requests from the stack's function (lambda:SourceFunctionArn)."""
@@ -813,7 +814,7 @@ def approved_function_statements(
     return result
 
 
-def boundary_policy(scope: Scope, stack: str, approved: Sequence[Mapping] | None = None) -> dict:
+def boundary_policy(scope: Scope, stack: str, approved: Sequence[Mapping[str, Any]] | None = None) -> dict:
     """The most any role of stack `stack` may ever do, whatever policies it is given.
 
     What the stack's function legitimately needs: write its own log group, send traces, read the

@@ -8,7 +8,7 @@ FUNCTION_CHECKS += function-test
 
 function-test: $(FUNCTION_VENV)/.installed ## the example's tests (tests/function), then every event in-process
 	$(FUNCTION_PY) -m pytest -q -p no:cacheprovider tests/function
-	$(PYTHON) -m scripts.local invoke > /dev/null
+	$(PYTHON) -m scripts.local invoke --quiet 2>/dev/null
 
 model: $(FUNCTION_VENV)/.installed ## train the example's forest: function/model.json and function/model.py (deterministic)
 	$(FUNCTION_PY) function/train.py

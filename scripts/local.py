@@ -384,9 +384,12 @@ def contract_cases(events_dir: Path) -> list[Case]:
         raise LocalError(str(exc)) from exc
 
 
-def report(name: str, answer: Answer, case: Case | None) -> bool:
-    """Print one answer, with what misses the case's expectation; True when it passes."""
+def report(name: str, answer: Answer, case: Case | None, quiet: bool = False) -> bool:
+    """Print one answer, with what misses the case's expectation (`quiet`: only a failed one); True when it
+    passes."""
     problems = check_answer(case, answer) if case is not None else []
+    if quiet and not problems:
+        return True
     print(f"== {name}: {answer.status}" + (f" FAILED, {'; '.join(problems)}" if problems else ""))
     if answer.problem and not problems:
         print(f"   ({answer.problem})")
@@ -425,7 +428,9 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     else:
         cases = [(case.name, case.event, case) for case in contract_cases(Path(args.events))]
     with open_function(args) as function:
-        passed = [report(name, function.invoke(event), case) for name, event, case in cases]
+        passed = [report(name, function.invoke(event), case, args.quiet) for name, event, case in cases]
+    if args.quiet:
+        print(f"{sum(passed)} of {len(passed)} events answered as expected")
     return 0 if all(passed) else 1
 
 
@@ -497,6 +502,7 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--python", default=str(FUNCTION_PYTHON), help="the function's interpreter")
         command.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS)
     invoke.add_argument("--events", default=str(EVENTS_DIR))
+    invoke.add_argument("--quiet", action="store_true", help="print only the answers that miss expectations")
     emulator = commands.add_parser("emulator", help="send every sample event to a running image")
     emulator.add_argument("--url", default=EMULATOR_URL)
     emulator.add_argument("--events", default=str(EVENTS_DIR))

@@ -186,12 +186,11 @@ def test_log_levels_set_the_logging_config_and_powertools(level, system, powerto
 
 def test_powertools_reads_the_level_the_program_sets(monkeypatch):
     """POWERTOOLS_LOG_LEVEL is a level Powertools' Logger accepts, and Powertools finds it consistent with the
-    level Lambda passes as AWS_LAMBDA_LOG_LEVEL (it warns when they disagree). Powertools is the function's
-    choice: installed with the function's requirements, absent for a function that does not use it."""
+    level Lambda passes as AWS_LAMBDA_LOG_LEVEL (it warns when they disagree). Powertools is the platform's
+    test dependency here (requirements-dev.txt): whether the function uses it is the function's choice."""
     import warnings
 
-    powertools = pytest.importorskip("aws_lambda_powertools", reason="the function does not use Powertools")
-    Logger = powertools.Logger
+    from aws_lambda_powertools import Logger
 
     for level, python_level in (
         ("TRACE", 0),

@@ -474,3 +474,19 @@ def test_a_handler_that_cannot_be_imported_is_named_with_the_reason(function_dir
         == 2
     )
     assert "cannot load the handler index.handler" in capsys.readouterr().err
+
+
+def test_invoke_quietly_prints_only_what_fails_and_a_count(function_dir, capsys):
+    (function_dir / "events" / "expected-status.json").write_text('{"echo.json": 201, "missing.json": 404}')
+    argv = [
+        "invoke",
+        "--quiet",
+        "--function-dir",
+        str(function_dir),
+        "--events",
+        str(function_dir / "events"),
+    ]
+    assert run_local(*argv) == 1
+    out = capsys.readouterr().out
+    assert "== echo.json: 200 FAILED" in out and "missing.json" not in out
+    assert out.rstrip().endswith("1 of 2 events answered as expected")
