@@ -163,7 +163,7 @@ def load_statements(path: Path = DECLARED) -> list[dict[str, Any]]:
     statements = document["Statement"]
     for index, statement in enumerate(statements):
         problems += _statement_problems(index, statement)
-    sids = [statement.get("Sid") for statement in statements if isinstance(statement, dict)]
+    sids = [str(statement.get("Sid")) for statement in statements if isinstance(statement, dict)]
     problems += [f"Sid {sid!r} is used twice" for sid in sorted({s for s in sids if sids.count(s) > 1})]
     if problems:
         raise PermissionsError(str(path), problems)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import base64
 import errno
+import io
 import json
 import os
 import queue
@@ -278,7 +279,7 @@ class Refused(Exception):
         self.status, self.code = status, code
 
 
-def read_chunked(stream: IO[bytes], max_bytes: int) -> bytes:
+def read_chunked(stream: io.BufferedIOBase, max_bytes: int) -> bytes:
     """A `Transfer-Encoding: chunked` body (RFC 9112 section 7.1): chunk extensions and trailers are read
     and dropped. Raises Refused for a body over `max_bytes` or a malformed chunk."""
     body = bytearray()
