@@ -61,9 +61,10 @@ def _code(value: Any) -> str:
 
 
 def _without_project(text: str) -> str:
-    """`text` with the project's name as an ARN path segment written `<project>`: the generated files then
-    stay the same when the project is renamed (one edit of Pulumi.yaml, no regeneration)."""
-    return text.replace(f":{PROJECT}/", ":<project>/").replace(f"/{PROJECT}/", "/<project>/")
+    """`text` with the project's name, where an ARN holds it as the first segment of a Secrets Manager secret
+    name, an SSM parameter path or an IAM policy path, written `<project>`: the generated files then stay the
+    same when the project is renamed (one edit of Pulumi.yaml, no regeneration)."""
+    return re.sub(rf"(secret:|parameter/|policy/){re.escape(PROJECT)}/", r"\1<project>/", text)
 
 
 def _cell(text: str) -> str:
