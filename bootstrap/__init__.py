@@ -1,1 +1,1 @@
-"""One-time AWS setup for the container-lambda pipeline (a Pulumi project of its own; see Pulumi.yaml)."""
+"""One-time AWS setup for the project's pipeline (a Pulumi project of its own; see Pulumi.yaml)."""

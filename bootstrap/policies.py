@@ -22,10 +22,11 @@ against parliament's copy of it); the tests evaluate these documents against con
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from infra import function_permissions
 from infra.iam_rules import (
     ALARM_SEPARATOR,
     ALARM_TOPIC_SUFFIX,
@@ -803,7 +804,32 @@ def drift_permissions(
 # --- the boundary ------------------------------------------------------------------------------------------
 
 
-def boundary_policy(scope: Scope, stack: str) -> dict[str, Any]:
+def approved_function_statements(
+    scope: Scope, stack: str, approved: Sequence[Mapping[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """The function's permissions a platform administrator approved (bootstrap/function-permissions.json, or
+    `approved`), rendered for `stack` (infra/function_permissions.py), each as a boundary statement
+    `Approved<Sid>` that holds only for requests from the stack's function (lambda:SourceFunctionArn)."""
+    statements = (
+        function_permissions.load_statements(function_permissions.APPROVED) if approved is None else approved
+    )
+    rendered = function_permissions.render(
+        statements,
+        function_permissions.Scope(scope.partition, scope.region, scope.account_id, stack),
+        str(function_permissions.APPROVED),
+    )
+    from_function = scope.stack(stack).functions
+    result: list[dict[str, Any]] = []
+    for statement in rendered:
+        condition = {operator: dict(keys) for operator, keys in (statement.get("Condition") or {}).items()}
+        condition.setdefault("ArnLike", {})["lambda:SourceFunctionArn"] = from_function
+        result.append({**statement, "Sid": f"Approved{statement['Sid']}", "Condition": condition})
+    return result
+
+
+def boundary_policy(
+    scope: Scope, stack: str, approved: Sequence[Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
     """The most any role of stack `stack` may ever do, whatever policies it is given.
 
     What the stack's function legitimately needs: write its own log group, send traces, read the
@@ -812,7 +838,9 @@ def boundary_policy(scope: Scope, stack: str) -> dict[str, Any]:
     lambda:SourceFunctionArn = the stack's function: Lambda adds that key to every request made with the
     execution role from inside the function and to its own log writes and trace segments (Lambda Developer
     Guide, "Using source function ARN to control function access behavior"). So a role of the stack that a
-    deploy job re-trusts to another principal gains nothing from it beyond trace telemetry."""
+    deploy job re-trusts to another principal gains nothing from it beyond trace telemetry. Besides, exactly
+    the function's permissions a platform administrator approved (`approved_function_statements`), under the
+    same condition."""
     own = scope.stack(stack)
     from_function = {"ArnLike": {"lambda:SourceFunctionArn": own.functions}}
     return {
@@ -856,6 +884,7 @@ def boundary_policy(scope: Scope, stack: str) -> dict[str, Any]:
                     ]
                 },
             ),
+            *approved_function_statements(scope, stack, approved),
         ],
     }
 

@@ -73,7 +73,7 @@ def gh_commands(
 
 def run() -> None:
     config = pulumi.Config(NAMESPACE)
-    settings = load_settings(config.get, pulumi.Config("aws").get)
+    settings = load_settings(config.get, pulumi.Config("aws").get, pulumi.get_stack())
     # Everything below is looked up before the first resource is registered: a bad config creates nothing.
     account_id = aws.get_caller_identity().account_id
     partition = aws.get_partition().partition

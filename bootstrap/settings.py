@@ -10,10 +10,17 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from infra.project import PROJECT, STACK_NAME_RULE, is_stack_name
+import pulumi
 
-NAMESPACE = f"{PROJECT}-bootstrap"
+from infra.project import PROJECT, STACK_NAME_RULE, is_stack_name, project_name
+
+# The bootstrap's own Pulumi project (bootstrap/Pulumi.yaml) names no project: its config namespace is its
+# `name`, and its one stack is named after the project it serves (`<project>`), so that the bootstraps of two
+# services never share a stack, whatever backend holds their state, and renaming the service stays one edit
+# of the root Pulumi.yaml.
+NAMESPACE = project_name(Path(__file__).resolve().parent / "Pulumi.yaml")
 # The GitHub environments of the nightly drift check and the weekly rescan: `drift-<env>` per deploy
 # environment, each with a read-only role of its own; no deploy environment may take such a name.
 DRIFT_ENVIRONMENT_PREFIX = "drift-"
@@ -46,8 +53,9 @@ OIDC_PROVIDER_ARN_RE = re.compile(
 )
 
 
-class BootstrapConfigError(ValueError):
-    """The bootstrap stack configuration is invalid; the message lists every bad key."""
+class BootstrapConfigError(pulumi.RunError, ValueError):
+    """The bootstrap stack configuration is invalid; the message lists every bad key. A pulumi.RunError: the
+    CLI prints the message alone, without a traceback (infra/function_inputs.py)."""
 
     def __init__(self, problems: list[str]):
         self.problems = problems
@@ -152,9 +160,15 @@ def gh_repository(repository: str) -> str:
 Getter = Callable[[str], str | None]
 
 
-def load_settings(get: Getter, get_aws: Getter) -> BootstrapSettings:
-    """Validate the stack config. `get`/`get_aws` read keys of this project's and the `aws` namespace."""
+def load_settings(get: Getter, get_aws: Getter, stack: str = PROJECT) -> BootstrapSettings:
+    """Validate the stack config. `get`/`get_aws` read keys of this project's and the `aws` namespace;
+    `stack` is the bootstrap's stack, which must be named after the project."""
     problems: list[str] = []
+    if stack != PROJECT:
+        problems.append(
+            f"the bootstrap's stack is {stack!r}; it must be named after the project, {PROJECT!r}, so that "
+            f"no other service's bootstrap shares it: `pulumi -C bootstrap stack init {PROJECT}`"
+        )
     region = get_aws("region") or ""
     if not region:
         problems.append("aws:region is required: the region of the stacks to deploy, e.g. eu-west-1")

@@ -1,9 +1,17 @@
-# The example's own make targets, included by the root Makefile (which defines VENV and PY).
+# The example's own make targets, included by the root Makefile (which defines PYTHON, FUNCTION_VENV and
+# FUNCTION_PY: the function's own environment, built from requirements.txt and requirements-dev.txt).
 
-.PHONY: model bench
+.PHONY: model bench function-test
 
-model: $(VENV)/.installed ## train the example's forest: function/model.json and function/model.py (deterministic)
-	$(PY) function/train.py
+# `make check` runs the function's own checks after the platform's.
+FUNCTION_CHECKS += function-test
 
-bench: $(VENV)/.installed ## benchmark the example against the naive and ONNX Runtime handlers (docs/function.md)
-	$(PY) function/benchmark.py $(BENCH_ARGS)
+function-test: $(FUNCTION_VENV)/.installed ## the example's tests (tests/function), then every event in-process
+	$(FUNCTION_PY) -m pytest -q -p no:cacheprovider tests/function
+	$(PYTHON) -m scripts.local invoke --quiet 2>/dev/null
+
+model: $(FUNCTION_VENV)/.installed ## train the example's forest: function/model.json and function/model.py (deterministic)
+	$(FUNCTION_PY) function/train.py
+
+bench: $(FUNCTION_VENV)/.installed ## benchmark the example against the naive and ONNX Runtime handlers (docs/function.md)
+	$(FUNCTION_PY) function/benchmark.py $(BENCH_ARGS)

@@ -890,8 +890,9 @@ class Problem:
         return f"{self.key} = {'[secret]' if self.secret else repr(self.value)}: {self.allowed}"
 
 
-class ConfigError(ValueError):
-    """Every invalid setting at once; raised before any resource is registered."""
+class ConfigError(pulumi.RunError, ValueError):
+    """Every invalid setting at once; raised before any resource is registered. A pulumi.RunError: the CLI
+    prints the message alone, without a traceback (infra/function_inputs.py)."""
 
     def __init__(self, stack: str, problems: list[Problem]):
         self.problems = problems
@@ -1028,6 +1029,18 @@ def _misplaced_keys(present: Mapping[str, str]) -> list[Problem]:
             problems.append(
                 Problem(
                     full, present[full], f"is misspelt: did you mean aws:{near}?", secret=_is_secret(full)
+                )
+            )
+        elif namespace != NAMESPACE and namespace not in OTHER_NAMESPACES and name in KEYS_BY_NAME:
+            # after a rename of the project, the stack file's keys keep the old namespace: Pulumi would pass
+            # them under it and the program would never read them
+            problems.append(
+                Problem(
+                    full,
+                    present[full],
+                    f"is a key of this project under another namespace: did you mean {NAMESPACE}:{name}? "
+                    "(after a rename of the project, rename the stack files' keys)",
+                    secret=_is_secret(full),
                 )
             )
         elif (

@@ -19,6 +19,7 @@ from typing import Any
 
 from infra.config import KEYS, Key
 from infra.outputs import OUTPUTS
+from infra.project import PROJECT
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILE = ROOT / "Pulumi.yaml"
@@ -60,6 +61,13 @@ def _code(value: Any) -> str:
     return f"`{shown}`" if shown != "" else '`""`'
 
 
+def _without_project(text: str) -> str:
+    """`text` with the project's name, where an ARN holds it as the first segment of a Secrets Manager secret
+    name, an SSM parameter path or an IAM policy path, written `<project>`: the generated files then stay the
+    same when the project is renamed (one edit of Pulumi.yaml, no regeneration)."""
+    return re.sub(rf"(secret:|parameter/|policy/){re.escape(PROJECT)}/", r"\1<project>/", text)
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -77,7 +85,7 @@ def config_table(keys: tuple[Key, ...] = KEYS) -> str:
                     _code(key.default),
                     _cell(allowed),
                     _cell(key.description + (" May be set with `--secret`." if key.secret else "")),
-                    _cell(_code(key.example)),
+                    _cell(_without_project(_code(key.example))),
                 ]
             )
             + " |"

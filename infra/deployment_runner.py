@@ -24,7 +24,6 @@ Re-running with the alias already on the target version only re-protects and pru
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import json
@@ -34,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra import function_contract
+from infra import function_contract, lambda_response
 
 POLL_SECONDS = 15
 MANIFEST_MEDIA_TYPES = [
@@ -165,18 +164,10 @@ def protect_image(ecr: Any, repository: str, digest: str, tag: str) -> None:
     _log(f"protected {repository}@{digest} with the tag {tag}")
 
 
-def _status_and_body(payload: bytes) -> tuple[object, str]:
-    """The status and decoded body of a payload 2.0 response (None and the raw text when it is not one)."""
-    try:
-        response = json.loads(payload or b"null")
-    except json.JSONDecodeError:
-        return None, payload.decode(errors="replace")
-    if not isinstance(response, dict) or "statusCode" not in response:
-        return None, json.dumps(response)
-    body = response.get("body") or ""
-    if response.get("isBase64Encoded") and isinstance(body, str):
-        body = base64.b64decode(body).decode(errors="replace")
-    return response["statusCode"], body if isinstance(body, str) else json.dumps(body)
+def _http_answer(payload: bytes) -> lambda_response.Answer:
+    """What API Gateway would answer for the version's output (infra/lambda_response.py: a payload 2.0
+    response object, plain JSON inferred as 200, an unreadable response as 500 saying why)."""
+    return lambda_response.http_answer(payload)
 
 
 def smoke(
@@ -196,7 +187,7 @@ def smoke(
         if result.get("FunctionError"):
             problems.append(f"{case.name}: function error {result['FunctionError']}: {payload[:300]!r}")
             continue
-        problems += function_contract.check(case, *_status_and_body(payload))
+        problems += function_contract.check_answer(case, _http_answer(payload))
     if problems:
         raise DeploymentFailed(
             f"version {version} failed {len(problems)} check(s) of {len(cases)} smoke "

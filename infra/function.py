@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import SecretReference
+from infra.function_permissions import SID_PREFIX
 from infra.iam_rules import boundary_arn, stack_role_path
 from infra.logs import retained_log_group
 from infra.project import PROJECT
@@ -81,10 +82,15 @@ POWERTOOLS_LOG_LEVELS = {
 
 
 def execution_policy(
-    log_group_arn: str, tracing: bool, secrets: Mapping[str, SecretReference] | None = None
+    log_group_arn: str,
+    tracing: bool,
+    secrets: Mapping[str, SecretReference] | None = None,
+    permissions: Sequence[Mapping[str, Any]] = (),
 ) -> str:
-    """The inline policy: write to the function's own log group only (plus X-Ray trace writes), and read
-    exactly the parameters and secrets of `secrets` (decrypting with their KMS keys through their service)."""
+    """The inline policy: write to the function's own log group only (plus X-Ray trace writes), read
+    exactly the parameters and secrets of `secrets` (decrypting with their KMS keys through their service),
+    and the statements the function declares (`permissions`, rendered: infra/function_permissions.py), each
+    under the Sid `Declared<Sid>`."""
     statements: list[dict[str, Any]] = [
         {
             "Sid": "WriteOwnLogGroup",
@@ -115,6 +121,7 @@ def execution_policy(
                 "Condition": {"StringEquals": {"kms:ViaService": sorted(services)}},
             }
         )
+    statements += [{**statement, "Sid": f"{SID_PREFIX}{statement['Sid']}"} for statement in permissions]
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
@@ -149,6 +156,8 @@ class FunctionArgs:
     log_level: str = "INFO"  # LoggingConfig.ApplicationLogLevel
     system_log_level: str = "INFO"  # LoggingConfig.SystemLogLevel
     extra_policy_arns: tuple[str, ...] = ()
+    # the statements function/permissions.json declares, rendered for the stack (infra/function_inputs.py)
+    permissions: Sequence[Mapping[str, Any]] = ()
 
 
 class Function(pulumi.ComponentResource):
@@ -201,7 +210,7 @@ class Function(pulumi.ComponentResource):
             name=f"{args.name}-execution",
             role=self.role.name,
             policy=self.log_group.arn.apply(
-                lambda arn: execution_policy(arn, args.tracing, args.secret_environment)
+                lambda arn: execution_policy(arn, args.tracing, args.secret_environment, args.permissions)
             ),
             opts=child,
         )

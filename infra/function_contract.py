@@ -19,8 +19,14 @@ route, label or field of the function.
     deployable_cases(cases) -> list[Case]     the cases a deployed stack may get: not "smoke": false
     smoke_cases(cases) -> list[Case]          the cases the smoke test sends: those that are HTTP requests
     check(case, status, body) -> list[str]    what is wrong with an answer (empty: it passes)
+    check_answer(case, answer) -> list[str]   the same for API Gateway's answer to an invocation
+                                              (infra/lambda_response.py), naming a function error
+    load_declarations(function_dir) -> Declarations   function.json (optional): how the local tools may run
+                                              the handler ("inProcess": "python") (ContractError)
 
-CLI: `python3 -m infra.function_contract [EVENTS_DIR]` checks the contract and lists the cases.
+CLI: `python3 -m infra.function_contract [EVENTS_DIR]` checks the contract and lists the cases;
+`python3 -m infra.function_contract --in-process [FUNCTION_DIR]` prints the declared in-process runtime
+(nothing when there is none).
 """
 
 from __future__ import annotations
@@ -33,8 +39,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra.lambda_response import Answer
+
 EXPECTED_FILE = "expected-status.json"
-DEFAULT_EVENTS = Path(__file__).resolve().parents[1] / "function" / "events"
+FUNCTION_DIR = Path(__file__).resolve().parents[1] / "function"
+DEFAULT_EVENTS = FUNCTION_DIR / "events"
+# The function's optional declarations to the platform's local tools. `inProcess` names the one language
+# they can run in-process; any other function runs in its image (make local-run, make local-invoke).
+DECLARATIONS_FILE = "function.json"
+IN_PROCESS_RUNTIMES = ("python",)
 # Payload format 2.0 (API Gateway Developer Guide, "Create AWS Lambda proxy integrations for HTTP APIs"):
 # `version` is "2.0", the request line is requestContext.http.method, rawPath and rawQueryString.
 PAYLOAD_VERSION = "2.0"
@@ -214,7 +227,57 @@ def check(case: Case, status: object, body: bytes | str | None) -> list[str]:
     return failures
 
 
+def check_answer(case: Case, answer: Answer) -> list[str]:
+    """The ways API Gateway's answer to the case's invocation misses its expectation; when API Gateway
+    answered 500 in the function's place (a function error, a response it cannot read), that is said too."""
+    failures = check(case, answer.status, answer.body)
+    if failures and answer.problem:
+        failures.append(f"{case.name}: {answer.problem}")
+    return failures
+
+
+@dataclass(frozen=True)
+class Declarations:
+    """What function.json declares (every key optional)."""
+
+    in_process: str | None = None  # "python": make invoke / make serve import the handler in the function's
+    # own environment (.venv-function, from its requirements.txt and requirements-dev.txt)
+
+
+def load_declarations(function_dir: Path = FUNCTION_DIR) -> Declarations:
+    """The declarations of `function_dir`/function.json, empty when the file does not exist. Raises
+    ContractError naming every problem."""
+    path = function_dir / DECLARATIONS_FILE
+    if not path.exists():
+        return Declarations()
+    try:
+        declared = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ContractError(f"{path}: not a JSON object ({exc})") from exc
+    if not isinstance(declared, dict):
+        raise ContractError(f"{path}: not a JSON object")
+    problems = [f"unknown key {key!r} (allowed: inProcess)" for key in sorted(declared) if key != "inProcess"]
+    in_process = declared.get("inProcess")
+    if in_process is not None and in_process not in IN_PROCESS_RUNTIMES:
+        problems.append(
+            f"inProcess must be one of {', '.join(IN_PROCESS_RUNTIMES)} (the local tools run other "
+            f"languages in their image), got {in_process!r}"
+        )
+    if problems:
+        raise ContractError(f"{path}: " + "; ".join(problems))
+    return Declarations(in_process)
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--in-process"]:
+        try:
+            declarations = load_declarations(Path(argv[1]) if len(argv) > 1 else FUNCTION_DIR)
+        except ContractError as exc:
+            print(f"function_contract: {exc}", file=sys.stderr)
+            return 1
+        if declarations.in_process:
+            print(declarations.in_process)
+        return 0
     events_dir = Path(argv[0]) if argv else DEFAULT_EVENTS
     try:
         cases = load_cases(events_dir)

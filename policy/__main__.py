@@ -1,4 +1,4 @@
-"""The container-lambda policy pack. The policies live in the `guardrails` package (tests import it)."""
+"""The project's policy pack. The policies live in the `guardrails` package (tests import it)."""
 
 from guardrails import PACK_NAME, POLICIES
 from pulumi_policy import EnforcementLevel, PolicyPack

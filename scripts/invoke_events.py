@@ -1,9 +1,12 @@
 """Invoke a running function image (Runtime Interface Emulator) with every event of the function contract.
 
-Each event of function/events/ is posted as the invocation payload; the function's answer (an HTTP API
-payload 2.0 response object) must carry the status, and the body text, that events/expected-status.json
-gives (infra/function_contract.py). A handler exception, an answer that is not a response object or a
-mismatch fails the run; every failure is listed.
+Each event of function/events/ is posted as the invocation payload; what API Gateway would answer for the
+function's output (infra/lambda_response.py: a payload 2.0 response object, plain JSON inferred as 200, a
+function error as 500) must carry the status, and the body text, that events/expected-status.json gives
+(infra/function_contract.py). Every failure is listed.
+
+The image must answer invocations on port 8080 when AWS_LAMBDA_RUNTIME_API is unset: the AWS base images
+start the Runtime Interface Emulator then; an image on another base must start it itself (docs/function.md).
 
 usage: python3 -m scripts.invoke_events [--url URL] [--events DIR] [--wait SECONDS]
 Exit status: 0 every event passed, 1 a failure, 2 the contract or the emulator is unusable.
@@ -12,56 +15,57 @@ Exit status: 0 every event passed, 1 a failure, 2 the contract or the emulator i
 from __future__ import annotations
 
 import argparse
-import base64
-import binascii
-import json
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from infra.function_contract import DEFAULT_EVENTS, Case, ContractError, check, load_cases
+from infra.function_contract import DEFAULT_EVENTS, ContractError, check_answer, load_cases
+from infra.lambda_response import Answer, http_answer, is_error_payload
 
 # The emulator's invoke endpoint (aws-lambda-runtime-interface-emulator README, "Test an image locally").
 DEFAULT_URL = "http://127.0.0.1:9000/2015-03-31/functions/function/invocations"
+NO_EMULATOR = (
+    "an image must answer invocations on port 8080 when AWS_LAMBDA_RUNTIME_API is unset: the AWS base "
+    "images start the Runtime Interface Emulator then, an image on another base must start it itself "
+    "(docs/function.md, custom base images)"
+)
 
 
-def invoke(url: str, payload: bytes, timeout: float) -> object:
+def _post(url: str, payload: bytes, timeout: float) -> tuple[int, bytes]:
     request = urllib.request.Request(  # noqa: S310 - the URL is the local emulator, http by design
         url, data=payload, method="POST", headers={"Content-Type": "application/json"}
     )
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-        return json.loads(response.read() or b"null")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:  # the emulator answers a function error with 502
+        return error.code, error.read()
+
+
+def invoke(url: str, payload: bytes, timeout: float) -> Answer:
+    """What API Gateway would answer for one invocation of the emulator at `url` with `payload`. A status
+    other than 200, or Lambda's error document, is a function error (aws-lambda-runtime-interface-emulator,
+    cmd/aws-lambda-rie/handlers.go: 502 and the error document when the invocation failed). Raises OSError
+    when the emulator cannot be reached."""
+    status, data = _post(url, payload, timeout)
+    failed = status != 200 or is_error_payload(data)
+    return http_answer(data, "Unhandled" if failed else None)
 
 
 def wait_until_ready(url: str, deadline: float) -> None:
     """The emulator accepts connections a moment after `docker run`; any HTTP answer means it is up."""
     while True:
         try:
-            invoke(url, b"{}", timeout=5)
+            _post(url, b"{}", timeout=5)
             return
-        except urllib.error.HTTPError:
-            return
-        except (OSError, ValueError) as exc:
+        except OSError as exc:
             if time.monotonic() >= deadline:
-                raise ContractError(f"the function at {url} did not answer in time ({exc})") from exc
+                raise ContractError(
+                    f"the function at {url} did not answer in time ({exc}): {NO_EMULATOR}"
+                ) from exc
             time.sleep(0.5)
-
-
-def answer_failures(case: Case, answer: object) -> list[str]:
-    """What is wrong with the function's answer to `case`."""
-    if not isinstance(answer, dict):
-        return [f"{case.name}: the function returned {type(answer).__name__}, not an HTTP response object"]
-    if "errorType" in answer or "errorMessage" in answer:
-        return [f"{case.name}: the handler raised {answer.get('errorType')}: {answer.get('errorMessage')}"]
-    body = answer.get("body") or ""
-    if answer.get("isBase64Encoded"):
-        try:
-            body = base64.b64decode(str(body), validate=True).decode("utf-8", "replace")
-        except (binascii.Error, ValueError):
-            return [f"{case.name}: isBase64Encoded is true but the body is not base64"]
-    return check(case, answer.get("statusCode"), str(body))
 
 
 def run(url: str, events_dir: Path, wait: float) -> list[str]:
@@ -71,14 +75,13 @@ def run(url: str, events_dir: Path, wait: float) -> list[str]:
     for case in cases:
         try:
             answer = invoke(url, case.raw(), timeout=60)
-        except (OSError, ValueError) as exc:
+        except OSError as exc:
             failures.append(f"{case.name}: invocation failed ({exc})")
             print(f"{case.name}: ERROR {exc}")
             continue
-        problems = answer_failures(case, answer)
+        problems = check_answer(case, answer)
         failures += problems
-        status = answer.get("statusCode") if isinstance(answer, dict) else None
-        print(f"{case.name}: {status} (expected {case.expected.status}){' FAIL' if problems else ''}")
+        print(f"{case.name}: {answer.status} (expected {case.expected.status}){' FAIL' if problems else ''}")
     return failures
 
 

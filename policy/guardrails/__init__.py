@@ -1,9 +1,10 @@
-"""The policies of the container-lambda pack, by concern. Mandatory ones block a preview or an update;
+"""The policies of the project's pack, by concern. Mandatory ones block a preview or an update;
 advisory ones print a warning."""
 
 from . import apigateway, ecr, functions, iam, logs, tagging
+from .common import PROJECT
 
-PACK_NAME = "container-lambda-guardrails"
+PACK_NAME = f"{PROJECT}-guardrails"
 
 MANDATORY = [
     *ecr.POLICIES,

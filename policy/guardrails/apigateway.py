@@ -14,6 +14,7 @@ from pulumi_policy import (
 
 from .common import (
     ENVIRONMENT_CLASS_SCHEMA,
+    PROJECT,
     UNKNOWN,
     as_list,
     is_production,
@@ -61,7 +62,7 @@ def _default_throttling(args: ResourceValidationArgs, report: ReportViolation) -
             bad[key] = (value, config_key)
     if bad:
         found = ", ".join(f"{key} {value!r}" for key, (value, _) in bad.items())
-        keys = ", ".join(f"container-lambda:{config_key}" for _, config_key in bad.values())
+        keys = ", ".join(f"{PROJECT}:{config_key}" for _, config_key in bad.values())
         report(
             message(
                 f"HTTP API stage {args.name!r} has default route {found}, so one client can exhaust the "
@@ -89,7 +90,7 @@ def _cors_not_wildcard(args: ResourceValidationArgs, report: ReportViolation) ->
             message(
                 f'{args.resource_type.split(":")[-1]} {args.name!r} allows CORS from any origin ("*") on the '
                 f"production stack {stack_of(args.props, args.urn)!r}",
-                "list the exact origins in the stack's config key container-lambda:corsAllowOrigins",
+                f"list the exact origins in the stack's config key {PROJECT}:corsAllowOrigins",
             ),
             None,
         )

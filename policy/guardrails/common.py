@@ -15,6 +15,13 @@ from typing import Any
 
 from pulumi_policy.proxy import UnknownValueError
 
+# Re-exported to the policies: the admin-like rule shared with the config key extraPolicyArns and the
+# project's name (infra/: standard library only), which
+# policy/venv has on its path (`python -m infra.project link-library`, run by scripts/pipeline.sh prepare and
+# scripts/deploy.sh after the pack's install).
+from infra.iam_rules import admin_like_problem as admin_like_problem
+from infra.project import PROJECT as PROJECT  # the one place: the `name` of Pulumi.yaml
+
 
 class _Unknown:
     def __repr__(self) -> str:

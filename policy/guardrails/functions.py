@@ -16,7 +16,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .common import UNKNOWN, is_list, lookup, message, number
+from .common import PROJECT, UNKNOWN, is_list, lookup, message, number
 
 FUNCTION = "aws:lambda/function:Function"
 FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
@@ -88,7 +88,7 @@ def _single_architecture(args: ResourceValidationArgs, report: ReportViolation) 
         report(
             message(
                 f"Lambda function {args.name!r} has architectures {values}, not one of {list(ARCHITECTURES)}",
-                "pass architectures=[<the image's architecture>] (config key container-lambda:architecture)",
+                f"pass architectures=[<the image's architecture>] (config key {PROJECT}:architecture)",
             ),
             None,
         )
@@ -102,7 +102,7 @@ def _active_tracing(args: ResourceValidationArgs, report: ReportViolation) -> No
         report(
             message(
                 f"Lambda function {args.name!r} has tracing mode {mode or 'PassThrough (the default)'}",
-                "pass tracing_config={'mode': 'Active'} (config key container-lambda:tracing true) and allow "
+                f"pass tracing_config={{'mode': 'Active'}} (config key {PROJECT}:tracing true) and allow "
                 "xray:PutTraceSegments and xray:PutTelemetryRecords to its role",
             ),
             None,
@@ -169,7 +169,7 @@ def _log_group(args: StackValidationArgs, report: ReportViolation) -> None:
             report(
                 message(
                     f"log group {wanted!r} of Lambda function {function.name!r} keeps logs forever",
-                    "set retention_in_days (config key container-lambda:logRetentionDays)",
+                    f"set retention_in_days (config key {PROJECT}:logRetentionDays)",
                 ),
                 group.urn,
             )
@@ -256,7 +256,7 @@ def _reserved_concurrency(args: ResourceValidationArgs, report: ReportViolation)
             message(
                 f"Lambda function {args.name!r} has no reserved concurrency: a burst can take the account's "
                 "whole concurrency (and its bill) and starve other functions",
-                "set the config key container-lambda:reservedConcurrency (reserved_concurrent_executions)",
+                f"set the config key {PROJECT}:reservedConcurrency (reserved_concurrent_executions)",
             ),
             None,
         )

@@ -10,14 +10,13 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
-# The admin-like rule is shared with the config validation of extraPolicyArns (infra/iam_rules.py, standard
-# library only), which policy/venv has on its path (`python -m infra.project link-library`, run by
-# scripts/pipeline.sh prepare and scripts/deploy.sh after the pack's install).
-from infra.iam_rules import admin_like_problem
+# the rules of the function's declared permissions, shared with the program (standard library only)
+import infra.function_permissions as function_permissions
 
 from .common import (
     UNKNOWN,
     PolicyDocumentError,
+    admin_like_problem,
     allows,
     as_list,
     has_wildcard,
@@ -27,6 +26,7 @@ from .common import (
     message,
     parse_document,
     principals,
+    stack_from_urn,
     statements,
 )
 
@@ -351,6 +351,36 @@ def _github_oidc_trust(args: ResourceValidationArgs, report: ReportViolation) ->
             )
 
 
+def _function_permissions_approved(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    stack = stack_from_urn(args.urn)
+    prefix = function_permissions.SID_PREFIX
+    for what, document in _documents(args, report, permission_documents(args)):
+        declared = [
+            {**statement, "Sid": str(statement["Sid"])[len(prefix) :]}
+            for statement in statements(document)
+            if str(statement.get("Sid", "")).startswith(prefix) and allows(statement)
+        ]
+        if not declared or stack is None:
+            continue
+        approved_file = function_permissions.APPROVED.relative_to(function_permissions.ROOT)
+        try:
+            approved = function_permissions.load_statements(function_permissions.APPROVED)
+        except function_permissions.PermissionsError as error:
+            report(
+                message(str(error), f"keep {approved_file} a policy document of approved statements"), None
+            )
+            continue
+        for problem in function_permissions.unapproved(declared, approved, stack):
+            report(
+                message(
+                    f"{args.resource_type.split(':')[-1]} {args.name!r}: {what}: the function's permission {problem}",
+                    "a platform administrator reviews the statement of function/permissions.json, copies it into "
+                    f"{approved_file} and runs the bootstrap, whose boundary then admits it (docs/bootstrap.md)",
+                ),
+                None,
+            )
+
+
 iam_no_wildcard_actions = ResourceValidationPolicy(
     name="iam-no-wildcard-actions",
     description="No IAM, bucket or repository policy statement allows an action name with a wildcard "
@@ -391,8 +421,17 @@ iam_github_oidc_trust = ResourceValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_github_oidc_trust,
 )
+function_permissions_approved = ResourceValidationPolicy(
+    name="function-permissions-approved",
+    description="The permissions the function declares (function/permissions.json, statements Declared<Sid> of "
+    "a role's policy) are covered by the ones a platform administrator approved "
+    "(bootstrap/function-permissions.json), which the stack's permissions boundary admits.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_function_permissions_approved,
+)
 
 POLICIES = [
+    function_permissions_approved,
     iam_no_wildcard_actions,
     iam_no_service_wide_resources,
     iam_resource_star_only_where_required,

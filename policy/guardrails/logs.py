@@ -12,6 +12,7 @@ from pulumi_policy import (
 
 from .common import (
     ENVIRONMENT_CLASS_SCHEMA,
+    PROJECT,
     UNKNOWN,
     as_list,
     is_production,
@@ -34,7 +35,7 @@ def _retention_set(args: ResourceValidationArgs, report: ReportViolation) -> Non
         report(
             message(
                 f"log group {args.name!r} keeps its logs forever (no retention_in_days)",
-                "set retention_in_days (config key container-lambda:logRetentionDays)",
+                f"set retention_in_days (config key {PROJECT}:logRetentionDays)",
             ),
             None,
         )
@@ -50,7 +51,7 @@ def _production_retention(args: ResourceValidationArgs, report: ReportViolation)
             message(
                 f"log group {args.name!r} of the production stack {stack_of(args.props, args.urn)!r} keeps logs "
                 f"{retention:g} days, under {minimum:g}",
-                f"set the stack's config key container-lambda:logRetentionDays to {minimum} or more",
+                f"set the stack's config key {PROJECT}:logRetentionDays to {minimum} or more",
             ),
             None,
         )
@@ -78,7 +79,7 @@ def _customer_managed_key(args: ResourceValidationArgs, report: ReportViolation)
             report(
                 message(
                     f"ECR repository {args.name!r} is not encrypted with a customer-managed KMS key",
-                    "set the config key container-lambda:kmsKeyArn (encryption_configurations="
+                    f"set the config key {PROJECT}:kmsKeyArn (encryption_configurations="
                     "[{'encryption_type': 'KMS', 'kms_key': <key ARN>}])",
                 ),
                 None,

@@ -1,4 +1,4 @@
-"""Standard tags on every taggable resource: Project=container-lambda, Stack=<stack>, ManagedBy=pulumi."""
+"""Standard tags on every taggable resource: Project=<project>, Stack=<stack>, ManagedBy=pulumi."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-from .common import UNKNOWN, lookup, message, stack_from_urn
+from .common import PROJECT, UNKNOWN, lookup, message, stack_from_urn
 
-DEFAULT_TAGS = {"Project": "container-lambda", "ManagedBy": "pulumi"}
+DEFAULT_TAGS = {"Project": PROJECT, "ManagedBy": "pulumi"}  # infra/tags.py sets the same
 # AWS resource types that take `tags`, among those this project and its bootstrap use or may use
 # (tests check each against the pulumi-aws SDK, and that every taggable type the stacks register is here).
 TAGGABLE_TYPES = frozenset(

@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bootstrap.settings import NAMESPACE
+from infra.project import PROJECT
 from tests.support.pulumi_harness import ACCOUNT, PARTITION, REGION, HarnessMocks, ProgramRun, run_program
 
 BOOTSTRAP_DIR = Path(__file__).resolve().parents[2] / "bootstrap"
-STACK = "github"
-REPOSITORY = "example-org/container-lambda"
+STACK = PROJECT  # the bootstrap's stack is named after the project
+REPOSITORY = f"example-org/{PROJECT}"
 OIDC_HOST = "token.actions.githubusercontent.com"
 CREATED_PROVIDER_ARN = f"arn:{PARTITION}:iam::{ACCOUNT}:oidc-provider/{OIDC_HOST}"
-BUCKET = "container-lambda-state-20261123072400000000000001"
+BUCKET = f"{PROJECT}-state-20261123072400000000000001"
 
 __all__ = [
     "ACCOUNT",
@@ -100,6 +101,7 @@ def run_bootstrap(
     *,
     existing_provider_audiences=("sts.amazonaws.com",),
     aws_region: str | None = REGION,
+    stack: str = STACK,
 ) -> BootstrapRun:
     """Run bootstrap/ with the Pulumi.yaml defaults, the test repository and region, then `config`.
 
@@ -117,4 +119,4 @@ def run_bootstrap(
         },
     )
     values = {"aws:region": aws_region, "githubRepository": REPOSITORY} | (config or {})
-    return BootstrapRun(run_program(BOOTSTRAP_DIR, values, project=NAMESPACE, stack=STACK, mocks=mocks))
+    return BootstrapRun(run_program(BOOTSTRAP_DIR, values, project=NAMESPACE, stack=stack, mocks=mocks))

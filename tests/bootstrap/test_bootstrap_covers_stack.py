@@ -24,7 +24,7 @@ from tests.support.pulumi_harness import ACCOUNT, REGION, HarnessMocks, Register
 ROOT = Path(__file__).resolve().parents[2]
 STACK = "dev"
 SCOPE = policies.Scope(partition="aws", region=REGION, account_id=ACCOUNT)
-BUCKET_ARN = "arn:aws:s3:::container-lambda-state-20261123072400000000000001"
+BUCKET_ARN = f"arn:aws:s3:::{PROJECT}-state-20261123072400000000000001"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 SECRETS_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/5678abcd-12ab-34cd-56ef-1234567890ab"
 # the deploy role's inline policy and its managed delivery policy (identity policies: their union)

@@ -660,7 +660,7 @@ def test_each_role_is_assumed_only_by_its_jobs(rendered, role_name, subject, exp
 
 
 def test_immutable_subjects_are_trusted_exactly_as_configured():
-    immutable = "example-org@1234567/container-lambda@89012345"
+    immutable = f"example-org@1234567/{PROJECT}@89012345"
     run = run_bootstrap({"githubRepository": immutable})
     trust = json.loads(run.role(f"{PROJECT}.deploy.dev")["assumeRolePolicy"])
     assert trust_allows(trust, federated=PROVIDER, context=claims(f"repo:{immutable}:environment:dev"))
@@ -668,7 +668,7 @@ def test_immutable_subjects_are_trusted_exactly_as_configured():
     assert not trust_allows(
         trust,
         federated=PROVIDER,
-        context=claims("repo:example-org@1234567/container-lambda@99999999:environment:dev"),
+        context=claims(f"repo:example-org@1234567/{PROJECT}@99999999:environment:dev"),
     )
 
 

@@ -14,9 +14,10 @@ from policy_sentry.querying.actions import get_action_data
 
 from bootstrap import policies
 from bootstrap.policies import Scope
+from infra.project import PROJECT
 
 SCOPE = Scope(partition="aws", region="eu-west-1", account_id="123456789012")
-BUCKET_ARN = "arn:aws:s3:::container-lambda-state-20261123072400000000000001"
+BUCKET_ARN = f"arn:aws:s3:::{PROJECT}-state-20261123072400000000000001"
 KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 SECRETS_KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/5678abcd-12ab-34cd-56ef-1234567890ab"
 DOCUMENTS = {

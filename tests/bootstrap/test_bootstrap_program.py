@@ -3,6 +3,7 @@
 import json
 import shlex
 
+import pulumi
 import pytest
 
 from bootstrap import policies
@@ -102,9 +103,9 @@ def test_the_gh_commands_set_exactly_the_output_variables_where_they_belong(defa
 
 
 def test_gh_commands_name_the_repository_as_owner_slash_repo_in_the_immutable_form_too():
-    run = run_bootstrap({"githubRepository": "example-org@1234567/container-lambda@89012345"})
+    run = run_bootstrap({"githubRepository": f"example-org@1234567/{PROJECT}@89012345"})
     for line in run.outputs["ghVariableCommands"].splitlines():
-        assert shlex.split(line)[5] == "example-org/container-lambda", line
+        assert shlex.split(line)[5] == f"example-org/{PROJECT}", line
 
 
 # --- identity provider -------------------------------------------------------------------------------------
@@ -137,6 +138,13 @@ def test_existing_provider_of_another_account_is_rejected_before_anything_is_cre
     with pytest.raises(BootstrapConfigError, match="belongs to account 210987654321") as error:
         run_bootstrap({"existingOidcProviderArn": EXISTING_PROVIDER.replace(ACCOUNT, "210987654321")})
     assert error.value.registered == []
+
+
+def test_a_stack_not_named_after_the_project_is_refused_before_anything_is_created():
+    with pytest.raises(BootstrapConfigError, match=f"stack init {PROJECT}") as error:
+        run_bootstrap(stack="prod")
+    assert error.value.registered == []
+    assert isinstance(error.value, pulumi.RunError), "printed as its problems, without a traceback"
 
 
 def test_bad_config_reports_every_key_and_creates_nothing():
@@ -188,7 +196,7 @@ def test_by_default_the_dev_environment_is_the_only_deploy_environment():
 
 
 def test_the_immutable_repository_form_is_used_exactly_as_given():
-    immutable = "example-org@1234567/container-lambda@89012345"
+    immutable = f"example-org@1234567/{PROJECT}@89012345"
     run = run_bootstrap({"githubRepository": immutable})
     assert subjects(run, f"{PROJECT}.deploy.dev") == [f"repo:{immutable}:environment:dev"]
     assert subjects(run, PREVIEW_ROLE) == [f"repo:{immutable}:pull_request"]
@@ -333,7 +341,7 @@ def test_every_taggable_resource_has_the_standard_tags(default_run):
     tagged = [r for r in default_run.resources if r.typ in TAGGABLE]
     assert {r.typ for r in tagged} == TAGGABLE
     for resource in tagged:
-        assert resource.inputs["tags"] == {"Project": PROJECT, "Stack": "github", "ManagedBy": "pulumi"}
+        assert resource.inputs["tags"] == {"Project": PROJECT, "Stack": PROJECT, "ManagedBy": "pulumi"}
 
 
 def test_the_github_settings_command_checks_the_repository_and_every_deploy_environment(default_run):

@@ -5,8 +5,9 @@ import json
 import pytest
 
 from bootstrap.settings import BootstrapConfigError, check_account, gh_repository, load_settings
+from infra.project import PROJECT
 
-GOOD = {"githubRepository": "example-org/container-lambda", "deployEnvironments": '["production"]'}
+GOOD = {"githubRepository": f"example-org/{PROJECT}", "deployEnvironments": '["production"]'}
 PROVIDER = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
 
 
@@ -23,7 +24,7 @@ def problems(overrides=None, region="eu-west-1") -> list[str]:
 
 def test_valid_config_is_read():
     settings = load({"existingOidcProviderArn": PROVIDER})
-    assert settings.github_repository == "example-org/container-lambda"
+    assert settings.github_repository == f"example-org/{PROJECT}"
     assert settings.deploy_environments == ("production",)
     assert settings.existing_oidc_provider_arn == PROVIDER
     assert settings.region == "eu-west-1"
@@ -47,19 +48,19 @@ def test_repository_is_required():
 @pytest.mark.parametrize(
     "repository",
     [
-        "container-lambda",  # no owner
+        f"{PROJECT}",  # no owner
         "example-org/container/lambda",  # extra segment
         "example-org/*",  # wildcard
-        "example-*/container-lambda",
+        f"example-*/{PROJECT}",
         "example-org/container-lambd?",
-        "-example/container-lambda",  # owner cannot start with a hyphen
-        "example--org/container-lambda",  # nor hold a double hyphen
-        "a" * 40 + "/container-lambda",  # owner longer than 39
+        f"-example/{PROJECT}",  # owner cannot start with a hyphen
+        f"example--org/{PROJECT}",  # nor hold a double hyphen
+        "a" * 40 + f"/{PROJECT}",  # owner longer than 39
         "example-org/" + "r" * 101,  # repository longer than 100
         "example-org/..",
         "example-org/",
-        "example org/container-lambda",
-        "example-org/container-lambda\n",  # `$` alone would accept a trailing newline
+        f"example org/{PROJECT}",
+        f"example-org/{PROJECT}\n",  # `$` alone would accept a trailing newline
     ],
 )
 def test_malformed_repository_is_rejected(repository):
@@ -70,7 +71,7 @@ def test_malformed_repository_is_rejected(repository):
 @pytest.mark.parametrize(
     "repository",
     [
-        "example-org@1234567/container-lambda@89012345",
+        f"example-org@1234567/{PROJECT}@89012345",
         "Example-Org@1/container.lambda_x@2",
     ],
 )
@@ -81,13 +82,13 @@ def test_the_immutable_repository_form_is_accepted_as_given(repository):
 @pytest.mark.parametrize(
     "repository",
     [
-        "example-org@1234567/container-lambda",  # both ids or neither
-        "example-org/container-lambda@89012345",
-        "example-org@/container-lambda@1",
-        "example-org@12a/container-lambda@1",
-        "example-org@0123/container-lambda@1",  # ids have no leading zero
-        "example-org@*/container-lambda@*",
-        "example-org@\u0661\u0662/container-lambda@1",  # Arabic-Indic digits
+        f"example-org@1234567/{PROJECT}",  # both ids or neither
+        f"example-org/{PROJECT}@89012345",
+        f"example-org@/{PROJECT}@1",
+        f"example-org@12a/{PROJECT}@1",
+        f"example-org@0123/{PROJECT}@1",  # ids have no leading zero
+        f"example-org@*/{PROJECT}@*",
+        f"example-org@\u0661\u0662/{PROJECT}@1",  # Arabic-Indic digits
     ],
 )
 def test_malformed_immutable_repository_is_rejected(repository):
@@ -96,12 +97,12 @@ def test_malformed_immutable_repository_is_rejected(repository):
 
 
 def test_the_gh_cli_gets_owner_slash_repo_from_either_form():
-    assert gh_repository("example-org@1234567/container-lambda@89012345") == "example-org/container-lambda"
-    assert gh_repository("example-org/container-lambda") == "example-org/container-lambda"
+    assert gh_repository(f"example-org@1234567/{PROJECT}@89012345") == f"example-org/{PROJECT}"
+    assert gh_repository(f"example-org/{PROJECT}") == f"example-org/{PROJECT}"
 
 
 def test_repository_with_git_suffix_is_rejected():
-    (problem,) = problems({"githubRepository": "example-org/container-lambda.git"})
+    (problem,) = problems({"githubRepository": f"example-org/{PROJECT}.git"})
     assert "'.git'" in problem
 
 

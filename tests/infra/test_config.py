@@ -18,13 +18,14 @@ from infra.config import (
     Settings,
     load_settings,
 )
+from infra.project import PROJECT
 from tests.infra.support import FUNCTION, IMAGE, run_stack
 from tests.support.second_dockerfile import second_dockerfile
 
 DIGEST = "sha256:" + "ab" * 32
 REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
-SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:container-lambda/dev/db-AbCdEf"
+SECRET_ARN = f"arn:aws:secretsmanager:eu-west-1:123456789012:secret:{PROJECT}/dev/db-AbCdEf"
 ARABIC_INDIC_ACCOUNT = "\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660\u0661\u0662"
 N = NAMESPACE
 
@@ -110,11 +111,7 @@ BAD = [
         "region us-east-1",
     ),
     (
-        {
-            "secretEnvironment": {
-                "DB": "arn:aws:ssm:eu-west-1:999999999999:parameter/container-lambda/dev/token"
-            }
-        },
+        {"secretEnvironment": {"DB": f"arn:aws:ssm:eu-west-1:999999999999:parameter/{PROJECT}/dev/token"}},
         f"{N}:secretEnvironment",
         "account 999999999999",
     ),
@@ -170,8 +167,8 @@ BAD = [
     ({"dockerfile": "function/events/expected-status.json"}, f"{N}:dockerfile", "expected-status.json"),
     ({"dockerfile": "/etc/passwd"}, f"{N}:dockerfile", "/etc/passwd"),
     ({"memorysize": 2048}, f"{N}:memorysize", "2048"),
-    ({"containerlambda:memorySize": 512}, "containerlambda:memorySize", "512"),
-    ({"container-lamda:timeout": 30}, "container-lamda:timeout", "30"),
+    ({f"{N}x:memorySize": 512}, f"{N}x:memorySize", "512"),  # a namespace one edit from the project's
+    ({f"{N[:-1]}:timeout": 30}, f"{N[:-1]}:timeout", "30"),
     # one or two edits from aws:region, the one aws: key the program reads
     ({"aws:regoin": "eu-west-1"}, "aws:regoin", "eu-west-1"),
     ({"aws:rgion": "eu-west-1"}, "aws:rgion", "eu-west-1"),
@@ -222,6 +219,15 @@ def test_every_bad_key_is_reported_at_once():
     assert error.registered == []
 
 
+def test_a_config_error_prints_as_its_list_of_problems_without_a_traceback():
+    # The Python language host prints a pulumi.RunError's message alone, every other exception with its
+    # traceback (pulumi/pulumi sdk/python/cmd/pulumi-language-python-exec: `except pulumi.RunError as e:
+    # pulumi.log.error(str(e))`).
+    error = config_error({"memorySize": 64, "timeout": 0})
+    assert isinstance(error, pulumi.RunError)
+    assert str(error).splitlines()[1:] == [f"  - {problem}" for problem in error.problems]
+
+
 def test_the_message_says_what_is_allowed():
     message = str(config_error({"logRetentionDays": 10}))
     assert ", ".join(map(str, RETENTION_DAYS)) in message
@@ -234,8 +240,8 @@ def test_the_message_says_what_is_allowed():
 
 def test_a_misspelt_key_or_namespace_names_the_intended_key():
     assert f"did you mean {N}:memorySize?" in str(config_error({"memorysize": 2048}))
-    assert f"did you mean {N}:memorySize?" in str(config_error({"containerlambda:memorySize": 512}))
-    assert f"did you mean {N}:timeout?" in str(config_error({"container-lamda:timout": 30}))
+    assert f"did you mean {N}:memorySize?" in str(config_error({f"{N}x:memorySize": 512}))
+    assert f"did you mean {N}:timeout?" in str(config_error({f"{N[:-1]}:timout": 30}))
     assert "did you mean aws:region?" in str(config_error({"aws:regoin": "eu-west-1"}))
 
 
@@ -253,14 +259,14 @@ def test_a_stack_name_that_cannot_name_the_function_and_repository_is_refused(st
 @pytest.mark.parametrize(
     "image",
     [
-        f"{REGISTRY}/container-lambda-dev:latest",  # a tag, not a digest
-        f"{REGISTRY}/container-lambda-prod@{DIGEST}",  # another stack's repository
-        f"123456789012.dkr.ecr.us-east-1.amazonaws.com/container-lambda-dev@{DIGEST}",  # another region
-        f"999999999999.dkr.ecr.eu-west-1.amazonaws.com/container-lambda-dev@{DIGEST}",  # another account
-        f"{REGISTRY}.cn/container-lambda-dev@{DIGEST}",  # another partition's registry
-        f"{ARABIC_INDIC_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/container-lambda-dev@{DIGEST}",
+        f"{REGISTRY}/{PROJECT}-dev:latest",  # a tag, not a digest
+        f"{REGISTRY}/{PROJECT}-prod@{DIGEST}",  # another stack's repository
+        f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{PROJECT}-dev@{DIGEST}",  # another region
+        f"999999999999.dkr.ecr.eu-west-1.amazonaws.com/{PROJECT}-dev@{DIGEST}",  # another account
+        f"{REGISTRY}.cn/{PROJECT}-dev@{DIGEST}",  # another partition's registry
+        f"{ARABIC_INDIC_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/{PROJECT}-dev@{DIGEST}",
         f"docker.io/library/python@{DIGEST}",  # not ECR
-        f"{REGISTRY}/container-lambda-dev@sha256:abc",  # a truncated digest
+        f"{REGISTRY}/{PROJECT}-dev@sha256:abc",  # a truncated digest
     ],
 )
 @pytest.mark.parametrize("variable", ["cache_from", "pinned_image"])
@@ -271,7 +277,7 @@ def test_an_image_that_is_not_this_repository_by_digest_is_refused(image, variab
         variable
     ]
     assert problem.key == f"{name} (environment variable)"
-    assert image in str(error) and f"{REGISTRY}/container-lambda-dev@sha256:<64 hex>" in str(error)
+    assert image in str(error) and f"{REGISTRY}/{PROJECT}-dev@sha256:<64 hex>" in str(error)
     assert error.registered == []
 
 
@@ -324,7 +330,7 @@ def test_the_reserved_names_are_the_developer_guides_list():
 
 
 def test_a_digest_of_this_repository_is_accepted_as_build_cache():
-    image = f"{REGISTRY}/container-lambda-dev@{DIGEST}"
+    image = f"{REGISTRY}/{PROJECT}-dev@{DIGEST}"
     build = run_stack(cache_from=image).one(IMAGE).inputs["build"]
     assert build["cacheFroms"] == [image]
 
@@ -346,7 +352,7 @@ def test_settings_are_frozen_and_named_after_the_keys():
     )
     assert settings.reserved_concurrency_or_none is None and settings.kms_key_arn is None
     assert settings.cors_allow_origins == () and dict(settings.environment) == {}
-    assert settings.prefix == "container-lambda-dev" and settings.dockerfile == "function/Dockerfile"
+    assert settings.prefix == f"{PROJECT}-dev" and settings.dockerfile == "function/Dockerfile"
     assert settings.environment_class == "non-production"
     with pytest.raises(AttributeError, match="memorySize|memory_size"):
         settings.memory_size = 2048  # type: ignore[misc]
@@ -384,7 +390,7 @@ def test_an_unknown_key_the_cli_passes_in_pulumi_config_is_refused(monkeypatch):
 
 
 def test_without_aws_region_the_provider_region_is_asked():
-    image = f"{REGISTRY}/container-lambda-dev@{DIGEST}"
+    image = f"{REGISTRY}/{PROJECT}-dev@{DIGEST}"
     run = run_stack({"aws:region": None}, cache_from=image)  # the mocks' provider is in eu-west-1
     assert "aws:index/getRegion:getRegion" in [token for token, _ in run.calls]
     assert run.one(IMAGE).inputs["build"]["cacheFroms"] == [image]

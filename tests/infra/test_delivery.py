@@ -13,6 +13,7 @@ from infra import delivery, function_contract
 from infra.config import ConfigError
 from infra.deployment_preferences import DEPLOYMENT_PREFERENCES
 from infra.iam_rules import stack_role_path
+from infra.project import PROJECT
 from tests.infra.support import ALIAS, FUNCTION, PERMISSION, ROLE, ROLE_POLICY, ROOT, run_stack
 from tests.support.pulumi_harness import HarnessMocks
 
@@ -51,9 +52,9 @@ def test_by_default_the_alias_moves_all_at_once_after_the_smoke_requests(default
     found = spec(default_run)
     assert found["codeDeploy"] is None
     assert (found["functionName"], found["alias"], found["repositoryName"]) == (
-        "container-lambda-dev",
+        f"{PROJECT}-dev",
         "live",
-        "container-lambda-dev",
+        f"{PROJECT}-dev",
     )
     assert found["targetVersion"] == default_run.one(FUNCTION).state["version"]
     assert found["keepVersions"] == 10  # keepImages
@@ -90,10 +91,10 @@ def test_the_deployment_runs_again_for_each_new_version_and_after_the_alias_exis
 def test_a_sam_preference_shifts_through_codedeploy_watching_every_alarm(preference, config_name):
     run = run_stack({"deploymentPreference": preference})
     application = run.one(APPLICATION).inputs
-    assert (application["name"], application["computePlatform"]) == ("container-lambda-dev", "Lambda")
+    assert (application["name"], application["computePlatform"]) == (f"{PROJECT}-dev", "Lambda")
     group = run.one(GROUP).inputs
     assert group["deploymentConfigName"] == config_name
-    assert group["appName"] == "container-lambda-dev"
+    assert group["appName"] == f"{PROJECT}-dev"
     assert group["deploymentStyle"] == {
         "deploymentOption": "WITH_TRAFFIC_CONTROL",
         "deploymentType": "BLUE_GREEN",
@@ -107,7 +108,7 @@ def test_a_sam_preference_shifts_through_codedeploy_watching_every_alarm(prefere
         a.inputs["name"] for a in run.of_type(ALARM)
     )
     code_deploy = spec(run)["codeDeploy"]
-    assert code_deploy["application"] == "container-lambda-dev"
+    assert code_deploy["application"] == f"{PROJECT}-dev"
     assert code_deploy["deploymentGroup"] == group["deploymentGroupName"]
     # the runner waits at least as long as the configuration shifts
     assert code_deploy["timeoutSeconds"] > DEPLOYMENT_PREFERENCES[preference] * 60
@@ -115,24 +116,24 @@ def test_a_sam_preference_shifts_through_codedeploy_watching_every_alarm(prefere
 
 def test_without_the_bootstrap_the_codedeploy_role_has_no_boundary_either():
     # a first local deploy into an account without the bootstrap: no boundary exists for any role to carry
-    boundary = "arn:aws:iam::123456789012:policy/container-lambda-ci/container-lambda.boundary.dev"
+    boundary = f"arn:aws:iam::123456789012:policy/{PROJECT}-ci/{PROJECT}.boundary.dev"
     run = run_stack(
         {"deploymentPreference": "Canary10Percent5Minutes"}, mocks=HarnessMocks(missing_policies=[boundary])
     )
     roles = {r.inputs["name"]: r.inputs for r in run.of_type(ROLE)}
-    assert set(roles) == {"container-lambda-dev", "container-lambda-dev.codedeploy"}
+    assert set(roles) == {f"{PROJECT}-dev", f"{PROJECT}-dev.codedeploy"}
     assert all("permissionsBoundary" not in inputs for inputs in roles.values()), roles
 
 
 def test_codedeploy_may_shift_only_this_alias_and_read_only_these_alarms():
     run = run_stack({"deploymentPreference": "Canary10Percent5Minutes"})
-    (role,) = [r for r in run.of_type(ROLE) if r.inputs["name"] == "container-lambda-dev.codedeploy"]
+    (role,) = [r for r in run.of_type(ROLE) if r.inputs["name"] == f"{PROJECT}-dev.codedeploy"]
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert [s["Principal"] for s in trust] == [{"Service": "codedeploy.amazonaws.com"}]
     # like every role of the stack: its path and its permissions boundary (infra/iam_rules.py)
     assert role.inputs["path"] == stack_role_path("dev")
     assert role.inputs["permissionsBoundary"] == run.named("function-role").inputs["permissionsBoundary"]
-    (policy,) = [p for p in run.of_type(ROLE_POLICY) if p.inputs["role"] == "container-lambda-dev.codedeploy"]
+    (policy,) = [p for p in run.of_type(ROLE_POLICY) if p.inputs["role"] == f"{PROJECT}-dev.codedeploy"]
     statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
     function_arn = run.one(FUNCTION).state["arn"]
     assert statements["ShiftTheAlias"]["Resource"] == [function_arn, f"{function_arn}:*"]

@@ -179,6 +179,9 @@ def test_all_at_once_protects_smokes_moves_the_alias_and_prunes(fakes):
         ({"statusCode": 500, "body": "boom"}, None, "ok.json: status 500, expected 200"),
         ({"statusCode": 200, "body": "other"}, None, "ok.json: body does not contain 'fine'"),
         ({"errorMessage": "crash"}, "Unhandled", "ok.json: function error Unhandled"),
+        ({"statusCode": "200", "body": "all fine"}, None, "ok.json: status 500, expected 200"),
+        ({"statusCode": 200, "body": {"all": "fine"}}, None, "body must be a string"),
+        ({"plain": "json"}, None, "ok.json: body does not contain 'fine'"),
     ],
 )
 def test_a_failed_smoke_request_moves_no_traffic(fakes, response, error, reported):
@@ -192,6 +195,22 @@ def test_a_failed_smoke_request_moves_no_traffic(fakes, response, error, reporte
             spec(application="app", deployment_group="group"), fakes.lambda_, fakes.ecr, fakes.codedeploy
         )
     assert reported in str(failure.value)
+    fakes.done()
+
+
+@pytest.mark.parametrize("answer", [{"status": "all fine"}, "all fine"])
+def test_a_version_answering_plain_json_passes_as_api_gateway_infers_200(fakes, answer):
+    fakes.expect_alias("3")
+    fakes.expect_protect("4")
+    fakes.expect_invoke("4", OK_EVENT, answer)
+    fakes.expect_invoke("4", BAD_EVENT, {"statusCode": 400, "body": "{}"})
+    fakes.lam.add_response(
+        "update_alias",
+        {"Name": "live", "FunctionVersion": "4"},
+        {"FunctionName": FUNCTION, "Name": "live", "FunctionVersion": "4", "RoutingConfig": {}},
+    )
+    fakes.expect_prune("4", ["3", "4"], deleted=[])
+    runner.run(spec(), fakes.lambda_, fakes.ecr, None)
     fakes.done()
 
 

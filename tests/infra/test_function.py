@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from infra.project import PROJECT
 from tests.infra.support import (
     ALIAS,
     ATTACHMENT,
@@ -21,9 +22,9 @@ from tests.infra.support import (
 )
 from tests.support.pulumi_harness import HarnessMocks
 
-LOG_GROUP_ARN = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/container-lambda-dev"
-READ_ONLY = "arn:aws:iam::123456789012:policy/container-lambda/team/reads-the-table"
-OWN_POLICY = "arn:aws:iam::123456789012:policy/container-lambda/team/reads-the-bucket"
+LOG_GROUP_ARN = f"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/{PROJECT}-dev"
+READ_ONLY = f"arn:aws:iam::123456789012:policy/{PROJECT}/team/reads-the-table"
+OWN_POLICY = f"arn:aws:iam::123456789012:policy/{PROJECT}/team/reads-the-bucket"
 
 
 def statements(run) -> list[dict]:
@@ -32,7 +33,7 @@ def statements(run) -> list[dict]:
 
 def test_the_role_is_trusted_by_lambda_only(default_run):
     role = default_run.one(ROLE).inputs
-    assert role["name"] == "container-lambda-dev" and role["path"] == "/container-lambda/dev/"
+    assert role["name"] == f"{PROJECT}-dev" and role["path"] == f"/{PROJECT}/dev/"
     (statement,) = policy_document(default_run.one(ROLE), "assumeRolePolicy")["Statement"]
     assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
     assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
@@ -43,12 +44,11 @@ def test_the_role_carries_the_stacks_permissions_boundary(default_run):
     # the bootstrap's deploy role may create the role only with this boundary (infra/iam_rules.py)
     role = default_run.one(ROLE).inputs
     assert (
-        role["permissionsBoundary"]
-        == "arn:aws:iam::123456789012:policy/container-lambda-ci/container-lambda.boundary.dev"
+        role["permissionsBoundary"] == f"arn:aws:iam::123456789012:policy/{PROJECT}-ci/{PROJECT}.boundary.dev"
     )
 
 
-BOUNDARY = "arn:aws:iam::123456789012:policy/container-lambda-ci/container-lambda.boundary.dev"
+BOUNDARY = f"arn:aws:iam::123456789012:policy/{PROJECT}-ci/{PROJECT}.boundary.dev"
 
 
 def test_without_the_bootstrap_the_role_has_no_boundary_and_a_warning_says_why(caplog):
@@ -71,7 +71,7 @@ def test_any_other_failure_of_the_boundary_lookup_stops_the_program():
 
 def test_the_inline_policy_writes_to_its_own_log_group_only(default_run):
     policy = default_run.one(ROLE_POLICY)
-    assert policy.inputs["role"] == "container-lambda-dev"
+    assert policy.inputs["role"] == f"{PROJECT}-dev"
     logs = [s for s in statements(default_run) if any(a.startswith("logs:") for a in s["Action"])]
     assert logs == [
         {
@@ -111,14 +111,14 @@ def test_without_tracing_there_is_no_xray_permission():
 
 
 def test_the_log_group_exists_before_the_function_with_retention(default_run):
-    group = log_group(default_run, "/aws/lambda/container-lambda-dev")
+    group = log_group(default_run, f"/aws/lambda/{PROJECT}-dev")
     assert group.inputs["retentionInDays"] == 14
     function = default_run.one(FUNCTION)
     assert group.urn in function.depends_on
     assert default_run.one(ROLE_POLICY).urn in function.depends_on
     assert function.inputs["loggingConfig"] == {
         "logFormat": "JSON",
-        "logGroup": "/aws/lambda/container-lambda-dev",
+        "logGroup": f"/aws/lambda/{PROJECT}-dev",
         "applicationLogLevel": "INFO",
         "systemLogLevel": "INFO",
     }
@@ -131,9 +131,9 @@ def test_log_retention_is_configurable():
 
 def test_the_function_defaults(default_run):
     function = default_run.one(FUNCTION).inputs
-    assert function["name"] == "container-lambda-dev"
+    assert function["name"] == f"{PROJECT}-dev"
     assert function["packageType"] == "Image"
-    assert function["role"] == "arn:aws:iam::123456789012:role/container-lambda/dev/container-lambda-dev"
+    assert function["role"] == f"arn:aws:iam::123456789012:role/{PROJECT}/dev/{PROJECT}-dev"
     assert (function["memorySize"], function["timeout"]) == (1024, 29)
     assert function["ephemeralStorage"] == {"size": 512}
     assert function["reservedConcurrentExecutions"] == -1  # unreserved
@@ -186,12 +186,11 @@ def test_log_levels_set_the_logging_config_and_powertools(level, system, powerto
 
 def test_powertools_reads_the_level_the_program_sets(monkeypatch):
     """POWERTOOLS_LOG_LEVEL is a level Powertools' Logger accepts, and Powertools finds it consistent with the
-    level Lambda passes as AWS_LAMBDA_LOG_LEVEL (it warns when they disagree). Powertools is the function's
-    choice: installed with the function's requirements, absent for a function that does not use it."""
+    level Lambda passes as AWS_LAMBDA_LOG_LEVEL (it warns when they disagree). Powertools is the platform's
+    test dependency here (requirements-dev.txt): whether the function uses it is the function's choice."""
     import warnings
 
-    powertools = pytest.importorskip("aws_lambda_powertools", reason="the function does not use Powertools")
-    Logger = powertools.Logger
+    from aws_lambda_powertools import Logger
 
     for level, python_level in (
         ("TRACE", 0),
@@ -214,7 +213,7 @@ def test_powertools_reads_the_level_the_program_sets(monkeypatch):
 def test_extra_policies_are_attached_to_the_role_and_nothing_else_changes(default_run):
     run = run_stack({"extraPolicyArns": [READ_ONLY, OWN_POLICY]})
     attached = sorted((a.inputs["role"], a.inputs["policyArn"]) for a in run.of_type(ATTACHMENT))
-    assert attached == [("container-lambda-dev", OWN_POLICY), ("container-lambda-dev", READ_ONLY)]
+    assert attached == [(f"{PROJECT}-dev", OWN_POLICY), (f"{PROJECT}-dev", READ_ONLY)]
     assert run.one(ROLE_POLICY).inputs == default_run.one(ROLE_POLICY).inputs
     assert {a.urn for a in run.of_type(ATTACHMENT)} <= set(run.one(FUNCTION).depends_on)
 
@@ -236,7 +235,7 @@ def test_every_stack_publishes_a_version_behind_the_alias_live(config):
     function = run.one(FUNCTION)
     assert function.inputs["publish"] is True
     alias = run.one(ALIAS)
-    assert alias.inputs["name"] == "live" and alias.inputs["functionName"] == "container-lambda-dev"
+    assert alias.inputs["name"] == "live" and alias.inputs["functionName"] == f"{PROJECT}-dev"
     assert alias.inputs["functionVersion"] == function.state["version"] == "1"
     # after its creation only the deployment moves the alias (CodeDeploy's shifts are never reverted)
     assert set(alias.ignore_changes) == {"functionVersion", "routingConfig"}
@@ -245,7 +244,7 @@ def test_every_stack_publishes_a_version_behind_the_alias_live(config):
 def test_provisioned_concurrency_stays_on_the_alias(provisioned_run):
     config = provisioned_run.one(PROVISIONED).inputs
     assert config == {
-        "functionName": "container-lambda-dev",
+        "functionName": f"{PROJECT}-dev",
         "qualifier": "live",
         "provisionedConcurrentExecutions": 3,
     }
@@ -255,7 +254,7 @@ def test_provisioned_concurrency_stays_on_the_alias(provisioned_run):
 def test_the_api_always_invokes_the_alias(config):
     provisioned_run = run_stack(config)
     alias_arn = provisioned_run.one(ALIAS).state["arn"]
-    assert alias_arn.endswith(":function:container-lambda-dev:live")
+    assert alias_arn.endswith(f":function:{PROJECT}-dev:live")
     integration = provisioned_run.one("aws:apigatewayv2/integration:Integration").inputs
     assert integration["integrationUri"] == provisioned_run.one(ALIAS).state["invokeArn"]
     assert provisioned_run.outputs["invokeArn"] == provisioned_run.one(ALIAS).state["invokeArn"]
@@ -268,6 +267,6 @@ def test_the_api_always_invokes_the_alias(config):
 
 
 def test_the_function_children_belong_to_the_component(provisioned_run):
-    (component,) = provisioned_run.of_type("container-lambda:infra:Function")
+    (component,) = provisioned_run.of_type(f"{PROJECT}:infra:Function")
     children = {r.typ for r in provisioned_run.children_of(component)}
     assert children == {LOG_GROUP, ROLE, ROLE_POLICY, FUNCTION, ALIAS, PROVISIONED}

@@ -7,12 +7,13 @@ import json
 
 import pytest
 
+from infra.project import PROJECT
 from tests.infra.support import API, INTEGRATION, PERMISSION, ROUTE, STAGE, log_group, run_stack
 
 
 def test_the_api_is_an_http_api_without_cors_by_default(default_run):
     api = default_run.one(API).inputs
-    assert api["protocolType"] == "HTTP" and api["name"] == "container-lambda-dev"
+    assert api["protocolType"] == "HTTP" and api["name"] == f"{PROJECT}-dev"
     assert "corsConfiguration" not in api
 
 
@@ -45,7 +46,7 @@ def test_the_default_route_targets_the_integration(default_run):
 def test_the_default_stage_auto_deploys_with_json_access_logs(default_run):
     stage = default_run.one(STAGE).inputs
     assert stage["name"] == "$default" and stage["autoDeploy"] is True
-    group = log_group(default_run, "/aws/apigateway/container-lambda-dev")
+    group = log_group(default_run, f"/aws/apigateway/{PROJECT}-dev")
     assert group.inputs["retentionInDays"] == 14
     settings = stage["accessLogSettings"]
     assert settings["destinationArn"] == group.state["arn"]
@@ -102,12 +103,12 @@ def test_the_stage_throttles_by_default_and_as_configured(default_run):
 
 
 def test_the_permission_lets_only_this_api_invoke_the_function(default_run):
-    (api_component,) = default_run.of_type("container-lambda:infra:HttpApi")
+    (api_component,) = default_run.of_type(f"{PROJECT}:infra:HttpApi")
     (permission,) = [r.inputs for r in default_run.children_of(api_component) if r.typ == PERMISSION]
     execution_arn = default_run.one(API).state["executionArn"]
     assert permission["action"] == "lambda:InvokeFunction"
     assert permission["principal"] == "apigateway.amazonaws.com"
-    assert permission["function"] == "container-lambda-dev"
+    assert permission["function"] == f"{PROJECT}-dev"
     assert permission["sourceArn"] == f"{execution_arn}/*/*"
     assert execution_arn.startswith("arn:aws:execute-api:eu-west-1:123456789012:")
     assert permission["qualifier"] == "live"  # the API invokes the alias, never $LATEST
@@ -120,6 +121,6 @@ def test_the_api_url_is_the_https_endpoint_of_the_default_stage(default_run):
 
 
 def test_the_api_children_belong_to_the_component(default_run):
-    (component,) = default_run.of_type("container-lambda:infra:HttpApi")
+    (component,) = default_run.of_type(f"{PROJECT}:infra:HttpApi")
     children = {r.typ for r in default_run.children_of(component)}
     assert children == {API, INTEGRATION, ROUTE, STAGE, PERMISSION, "aws:cloudwatch/logGroup:LogGroup"}

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from infra.project import PROJECT
 from tests.infra.support import run_stack
 from tests.support.pulumi_harness import ACCOUNT, REGION
 
@@ -18,7 +19,7 @@ API = "aws:apigatewayv2/api:Api"
 
 
 def alarms(run) -> dict[str, dict]:
-    return {a.inputs["name"].removeprefix("container-lambda-dev."): a.inputs for a in run.of_type(ALARM)}
+    return {a.inputs["name"].removeprefix(f"{PROJECT}-dev."): a.inputs for a in run.of_type(ALARM)}
 
 
 def test_the_default_alarms_watch_the_function_and_the_api(default_run):
@@ -27,9 +28,9 @@ def test_the_default_alarms_watch_the_function_and_the_api(default_run):
     api_id = default_run.one(API).id
     watched = {name: (a["namespace"], a["metricName"], a["dimensions"]) for name, a in found.items()}
     assert watched == {
-        "errors": ("AWS/Lambda", "Errors", {"FunctionName": "container-lambda-dev"}),
-        "throttles": ("AWS/Lambda", "Throttles", {"FunctionName": "container-lambda-dev"}),
-        "duration": ("AWS/Lambda", "Duration", {"FunctionName": "container-lambda-dev"}),
+        "errors": ("AWS/Lambda", "Errors", {"FunctionName": f"{PROJECT}-dev"}),
+        "throttles": ("AWS/Lambda", "Throttles", {"FunctionName": f"{PROJECT}-dev"}),
+        "duration": ("AWS/Lambda", "Duration", {"FunctionName": f"{PROJECT}-dev"}),
         # HTTP APIs publish `5xx` with the dimension ApiId (REST APIs: 5XXError, ApiName)
         "5xx": ("AWS/ApiGateway", "5xx", {"ApiId": api_id}),
     }
@@ -49,7 +50,7 @@ def test_the_default_thresholds(default_run):
 
 def test_every_alarm_notifies_the_stack_topic_and_the_topic_is_an_output(default_run):
     topic = default_run.one(TOPIC)
-    assert topic.inputs["name"] == "container-lambda-dev_alarms"
+    assert topic.inputs["name"] == f"{PROJECT}-dev_alarms"
     for alarm in default_run.of_type(ALARM):
         assert alarm.inputs["alarmActions"] == [topic.state["arn"]], alarm.name
         assert alarm.inputs["okActions"] == [topic.state["arn"]], alarm.name
@@ -63,11 +64,11 @@ def test_only_this_stacks_alarms_may_publish_to_the_topic(default_run):
     assert statement["Action"] == "sns:Publish"
     assert statement["Resource"] == default_run.one(TOPIC).state["arn"]
     assert statement["Condition"] == {
-        "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:container-lambda-dev.*"},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{PROJECT}-dev.*"},
         "StringEquals": {"aws:SourceAccount": ACCOUNT},
     }
     names = [a.inputs["name"] for a in default_run.of_type(ALARM)]
-    assert all(name.startswith("container-lambda-dev.") for name in names)
+    assert all(name.startswith(f"{PROJECT}-dev.") for name in names)
 
 
 def test_a_reservation_adds_the_concurrency_alarm_near_it():
@@ -87,7 +88,7 @@ def test_the_duration_threshold_follows_the_timeout():
 
 def test_the_dashboard_shows_the_function_the_api_and_the_alarms(default_run):
     board = default_run.one(DASHBOARD)
-    assert board.inputs["dashboardName"] == "container-lambda-dev"
+    assert board.inputs["dashboardName"] == f"{PROJECT}-dev"
     widgets = json.loads(board.inputs["dashboardBody"])["widgets"]
     metrics = set()
     stats = set()
@@ -117,7 +118,7 @@ def test_the_dashboard_shows_the_function_the_api_and_the_alarms(default_run):
 def test_the_dashboard_url_opens_it_in_the_console(default_run):
     assert default_run.outputs["dashboardUrl"] == (
         f"https://{REGION}.console.aws.amazon.com/cloudwatch/home?region={REGION}"
-        "#dashboards:name=container-lambda-dev"
+        f"#dashboards:name={PROJECT}-dev"
     )
 
 

@@ -30,7 +30,7 @@ VARIANTS = {
     "provisioned": {"provisionedConcurrency": 2, "reservedConcurrency": 5},
     "cors": {"corsAllowOrigins": ["https://app.example.com"]},
     "kms": {"kmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
-    "extra-policies": {"extraPolicyArns": ["arn:aws:iam::123456789012:policy/container-lambda/reads"]},
+    "extra-policies": {"extraPolicyArns": [f"arn:aws:iam::123456789012:policy/{PROJECT}/reads"]},
     "environment": {"environment": {"POWERTOOLS_SERVICE_NAME": "orders"}},
     "canary": {"deploymentPreference": "Canary10Percent5Minutes", "alarmEmail": "ops@example.org"},
 }

@@ -59,15 +59,26 @@ def test_the_command_line_prints_the_project_name():
     assert result.stdout.strip() == project.PROJECT
 
 
-# scripts/local.py puts function/ on the path to import the handler the way Lambda imports it from the task
-# root (LAMBDA_TASK_ROOT is on the runtime's sys.path): the emulation of the runtime, not a way to the library.
-SYS_PATH_AS_THE_RUNTIME = {"scripts/local.py"}
+# infra/python_host.py runs in the function's own interpreter and puts function/ on the path to import the
+# handler the way Lambda imports it from the task root (LAMBDA_TASK_ROOT is on the runtime's sys.path): the
+# emulation of the runtime, not a way to the library.
+SYS_PATH_AS_THE_RUNTIME = {"infra/python_host.py"}
 
 
 def test_no_module_outside_function_and_tests_edits_sys_path():
     """The platform's library is a package (pyproject.toml): the program, scripts/, the bootstrap and the
     policy pack import it without editing the import path."""
-    skipped = {"function", "tests", "venv", ".venv-checkov", ".venv-bench", ".tools", "node_modules", ".git"}
+    skipped = {
+        "function",
+        "tests",
+        "venv",
+        ".venv-function",
+        ".venv-checkov",
+        ".venv-bench",
+        ".tools",
+        "node_modules",
+        ".git",
+    }
     files = []
     for directory, subdirectories, names in os.walk(project.ROOT):
         subdirectories[:] = [name for name in subdirectories if name not in skipped]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from infra.config import ConfigError
+from infra.project import PROJECT
 from tests.infra.support import FUNCTION, IMAGE, LIFECYCLE, REPOSITORY, ROOT, run_stack
 from tests.support.pulumi_harness import HarnessMocks, run_program
 from tests.support.second_dockerfile import second_dockerfile
@@ -18,7 +19,7 @@ KMS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-123456
 
 def test_repository_scans_on_push_with_immutable_tags_and_aes256(default_run):
     repo = default_run.one(REPOSITORY).inputs
-    assert repo["name"] == "container-lambda-dev"
+    assert repo["name"] == f"{PROJECT}-dev"
     assert repo["imageScanningConfiguration"] == {"scanOnPush": True}
     assert repo["imageTagMutability"] == "IMMUTABLE"
     assert repo["encryptionConfigurations"] == [{"encryptionType": "AES256"}]
@@ -74,7 +75,7 @@ def expired_by(policy: dict, images: list[dict], now_days: int) -> set[str]:
 def test_the_lifecycle_never_expires_an_image_a_published_version_runs(keep):
     run = run_stack({"keepImages": keep})
     lifecycle = run.one(LIFECYCLE)
-    assert lifecycle.inputs["repository"] == "container-lambda-dev"
+    assert lifecycle.inputs["repository"] == f"{PROJECT}-dev"
     policy = json.loads(lifecycle.inputs["policy"])
     # 40 builds over 40 days; the deployment tagged the images of five versions, among them the oldest build
     # (a rollback to old sources reuses its image) and the build of day 5; two untagged leftovers
@@ -134,7 +135,7 @@ def test_the_image_is_pushed_to_the_repository_with_a_content_tag_never_latest(d
 
 
 def test_the_build_cache_never_changes_the_tag_nor_replaces_the_image(default_run):
-    deployed = f"{REGISTRY_HOST}/container-lambda-dev@{DEPLOYED}"
+    deployed = f"{REGISTRY_HOST}/{PROJECT}-dev@{DEPLOYED}"
     cached = run_stack(cache_from=deployed).one(IMAGE)
     assert cached.inputs["build"]["cacheFroms"] == [deployed]
     assert cached.inputs["name"] == default_run.one(IMAGE).inputs["name"]
@@ -187,12 +188,12 @@ def test_the_docker_provider_knows_the_registry_address_only(default_run):
 def test_the_function_runs_the_pushed_digest_never_a_tag(default_run):
     image = default_run.one(IMAGE)
     image_uri = default_run.one(FUNCTION).inputs["imageUri"]
-    assert image_uri == f"{REGISTRY_HOST}/container-lambda-dev@{image.state['sha256Digest']}"
+    assert image_uri == f"{REGISTRY_HOST}/{PROJECT}-dev@{image.state['sha256Digest']}"
     assert default_run.outputs["imageUri"] == image_uri
 
 
 def test_the_registry_children_belong_to_the_component(default_run):
-    (component,) = default_run.of_type("container-lambda:infra:ImageRegistry")
+    (component,) = default_run.of_type(f"{PROJECT}:infra:ImageRegistry")
     children = {r.typ for r in default_run.children_of(component)}
     assert children == {REPOSITORY, LIFECYCLE, IMAGE, "pulumi:providers:docker"}
 
@@ -213,7 +214,7 @@ def registrations(run) -> list[tuple[str, str, object]]:
 
 
 def test_a_first_deployment_asks_ecr_for_the_tag_then_builds(default_run):
-    assert ("aws:ecr/getImages:getImages", {"repositoryName": "container-lambda-dev"}) in default_run.calls
+    assert ("aws:ecr/getImages:getImages", {"repositoryName": f"{PROJECT}-dev"}) in default_run.calls
     assert default_run.one(IMAGE).ignore_changes == ["build.cacheFroms"]
 
 
@@ -221,15 +222,15 @@ def test_a_second_run_with_the_first_runs_image_in_ecr_registers_exactly_the_sam
     first = run_stack()
     pushed = first.one(IMAGE)
     tag = pushed.inputs["name"].rsplit(":", 1)[1]
-    second = run_stack(ecr_images={"container-lambda-dev": {tag: pushed.state["sha256Digest"]}})
+    second = run_stack(ecr_images={f"{PROJECT}-dev": {tag: pushed.state["sha256Digest"]}})
     assert registrations(second) == registrations(first), "a second `pulumi up` would plan a change"
     assert second.outputs == first.outputs
 
 
 def test_an_image_already_in_ecr_under_the_content_tag_runs_and_nothing_is_rebuilt():
     older = {"0" * 32: "sha256:" + "0" * 64}
-    run = run_stack(ecr_images={"container-lambda-dev": {content_tag(): DEPLOYED} | older})
-    image_uri = f"{REGISTRY_HOST}/container-lambda-dev@{DEPLOYED}"
+    run = run_stack(ecr_images={f"{PROJECT}-dev": {content_tag(): DEPLOYED} | older})
+    image_uri = f"{REGISTRY_HOST}/{PROJECT}-dev@{DEPLOYED}"
     assert run.one(FUNCTION).inputs["imageUri"] == image_uri
     assert run.outputs["imageUri"] == image_uri
     # whatever image resource the state holds (another tag after a rollback) stays as it is: no build
@@ -237,7 +238,7 @@ def test_an_image_already_in_ecr_under_the_content_tag_runs_and_nothing_is_rebui
 
 
 def test_an_image_under_other_tags_only_does_not_stop_the_build():
-    run = run_stack(ecr_images={"container-lambda-dev": {"0" * 32: DEPLOYED}})
+    run = run_stack(ecr_images={f"{PROJECT}-dev": {"0" * 32: DEPLOYED}})
     image = run.one(IMAGE)
     assert run.one(FUNCTION).inputs["imageUri"].endswith(image.state["sha256Digest"])
     assert image.ignore_changes == ["build.cacheFroms"]
@@ -252,7 +253,7 @@ def run_with_ecr_failure(reason: str):
     return run_program(
         ROOT,
         {"aws:region": "eu-west-1"},
-        project="container-lambda",
+        project=f"{PROJECT}",
         mocks=HarnessMocks(extra_calls={"aws:ecr/getImages:getImages": failing}),
         env={"CONTAINER_LAMBDA_CACHE_FROM": None, "CONTAINER_LAMBDA_IMAGE_URI": None},
     )
@@ -264,7 +265,7 @@ def run_with_ecr_failure(reason: str):
         # the provider's own text: its data source hides the AWS error code behind retry.NotFoundError
         "reading ECR Images: couldn't find resource",
         # the AWS error code, should a provider version pass it through
-        "RepositoryNotFoundException: The repository with name 'container-lambda-dev' does not exist",
+        f"RepositoryNotFoundException: The repository with name '{PROJECT}-dev' does not exist",
     ],
 )
 def test_a_missing_repository_is_a_first_deployment_that_builds(reason):
@@ -278,7 +279,7 @@ def test_an_ecr_error_other_than_a_missing_repository_stops_the_program():
 
 
 def test_a_pinned_image_runs_without_a_build_or_a_lookup():
-    pinned = f"{REGISTRY_HOST}/container-lambda-dev@{DEPLOYED}"
+    pinned = f"{REGISTRY_HOST}/{PROJECT}-dev@{DEPLOYED}"
     run = run_stack(pinned_image=pinned)
     assert run.of_type(IMAGE) == [] and run.of_type("pulumi:providers:docker") == []
     assert not [token for token, _ in run.calls if token == "aws:ecr/getImages:getImages"]
@@ -289,8 +290,8 @@ def test_a_pinned_image_runs_without_a_build_or_a_lookup():
 @pytest.mark.parametrize(
     "image",
     [
-        f"{REGISTRY_HOST}/container-lambda-dev:latest",
-        f"{REGISTRY_HOST}/container-lambda-prod@{DEPLOYED}",
+        f"{REGISTRY_HOST}/{PROJECT}-dev:latest",
+        f"{REGISTRY_HOST}/{PROJECT}-prod@{DEPLOYED}",
     ],
 )
 def test_a_pinned_image_must_be_this_repository_by_digest(image):

@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 
 from infra.config import NAMESPACE, ConfigError
+from infra.project import PROJECT
 from tests.infra.support import FUNCTION, ROLE_POLICY, policy_document, run_stack
 from tests.support.iam import decide
 
 PASSWORD = "hunter2-s3cr3t"
-SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:container-lambda/dev/db-AbCdEf"
-OTHER_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:container-lambda/dev/admin-ZyXwVu"
-PARAMETER_ARN = "arn:aws:ssm:eu-west-1:123456789012:parameter/container-lambda/dev/api-token"
+SECRET_ARN = f"arn:aws:secretsmanager:eu-west-1:123456789012:secret:{PROJECT}/dev/db-AbCdEf"
+OTHER_SECRET = f"arn:aws:secretsmanager:eu-west-1:123456789012:secret:{PROJECT}/dev/admin-ZyXwVu"
+PARAMETER_ARN = f"arn:aws:ssm:eu-west-1:123456789012:parameter/{PROJECT}/dev/api-token"
 KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 OTHER_KEY = "arn:aws:kms:eu-west-1:123456789012:key/99999999-12ab-34cd-56ef-1234567890ab"
 
@@ -77,7 +78,7 @@ def test_an_invalid_secret_is_reported_without_its_value():
     assert f"{NAMESPACE}:environment = [secret]" in str(caught.value)
 
 
-@pytest.mark.parametrize("key", ["enviroment", "containerlambda:environment"])
+@pytest.mark.parametrize("key", ["enviroment", f"{NAMESPACE}x:environment"])
 def test_a_misspelt_secret_key_is_reported_without_its_value(key):
     with pytest.raises(ConfigError) as caught:
         run_stack({key: {"DATABASE_URL": PASSWORD}}, secrets=(key,))
@@ -96,7 +97,7 @@ def test_only_environment_may_be_secret():
 def test_a_secure_value_in_a_stack_file_is_a_secret(tmp_path):
     stack_file = tmp_path / "Pulumi.dev.yaml"
     stack_file.write_text(
-        "config:\n  aws:region: eu-west-1\n  container-lambda:environment:\n"
+        f"config:\n  aws:region: eu-west-1\n  {PROJECT}:environment:\n"
         "    DATABASE_URL:\n      secure: v1:abc:def\n"
     )
     function = run_stack(stack_file=stack_file).one(FUNCTION)

@@ -1,14 +1,15 @@
 """Every committed Pulumi.<stack>.yaml passes the program's own settings validation (bad values, unknown or
-misspelt keys fail `make check`, not the stack's `pulumi up`); each value it sets reaches the resources."""
+misspelt keys fail `make check`, not the stack's `pulumi up`), whichever keys it sets: each key's way to the
+resources is tested with its example (tests/infra/test_config.py)."""
 
 from __future__ import annotations
 
 import pytest
 import yaml
 
-from infra.config import ConfigError
+from infra.config import NAMESPACE, ConfigError
 from infra.outputs import OUTPUTS
-from tests.infra.support import FUNCTION, ROOT, run_stack
+from tests.infra.support import ROOT, run_stack
 
 STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))
 
@@ -35,39 +36,20 @@ def test_a_committed_stack_file_passes_the_program_validation(stack_file):
 def test_a_bad_stack_file_fails_with_every_problem(tmp_path):
     bad = tmp_path / "Pulumi.prod.yaml"
     bad.write_text(
-        "config:\n  aws:region: eu-west-1\n  container-lambda:memorySize: 99999\n"
-        "  container-lambda:memorysize: 512\n"
+        f"config:\n  aws:region: eu-west-1\n  {NAMESPACE}:memorySize: 99999\n  {NAMESPACE}:memorysize: 512\n"
     )
     with pytest.raises(ConfigError) as caught:
         run_stack(stack="prod", stack_file=bad)
     assert sorted(p.key for p in caught.value.problems) == [
-        "container-lambda:memorySize",
-        "container-lambda:memorysize",
+        f"{NAMESPACE}:memorySize",
+        f"{NAMESPACE}:memorysize",
     ]
 
 
-def test_the_dev_stack_file_values_reach_the_function():
-    stack_file = ROOT / "Pulumi.dev.yaml"
-    declared = yaml.safe_load(stack_file.read_text())["config"]
-    run = run_stack(stack_file=stack_file)
-    function = run.one(FUNCTION).inputs
-    applied = {  # each value the stack file sets, as the program applied it
-        "container-lambda:architecture": lambda: function["architectures"][0],
-        "container-lambda:memorySize": lambda: function["memorySize"],
-        "container-lambda:logRetentionDays": lambda: one_value(
-            {g.inputs["retentionInDays"] for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")}
-        ),
-        "container-lambda:environment": lambda: {
-            k: v for k, v in function["environment"]["variables"].items() if k != "POWERTOOLS_LOG_LEVEL"
-        },
-        "container-lambda:environmentClass": lambda: function["tags"]["EnvironmentClass"],
-    }
-    for key, value in declared.items():
-        if key != "aws:region":
-            assert key in applied, f"add a check of {key} to this test"
-            assert applied[key]() == value, key
-
-
-def one_value(values: set):
-    (value,) = values
-    return value
+def test_keys_left_under_an_old_project_name_are_named_for_renaming(tmp_path):
+    stale = tmp_path / "Pulumi.dev.yaml"
+    stale.write_text("config:\n  aws:region: eu-west-1\n  former-name:memorySize: 2048\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        run_stack(stack_file=stale)
+    (problem,) = caught.value.problems
+    assert problem.key == "former-name:memorySize" and f"did you mean {NAMESPACE}:memorySize?" in str(problem)

@@ -1,7 +1,8 @@
 """The local tools (scripts/local.py): in-process invoke, the HTTP server, the emulator client.
 
 They run any function that keeps the contract, so these tests use a function of their own, written into a
-temporary directory: a handler that echoes what it received.
+temporary directory: a handler that echoes what it received, run in its own process by infra/python_host.py
+with this interpreter standing in for the function's own environment.
 """
 
 from __future__ import annotations
@@ -23,11 +24,27 @@ from scripts import local
 from tests.support.http import serving
 
 ECHO = """
-import base64, json
+import base64, importlib.util, json, os, time
 
 def handler(event, context):
     method = event["requestContext"]["http"]["method"]
-    if event["rawPath"] != "/echo":
+    if event["rawPath"] == "/plain":
+        return {"plain": True, "platformImportable": importlib.util.find_spec("infra") is not None}
+    if event["rawPath"] == "/text":
+        return "just text"
+    if event["rawPath"] == "/raise":
+        raise KeyError("boom")
+    if event["rawPath"] == "/bad-status":
+        return {"statusCode": "two hundred", "body": "x"}
+    if event["rawPath"] == "/cookies":
+        return {"statusCode": 204, "cookies": ["a=1", "b=2; Secure"]}
+    if event["rawPath"] == "/sleep":
+        time.sleep(5)
+    if event["rawPath"] == "/exit":
+        os._exit(3)
+    if event["rawPath"] == "/print":
+        print("a log line, not the answer")
+    if event["rawPath"] not in ("/echo", "/print"):
         return {"statusCode": 404, "headers": {"Content-Type": "application/json"},
                 "body": json.dumps({"error": "no such path"}), "isBase64Encoded": False}
     body = event.get("body") or ""
@@ -52,21 +69,26 @@ def function_dir(tmp_path: Path) -> Path:
     directory = tmp_path / "function"
     (directory / "events").mkdir(parents=True)
     (directory / "Dockerfile").write_text('FROM scratch\nCMD ["echo_app.handler"]\n', encoding="utf-8")
+    (directory / "function.json").write_text('{"inProcess": "python"}', encoding="utf-8")
     (directory / "echo_app.py").write_text(ECHO, encoding="utf-8")
     events = {"echo.json": event("POST", "/echo", "hi"), "missing.json": event("GET", "/nope")}
     for name, content in events.items():
         (directory / "events" / name).write_text(json.dumps(content), encoding="utf-8")
     expected = {"echo.json": {"status": 200, "contains": '"body": "hi"'}, "missing.json": 404}
     (directory / "events" / "expected-status.json").write_text(json.dumps(expected), encoding="utf-8")
-    yield directory
-    sys.modules.pop("echo_app", None)
-    if str(directory) in sys.path:
-        sys.path.remove(str(directory))
+    return directory
+
+
+def run_local(*argv: str) -> int:
+    """local.main with this interpreter as the function's own."""
+    return local.main([*argv, "--python", sys.executable] if argv[0] in ("invoke", "serve") else list(argv))
 
 
 @pytest.fixture
 def echo(function_dir: Path):
-    return local.load_handler(local.handler_name(function_dir / "Dockerfile"), function_dir)
+    handler = local.handler_name(function_dir / "Dockerfile")
+    with local.FunctionProcess(Path(sys.executable), handler, function_dir, timeout=2) as function:
+        yield function
 
 
 def request(url: str, data: bytes | None = None, method: str | None = None, headers: dict | None = None):
@@ -181,17 +203,7 @@ def test_serve_says_the_port_is_in_use(function_dir, capsys):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        code = local.main(
-            [
-                "serve",
-                "--port",
-                str(port),
-                "--function-dir",
-                str(function_dir),
-                "--handler",
-                "echo_app.handler",
-            ]
-        )
+        code = run_local("serve", "--port", str(port), "--function-dir", str(function_dir))
     assert code == 2
     assert f"127.0.0.1:{port}: port in use" in capsys.readouterr().err
 
@@ -206,9 +218,9 @@ def test_invoke_checks_every_event_against_its_expected_status(function_dir, cap
         "--handler",
         "echo_app.handler",
     ]
-    assert local.main(argv) == 0
+    assert run_local(*argv) == 0
     out = capsys.readouterr().out
-    assert "== echo.json\n" in out and "== missing.json\n" in out
+    assert "== echo.json: 200\n" in out and "== missing.json: 404\n" in out
 
 
 def test_invoke_fails_on_a_wrong_status_and_says_which(function_dir, capsys):
@@ -222,16 +234,16 @@ def test_invoke_fails_on_a_wrong_status_and_says_which(function_dir, capsys):
         "--handler",
         "echo_app.handler",
     ]
-    assert local.main(argv) == 1
-    assert "== echo.json: FAILED, echo.json: status 200, expected 201" in capsys.readouterr().out
+    assert run_local(*argv) == 1
+    assert "== echo.json: 200 FAILED, echo.json: status 200, expected 201" in capsys.readouterr().out
 
 
 def test_invoke_fails_when_the_body_misses_the_expected_text(function_dir, capsys):
     expected = '{"echo.json": {"status": 200, "contains": "bye"}, "missing.json": 404}'
     (function_dir / "events" / "expected-status.json").write_text(expected, encoding="utf-8")
     argv = ["invoke", "--function-dir", str(function_dir), "--events", str(function_dir / "events")]
-    assert local.main(argv) == 1
-    assert "== echo.json: FAILED, echo.json: body does not contain 'bye'" in capsys.readouterr().out
+    assert run_local(*argv) == 1
+    assert "== echo.json: 200 FAILED, echo.json: body does not contain 'bye'" in capsys.readouterr().out
 
 
 def test_invoke_one_event_prints_the_response(function_dir, capsys):
@@ -243,8 +255,9 @@ def test_invoke_one_event_prints_the_response(function_dir, capsys):
         "--handler",
         "echo_app.handler",
     ]
-    assert local.main(argv) == 0
-    assert json.loads(capsys.readouterr().out.partition("\n")[2])["statusCode"] == 200
+    assert run_local(*argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("== echo.json: 200\n") and '"body": "hi"' in out
 
 
 def test_invoke_reports_an_unreadable_event(function_dir, tmp_path, capsys):
@@ -256,24 +269,28 @@ def test_invoke_reports_an_unreadable_event(function_dir, tmp_path, capsys):
         "--handler",
         "echo_app.handler",
     ]
-    assert local.main(argv) == 2
+    assert run_local(*argv) == 2
     assert "cannot read the event" in capsys.readouterr().err
 
 
 def test_a_function_that_breaks_the_contract_is_a_clear_error(function_dir, capsys):
     (function_dir / "events" / "expected-status.json").write_text('{"echo.json": "200"}', encoding="utf-8")
     argv = ["invoke", "--function-dir", str(function_dir), "--events", str(function_dir / "events")]
-    assert local.main(argv) == 2
+    assert run_local(*argv) == 2
     assert "does not keep the function contract" in capsys.readouterr().err
 
 
 def fake_emulator(echo, received: list):
+    """The Runtime Interface Emulator's invoke endpoint in front of the echo function: the handler's output
+    with 200, or Lambda's error document with 502 for a function error (aws-lambda-runtime-interface-emulator,
+    cmd/aws-lambda-rie/handlers.go)."""
+
     class FakeEmulator(BaseHTTPRequestHandler):
         def do_POST(self):
             invocation = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             received.append(self.path)
-            answer = json.dumps(echo(invocation, local.LocalContext())).encode()
-            self.send_response(200)
+            answer, function_error = echo.output(invocation)
+            self.send_response(502 if function_error else 200)
             self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
             self.wfile.write(answer)
@@ -291,7 +308,18 @@ def test_emulator_command_posts_every_event_and_checks_each_answer(echo, functio
         assert local.main(["emulator", "--url", url, "--events", str(function_dir / "events")]) == 0
     assert received == ["/2015-03-31/functions/function/invocations"] * 2
     out = capsys.readouterr().out
-    assert "== echo.json\n" in out and "== missing.json\n" in out
+    assert "== echo.json: 200\n" in out and "== missing.json: 404\n" in out
+
+
+def test_emulator_command_judges_a_function_error_as_api_gateway_does(echo, function_dir, capsys):
+    events = function_dir / "events"
+    (events / "echo.json").write_text(json.dumps(event("GET", "/raise")), encoding="utf-8")
+    with serving(fake_emulator(echo, [])) as base:
+        url = f"{base}/2015-03-31/functions/function/invocations"
+        assert local.main(["emulator", "--url", url, "--events", str(events)]) == 1
+    out = capsys.readouterr().out
+    assert "== echo.json: 500 FAILED, echo.json: status 500, expected 200" in out
+    assert "function error KeyError: 'boom'" in out
 
 
 def test_emulator_command_with_nothing_listening_says_to_run_local_run(function_dir, capsys):
@@ -299,7 +327,7 @@ def test_emulator_command_with_nothing_listening_says_to_run_local_run(function_
     port = server.server_address[1]
     server.server_close()
     argv = ["emulator", "--url", f"http://127.0.0.1:{port}/x", "--events", str(function_dir / "events")]
-    assert local.main(argv) == 2
+    assert run_local(*argv) == 2
     assert "make local-run" in capsys.readouterr().err
 
 
@@ -346,3 +374,119 @@ def test_http_event_lists_cookies_apart_from_the_headers():
     assert built["cookies"] == ["a=1", "b=2", "c=3"]
     assert built["headers"] == {"accept": "text/plain,*/*"}
     assert "cookies" not in local.http_event("GET", "/", {"Accept": "*/*"}, b"")
+
+
+# --- answers as API Gateway's HTTP API gives them (infra/lambda_response.py) ---------------------------
+
+
+def test_server_answers_plain_json_as_200_json(api):
+    status, headers, body = request(f"{api}/plain")
+    assert (status, headers["content-type"]) == (200, "application/json")
+    assert json.loads(body)["plain"] is True
+
+
+def test_server_answers_a_json_string_as_its_text(api):
+    assert request(f"{api}/text")[::2] == (200, b"just text")
+
+
+@pytest.mark.parametrize("path", ["/raise", "/bad-status"])
+def test_server_answers_500_json_when_the_handler_fails_and_keeps_serving(api, path):
+    status, headers, body = request(f"{api}{path}")
+    assert (status, json.loads(body)) == (500, {"message": "Internal Server Error"})
+    assert headers["content-type"] == "application/json"
+    assert request(f"{api}/echo")[0] == 200
+
+
+def test_server_sends_each_cookie_as_a_set_cookie_header(api):
+    with urllib.request.urlopen(f"{api}/cookies", timeout=10) as answer:
+        assert (answer.status, answer.headers.get_all("Set-Cookie")) == (204, ["a=1", "b=2; Secure"])
+
+
+def test_server_reads_a_chunked_request_body(api):
+    connection = http.client.HTTPConnection(api.removeprefix("http://"), timeout=10)
+    connection.request("POST", "/echo", body=iter([b"hel", b"lo"]), encode_chunked=True)
+    answer = connection.getresponse()
+    assert (answer.status, json.loads(answer.read())["body"]) == (200, "hello")
+    connection.close()
+
+
+def test_server_refuses_a_chunked_body_over_the_cap(api):
+    head = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    status, body = raw_exchange(api, head + b"3e9\r\n" + b"x" * 1001 + b"\r\n0\r\n\r\n")
+    assert (status, body["error"]["code"]) == (413, "body_too_large")
+
+
+def test_server_refuses_a_malformed_chunk(api):
+    head = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    status, body = raw_exchange(api, head + b"zz\r\nabc\r\n0\r\n\r\n")
+    assert (status, body["error"]["code"]) == (400, "invalid_request")
+
+
+def test_what_the_handler_prints_is_a_log_line_not_the_answer(api):
+    assert request(f"{api}/print")[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"), [("/sleep", "Task timed out"), ("/exit", "exited with status 3")]
+)
+def test_an_overrun_or_a_dead_process_answers_500_and_the_next_request_gets_a_fresh_one(echo, path, problem):
+    answer = echo.invoke(event("GET", path))
+    assert answer.status == 500 and problem in answer.problem
+    assert echo.invoke(event("POST", "/echo", "again")).status == 200
+
+
+def test_the_function_runs_without_the_platform_on_its_path(echo):
+    answer = echo.invoke(event("GET", "/plain"))
+    assert json.loads(answer.body) == {"plain": True, "platformImportable": False}
+
+
+# --- which functions run in-process ----------------------------------------------------------------------
+
+
+def test_invoke_says_in_one_line_how_to_run_a_function_that_declares_no_in_process_runtime(
+    function_dir, capsys
+):
+    (function_dir / "function.json").unlink()
+    assert (
+        run_local("invoke", "--function-dir", str(function_dir), "--events", str(function_dir / "events"))
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "make local-run" in err and "make local-invoke" in err
+
+
+def test_serve_refuses_an_unknown_in_process_runtime(function_dir, capsys):
+    (function_dir / "function.json").write_text('{"inProcess": "node"}', encoding="utf-8")
+    assert run_local("serve", "--function-dir", str(function_dir)) == 2
+    assert "inProcess must be one of python" in capsys.readouterr().err
+
+
+def test_invoke_without_the_functions_environment_says_how_to_build_it(function_dir, tmp_path, capsys):
+    argv = ["invoke", "--function-dir", str(function_dir), "--events", str(function_dir / "events")]
+    assert local.main([*argv, "--python", str(tmp_path / "missing" / "python")]) == 2
+    assert "make invoke" in capsys.readouterr().err
+
+
+def test_a_handler_that_cannot_be_imported_is_named_with_the_reason(function_dir, capsys):
+    (function_dir / "Dockerfile").write_text('FROM scratch\nCMD ["index.handler"]\n', encoding="utf-8")
+    assert (
+        run_local("invoke", "--function-dir", str(function_dir), "--events", str(function_dir / "events"))
+        == 2
+    )
+    assert "cannot load the handler index.handler" in capsys.readouterr().err
+
+
+def test_invoke_quietly_prints_only_what_fails_and_a_count(function_dir, capsys):
+    (function_dir / "events" / "expected-status.json").write_text('{"echo.json": 201, "missing.json": 404}')
+    argv = [
+        "invoke",
+        "--quiet",
+        "--function-dir",
+        str(function_dir),
+        "--events",
+        str(function_dir / "events"),
+    ]
+    assert run_local(*argv) == 1
+    out = capsys.readouterr().out
+    assert "== echo.json: 200 FAILED" in out and "missing.json" not in out
+    assert out.rstrip().endswith("1 of 2 events answered as expected")

@@ -9,9 +9,10 @@ import sys
 
 import pytest
 
+from infra.project import PROJECT
 from tests.pipeline.helpers import ROOT, copy_scripts, tool_env, write_tool
 
-IMAGE_URI = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/container-lambda-dev@sha256:" + "ab" * 32
+IMAGE_URI = f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{PROJECT}-dev@sha256:" + "ab" * 32
 
 PULUMI = """echo "pulumi $* | backend=${PULUMI_BACKEND_URL:-} passfile=${PULUMI_CONFIG_PASSPHRASE_FILE:-} \
 cache=${CONTAINER_LAMBDA_CACHE_FROM:-}" >> "$FAKE_LOG"
@@ -247,13 +248,13 @@ def test_a_remote_backend_uses_its_own_secrets_provider(world):
         "up",
         "prod",
         PULUMI_BACKEND_URL="s3://state-bucket?region=eu-west-1",
-        PULUMI_SECRETS_PROVIDER="awskms://alias/container-lambda-state?region=eu-west-1",
+        PULUMI_SECRETS_PROVIDER=f"awskms://alias/{PROJECT}-state?region=eu-west-1",
     )
     assert result.returncode == 0, result.stderr
     assert not (repo / ".pulumi-state").exists()
     assert (
         "pulumi stack init prod --non-interactive "
-        "--secrets-provider awskms://alias/container-lambda-state?region=eu-west-1"
+        f"--secrets-provider awskms://alias/{PROJECT}-state?region=eu-west-1"
     ) in pulumi_calls(calls)
 
 

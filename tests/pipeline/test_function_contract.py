@@ -9,10 +9,12 @@ import pytest
 
 from infra.function_contract import (
     ContractError,
+    Declarations,
     Expected,
     check,
     deployable_cases,
     load_cases,
+    load_declarations,
     smoke_cases,
 )
 from tests.pipeline.helpers import ROOT, run_script
@@ -39,9 +41,41 @@ def write_contract(directory, events: dict[str, object], expected: dict[str, obj
 
 
 def test_the_function_in_the_repository_keeps_the_contract():
-    cases = load_cases(ROOT / "function" / "events")
-    assert cases, "function/events/ holds no event"
-    assert all(case.request() is not None for case in cases), "every shipped event is an HTTP API request"
+    assert load_cases(ROOT / "function" / "events"), "function/events/ holds no event"
+    load_declarations(ROOT / "function")
+
+
+def test_a_function_without_declarations_runs_in_its_image(tmp_path):
+    assert load_declarations(tmp_path) == Declarations(in_process=None)
+
+
+def test_a_python_function_may_declare_that_it_runs_in_process(tmp_path):
+    (tmp_path / "function.json").write_text('{"inProcess": "python"}', encoding="utf-8")
+    assert load_declarations(tmp_path).in_process == "python"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('{"inProcess": "nodejs"}', "inProcess must be one of python"),
+        ('{"inprocess": "python"}', "unknown key 'inprocess'"),
+        ("[]", "not a JSON object"),
+        ("{", "not a JSON object"),
+    ],
+)
+def test_bad_declarations_are_refused_naming_the_problem(tmp_path, text, problem):
+    (tmp_path / "function.json").write_text(text, encoding="utf-8")
+    with pytest.raises(ContractError, match=problem):
+        load_declarations(tmp_path)
+
+
+def test_the_make_file_reads_the_declaration(tmp_path):
+    (tmp_path / "function.json").write_text('{"inProcess": "python"}', encoding="utf-8")
+    result = run_script(ROOT / "infra" / "function_contract.py", "--in-process", str(tmp_path))
+    assert (result.returncode, result.stdout) == (0, "python\n")
+    (tmp_path / "function.json").unlink()
+    result = run_script(ROOT / "infra" / "function_contract.py", "--in-process", str(tmp_path))
+    assert (result.returncode, result.stdout) == (0, "")
 
 
 def test_a_status_or_a_status_with_text_is_read(tmp_path):

@@ -25,7 +25,8 @@ def emulator(routes: dict[tuple[str, str], object]):
         received.append(payload)
         if not http:  # the readiness probe
             return 200, {"statusCode": 404}
-        return 200, routes[(http["method"], http["path"])]
+        answer = routes[(http["method"], http["path"])]
+        return answer if isinstance(answer, tuple) else (200, answer)
 
     handle.received = received
     return handle
@@ -86,9 +87,11 @@ def test_a_base64_body_is_decoded_before_the_text_check(events):
     [
         ({"statusCode": 500}, "read.json: status 500, expected 200"),
         ({"statusCode": 200, "body": "{}"}, "read.json: body does not contain 'things'"),
-        ({"errorType": "KeyError", "errorMessage": "'x'"}, "read.json: the handler raised KeyError"),
-        (["not", "a", "response"], "read.json: the function returned list, not an HTTP response object"),
-        ({"statusCode": 200, "body": "%%", "isBase64Encoded": True}, "read.json: isBase64Encoded is true"),
+        ({"errorType": "KeyError", "errorMessage": "'x'"}, "read.json: function error KeyError: 'x'"),
+        ((502, {"errorType": "KeyError", "errorMessage": "'x'"}), "read.json: function error KeyError"),
+        (["not", "a", "response"], "read.json: body does not contain 'things'"),
+        ({"statusCode": "200", "body": "things"}, "read.json: status 500, expected 200"),
+        ({"statusCode": 200, "body": "%%", "isBase64Encoded": True}, "read.json: API Gateway cannot read"),
     ],
 )
 def test_a_wrong_answer_fails_and_names_the_event(events, answer, message):
@@ -97,6 +100,14 @@ def test_a_wrong_answer_fails_and_names_the_event(events, answer, message):
     assert result.returncode == 1
     assert f"FAIL: {message}" in result.stderr
     assert "write-bad.json" not in result.stderr
+
+
+@pytest.mark.parametrize("answer", [{"things": []}, "things", ["things"]])
+def test_plain_json_without_a_status_code_is_a_200_as_api_gateway_infers_it(events, answer):
+    with http_server(emulator({**GOOD, ("GET", "/things"): answer})) as base:
+        result = invoke(base, events)
+    assert result.returncode == 0, result.stderr
+    assert "read.json: 200 (expected 200)" in result.stdout
 
 
 def test_a_broken_contract_is_refused_before_any_invocation(tmp_path):
@@ -112,3 +123,4 @@ def test_an_emulator_that_never_answers_fails_after_the_wait(events):
     result = invoke(base, events, "--wait", "0.3")
     assert result.returncode == 2
     assert "did not answer in time" in result.stderr
+    assert "AWS_LAMBDA_RUNTIME_API is unset" in result.stderr, "says what a custom base image must do"

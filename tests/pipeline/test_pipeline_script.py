@@ -9,13 +9,14 @@ import sys
 
 import pytest
 
+from infra.project import PROJECT
 from tests.pipeline.helpers import FIXTURES, ROOT, http_server, run_script, tool_env, write_tool
 from tests.pipeline.test_function_contract import http_event, write_contract
 
 DIGEST = "sha256:" + "ab" * 32
 REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
-IMAGE_URI = f"{REGISTRY}/container-lambda-dev@{DIGEST}"
-COMPONENT = "container-lambda:infra:ImageRegistry"
+IMAGE_URI = f"{REGISTRY}/{PROJECT}-dev@{DIGEST}"
+COMPONENT = f"{PROJECT}:infra:ImageRegistry"
 # The step outputs each subcommand prints (tests/pipeline/test_workflows.py: the workflows read no other).
 PRODUCES = {
     "stacks": {"building", "architecture", "runner", "further", "all"},
@@ -92,17 +93,22 @@ def make_world(tmp_path):
     repo = tmp_path / "repo"
     shutil.copytree(ROOT / "scripts", repo / "scripts", ignore=shutil.ignore_patterns("__pycache__"))
     (repo / "infra").mkdir()
-    for module in ("project.py", "architecture.py", "function_contract.py"):  # the stdlib-only modules
+    for module in (  # the stdlib-only modules the scripts import
+        "project.py",
+        "architecture.py",
+        "function_contract.py",
+        "lambda_response.py",
+    ):
         shutil.copy(ROOT / "infra" / module, repo / "infra" / module)
     (repo / "infra" / "__init__.py").touch()
     (repo / "policy").mkdir()
     (repo / "policy" / "requirements.txt").write_text("")
     (repo / "Pulumi.yaml").write_text(
-        "name: container-lambda\nruntime: python\nconfig:\n  architecture:\n    type: string\n"
+        f"name: {PROJECT}\nruntime: python\nconfig:\n  architecture:\n    type: string\n"
         "    default: x86_64\n",
         encoding="utf-8",
     )
-    (repo / "Pulumi.dev.yaml").write_text("config:\n  container-lambda:architecture: arm64\n")
+    (repo / "Pulumi.dev.yaml").write_text(f"config:\n  {PROJECT}:architecture: arm64\n")
     (repo / "Pulumi.production.yaml").write_text("config:\n  aws:region: eu-west-1\n")
     write_contract(
         repo / "function" / "events",
@@ -226,7 +232,7 @@ def test_only_the_building_stack_gives_an_empty_further_list(world):
 
 
 def test_a_bad_building_stack_file_stops_the_plan_with_the_rule(world):
-    (world["repo"] / "Pulumi.dev.yaml").write_text("config:\n  container-lambda:architecture: sparc\n")
+    (world["repo"] / "Pulumi.dev.yaml").write_text(f"config:\n  {PROJECT}:architecture: sparc\n")
     result = run(world, "stacks")
     assert result.returncode != 0
     assert "architecture 'sparc'" in result.stderr
@@ -351,7 +357,7 @@ def test_prepare_creates_a_missing_stack_only_when_told(world):
 
 
 def test_prepare_ignores_an_image_not_pinned_by_digest(world):
-    world["env"].update(FAKE_STACK_EXISTS="1", FAKE_IMAGE_URI=f"{REGISTRY}/container-lambda-dev:latest")
+    world["env"].update(FAKE_STACK_EXISTS="1", FAKE_IMAGE_URI=f"{REGISTRY}/{PROJECT}-dev:latest")
     assert run(world, "prepare", "dev").returncode == 0
     assert outputs(world) == {"cache-from": ""}
 
@@ -368,7 +374,7 @@ def test_push_image_updates_the_registry_only_and_outputs_the_image_by_digest(wo
         [
             {
                 "type": COMPONENT,
-                "outputs": {"imageUri": IMAGE_URI, "tag": "a" * 32, "repositoryName": "container-lambda-dev"},
+                "outputs": {"imageUri": IMAGE_URI, "tag": "a" * 32, "repositoryName": f"{PROJECT}-dev"},
             }
         ],
     )
@@ -377,9 +383,9 @@ def test_push_image_updates_the_registry_only_and_outputs_the_image_by_digest(wo
     assert outputs(world) == {
         "image-uri": IMAGE_URI,
         "tag": "a" * 32,
-        "repository": "container-lambda-dev",
+        "repository": f"{PROJECT}-dev",
         "digest": DIGEST,
-        "subject": f"{REGISTRY}/container-lambda-dev:{'a' * 32}",
+        "subject": f"{REGISTRY}/{PROJECT}-dev:{'a' * 32}",
         "built": "false",
     }
     (up,) = [line for line in calls(world) if line.startswith("pulumi up")]
@@ -447,9 +453,9 @@ def test_an_image_lambda_cannot_run_is_refused(world, manifest, config, architec
 
 
 def test_discard_deletes_the_image_so_its_tag_is_never_found_again(world):
-    result = run(world, "discard", "container-lambda-dev", DIGEST)
+    result = run(world, "discard", f"{PROJECT}-dev", DIGEST)
     assert result.returncode == 0, result.stderr
-    deletion = "aws ecr batch-delete-image --repository-name container-lambda-dev --image-ids"
+    deletion = f"aws ecr batch-delete-image --repository-name {PROJECT}-dev --image-ids"
     assert f"{deletion} imageDigest={DIGEST}" in calls(world)
     assert "::error title=Image discarded::" in result.stdout
 
@@ -512,31 +518,30 @@ def test_a_failing_event_fails_the_container_test_and_shows_the_log(world):
 )
 def test_the_scan_gates_at_the_severity_and_reports_in_the_summary(world, findings, severity, code):
     world["env"]["FAKE_FINDINGS"] = str(FIXTURES / findings)
-    result = run(world, "scan", "container-lambda-dev", DIGEST, severity)
+    result = run(world, "scan", f"{PROJECT}-dev", DIGEST, severity)
     assert result.returncode == code, result.stdout + result.stderr
     report = world["summary"].read_text()
-    assert f"ECR scan of container-lambda-dev@{DIGEST}" in report and "| CRITICAL |" in report
+    assert f"ECR scan of {PROJECT}-dev@{DIGEST}" in report and "| CRITICAL |" in report
     assert (
-        f"aws ecr wait image-scan-complete --repository-name container-lambda-dev "
-        f"--image-id imageDigest={DIGEST}"
+        f"aws ecr wait image-scan-complete --repository-name {PROJECT}-dev --image-id imageDigest={DIGEST}"
     ) in calls(world)
 
 
 def test_the_summary_lists_the_findings(world):
     world["env"]["FAKE_FINDINGS"] = str(FIXTURES / "scan-findings-enhanced.json")
-    run(world, "scan", "container-lambda-dev", DIGEST, "NONE")
+    run(world, "scan", f"{PROJECT}-dev", DIGEST, "NONE")
     assert "| CRITICAL | TEST-CRITICAL-2 | python 3.13.0 |" in world["summary"].read_text()
 
 
 def test_a_scan_that_does_not_complete_fails(world):
     world["env"]["FAKE_SCAN_WAIT_RC"] = "255"
-    result = run(world, "scan", "container-lambda-dev", DIGEST, "NONE")
+    result = run(world, "scan", f"{PROJECT}-dev", DIGEST, "NONE")
     assert result.returncode == 1
     assert "did not complete" in result.stderr
 
 
 def test_an_unknown_severity_is_refused(world):
-    result = run(world, "scan", "container-lambda-dev", DIGEST, "SEVERE")
+    result = run(world, "scan", f"{PROJECT}-dev", DIGEST, "SEVERE")
     assert result.returncode == 1
     assert "not one of CRITICAL HIGH" in result.stderr
 
@@ -547,7 +552,7 @@ def test_an_unknown_severity_is_refused(world):
 def test_promote_creates_the_repository_then_copies_the_digest(world):
     result = run(world, "promote", IMAGE_URI, "a" * 32, "production")
     assert result.returncode == 0, result.stderr
-    own = f"{REGISTRY}/container-lambda-production"
+    own = f"{REGISTRY}/{PROJECT}-production"
     assert outputs(world) == {"image-uri": f"{own}@{DIGEST}"}
     log = calls(world)
     (up,) = [line for line in log if line.startswith("pulumi up")]
@@ -572,7 +577,7 @@ def test_promote_fails_when_the_copy_changed_the_digest(world):
 
 
 def test_promote_refuses_an_image_not_pinned_by_digest(world):
-    result = run(world, "promote", f"{REGISTRY}/container-lambda-dev:latest", "t", "production")
+    result = run(world, "promote", f"{REGISTRY}/{PROJECT}-dev:latest", "t", "production")
     assert result.returncode == 1
     assert "not an image by digest" in result.stderr
 
@@ -582,7 +587,7 @@ def test_promote_refuses_an_image_not_pinned_by_digest(world):
 
 def set_outputs(world, api_url: str) -> None:
     path = world["tmp"] / "outputs.json"
-    path.write_text(json.dumps({"apiUrl": api_url, "functionName": "container-lambda-dev"}))
+    path.write_text(json.dumps({"apiUrl": api_url, "functionName": f"{PROJECT}-dev"}))
     world["env"]["FAKE_OUTPUTS"] = str(path)
 
 
@@ -604,8 +609,8 @@ def test_verify_waits_for_the_function_then_smoke_tests_the_api(world):
         result = run(world, "verify", "dev")
     assert result.returncode == 0, result.stderr
     log = calls(world)
-    assert log.index("aws lambda wait function-active-v2 --function-name container-lambda-dev") < log.index(
-        "aws lambda wait function-updated-v2 --function-name container-lambda-dev"
+    assert log.index(f"aws lambda wait function-active-v2 --function-name {PROJECT}-dev") < log.index(
+        f"aws lambda wait function-updated-v2 --function-name {PROJECT}-dev"
     )
     assert handler.seen == ["/gone", "/items"]
 
@@ -634,7 +639,7 @@ def test_drift_of_a_further_stack_runs_its_deployed_image(world):
     assert "has drifted" in result.stderr and "Drift of production" in world["summary"].read_text()
 
 
-SCAN_ARGS = f"--repository-name container-lambda-dev --image-id imageDigest={DIGEST}"
+SCAN_ARGS = f"--repository-name {PROJECT}-dev --image-id imageDigest={DIGEST}"
 
 
 def test_rescan_starts_a_new_scan_then_waits_and_gates_on_critical(world):
@@ -658,7 +663,7 @@ def test_rescan_of_an_image_scanned_today_reports_that_scan(world):
     result = run(world, "rescan", "dev", "CRITICAL")
     assert result.returncode == 0, result.stderr
     assert "::notice title=Already scanned today::" in result.stdout
-    assert "ECR scan of container-lambda-dev" in world["summary"].read_text()
+    assert f"ECR scan of {PROJECT}-dev" in world["summary"].read_text()
 
 
 def test_rescan_fails_when_the_scan_cannot_start_for_another_reason(world):

@@ -10,6 +10,7 @@ import re
 import pytest
 import yaml
 
+from infra.project import PROJECT
 from tests.pipeline.helpers import ROOT, all_jobs, all_steps, load_workflow, uses_action, workflow_files
 from tests.pipeline.test_pipeline_script import PRODUCES, make_world, outputs, run
 
@@ -207,7 +208,7 @@ def test_the_test_matrix_runners_are_those_the_deploy_picks(tmp_path):
     rows = json.loads(outputs(world)["images"])
     stack_file = world["repo"] / "Pulumi.dev.yaml"
     for row in rows:
-        stack_file.write_text(f"config:\n  container-lambda:architecture: {row['architecture']}\n")
+        stack_file.write_text(f"config:\n  {PROJECT}:architecture: {row['architecture']}\n")
         assert run(world, "stacks").returncode == 0
         assert outputs(world)["runner"] == row["runner"], row
 

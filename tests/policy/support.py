@@ -27,9 +27,9 @@ from pulumi_policy import (
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
+from infra.project import PROJECT
 from policy.guardrails import MANDATORY, POLICIES
 
-PROJECT = "container-lambda"
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 UNKNOWN = UNKNOWN_STRING_VALUE  # what the engine sends for a value computed during the update
@@ -159,20 +159,20 @@ def document(*statements: dict) -> str:
 
 def function(**overrides) -> dict:
     return {
-        "name": "container-lambda-dev",
+        "name": f"{PROJECT}-dev",
         "packageType": "Image",
-        "imageUri": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/container-lambda-dev@{DIGEST}",
+        "imageUri": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{PROJECT}-dev@{DIGEST}",
         "architectures": ["arm64"],
         "tracingConfig": {"mode": "Active"},
         "reservedConcurrentExecutions": 10,
-        "role": f"arn:aws:iam::{ACCOUNT}:role/container-lambda/dev/container-lambda-dev",
+        "role": f"arn:aws:iam::{ACCOUNT}:role/{PROJECT}/dev/{PROJECT}-dev",
         "tags": tags(),
     } | overrides
 
 
 def repository(**overrides) -> dict:
     return {
-        "name": "container-lambda-dev",
+        "name": f"{PROJECT}-dev",
         "imageScanningConfiguration": {"scanOnPush": True},
         "imageTagMutability": "IMMUTABLE",
         "encryptionConfigurations": [{"encryptionType": "AES256"}],
@@ -180,7 +180,7 @@ def repository(**overrides) -> dict:
     } | overrides
 
 
-def log_group(name: str = "/aws/lambda/container-lambda-dev", **overrides) -> dict:
+def log_group(name: str = f"/aws/lambda/{PROJECT}-dev", **overrides) -> dict:
     return {"name": name, "retentionInDays": 14, "tags": tags()} | overrides
 
 
@@ -190,7 +190,7 @@ def stage(**overrides) -> dict:
         "name": "$default",
         "autoDeploy": True,
         "accessLogSettings": {
-            "destinationArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/apigateway/container-lambda",
+            "destinationArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/apigateway/{PROJECT}",
             "format": json.dumps({"requestId": "$context.requestId", "status": "$context.status"}),
         },
         "defaultRouteSettings": {"throttlingRateLimit": 50, "throttlingBurstLimit": 100},
@@ -201,7 +201,7 @@ def stage(**overrides) -> dict:
 def permission(**overrides) -> dict:
     return {
         "action": "lambda:InvokeFunction",
-        "function": "container-lambda-dev",
+        "function": f"{PROJECT}-dev",
         "principal": "apigateway.amazonaws.com",
         "sourceArn": f"arn:aws:execute-api:{REGION}:{ACCOUNT}:a1b2c3d4e5/*/*",
     } | overrides
@@ -215,15 +215,15 @@ def lambda_trust() -> str:
 
 def role(**overrides) -> dict:
     return {
-        "name": "container-lambda-dev",
-        "path": "/container-lambda/",
+        "name": f"{PROJECT}-dev",
+        "path": f"/{PROJECT}/",
         "assumeRolePolicy": lambda_trust(),
         "tags": tags(),
     } | overrides
 
 
 def execution_policy() -> str:
-    group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/container-lambda-dev"
+    group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{PROJECT}-dev"
     return document(
         {
             "Sid": "Logs",
@@ -251,7 +251,7 @@ def github_trust(condition: dict | None = None, **statement) -> str:
         else {
             "StringEquals": {
                 f"{GITHUB}:aud": "sts.amazonaws.com",
-                f"{GITHUB}:sub": ["repo:example-org/container-lambda:environment:dev"],
+                f"{GITHUB}:sub": [f"repo:example-org/{PROJECT}:environment:dev"],
             }
         }
     )

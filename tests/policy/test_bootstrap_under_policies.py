@@ -8,7 +8,7 @@ from pulumi_policy import ResourceValidationPolicy
 
 from policy.guardrails import MANDATORY, iam
 from policy.guardrails.tagging import TAGGABLE_TYPES
-from tests.bootstrap.harness import run_bootstrap
+from tests.bootstrap.harness import STACK, run_bootstrap
 from tests.policy.support import Resource, all_mandatory_violations, resource_violations, takes_tags
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pulumi_aws.s3 warns on import
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pulumi_
 @pytest.fixture(scope="module")
 def bootstrap_resources() -> list[Resource]:
     run = run_bootstrap({"deployEnvironments": json.dumps(["dev", "production"])})
-    return [Resource(r.typ, dict(r.inputs), name=r.name, stack="github") for r in run.resources]
+    return [Resource(r.typ, dict(r.inputs), name=r.name, stack=STACK) for r in run.resources]
 
 
 @pytest.mark.parametrize("policy", [p.name for p in iam.POLICIES])

@@ -13,6 +13,7 @@ import yaml
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from infra.project import PROJECT
 from policy.guardrails import ADVISORY, MANDATORY, PACK_NAME
 from tests.policy.support import function, log_group, repository, urn
 from tests.support.library_venv import library_python
@@ -70,7 +71,7 @@ def test_a_compliant_function_passes_every_policy(analyzer):
 
 def test_a_function_by_tag_without_tracing_is_blocked(analyzer):
     bad = function(
-        imageUri="123456789012.dkr.ecr.eu-west-1.amazonaws.com/container-lambda-dev:v1",
+        imageUri=f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{PROJECT}-dev:v1",
         tracingConfig={"mode": "PassThrough"},
     )
     response = analyze(analyzer, FUNCTION, bad)
@@ -125,11 +126,11 @@ def imports(paths) -> set[str]:
 
 def test_the_pack_imports_only_the_standard_library_its_requirements_and_the_shared_iam_rules():
     # the pack runs in policy/venv, which holds only policy/requirements.txt; it shares the admin-like rule
-    # with the stack's config through infra/iam_rules.py, which imports the standard library and
-    # infra/project.py only (itself standard library only)
+    # with the stack's config through infra/iam_rules.py, the rules of the function's permissions through
+    # infra/function_permissions.py, and the name through infra/project.py (all standard library only)
     stdlib = set(sys.stdlib_module_names)
     pack = [path for path in PACK.rglob("*.py") if "venv" not in path.relative_to(PACK).parts]
-    shared = {"infra.iam_rules", "infra.project"}
+    shared = {"infra.iam_rules", "infra.project", "infra.function_permissions"}
     assert {name.split(".")[0] for name in imports(pack) - shared} <= {"pulumi_policy", "guardrails"} | stdlib
     shared_files = [ROOT / f"{module.replace('.', '/')}.py" for module in shared]
     assert {name.split(".")[0] for name in imports(shared_files) - shared} <= stdlib

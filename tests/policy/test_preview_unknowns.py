@@ -8,6 +8,7 @@ import pytest
 from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
 from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE
 
+from infra.project import PROJECT
 from policy.guardrails import POLICIES
 from tests.policy.support import (
     Resource,
@@ -56,7 +57,7 @@ def partners() -> list[Resource]:
         Resource("aws:ecr/repository:Repository", repository(), name="repository"),
         Resource(
             "aws:ecr/lifecyclePolicy:LifecyclePolicy",
-            {"repository": "container-lambda-dev", "policy": "{}"},
+            {"repository": f"{PROJECT}-dev", "policy": "{}"},
             name="lifecycle",
         ),
     ]

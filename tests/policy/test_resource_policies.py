@@ -4,6 +4,7 @@ constructed arguments, properties proxied as the engine sends them)."""
 import pytest
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
 
+from infra.project import PROJECT
 from policy.guardrails import ADVISORY, MANDATORY, POLICIES
 from tests.policy.support import (
     ACCOUNT,
@@ -52,7 +53,7 @@ SAFE_PULL = {
 PUBLIC_PULL = SAFE_PULL | {"Principal": "*"}
 SUB = f"{GITHUB}:sub"
 AUD = f"{GITHUB}:aud"
-EXACT_SUB = "repo:example-org/container-lambda:environment:dev"
+EXACT_SUB = f"repo:example-org/{PROJECT}:environment:dev"
 
 
 def statement(actions, resources="*", **extra) -> str:
@@ -75,7 +76,7 @@ def attach(policy_arn: str) -> dict:
 
 
 def bucket_read() -> str:
-    return statement(["s3:GetObject"], "arn:aws:s3:::container-lambda-state/*")
+    return statement(["s3:GetObject"], f"arn:aws:s3:::{PROJECT}-state/*")
 
 
 # (case id, policy, resource type, passing props, failing props, fragment of the violation message)
@@ -127,8 +128,8 @@ CASES = [
         "public-repository-policy",
         "ecr-no-public-repository-policy",
         REPOSITORY_POLICY,
-        {"repository": "container-lambda-dev", "policy": document(SAFE_PULL)},
-        {"repository": "container-lambda-dev", "policy": document(PUBLIC_PULL)},
+        {"repository": f"{PROJECT}-dev", "policy": document(SAFE_PULL)},
+        {"repository": f"{PROJECT}-dev", "policy": document(PUBLIC_PULL)},
         "allows anyone",
     ),
     (
@@ -166,7 +167,7 @@ CASES = [
         "lambda-image-digest",
         FUNCTION,
         function(),
-        function(imageUri=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/container-lambda-dev:latest"),
+        function(imageUri=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{PROJECT}-dev:latest"),
         "not pinned by digest",
     ),
     (
@@ -174,7 +175,7 @@ CASES = [
         "lambda-image-digest",
         FUNCTION,
         function(),
-        function(imageUri=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/container-lambda-dev@sha256:abc"),
+        function(imageUri=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{PROJECT}-dev@sha256:abc"),
         "not pinned by digest",
     ),
     (
@@ -297,6 +298,24 @@ CASES = [
         "does not name the account",
     ),
     (
+        "declared-permission-not-approved",
+        "function-permissions-approved",
+        ROLE_POLICY,
+        {"role": "r", "policy": execution_policy()},
+        {
+            "role": "r",
+            "policy": document(
+                {
+                    "Sid": "DeclaredNotInTheApprovedFile",
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject"],
+                    "Resource": ["arn:aws:s3:::a-bucket/*"],
+                }
+            ),
+        },
+        "NotInTheApprovedFile: not approved",
+    ),
+    (
         "star-action",
         "iam-no-wildcard-actions",
         ROLE_POLICY,
@@ -369,8 +388,8 @@ CASES = [
         "repository-policy-star-action",
         "iam-no-wildcard-actions",
         REPOSITORY_POLICY,
-        {"repository": "container-lambda-dev", "policy": document(SAFE_PULL)},
-        {"repository": "container-lambda-dev", "policy": document(SAFE_PULL | {"Action": "ecr:*"})},
+        {"repository": f"{PROJECT}-dev", "policy": document(SAFE_PULL)},
+        {"repository": f"{PROJECT}-dev", "policy": document(SAFE_PULL | {"Action": "ecr:*"})},
         "['ecr:*']",
     ),
     (
@@ -386,7 +405,7 @@ CASES = [
         "iam-no-wildcard-actions",
         IAM_POLICY,
         {"policy": bucket_read()},
-        {"policy": statement(["s3:GetObjec?"], "arn:aws:s3:::container-lambda-state/*")},
+        {"policy": statement(["s3:GetObjec?"], f"arn:aws:s3:::{PROJECT}-state/*")},
         "['s3:GetObjec?']",
     ),
     (
@@ -402,7 +421,7 @@ CASES = [
         "iam-no-service-wide-resources",
         IAM_POLICY,
         {"policy": bucket_read()},
-        {"policy": statement(["s3:GetObject"], ["arn:aws:s3:::container-lambda-state/*", "arn:aws:*"])},
+        {"policy": statement(["s3:GetObject"], [f"arn:aws:s3:::{PROJECT}-state/*", "arn:aws:*"])},
         "['arn:aws:*']",
     ),
     (
@@ -465,7 +484,7 @@ CASES = [
         "customer-admin-attachment",
         "iam-no-admin-policies",
         ATTACHMENT,
-        attach(f"arn:aws:iam::{ACCOUNT}:policy/container-lambda/reads-the-bucket"),
+        attach(f"arn:aws:iam::{ACCOUNT}:policy/{PROJECT}/reads-the-bucket"),
         attach(f"arn:aws:iam::{ACCOUNT}:policy/OrgAdmin"),
         "'admin'",
     ),
@@ -489,9 +508,7 @@ CASES = [
         "admin-boundary",
         "iam-no-admin-policies",
         ROLE,
-        role(
-            permissionsBoundary=f"arn:aws:iam::{ACCOUNT}:policy/container-lambda-ci/container-lambda.boundary.dev"
-        ),
+        role(permissionsBoundary=f"arn:aws:iam::{ACCOUNT}:policy/{PROJECT}-ci/{PROJECT}.boundary.dev"),
         role(permissionsBoundary=ADMIN),
         "caps nothing",
     ),
@@ -636,7 +653,7 @@ CASES = [
         role(assumeRolePolicy=github_trust()),
         role(
             assumeRolePolicy=github_trust(
-                {"StringEquals": {AUD: "sts.amazonaws.com", SUB: "repo:example-org/container-lambda:*"}}
+                {"StringEquals": {AUD: "sts.amazonaws.com", SUB: f"repo:example-org/{PROJECT}:*"}}
             )
         ),
         "not an exact",
@@ -745,7 +762,7 @@ CASES = [
         "standard-tags",
         STAGE,
         stage(),
-        stage(tags={"Project": "container-lambda"}),
+        stage(tags={"Project": f"{PROJECT}"}),
         "ManagedBy=None",
     ),
     # advisory policies
@@ -928,7 +945,7 @@ def test_retention_minimum_comes_from_the_policy_config():
 
 
 def test_required_tags_come_from_the_policy_config():
-    config = {"requiredTags": {"Project": "container-lambda", "ManagedBy": "pulumi", "CostCenter": "ml"}}
+    config = {"requiredTags": {"Project": f"{PROJECT}", "ManagedBy": "pulumi", "CostCenter": "ml"}}
     (found,) = violations("standard-tags", FUNCTION, function(), config=config)
     assert "CostCenter=None" in found
 

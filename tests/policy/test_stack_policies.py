@@ -4,6 +4,7 @@ import json
 
 from pulumi_policy import StackValidationPolicy
 
+from infra.project import PROJECT
 from policy.guardrails import POLICIES
 from tests.policy.support import UNKNOWN, Resource, function, log_group, repository, stack_violations
 
@@ -33,7 +34,7 @@ def repo(name="repo") -> Resource:
     return Resource(REPOSITORY, repository(), name=name)
 
 
-def lifecycle(target="container-lambda-dev", **kwargs) -> Resource:
+def lifecycle(target=f"{PROJECT}-dev", **kwargs) -> Resource:
     return Resource(LIFECYCLE, {"repository": target, "policy": RULES}, name="lifecycle", **kwargs)
 
 
@@ -61,7 +62,7 @@ def fn(**overrides) -> Resource:
     return Resource(FUNCTION, function(**overrides), name="function")
 
 
-def group(name="/aws/lambda/container-lambda-dev", **overrides) -> Resource:
+def group(name=f"/aws/lambda/{PROJECT}-dev", **overrides) -> Resource:
     return Resource(LOG_GROUP, log_group(name, **overrides), name="log-group")
 
 
@@ -73,7 +74,7 @@ def test_function_without_its_log_group_is_reported():
     function_resource = fn()
     other = group("/aws/lambda/another-function")
     (found,) = stack_violations("lambda-log-group", [function_resource, other])
-    assert "no log group '/aws/lambda/container-lambda-dev'" in found[0] and ". Fix: " in found[0]
+    assert f"no log group '/aws/lambda/{PROJECT}-dev'" in found[0] and ". Fix: " in found[0]
     assert found[1] == function_resource.urn
 
 

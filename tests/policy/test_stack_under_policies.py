@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from parliament import analyze_policy_string
 
+from infra.project import PROJECT
 from policy.guardrails import ADVISORY
 from policy.guardrails.tagging import TAGGABLE_TYPES
 from tests.policy.support import (
@@ -28,9 +29,8 @@ from tests.support.second_dockerfile import SECOND, second_dockerfile
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pulumi_aws.s3 warns on import
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT = "container-lambda"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-EXTRA_POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/container-lambda/extra-read"
+EXTRA_POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/{PROJECT}/extra-read"
 VARIANTS = {
     "default": {},
     "x86_64": {"architecture": "x86_64"},
@@ -271,7 +271,7 @@ def test_config_answers_the_ecr_key_and_concurrency_advisories():
 
 
 def test_secret_references_pass_and_a_password_in_the_environment_is_blocked():
-    secret = f"arn:aws:secretsmanager:{REGION}:123456789012:secret:container-lambda/dev/db-AbCdEf"
+    secret = f"arn:aws:secretsmanager:{REGION}:123456789012:secret:{PROJECT}/dev/db-AbCdEf"
     references = {"secretEnvironment": {"DB_PASSWORD_ARN": secret}}
     assert all_mandatory_violations(run_stack(references)) == []
     leaked = run_stack({"environment": {"DATABASE_URL": "postgres://app:hunter2@db.internal/orders"}})

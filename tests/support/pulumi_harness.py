@@ -4,7 +4,7 @@ Usage::
 
     from tests.support.pulumi_harness import run_program
 
-    run = run_program("path/to/program", {"memorySize": 2048}, project="container-lambda", stack="dev",
+    run = run_program("path/to/program", {"memorySize": 2048}, project="my-service", stack="dev",
                       stack_file="path/to/Pulumi.dev.yaml")
     fn = run.one("aws:lambda/function:Function")          # a Registered record
     fn.inputs["memorySize"], fn.parent, fn.depends_on, fn.state["arn"]

@@ -3,6 +3,7 @@
 import jsonschema
 import pytest
 
+from infra.project import PROJECT
 from tests.support.project_schema import SCHEMA_PATH, SHARED_SCHEMA_PATH, validate_project
 
 
@@ -13,4 +14,4 @@ def test_the_kept_schema_is_the_shared_one():
 
 def test_the_schema_rejects_a_project_without_a_runtime():
     with pytest.raises(jsonschema.ValidationError, match="runtime"):
-        validate_project({"name": "container-lambda"})
+        validate_project({"name": f"{PROJECT}"})
