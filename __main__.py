@@ -120,6 +120,7 @@ delivery = Delivery(
         alarm_arns=monitoring.alarm_arns,
         preference=settings.deployment_preference,
         permissions_boundary=function.permissions_boundary,
+        function_timeout=settings.timeout,
         tags=tags,
     ),
 )

@@ -116,6 +116,7 @@ class DeliveryArgs:
     alarm_arns: pulumi.Input[Sequence[str]]
     tags: Mapping[str, str]
     permissions_boundary: str | None  # the stack's boundary as Function resolved it (None: no bootstrap)
+    function_timeout: int  # seconds: the smoke requests wait this long (plus a margin) for each answer
     preference: str = ALL_AT_ONCE
 
 
@@ -191,6 +192,7 @@ class Delivery(pulumi.ComponentResource):
                 "repositoryName": args.repository_name,
                 "protectedTagPrefix": PROTECTED_TAG_PREFIX,
                 "keepVersions": args.keep_versions,
+                "functionTimeout": args.function_timeout,
                 "smokeCases": [case_to_json(case) for case in args.smoke_cases],
                 "codeDeploy": code_deploy,
             }
