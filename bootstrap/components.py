@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 from bootstrap import policies
 from bootstrap.policies import Scope
+from infra.deployment_preferences import DEPLOY_SESSION_SECONDS
 from infra.iam_rules import boundary_policy_name
 from infra.project import PROJECT
 
@@ -215,6 +216,7 @@ class PipelineRole(pulumi.ComponentResource):
         subjects: list[str],
         permissions: pulumi.Input[dict],
         tags: dict[str, str],
+        max_session_duration: int = 3600,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__(f"{TYPE_PREFIX}:PipelineRole", name, None, opts)
@@ -228,7 +230,7 @@ class PipelineRole(pulumi.ComponentResource):
                     lambda arn: policies.github_trust_policy(arn, subjects)
                 )
             ),
-            max_session_duration=3600,
+            max_session_duration=max_session_duration,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -284,6 +286,8 @@ def pipeline_roles(
                 lambda a, env=env: policies.deploy_permissions(scope, env, building, a[0], a[1], a[2])
             ),
             tags=tags,
+            # the slowest traffic shift runs inside `pulumi up`: the job's session outlasts it
+            max_session_duration=DEPLOY_SESSION_SECONDS,
             # the boundary exists before any deploy job can ask for it
             opts=pulumi.ResourceOptions(depends_on=[boundary]),
         )
