@@ -68,7 +68,9 @@ def boundary_arn(partition: str, account: str, stack: str) -> str:
 # those of a stack whose name extends this one (`dev` and `dev-eu`).
 ALARM_TOPIC_SUFFIX = "_alarms"  # SNS topic names: letters, digits, "-" and "_"
 ALARM_SEPARATOR = "."
-ALARM_KINDS = ("errors", "throttles", "duration", "5xx", "concurrency")  # alarm `<prefix>.<kind>`
+# alarm `<prefix>.<kind>`; the `new-version-` ones watch only the version a CodeDeploy deployment shifts to
+NEW_VERSION_ALARM_KINDS = ("new-version-errors", "new-version-duration")
+ALARM_KINDS = ("errors", "throttles", "duration", "5xx", "concurrency", *NEW_VERSION_ALARM_KINDS)
 WARM_UP_RULE_SUFFIX = ".warm-up"
 CODEDEPLOY_ROLE_SUFFIX = ".codedeploy"  # the dashboard, CodeDeploy application and group are `<prefix>`
 

@@ -15,12 +15,12 @@ through the AWS CLI (the same credentials as `pulumi up`); only the standard lib
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import time
+from typing import Any
 
 from infra.project import STACK_NAME_RULE, is_stack_name, prefix_for
+from scripts.aws_cli import AwsError, aws
 
 ALIAS = "live"
 RUNNING = {"Created", "Queued", "InProgress", "Baking", "Ready"}
@@ -28,25 +28,7 @@ FAILED = {"Failed", "Stopped"}
 POLL_SECONDS = 15
 
 
-class AwsError(Exception):
-    pass
-
-
-def aws(*args: str) -> dict:
-    """Run `aws <args> --output json` and parse its answer; AwsError carries the CLI's message."""
-    # the AWS CLI found on PATH, as in every pipeline script; the arguments are this script's own
-    result = subprocess.run(  # noqa: S603
-        ["aws", *args, "--output", "json"],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise AwsError(result.stderr.strip() or f"aws {' '.join(args)} exited {result.returncode}")
-    return json.loads(result.stdout or "{}")
-
-
-def alias_line(alias: dict) -> str:
+def alias_line(alias: dict[str, Any]) -> str:
     weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
     if not weights:
         return f"`{ALIAS}` serves version {alias['FunctionVersion']} (all traffic)"
@@ -66,14 +48,13 @@ def last_deployment_id(function_name: str) -> str | None:
             function_name,
         )
     except AwsError as error:
-        # ApplicationDoesNotExistException, DeploymentGroupDoesNotExistException
-        if "DoesNotExist" in str(error):
+        if error.code in ("ApplicationDoesNotExistException", "DeploymentGroupDoesNotExistException"):
             return None
         raise
     return ((group.get("deploymentGroupInfo") or {}).get("lastAttemptedDeployment") or {}).get("deploymentId")
 
 
-def wait_for(deployment_id: str, wait_seconds: float, poll_seconds: float) -> dict:
+def wait_for(deployment_id: str, wait_seconds: float, poll_seconds: float) -> dict[str, Any]:
     deadline = time.monotonic() + wait_seconds
     while True:
         info = aws("deploy", "get-deployment", "--deployment-id", deployment_id)["deploymentInfo"]
@@ -82,7 +63,7 @@ def wait_for(deployment_id: str, wait_seconds: float, poll_seconds: float) -> di
         time.sleep(poll_seconds)
 
 
-def report(function_name: str, alias: dict, deployment: dict | None) -> tuple[str, bool]:
+def report(function_name: str, alias: dict[str, Any], deployment: dict[str, Any] | None) -> tuple[str, bool]:
     """(Markdown, ok)."""
     lines = [f"### Delivery of {function_name}", "", f"- {alias_line(alias)}"]
     if deployment is None:
@@ -118,7 +99,12 @@ def main(argv: list[str] | None = None, poll_seconds: float = POLL_SECONDS) -> i
         deployment = wait_for(deployment_id, args.wait, args.poll) if deployment_id else None
         alias = aws("lambda", "get-alias", "--function-name", function_name, "--name", ALIAS)
     except AwsError as error:
-        print(f"delivery_report: {error}", file=sys.stderr)
+        hint = (
+            " (the AWS credentials expired: run the report again with fresh ones)"
+            if error.credentials_expired
+            else ""
+        )
+        print(f"delivery_report: {error}{hint}", file=sys.stderr)
         return 1
     text, ok = report(function_name, alias, deployment)
     print(text, end="")

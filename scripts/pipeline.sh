@@ -298,8 +298,18 @@ verify() {
   api_url=$(jq -r '.apiUrl // ""' <<<"$outputs")
   [[ -n "$function_name" && -n "$api_url" ]] || die "stack $stack lacks the outputs functionName and apiUrl"
   step "waiting for $function_name to be Active with its last update Successful"
-  aws lambda wait function-active-v2 --function-name "$function_name"
-  aws lambda wait function-updated-v2 --function-name "$function_name"
+  if ! aws lambda wait function-active-v2 --function-name "$function_name" \
+      || ! aws lambda wait function-updated-v2 --function-name "$function_name"; then
+    # the waiters end on Failed or after their attempts: say why, in Lambda's words
+    local state
+    state=$(aws lambda get-function-configuration --function-name "$function_name" --output json \
+      | jq -r '[["State", .State], ["StateReasonCode", .StateReasonCode], ["StateReason", .StateReason],
+          ["LastUpdateStatus", .LastUpdateStatus], ["LastUpdateStatusReasonCode", .LastUpdateStatusReasonCode],
+          ["LastUpdateStatusReason", .LastUpdateStatusReason]] | map(select(.[1] != null) | join(" ")) | join("; ")') \
+      || state="its configuration could not be read"
+    echo "::error title=Function not ready::$function_name: $state"
+    die "$function_name is not Active with its last update Successful: $state"
+  fi
   step "smoke test of $api_url"
   python3 -m scripts.smoke_test --base-url "$api_url"
 }

@@ -41,7 +41,6 @@ esac
 """
 AWS = """echo "aws $*" >> "$FAKE_LOG"
 case "$1 $2" in
-  "lambda wait") ;;
   "ecr describe-images") [[ -e "$FAKE_PRESENT" ]] ;;
   "ecr batch-delete-image") ;;
   *) echo "unexpected: aws $*" >&2; exit 3 ;;
@@ -462,44 +461,6 @@ def test_promote_refuses_an_image_not_pinned_by_digest(world):
 
 
 # --- verify, drift, rescan ---------------------------------------------------------------------------------
-
-
-def set_outputs(world, api_url: str) -> None:
-    path = world["tmp"] / "outputs.json"
-    path.write_text(json.dumps({"apiUrl": api_url, "functionName": "container-lambda-dev"}))
-    world["env"]["FAKE_OUTPUTS"] = str(path)
-
-
-def api(status: int = 200):
-    seen = []
-
-    def handle(method, path, body):
-        seen.append(path)
-        return (status, {}) if path == "/items" else (404, {})
-
-    handle.seen = seen
-    return handle
-
-
-def test_verify_waits_for_the_function_then_smoke_tests_the_api(world):
-    handler = api()
-    with http_server(handler) as base:
-        set_outputs(world, base)
-        result = run(world, "verify", "dev")
-    assert result.returncode == 0, result.stderr
-    log = calls(world)
-    assert log.index("aws lambda wait function-active-v2 --function-name container-lambda-dev") < log.index(
-        "aws lambda wait function-updated-v2 --function-name container-lambda-dev"
-    )
-    assert handler.seen == ["/gone", "/items"]
-
-
-def test_verify_fails_on_a_wrong_answer(world):
-    with http_server(api(status=400)) as base:
-        set_outputs(world, base)
-        result = run(world, "verify", "dev")
-    assert result.returncode == 1
-    assert "list.json: status 400, expected 200" in result.stderr
 
 
 def test_drift_of_the_building_stack_registers_its_image_as_deployed(world):

@@ -205,7 +205,12 @@ class StandIn:
         answer = queue.popleft()
         service_model = model(service)
         operation = service_model.operation_model(answer.operation)
-        protocol = service_model.metadata["protocol"]
+        # the protocol the client spoke: the AWS JSON protocol names its operation in X-Amz-Target (a service
+        # may offer several protocols: botocore's `protocols`)
+        protocol = "json" if "x-amz-target" in headers else service_model.metadata["protocol"]
+        if protocol not in ("json", "rest-json"):
+            self.unexpected.append(f"{service}: protocol {protocol} is not served")
+            return _error_response("json", "StandInUnexpectedCall", f"{protocol} not served", 400)
         if not _matches(operation, protocol, method, path, headers):
             self.unexpected.append(f"{service}: {method} {path}, expected {answer.operation}")
             return _error_response(protocol, "StandInUnexpectedCall", f"expected {answer.operation}", 400)
