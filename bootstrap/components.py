@@ -4,6 +4,7 @@ stacks' permissions boundaries and the pipeline roles."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -260,6 +261,7 @@ def pipeline_roles(
     provider_arn: pulumi.Input[str],
     state: StateBackend,
     tags: dict[str, str],
+    repository_kms_key_arns: Mapping[str, str] | None = None,
 ) -> PipelineRoles:
     """Per deploy environment: its secrets key, its stacks' permissions boundary and its deploy role; then
     the preview role (pull requests, the building stack) and the drift role (environment `drift`)."""
@@ -283,7 +285,9 @@ def pipeline_roles(
             provider_arn=provider_arn,
             subjects=[policies.environment_subject(repository, env)],
             permissions=arns.apply(
-                lambda a, env=env: policies.deploy_permissions(scope, env, building, a[0], a[1], a[2])
+                lambda a, env=env: policies.deploy_permissions(
+                    scope, env, building, a[0], a[1], a[2], (repository_kms_key_arns or {}).get(env)
+                )
             ),
             tags=tags,
             # the slowest traffic shift runs inside `pulumi up`: the job's session outlasts it

@@ -564,12 +564,47 @@ def _state_statements(
     ]
 
 
+def _repository_key_statements(scope: Scope, key_arn: str) -> list[dict]:
+    """What ECR needs of the caller to create (and delete) a repository encrypted with a customer-managed
+    key: "Amazon ECR sends a DescribeKey request", "two CreateGrant requests", and retires the grants when
+    the repository is deleted (Amazon ECR User Guide, "Encryption at rest"). Held to that key, to requests ECR
+    makes for this role (kms:ViaService) in this account (kms:CallerAccount), and grants to AWS resources only
+    (kms:GrantIsForAWSResource; condition keys of the Service Authorization Reference for AWS KMS, checked
+    against parliament's copy)."""
+    through_ecr = {
+        "kms:ViaService": f"ecr.{scope.region}.amazonaws.com",
+        "kms:CallerAccount": scope.account_id,
+    }
+    return [
+        _statement(
+            "RepositoryKeyThroughEcr",
+            ["kms:DescribeKey", "kms:RetireGrant"],
+            key_arn,
+            StringEquals=through_ecr,
+        ),
+        _statement(
+            "RepositoryKeyGrantsToEcr",
+            ["kms:CreateGrant"],
+            key_arn,
+            StringEquals=through_ecr,
+            Bool={"kms:GrantIsForAWSResource": "true"},
+        ),
+    ]
+
+
 def deploy_permissions(
-    scope: Scope, stack: str, building: str, bucket_arn: str, state_key_arn: str, secrets_key_arn: str
+    scope: Scope,
+    stack: str,
+    building: str,
+    bucket_arn: str,
+    state_key_arn: str,
+    secrets_key_arn: str,
+    repository_key_arn: str | None = None,
 ) -> dict:
     """Everything `pulumi up` / `destroy` of stack `stack` needs, and nothing of any other stack.
 
-    `building` is the first deploy environment: a further stack may pull (read only) from its repository."""
+    `building` is the first deploy environment: a further stack may pull (read only) from its repository.
+    `repository_key_arn`: the customer-managed KMS key of the stack's repository (its kmsKeyArn), if any."""
     own = scope.stack(stack)
     statements = [
         _regional(scope, "EcrLogin", ["ecr:GetAuthorizationToken"]),
@@ -623,6 +658,8 @@ def deploy_permissions(
         # The awskms secrets provider encrypts and decrypts the stack's data key with this key directly.
         _statement("OwnSecretsKey", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], secrets_key_arn),
     ]
+    if repository_key_arn:
+        statements += _repository_key_statements(scope, repository_key_arn)
     return {"Version": VERSION, "Statement": statements}
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from infra.project import PROJECT, STACK_NAME_RULE, is_stack_name
 
@@ -32,6 +32,11 @@ GITHUB_REPOSITORY_RE = re.compile(
     rf"^(?P<owner>{_OWNER})(?:@(?P<owner_id>{_ID}))?/(?P<name>{_REPOSITORY})(?:@(?P<repo_id>{_ID}))?$"
 )
 REGION_RE = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
+# A KMS key ARN (AWS KMS Developer Guide, "Key ARN": arn:<partition>:kms:<region>:<account>:key/<key id>).
+KMS_KEY_ARN_RE = re.compile(
+    r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):kms:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d):(?P<account>\d{12}):"
+    r"key/(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$"
+)
 OIDC_PROVIDER_ARN_RE = re.compile(
     r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<account>\d{12}):"
     r"oidc-provider/token\.actions\.githubusercontent\.com$"
@@ -55,6 +60,8 @@ class BootstrapSettings:
     github_repository: str
     deploy_environments: tuple[str, ...]
     existing_oidc_provider_arn: str | None
+    # deploy environment -> the customer-managed KMS key its stack's repository uses (the stack's kmsKeyArn)
+    repository_kms_key_arns: Mapping[str, str] = field(default_factory=dict)
 
 
 def _repository(raw: str | None, problems: list[str]) -> str:
@@ -134,6 +141,41 @@ def _provider_arn(raw: str | None, problems: list[str]) -> str | None:
     return raw
 
 
+def _repository_keys(
+    raw: str | None, environments: tuple[str, ...], region: str, problems: list[str]
+) -> dict[str, str]:
+    if not raw or raw.strip() in ("{}", ""):
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        problems.append(
+            f"{NAMESPACE}:repositoryKmsKeyArns must map deploy environments to KMS key ARNs, e.g. "
+            f"`pulumi config set --path 'repositoryKmsKeyArns.production' arn:aws:kms:...`; got {raw!r}"
+        )
+        return {}
+    for environment, arn in value.items():
+        match = KMS_KEY_ARN_RE.fullmatch(arn)
+        if environment not in environments:
+            problems.append(
+                f"{NAMESPACE}:repositoryKmsKeyArns names {environment!r}, which is not a deploy environment "
+                f"({', '.join(environments) or 'none'})"
+            )
+        elif not match:
+            problems.append(
+                f"{NAMESPACE}:repositoryKmsKeyArns.{environment} {arn!r} is not a KMS key ARN "
+                "(arn:<partition>:kms:<region>:<account>:key/<key id>)"
+            )
+        elif region and match["region"] != region:
+            problems.append(
+                f"{NAMESPACE}:repositoryKmsKeyArns.{environment} is in {match['region']}, not in the stacks' "
+                f"region {region}: ECR uses a key of its own region"
+            )
+    return dict(value)
+
+
 def gh_repository(repository: str) -> str:
     """`owner/repo` for the GitHub CLI, from either form of `githubRepository`."""
     match = GITHUB_REPOSITORY_RE.fullmatch(repository)
@@ -151,11 +193,13 @@ def load_settings(get: Getter, get_aws: Getter) -> BootstrapSettings:
         problems.append("aws:region is required: the region of the stacks to deploy, e.g. eu-west-1")
     elif not REGION_RE.fullmatch(region):
         problems.append(f"aws:region {region!r} is not an AWS region name such as eu-west-1")
+    environments = _environments(get("deployEnvironments"), problems)
     settings = BootstrapSettings(
         region=region,
         github_repository=_repository(get("githubRepository"), problems),
-        deploy_environments=_environments(get("deployEnvironments"), problems),
+        deploy_environments=environments,
         existing_oidc_provider_arn=_provider_arn(get("existingOidcProviderArn"), problems),
+        repository_kms_key_arns=_repository_keys(get("repositoryKmsKeyArns"), environments, region, problems),
     )
     if problems:
         raise BootstrapConfigError(problems)
@@ -164,6 +208,15 @@ def load_settings(get: Getter, get_aws: Getter) -> BootstrapSettings:
 
 def check_account(settings: BootstrapSettings, account_id: str, partition: str) -> None:
     """An existing provider must live in the account (and partition) the roles are created in."""
+    for environment, arn in settings.repository_kms_key_arns.items():
+        key = KMS_KEY_ARN_RE.fullmatch(arn)
+        if key and (key["account"], key["partition"]) != (account_id, partition):
+            raise BootstrapConfigError(
+                [
+                    f"{NAMESPACE}:repositoryKmsKeyArns.{environment} belongs to account {key['account']} "
+                    f"({key['partition']}), but the credentials are for account {account_id} ({partition})"
+                ]
+            )
     match = OIDC_PROVIDER_ARN_RE.fullmatch(settings.existing_oidc_provider_arn or "")
     if match and (match["account"], match["partition"]) != (account_id, partition):
         raise BootstrapConfigError(

@@ -194,3 +194,32 @@ def test_existing_provider_of_another_account_is_rejected():
 def test_existing_provider_of_the_same_account_is_accepted():
     settings = load({"existingOidcProviderArn": PROVIDER})
     assert check_account(settings, "123456789012", "aws") is None
+
+
+KEY = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+
+
+def test_a_repository_key_is_read_per_deploy_environment():
+    settings = load({"repositoryKmsKeyArns": json.dumps({"production": KEY})})
+    assert dict(settings.repository_kms_key_arns) == {"production": KEY}
+    assert dict(load().repository_kms_key_arns) == {}
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ({"staging": KEY}, "'staging', which is not a deploy environment"),
+        ({"production": "alias/ecr"}, "is not a KMS key ARN"),
+        ({"production": KEY.replace("eu-west-1", "us-east-1")}, "ECR uses a key of its own region"),
+        (["production"], "must map deploy environments to KMS key ARNs"),
+    ],
+)
+def test_a_bad_repository_key_is_refused(keys, message):
+    (problem,) = problems({"repositoryKmsKeyArns": json.dumps(keys)})
+    assert message in problem
+
+
+def test_a_repository_key_of_another_account_is_refused():
+    settings = load({"repositoryKmsKeyArns": json.dumps({"production": KEY})})
+    with pytest.raises(BootstrapConfigError, match="repositoryKmsKeyArns.production belongs to account"):
+        check_account(settings, "210987654321", "aws")
