@@ -19,6 +19,8 @@ against parliament's copy of it); the tests evaluate these documents against con
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from infra.iam_rules import (
@@ -850,3 +852,47 @@ def tls_only_bucket_policy(bucket_arn: str) -> dict:
             }
         ],
     }
+
+
+# --- sizes -------------------------------------------------------------------------------------------------
+
+# IAM quotas (IAM User Guide, "IAM and AWS STS quotas"): a role's inline policies together at most 10,240
+# characters, a managed policy at most 6,144; white space is not counted.
+INLINE_POLICIES_MAX = 10_240
+MANAGED_POLICY_MAX = 6_144
+
+
+def policy_size(document: dict) -> int:
+    """The size IAM counts: the document without white space (no name or value here holds a space)."""
+    return len(json.dumps(document, separators=(",", ":")))
+
+
+def size_problems(
+    region: str, environments: tuple[str, ...], repository_keys: Mapping[str, str] | None = None
+) -> list[str]:
+    """Each pipeline policy that would exceed its IAM quota, rendered with the longest ARNs the bootstrap may
+    meet (the longest partition, a state bucket name of the full 63 characters, key ARNs of the longest key
+    id), naming the policy, its size and the quota."""
+    scope = Scope(partition="aws-us-gov", region=region, account_id="0" * 12)
+    bucket = f"arn:{scope.partition}:s3:::{'b' * 63}"
+    key = scope.arn("kms", f"key/mrk-{'0' * 32}")
+    problems = []
+    building = environments[0] if environments else ""
+    for env in environments:
+        rendered = {
+            f"the inline policy of {PROJECT}.deploy.{env}": (
+                deploy_permissions(
+                    scope, env, building, bucket, key, key, (repository_keys or {}).get(env) and key
+                ),
+                INLINE_POLICIES_MAX,
+            ),
+            f"the managed policy {PROJECT}.delivery.{env}": (
+                delivery_permissions(scope, env),
+                MANAGED_POLICY_MAX,
+            ),
+            f"the managed policy {PROJECT}.boundary.{env}": (boundary_policy(scope, env), MANAGED_POLICY_MAX),
+        }
+        for what, (document, quota) in rendered.items():
+            if policy_size(document) > quota:
+                problems.append(f"{what} would hold {policy_size(document)} characters, over IAM's {quota}")
+    return problems

@@ -11,6 +11,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from bootstrap.policies import size_problems
+from infra.iam_rules import name_limit_problems
 from infra.project import PROJECT, STACK_NAME_RULE, is_stack_name
 
 NAMESPACE = f"{PROJECT}-bootstrap"
@@ -117,16 +119,38 @@ def _environments(raw: str | None, problems: list[str]) -> tuple[str, ...]:
                 f"{NAMESPACE}:deployEnvironments entry {name!r} is reserved for the nightly drift check, "
                 "which has a read-only role of its own"
             )
-        elif len(f"{PROJECT}.deploy.{name}") > ROLE_NAME_MAX:
-            problems.append(
-                f"{NAMESPACE}:deployEnvironments entry {name!r} is too long: the role name "
-                f"{PROJECT}.deploy.{name} would exceed IAM's {ROLE_NAME_MAX} characters"
-            )
+        elif too_long := name_limit_problems(PROJECT, name) + pipeline_name_problems(PROJECT, name):
+            problems += [
+                f"{NAMESPACE}:deployEnvironments entry {name!r} is too long for the project {PROJECT}: {problem}"
+                for problem in too_long
+            ]
         elif name in seen:
             problems.append(f"{NAMESPACE}:deployEnvironments lists {name!r} twice")
         else:
             seen[name] = name
     return tuple(value)
+
+
+# The bootstrap's own names per deploy environment, and its per-project ones (IAM API Reference: CreateRole
+# RoleName 64, CreatePolicy / PutRolePolicy PolicyName 128; S3 bucket names hold at most 63 characters and the
+# provider's bucket_prefix at most 37, leaving 26 for the unique suffix: pulumi-aws Bucket bucketPrefix).
+PIPELINE_NAME_LIMITS = (
+    ("deploy role name", lambda p, e: f"{p}.deploy.{e}", ROLE_NAME_MAX),
+    ("deploy role's inline policy name", lambda p, e: f"{p}.deploy.{e}-permissions", 128),
+    ("delivery policy name", lambda p, e: f"{p}.delivery.{e}", 128),
+    ("preview role name", lambda p, e: f"{p}.preview", ROLE_NAME_MAX),
+    ("drift role name", lambda p, e: f"{p}.drift", ROLE_NAME_MAX),
+    ("state bucket prefix", lambda p, e: f"{p}-state-", 37),
+)
+
+
+def pipeline_name_problems(project: str, environment: str) -> list[str]:
+    problems = []
+    for what, derive, limit in PIPELINE_NAME_LIMITS:
+        name = derive(project, environment)
+        if len(name) > limit:
+            problems.append(f"the {what} {name!r} has {len(name)} characters, over AWS's {limit}")
+    return problems
 
 
 def _provider_arn(raw: str | None, problems: list[str]) -> str | None:
@@ -201,6 +225,11 @@ def load_settings(get: Getter, get_aws: Getter) -> BootstrapSettings:
         existing_oidc_provider_arn=_provider_arn(get("existingOidcProviderArn"), problems),
         repository_kms_key_arns=_repository_keys(get("repositoryKmsKeyArns"), environments, region, problems),
     )
+    if environments and region:
+        problems += [
+            f"{NAMESPACE}:deployEnvironments: {problem} (a shorter project or environment name shortens it)"
+            for problem in size_problems(region, environments, settings.repository_kms_key_arns)
+        ]
     if problems:
         raise BootstrapConfigError(problems)
     return settings

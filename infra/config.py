@@ -29,7 +29,7 @@ import pulumi_aws as aws
 from pulumi.runtime import config as runtime_config
 
 from infra.deployment_preferences import DEPLOYMENT_PREFERENCES
-from infra.iam_rules import attachable_policy_problem, stack_secret_problem
+from infra.iam_rules import attachable_policy_problem, name_limit_problems, stack_secret_problem
 from infra.project import PROJECT, STACK_NAME, STACK_NAME_RULE, is_stack_name, prefix_for
 
 __all__ = [
@@ -1003,6 +1003,15 @@ def load_settings(stack: str | None = None, environ: Mapping[str, str] | None = 
                 f"repository and role {prefix_for('<stack>')})",
             )
         )
+    else:
+        problems += [
+            Problem(
+                "stack name",
+                stack,
+                f"is too long for the project {PROJECT}: {problem}; choose a shorter stack (or project) name",
+            )
+            for problem in name_limit_problems(PROJECT, stack)
+        ]
     problems += _misplaced_keys(present)
     for key in KEYS:
         full = f"{NAMESPACE}:{key.name}"

@@ -223,3 +223,55 @@ def test_a_repository_key_of_another_account_is_refused():
     settings = load({"repositoryKmsKeyArns": json.dumps({"production": KEY})})
     with pytest.raises(BootstrapConfigError, match="repositoryKmsKeyArns.production belongs to account"):
         check_account(settings, "210987654321", "aws")
+
+
+def settings_problems_of_a_project(tmp_path, project: str, environments: list[str]) -> list[str]:
+    """The bootstrap's config validation in a copy of the platform whose Pulumi.yaml names `project` (the
+    project name is read once, at import: infra/project.py)."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for package in ("infra", "bootstrap"):
+        shutil.copytree(root / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "Pulumi.yaml").write_text(f"name: {project}\nruntime: python\n", encoding="utf-8")
+    code = (
+        "import json, sys\n"
+        "from bootstrap.settings import BootstrapConfigError, load_settings\n"
+        "values = {'githubRepository': 'example-org/x', 'deployEnvironments': sys.argv[1]}\n"
+        "try:\n    load_settings(values.get, {'region': 'eu-west-1'}.get)\n    print('[]')\n"
+        "except BootstrapConfigError as error:\n    print(json.dumps(error.problems))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(environments)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return json.loads(result.stdout)
+
+
+def test_names_and_policies_over_their_aws_limits_are_refused_naming_the_limit(tmp_path):
+    found = " ".join(settings_problems_of_a_project(tmp_path, "p" * 31, ["s" * 31]))
+    for limit in (
+        "deploy role name",
+        "IAM role name (CodeDeploy's)",
+        "EventBridge rule name",
+        "state bucket prefix",
+    ):
+        assert f"the {limit} " in found, limit
+    assert "over AWS's 64" in found and "over AWS's 37" in found
+
+
+def test_a_policy_over_its_iam_quota_is_refused(monkeypatch):
+    from bootstrap import policies
+
+    environments = ("dev", "s" * 31)
+    assert policies.size_problems("eu-west-1", environments) == []  # the longest stack name fits today
+    monkeypatch.setattr(policies, "INLINE_POLICIES_MAX", 4000)  # a quota this project's policies exceed
+    (first, second) = policies.size_problems("eu-west-1", environments)
+    assert first.startswith("the inline policy of ") and first.endswith("characters, over IAM's 4000")
