@@ -617,7 +617,7 @@ KEYS: tuple[Key, ...] = (
             1,
             INT32_MAX,
             off=0,
-            off_means="no version, no alias",
+            off_means="no provisioned concurrency; every deploy still publishes a version behind `live`",
             source="Lambda API reference, PutProvisionedConcurrencyConfig: Integer, minimum 1",
         ),
         0,
@@ -646,7 +646,14 @@ KEYS: tuple[Key, ...] = (
         "Level of the logs Lambda itself writes: LoggingConfig.SystemLogLevel.",
         "WARN",
     ),
-    Key("tracing", Boolean(), True, "X-Ray active tracing.", False),
+    Key(
+        "tracing",
+        Boolean(),
+        True,
+        "X-Ray active tracing. The policy pack's mandatory `lambda-active-tracing` requires it, so `false` is "
+        "refused here unless that policy is made advisory in policy/ (docs/guardrails.md).",
+        True,
+    ),
     Key(
         "environment",
         Text(
@@ -828,6 +835,15 @@ def _provisioned_within_reserved(values: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _tracing_required(values: Mapping[str, Any]) -> str | None:
+    if values.get("tracing") is False:
+        return (
+            "must be true: the policy pack's mandatory lambda-active-tracing refuses a function without active "
+            "tracing (policy/guardrails/functions.py; docs/guardrails.md says how to make it advisory)"
+        )
+    return None
+
+
 def _names_distinct(values: Mapping[str, Any]) -> str | None:
     both = sorted(set(values.get("environment") or {}) & set(values.get("secretEnvironment") or {}))
     return f"names also set in {NAMESPACE}:environment: {', '.join(both)}" if both else None
@@ -836,6 +852,7 @@ def _names_distinct(values: Mapping[str, Any]) -> str | None:
 CROSS_CHECKS: tuple[tuple[str, Callable[[Mapping[str, Any]], str | None]], ...] = (
     ("provisionedConcurrency", _provisioned_within_reserved),
     ("secretEnvironment", _names_distinct),
+    ("tracing", _tracing_required),
 )
 
 
