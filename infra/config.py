@@ -650,8 +650,8 @@ KEYS: tuple[Key, ...] = (
         "tracing",
         Boolean(),
         True,
-        "X-Ray active tracing. The policy pack's mandatory `lambda-active-tracing` requires it, so `false` is "
-        "refused here unless that policy is made advisory in policy/ (docs/guardrails.md).",
+        "X-Ray active tracing. `false` is blocked by the policy pack's mandatory `lambda-active-tracing` "
+        "(every preview and update fails) unless that policy is made advisory in policy/ (docs/guardrails.md).",
         True,
     ),
     Key(
@@ -835,15 +835,6 @@ def _provisioned_within_reserved(values: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _tracing_required(values: Mapping[str, Any]) -> str | None:
-    if values.get("tracing") is False:
-        return (
-            "must be true: the policy pack's mandatory lambda-active-tracing refuses a function without active "
-            "tracing (policy/guardrails/functions.py; docs/guardrails.md says how to make it advisory)"
-        )
-    return None
-
-
 def _names_distinct(values: Mapping[str, Any]) -> str | None:
     both = sorted(set(values.get("environment") or {}) & set(values.get("secretEnvironment") or {}))
     return f"names also set in {NAMESPACE}:environment: {', '.join(both)}" if both else None
@@ -852,7 +843,6 @@ def _names_distinct(values: Mapping[str, Any]) -> str | None:
 CROSS_CHECKS: tuple[tuple[str, Callable[[Mapping[str, Any]], str | None]], ...] = (
     ("provisionedConcurrency", _provisioned_within_reserved),
     ("secretEnvironment", _names_distinct),
-    ("tracing", _tracing_required),
 )
 
 

@@ -51,8 +51,6 @@ BAD = [
     ({"environmentClass": "prod"}, f"{N}:environmentClass", "'prod'"),
     ({"tracing": "yes"}, f"{N}:tracing", "'yes'"),
     ({"tracing": "True"}, f"{N}:tracing", "'True'"),
-    # the mandatory policy lambda-active-tracing would refuse it at `pulumi up`: refused up front instead
-    ({"tracing": False}, f"{N}:tracing", "lambda-active-tracing"),
     ({"environment": {"AWS_REGION": "eu-west-1"}}, f"{N}:environment", "AWS_REGION"),
     ({"environment": {"LAMBDA_TASK_ROOT": "/x"}}, f"{N}:environment", "LAMBDA_TASK_ROOT"),
     ({"environment": {"TZ": "UTC"}}, f"{N}:environment", "TZ"),
