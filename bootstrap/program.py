@@ -14,21 +14,28 @@ from bootstrap.settings import (
     BootstrapConfigError,
     BootstrapSettings,
     check_account,
+    drift_environment,
     gh_repository,
     load_settings,
 )
 from infra.tags import standard_tags
 
 # Where each variable the workflows read is set (docs/bootstrap.md): GitHub repository variables, and
-# variables of each deploy environment and of the environment `drift` (an environment variable overrides a
-# repository variable of the same name inside a job that runs in that environment).
+# variables of each deploy environment and of its drift environment `drift-<env>` (an environment variable
+# overrides a repository variable of the same name inside a job that runs in that environment).
 # DEPLOY_STACKS: deployEnvironments as a JSON array, the promotion order (the first is the building stack).
 REPOSITORY_VARIABLES = ("AWS_REGION", "AWS_PREVIEW_ROLE_ARN", "PULUMI_BACKEND_URL", "DEPLOY_STACKS")
 DEPLOY_ENVIRONMENT_VARIABLES = ("AWS_DEPLOY_ROLE_ARN", "PULUMI_SECRETS_PROVIDER")
 DRIFT_ENVIRONMENT_VARIABLES = ("AWS_DRIFT_ROLE_ARN",)
 VARIABLES = REPOSITORY_VARIABLES + DEPLOY_ENVIRONMENT_VARIABLES + DRIFT_ENVIRONMENT_VARIABLES
 # The stack outputs, in this order.
-OUTPUT_NAMES = ("buildingStack", "repositoryVariables", "environmentVariables", "ghVariableCommands")
+OUTPUT_NAMES = (
+    "buildingStack",
+    "repositoryVariables",
+    "environmentVariables",
+    "ghVariableCommands",
+    "githubSettingsCommand",
+)
 
 
 def _check_existing_provider(settings: BootstrapSettings) -> None:
@@ -106,7 +113,10 @@ def run() -> None:
             )
             for env in settings.deploy_environments
         }
-        | {policies.DRIFT_ENVIRONMENT: pulumi.Output.all(AWS_DRIFT_ROLE_ARN=roles.drift.role.arn)}
+        | {
+            drift_environment(env): pulumi.Output.all(AWS_DRIFT_ROLE_ARN=roles.drift[env].role.arn)
+            for env in settings.deploy_environments
+        }
     )
     outputs = {
         "buildingStack": settings.deploy_environments[0],
@@ -116,5 +126,10 @@ def run() -> None:
             lambda values: gh_commands(settings.github_repository, values[0], values[1])
         ),
     }
+    # the GitHub settings no file can enforce (environments, reviewers, main's protection), read back with gh
+    outputs["githubSettingsCommand"] = (
+        f"python3 -m scripts.github_settings {shlex.quote(gh_repository(settings.github_repository))} "
+        f"{shlex.quote(json.dumps(list(settings.deploy_environments), separators=(',', ':')))}"
+    )
     for name in OUTPUT_NAMES:
         pulumi.export(name, outputs[name])

@@ -11,13 +11,21 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from bootstrap.policies import size_problems
+from bootstrap.policies import Scope, size_problems
 from infra.iam_rules import name_limit_problems
 from infra.project import PROJECT, STACK_NAME_RULE, is_stack_name
 
 NAMESPACE = f"{PROJECT}-bootstrap"
-# The GitHub environment of the nightly drift check (its own read-only role); not a deploy environment.
-DRIFT_ENVIRONMENT = "drift"
+# The GitHub environments of the nightly drift check and the weekly rescan: `drift-<env>` per deploy
+# environment, each with a read-only role of its own; no deploy environment may take such a name.
+DRIFT_ENVIRONMENT_PREFIX = "drift-"
+
+
+def drift_environment(environment: str) -> str:
+    """The GitHub environment whose jobs check stack `environment` for drift (its drift role trusts it)."""
+    return f"{DRIFT_ENVIRONMENT_PREFIX}{environment}"
+
+
 # IAM role names hold at most 64 characters; the longest pipeline role is `<project>.deploy.<environment>`.
 ROLE_NAME_MAX = 64
 
@@ -114,10 +122,11 @@ def _environments(raw: str | None, problems: list[str]) -> tuple[str, ...]:
                 "each deploy environment is the stack of the same name, and it becomes part of an exact "
                 "`sub` condition"
             )
-        elif name == DRIFT_ENVIRONMENT:
+        elif name == "drift" or name.startswith(DRIFT_ENVIRONMENT_PREFIX):
             problems.append(
-                f"{NAMESPACE}:deployEnvironments entry {name!r} is reserved for the nightly drift check, "
-                "which has a read-only role of its own"
+                f"{NAMESPACE}:deployEnvironments entry {name!r} is reserved for the nightly drift check "
+                f"(environments {DRIFT_ENVIRONMENT_PREFIX}<env>, each with a read-only role of its own): a "
+                "deploy environment of that name would be trusted by another stack's drift role"
             )
         elif too_long := name_limit_problems(PROJECT, name) + pipeline_name_problems(PROJECT, name):
             problems += [
@@ -225,18 +234,23 @@ def load_settings(get: Getter, get_aws: Getter) -> BootstrapSettings:
         existing_oidc_provider_arn=_provider_arn(get("existingOidcProviderArn"), problems),
         repository_kms_key_arns=_repository_keys(get("repositoryKmsKeyArns"), environments, region, problems),
     )
-    if environments and region:
-        problems += [
-            f"{NAMESPACE}:deployEnvironments: {problem} (a shorter project or environment name shortens it)"
-            for problem in size_problems(region, environments, settings.repository_kms_key_arns)
-        ]
     if problems:
         raise BootstrapConfigError(problems)
     return settings
 
 
 def check_account(settings: BootstrapSettings, account_id: str, partition: str) -> None:
-    """An existing provider must live in the account (and partition) the roles are created in."""
+    """An existing provider and the repository keys must live in the account (and partition) the roles are
+    created in, and the pipeline policies rendered for it must fit IAM's quotas."""
+    scope = Scope(partition=partition, region=settings.region, account_id=account_id)
+    too_big = size_problems(scope, settings.deploy_environments, settings.repository_kms_key_arns)
+    if too_big:
+        raise BootstrapConfigError(
+            [
+                f"{NAMESPACE}:deployEnvironments: {problem} (a shorter project or environment name shortens it)"
+                for problem in too_big
+            ]
+        )
     for environment, arn in settings.repository_kms_key_arns.items():
         key = KMS_KEY_ARN_RE.fullmatch(arn)
         if key and (key["account"], key["partition"]) != (account_id, partition):

@@ -734,7 +734,8 @@ KEYS: tuple[Key, ...] = (
             "empty, or the ARN of a KMS key in the caller's partition, account and the stack's region",
         ),
         "",
-        "KMS key that encrypts the repository; empty = AES256.",
+        "KMS key that encrypts the repository; empty = AES256. The pipeline's deploy role may use it only when "
+        "the bootstrap's repositoryKmsKeyArns names it for this stack (docs/bootstrap.md).",
         "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     ),
     Key(

@@ -56,9 +56,11 @@ MISSING_REPOSITORY_MARKERS = ("couldn't find resource", "RepositoryNotFoundExcep
 def pushed_digest(repository: str, tag: str) -> str | None:
     """The digest ECR holds under `repository:tag`, or None when the repository or the tag is not there yet.
 
-    Tags are immutable and derived from the build context, so an image already pushed under this tag is
-    exactly what a build would produce: it is reused instead of rebuilt (a redeploy, a rollback to earlier
-    sources), which also never asks ECR to overwrite an immutable tag.
+    Tags are immutable and derived from the build context: an image under this tag is reused instead of
+    rebuilt (a redeploy, a rollback to earlier sources), which also never asks ECR to overwrite an immutable
+    tag. Who pushed it is not known here (a deploy role can delete an image and push another under the same
+    tag): the pipeline verifies the digest's attestation, which names the content tag, before any function
+    runs it (scripts/provenance.py, docs/pipeline.md).
     """
     try:
         listing = aws.ecr.get_images(repository_name=repository)
@@ -164,6 +166,7 @@ class ImageRegistry(pulumi.ComponentResource):
 
         self.tag = image_tag(args.root / args.context, args.root / args.dockerfile, args.platform)
         self.image: docker.RegistryImage | None = None
+        built = False  # whether this update builds and pushes the image (else it runs one already in ECR)
         if args.pinned_image:
             self.image_uri = pulumi.Output.from_input(args.pinned_image)
             pulumi.log.info(f"running the pinned image {args.pinned_image}; function/ is not built", self)
@@ -171,6 +174,7 @@ class ImageRegistry(pulumi.ComponentResource):
             pushed = pushed_digest(args.name, self.tag)
             self.image = self._build(name, args, reuse=pushed is not None)
             digest = pushed if pushed is not None else self.image.sha256_digest
+            built = pushed is None
             self.image_uri = pulumi.Output.concat(self.repository.repository_url, "@", digest)
             if pushed is not None:
                 pulumi.log.info(f"image tag {self.tag} is already in ECR ({pushed}): running it", self)
@@ -182,6 +186,8 @@ class ImageRegistry(pulumi.ComponentResource):
                 "repositoryUrl": self.repository_url,
                 "repositoryName": self.repository_name,
                 "tag": self.tag,
+                # the pipeline attests an image it built, and verifies any image it runs
+                "built": built,
             }
         )
 

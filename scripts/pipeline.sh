@@ -9,9 +9,16 @@
 #   pipeline.sh stacks                            GitHub outputs from DEPLOY_STACKS (JSON array): the
 #                                                 building stack, its runner, the further stacks in order
 #   pipeline.sh dockerfiles                       GitHub output: function/Dockerfile* as a JSON array of names
-#   pipeline.sh prepare STACK [--init]            pulumi install, the policy pack's venv, build-cache output;
-#                                                 --init creates the stack when it does not exist yet
-#   pipeline.sh push-image STACK                  `pulumi up` of the image registry only; output image-uri, tag
+#   pipeline.sh prepare STACK [--init]            the program's and the policy pack's venvs from the
+#                                                 hash-pinned requirements, the exact provider plugins their
+#                                                 SDKs pin, build-cache output; --init creates the stack
+#                                                 when it does not exist yet
+#   pipeline.sh push-image STACK                  `pulumi up` of the image registry only; output image-uri,
+#                                                 tag, digest, subject (<repository uri>:<tag>), built
+#   pipeline.sh provenance IMAGE SUBJECT built|reused
+#                                                 the digest's attestation names SUBJECT and this repository's
+#                                                 deploy workflow on main, from this run's commit (built) or
+#                                                 a commit of main (reused); scripts/provenance.py
 #   pipeline.sh check-image IMAGE ARCHITECTURE    one image manifest Lambda runs: no index, no attestation,
 #                                                 the function's platform, within 10 GB (compressed)
 #   pipeline.sh discard REPOSITORY DIGEST         delete an image that failed check-image from ECR, so the
@@ -137,12 +144,23 @@ dockerfiles() {
   output "dockerfiles=$(printf '%s\n' "${files[@]}" | jq -R . | jq -cs .)"
 }
 
+# Every package a job with cloud credentials installs is pinned by hash (`make lock`); the engine downloads
+# no plugin on its own (the workflows set PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION), so the plugins the
+# SDKs were generated for are installed here, by exact version (scripts/plugins.py).
 prepare() {
-  local stack=$1 init=${2:-} image_uri=""
-  step "installing the program's dependencies and the policy pack's"
-  pulumi install >&2
+  local stack=$1 init=${2:-} image_uri="" kind name version
+  step "installing the program's and the policy pack's dependencies (hash-pinned)"
+  python3 -m venv venv # Pulumi.yaml: runtime.options.virtualenv
+  venv/bin/python -m pip install --quiet --require-hashes --requirement requirements.hashes.txt >&2
   python3 -m venv policy/venv
-  policy/venv/bin/python -m pip install --quiet --requirement policy/requirements.txt >&2
+  policy/venv/bin/python -m pip install --quiet --require-hashes --requirement policy/requirements.hashes.txt >&2
+  step "installing the provider plugins the SDKs pin"
+  local plugins
+  plugins=$(venv/bin/python -m scripts.plugins) || die "the installed SDKs name no installable plugin set"
+  while read -r kind name version; do
+    [[ -n "$kind" ]] || continue
+    pulumi plugin install "$kind" "$name" "$version" --exact >&2
+  done <<<"$plugins"
   if pulumi stack select "$stack" --non-interactive >/dev/null 2>&1; then
     image_uri=$(pulumi stack output imageUri --stack "$stack" 2>/dev/null || true)
   elif [[ "$init" == --init ]]; then
@@ -189,7 +207,28 @@ push_image() {
   tag=$(jq -r '.tag // ""' <<<"$outputs")
   [[ "$image_uri" =~ @sha256:[0-9a-f]{64}$ && -n "$tag" ]] \
     || die "the state of $stack holds no image by digest after the update (got '$image_uri')"
-  output "image-uri=$image_uri" "tag=$tag" "repository=$(jq -r '.repositoryName // ""' <<<"$outputs")"
+  # the attestation's subject: the building repository and the content tag (scripts/provenance.py)
+  output "image-uri=$image_uri" "tag=$tag" "repository=$(jq -r '.repositoryName // ""' <<<"$outputs")" \
+    "digest=${image_uri##*@}" "subject=${image_uri%@*}:$tag" "built=$(jq -r '.built == true' <<<"$outputs")"
+}
+
+# Before anything runs IMAGE: its signed provenance names SUBJECT and this repository's deploy workflow on
+# main, run on a GitHub-hosted runner, from this run's commit (an image this run built) or from a commit of
+# main (a content tag reused from an earlier run, a promotion). scripts/provenance.py says what it found.
+provenance() {
+  local image=$1 subject=$2 origin=$3 rule=()
+  case "$origin" in
+    built) rule=(--commit "${GITHUB_SHA:?GITHUB_SHA is not set}") ;;
+    reused) rule=(--commit-of-main) ;;
+    *) die "provenance: origin '$origin' is not built or reused" ;;
+  esac
+  step "verifying the provenance of $image ($origin)"
+  if ! python3 -m scripts.provenance "$image" --subject "$subject" "${rule[@]}"; then
+    printf '### Provenance of %s refused\n\nNo function runs it: see the error above. An image pushed before the \
+pipeline attested its builds has no attestation: delete it from ECR (administrator) and run the deploy again; \
+otherwise someone replaced the image under its content tag.\n' "$image" | summary
+    return 1
+  fi
 }
 
 # The manifest media types Lambda runs (Lambda Developer Guide, "Container image requirements": Docker image
@@ -349,6 +388,7 @@ case "$command" in
   dockerfiles) (($# == 0)) || usage; dockerfiles ;;
   prepare) (($# == 1 || $# == 2)) || usage; check_stack "$1"; prepare "$@" ;;
   push-image) (($# == 1)) || usage; check_stack "$1"; push_image "$1" ;;
+  provenance) (($# == 3)) || usage; provenance "$@" ;;
   check-image) (($# == 2)) || usage; check_image "$@" ;;
   discard) (($# == 2)) || usage; discard "$@" ;;
   build-local) (($# == 3)) || usage; build_local "$@" ;;

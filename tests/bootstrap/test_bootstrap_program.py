@@ -20,8 +20,9 @@ from tests.bootstrap.harness import ACCOUNT, BUCKET, CREATED_PROVIDER_ARN, REGIO
 BUCKET_ARN = f"arn:aws:s3:::{BUCKET}"
 DEPLOY_ROLES = {env: f"{PROJECT}.deploy.{env}" for env in ("dev", "production")}
 PREVIEW_ROLE = f"{PROJECT}.preview"
-DRIFT_ROLE = f"{PROJECT}.drift"
-ROLES = [*DEPLOY_ROLES.values(), PREVIEW_ROLE, DRIFT_ROLE]
+DRIFT_ROLES = {env: f"{PROJECT}.drift.{env}" for env in DEPLOY_ROLES}
+DRIFT_ROLE = DRIFT_ROLES["dev"]
+ROLES = [*DEPLOY_ROLES.values(), PREVIEW_ROLE, *DRIFT_ROLES.values()]
 EXISTING_PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
 TAGGABLE = {
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
@@ -63,7 +64,7 @@ def test_outputs_say_which_variable_goes_where(default_run):
             "PULUMI_SECRETS_PROVIDER": f"awskms://alias/{PROJECT}-secrets-{env}?region={REGION}",
         }
         for env, name in DEPLOY_ROLES.items()
-    } | {"drift": {"AWS_DRIFT_ROLE_ARN": role_arn(DRIFT_ROLE)}}
+    } | {f"drift-{env}": {"AWS_DRIFT_ROLE_ARN": role_arn(name)} for env, name in DRIFT_ROLES.items()}
 
 
 def test_deploy_stacks_is_the_deploy_environments_in_their_order():
@@ -78,7 +79,7 @@ def test_the_output_variables_are_the_declared_ones(default_run):
     assert tuple(default_run.outputs["repositoryVariables"]) == REPOSITORY_VARIABLES
     for env, variables in default_run.outputs["environmentVariables"].items():
         assert tuple(variables) == (
-            DRIFT_ENVIRONMENT_VARIABLES if env == "drift" else DEPLOY_ENVIRONMENT_VARIABLES
+            DRIFT_ENVIRONMENT_VARIABLES if env.startswith("drift-") else DEPLOY_ENVIRONMENT_VARIABLES
         ), env
 
 
@@ -171,7 +172,8 @@ def test_roles_trust_the_created_provider_with_exact_conditions(default_run, rol
         (DEPLOY_ROLES["dev"], f"repo:{REPOSITORY}:environment:dev"),
         (DEPLOY_ROLES["production"], f"repo:{REPOSITORY}:environment:production"),
         (PREVIEW_ROLE, f"repo:{REPOSITORY}:pull_request"),
-        (DRIFT_ROLE, f"repo:{REPOSITORY}:environment:drift"),
+        (DRIFT_ROLES["dev"], f"repo:{REPOSITORY}:environment:drift-dev"),
+        (DRIFT_ROLES["production"], f"repo:{REPOSITORY}:environment:drift-production"),
     ],
 )
 def test_each_role_trusts_exactly_one_subject(default_run, role, subject):
@@ -214,9 +216,10 @@ def test_role_policies_are_scoped_to_the_created_bucket_and_keys(default_run):
     assert default_run.role_policy(PREVIEW_ROLE) == policies.preview_permissions(
         scope, "dev", BUCKET_ARN, state_key, secrets["dev"]
     )
-    assert default_run.role_policy(DRIFT_ROLE) == policies.drift_permissions(
-        scope, BUCKET_ARN, state_key, list(secrets.values())
-    )
+    for env, name in DRIFT_ROLES.items():
+        assert default_run.role_policy(name) == policies.drift_permissions(
+            scope, env, BUCKET_ARN, state_key, secrets[env]
+        )
 
 
 def test_each_deploy_environment_gets_its_boundary_before_its_role(default_run):
@@ -331,3 +334,9 @@ def test_every_taggable_resource_has_the_standard_tags(default_run):
     assert {r.typ for r in tagged} == TAGGABLE
     for resource in tagged:
         assert resource.inputs["tags"] == {"Project": PROJECT, "Stack": "github", "ManagedBy": "pulumi"}
+
+
+def test_the_github_settings_command_checks_the_repository_and_every_deploy_environment(default_run):
+    command = shlex.split(default_run.outputs["githubSettingsCommand"])
+    assert command[:3] == ["python3", "-m", "scripts.github_settings"]
+    assert command[3:] == [REPOSITORY, '["dev","production"]']

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from bootstrap.settings import BootstrapConfigError, check_account, gh_repository, load_settings
+from infra.project import PROJECT
 
 GOOD = {"githubRepository": "example-org/container-lambda", "deployEnvironments": '["production"]'}
 PROVIDER = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
@@ -133,9 +134,11 @@ def test_environment_names_are_stack_names(name):
     assert "deployEnvironments entry" in problem and "not a stack name" in problem
 
 
-def test_the_drift_environment_is_not_a_deploy_environment():
-    (problem,) = problems({"deployEnvironments": json.dumps(["dev", "drift"])})
-    assert "reserved for the nightly drift check" in problem
+@pytest.mark.parametrize("name", ["drift", "drift-dev", "drift-production"])
+def test_drift_environment_names_are_not_deploy_environments(name):
+    # a deploy environment `drift-dev` would be the environment whose jobs dev's drift role trusts
+    (problem,) = problems({"deployEnvironments": json.dumps(["dev", name])})
+    assert f"entry {name!r} is reserved for the nightly drift check" in problem
 
 
 def test_duplicate_environments_are_rejected():
@@ -267,11 +270,15 @@ def test_names_and_policies_over_their_aws_limits_are_refused_naming_the_limit(t
     assert "over AWS's 64" in found and "over AWS's 37" in found
 
 
-def test_a_policy_over_its_iam_quota_is_refused(monkeypatch):
-    from bootstrap import policies
-
-    environments = ("dev", "s" * 31)
-    assert policies.size_problems("eu-west-1", environments) == []  # the longest stack name fits today
-    monkeypatch.setattr(policies, "INLINE_POLICIES_MAX", 4000)  # a quota this project's policies exceed
-    (first, second) = policies.size_problems("eu-west-1", environments)
-    assert first.startswith("the inline policy of ") and first.endswith("characters, over IAM's 4000")
+def test_a_policy_over_its_iam_quota_is_refused():
+    # the longest stack name: the further stack's inline deploy policy passes IAM's 10,240 characters in the
+    # partition with the longest name (checked with the credentials' partition, before any resource)
+    settings = load({"deployEnvironments": json.dumps(["dev", "s" * 31])})
+    with pytest.raises(BootstrapConfigError) as error:
+        check_account(settings, "123456789012", "aws-us-gov")
+    (problem,) = error.value.problems
+    assert f"the inline policy of {PROJECT}.deploy.{'s' * 31} would hold" in problem
+    assert "over IAM's 10240" in problem
+    check_account(
+        load({"deployEnvironments": json.dumps(["dev", "production"])}), "123456789012", "aws-us-gov"
+    )

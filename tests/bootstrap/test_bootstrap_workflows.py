@@ -6,8 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from bootstrap.policies import DRIFT_ENVIRONMENT
 from bootstrap.program import VARIABLES
+from bootstrap.settings import drift_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -51,13 +51,15 @@ def test_deploy_jobs_run_in_an_environment():
             assert job.get("environment"), (workflow, job_id)
 
 
-def test_drift_jobs_run_in_the_drift_environment():
+def test_drift_jobs_run_in_their_stacks_drift_environment():
+    # each matrix job runs in drift-<stack>, whose AWS_DRIFT_ROLE_ARN is that stack's read-only role
     jobs = [(w, j, job) for w, _, j, job, role in aws_jobs() if role == "AWS_DRIFT_ROLE_ARN"]
     assert jobs
     for workflow, job_id, job in jobs:
         environment = job.get("environment")
         name = environment.get("name") if isinstance(environment, dict) else environment
-        assert name == DRIFT_ENVIRONMENT, (workflow, job_id)
+        assert name == drift_environment("${{ matrix.stack }}"), (workflow, job_id)
+        assert job["env"]["STACK"] == "${{ matrix.stack }}", (workflow, job_id)
 
 
 def test_preview_jobs_run_for_pull_requests_only_and_outside_environments():

@@ -3,6 +3,7 @@ workflows ask for that session, the bootstrap's deploy roles allow it (infra/dep
 
 from __future__ import annotations
 
+from bootstrap.components import drift_role_name
 from infra.deployment_preferences import (
     DEPLOY_AROUND_THE_SHIFT_S,
     DEPLOY_SESSION_SECONDS,
@@ -38,5 +39,5 @@ def test_the_deploy_roles_allow_the_session_and_the_read_only_roles_keep_an_hour
             default_run.role(f"{PROJECT}.deploy.{environment}")["maxSessionDuration"]
             == DEPLOY_SESSION_SECONDS
         )
-    for name in (f"{PROJECT}.preview", f"{PROJECT}.drift"):
+    for name in (f"{PROJECT}.preview", *(drift_role_name(env) for env in ("dev", "production"))):
         assert default_run.role(name)["maxSessionDuration"] == 3600

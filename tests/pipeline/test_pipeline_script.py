@@ -21,14 +21,14 @@ PRODUCES = {
     "stacks": {"building", "architecture", "runner", "further", "all"},
     "dockerfiles": {"dockerfiles"},
     "prepare": {"cache-from"},
-    "push-image": {"image-uri", "tag", "repository"},
+    "push-image": {"image-uri", "tag", "repository", "digest", "subject", "built"},
     "promote": {"image-uri"},
 }
 
 PULUMI = """image=${CONTAINER_LAMBDA_IMAGE_URI:-} cache=${CONTAINER_LAMBDA_CACHE_FROM:-}
 echo "pulumi $* IMAGE_URI=$image CACHE=$cache" >> "$FAKE_LOG"
 case "$*" in
-  install) ;;
+  "plugin install "*) ;;
   "stack select "*) [[ -n "${FAKE_STACK_EXISTS:-}" ]] ;;
   "stack init "*) ;;
   "stack output imageUri --stack "*) printf '%s\\n' "$FAKE_IMAGE_URI" ;;
@@ -59,12 +59,18 @@ case "$*" in
 esac
 """
 
-# `python3 -m venv DIR` makes DIR/bin/python a logging stand-in (no real venv, no pip run); anything else is
-# the real interpreter (infra.project, invoke_events.py, smoke_test.py).
+# `python3 -m venv DIR` makes DIR/bin/python a logging stand-in (no real venv, no pip run; `-m scripts.plugins`
+# prints $FAKE_PLUGINS and exits $FAKE_PLUGINS_RC); anything else is the real interpreter (infra.project,
+# invoke_events.py, smoke_test.py, provenance.py).
+VENV_PYTHON = """#!/usr/bin/env bash
+echo "venv-python $*" >> "$FAKE_LOG"
+if [[ "$*" == "-m scripts.plugins" ]]; then printf '%s' "${FAKE_PLUGINS:-}"; exit "${FAKE_PLUGINS_RC:-0}"; fi
+"""
 PYTHON3 = f"""if [[ "$1 $2" == "-m venv" ]]; then
   echo "python3 $*" >> "$FAKE_LOG"
   mkdir -p "$3/bin"
-  printf '#!/usr/bin/env bash\\necho "venv-python $*" >> "$FAKE_LOG"\\n' > "$3/bin/python"
+  cat > "$3/bin/python" <<'EOF'
+{VENV_PYTHON}EOF
   chmod +x "$3/bin/python"
   exit 0
 fi
@@ -267,9 +273,39 @@ def test_prepare_outputs_the_deployed_image_as_build_cache(world):
     assert outputs(world) == {"cache-from": IMAGE_URI}
     assert not [line for line in calls(world) if "stack init" in line]
     log = calls(world)
-    assert log.index("python3 -m venv policy/venv") < log.index(
-        "venv-python -m pip install --quiet --requirement policy/requirements.txt"
+    # every install is hash-pinned: the program's venv (Pulumi.yaml's virtualenv) and the policy pack's
+    assert log.index("python3 -m venv venv") < log.index(
+        "venv-python -m pip install --quiet --require-hashes --requirement requirements.hashes.txt"
     )
+    assert log.index("python3 -m venv policy/venv") < log.index(
+        "venv-python -m pip install --quiet --require-hashes --requirement policy/requirements.hashes.txt"
+    )
+    assert not [
+        line for line in log if " install" in line and "--require-hashes" not in line and "plugin" not in line
+    ]
+
+
+def test_prepare_installs_exactly_the_plugins_the_installed_sdks_pin(world):
+    world["env"]["FAKE_PLUGINS"] = "resource aws 7.51.1\nresource docker 5.2.0\n"
+    assert run(world, "prepare", "dev").returncode == 0
+    log = calls(world)
+    installs = [line.split(" IMAGE_URI=")[0] for line in log if line.startswith("pulumi plugin install")]
+    assert installs == [
+        "pulumi plugin install resource aws 7.51.1 --exact",
+        "pulumi plugin install resource docker 5.2.0 --exact",
+    ]
+    # the plugins come from the SDKs installed by hash, before the engine touches the stack
+    first_install = next(i for i, line in enumerate(log) if line.startswith("pulumi plugin install"))
+    assert log.index("venv-python -m scripts.plugins") < first_install
+    assert first_install < next(i for i, line in enumerate(log) if line.startswith("pulumi stack select"))
+
+
+def test_prepare_stops_when_the_sdks_name_no_installable_plugin_set(world):
+    world["env"].update(FAKE_PLUGINS="", FAKE_PLUGINS_RC="1")
+    result = run(world, "prepare", "dev")
+    assert result.returncode == 1
+    assert "no installable plugin set" in result.stderr
+    assert not [line for line in calls(world) if line.startswith("pulumi stack")]
 
 
 def test_prepare_creates_a_missing_stack_only_when_told(world):
@@ -308,7 +344,14 @@ def test_push_image_updates_the_registry_only_and_outputs_the_image_by_digest(wo
     )
     result = run(world, "push-image", "dev")
     assert result.returncode == 0, result.stderr
-    assert outputs(world) == {"image-uri": IMAGE_URI, "tag": "a" * 32, "repository": "container-lambda-dev"}
+    assert outputs(world) == {
+        "image-uri": IMAGE_URI,
+        "tag": "a" * 32,
+        "repository": "container-lambda-dev",
+        "digest": DIGEST,
+        "subject": f"{REGISTRY}/container-lambda-dev:{'a' * 32}",
+        "built": "false",
+    }
     (up,) = [line for line in calls(world) if line.startswith("pulumi up")]
     targets = up.split(" --target ")[1:]
     targets[-1] = targets[-1].split(" IMAGE_URI=")[0]

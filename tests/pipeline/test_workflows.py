@@ -18,7 +18,13 @@ TESTS = load_workflow(ROOT / ".github" / "workflows" / "tests.yml")
 PREVIEW = load_workflow(ROOT / ".github" / "workflows" / "preview.yml")
 USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>[^\s#]+)\s*(?:#\s*(?P<comment>.*))?$")
 PIPELINE = "scripts/pipeline.sh"
-ALLOWED_GRANTS = {("contents", "read"), ("id-token", "write"), ("pull-requests", "write")}
+ALLOWED_GRANTS = {
+    ("contents", "read"),
+    ("id-token", "write"),
+    ("pull-requests", "write"),
+    ("attestations", "read"),
+    ("attestations", "write"),
+}
 
 
 def step_index(job: dict, fragment: str) -> int:
@@ -36,6 +42,21 @@ def test_every_job_has_its_own_minimal_permissions_and_a_timeout():
         assert "permissions" in job and grants <= ALLOWED_GRANTS, f"{workflow}:{job_id} grants {grants}"
         if "steps" in job:
             assert job.get("timeout-minutes"), f"{workflow}:{job_id} has no timeout"
+
+
+def test_only_the_job_that_builds_may_write_attestations():
+    writers = {
+        (workflow, job_id)
+        for workflow, job_id, job in all_jobs()
+        if (job.get("permissions") or {}).get("attestations") == "write"
+    }
+    assert writers == {("deploy.yml", "build")}
+    (attest,) = [
+        (workflow, job_id)
+        for workflow, job_id, step in all_steps()
+        if uses_action(step, "actions/attest-build-provenance")
+    ]
+    assert attest == ("deploy.yml", "build")
 
 
 def test_every_action_is_a_full_sha_with_its_version_comment():
@@ -123,14 +144,18 @@ def test_the_building_stack_tests_the_pushed_digest_before_the_function_runs_it(
         step_index(build, fragment)
         for fragment in (
             "push-image",
+            "actions/attest-build-provenance",
+            f"{PIPELINE} provenance",
             "check-image",
             "container-test",
             f"{PIPELINE} scan",
             '"command": "up"',
-            "verify",
+            f"{PIPELINE} verify",
         )
     ]
-    assert order == sorted(order), "push, check, container test, scan gate, then pulumi up, then verify"
+    assert order == sorted(order), (
+        "push, attest, provenance, check, container test, scan gate, then pulumi up, then verify"
+    )
     discard = build["steps"][step_index(build, "pipeline.sh discard")]
     assert discard["if"] == "failure() && steps.check.outcome == 'failure'"
     assert step_index(build, "pipeline.sh discard") == step_index(build, "check-image") + 1

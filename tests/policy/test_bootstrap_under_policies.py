@@ -32,14 +32,14 @@ def test_bootstrap_resources_pass_every_mandatory_policy(bootstrap_resources):
 
 def test_the_iam_policies_saw_the_github_roles_and_their_permissions(bootstrap_resources):
     roles = [r for r in bootstrap_resources if r.typ == iam.ROLE]
-    assert len(roles) == 4  # deploy dev, deploy production, preview, drift
+    assert len(roles) == 5  # deploy dev, deploy production, preview, drift dev, drift production
     assert all(
         iam.is_github_oidc(statement)
         for role in roles
         for statement in json.loads(role.props["assumeRolePolicy"])["Statement"]
     )
-    # four inline policies, the two permissions boundaries and the two deploy roles' delivery policies
-    assert len([r for r in bootstrap_resources if r.typ in iam.PERMISSION_DOCUMENTS]) == 8
+    # five inline policies, the two permissions boundaries and the two deploy roles' delivery policies
+    assert len([r for r in bootstrap_resources if r.typ in iam.PERMISSION_DOCUMENTS]) == 9
     assert all(isinstance(p, ResourceValidationPolicy) for p in iam.POLICIES)
     assert set(iam.POLICIES) <= set(MANDATORY)
 
