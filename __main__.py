@@ -129,7 +129,7 @@ delivery = Delivery(
         tags=tags,
     ),
 )
-if warm_up_event is not None:
+if settings.warm_up_schedule and warm_up_event is not None:
     WarmUp(
         "warm-up",
         WarmUpArgs(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -42,7 +43,7 @@ def secrets_key_alias(environment: str) -> str:
     return f"alias/{PROJECT}-secrets-{environment}"
 
 
-def _json(value: pulumi.Input) -> pulumi.Output[str]:
+def _json(value: pulumi.Input[Any]) -> pulumi.Output[str]:
     return pulumi.Output.from_input(value).apply(lambda document: json.dumps(document, indent=2))
 
 
@@ -219,7 +220,7 @@ class PipelineRole(pulumi.ComponentResource):
         description: str,
         provider_arn: pulumi.Input[str],
         subjects: list[str],
-        permissions: pulumi.Input[dict],
+        permissions: pulumi.Input[dict[str, Any]],
         tags: dict[str, str],
         max_session_duration: int = 3600,
         opts: pulumi.ResourceOptions | None = None,
@@ -282,15 +283,17 @@ def pipeline_roles(
             tags=tags,
         )
         arns = pulumi.Output.all(state.bucket.arn, state.key.arn, secrets[env].key.arn)
+
+        def deploy_permissions(a: list[str], env: str = env) -> dict[str, Any]:
+            return policies.deploy_permissions(scope, env, building, a[0], a[1], a[2])
+
         deploy[env] = PipelineRole(
             f"deploy-{env}",
             role_name=deploy_role_name(env),
             description=f"pulumi up of the {PROJECT} stack {env} from {repository} (environment {env})",
             provider_arn=provider_arn,
             subjects=[policies.environment_subject(repository, env)],
-            permissions=arns.apply(
-                lambda a, env=env: policies.deploy_permissions(scope, env, building, a[0], a[1], a[2])
-            ),
+            permissions=arns.apply(deploy_permissions),
             tags=tags,
             # the slowest traffic shift runs inside `pulumi up`: the job's session outlasts it
             max_session_duration=DEPLOY_SESSION_SECONDS,
@@ -328,6 +331,10 @@ def pipeline_roles(
     drift = {}
     for env in environments:
         drift_arns = pulumi.Output.all(state.bucket.arn, state.key.arn, secrets[env].key.arn)
+
+        def drift_permissions(a: list[str], env: str = env) -> dict[str, Any]:
+            return policies.drift_permissions(scope, env, a[0], a[1], a[2])
+
         drift[env] = PipelineRole(
             f"drift-{env}",
             role_name=drift_role_name(env),
@@ -337,9 +344,7 @@ def pipeline_roles(
             ),
             provider_arn=provider_arn,
             subjects=[policies.environment_subject(repository, drift_environment(env))],
-            permissions=drift_arns.apply(
-                lambda a, env=env: policies.drift_permissions(scope, env, a[0], a[1], a[2])
-            ),
+            permissions=drift_arns.apply(drift_permissions),
             tags=tags,
         )
     return PipelineRoles(deploy=deploy, preview=preview, drift=drift, secrets=secrets)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from infra.iam_rules import (
     ALARM_SEPARATOR,
@@ -258,9 +259,14 @@ class StackScope:
         }
 
 
-def _statement(sid: str, actions: list[str], resources: list[str] | str, **condition) -> dict:
+def _statement(sid: str, actions: list[str], resources: list[str] | str, **condition: Any) -> dict[str, Any]:
     """An Allow statement; callers give "*" only for actions without resource-level permissions."""
-    statement = {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": resources}
+    statement: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": sorted(actions),
+        "Resource": resources,
+    }
     if condition:
         statement["Condition"] = condition
     return statement
@@ -269,7 +275,7 @@ def _statement(sid: str, actions: list[str], resources: list[str] | str, **condi
 # --- trust -------------------------------------------------------------------------------------------------
 
 
-def github_trust_policy(provider_arn: str, subjects: list[str]) -> dict:
+def github_trust_policy(provider_arn: str, subjects: list[str]) -> dict[str, Any]:
     """Trust GitHub's OIDC tokens whose audience is STS and whose `sub` is exactly one of `subjects`."""
     return {
         "Version": VERSION,
@@ -498,20 +504,20 @@ APIGATEWAY_READ = ["apigateway:GET"]
 APIGATEWAY_WRITE = ["apigateway:DELETE", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT"]
 
 
-def _regional(scope: Scope, sid: str, actions: list[str]) -> dict:
+def _regional(scope: Scope, sid: str, actions: list[str]) -> dict[str, Any]:
     """A statement for actions AWS authorizes only on "*", held to the stacks' region."""
     return _statement(sid, actions, "*", StringEquals={"aws:RequestedRegion": scope.region})
 
 
-def _via_s3(scope: Scope) -> dict:
+def _via_s3(scope: Scope) -> dict[str, Any]:
     return {"kms:ViaService": f"s3.{scope.region}.amazonaws.com"}
 
 
-def _owner_tags(kind: str, stack: StackScope) -> dict:
+def _owner_tags(kind: str, stack: StackScope) -> dict[str, Any]:
     return {f"aws:{kind}/{key}": value for key, value in zip(OWNER_TAGS, (PROJECT, stack.name), strict=True)}
 
 
-def _http_api_statements(stack: StackScope) -> list[dict]:
+def _http_api_statements(stack: StackScope) -> list[dict[str, Any]]:
     """HTTP APIs by tag. Service Authorization Reference, "Actions, resources, and condition keys for Amazon
     API Gateway Management V2": the Api, Stage, Route, Integration, ... resource types take
     aws:ResourceTag/${TagKey}; POST/PUT/PATCH/DELETE take aws:RequestTag/${TagKey} and aws:TagKeys; the Tags
@@ -557,7 +563,7 @@ def _http_api_statements(stack: StackScope) -> list[dict]:
     ]
 
 
-def _http_api_reads(stack: StackScope) -> list[dict]:
+def _http_api_reads(stack: StackScope) -> list[dict[str, Any]]:
     """The region's API list and tags (no condition key on those resource types), and the stack's own HTTP
     APIs by their owner tags (GET on /apis/<id>/... takes aws:ResourceTag: Service Authorization Reference,
     API Gateway Management V2), so no role reads another team's stages, routes or integrations."""
@@ -576,7 +582,7 @@ def _http_api_reads(stack: StackScope) -> list[dict]:
 
 def _state_statements(
     scope: Scope, bucket_arn: str, state_key_arn: str, objects: list[str], *, write: bool
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     statements = [
         # Listing shows key names only (the bucket holds state only); the diy backend lists the lock, history
         # and stack directories, and S3 answers a read of a missing key with 404 only to a caller that may
@@ -602,7 +608,7 @@ def _state_statements(
     ]
 
 
-def _repository_key_statements(scope: Scope, key_arn: str) -> list[dict]:
+def _repository_key_statements(scope: Scope, key_arn: str) -> list[dict[str, Any]]:
     """What ECR needs of the caller to create (and delete) a repository encrypted with a customer-managed
     key: "Amazon ECR sends a DescribeKey request", "two CreateGrant requests", and retires the grants when
     the repository is deleted (Amazon ECR User Guide, "Encryption at rest"). Held to that key, to requests ECR
@@ -631,13 +637,8 @@ def _repository_key_statements(scope: Scope, key_arn: str) -> list[dict]:
 
 
 def deploy_permissions(
-    scope: Scope,
-    stack: str,
-    building: str,
-    bucket_arn: str,
-    state_key_arn: str,
-    secrets_key_arn: str,
-) -> dict:
+    scope: Scope, stack: str, building: str, bucket_arn: str, state_key_arn: str, secrets_key_arn: str
+) -> dict[str, Any]:
     """Everything `pulumi up` / `destroy` of stack `stack` needs, and nothing of any other stack.
 
     `building` is the first deploy environment: a further stack may pull (read only) from its repository."""
@@ -697,7 +698,7 @@ def deploy_permissions(
     return {"Version": VERSION, "Statement": statements}
 
 
-def delivery_permissions(scope: Scope, stack: str, repository_key_arn: str | None = None) -> dict:
+def delivery_permissions(scope: Scope, stack: str, repository_key_arn: str | None = None) -> dict[str, Any]:
     """What `pulumi up` of stack `stack` needs for its monitoring and safe delivery (infra/monitoring.py,
     infra/delivery.py, infra/deployment_runner.py), and nothing of any other stack: a customer-managed policy
     attached to the stack's deploy role (the role's inline policies share IAM's 10,240-character quota).
@@ -745,8 +746,16 @@ def delivery_permissions(scope: Scope, stack: str, repository_key_arn: str | Non
 
 
 def _read_statements(
-    scope: Scope, stack: StackScope, *, repositories, functions, roles, boundaries, log_groups, delivery
-) -> list[dict]:
+    scope: Scope,
+    stack: StackScope,
+    *,
+    repositories: str,
+    functions: str | list[str],
+    roles: str | list[str],
+    boundaries: str,
+    log_groups: list[str],
+    delivery: Mapping[str, list[str]],
+) -> list[dict[str, Any]]:
     return [
         *[
             _statement(f"{service.title()}DeliveryRead", DELIVERY_READ[service], resources)
@@ -766,7 +775,7 @@ def _read_statements(
 
 def preview_permissions(
     scope: Scope, building: str, bucket_arn: str, state_key_arn: str, secrets_key_arn: str
-) -> dict:
+) -> dict[str, Any]:
     """`pulumi preview` (also with --refresh) of the building stack: read its resources and state, decrypt
     its secrets, write nothing.
 
@@ -797,7 +806,7 @@ def preview_permissions(
 
 def drift_permissions(
     scope: Scope, stack: str, bucket_arn: str, state_key_arn: str, secrets_key_arn: str
-) -> dict:
+) -> dict[str, Any]:
     """The nightly drift check of stack `stack` (`pulumi preview --refresh`) and the weekly rescan of the
     image it runs: reads that stack, its state and its secrets, starts image scans of its repository,
     writes nothing; nothing of any other stack."""
@@ -827,7 +836,7 @@ def drift_permissions(
 # --- the boundary ------------------------------------------------------------------------------------------
 
 
-def boundary_policy(scope: Scope, stack: str) -> dict:
+def boundary_policy(scope: Scope, stack: str) -> dict[str, Any]:
     """The most any role of stack `stack` may ever do, whatever policies it is given.
 
     What the stack's function legitimately needs: write its own log group, send traces, read the
@@ -884,7 +893,7 @@ def boundary_policy(scope: Scope, stack: str) -> dict:
     }
 
 
-def tls_only_bucket_policy(bucket_arn: str) -> dict:
+def tls_only_bucket_policy(bucket_arn: str) -> dict[str, Any]:
     """Deny every request to the state bucket that does not arrive over TLS."""
     return {
         "Version": VERSION,
@@ -909,7 +918,7 @@ INLINE_POLICIES_MAX = 10_240
 MANAGED_POLICY_MAX = 6_144
 
 
-def policy_size(document: dict) -> int:
+def policy_size(document: dict[str, Any]) -> int:
     """The size IAM counts: the document without white space (no name or value here holds a space)."""
     return len(json.dumps(document, separators=(",", ":")))
 
@@ -926,7 +935,7 @@ def size_problems(
     problems = []
     building = environments[0] if environments else ""
     for env in environments:
-        rendered = {
+        rendered: dict[str, tuple[dict[str, Any], int]] = {
             f"the inline policy of {PROJECT}.deploy.{env}": (
                 deploy_permissions(scope, env, building, bucket, key, key),
                 INLINE_POLICIES_MAX,

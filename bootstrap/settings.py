@@ -143,7 +143,7 @@ def _environments(raw: str | None, problems: list[str]) -> tuple[str, ...]:
 # The bootstrap's own names per deploy environment, and its per-project ones (IAM API Reference: CreateRole
 # RoleName 64, CreatePolicy / PutRolePolicy PolicyName 128; S3 bucket names hold at most 63 characters and the
 # provider's bucket_prefix at most 37, leaving 26 for the unique suffix: pulumi-aws Bucket bucketPrefix).
-PIPELINE_NAME_LIMITS = (
+PIPELINE_NAME_LIMITS: tuple[tuple[str, Callable[[str, str], str], int], ...] = (
     ("deploy role name", lambda p, e: f"{p}.deploy.{e}", ROLE_NAME_MAX),
     ("deploy role's inline policy name", lambda p, e: f"{p}.deploy.{e}-permissions", 128),
     ("delivery policy name", lambda p, e: f"{p}.delivery.{e}", 128),

@@ -9,7 +9,8 @@ and an example. Everything else is derived from the table:
 - the `config:` block of Pulumi.yaml and docs/config.md are generated from it by `make docs`
   (`python -m infra.config_docs`), and `make check` fails when the committed files differ from a regeneration.
 
-Adding a key: one `Key(...)` entry here, its use (for example in `__main__.py`), `make docs`.
+Adding a key: one `Key(...)` entry here, its typed field of `Settings`, its use (for example in `__main__.py`),
+`make docs`.
 """
 
 from __future__ import annotations
@@ -18,16 +19,18 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any, get_type_hints
 
 import pulumi
 import pulumi_aws as aws
 from pulumi.runtime import config as runtime_config
 
+from infra.architecture import ARCHITECTURES
+from infra.architecture import architecture as architecture_named
 from infra.deployment_preferences import DEPLOYMENT_PREFERENCES
 from infra.iam_rules import attachable_policy_problem, name_limit_problems, stack_secret_problem
 from infra.project import PROJECT, STACK_NAME, STACK_NAME_RULE, is_stack_name, prefix_for
@@ -192,9 +195,22 @@ class Rule:
     """A type (`pulumi_type` in Pulumi.yaml's terms; None for an object, which Pulumi.yaml cannot type), what
     values of it are `allowed` (text), `source` (where the bound comes from) and `parse(raw, context)`."""
 
-    pulumi_type: str | None = "string"
+    source: str = ""
+
+    @property
+    def pulumi_type(self) -> str | None:
+        return "string"
+
+    @property
+    def allowed(self) -> str:
+        raise NotImplementedError
 
     def parse(self, raw: str, context: Context) -> Any:
+        raise NotImplementedError
+
+    def value_type(self) -> Any:
+        """The type of what `parse` returns: the type of the key's `Settings` field (tests/infra/test_config.py
+        checks the two against each other)."""
         raise NotImplementedError
 
 
@@ -221,6 +237,9 @@ class Integer(Rule):
             raise Invalid(f"must be {self.allowed}")
         return value
 
+    def value_type(self) -> Any:
+        return int
+
 
 @dataclass(frozen=True)
 class OneOf(Rule):
@@ -228,7 +247,7 @@ class OneOf(Rule):
     source: str = ""
 
     @property
-    def pulumi_type(self) -> str:  # type: ignore[override]
+    def pulumi_type(self) -> str:
         return "integer" if all(isinstance(c, int) for c in self.choices) else "string"
 
     @property
@@ -240,6 +259,10 @@ class OneOf(Rule):
             if raw == str(choice):  # exactly: " 30 " or "030" is not 30
                 return choice
         raise Invalid(f"must be {self.allowed}")
+
+    def value_type(self) -> Any:
+        (kind,) = {type(choice) for choice in self.choices}
+        return kind
 
 
 @dataclass(frozen=True)
@@ -253,18 +276,29 @@ class Boolean(Rule):
             raise Invalid(f"must be {self.allowed}")
         return raw.strip() == "true"
 
+    def value_type(self) -> Any:
+        return bool
+
 
 @dataclass(frozen=True)
 class Text(Rule):
-    """A string checked by `check` (returns the value to use, or raises Invalid)."""
+    """A string checked by `check` (returns the value to use, or raises Invalid); `allowed_text` says what
+    it accepts."""
 
     check: Callable[[str, Context], Any]
-    allowed: str
+    allowed_text: str
     source: str = ""
     pulumi_type: str | None = "string"
 
+    @property
+    def allowed(self) -> str:
+        return self.allowed_text
+
     def parse(self, raw: str, context: Context) -> Any:
         return self.check(raw, context)
+
+    def value_type(self) -> Any:
+        return get_type_hints(self.check)["return"]
 
 
 def _json(raw: str, kind: type, what: str) -> Any:
@@ -303,6 +337,9 @@ class StringList(Rule):
         if duplicates:
             raise Invalid(f"entries must be unique (repeated: {', '.join(duplicates)})")
         return tuple(items)
+
+    def value_type(self) -> Any:
+        return tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -572,7 +609,7 @@ KEYS: tuple[Key, ...] = (
     ),
     Key(
         "architecture",
-        OneOf(("arm64", "x86_64"), source=f"{LAMBDA_CONFIG}, Architectures"),
+        OneOf(tuple(ARCHITECTURES), source=f"{LAMBDA_CONFIG}, Architectures"),
         "arm64",
         "Instruction set of the function; the image is built for the matching platform.",
         "x86_64",
@@ -875,23 +912,49 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    """The validated settings: `values` by key name, also readable as attributes in snake_case
-    (`settings.memory_size`); `secret_keys` are the keys set with --secret."""
+    """The validated settings: one typed field per key of KEYS, the key's name in snake_case
+    (`settings.memory_size` is `memorySize`; tests/infra/test_config.py checks fields and types against
+    KEYS); `secret_keys` are the keys set with --secret."""
 
     stack: str
-    values: Mapping[str, Any]
+    environment_class: str
+    architecture: str
+    memory_size: int
+    timeout: int
+    ephemeral_storage: int
+    reserved_concurrency: int
+    provisioned_concurrency: int
+    log_retention_days: int
+    log_level: str
+    system_log_level: str
+    tracing: bool
+    environment: Mapping[str, str]
+    secret_environment: Mapping[str, SecretReference]
+    cors_allow_origins: tuple[str, ...]
+    throttle_rate_limit: int
+    throttle_burst_limit: int
+    keep_images: int
+    force_delete: bool
+    kms_key_arn: str | None
+    extra_policy_arns: tuple[str, ...]
+    dockerfile: str
+    deployment_preference: str
+    alarm_email: str | None
+    alarm_error_threshold: int
+    alarm_throttle_threshold: int
+    alarm5xx_threshold: int
+    alarm_duration_percent: int
+    alarm_concurrency_percent: int
+    warm_up_schedule: str | None
     secret_keys: frozenset[str] = frozenset()
     cache_from: str | None = None  # CONTAINER_LAMBDA_CACHE_FROM: the deployed image to reuse as build cache
     pinned_image: str | None = None  # CONTAINER_LAMBDA_IMAGE_URI: the image to run instead of building one
-    _fields: Mapping[str, str] = field(
-        default_factory=lambda: {key.field: key.name for key in KEYS}, repr=False
-    )
 
-    def __getattr__(self, attribute: str) -> Any:
-        fields = object.__getattribute__(self, "_fields")
-        if attribute in fields:
-            return object.__getattribute__(self, "values")[fields[attribute]]
-        raise AttributeError(f"Settings has no {attribute!r} (config keys: {', '.join(sorted(fields))})")
+    if not TYPE_CHECKING:  # at run time only: a checker reports an unknown attribute itself
+
+        def __getattr__(self, attribute: str) -> Any:
+            fields = ", ".join(key.field for key in KEYS)
+            raise AttributeError(f"Settings has no {attribute!r} (config keys: {fields})")
 
     def is_secret(self, name: str) -> bool:
         return name in self.secret_keys
@@ -902,12 +965,12 @@ class Settings:
 
     @property
     def platform(self) -> str:
-        return {"arm64": "linux/arm64", "x86_64": "linux/amd64"}[self.values["architecture"]]
+        """The Docker platform of the function's architecture (infra/architecture.py)."""
+        return architecture_named(self.architecture).platform
 
     @property
     def reserved_concurrency_or_none(self) -> int | None:
-        value = self.values["reservedConcurrency"]
-        return None if value == -1 else value
+        return None if self.reserved_concurrency == -1 else self.reserved_concurrency
 
 
 # --- loading ------------------------------------------------------------------------------------------------
@@ -1052,7 +1115,7 @@ def load_settings(stack: str | None = None, environ: Mapping[str, str] | None = 
                     secret=name in secret_keys,
                 )
             )
-    images = {}
+    images: dict[str, str | None] = {}
     for attribute, variable in (("cache_from", CACHE_FROM_ENV), ("pinned_image", IMAGE_URI_ENV)):
         try:
             images[attribute] = image_by_digest(environ.get(variable, ""), context)
@@ -1062,6 +1125,11 @@ def load_settings(stack: str | None = None, environ: Mapping[str, str] | None = 
             )
     if problems:
         raise ConfigError(stack, problems)
+    fields = {KEYS_BY_NAME[name].field: value for name, value in values.items()}
     return Settings(
-        stack=stack, values=MappingProxyType(values), secret_keys=frozenset(secret_keys), **images
+        stack=stack,
+        secret_keys=frozenset(secret_keys),
+        cache_from=images["cache_from"],
+        pinned_image=images["pinned_image"],
+        **fields,
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,7 @@ def inject(text: str, generated: str, path: Path) -> str:
 
 
 def main() -> int:
-    targets = {
+    targets: dict[Path, Callable[[str], str]] = {
         PROJECT_FILE: lambda text: project_file(text),
         CONFIG_DOC: lambda text: inject(text, config_table(), CONFIG_DOC),
         OUTPUTS_DOC: lambda text: inject(text, outputs_table(), OUTPUTS_DOC),

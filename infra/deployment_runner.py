@@ -70,11 +70,12 @@ class DeploymentFailed(Exception):
 
 def error_code(error: BaseException) -> str | None:
     """The AWS error code of a ClientError, or of the last response a WaiterError saw."""
+    code: object = None
     if isinstance(error, ClientError):
-        return error.response.get("Error", {}).get("Code")
-    if isinstance(error, WaiterError):
-        return ((error.last_response or {}).get("Error") or {}).get("Code")
-    return None
+        code = error.response.get("Error", {}).get("Code")
+    elif isinstance(error, WaiterError):
+        code = ((error.last_response or {}).get("Error") or {}).get("Code")
+    return str(code) if code is not None else None
 
 
 def credentials_expired(error: BaseException) -> bool:
@@ -169,7 +170,7 @@ def version_digest(lambda_client: Any, function_name: str, version: str) -> str:
     """The image digest (sha256:...) version `version` of the function runs (GetFunction's
     Code.ResolvedImageUri is `<repository uri>@sha256:<digest>`)."""
     code = lambda_client.get_function(FunctionName=function_name, Qualifier=version)["Code"]
-    uri = code.get("ResolvedImageUri") or code.get("ImageUri", "")
+    uri: str = code.get("ResolvedImageUri") or code.get("ImageUri", "")
     if "@" not in uri:
         raise DeploymentFailed(f"version {version} of {function_name} runs {uri!r}, not an image by digest")
     return uri.split("@", 1)[1]
@@ -283,7 +284,7 @@ def shift_with_codedeploy(
             "docs/operations.md) and run `pulumi up` again"
         )
     content = appspec(spec.function_name, spec.alias, current, spec.target_version)
-    deployment_id = codedeploy.create_deployment(
+    deployment_id: str = codedeploy.create_deployment(
         applicationName=spec.application,
         deploymentGroupName=spec.deployment_group,
         description=f"{spec.function_name}:{spec.alias} {current} -> {spec.target_version}",

@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -84,7 +85,7 @@ def execution_policy(
 ) -> str:
     """The inline policy: write to the function's own log group only (plus X-Ray trace writes), and read
     exactly the parameters and secrets of `secrets` (decrypting with their KMS keys through their service)."""
-    statements = [
+    statements: list[dict[str, Any]] = [
         {
             "Sid": "WriteOwnLogGroup",
             "Effect": "Allow",
@@ -170,10 +171,9 @@ class Function(pulumi.ComponentResource):
         # (infra/iam_rules.py, docs/bootstrap.md). An account without the bootstrap (a first local deploy)
         # has no boundary: the role is then created without one, which no deploy role may do.
         stack = pulumi.get_stack()
-        boundary: str | None = boundary_arn(
-            aws.get_partition().partition, aws.get_caller_identity().account_id, stack
-        )
-        if not policy_exists(boundary):
+        named = boundary_arn(aws.get_partition().partition, aws.get_caller_identity().account_id, stack)
+        boundary: str | None = named
+        if not policy_exists(named):
             pulumi.log.warn(
                 f"the permissions boundary {boundary} does not exist in this account (the "
                 f"bootstrap has not run for stack {stack!r}): the role {args.name} is created "

@@ -31,6 +31,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 EXPECTED_FILE = "expected-status.json"
 DEFAULT_EVENTS = Path(__file__).resolve().parents[1] / "function" / "events"
@@ -73,7 +74,7 @@ class Request:
 class Case:
     name: str  # the event's file name, e.g. "ok.json"
     path: Path
-    event: dict  # the event as JSON
+    event: dict[str, Any]  # the event as JSON
     expected: Expected
 
     def raw(self) -> bytes:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -124,7 +125,7 @@ def dashboard_body(region: str, function_name: str, api_id: str, alarm_arns: Seq
     fn = ["FunctionName", function_name]
     api = ["ApiId", api_id]
 
-    def metric(x: int, y: int, title: str, metrics: list, stat: str = "Sum") -> dict:
+    def metric(x: int, y: int, title: str, metrics: list[Any], stat: str = "Sum") -> dict[str, Any]:
         return {
             "type": "metric",
             "x": x,

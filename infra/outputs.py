@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 
@@ -23,7 +24,7 @@ OUTPUTS: Mapping[str, str] = {
 }
 
 
-def export_outputs(values: Mapping[str, pulumi.Input]) -> None:
+def export_outputs(values: Mapping[str, pulumi.Input[Any]]) -> None:
     """Export exactly the contract's outputs; anything missing or extra is a programming error."""
     missing, extra = set(OUTPUTS) - set(values), set(values) - set(OUTPUTS)
     if missing or extra:

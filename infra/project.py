@@ -6,12 +6,16 @@ library, so the workflows' bare runners can use it too:
 
     python3 -m infra.project name           # prints the project name
     python3 -m infra.project stack NAME     # exits 2 with the rule when NAME is not a valid stack name
+    VENV/bin/python -m infra.project link-library
+        # puts the repository root on VENV's path (policy/venv: scripts/pipeline.sh, scripts/deploy.sh)
 """
 
 from __future__ import annotations
 
 import re
 import sys
+import sysconfig
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,16 +54,42 @@ def prefix_for(stack: str) -> str:
     return f"{PROJECT}-{stack}"
 
 
+def stack_setting(
+    key: str, project_config: Mapping[str, object], stack_config: Mapping[str, object]
+) -> object:
+    """The value of the project's config `key` for a stack, as the CLI resolves it: `<project>:<key>` (or the
+    bare `key`) of the stack's `config` map (Pulumi.<stack>.yaml), else the `default` of `key` in the project's
+    `config` map (Pulumi.yaml); None when neither gives one."""
+    for name in (f"{PROJECT}:{key}", key):
+        if name in stack_config:
+            return stack_config[name]
+    declared = project_config.get(key)
+    return declared.get("default") if isinstance(declared, Mapping) else declared
+
+
+def link_library() -> Path:
+    """Put the repository root, the platform's library (pyproject.toml), on the running interpreter's path: a
+    .pth file in its site-packages, which `site` reads at start-up (Python docs, `site`: "path configuration
+    files"), as an editable install writes one. For a venv filled by a hash-pinned install (policy/venv),
+    which takes no local project. Returns the file written."""
+    target = Path(sysconfig.get_paths()["purelib"]) / "platform-library.pth"
+    target.write_text(f"{ROOT}\n", encoding="utf-8")
+    return target
+
+
 def main(argv: list[str]) -> int:
     if argv == ["name"]:
         print(PROJECT)
+        return 0
+    if argv == ["link-library"]:
+        print(f"{link_library()}: {ROOT}")
         return 0
     if len(argv) == 2 and argv[0] == "stack":
         if is_stack_name(argv[1]):
             return 0
         print(f"stack name {argv[1]!r} is not allowed: {STACK_NAME_RULE}", file=sys.stderr)
         return 2
-    print("usage: python3 -m infra.project name | stack NAME", file=sys.stderr)
+    print("usage: python3 -m infra.project name | stack NAME | link-library", file=sys.stderr)
     return 2
 
 

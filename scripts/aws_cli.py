@@ -40,4 +40,5 @@ def aws(*args: str) -> dict[str, Any]:
         message = result.stderr.strip() or f"aws {' '.join(args)} exited {result.returncode}"
         match = _ERROR_CODE.search(message)
         raise AwsError(message, match.group(1) if match else None)
-    return json.loads(result.stdout or "{}")
+    output: dict[str, Any] = json.loads(result.stdout or "{}")  # --output json of a read: an object
+    return output

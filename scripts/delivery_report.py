@@ -57,7 +57,9 @@ def last_deployment_id(function_name: str) -> str | None:
 def wait_for(deployment_id: str, wait_seconds: float, poll_seconds: float) -> dict[str, Any]:
     deadline = time.monotonic() + wait_seconds
     while True:
-        info = aws("deploy", "get-deployment", "--deployment-id", deployment_id)["deploymentInfo"]
+        info: dict[str, Any] = aws("deploy", "get-deployment", "--deployment-id", deployment_id)[
+            "deploymentInfo"
+        ]
         if info.get("status") not in RUNNING or time.monotonic() >= deadline:
             return info
         time.sleep(poll_seconds)

@@ -108,6 +108,8 @@ if [[ "$action" != destroy ]]; then
   # the guardrails (policy/) run on every local preview and update too, as in the workflows
   python3 -m venv policy/venv
   policy/venv/bin/python -m pip install --quiet --requirement policy/requirements.txt
+  # the platform's library (infra/iam_rules.py) on the pack's path, as in the workflows (infra/project.py)
+  policy/venv/bin/python -m infra.project link-library >/dev/null
 fi
 
 # Reuse the layers of the image deployed now as build cache (read by digest: tags stay immutable).

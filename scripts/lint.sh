@@ -10,6 +10,10 @@ step "ruff (Python lint and format)"
 ruff check .
 ruff format --check .
 
+step "mypy (strict; pyproject.toml)"
+mypy
+mypy policy/__main__.py  # the policy pack's entry point: a second `__main__`, checked on its own
+
 mapfile -t workflows < <(find .github/workflows -name '*.yml' -o -name '*.yaml' | sort)
 if ((${#workflows[@]})); then
   step "actionlint (${#workflows[@]} workflows)"

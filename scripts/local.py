@@ -81,7 +81,7 @@ def handler_name(dockerfile: Path = FUNCTION_DIR / "Dockerfile") -> str:
         raise LocalError(f"cannot read the handler from {dockerfile}: {exc}") from exc
     if not (isinstance(command, list) and len(command) == 1 and "." in str(command[0])):
         raise LocalError(f'{dockerfile} has no CMD ["module.function"]; pass --handler')
-    return command[0]
+    return str(command[0])
 
 
 def load_handler(name: str, function_dir: Path = FUNCTION_DIR) -> Handler:
@@ -90,9 +90,10 @@ def load_handler(name: str, function_dir: Path = FUNCTION_DIR) -> Handler:
     if str(function_dir) not in sys.path:
         sys.path.insert(0, str(function_dir))
     try:
-        return getattr(importlib.import_module(module), attribute)
+        handler: Handler = getattr(importlib.import_module(module), attribute)
     except (ImportError, AttributeError) as exc:
         raise LocalError(f"cannot load the handler {name} from {function_dir}: {exc}") from exc
+    return handler
 
 
 def http_event(
@@ -162,7 +163,7 @@ def http_event(
 
 def make_request_handler(
     handler: Handler, max_bytes: int = MAX_REQUEST_BYTES, idle_timeout: float = IDLE_TIMEOUT_SECONDS
-):
+) -> type[BaseHTTPRequestHandler]:
     """A request handler class that turns each HTTP request into one invocation of `handler`."""
 
     class RequestHandler(BaseHTTPRequestHandler):
@@ -194,7 +195,7 @@ def make_request_handler(
             except ValueError:
                 length = -1
             if length < 0 or (declared is not None and not declared.strip().isdigit()):
-                return self._refuse(400, "invalid_request", f"bad Content-Length {declared[:40]!r}")
+                return self._refuse(400, "invalid_request", f"bad Content-Length {(declared or '')[:40]!r}")
             if length > max_bytes:
                 return self._refuse(413, "body_too_large", f"the request body is over {max_bytes} bytes")
             body = self.rfile.read(length) if length else b""
@@ -346,10 +347,11 @@ def main(argv: list[str] | None = None) -> int:
     platform.set_defaults(run=cmd_platform)
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
+        status: int = args.run(args)
     except LocalError as exc:
         print(f"local.py: {exc}", file=sys.stderr)
         return 2
+    return status
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@
 #   pipeline.sh main-only                         fail unless GITHUB_REF is refs/heads/main
 #   pipeline.sh stacks                            GitHub outputs from DEPLOY_STACKS (JSON array): the
 #                                                 building stack, its runner, the further stacks in order
-#   pipeline.sh dockerfiles                       GitHub output: function/Dockerfile* as a JSON array of names
+#   pipeline.sh dockerfiles                       GitHub outputs: function/Dockerfile* as a JSON array of names,
+#                                                 images: each with each architecture and its runner
 #   pipeline.sh prepare STACK [--init]            the program's and the policy pack's venvs from the
 #                                                 hash-pinned requirements, the exact provider plugins their
 #                                                 SDKs pin, build-cache output; --init creates the stack
@@ -49,11 +50,13 @@ cd "$(dirname "$0")/.."
 project() { python3 -m infra.project name; }
 check_stack() { python3 -m infra.project stack "$1" || exit 2; }
 
-# Lambda architecture -> GitHub-hosted runner of that CPU (GitHub Docs, "GitHub-hosted runners reference":
-# ubuntu-24.04 is x64, ubuntu-24.04-arm is arm64) and -> the image config's `architecture` (OCI image spec).
-runner_for() { case "$1" in arm64) echo ubuntu-24.04-arm ;; x86_64) echo ubuntu-24.04 ;; *) return 1 ;; esac; }
-oci_arch() { case "$1" in arm64) echo arm64 ;; x86_64) echo amd64 ;; *) return 1 ;; esac; }
-platform_of() { echo "linux/$(oci_arch "$1")"; }
+# What Docker, OCI and GitHub call the CPU of a Lambda architecture (infra/architecture.py, the one table):
+# `arch_field NAME FIELD` prints the field (name, oci, platform, runner); another NAME stops with the rule.
+arch_field() {
+  local described
+  described=$(python3 -m infra.architecture show "$1") || exit 2
+  jq -r --arg field "$2" '.[$field]' <<<"$described"
+}
 
 require() {
   local missing=() spec scope name
@@ -87,17 +90,15 @@ start it again with \"Use workflow from: main\"."
   exit 1
 }
 
+# The stack's architecture as infra/architecture.py describes it (JSON): the Python module reads the setting
+# (the stack's value, else Pulumi.yaml's default); yq only turns the two files' `config` maps into JSON.
 # yq: mikefarah/yq v4 on GitHub's Ubuntu runners (actions/runner-images, images/ubuntu/scripts/build/
-# install-yq.sh); the expressions below mean the same in the jq-based yq of the Python package (the tests).
+# install-yq.sh), where `@json` encodes as JSON (mikefarah.gitbook.io/yq, "Encode / Decode"); jq's `@json`
+# does the same in the jq-based yq of the Python package (the tests).
 stack_architecture() {
-  local stack=$1 project value
-  project=$(project)
-  value=$(yq -r ".config[\"$project:architecture\"] // .config.architecture // \"\"" "Pulumi.$stack.yaml")
-  if [[ -z "$value" || "$value" == null ]]; then
-    value=$(yq -r '.config.architecture.default // ""' Pulumi.yaml)
-  fi
-  runner_for "$value" >/dev/null || die "stack $stack: architecture '$value' is not arm64 or x86_64"
-  echo "$value"
+  local stack=$1
+  python3 -m infra.architecture stack "$stack" "$(yq -r '.config // {} | @json' Pulumi.yaml)" \
+    "$(yq -r '.config // {} | @json' "Pulumi.$stack.yaml")" || exit 1
 }
 
 # The stacks in promotion order: DEPLOY_STACKS, the bootstrap's deployEnvironments as a JSON array (a
@@ -129,8 +130,8 @@ bootstrap's deployEnvironments)"
   fi
   local architecture
   architecture=$(stack_architecture "$building")
-  output "building=$building" "architecture=$architecture" "runner=$(runner_for "$architecture")" \
-    "further=$(jq -c '.[1:]' <<<"$list")" "all=$list"
+  output "building=$building" "architecture=$(jq -r .name <<<"$architecture")" \
+    "runner=$(jq -r .runner <<<"$architecture")" "further=$(jq -c '.[1:]' <<<"$list")" "all=$list"
 }
 
 # The function's Dockerfiles (function/Dockerfile, function/Dockerfile.<variant>; a BuildKit
@@ -141,7 +142,11 @@ dockerfiles() {
     [[ -f "$file" && "$file" != *.dockerignore ]] && files+=("${file#function/}")
   done
   ((${#files[@]})) || die "no Dockerfile in function/ (function/Dockerfile or function/Dockerfile.<variant>)"
-  output "dockerfiles=$(printf '%s\n' "${files[@]}" | jq -R . | jq -cs .)"
+  local list
+  list=$(printf '%s\n' "${files[@]}" | jq -R . | jq -cs .)
+  # each Dockerfile for each architecture, on that architecture's runner (infra/architecture.py)
+  output "dockerfiles=$list" "images=$(python3 -m infra.architecture list | jq -c --argjson files "$list" \
+    '[$files[] as $file | .[] | {dockerfile: $file, architecture: .name, runner}]')"
 }
 
 # Every package a job with cloud credentials installs is pinned by hash (`make lock`); the engine downloads
@@ -154,6 +159,9 @@ prepare() {
   venv/bin/python -m pip install --quiet --require-hashes --requirement requirements.hashes.txt >&2
   python3 -m venv policy/venv
   policy/venv/bin/python -m pip install --quiet --require-hashes --requirement policy/requirements.hashes.txt >&2
+  # the platform's library (infra/iam_rules.py) on the pack's path (a hash-pinned install takes no local
+  # project): infra/project.py link-library
+  policy/venv/bin/python -m infra.project link-library >&2
   step "installing the provider plugins the SDKs pin"
   local plugins
   plugins=$(venv/bin/python -m scripts.plugins) || die "the installed SDKs name no installable plugin set"
@@ -239,7 +247,7 @@ MAX_IMAGE_BYTES=10000000000 # Lambda's 10 GB limit (decimal: the stricter readin
 
 check_image() {
   local image=$1 architecture=$2 manifest config want problems
-  want=$(oci_arch "$architecture") || die "architecture '$architecture' is not arm64 or x86_64"
+  want=$(arch_field "$architecture" oci)
   step "checking the manifest of $image"
   manifest=$(docker buildx imagetools inspect --raw "$image")
   # --format '{{json .Image}}': the image config of a single manifest (a map by platform for an index)
@@ -275,7 +283,7 @@ builds it again (fix the engine or the Dockerfile first: docs/pipeline.md)"
 
 build_local() {
   local dockerfile=$1 architecture=$2 tag=$3 platform
-  platform=$(platform_of "$architecture") || die "architecture '$architecture' is not arm64 or x86_64"
+  platform=$(arch_field "$architecture" platform)
   [[ -f "$dockerfile" ]] || die "no Dockerfile at $dockerfile"
   step "building $dockerfile for $platform (as the stack does: one platform, no attestations)"
   docker buildx build --platform "$platform" --provenance=false --sbom=false \
@@ -288,7 +296,7 @@ CONTAINER_USER=${CONTAINER_USER:-65534:65534}
 
 container_test() {
   local image=$1 architecture=$2 platform port=${CONTAINER_TEST_PORT:-9000} container status=0
-  platform=$(platform_of "$architecture") || die "architecture '$architecture' is not arm64 or x86_64"
+  platform=$(arch_field "$architecture" platform)
   step "running $image ($platform) with the Runtime Interface Emulator as user $CONTAINER_USER"
   container=$(docker run --detach --platform "$platform" --user "$CONTAINER_USER" \
     --publish "127.0.0.1:$port:8080" "$image")

@@ -22,6 +22,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 
 PLUGIN_FILE = "pulumi-plugin.json"
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -71,7 +72,7 @@ def installed_plugins(distributions: Iterable[metadata.Distribution] | None = No
         for file in distribution.files or []:
             if file.name != PLUGIN_FILE:
                 continue
-            text = file.locate().read_text(encoding="utf-8")
+            text = Path(file.locate()).read_text(encoding="utf-8")
             plugin = plugin_of(text, f"{distribution.metadata['Name']} {file}")
             if plugin is not None:
                 found.add(plugin)

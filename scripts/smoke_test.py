@@ -109,7 +109,8 @@ def run(base: str, events_dir: Path, timeout: float, retry_delay: float = 1.0) -
         problems = check(case, answer.status, answer.body)
         failures += problems
         verdict = "FAIL" if problems else "ok"
-        print(f"{request.method} {request.target} -> {answer.status} ({case.name}: {verdict})")
+        sent = f"{request.method} {request.target}" if request is not None else case.name  # send() checked it
+        print(f"{sent} -> {answer.status} ({case.name}: {verdict})")
     return failures
 
 

@@ -1,20 +1,21 @@
 """The architecture, platform and Dockerfile of a stack: its Pulumi.<stack>.yaml, with the defaults of
 Pulumi.yaml (PyYAML, in the project's venv). The local tools use it (scripts/local.py: `make local-run` builds
-for the default stack's platform); the workflows read the same keys on a bare runner with yq
-(scripts/pipeline.sh stacks). The program itself validates every key (infra/config.py).
+for the default stack's platform). Which value wins, and what each architecture is called by Docker, OCI and
+GitHub, is infra/architecture.py's (the workflows ask it too: scripts/pipeline.sh stacks). The program itself
+validates every key (infra/config.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from infra.project import PROJECT, STACK_NAME_RULE, is_stack_name
+from infra.architecture import ArchitectureError, of_stack
+from infra.project import STACK_NAME_RULE, is_stack_name, stack_setting
 
-# Lambda architecture -> Docker platform (OCI image spec architecture names)
-PLATFORMS = {"arm64": "linux/arm64", "x86_64": "linux/amd64"}
 DEFAULT_DOCKERFILE = "function/Dockerfile"
 
 
@@ -30,21 +31,13 @@ class Stack:
     dockerfile: str
 
 
-def _config(path: Path) -> dict:
+def _config(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise StackError(f"{path.name}: cannot read ({exc})") from exc
     config = data.get("config") if isinstance(data, dict) else None
     return config if isinstance(config, dict) else {}
-
-
-def _value(root: Path, stack_config: dict, key: str) -> object:
-    for name in (f"{PROJECT}:{key}", key):
-        if name in stack_config:
-            return stack_config[name]
-    declared = _config(root / "Pulumi.yaml").get(key)
-    return declared.get("default") if isinstance(declared, dict) else declared
 
 
 def describe(root: Path, name: str) -> Stack:
@@ -54,10 +47,10 @@ def describe(root: Path, name: str) -> Stack:
     stack_file = root / f"Pulumi.{name}.yaml"
     if not stack_file.is_file():
         raise StackError(f"stack {name!r} has no {stack_file.name} in {root}")
-    config = _config(stack_file)
-    architecture = _value(root, config, "architecture")
-    if architecture not in PLATFORMS:
-        allowed = ", ".join(PLATFORMS)
-        raise StackError(f"stack {name!r}: architecture {architecture!r} is not one of {allowed}")
-    dockerfile = _value(root, config, "dockerfile") or DEFAULT_DOCKERFILE
-    return Stack(name, str(architecture), PLATFORMS[str(architecture)], str(dockerfile))
+    config, project_config = _config(stack_file), _config(root / "Pulumi.yaml")
+    try:
+        architecture = of_stack(name, project_config, config)
+    except ArchitectureError as error:
+        raise StackError(str(error)) from None
+    dockerfile = stack_setting("dockerfile", project_config, config) or DEFAULT_DOCKERFILE
+    return Stack(name, architecture.name, architecture.platform, str(dockerfile))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
@@ -42,7 +44,8 @@ def _access_logging(args: ResourceValidationArgs, report: ReportViolation) -> No
                 f"HTTP API stage {args.name!r} has no access logging ({', '.join(missing)} missing)",
                 "pass access_log_settings={'destination_arn': <log group ARN>, 'format': <JSON format>} to "
                 "aws.apigatewayv2.Stage",
-            )
+            ),
+            None,
         )
 
 
@@ -64,11 +67,12 @@ def _default_throttling(args: ResourceValidationArgs, report: ReportViolation) -
                 f"HTTP API stage {args.name!r} has default route {found}, so one client can exhaust the "
                 "function's concurrency",
                 f"set positive limits in default_route_settings (config keys {keys})",
-            )
+            ),
+            None,
         )
 
 
-def _cors_origins(args: ResourceValidationArgs):
+def _cors_origins(args: ResourceValidationArgs) -> Any:
     if args.resource_type == API:
         return lookup(args.props, "corsConfiguration", "allowOrigins")
     if args.resource_type == FUNCTION_URL:
@@ -86,7 +90,8 @@ def _cors_not_wildcard(args: ResourceValidationArgs, report: ReportViolation) ->
                 f'{args.resource_type.split(":")[-1]} {args.name!r} allows CORS from any origin ("*") on the '
                 f"production stack {stack_of(args.props, args.urn)!r}",
                 "list the exact origins in the stack's config key container-lambda:corsAllowOrigins",
-            )
+            ),
+            None,
         )
 
 

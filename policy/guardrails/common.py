@@ -71,7 +71,7 @@ def is_list(value: Any) -> bool:
     return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
 
 
-def as_list(value: Any) -> list:
+def as_list(value: Any) -> list[Any]:
     """An IAM-style "one or many" value as a list (None -> [])."""
     if value is None:
         return []
@@ -124,7 +124,7 @@ class PolicyDocumentError(ValueError):
     """An IAM document that is not JSON or has no statements."""
 
 
-def parse_document(value: Any) -> dict | None:
+def parse_document(value: Any) -> dict[str, Any] | None:
     """An IAM document given as a JSON string or a map; None when unknown or absent."""
     if value is None or value is UNKNOWN:
         return None
@@ -143,22 +143,22 @@ def parse_document(value: Any) -> dict | None:
     return value
 
 
-def statements(document: dict) -> Iterator[dict]:
+def statements(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for statement in as_list(document.get("Statement")):
         if isinstance(statement, dict):
             yield statement
 
 
-def allows(statement: dict) -> bool:
+def allows(statement: dict[str, Any]) -> bool:
     return statement.get("Effect") == "Allow"
 
 
-def label(statement: dict, index: int) -> str:
+def label(statement: dict[str, Any], index: int) -> str:
     sid = statement.get("Sid")
     return f"statement {sid!r}" if sid else f"statement #{index + 1}"
 
 
-def principals(statement: dict) -> dict[str, list[str]]:
+def principals(statement: dict[str, Any]) -> dict[str, list[str]]:
     """The statement's Principal as {kind: [values]}; the bare "*" principal is {"*": ["*"]}."""
     principal = statement.get("Principal")
     if principal is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pulumi_policy import (
     EnforcementLevel,
     ReportViolation,
@@ -48,7 +50,8 @@ def _scan_on_push(args: ResourceValidationArgs, report: ReportViolation) -> None
             message(
                 f"ECR repository {args.name!r} does not scan images on push",
                 "pass image_scanning_configuration={'scan_on_push': True} to aws.ecr.Repository",
-            )
+            ),
+            None,
         )
 
 
@@ -63,7 +66,8 @@ def _immutable_tags(args: ResourceValidationArgs, report: ReportViolation) -> No
                 f"ECR repository {args.name!r} has image tag mutability {mutability or 'MUTABLE (the default)'}",
                 "pass image_tag_mutability='IMMUTABLE' to aws.ecr.Repository, without exclusion filters; deploy "
                 "by digest",
-            )
+            ),
+            None,
         )
 
 
@@ -89,7 +93,7 @@ def _lifecycle_policy(args: StackValidationArgs, report: ReportViolation) -> Non
             )
 
 
-def public_statements(document: dict) -> list[str]:
+def public_statements(document: dict[str, Any]) -> list[str]:
     """Labels of Allow statements that grant a "*" principal without a condition restricting who it is."""
     found = []
     for index, statement in enumerate(statements(document)):
@@ -118,7 +122,7 @@ def _no_public_repository_policy(args: ResourceValidationArgs, report: ReportVio
     try:
         document = parse_document(lookup(args.props, "policy"))
     except PolicyDocumentError as error:
-        report(message(f"ECR repository policy {args.name!r}: {error}", "pass a JSON policy document"))
+        report(message(f"ECR repository policy {args.name!r}: {error}", "pass a JSON policy document"), None)
         return
     if document is None:
         return
@@ -128,7 +132,8 @@ def _no_public_repository_policy(args: ResourceValidationArgs, report: ReportVio
                 f'ECR repository policy {args.name!r}: {statement} allows anyone (principal "*")',
                 "name the accounts or roles that may pull, or add an aws:PrincipalOrgID / aws:SourceAccount "
                 "condition",
-            )
+            ),
+            None,
         )
 
 

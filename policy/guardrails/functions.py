@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -55,7 +56,8 @@ def _image_package(args: ResourceValidationArgs, report: ReportViolation) -> Non
             message(
                 f"Lambda function {args.name!r} has package type {package_type or 'Zip (the default)'}",
                 "deploy it as a container image: package_type='Image', image_uri=<repository>@sha256:<digest>",
-            )
+            ),
+            None,
         )
 
 
@@ -70,7 +72,8 @@ def _image_digest(args: ResourceValidationArgs, report: ReportViolation) -> None
             message(
                 f"Lambda function {args.name!r} has image URI {uri!r}, which is not pinned by digest",
                 "set image_uri to the pushed image's repo digest (<repository>@sha256:<64 hex>), never a tag",
-            )
+            ),
+            None,
         )
 
 
@@ -86,7 +89,8 @@ def _single_architecture(args: ResourceValidationArgs, report: ReportViolation) 
             message(
                 f"Lambda function {args.name!r} has architectures {values}, not one of {list(ARCHITECTURES)}",
                 "pass architectures=[<the image's architecture>] (config key container-lambda:architecture)",
-            )
+            ),
+            None,
         )
 
 
@@ -100,7 +104,8 @@ def _active_tracing(args: ResourceValidationArgs, report: ReportViolation) -> No
                 f"Lambda function {args.name!r} has tracing mode {mode or 'PassThrough (the default)'}",
                 "pass tracing_config={'mode': 'Active'} (config key container-lambda:tracing true) and allow "
                 "xray:PutTraceSegments and xray:PutTelemetryRecords to its role",
-            )
+            ),
+            None,
         )
 
 
@@ -123,11 +128,12 @@ def _no_secrets_in_environment(args: ResourceValidationArgs, report: ReportViola
                 "environment is readable by anyone who can read the function's configuration or the stack",
                 "keep the value in Secrets Manager or an SSM SecureString and pass its ARN with the config key "
                 "secretEnvironment (the role may then read that one secret; docs/config.md)",
-            )
+            ),
+            None,
         )
 
 
-def expected_log_group(function_props) -> tuple[str | None, bool]:
+def expected_log_group(function_props: Any) -> tuple[str | None, bool]:
     """The log group a function writes to (its logging config's group, else /aws/lambda/<name>), and whether
     that is certain. In a preview the provider's default for loggingConfig.logGroup is still unknown."""
     custom = lookup(function_props, "loggingConfig", "logGroup")
@@ -179,11 +185,12 @@ def _function_url_auth(args: ResourceValidationArgs, report: ReportViolation) ->
                 f"Lambda function URL {args.name!r} has authorization type {auth}: anyone on the internet can "
                 "invoke the function",
                 "use authorization_type='AWS_IAM', or serve the function through the HTTP API instead",
-            )
+            ),
+            None,
         )
 
 
-def _source_arn_problem(source_arn: str, source_account) -> str | None:
+def _source_arn_problem(source_arn: str, source_account: Any) -> str | None:
     if source_arn.strip() == "*":
         return 'its source ARN is the bare "*"'
     match = EXECUTE_API_ARN.match(source_arn)
@@ -208,7 +215,8 @@ def _permission_scoped(args: ResourceValidationArgs, report: ReportViolation) ->
             message(
                 f"Lambda permission {args.name!r} grants invoke to principal {principal!r}",
                 "name one service principal (e.g. apigateway.amazonaws.com) with a source_arn, or one account",
-            )
+            ),
+            None,
         )
         return
     if not principal.endswith(".amazonaws.com"):
@@ -223,7 +231,8 @@ def _permission_scoped(args: ResourceValidationArgs, report: ReportViolation) ->
                 f"Lambda permission {args.name!r} lets {principal} invoke the function on behalf of any account",
                 "set source_arn to the calling resource (for an HTTP API: <api>.execution_arn + '/*/*'), or "
                 "source_account",
-            )
+            ),
+            None,
         )
         return
     problem = _source_arn_problem(source_arn, source_account) if isinstance(source_arn, str) else None
@@ -232,7 +241,8 @@ def _permission_scoped(args: ResourceValidationArgs, report: ReportViolation) ->
             message(
                 f"Lambda permission {args.name!r} for {principal}: {problem}",
                 "scope source_arn to this API: <api>.execution_arn + '/*/*'",
-            )
+            ),
+            None,
         )
 
 
@@ -240,13 +250,15 @@ def _reserved_concurrency(args: ResourceValidationArgs, report: ReportViolation)
     if args.resource_type != FUNCTION:
         return
     reserved = lookup(args.props, "reservedConcurrentExecutions")
-    if reserved is not UNKNOWN and (number(reserved) is None or number(reserved) < 0):
+    count = number(reserved)
+    if reserved is not UNKNOWN and (count is None or count < 0):
         report(
             message(
                 f"Lambda function {args.name!r} has no reserved concurrency: a burst can take the account's "
                 "whole concurrency (and its bill) and starve other functions",
                 "set the config key container-lambda:reservedConcurrency (reserved_concurrent_executions)",
-            )
+            ),
+            None,
         )
 
 

@@ -5,22 +5,17 @@ principals, exact GitHub OIDC trust (docs/guardrails.md)."""
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
 # The admin-like rule is shared with the config validation of extraPolicyArns (infra/iam_rules.py, standard
-# library only). The CLI runs the pack from policy/ with policy/venv: the repository root goes on the path.
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.append(_ROOT)
+# library only), which policy/venv has on its path (`python -m infra.project link-library`, run by
+# scripts/pipeline.sh prepare and scripts/deploy.sh after the pack's install).
+from infra.iam_rules import admin_like_problem
 
-from infra.iam_rules import admin_like_problem  # noqa: E402
-
-from .common import (  # noqa: E402
+from .common import (
     UNKNOWN,
     PolicyDocumentError,
     allows,
@@ -103,7 +98,9 @@ def permission_documents(args: ResourceValidationArgs) -> Iterator[tuple[str, An
             yield f"inline policy {name if isinstance(name, str) else index!r}", lookup(policy, "policy")
 
 
-def _documents(args: ResourceValidationArgs, report: ReportViolation, raw: Iterator[tuple[str, Any]]):
+def _documents(
+    args: ResourceValidationArgs, report: ReportViolation, raw: Iterator[tuple[str, Any]]
+) -> Iterator[tuple[str, dict[str, Any]]]:
     for what, value in raw:
         try:
             document = parse_document(value)
@@ -112,7 +109,8 @@ def _documents(args: ResourceValidationArgs, report: ReportViolation, raw: Itera
                 message(
                     f"{args.resource_type.split(':')[-1]} {args.name!r}: {what}: {error}",
                     "pass a JSON document with a Statement list",
-                )
+                ),
+                None,
             )
             continue
         if document is not None:
@@ -148,7 +146,9 @@ def action_documents(args: ResourceValidationArgs) -> Iterator[tuple[str, Any]]:
         yield "policy", lookup(args.props, RESOURCE_POLICY_DOCUMENTS[args.resource_type])
 
 
-def _allowing_statements(args: ResourceValidationArgs, report: ReportViolation) -> Iterator[tuple[str, dict]]:
+def _allowing_statements(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """(where, statement) of every Allow statement of the policies that grant actions, `where` naming the
     resource, the document and the statement for a violation's message."""
     for what, document in _documents(args, report, action_documents(args)):
@@ -165,7 +165,8 @@ def _no_wildcard_actions(args: ResourceValidationArgs, report: ReportViolation) 
                 message(
                     f"{where} allows every action except {as_list(statement['NotAction'])}",
                     "list the actions it needs under Action",
-                )
+                ),
+                None,
             )
         wild = [a for a in as_list(statement.get("Action")) if isinstance(a, str) and wildcard_action(a)]
         if wild:
@@ -174,7 +175,8 @@ def _no_wildcard_actions(args: ResourceValidationArgs, report: ReportViolation) 
                     f"{where} allows the wildcard actions {wild}",
                     "list the exact actions it needs (for tracing: xray:PutTraceSegments and "
                     "xray:PutTelemetryRecords)",
-                )
+                ),
+                None,
             )
 
 
@@ -185,7 +187,8 @@ def _no_service_wide_resources(args: ResourceValidationArgs, report: ReportViola
                 message(
                     f"{where} allows every resource except {as_list(statement['NotResource'])}",
                     "list the resources it needs under Resource",
-                )
+                ),
+                None,
             )
         wide = [r for r in as_list(statement.get("Resource")) if isinstance(r, str) and service_wide(r)]
         if wide:
@@ -193,7 +196,8 @@ def _no_service_wide_resources(args: ResourceValidationArgs, report: ReportViola
                 message(
                     f"{where} grants on the service-wide resources {wide}",
                     "name the resources it needs (its own log group, repository, bucket prefix, ...)",
-                )
+                ),
+                None,
             )
 
 
@@ -215,7 +219,8 @@ def _resource_star_only_where_required(args: ResourceValidationArgs, report: Rep
                         f'grants {scoped or "NotAction"} on every resource ("*")',
                         "scope Resource to the ARNs it needs (its own log group, repository, ...); only actions "
                         'without resource-level permissions, such as X-Ray\'s writes, may use "*"',
-                    )
+                    ),
+                    None,
                 )
 
 
@@ -234,7 +239,8 @@ def _no_admin_policies(args: ResourceValidationArgs, report: ReportViolation) ->
                 f"role {args.name!r} is bounded by the managed policy {boundary!r}: {problem}, so the boundary "
                 "caps nothing",
                 "bound the role by its stack's permissions boundary (infra/iam_rules.py boundary_arn)",
-            )
+            ),
+            None,
         )
     for arn in managed_policy_arns(args):
         problem = admin_like_problem(arn)
@@ -245,11 +251,12 @@ def _no_admin_policies(args: ResourceValidationArgs, report: ReportViolation) ->
                     f"{problem}",
                     "grant only the actions the role needs in an inline policy scoped to its resources, or a "
                     "customer-managed policy under /<project>/ (config key extraPolicyArns)",
-                )
+                ),
+                None,
             )
 
 
-def trust_document(args: ResourceValidationArgs, report: ReportViolation) -> dict | None:
+def trust_document(args: ResourceValidationArgs, report: ReportViolation) -> dict[str, Any] | None:
     if args.resource_type != ROLE:
         return None
     trust = ("trust policy", lookup(args.props, "assumeRolePolicy"))
@@ -258,7 +265,7 @@ def trust_document(args: ResourceValidationArgs, report: ReportViolation) -> dic
     return None
 
 
-def principal_problems(statement: dict) -> list[str]:
+def principal_problems(statement: dict[str, Any]) -> list[str]:
     """Why an Allow statement of a trust policy does not name specific principals (empty when it does)."""
     if "NotPrincipal" in statement:
         return ["it uses NotPrincipal, which trusts everyone not listed"]
@@ -290,18 +297,19 @@ def _trust_specific_principals(args: ResourceValidationArgs, report: ReportViola
                     f"role {args.name!r}: trust policy {label(statement, index)}: {problem}",
                     "trust one named principal: a service (lambda.amazonaws.com), a role ARN, or an OIDC "
                     "provider ARN with exact conditions",
-                )
+                ),
+                None,
             )
 
 
-def is_github_oidc(statement: dict) -> bool:
+def is_github_oidc(statement: dict[str, Any]) -> bool:
     return any(
         value.endswith(f"oidc-provider/{GITHUB_OIDC_HOST}")
         for value in principals(statement).get("Federated", [])
     )
 
 
-def github_condition_problems(statement: dict) -> list[str]:
+def github_condition_problems(statement: dict[str, Any]) -> list[str]:
     """Why a GitHub OIDC trust statement does not pin the audience and the subject exactly."""
     condition = statement.get("Condition") or {}
     equals = condition.get("StringEquals") or {}
@@ -338,7 +346,8 @@ def _github_oidc_trust(args: ResourceValidationArgs, report: ReportViolation) ->
                     f"role {args.name!r}: GitHub OIDC trust {label(statement, index)}: {problem}",
                     f"use StringEquals with {GITHUB_OIDC_HOST}:aud = {GITHUB_AUDIENCE} and "
                     f"{GITHUB_OIDC_HOST}:sub = the exact subjects, e.g. repo:<owner>/<repo>:environment:<name>",
-                )
+                ),
+                None,
             )
 
 

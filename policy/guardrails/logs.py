@@ -35,7 +35,8 @@ def _retention_set(args: ResourceValidationArgs, report: ReportViolation) -> Non
             message(
                 f"log group {args.name!r} keeps its logs forever (no retention_in_days)",
                 "set retention_in_days (config key container-lambda:logRetentionDays)",
-            )
+            ),
+            None,
         )
 
 
@@ -50,7 +51,8 @@ def _production_retention(args: ResourceValidationArgs, report: ReportViolation)
                 f"log group {args.name!r} of the production stack {stack_of(args.props, args.urn)!r} keeps logs "
                 f"{retention:g} days, under {minimum:g}",
                 f"set the stack's config key container-lambda:logRetentionDays to {minimum} or more",
-            )
+            ),
+            None,
         )
 
 
@@ -62,7 +64,8 @@ def _customer_managed_key(args: ResourceValidationArgs, report: ReportViolation)
                 message(
                     f"log group {args.name!r} is encrypted with a key CloudWatch Logs owns, not one you control",
                     "pass kms_key_id=<customer-managed KMS key ARN> (its key policy must allow CloudWatch Logs)",
-                )
+                ),
+                None,
             )
     elif args.resource_type == REPOSITORY:
         configurations = lookup(args.props, "encryptionConfigurations")
@@ -77,7 +80,8 @@ def _customer_managed_key(args: ResourceValidationArgs, report: ReportViolation)
                     f"ECR repository {args.name!r} is not encrypted with a customer-managed KMS key",
                     "set the config key container-lambda:kmsKeyArn (encryption_configurations="
                     "[{'encryption_type': 'KMS', 'kms_key': <key ARN>}])",
-                )
+                ),
+                None,
             )
 
 

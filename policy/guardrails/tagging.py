@@ -69,7 +69,8 @@ def _standard_tags(args: ResourceValidationArgs, report: ReportViolation) -> Non
                 f"{args.resource_type.split(':')[-1]} {args.name!r} lacks the standard tags (found {found})",
                 "pass tags=standard_tags(stack) (infra/tags.py): "
                 + ", ".join(f"{key}={value}" for key, value in required.items()),
-            )
+            ),
+            None,
         )
 
 

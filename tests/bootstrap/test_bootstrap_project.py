@@ -5,11 +5,13 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import yaml
 
 from bootstrap.settings import NAMESPACE
+from tests.support.library_venv import library_python
 from tests.support.project_schema import validate_project
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,4 +87,28 @@ def test_program_imports_nothing_beyond_its_own_requirements():
         [sys.executable, "-c", IMPORTED_DISTRIBUTIONS], cwd=ROOT, check=True, capture_output=True, text=True
     )
     imported = {re.sub(r"[-_.]+", "-", d).lower() for d in json.loads(result.stdout)}
-    assert imported <= requirement_closure(set(pins(ROOT / "bootstrap" / "requirements.txt")))
+    library = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["name"]  # `-e ..`
+    assert imported <= requirement_closure(set(pins(ROOT / "bootstrap" / "requirements.txt")) | {library})
+
+
+def test_the_program_imports_the_platforms_library_from_its_own_directory():
+    # The CLI runs __main__.py from bootstrap/ with bootstrap/venv, whose requirements.txt installs the
+    # repository root editable (`-e ..`): `bootstrap` and `infra` resolve to the working tree, nothing else.
+    assert [
+        line
+        for line in (ROOT / "bootstrap" / "requirements.txt").read_text().splitlines()
+        if "==" not in line and line[:1] not in ("", "#")
+    ] == ["-e .."]
+    probe = "import json, bootstrap.program, infra.iam_rules; print(json.dumps([bootstrap.program.__file__, infra.iam_rules.__file__]))"
+    result = subprocess.run(
+        [library_python("bootstrap"), "-c", probe],
+        cwd=ROOT / "bootstrap",
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        str(ROOT / "bootstrap" / "program.py"),
+        str(ROOT / "infra" / "iam_rules.py"),
+    ]

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from typing import get_type_hints
 
 import pulumi
 import pytest
 
 import infra.config
-from infra.config import KEYS, NAMESPACE, RESERVED_ENV_NAMES, RETENTION_DAYS, ConfigError, load_settings
+from infra.config import (
+    KEYS,
+    NAMESPACE,
+    RESERVED_ENV_NAMES,
+    RETENTION_DAYS,
+    ConfigError,
+    Settings,
+    load_settings,
+)
 from tests.infra.support import FUNCTION, IMAGE, run_stack
 from tests.support.second_dockerfile import second_dockerfile
 
@@ -343,6 +353,25 @@ def test_settings_are_frozen_and_named_after_the_keys():
         settings.memory_size = 2048  # type: ignore[misc]
     with pytest.raises(AttributeError, match="no 'memory'"):
         _ = settings.memory
+
+
+# Settings fields that are not config keys: the stack, the keys set with --secret, the two images of the
+# environment (CONTAINER_LAMBDA_CACHE_FROM, CONTAINER_LAMBDA_IMAGE_URI).
+NOT_KEYS = {"stack", "secret_keys", "cache_from", "pinned_image"}
+
+
+@pytest.mark.parametrize("key", KEYS, ids=lambda key: key.name)
+def test_every_key_has_a_settings_field_of_the_type_its_rule_parses(key):
+    fields = get_type_hints(Settings)
+    assert key.field in fields, f"{key.name} has no Settings field {key.field}"
+    assert fields[key.field] == key.rule.value_type(), (
+        f"{key.name}: Settings.{key.field} is {fields[key.field]}, its rule parses {key.rule.value_type()}"
+    )
+
+
+def test_every_settings_field_is_a_key():
+    fields = {field.name for field in dataclasses.fields(Settings)} - NOT_KEYS
+    assert sorted(fields - {key.field for key in KEYS}) == [], "Settings fields without a key of KEYS"
 
 
 def test_an_unknown_key_the_cli_passes_in_pulumi_config_is_refused(monkeypatch):

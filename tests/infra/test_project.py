@@ -1,7 +1,10 @@
 """The project name and the stack-name rule (infra/project.py), the one place both are stated."""
 
+import ast
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -54,3 +57,29 @@ def test_the_command_line_prints_the_project_name():
         check=True,
     )
     assert result.stdout.strip() == project.PROJECT
+
+
+# scripts/local.py puts function/ on the path to import the handler the way Lambda imports it from the task
+# root (LAMBDA_TASK_ROOT is on the runtime's sys.path): the emulation of the runtime, not a way to the library.
+SYS_PATH_AS_THE_RUNTIME = {"scripts/local.py"}
+
+
+def test_no_module_outside_function_and_tests_edits_sys_path():
+    """The platform's library is a package (pyproject.toml): the program, scripts/, the bootstrap and the
+    policy pack import it without editing the import path."""
+    skipped = {"function", "tests", "venv", ".venv-checkov", ".venv-bench", ".tools", "node_modules", ".git"}
+    files = []
+    for directory, subdirectories, names in os.walk(project.ROOT):
+        subdirectories[:] = [name for name in subdirectories if name not in skipped]
+        base = Path(directory).relative_to(project.ROOT)
+        files += [(base / name).as_posix() for name in names if name.endswith(".py")]
+    editing = [
+        name
+        for name in files
+        if name not in SYS_PATH_AS_THE_RUNTIME
+        and any(
+            isinstance(node, ast.Attribute) and node.attr == "path" and getattr(node.value, "id", "") == "sys"
+            for node in ast.walk(ast.parse((project.ROOT / name).read_text(encoding="utf-8")))
+        )
+    ]
+    assert editing == []

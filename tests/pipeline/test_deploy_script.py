@@ -229,6 +229,10 @@ def test_the_policy_pack_gets_its_own_venv(world):
     _, calls = run("preview", FAKE_STACK_EXISTS="1")
     assert "python3 -m venv policy/venv" in calls
     assert "venv-python -m pip install --quiet --requirement policy/requirements.txt" in calls
+    # then the platform's library on the pack's path (infra/project.py link-library)
+    assert calls.index(
+        "venv-python -m pip install --quiet --requirement policy/requirements.txt"
+    ) < calls.index("venv-python -m infra.project link-library")
     preview = "pulumi preview --diff --stack dev --non-interactive --policy-pack policy"
     assert pulumi_calls(calls)[-1] == preview
 

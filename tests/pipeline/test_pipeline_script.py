@@ -19,7 +19,7 @@ COMPONENT = "container-lambda:infra:ImageRegistry"
 # The step outputs each subcommand prints (tests/pipeline/test_workflows.py: the workflows read no other).
 PRODUCES = {
     "stacks": {"building", "architecture", "runner", "further", "all"},
-    "dockerfiles": {"dockerfiles"},
+    "dockerfiles": {"dockerfiles", "images"},
     "prepare": {"cache-from"},
     "push-image": {"image-uri", "tag", "repository", "digest", "subject", "built"},
     "promote": {"image-uri"},
@@ -88,7 +88,7 @@ def make_world(tmp_path):
     repo = tmp_path / "repo"
     shutil.copytree(ROOT / "scripts", repo / "scripts", ignore=shutil.ignore_patterns("__pycache__"))
     (repo / "infra").mkdir()
-    for module in ("project.py", "function_contract.py"):  # the stdlib-only modules the scripts import
+    for module in ("project.py", "architecture.py", "function_contract.py"):  # the stdlib-only modules
         shutil.copy(ROOT / "infra" / module, repo / "infra" / module)
     (repo / "infra" / "__init__.py").touch()
     (repo / "policy").mkdir()
@@ -227,6 +227,20 @@ def test_a_bad_building_stack_file_stops_the_plan_with_the_rule(world):
     assert "architecture 'sparc'" in result.stderr
 
 
+def test_a_stack_file_without_config_takes_the_project_default(world):
+    (world["repo"] / "Pulumi.dev.yaml").write_text("encryptionsalt: v1:abc\n")
+    assert run(world, "stacks").returncode == 0
+    assert (outputs(world)["architecture"], outputs(world)["runner"]) == ("x86_64", "ubuntu-24.04")
+
+
+@pytest.mark.parametrize("command", ["check-image", "container-test"])
+def test_an_architecture_lambda_does_not_have_stops_the_step_with_the_allowed_ones(world, command):
+    result = run(world, command, IMAGE_URI, "aarch64")
+    assert result.returncode == 2
+    assert "architecture 'aarch64' is not one of arm64, x86_64" in result.stderr
+    assert not [line for line in calls(world) if line.startswith("docker")]
+
+
 # --- dockerfiles -------------------------------------------------------------------------------------------
 
 
@@ -237,7 +251,14 @@ def test_dockerfiles_lists_every_dockerfile_of_the_function(world):
     (function / "Dockerfile.d").mkdir()
     result = run(world, "dockerfiles")
     assert result.returncode == 0, result.stderr
-    assert outputs(world) == {"dockerfiles": '["Dockerfile","Dockerfile.alpine"]'}
+    assert outputs(world)["dockerfiles"] == '["Dockerfile","Dockerfile.alpine"]'
+    assert set(outputs(world)) == PRODUCES["dockerfiles"]
+    assert [(row["dockerfile"], row["architecture"]) for row in json.loads(outputs(world)["images"])] == [
+        ("Dockerfile", "arm64"),
+        ("Dockerfile", "x86_64"),
+        ("Dockerfile.alpine", "arm64"),
+        ("Dockerfile.alpine", "x86_64"),
+    ]
 
 
 def test_dockerfiles_refuses_a_function_without_one(world):
@@ -280,6 +301,10 @@ def test_prepare_outputs_the_deployed_image_as_build_cache(world):
     assert log.index("python3 -m venv policy/venv") < log.index(
         "venv-python -m pip install --quiet --require-hashes --requirement policy/requirements.hashes.txt"
     )
+    # then the platform's library on the pack's path (infra/project.py link-library)
+    assert log.index(
+        "venv-python -m pip install --quiet --require-hashes --requirement policy/requirements.hashes.txt"
+    ) < log.index("venv-python -m infra.project link-library")
     assert not [
         line for line in log if " install" in line and "--require-hashes" not in line and "plugin" not in line
     ]

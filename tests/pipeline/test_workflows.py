@@ -178,26 +178,38 @@ def test_the_scan_gate_is_configurable_and_critical_by_default():
     assert DEPLOY["env"]["SCAN_FAIL_SEVERITY"] == "${{ vars.SCAN_FAIL_SEVERITY || 'CRITICAL' }}"
 
 
-def test_every_dockerfile_present_and_both_architectures_are_built_and_tested():
+def test_every_dockerfile_present_and_both_architectures_are_built_and_tested(tmp_path):
     image = TESTS["jobs"]["image"]
     assert image["needs"] == "dockerfiles"
     listing = TESTS["jobs"]["dockerfiles"]["steps"][-1]["run"]
     assert listing == f"{PIPELINE} dockerfiles"
-    matrix = image["strategy"]["matrix"]
-    assert matrix["dockerfile"] == "${{ fromJSON(needs.dockerfiles.outputs.dockerfiles) }}"
-    assert set(matrix["architecture"]) == {"arm64", "x86_64"}
-    runners = {row["architecture"]: row["runner"] for row in matrix["include"]}
+    assert image["strategy"]["matrix"] == {"include": "${{ fromJSON(needs.dockerfiles.outputs.images) }}"}
+    assert image["runs-on"] == "${{ matrix.runner }}"
+    world = make_world(tmp_path)
+    for name in ("Dockerfile", "Dockerfile.alpine"):
+        (world["repo"] / "function" / name).write_text("FROM scratch\n")
+    assert run(world, "dockerfiles").returncode == 0
+    rows = json.loads(outputs(world)["images"])
+    assert {(row["dockerfile"], row["architecture"]) for row in rows} == {
+        (dockerfile, architecture)
+        for dockerfile in ("Dockerfile", "Dockerfile.alpine")
+        for architecture in ("arm64", "x86_64")
+    }
+    runners = {row["architecture"]: row["runner"] for row in rows}
     assert runners == {"arm64": "ubuntu-24.04-arm", "x86_64": "ubuntu-24.04"}
 
 
-@pytest.mark.parametrize("row", TESTS["jobs"]["image"]["strategy"]["matrix"]["include"])
-def test_the_test_matrix_runners_are_those_the_deploy_picks(tmp_path, row):
+def test_the_test_matrix_runners_are_those_the_deploy_picks(tmp_path):
     """pipeline.sh stacks maps an architecture to the runner the test matrix uses for it."""
     world = make_world(tmp_path)
+    (world["repo"] / "function" / "Dockerfile").write_text("FROM scratch\n")
+    assert run(world, "dockerfiles").returncode == 0
+    rows = json.loads(outputs(world)["images"])
     stack_file = world["repo"] / "Pulumi.dev.yaml"
-    stack_file.write_text(f"config:\n  container-lambda:architecture: {row['architecture']}\n")
-    assert run(world, "stacks").returncode == 0
-    assert outputs(world)["runner"] == row["runner"]
+    for row in rows:
+        stack_file.write_text(f"config:\n  container-lambda:architecture: {row['architecture']}\n")
+        assert run(world, "stacks").returncode == 0
+        assert outputs(world)["runner"] == row["runner"], row
 
 
 def test_the_pulumi_token_reaches_environment_jobs_only():

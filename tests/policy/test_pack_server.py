@@ -15,6 +15,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from policy.guardrails import ADVISORY, MANDATORY, PACK_NAME
 from tests.policy.support import function, log_group, repository, urn
+from tests.support.library_venv import library_python
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK = ROOT / "policy"
@@ -23,8 +24,9 @@ FUNCTION = "aws:lambda/function:Function"
 
 @pytest.fixture(scope="module")
 def analyzer():
+    # the interpreter of a venv holding the platform's library as policy/venv does (infra.project link-library)
     server = subprocess.Popen(
-        [sys.executable, str(PACK / "__main__.py")],
+        [library_python("policy"), str(PACK / "__main__.py")],
         stdout=subprocess.PIPE,  # noqa: S603
         stderr=subprocess.PIPE,
         cwd=PACK,
