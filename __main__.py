@@ -5,6 +5,7 @@ import pulumi
 
 from infra.config import FUNCTION_DIR, ROOT, load_settings
 from infra.delivery import Delivery, DeliveryArgs, WarmUp, WarmUpArgs, health_event
+from infra.deployment_preferences import ALL_AT_ONCE
 from infra.function import Function, FunctionArgs
 from infra.function_inputs import declared_permissions, deployable_events
 from infra.http_api import HttpApi, HttpApiArgs
@@ -94,6 +95,9 @@ monitoring = Monitoring(
         timeout_s=settings.timeout,
         reserved_concurrency=settings.reserved_concurrency_or_none,
         alarm_email=settings.alarm_email,
+        # a CodeDeploy deployment watches alarms of the version it shifts to, not the whole function's
+        new_version=function.version if settings.deployment_preference != ALL_AT_ONCE else None,
+        alias_name=function.qualifier,
         tags=tags,
         thresholds=AlarmThresholds(
             errors=settings.alarm_error_threshold,
@@ -118,10 +122,12 @@ delivery = Delivery(
         repository_name=registry.repository_name,
         keep_versions=settings.keep_images,
         smoke_cases=deployable,
-        alarm_names=monitoring.alarm_names,
-        alarm_arns=monitoring.alarm_arns,
+        alarm_names=monitoring.deployment_alarm_names,
+        alarm_arns=monitoring.deployment_alarm_arns,
+        alarms=list(monitoring.new_version_alarms.values()),
         preference=settings.deployment_preference,
         permissions_boundary=function.permissions_boundary,
+        function_timeout=settings.timeout,
         tags=tags,
     ),
 )

@@ -4,6 +4,7 @@ stacks' permissions boundaries and the pipeline roles."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,12 +14,13 @@ import pulumi_aws as aws
 from bootstrap import policies
 from bootstrap.policies import Scope
 from bootstrap.settings import drift_environment
+from infra.deployment_preferences import DEPLOY_SESSION_SECONDS
 from infra.iam_rules import boundary_policy_name
 from infra.project import PROJECT
 
 TYPE_PREFIX = f"{PROJECT}-bootstrap:index"
 STATE_KEY_ALIAS = f"alias/{PROJECT}-state"
-STATE_BUCKET_PREFIX = f"{PROJECT}-state-"
+STATE_BUCKET_PREFIX = policies.STATE_BUCKET_PREFIX
 # Pipeline role names hold a '.', which no stack-derived name (<project>-<stack>...) contains, so they can
 # never collide with a role a stack creates (IAM role names are unique per account whatever the path).
 PREVIEW_ROLE_NAME = f"{PROJECT}.preview"
@@ -220,6 +222,7 @@ class PipelineRole(pulumi.ComponentResource):
         subjects: list[str],
         permissions: pulumi.Input[dict[str, Any]],
         tags: dict[str, str],
+        max_session_duration: int = 3600,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__(f"{TYPE_PREFIX}:PipelineRole", name, None, opts)
@@ -233,7 +236,7 @@ class PipelineRole(pulumi.ComponentResource):
                     lambda arn: policies.github_trust_policy(arn, subjects)
                 )
             ),
-            max_session_duration=3600,
+            max_session_duration=max_session_duration,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -263,6 +266,7 @@ def pipeline_roles(
     provider_arn: pulumi.Input[str],
     state: StateBackend,
     tags: dict[str, str],
+    repository_kms_key_arns: Mapping[str, str] | None = None,
 ) -> PipelineRoles:
     """Per deploy environment: its secrets key, its stacks' permissions boundary, its deploy role and its drift
     role (environment `drift-<env>`); then the preview role (pull requests, the building stack)."""
@@ -291,6 +295,8 @@ def pipeline_roles(
             subjects=[policies.environment_subject(repository, env)],
             permissions=arns.apply(deploy_permissions),
             tags=tags,
+            # the slowest traffic shift runs inside `pulumi up`: the job's session outlasts it
+            max_session_duration=DEPLOY_SESSION_SECONDS,
             # the boundary exists before any deploy job can ask for it
             opts=pulumi.ResourceOptions(depends_on=[boundary]),
         )
@@ -302,7 +308,9 @@ def pipeline_roles(
             name=f"{PROJECT}.delivery.{env}",
             path=policies.PIPELINE_ROLE_PATH,
             description=f"Monitoring and safe delivery of the {PROJECT} stack {env} (its deploy role)",
-            policy=json.dumps(policies.delivery_permissions(scope, env), indent=2),
+            policy=json.dumps(
+                policies.delivery_permissions(scope, env, (repository_kms_key_arns or {}).get(env)), indent=2
+            ),
             tags=tags,
         )
         aws.iam.RolePolicyAttachment(

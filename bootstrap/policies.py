@@ -22,6 +22,7 @@ against parliament's copy of it); the tests evaluate these documents against con
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +60,7 @@ OWNER_TAGS = ("Project", "Stack")
 # lock.go (.pulumi/locks/<fully qualified stack name = organization/<project>/<stack>>/<lock id>.json) and
 # meta.go (.pulumi/meta.yaml, written by the bootstrap so that no role needs to create it).
 STATE_ROOT = ".pulumi/"
+STATE_BUCKET_PREFIX = f"{PROJECT}-state-"  # the state bucket's name: this prefix and 26 unique characters
 META_KEY = f"{STATE_ROOT}meta.yaml"
 DIY_ORGANIZATION = "organization"
 
@@ -607,6 +609,34 @@ def _state_statements(
     ]
 
 
+def _repository_key_statements(scope: Scope, key_arn: str) -> list[dict[str, Any]]:
+    """What ECR needs of the caller to create (and delete) a repository encrypted with a customer-managed
+    key: "Amazon ECR sends a DescribeKey request", "two CreateGrant requests", and retires the grants when
+    the repository is deleted (Amazon ECR User Guide, "Encryption at rest"). Held to that key, to requests ECR
+    makes for this role (kms:ViaService) in this account (kms:CallerAccount), and grants to AWS resources only
+    (kms:GrantIsForAWSResource; condition keys of the Service Authorization Reference for AWS KMS, checked
+    against parliament's copy)."""
+    through_ecr = {
+        "kms:ViaService": f"ecr.{scope.region}.amazonaws.com",
+        "kms:CallerAccount": scope.account_id,
+    }
+    return [
+        _statement(
+            "RepositoryKeyThroughEcr",
+            ["kms:DescribeKey", "kms:RetireGrant"],
+            key_arn,
+            StringEquals=through_ecr,
+        ),
+        _statement(
+            "RepositoryKeyGrantsToEcr",
+            ["kms:CreateGrant"],
+            key_arn,
+            StringEquals=through_ecr,
+            Bool={"kms:GrantIsForAWSResource": "true"},
+        ),
+    ]
+
+
 def deploy_permissions(
     scope: Scope, stack: str, building: str, bucket_arn: str, state_key_arn: str, secrets_key_arn: str
 ) -> dict[str, Any]:
@@ -669,14 +699,17 @@ def deploy_permissions(
     return {"Version": VERSION, "Statement": statements}
 
 
-def delivery_permissions(scope: Scope, stack: str) -> dict[str, Any]:
+def delivery_permissions(scope: Scope, stack: str, repository_key_arn: str | None = None) -> dict[str, Any]:
     """What `pulumi up` of stack `stack` needs for its monitoring and safe delivery (infra/monitoring.py,
     infra/delivery.py, infra/deployment_runner.py), and nothing of any other stack: a customer-managed policy
-    attached to the stack's deploy role (the role's inline policies share IAM's 10,240-character quota)."""
+    attached to the stack's deploy role (the role's inline policies share IAM's 10,240-character quota).
+    `repository_key_arn`: the customer-managed KMS key of the stack's repository (its kmsKeyArn), if any."""
     own = scope.stack(stack)
+    key_statements = _repository_key_statements(scope, repository_key_arn) if repository_key_arn else []
     return {
         "Version": VERSION,
-        "Statement": [
+        "Statement": key_statements
+        + [
             # one statement: each action only matches resources of its own service
             _statement(
                 "OwnDelivery",
@@ -904,3 +937,45 @@ def tls_only_bucket_policy(bucket_arn: str) -> dict[str, Any]:
             }
         ],
     }
+
+
+# --- sizes -------------------------------------------------------------------------------------------------
+
+# IAM quotas (IAM User Guide, "IAM and AWS STS quotas"): a role's inline policies together at most 10,240
+# characters, a managed policy at most 6,144; white space is not counted.
+INLINE_POLICIES_MAX = 10_240
+MANAGED_POLICY_MAX = 6_144
+
+
+def policy_size(document: dict[str, Any]) -> int:
+    """The size IAM counts: the document without white space (no name or value here holds a space)."""
+    return len(json.dumps(document, separators=(",", ":")))
+
+
+def size_problems(
+    scope: Scope, environments: tuple[str, ...], repository_keys: Mapping[str, str] | None = None
+) -> list[str]:
+    """Each pipeline policy that would exceed its IAM quota in `scope` (the stacks' partition, region and
+    account), rendered with the state bucket's name and key ARNs of the longest key id, naming the policy, its
+    size and the quota."""
+    # the state bucket: its prefix and the 26 characters the provider appends (pulumi-aws Bucket bucketPrefix)
+    bucket = f"arn:{scope.partition}:s3:::{STATE_BUCKET_PREFIX}{'0' * 26}"
+    key = scope.arn("kms", f"key/mrk-{'0' * 32}")
+    problems = []
+    building = environments[0] if environments else ""
+    for env in environments:
+        rendered: dict[str, tuple[dict[str, Any], int]] = {
+            f"the inline policy of {PROJECT}.deploy.{env}": (
+                deploy_permissions(scope, env, building, bucket, key, key),
+                INLINE_POLICIES_MAX,
+            ),
+            f"the managed policy {PROJECT}.delivery.{env}": (
+                delivery_permissions(scope, env, (repository_keys or {}).get(env) and key),
+                MANAGED_POLICY_MAX,
+            ),
+            f"the managed policy {PROJECT}.boundary.{env}": (boundary_policy(scope, env), MANAGED_POLICY_MAX),
+        }
+        for what, (document, quota) in rendered.items():
+            if policy_size(document) > quota:
+                problems.append(f"{what} would hold {policy_size(document)} characters, over IAM's {quota}")
+    return problems

@@ -93,6 +93,7 @@ def run() -> None:
         provider_arn=provider.arn,
         state=state,
         tags=tags,
+        repository_kms_key_arns=settings.repository_kms_key_arns,
     )
 
     region = settings.region

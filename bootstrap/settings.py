@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
 
+from bootstrap.policies import Scope, size_problems
+from infra.iam_rules import name_limit_problems
 from infra.project import PROJECT, STACK_NAME_RULE, is_stack_name, project_name
 
 # The bootstrap's own Pulumi project (bootstrap/Pulumi.yaml) names no project: its config namespace is its
@@ -47,6 +49,11 @@ GITHUB_REPOSITORY_RE = re.compile(
     rf"^(?P<owner>{_OWNER})(?:@(?P<owner_id>{_ID}))?/(?P<name>{_REPOSITORY})(?:@(?P<repo_id>{_ID}))?$"
 )
 REGION_RE = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
+# A KMS key ARN (AWS KMS Developer Guide, "Key ARN": arn:<partition>:kms:<region>:<account>:key/<key id>).
+KMS_KEY_ARN_RE = re.compile(
+    r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):kms:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d):(?P<account>\d{12}):"
+    r"key/(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$"
+)
 OIDC_PROVIDER_ARN_RE = re.compile(
     r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<account>\d{12}):"
     r"oidc-provider/token\.actions\.githubusercontent\.com$"
@@ -71,6 +78,8 @@ class BootstrapSettings:
     github_repository: str
     deploy_environments: tuple[str, ...]
     existing_oidc_provider_arn: str | None
+    # deploy environment -> the customer-managed KMS key its stack's repository uses (the stack's kmsKeyArn)
+    repository_kms_key_arns: Mapping[str, str] = field(default_factory=dict)
 
 
 def _repository(raw: str | None, problems: list[str]) -> str:
@@ -127,16 +136,38 @@ def _environments(raw: str | None, problems: list[str]) -> tuple[str, ...]:
                 f"(environments {DRIFT_ENVIRONMENT_PREFIX}<env>, each with a read-only role of its own): a "
                 "deploy environment of that name would be trusted by another stack's drift role"
             )
-        elif len(f"{PROJECT}.deploy.{name}") > ROLE_NAME_MAX:
-            problems.append(
-                f"{NAMESPACE}:deployEnvironments entry {name!r} is too long: the role name "
-                f"{PROJECT}.deploy.{name} would exceed IAM's {ROLE_NAME_MAX} characters"
-            )
+        elif too_long := name_limit_problems(PROJECT, name) + pipeline_name_problems(PROJECT, name):
+            problems += [
+                f"{NAMESPACE}:deployEnvironments entry {name!r} is too long for the project {PROJECT}: {problem}"
+                for problem in too_long
+            ]
         elif name in seen:
             problems.append(f"{NAMESPACE}:deployEnvironments lists {name!r} twice")
         else:
             seen[name] = name
     return tuple(value)
+
+
+# The bootstrap's own names per deploy environment, and its per-project ones (IAM API Reference: CreateRole
+# RoleName 64, CreatePolicy / PutRolePolicy PolicyName 128; S3 bucket names hold at most 63 characters and the
+# provider's bucket_prefix at most 37, leaving 26 for the unique suffix: pulumi-aws Bucket bucketPrefix).
+PIPELINE_NAME_LIMITS: tuple[tuple[str, Callable[[str, str], str], int], ...] = (
+    ("deploy role name", lambda p, e: f"{p}.deploy.{e}", ROLE_NAME_MAX),
+    ("deploy role's inline policy name", lambda p, e: f"{p}.deploy.{e}-permissions", 128),
+    ("delivery policy name", lambda p, e: f"{p}.delivery.{e}", 128),
+    ("preview role name", lambda p, e: f"{p}.preview", ROLE_NAME_MAX),
+    ("drift role name", lambda p, e: f"{p}.drift", ROLE_NAME_MAX),
+    ("state bucket prefix", lambda p, e: f"{p}-state-", 37),
+)
+
+
+def pipeline_name_problems(project: str, environment: str) -> list[str]:
+    problems = []
+    for what, derive, limit in PIPELINE_NAME_LIMITS:
+        name = derive(project, environment)
+        if len(name) > limit:
+            problems.append(f"the {what} {name!r} has {len(name)} characters, over AWS's {limit}")
+    return problems
 
 
 def _provider_arn(raw: str | None, problems: list[str]) -> str | None:
@@ -149,6 +180,41 @@ def _provider_arn(raw: str | None, problems: list[str]) -> str | None:
             "leave it unset to create the provider"
         )
     return raw
+
+
+def _repository_keys(
+    raw: str | None, environments: tuple[str, ...], region: str, problems: list[str]
+) -> dict[str, str]:
+    if not raw or raw.strip() in ("{}", ""):
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        problems.append(
+            f"{NAMESPACE}:repositoryKmsKeyArns must map deploy environments to KMS key ARNs, e.g. "
+            f"`pulumi config set --path 'repositoryKmsKeyArns.production' arn:aws:kms:...`; got {raw!r}"
+        )
+        return {}
+    for environment, arn in value.items():
+        match = KMS_KEY_ARN_RE.fullmatch(arn)
+        if environment not in environments:
+            problems.append(
+                f"{NAMESPACE}:repositoryKmsKeyArns names {environment!r}, which is not a deploy environment "
+                f"({', '.join(environments) or 'none'})"
+            )
+        elif not match:
+            problems.append(
+                f"{NAMESPACE}:repositoryKmsKeyArns.{environment} {arn!r} is not a KMS key ARN "
+                "(arn:<partition>:kms:<region>:<account>:key/<key id>)"
+            )
+        elif region and match["region"] != region:
+            problems.append(
+                f"{NAMESPACE}:repositoryKmsKeyArns.{environment} is in {match['region']}, not in the stacks' "
+                f"region {region}: ECR uses a key of its own region"
+            )
+    return dict(value)
 
 
 def gh_repository(repository: str) -> str:
@@ -174,11 +240,13 @@ def load_settings(get: Getter, get_aws: Getter, stack: str = PROJECT) -> Bootstr
         problems.append("aws:region is required: the region of the stacks to deploy, e.g. eu-west-1")
     elif not REGION_RE.fullmatch(region):
         problems.append(f"aws:region {region!r} is not an AWS region name such as eu-west-1")
+    environments = _environments(get("deployEnvironments"), problems)
     settings = BootstrapSettings(
         region=region,
         github_repository=_repository(get("githubRepository"), problems),
-        deploy_environments=_environments(get("deployEnvironments"), problems),
+        deploy_environments=environments,
         existing_oidc_provider_arn=_provider_arn(get("existingOidcProviderArn"), problems),
+        repository_kms_key_arns=_repository_keys(get("repositoryKmsKeyArns"), environments, region, problems),
     )
     if problems:
         raise BootstrapConfigError(problems)
@@ -186,7 +254,26 @@ def load_settings(get: Getter, get_aws: Getter, stack: str = PROJECT) -> Bootstr
 
 
 def check_account(settings: BootstrapSettings, account_id: str, partition: str) -> None:
-    """An existing provider must live in the account (and partition) the roles are created in."""
+    """An existing provider and the repository keys must live in the account (and partition) the roles are
+    created in, and the pipeline policies rendered for it must fit IAM's quotas."""
+    scope = Scope(partition=partition, region=settings.region, account_id=account_id)
+    too_big = size_problems(scope, settings.deploy_environments, settings.repository_kms_key_arns)
+    if too_big:
+        raise BootstrapConfigError(
+            [
+                f"{NAMESPACE}:deployEnvironments: {problem} (a shorter project or environment name shortens it)"
+                for problem in too_big
+            ]
+        )
+    for environment, arn in settings.repository_kms_key_arns.items():
+        key = KMS_KEY_ARN_RE.fullmatch(arn)
+        if key and (key["account"], key["partition"]) != (account_id, partition):
+            raise BootstrapConfigError(
+                [
+                    f"{NAMESPACE}:repositoryKmsKeyArns.{environment} belongs to account {key['account']} "
+                    f"({key['partition']}), but the credentials are for account {account_id} ({partition})"
+                ]
+            )
     match = OIDC_PROVIDER_ARN_RE.fullmatch(settings.existing_oidc_provider_arn or "")
     if match and (match["account"], match["partition"]) != (account_id, partition):
         raise BootstrapConfigError(

@@ -32,7 +32,7 @@ from pulumi.runtime import config as runtime_config
 from infra.architecture import ARCHITECTURES
 from infra.architecture import architecture as architecture_named
 from infra.deployment_preferences import DEPLOYMENT_PREFERENCES
-from infra.iam_rules import attachable_policy_problem, stack_secret_problem
+from infra.iam_rules import attachable_policy_problem, name_limit_problems, stack_secret_problem
 from infra.project import PROJECT, STACK_NAME, STACK_NAME_RULE, is_stack_name, prefix_for
 
 __all__ = [
@@ -654,7 +654,7 @@ KEYS: tuple[Key, ...] = (
             1,
             INT32_MAX,
             off=0,
-            off_means="no version, no alias",
+            off_means="no provisioned concurrency; every deploy still publishes a version behind `live`",
             source="Lambda API reference, PutProvisionedConcurrencyConfig: Integer, minimum 1",
         ),
         0,
@@ -683,7 +683,14 @@ KEYS: tuple[Key, ...] = (
         "Level of the logs Lambda itself writes: LoggingConfig.SystemLogLevel.",
         "WARN",
     ),
-    Key("tracing", Boolean(), True, "X-Ray active tracing.", False),
+    Key(
+        "tracing",
+        Boolean(),
+        True,
+        "X-Ray active tracing. `false` is blocked by the policy pack's mandatory `lambda-active-tracing` "
+        "(every preview and update fails) unless that policy is made advisory in policy/ (docs/guardrails.md).",
+        True,
+    ),
     Key(
         "environment",
         Text(
@@ -764,7 +771,8 @@ KEYS: tuple[Key, ...] = (
             "empty, or the ARN of a KMS key in the caller's partition, account and the stack's region",
         ),
         "",
-        "KMS key that encrypts the repository; empty = AES256.",
+        "KMS key that encrypts the repository; empty = AES256. The pipeline's deploy role may use it only when "
+        "the bootstrap's repositoryKmsKeyArns names it for this stack (docs/bootstrap.md).",
         "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     ),
     Key(
@@ -1079,6 +1087,15 @@ def load_settings(stack: str | None = None, environ: Mapping[str, str] | None = 
                 f"repository and role {prefix_for('<stack>')})",
             )
         )
+    else:
+        problems += [
+            Problem(
+                "stack name",
+                stack,
+                f"is too long for the project {PROJECT}: {problem}; choose a shorter stack (or project) name",
+            )
+            for problem in name_limit_problems(PROJECT, stack)
+        ]
     problems += _misplaced_keys(present)
     for key in KEYS:
         full = f"{NAMESPACE}:{key.name}"

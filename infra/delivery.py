@@ -112,11 +112,15 @@ class DeliveryArgs:
     repository_name: pulumi.Input[str]
     keep_versions: int
     smoke_cases: Sequence[function_contract.Case]  # the function contract: function/events/
+    # the alarms CodeDeploy watches while it shifts (Monitoring's new-version alarms), as names, ARNs and
+    # resources (the deployment waits for their update to this deploy's version)
     alarm_names: Sequence[pulumi.Input[str]]
     alarm_arns: pulumi.Input[Sequence[str]]
     tags: Mapping[str, str]
     permissions_boundary: str | None  # the stack's boundary as Function resolved it (None: no bootstrap)
+    function_timeout: int  # seconds: the smoke requests wait this long (plus a margin) for each answer
     preference: str = ALL_AT_ONCE
+    alarms: Sequence[pulumi.Resource] = ()
 
 
 class Delivery(pulumi.ComponentResource):
@@ -191,6 +195,7 @@ class Delivery(pulumi.ComponentResource):
                 "repositoryName": args.repository_name,
                 "protectedTagPrefix": PROTECTED_TAG_PREFIX,
                 "keepVersions": args.keep_versions,
+                "functionTimeout": args.function_timeout,
                 "smokeCases": [case_to_json(case) for case in args.smoke_cases],
                 "codeDeploy": code_deploy,
             }
@@ -202,7 +207,7 @@ class Delivery(pulumi.ComponentResource):
             stdin=spec,
             # a new version (or another way to deploy it) runs the deployment again
             triggers=[args.version, args.preference],
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.alarms)),
         )
         self.register_outputs({"deploymentPreference": args.preference})
 

@@ -31,3 +31,14 @@ def codedeploy_config_name(preference: str) -> str:
 
 def wait_seconds(preference: str) -> int:
     return DEPLOYMENT_PREFERENCES[preference] * 60 + WAIT_MARGIN_S
+
+
+# How long a deploy job's AWS session lasts (seconds): the deploy job's whole run, which holds the slowest
+# traffic shift inside `pulumi up` (the runner waits wait_seconds of the slowest preference) plus the build,
+# the image checks, the rest of the update and the post-deploy checks around it. The deploy workflows ask
+# for it (aws-actions/configure-aws-credentials `role-duration-seconds`: 900 to 43200 s, default 3600 s) and
+# stop the job at this time (`timeout-minutes`), and the bootstrap's deploy roles allow it
+# (MaxSessionDuration: 3600 to 43200 s, IAM API Reference, CreateRole). tests/bootstrap/test_sessions.py
+# checks all four agree.
+DEPLOY_SESSION_SECONDS = 150 * 60
+DEPLOY_AROUND_THE_SHIFT_S = 30 * 60  # build, push, container test, scan gate, the rest of the update, checks

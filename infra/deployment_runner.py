@@ -3,9 +3,9 @@
     python -m infra.deployment_runner < spec.json
 
 The spec (JSON on standard input, written by infra/delivery.py) holds: region, functionName, alias,
-targetVersion, repositoryName, protectedTagPrefix, keepVersions, smokeCases (each {name, event, status,
-contains}: the function contract, infra/function_contract.py), and codeDeploy ({application,
-deploymentGroup, timeoutSeconds}) or null.
+targetVersion, repositoryName, protectedTagPrefix, keepVersions, functionTimeout (the function's timeout in
+seconds), smokeCases (each {name, event, status, contains}: the function contract,
+infra/function_contract.py), and codeDeploy ({application, deploymentGroup, timeoutSeconds}) or null.
 
 Steps, each of which stops the run with exit status 1 and the alias untouched unless said otherwise:
 1. protect the target version's image: tag its digest `<protectedTagPrefix><version>` in ECR (a lifecycle rule
@@ -20,22 +20,41 @@ Steps, each of which stops the run with exit status 1 and the alias untouched un
    the protected tag of each deleted version, so that ECR may expire images no version runs any more.
 
 Re-running with the alias already on the target version only re-protects and prunes (idempotent).
+
+Every way the run can end is a plain message on standard error and exit status 1, never a traceback: a new
+version Lambda could not make Active (its StateReasonCode and StateReason), an AWS error (its code and what
+the run had done by then), and credentials that expired. Before a CodeDeploy traffic shift the runner
+refuses to start one that could outlive credentials whose expiry the SDK knows and cannot renew (botocore's
+environment credentials with AWS_CREDENTIAL_EXPIRATION); an expiry during the shift ends the run with the
+deployment's id, what CodeDeploy does without the runner, and the command that shows how it ends.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, WaiterError
+
 from infra import function_contract, lambda_response
 
 POLL_SECONDS = 15
+ACTIVE_WAIT_SECONDS = 900  # a new image version is usually Active within minutes (Lambda's optimisation)
+# Beyond the function's timeout: the invocation's own latency (cold start of an image, the response's way back).
+INVOKE_READ_MARGIN_S = 60
+# Error codes that mean the credentials expired (aws-sdk-go's credsExpiredCodes, aws/request/retryer.go:
+# ExpiredToken, ExpiredTokenException, RequestExpired; botocore keeps no such list).
+EXPIRED_CREDENTIAL_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "RequestExpired"})
+# Credential methods botocore cannot renew by itself: keys handed over in the environment (what
+# aws-actions/configure-aws-credentials exports) or in code; others (assume-role, sso, container-role, …)
+# refresh before they expire.
+NON_RENEWABLE_METHODS = frozenset({"env", "explicit"})
 MANIFEST_MEDIA_TYPES = [
     "application/vnd.docker.distribution.manifest.v2+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -45,7 +64,24 @@ MANIFEST_MEDIA_TYPES = [
 
 
 class DeploymentFailed(Exception):
-    """The new version did not go live; the previous one still serves."""
+    """The new version did not go live; the message says what serves."""
+
+
+def error_code(error: BaseException) -> str | None:
+    """The AWS error code of a ClientError, or of the last response a WaiterError saw."""
+    code: object = None
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code")
+    elif isinstance(error, WaiterError):
+        code = ((error.last_response or {}).get("Error") or {}).get("Code")
+    return str(code) if code is not None else None
+
+
+def credentials_expired(error: BaseException) -> bool:
+    return error_code(error) in EXPIRED_CREDENTIAL_CODES or (
+        isinstance(error, RuntimeError)
+        and "credentials are still expired" in str(error)  # botocore's refresh
+    )
 
 
 @dataclass(frozen=True)
@@ -58,6 +94,7 @@ class Spec:
     protected_tag_prefix: str
     keep_versions: int
     smoke_cases: tuple[function_contract.Case, ...]
+    function_timeout: int = 900
     application: str | None = None
     deployment_group: str | None = None
     timeout_seconds: int = 3600
@@ -75,6 +112,7 @@ class Spec:
             protected_tag_prefix=data["protectedTagPrefix"],
             keep_versions=int(data["keepVersions"]),
             smoke_cases=tuple(case_from_json(c) for c in data["smokeCases"]),
+            function_timeout=int(data.get("functionTimeout", 900)),
             application=code_deploy.get("application"),
             deployment_group=code_deploy.get("deploymentGroup"),
             timeout_seconds=int(code_deploy.get("timeoutSeconds", 3600)),
@@ -153,7 +191,7 @@ def protect_image(ecr: Any, repository: str, digest: str, tag: str) -> None:
         if "imageManifestMediaType" in image
         else {}
     )
-    with contextlib.suppress(ecr.exceptions.ImageAlreadyExistsException):  # a re-run: the tag is there
+    try:
         ecr.put_image(
             repositoryName=repository,
             imageManifest=image["imageManifest"],
@@ -161,33 +199,45 @@ def protect_image(ecr: Any, repository: str, digest: str, tag: str) -> None:
             imageDigest=digest,
             **media_type,
         )
+    except ecr.exceptions.ImageAlreadyExistsException:
+        pass  # a re-run: this image already has this tag
+    except ecr.exceptions.ImageTagAlreadyExistsException:
+        # An immutable repository refuses an existing tag (ECR API Reference, PutImage): fine when it is on
+        # this digest (a re-run), a failure when another image holds it.
+        holders = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])["imageDetails"]
+        held = [detail.get("imageDigest") for detail in holders]
+        if held != [digest]:
+            raise DeploymentFailed(
+                f"the tag {tag} in {repository} is on {', '.join(map(str, held)) or 'another image'}, not on "
+                f"{digest}: a version's image cannot be protected; no traffic moved"
+            ) from None
     _log(f"protected {repository}@{digest} with the tag {tag}")
-
-
-def _http_answer(payload: bytes) -> lambda_response.Answer:
-    """What API Gateway would answer for the version's output (infra/lambda_response.py: a payload 2.0
-    response object, plain JSON inferred as 200, an unreadable response as 500 saying why)."""
-    return lambda_response.http_answer(payload)
 
 
 def smoke(
     lambda_client: Any, function_name: str, version: str, cases: Sequence[function_contract.Case]
 ) -> None:
     """Invoke version `version` with every case of the function contract; raise DeploymentFailed listing each
-    answer that misses its expectation (function_contract.check)."""
+    answer that misses its expectation. Each output is judged as API Gateway answers it
+    (infra/lambda_response.py: a payload 2.0 response object, plain JSON as 200, a function error or an
+    unreadable response as 500 saying why), as the container test and the local tools judge it."""
     problems = []
     for case in cases:
-        result = lambda_client.invoke(
-            FunctionName=function_name,
-            Qualifier=version,
-            InvocationType="RequestResponse",
-            Payload=json.dumps(case.event).encode(),
-        )
-        payload = result["Payload"].read()
-        if result.get("FunctionError"):
-            problems.append(f"{case.name}: function error {result['FunctionError']}: {payload[:300]!r}")
+        try:
+            result = lambda_client.invoke(
+                FunctionName=function_name,
+                Qualifier=version,
+                InvocationType="RequestResponse",
+                Payload=json.dumps(case.event).encode(),
+            )
+            payload = result["Payload"].read()
+        except (ClientError, BotoCoreError) as error:  # refused, or no answer within the read timeout
+            if credentials_expired(error):
+                raise
+            problems.append(f"{case.name}: no answer: {error}")
             continue
-        problems += function_contract.check_answer(case, _http_answer(payload))
+        answer = lambda_response.http_answer(payload, result.get("FunctionError"))
+        problems += function_contract.check_answer(case, answer)
     if problems:
         raise DeploymentFailed(
             f"version {version} failed {len(problems)} check(s) of {len(cases)} smoke "
@@ -196,8 +246,28 @@ def smoke(
     _log(f"version {version} answered all {len(cases)} smoke requests")
 
 
-def shift_with_codedeploy(codedeploy: Any, spec: Spec, current: str, poll_seconds: int = POLL_SECONDS) -> str:
-    """Create a deployment of the alias from `current` to the target version and wait for its end."""
+def look_command(deployment_id: str) -> str:
+    return f"aws deploy get-deployment --deployment-id {deployment_id}"
+
+
+def shift_with_codedeploy(
+    codedeploy: Any,
+    spec: Spec,
+    current: str,
+    poll_seconds: int = POLL_SECONDS,
+    expires_within: Callable[[float], bool] = lambda _seconds: False,
+) -> str:
+    """Create a deployment of the alias from `current` to the target version and wait for its end.
+
+    `expires_within(seconds)` tells whether the credentials expire, beyond renewal, within that many seconds:
+    a shift that could outlive them is not started."""
+    if expires_within(spec.timeout_seconds):
+        raise DeploymentFailed(
+            f"the AWS credentials expire within {spec.timeout_seconds} s, the longest this traffic shift may "
+            f"take; no deployment started, the alias {spec.alias} serves version {current}. Ask for longer "
+            "sessions (the workflows' role-duration-seconds, within the deploy role's MaxSessionDuration: "
+            "docs/operations.md) and run `pulumi up` again"
+        )
     content = appspec(spec.function_name, spec.alias, current, spec.target_version)
     deployment_id: str = codedeploy.create_deployment(
         applicationName=spec.application,
@@ -218,17 +288,63 @@ def shift_with_codedeploy(codedeploy: Any, spec: Spec, current: str, poll_second
                 "MaxAttempts": max(1, spec.timeout_seconds // max(1, poll_seconds)),
             },
         )
-    except Exception as error:  # botocore WaiterError: Failed, Stopped, or still running at the timeout
+    except WaiterError as error:  # Failed, Stopped, an AWS error, or still running at the timeout
+        if error_code(error):
+            code = error_code(error)
+            cause = "the AWS credentials expired" if credentials_expired(error) else f"AWS answered {code}"
+            raise DeploymentFailed(
+                f"{cause} while CodeDeploy deployment {deployment_id} shifts {spec.alias} from version "
+                f"{current} to {spec.target_version}. CodeDeploy goes on without this run: it completes the "
+                f"shift, or rolls back to version {current} on an alarm or a failure. See how it ends: "
+                f"`{look_command(deployment_id)}` (or scripts/delivery_report.py), then run `pulumi up` again"
+            ) from None
         info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
-        reason = (info.get("errorInformation") or {}).get("message", str(error))
+        status = info.get("status")
+        if status in ("Failed", "Stopped"):  # CodeDeploy rolled the alias back (auto-rollback is on)
+            reason = (info.get("errorInformation") or {}).get("message") or str(error)
+            raise DeploymentFailed(
+                f"CodeDeploy deployment {deployment_id} ended {status}: {reason}; the alias {spec.alias} "
+                f"serves version {current}"
+            ) from None
         raise DeploymentFailed(
-            f"CodeDeploy deployment {deployment_id} ended {info.get('status')}: {reason}; "
-            f"the alias {spec.alias} serves version {current}"
-        ) from error
+            f"CodeDeploy deployment {deployment_id} is still {status} after {spec.timeout_seconds} s; "
+            f"CodeDeploy goes on without this run and the alias {spec.alias} serves version {current} and "
+            f"maybe a share of {spec.target_version}: see how it ends with `{look_command(deployment_id)}`"
+        ) from None
     _log(
         f"CodeDeploy deployment {deployment_id} succeeded: {spec.alias} serves version {spec.target_version}"
     )
     return deployment_id
+
+
+def wait_until_active(lambda_client: Any, spec: Spec, poll_seconds: int) -> None:
+    """Wait for the target version to be Active (botocore's function_active_v2 waiter: GetFunction's
+    Configuration.State); a version that ends Failed, or is still Pending at the end of the wait, fails the run
+    with Lambda's own reason."""
+    delay = max(1, poll_seconds)
+    try:
+        lambda_client.get_waiter("function_active_v2").wait(
+            FunctionName=spec.function_name,
+            Qualifier=spec.target_version,
+            WaiterConfig={"Delay": delay, "MaxAttempts": max(1, ACTIVE_WAIT_SECONDS // delay)},
+        )
+    except WaiterError as error:
+        if error_code(error):
+            raise ClientError(error.last_response, "GetFunction") from None
+        configuration = (error.last_response or {}).get("Configuration") or {}
+        fields = (
+            "State",
+            "StateReasonCode",
+            "StateReason",
+            "LastUpdateStatus",
+            "LastUpdateStatusReasonCode",
+            "LastUpdateStatusReason",
+        )
+        details = "; ".join(f"{name} {configuration[name]}" for name in fields if configuration.get(name))
+        raise DeploymentFailed(
+            f"version {spec.target_version} of {spec.function_name} is not Active "
+            f"({details or error}); no traffic moved"
+        ) from None
 
 
 def alias_versions(alias: Mapping[str, Any]) -> set[str]:
@@ -261,10 +377,28 @@ def prune(lambda_client: Any, ecr: Any, spec: Spec) -> list[str]:
     return doomed
 
 
+class Progress:
+    """What the run has done so far, for the message of a failure that is not a DeploymentFailed."""
+
+    def __init__(self) -> None:
+        self.where = "before any change"
+
+    def __call__(self, where: str) -> None:
+        self.where = where
+
+
 def run(
-    spec: Spec, lambda_client: Any, ecr: Any, codedeploy: Any | None, poll_seconds: int = POLL_SECONDS
+    spec: Spec,
+    lambda_client: Any,
+    ecr: Any,
+    codedeploy: Any | None,
+    poll_seconds: int = POLL_SECONDS,
+    invoke_client: Any | None = None,
+    expires_within: Callable[[float], bool] = lambda _seconds: False,
+    progress: Callable[[str], None] = lambda _where: None,
 ) -> None:
-    """Protect, smoke, shift, prune (see the module's docstring)."""
+    """Protect, smoke, shift, prune (see the module's docstring). `invoke_client` sends the smoke requests
+    (default: `lambda_client`); `expires_within` and `progress`: see shift_with_codedeploy and Progress."""
     alias = lambda_client.get_alias(FunctionName=spec.function_name, Name=spec.alias)
     weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
     if weights:
@@ -273,20 +407,23 @@ def run(
             "another deployment is running; retry when it has ended"
         )
     current = alias["FunctionVersion"]
+    serving = f"the alias {spec.alias} serves version {current}"
+    progress(f"waiting for version {spec.target_version} to be Active; {serving}")
     # a new version is Pending while Lambda prepares it, and invocations of a Pending version fail (Lambda
-    # Developer Guide, "Lambda function states"); the SDK's waiter polls GetFunction until it is Active
-    lambda_client.get_waiter("function_active_v2").wait(
-        FunctionName=spec.function_name,
-        Qualifier=spec.target_version,
-        WaiterConfig={"Delay": max(1, poll_seconds), "MaxAttempts": 60},
-    )
+    # Developer Guide, "Lambda function states")
+    wait_until_active(lambda_client, spec, poll_seconds)
     digest = version_digest(lambda_client, spec.function_name, spec.target_version)
+    progress(f"protecting the image of version {spec.target_version}; {serving}")
     protect_image(ecr, spec.repository_name, digest, f"{spec.protected_tag_prefix}{spec.target_version}")
+    invoker = invoke_client if invoke_client is not None else lambda_client
     if current != spec.target_version:
-        smoke(lambda_client, spec.function_name, spec.target_version, spec.smoke_cases)
+        progress(f"smoke requests to version {spec.target_version}; {serving}")
+        smoke(invoker, spec.function_name, spec.target_version, spec.smoke_cases)
         if spec.application and codedeploy is not None:
-            shift_with_codedeploy(codedeploy, spec, current, poll_seconds)
+            progress(f"starting the CodeDeploy deployment; {serving}")
+            shift_with_codedeploy(codedeploy, spec, current, poll_seconds, expires_within)
         else:
+            progress(f"moving the alias {spec.alias} to version {spec.target_version}; it served {current}")
             lambda_client.update_alias(
                 FunctionName=spec.function_name,
                 Name=spec.alias,
@@ -296,8 +433,30 @@ def run(
             _log(f"{spec.alias} serves version {spec.target_version} (all at once; was {current})")
     else:
         _log(f"{spec.alias} already serves version {current}")
-        smoke(lambda_client, spec.function_name, current, spec.smoke_cases)
+        progress(f"smoke requests to version {current}; {serving}")
+        smoke(invoker, spec.function_name, current, spec.smoke_cases)
+    progress(f"deleting old versions; the alias {spec.alias} serves version {spec.target_version}")
     prune(lambda_client, ecr, spec)
+
+
+def invoke_config(function_timeout: int) -> Config:
+    """The smoke requests' client settings: a read timeout beyond the function's own timeout (botocore's
+    default is 60 s, a function's up to 900 s), and no automatic retry (botocore retries a read timeout, which
+    would send a slow event again; botocore Config: retries total_max_attempts 1 = the first attempt only)."""
+    return Config(read_timeout=function_timeout + INVOKE_READ_MARGIN_S, retries={"total_max_attempts": 1})
+
+
+def expiry_check(credentials: Any) -> Callable[[float], bool]:
+    """`expires_within(seconds)` for botocore credentials: True when they cannot renew themselves and expire
+    (per the expiry the SDK knows) within `seconds`."""
+
+    def expires_within(seconds: float) -> bool:
+        if credentials is None or getattr(credentials, "method", None) not in NON_RENEWABLE_METHODS:
+            return False
+        refresh_needed = getattr(credentials, "refresh_needed", None)  # RefreshableCredentials only
+        return bool(refresh_needed(seconds)) if refresh_needed else False
+
+    return expires_within
 
 
 def main(stdin: Any = sys.stdin) -> int:
@@ -305,15 +464,31 @@ def main(stdin: Any = sys.stdin) -> int:
 
     spec = Spec.from_json(stdin.read())
     session = boto3.session.Session(region_name=spec.region)
+    progress = Progress()
     try:
         run(
             spec,
             session.client("lambda"),
             session.client("ecr"),
             session.client("codedeploy") if spec.application else None,
+            invoke_client=session.client("lambda", config=invoke_config(spec.function_timeout)),
+            expires_within=expiry_check(session.get_credentials()),
+            progress=progress,
         )
     except DeploymentFailed as failure:
         print(f"deployment failed: {failure}", file=sys.stderr)
+        return 1
+    except (ClientError, BotoCoreError, RuntimeError) as error:
+        if not isinstance(error, (ClientError, BotoCoreError)) and not credentials_expired(error):
+            raise
+        cause = (
+            "the AWS credentials expired" if credentials_expired(error) else f"AWS refused a call: {error}"
+        )
+        print(
+            f"deployment failed: {cause}, while {progress.where}. Run `pulumi up` again with valid "
+            "credentials (it resumes from here)",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

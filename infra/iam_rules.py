@@ -18,6 +18,7 @@ import anything outside the standard library and `infra.project`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from infra.project import PROJECT, prefix_for
 
@@ -68,7 +69,9 @@ def boundary_arn(partition: str, account: str, stack: str) -> str:
 # those of a stack whose name extends this one (`dev` and `dev-eu`).
 ALARM_TOPIC_SUFFIX = "_alarms"  # SNS topic names: letters, digits, "-" and "_"
 ALARM_SEPARATOR = "."
-ALARM_KINDS = ("errors", "throttles", "duration", "5xx", "concurrency")  # alarm `<prefix>.<kind>`
+# alarm `<prefix>.<kind>`; the `new-version-` ones watch only the version a CodeDeploy deployment shifts to
+NEW_VERSION_ALARM_KINDS = ("new-version-errors", "new-version-duration")
+ALARM_KINDS = ("errors", "throttles", "duration", "5xx", "concurrency", *NEW_VERSION_ALARM_KINDS)
 WARM_UP_RULE_SUFFIX = ".warm-up"
 CODEDEPLOY_ROLE_SUFFIX = ".codedeploy"  # the dashboard, CodeDeploy application and group are `<prefix>`
 
@@ -133,3 +136,84 @@ def attachable_policy_problem(arn: str) -> str | None:
             f"(arn:{match['partition']}:iam::<account>:policy{path}<name>)"
         )
     return None
+
+
+# --- the limits of the AWS names a stack derives from `<project>-<stack>` -----------------------------------
+
+# (what, the name for (project, stack), its maximum length, the source of the limit)
+NAME_LIMITS: tuple[tuple[str, Callable[[str, str], str], int, str], ...] = (
+    (
+        "Lambda function name",
+        lambda p, s: f"{p}-{s}",
+        64,
+        "Lambda API Reference, CreateFunction FunctionName",
+    ),
+    ("IAM role name (the function's)", lambda p, s: f"{p}-{s}", 64, "IAM API Reference, CreateRole RoleName"),
+    (
+        "IAM role name (CodeDeploy's)",
+        lambda p, s: f"{p}-{s}{CODEDEPLOY_ROLE_SUFFIX}",
+        64,
+        "IAM API Reference, CreateRole RoleName",
+    ),
+    (
+        "IAM inline policy name",
+        lambda p, s: f"{p}-{s}{CODEDEPLOY_ROLE_SUFFIX}",
+        128,
+        "IAM API Reference, PutRolePolicy PolicyName",
+    ),
+    ("IAM role path", lambda p, s: f"/{p}/{s}/", 512, "IAM API Reference, CreateRole Path"),
+    (
+        "permissions boundary policy name",
+        lambda p, s: f"{p}.boundary.{s}",
+        128,
+        "IAM API Reference, CreatePolicy PolicyName",
+    ),
+    (
+        "EventBridge rule name",
+        lambda p, s: f"{p}-{s}{WARM_UP_RULE_SUFFIX}",
+        64,
+        "EventBridge API Reference, PutRule Name",
+    ),
+    (
+        "ECR repository name",
+        lambda p, s: f"{p}-{s}",
+        256,
+        "ECR API Reference, CreateRepository repositoryName",
+    ),
+    (
+        "CloudWatch alarm name",
+        lambda p, s: f"{p}-{s}{ALARM_SEPARATOR}{max(ALARM_KINDS, key=len)}",
+        255,
+        "CloudWatch API Reference, PutMetricAlarm AlarmName",
+    ),
+    ("CloudWatch dashboard name", lambda p, s: f"{p}-{s}", 255, "CloudWatch API Reference, PutDashboard"),
+    (
+        "SNS topic name",
+        lambda p, s: f"{p}-{s}{ALARM_TOPIC_SUFFIX}",
+        256,
+        "SNS API Reference, CreateTopic Name",
+    ),
+    (
+        "CodeDeploy application and deployment group name",
+        lambda p, s: f"{p}-{s}",
+        100,
+        "CodeDeploy API Reference, CreateApplication applicationName / CreateDeploymentGroup",
+    ),
+    (
+        "CloudWatch Logs log group name",
+        lambda p, s: f"/aws/apigateway/{p}-{s}",
+        512,
+        "CloudWatch Logs API Reference, CreateLogGroup logGroupName",
+    ),
+)
+
+
+def name_limit_problems(project: str, stack: str) -> list[str]:
+    """Each AWS name the stack `stack` of project `project` would derive that exceeds its limit, as a sentence
+    naming the name, its length and the limit (empty when every name fits)."""
+    problems = []
+    for what, derive, limit, source in NAME_LIMITS:
+        name = derive(project, stack)
+        if len(name) > limit:
+            problems.append(f"the {what} {name!r} has {len(name)} characters, over AWS's {limit} ({source})")
+    return problems

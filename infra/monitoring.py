@@ -4,6 +4,11 @@ Metric names and dimensions are the ones CloudWatch publishes:
 - AWS/Lambda `Errors`, `Throttles`, `Duration`, `Invocations`, `ConcurrentExecutions`, dimension
   `FunctionName` (Lambda Developer Guide, "Types of metrics for Lambda functions"; with `FunctionName` alone
   the metric aggregates every version and alias of the function, so a canary version's errors count too);
+  with `FunctionName`, `Resource` = `<function>:<alias>` and `ExecutedVersion` = a version, the invocations
+  through the alias that ran that version (Lambda Developer Guide, "Types of metrics for Lambda functions":
+  ExecutedVersion applies to alias invocations; the same dimension sets in aws-cdk-lib's generated
+  LambdaMetrics). CodeDeploy watches only these `new-version-` alarms, as SAM's documented canary alarms do,
+  so a failing serving version does not stop the deployment of its fix (docs/operations.md);
 - AWS/ApiGateway `Count`, `4xx`, `5xx`, `Latency`, `IntegrationLatency` with dimension `ApiId` for **HTTP
   APIs** (API Gateway Developer Guide, "Monitor CloudWatch metrics for HTTP APIs in API Gateway",
   http-api-metrics.html; REST APIs publish `4XXError`/`5XXError` with `ApiName` instead,
@@ -20,7 +25,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.iam_rules import ALARM_KINDS, ALARM_SEPARATOR, ALARM_TOPIC_SUFFIX
+from infra.iam_rules import ALARM_KINDS, ALARM_SEPARATOR, ALARM_TOPIC_SUFFIX, NEW_VERSION_ALARM_KINDS
 from infra.project import PROJECT
 
 LAMBDA = "AWS/Lambda"
@@ -72,6 +77,10 @@ class MonitoringArgs:
     thresholds: AlarmThresholds = AlarmThresholds()
     reserved_concurrency: int | None = None
     alarm_email: str | None = None
+    # with a CodeDeploy deployment preference: the version this deploy publishes and the alias it shifts,
+    # for the alarms scoped to that version (None: no such alarms)
+    new_version: pulumi.Input[str] | None = None
+    alias_name: pulumi.Input[str] | None = None
 
 
 def duration_threshold_ms(timeout_s: int, percent: int) -> float:
@@ -288,6 +297,47 @@ class Monitoring(pulumi.ComponentResource):
                 datapoints=3,
             )
 
+        self.new_version_alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
+        if args.new_version is not None and args.alias_name is not None:
+            version_dimensions = {
+                "FunctionName": args.function_name,
+                "Resource": pulumi.Output.concat(args.function_name, ":", args.alias_name),
+                "ExecutedVersion": args.new_version,
+            }
+            errors, duration = NEW_VERSION_ALARM_KINDS
+            self.new_version_alarms = {
+                errors: self._alarm(
+                    name,
+                    args,
+                    errors,
+                    LAMBDA,
+                    "Errors",
+                    version_dimensions,
+                    "Sum",
+                    t.errors,
+                    "GreaterThanOrEqualToThreshold",
+                    f"errors of the version being deployed ≥ {t.errors} per minute",
+                ),
+                duration: self._alarm(
+                    name,
+                    args,
+                    duration,
+                    LAMBDA,
+                    "Duration",
+                    version_dimensions,
+                    "p99",
+                    duration_threshold_ms(args.timeout_s, t.duration_percent),
+                    "GreaterThanThreshold",
+                    f"duration p99 of the version being deployed > {t.duration_percent}% of the "
+                    f"{args.timeout_s} s timeout",
+                    evaluation_periods=5,
+                    datapoints=3,
+                ),
+            }
+        # what a CodeDeploy deployment watches: the new version's alarms only
+        self.deployment_alarm_names = [alarm.name for alarm in self.new_version_alarms.values()]
+        self.deployment_alarm_arns = pulumi.Output.all(*[a.arn for a in self.new_version_alarms.values()])
+        self.alarms.update(self.new_version_alarms)
         self.alarm_arns = pulumi.Output.all(*[alarm.arn for alarm in self.alarms.values()])
         self.alarm_names = [alarm.name for alarm in self.alarms.values()]
         self.dashboard = aws.cloudwatch.Dashboard(

@@ -15,37 +15,17 @@ through the AWS CLI (the same credentials as `pulumi up`); only the standard lib
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import time
 from typing import Any
 
 from infra.project import STACK_NAME_RULE, is_stack_name, prefix_for
+from scripts.aws_cli import AwsError, aws
 
 ALIAS = "live"
 RUNNING = {"Created", "Queued", "InProgress", "Baking", "Ready"}
 FAILED = {"Failed", "Stopped"}
 POLL_SECONDS = 15
-
-
-class AwsError(Exception):
-    pass
-
-
-def aws(*args: str) -> dict[str, Any]:
-    """Run `aws <args> --output json` and parse its answer; AwsError carries the CLI's message."""
-    # the AWS CLI found on PATH, as in every pipeline script; the arguments are this script's own
-    result = subprocess.run(  # noqa: S603
-        ["aws", *args, "--output", "json"],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise AwsError(result.stderr.strip() or f"aws {' '.join(args)} exited {result.returncode}")
-    output: dict[str, Any] = json.loads(result.stdout or "{}")  # --output json of a read: an object
-    return output
 
 
 def alias_line(alias: dict[str, Any]) -> str:
@@ -68,8 +48,7 @@ def last_deployment_id(function_name: str) -> str | None:
             function_name,
         )
     except AwsError as error:
-        # ApplicationDoesNotExistException, DeploymentGroupDoesNotExistException
-        if "DoesNotExist" in str(error):
+        if error.code in ("ApplicationDoesNotExistException", "DeploymentGroupDoesNotExistException"):
             return None
         raise
     return ((group.get("deploymentGroupInfo") or {}).get("lastAttemptedDeployment") or {}).get("deploymentId")
@@ -122,7 +101,12 @@ def main(argv: list[str] | None = None, poll_seconds: float = POLL_SECONDS) -> i
         deployment = wait_for(deployment_id, args.wait, args.poll) if deployment_id else None
         alias = aws("lambda", "get-alias", "--function-name", function_name, "--name", ALIAS)
     except AwsError as error:
-        print(f"delivery_report: {error}", file=sys.stderr)
+        hint = (
+            " (the AWS credentials expired: run the report again with fresh ones)"
+            if error.credentials_expired
+            else ""
+        )
+        print(f"delivery_report: {error}{hint}", file=sys.stderr)
         return 1
     text, ok = report(function_name, alias, deployment)
     print(text, end="")

@@ -27,15 +27,17 @@
 #   pipeline.sh build-local DOCKERFILE ARCH TAG   build function/ the way the stack does, into the local engine
 #   pipeline.sh container-test IMAGE ARCHITECTURE run IMAGE under the emulator as a non-root user with every
 #                                                 event of the function contract (scripts/invoke_events.py)
-#   pipeline.sh scan REPOSITORY DIGEST SEVERITY   wait for ECR's scan of DIGEST; findings to the job summary;
-#                                                 fail on findings at SEVERITY or above (NONE: report only)
+#   pipeline.sh scan REPOSITORY DIGEST SEVERITY   wait for ECR's scan of DIGEST (basic or enhanced); findings
+#                                                 to the job summary; fail on findings at SEVERITY or above
+#                                                 (NONE: report only; scripts/image_scan.py)
 #   pipeline.sh promote SOURCE_URI TAG STACK      `pulumi up` of STACK's repository only, then carbon-copy
 #                                                 SOURCE_URI (repository@digest) into it, digest preserved;
 #                                                 output image-uri (for CONTAINER_LAMBDA_IMAGE_URI)
 #   pipeline.sh verify STACK                      after `pulumi up`: the function Active and updated, then
 #                                                 the smoke test of the deployed API (scripts/smoke_test.py)
 #   pipeline.sh drift STACK BUILDING_STACK        pulumi preview --refresh --expect-no-changes
-#   pipeline.sh rescan STACK SEVERITY             rescan the image the stack runs; fail on SEVERITY or above
+#   pipeline.sh rescan STACK SEVERITY             rescan the image the stack runs (basic: a new scan;
+#                                                 enhanced: Inspector's current findings); fail on SEVERITY
 set -euo pipefail
 
 die() { echo "pipeline.sh: $*" >&2; exit 1; }
@@ -55,9 +57,6 @@ arch_field() {
   described=$(python3 -m infra.architecture show "$1") || exit 2
   jq -r --arg field "$2" '.[$field]' <<<"$described"
 }
-
-# Severities of ECR scan findings, most severe first (ECR API Reference, ImageScanFinding.severity).
-SEVERITIES=(CRITICAL HIGH MEDIUM LOW INFORMATIONAL UNDEFINED)
 
 require() {
   local missing=() spec scope name
@@ -311,45 +310,8 @@ container_test() {
   return "$status"
 }
 
-scan() {
-  local repository=$1 digest=$2 severity=${3:-CRITICAL} findings counts gate=() name rc=0
-  if [[ "$severity" != NONE ]]; then
-    local found=0
-    for name in "${SEVERITIES[@]}"; do
-      gate+=("$name")
-      if [[ "$name" == "$severity" ]]; then found=1; break; fi
-    done
-    ((found)) || die "scan severity '$severity' is not one of ${SEVERITIES[*]} NONE"
-  fi
-  step "waiting for the ECR scan of $repository@$digest"
-  if ! aws ecr wait image-scan-complete --repository-name "$repository" --image-id "imageDigest=$digest"; then
-    printf '### ECR scan of %s@%s\n\nThe scan did not complete: nothing proves the image clean.\n' \
-      "$repository" "$digest" | summary
-    die "the ECR scan of $repository@$digest did not complete"
-  fi
-  findings=$(aws ecr describe-image-scan-findings --repository-name "$repository" \
-    --image-id "imageDigest=$digest" --output json)
-  # ECR's own counts cover every page of findings; without them, count the findings given
-  counts=$(jq -c '.imageScanFindings as $f | $f.findingSeverityCounts // ([($f.findings // [])[],
-    ($f.enhancedFindings // [])[]] | group_by(.severity) | map({key: .[0].severity, value: length})
-    | from_entries)' <<<"$findings")
-  {
-    printf '### ECR scan of %s@%s\n\n| severity | findings |\n|---|---|\n' "$repository" "$digest"
-    for name in "${SEVERITIES[@]}"; do printf '| %s | %s |\n' "$name" "$(jq -r --arg s "$name" '.[$s] // 0' <<<"$counts")"; done
-    jq -r '
-      [(.imageScanFindings.findings // [])[] | {name, severity, package: ((.attributes // []) | map(select(.key == "package_name" or .key == "package_version") | .value) | join(" "))}]
-      + [(.imageScanFindings.enhancedFindings // [])[] | {name: (.packageVulnerabilityDetails.vulnerabilityId // .title), severity, package: ((.packageVulnerabilityDetails.vulnerablePackages // [{}])[0] | [.name, .version] | map(select(. != null)) | join(" "))}]
-      | sort_by(.severity as $s | ["CRITICAL","HIGH","MEDIUM","LOW","INFORMATIONAL","UNDEFINED"] | index($s) // 9)
-      | if length > 0 then "\n| severity | finding | package |\n|---|---|---|", (.[:25][] | "| \(.severity) | \(.name) | \(.package) |") else empty end' <<<"$findings"
-  } | summary
-  for name in "${gate[@]}"; do
-    if (($(jq -r --arg s "$name" '.[$s] // 0' <<<"$counts") > 0)); then
-      echo "::error title=Scan findings::$repository@$digest has $name findings (gate: $severity and above); see the job summary"
-      rc=1
-    fi
-  done
-  return "$rc"
-}
+# The scan gate and the rescan: scripts/image_scan.py (both ECR scan types, every scan status, the summary).
+scan() { python3 -m scripts.image_scan gate "$@"; }
 
 promote() {
   local source=$1 tag=$2 stack=$3 digest registry target targets=() urn
@@ -383,8 +345,18 @@ verify() {
   api_url=$(jq -r '.apiUrl // ""' <<<"$outputs")
   [[ -n "$function_name" && -n "$api_url" ]] || die "stack $stack lacks the outputs functionName and apiUrl"
   step "waiting for $function_name to be Active with its last update Successful"
-  aws lambda wait function-active-v2 --function-name "$function_name"
-  aws lambda wait function-updated-v2 --function-name "$function_name"
+  if ! aws lambda wait function-active-v2 --function-name "$function_name" \
+      || ! aws lambda wait function-updated-v2 --function-name "$function_name"; then
+    # the waiters end on Failed or after their attempts: say why, in Lambda's words
+    local state
+    state=$(aws lambda get-function-configuration --function-name "$function_name" --output json \
+      | jq -r '[["State", .State], ["StateReasonCode", .StateReasonCode], ["StateReason", .StateReason],
+          ["LastUpdateStatus", .LastUpdateStatus], ["LastUpdateStatusReasonCode", .LastUpdateStatusReasonCode],
+          ["LastUpdateStatusReason", .LastUpdateStatusReason]] | map(select(.[1] != null) | join(" ")) | join("; ")') \
+      || state="its configuration could not be read"
+    echo "::error title=Function not ready::$function_name: $state"
+    die "$function_name is not Active with its last update Successful: $state"
+  fi
   step "smoke test of $api_url"
   python3 -m scripts.smoke_test --base-url "$api_url"
 }
@@ -406,23 +378,15 @@ drift() {
 }
 
 rescan() {
-  local stack=$1 severity=$2 image_uri repository digest error
+  local stack=$1 severity=$2 image_uri repository digest
   image_uri=$(pulumi stack output imageUri --stack "$stack")
   digest=${image_uri##*@} repository=${image_uri%@*} repository=${repository#*/}
   [[ "$digest" =~ ^sha256:[0-9a-f]{64}$ ]] || die "stack $stack runs '$image_uri', not an image by digest"
-  step "starting a new scan of $repository@$digest"
-  # Basic scanning starts one scan per image per 24 hours, the scan on push included (ECR API Reference,
-  # StartImageScan); the CLI names the refusal "An error occurred (LimitExceededException) ...".
-  if ! error=$(aws ecr start-image-scan --repository-name "$repository" --image-id "imageDigest=$digest" \
-      2>&1 >/dev/null); then
-    [[ "$error" == *LimitExceededException* ]] || die "could not start the scan of $repository@$digest: $error"
-    echo "::notice title=Already scanned today::$repository@$digest was scanned in the last 24 hours \
-(ECR starts one basic scan per image a day); reporting that scan"
-  fi
-  scan "$repository" "$digest" "$severity"
+  step "rescanning $repository@$digest (a new basic scan, or enhanced scanning's current findings)"
+  python3 -m scripts.image_scan rescan "$repository" "$digest" "$severity"
 }
 
-usage() { sed -n '2,38p' "$0" >&2; exit 2; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' >&2; exit 2; }
 command=${1:-}
 shift || true
 case "$command" in

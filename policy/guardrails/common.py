@@ -33,8 +33,9 @@ UNKNOWN: Any = _Unknown()
 
 # Production is declared, not inferred from a stack's name: the stack config `environmentClass`
 # (infra/config.py) becomes the tag EnvironmentClass on every taggable resource (infra/tags.py). For
-# resources that take no tags (a Lambda function URL), the pack's own config `environmentClass` says it, as
-# the workflows pass it from the stack's config (`pulumi preview --policy-pack-config`).
+# resources that take no tags (a Lambda function URL, which this program does not create), the pack's own
+# config `environmentClass` says it (default non-production); neither the workflows nor scripts/deploy.sh
+# pass one, so a stack that adds such a resource passes `--policy-pack-config` itself (docs/config.md).
 ENVIRONMENT_CLASS_TAG = "EnvironmentClass"
 PRODUCTION = "production"
 ENVIRONMENT_CLASS_SCHEMA = {

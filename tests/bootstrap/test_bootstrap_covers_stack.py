@@ -10,6 +10,7 @@ they run in `pulumi preview` and `pulumi up` alike, so both roles must allow the
 the checks around `pulumi up` (scripts/pipeline.sh, with the deploy role).
 """
 
+import ast
 import re
 from pathlib import Path
 
@@ -509,19 +510,35 @@ def test_every_role_running_the_program_may_make_its_invokes(stack_run, role):
             assert allowed(document, action, arn, IN_REGION), (role, token, action, arn)
 
 
-# `aws <service> <command> [<waiter>]` of scripts/pipeline.sh (run by deploy.yml with the deploy role around
-# `pulumi up`) -> the IAM action it needs; waiters poll the read call named in the AWS CLI's waiter model.
-# start-image-scan is the weekly rescan's (the drift role; best effort, see docs/pipeline.md).
+# `aws <service> <command> [<waiter>]` of scripts/pipeline.sh and of the Python scripts' `aws(...)` calls
+# (scripts/aws_cli.py), run by deploy.yml with the deploy role around `pulumi up` -> the IAM action it needs;
+# waiters poll the read call named in the AWS CLI's waiter model. start-image-scan is the weekly rescan's (the
+# drift role, see docs/pipeline.md).
 CLI_ACTIONS = {
     ("lambda", "wait", "function-active-v2"): "lambda:GetFunction",
     ("lambda", "wait", "function-updated-v2"): "lambda:GetFunction",
-    ("ecr", "wait", "image-scan-complete"): "ecr:DescribeImageScanFindings",
+    ("lambda", "get-function-configuration", None): "lambda:GetFunctionConfiguration",
+    ("lambda", "get-alias", None): "lambda:GetAlias",
     ("ecr", "describe-image-scan-findings", None): "ecr:DescribeImageScanFindings",
     ("ecr", "describe-images", None): "ecr:DescribeImages",
     ("ecr", "batch-delete-image", None): "ecr:BatchDeleteImage",
+    ("deploy", "get-deployment-group", None): "codedeploy:GetDeploymentGroup",
+    ("deploy", "get-deployment", None): "codedeploy:GetDeployment",
 }
 RESCAN_ONLY = {("ecr", "start-image-scan", None)}
 AWS_CALL = re.compile(r"(?:^|[\s($])aws\s+([a-z0-9-]+)\s+([a-z0-9-]+)(?:\s+([a-z0-9-]+))?", re.MULTILINE)
+
+
+def python_aws_calls() -> set[tuple[str, str, None]]:
+    """(service, command, None) of every `aws("<service>", "<command>", ...)` call in scripts/*.py."""
+    calls = set()
+    for path in (ROOT / "scripts").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "aws" and len(node.args) >= 2:
+                service, command = node.args[0], node.args[1]
+                if isinstance(service, ast.Constant) and isinstance(command, ast.Constant):
+                    calls.add((service.value, command.value, None))
+    return calls
 
 
 def test_drift_role_may_rescan_the_image_its_stack_runs(stack_run):
@@ -539,11 +556,13 @@ def test_deploy_role_may_make_every_aws_cli_call_of_the_stack_checks(stack_run):
     calls = {
         (service, command, waiter if command == "wait" else None)
         for service, command, waiter in AWS_CALL.findall(script)
-    } - RESCAN_ONLY
-    assert calls == set(CLI_ACTIONS), f"calls without a known IAM action: {calls - set(CLI_ACTIONS)}"
+    }
+    calls = (calls | python_aws_calls()) - RESCAN_ONLY
+    assert calls == set(CLI_ACTIONS), f"calls without a known IAM action: {calls ^ set(CLI_ACTIONS)}"
     arns = {
         "lambda": stack_run.one("aws:lambda/function:Function").state["arn"],
         "ecr": stack_run.one("aws:ecr/repository:Repository").state["arn"],
+        "deploy": SCOPE.stack(STACK).codedeploy[1],  # the deployment group (scripts/delivery_report.py)
     }
     for (service, command, waiter), action in CLI_ACTIONS.items():
         assert allowed(DEPLOY, action, arns[service], IN_REGION), (service, command, waiter, action)

@@ -776,3 +776,64 @@ def test_a_codedeploy_role_created_with_any_trust_gets_only_its_stacks_alias_and
         ("s3:GetObject", f"{STATE}/stacks/{PROJECT}/dev.json"),
     ]:
         assert decide(Request(action, resource), [star], capped) != ALLOWED, action
+
+
+# --- the repository's customer-managed KMS key (kmsKeyArn) ----------------------------------------------
+
+DEV_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
+PRODUCTION_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/66666666-7777-8888-9999-000000000000"
+THROUGH_ECR = {"kms:ViaService": f"ecr.{REGION}.amazonaws.com", "kms:CallerAccount": ACCOUNT}
+
+
+def dev_with_delivery(rendered: Rendered, action: str, resource: str, context: dict) -> str:
+    """The verdict for dev's deploy role with both its policies (the key statements are in the managed one)."""
+    return decide(Request(action, resource, context), roles_of(rendered)["deploy.dev"])
+
+
+@pytest.fixture(scope="module")
+def with_keys() -> Rendered:
+    keys = {"dev": DEV_KEY, "production": PRODUCTION_KEY}
+    return Rendered(
+        run_bootstrap(
+            {"deployEnvironments": json.dumps(ENVIRONMENTS), "repositoryKmsKeyArns": json.dumps(keys)}
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("action", "context"),
+    [
+        ("kms:DescribeKey", THROUGH_ECR),
+        ("kms:CreateGrant", THROUGH_ECR | {"kms:GrantIsForAWSResource": "true"}),
+        ("kms:RetireGrant", THROUGH_ECR),
+    ],
+)
+def test_ecr_may_use_the_stacks_configured_key_for_its_repository(with_keys, rendered, action, context):
+    assert dev_with_delivery(with_keys, action, DEV_KEY, context) == ALLOWED
+    assert dev_with_delivery(rendered, action, DEV_KEY, context) != ALLOWED  # no key configured: no key use
+
+
+@pytest.mark.parametrize(
+    ("action", "resource", "context"),
+    [
+        # directly, not through ECR
+        ("kms:CreateGrant", DEV_KEY, {"kms:CallerAccount": ACCOUNT, "kms:GrantIsForAWSResource": "true"}),
+        ("kms:DescribeKey", DEV_KEY, {"kms:CallerAccount": ACCOUNT}),
+        # a grant for anything but an AWS resource (a grant to the attacker's own principal)
+        ("kms:CreateGrant", DEV_KEY, THROUGH_ECR | {"kms:GrantIsForAWSResource": "false"}),
+        # another stack's key, or a key of no stack
+        ("kms:CreateGrant", PRODUCTION_KEY, THROUGH_ECR | {"kms:GrantIsForAWSResource": "true"}),
+        (
+            "kms:DescribeKey",
+            f"arn:aws:kms:{REGION}:{ACCOUNT}:key/abcdefab-1111-2222-3333-444444444444",
+            THROUGH_ECR,
+        ),
+        # what the key protects
+        ("kms:Decrypt", DEV_KEY, THROUGH_ECR),
+        ("kms:GenerateDataKey", DEV_KEY, THROUGH_ECR),
+        ("kms:PutKeyPolicy", DEV_KEY, {}),
+        ("kms:ScheduleKeyDeletion", DEV_KEY, {}),
+    ],
+)
+def test_the_repository_key_gives_nothing_else(with_keys, action, resource, context):
+    assert dev_with_delivery(with_keys, action, resource, context) != ALLOWED

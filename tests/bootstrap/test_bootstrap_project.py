@@ -37,7 +37,12 @@ def test_runtime_is_python_with_its_own_virtualenv():
 
 
 def test_config_declares_exactly_the_documented_keys():
-    assert set(PROJECT["config"]) == {"githubRepository", "deployEnvironments", "existingOidcProviderArn"}
+    assert set(PROJECT["config"]) == {
+        "githubRepository",
+        "deployEnvironments",
+        "existingOidcProviderArn",
+        "repositoryKmsKeyArns",
+    }
     assert "default" not in PROJECT["config"]["githubRepository"]  # required: no repository is assumed
 
 

@@ -197,3 +197,88 @@ def test_existing_provider_of_another_account_is_rejected():
 def test_existing_provider_of_the_same_account_is_accepted():
     settings = load({"existingOidcProviderArn": PROVIDER})
     assert check_account(settings, "123456789012", "aws") is None
+
+
+KEY = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+
+
+def test_a_repository_key_is_read_per_deploy_environment():
+    settings = load({"repositoryKmsKeyArns": json.dumps({"production": KEY})})
+    assert dict(settings.repository_kms_key_arns) == {"production": KEY}
+    assert dict(load().repository_kms_key_arns) == {}
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ({"staging": KEY}, "'staging', which is not a deploy environment"),
+        ({"production": "alias/ecr"}, "is not a KMS key ARN"),
+        ({"production": KEY.replace("eu-west-1", "us-east-1")}, "ECR uses a key of its own region"),
+        (["production"], "must map deploy environments to KMS key ARNs"),
+    ],
+)
+def test_a_bad_repository_key_is_refused(keys, message):
+    (problem,) = problems({"repositoryKmsKeyArns": json.dumps(keys)})
+    assert message in problem
+
+
+def test_a_repository_key_of_another_account_is_refused():
+    settings = load({"repositoryKmsKeyArns": json.dumps({"production": KEY})})
+    with pytest.raises(BootstrapConfigError, match="repositoryKmsKeyArns.production belongs to account"):
+        check_account(settings, "210987654321", "aws")
+
+
+def settings_problems_of_a_project(tmp_path, project: str, environments: list[str]) -> list[str]:
+    """The bootstrap's config validation in a copy of the platform whose Pulumi.yaml names `project` (the
+    project name is read once, at import: infra/project.py)."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for package in ("infra", "bootstrap"):
+        shutil.copytree(root / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "Pulumi.yaml").write_text(f"name: {project}\nruntime: python\n", encoding="utf-8")
+    code = (
+        "import json, sys\n"
+        "from bootstrap.settings import BootstrapConfigError, load_settings\n"
+        "values = {'githubRepository': 'example-org/x', 'deployEnvironments': sys.argv[1]}\n"
+        "try:\n    load_settings(values.get, {'region': 'eu-west-1'}.get)\n    print('[]')\n"
+        "except BootstrapConfigError as error:\n    print(json.dumps(error.problems))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(environments)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return json.loads(result.stdout)
+
+
+def test_names_and_policies_over_their_aws_limits_are_refused_naming_the_limit(tmp_path):
+    found = " ".join(settings_problems_of_a_project(tmp_path, "p" * 31, ["s" * 31]))
+    for limit in (
+        "deploy role name",
+        "IAM role name (CodeDeploy's)",
+        "EventBridge rule name",
+        "state bucket prefix",
+    ):
+        assert f"the {limit} " in found, limit
+    assert "over AWS's 64" in found and "over AWS's 37" in found
+
+
+def test_a_policy_over_its_iam_quota_is_refused():
+    # the longest stack name: the further stack's inline deploy policy passes IAM's 10,240 characters in the
+    # partition with the longest name (checked with the credentials' partition, before any resource)
+    settings = load({"deployEnvironments": json.dumps(["dev", "s" * 31])})
+    with pytest.raises(BootstrapConfigError) as error:
+        check_account(settings, "123456789012", "aws-us-gov")
+    (problem,) = error.value.problems
+    assert f"the inline policy of {PROJECT}.deploy.{'s' * 31} would hold" in problem
+    assert "over IAM's 10240" in problem
+    check_account(
+        load({"deployEnvironments": json.dumps(["dev", "production"])}), "123456789012", "aws-us-gov"
+    )

@@ -9,6 +9,7 @@ from typing import get_type_hints
 import pulumi
 import pytest
 
+import infra.config
 from infra.config import (
     KEYS,
     NAMESPACE,
@@ -394,3 +395,36 @@ def test_without_aws_region_the_provider_region_is_asked():
     run = run_stack({"aws:region": None}, cache_from=image)  # the mocks' provider is in eu-west-1
     assert "aws:index/getRegion:getRegion" in [token for token, _ in run.calls]
     assert run.one(IMAGE).inputs["build"]["cacheFroms"] == [image]
+
+
+# A project name of 30 characters with a stack name of 31: `<project>-<stack>` is 62 characters, a valid
+# Lambda function name, but CodeDeploy's role `<prefix>.codedeploy` and the warm-up rule `<prefix>.warm-up`
+# exceed IAM's and EventBridge's 64.
+LONG_PROJECT = "p" * 30
+LONG_STACK = "s" * 31
+
+
+@pytest.mark.parametrize(
+    ("project", "stack", "limit"),
+    [
+        (LONG_PROJECT, LONG_STACK, "IAM role name (CodeDeploy's)"),
+        (LONG_PROJECT, LONG_STACK, "EventBridge rule name"),
+        ("p" * 40, "s" * 24, "Lambda function name"),
+        ("p" * 98, "dev", "CodeDeploy application and deployment group name"),
+    ],
+)
+def test_a_stack_whose_derived_names_exceed_an_aws_limit_is_refused_before_any_resource(
+    monkeypatch, project, stack, limit
+):
+    monkeypatch.setattr(infra.config, "PROJECT", project)
+    error = config_error(stack=stack)
+    assert {p.key for p in error.problems} == {"stack name"}
+    assert f"the {limit} " in str(error) and "over AWS's" in str(error)
+    assert error.registered == []
+
+
+def test_every_name_of_a_stack_fits_with_this_projects_longest_stack_name():
+    from infra.iam_rules import name_limit_problems
+    from infra.project import PROJECT, STACK_NAME_MAX
+
+    assert name_limit_problems(PROJECT, "s" * STACK_NAME_MAX) == []

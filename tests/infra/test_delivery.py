@@ -87,8 +87,43 @@ def test_the_deployment_runs_again_for_each_new_version_and_after_the_alias_exis
     assert default_run.one(ALIAS).urn in command.property_dependencies["stdin"]
 
 
+def new_version_alarms(run) -> dict[str, dict]:
+    """The alarms that watch only the invocations of the published version through the alias (SAM's canary
+    alarms: dimensions FunctionName, Resource = <function>:<alias>, ExecutedVersion = the version)."""
+    function = run.one(FUNCTION).inputs["name"]
+    version = run.one(FUNCTION).state.get("version")
+    found = {}
+    for alarm in run.of_type(ALARM):
+        dimensions = alarm.inputs.get("dimensions") or {}
+        if "ExecutedVersion" in dimensions:
+            assert dimensions == {
+                "FunctionName": function,
+                "Resource": f"{function}:live",
+                "ExecutedVersion": version,
+            }
+            found[alarm.inputs["name"]] = alarm.inputs
+    return found
+
+
+def test_a_codedeploy_deployment_is_not_stopped_by_the_serving_versions_alarms():
+    """During an incident the serving version's function-wide alarms are in ALARM; CodeDeploy watches only the
+    new version's, so the fix can deploy (docs/operations.md)."""
+    run = run_stack({"deploymentPreference": "Canary10Percent5Minutes"})
+    watched = set(run.one(GROUP).inputs["alarmConfiguration"]["alarms"])
+    assert watched and watched == set(new_version_alarms(run))
+    metrics = {alarm["metricName"] for alarm in new_version_alarms(run).values()}
+    assert metrics == {"Errors", "Duration"}
+    # the deployment starts after the alarms watch this deploy's version
+    depended = {run.by_urn(urn).inputs.get("name") for urn in run.one(COMMAND).depends_on}
+    assert watched <= depended
+
+
+def test_all_at_once_creates_no_new_version_alarms(default_run):
+    assert not new_version_alarms(default_run)
+
+
 @pytest.mark.parametrize(("preference", "config_name"), PREDEFINED.items())
-def test_a_sam_preference_shifts_through_codedeploy_watching_every_alarm(preference, config_name):
+def test_a_sam_preference_shifts_through_codedeploy_watching_the_new_versions_alarms(preference, config_name):
     run = run_stack({"deploymentPreference": preference})
     application = run.one(APPLICATION).inputs
     assert (application["name"], application["computePlatform"]) == (f"{PROJECT}-dev", "Lambda")
@@ -104,9 +139,7 @@ def test_a_sam_preference_shifts_through_codedeploy_watching_every_alarm(prefere
         "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"],
     }
     assert group["alarmConfiguration"]["enabled"] is True
-    assert sorted(group["alarmConfiguration"]["alarms"]) == sorted(
-        a.inputs["name"] for a in run.of_type(ALARM)
-    )
+    assert sorted(group["alarmConfiguration"]["alarms"]) == sorted(new_version_alarms(run))
     code_deploy = spec(run)["codeDeploy"]
     assert code_deploy["application"] == f"{PROJECT}-dev"
     assert code_deploy["deploymentGroup"] == group["deploymentGroupName"]
@@ -137,7 +170,9 @@ def test_codedeploy_may_shift_only_this_alias_and_read_only_these_alarms():
     statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
     function_arn = run.one(FUNCTION).state["arn"]
     assert statements["ShiftTheAlias"]["Resource"] == [function_arn, f"{function_arn}:*"]
-    assert statements["WatchTheAlarms"]["Resource"] == sorted(a.state["arn"] for a in run.of_type(ALARM))
+    assert statements["WatchTheAlarms"]["Resource"] == sorted(
+        a.state["arn"] for a in run.of_type(ALARM) if a.inputs["name"] in new_version_alarms(run)
+    )
 
 
 def test_an_unknown_preference_is_refused_before_any_resource():

@@ -5,12 +5,15 @@ update after a failed smoke request)."""
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 from pathlib import Path
 
 import boto3
 import pytest
+from botocore.credentials import EnvProvider
+from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
@@ -178,7 +181,7 @@ def test_all_at_once_protects_smokes_moves_the_alias_and_prunes(fakes):
     [
         ({"statusCode": 500, "body": "boom"}, None, "ok.json: status 500, expected 200"),
         ({"statusCode": 200, "body": "other"}, None, "ok.json: body does not contain 'fine'"),
-        ({"errorMessage": "crash"}, "Unhandled", "ok.json: function error Unhandled"),
+        ({"errorMessage": "crash"}, "Unhandled", "ok.json: function error Unhandled: crash"),
         ({"statusCode": "200", "body": "all fine"}, None, "ok.json: status 500, expected 200"),
         ({"statusCode": 200, "body": {"all": "fine"}}, None, "body must be a string"),
         ({"plain": "json"}, None, "ok.json: body does not contain 'fine'"),
@@ -397,3 +400,190 @@ def test_main_exits_1_and_says_why_when_the_deployment_fails(monkeypatch, capsys
     )
     assert runner.main(io.StringIO(text)) == 1
     assert "deployment failed: version 4 failed 1 check(s)" in capsys.readouterr().err
+
+
+# --- what the real services answer besides success (issue: the first real deploy) --------------------------
+
+
+def test_a_version_that_ends_failed_stops_the_run_with_lambdas_reason(fakes):
+    fakes.expect_alias("3")
+    reason = "Lambda does not have permission to access the ECR image."
+    fakes.lam.add_response(
+        "get_function",
+        {"Configuration": {"State": "Failed", "StateReasonCode": "ImageAccessDenied", "StateReason": reason}},
+        {"FunctionName": FUNCTION, "Qualifier": "4"},
+    )
+    with pytest.raises(runner.DeploymentFailed) as failure:
+        runner.run(spec(), fakes.lambda_, fakes.ecr, None, poll_seconds=0)
+    message = str(failure.value)
+    assert "State Failed" in message and "StateReasonCode ImageAccessDenied" in message and reason in message
+    assert "no traffic moved" in message
+    fakes.done()
+
+
+def test_a_version_still_pending_at_the_end_of_the_wait_stops_the_run(fakes, monkeypatch):
+    monkeypatch.setattr(runner, "ACTIVE_WAIT_SECONDS", 2)  # two looks, one second apart
+    fakes.expect_alias("3")
+    for _ in range(2):
+        fakes.lam.add_response(
+            "get_function",
+            {
+                "Configuration": {
+                    "State": "Pending",
+                    "StateReasonCode": "Creating",
+                    "StateReason": "optimising",
+                }
+            },
+            {"FunctionName": FUNCTION, "Qualifier": "4"},
+        )
+    with pytest.raises(runner.DeploymentFailed, match="State Pending; StateReasonCode Creating"):
+        runner.run(spec(), fakes.lambda_, fakes.ecr, None, poll_seconds=1)
+    fakes.done()
+
+
+def expect_tag_taken(fakes: Fakes, holder: str) -> None:
+    fakes.registry.add_response(
+        "batch_get_image",
+        {"images": [{"imageManifest": MANIFEST}]},
+        {
+            "repositoryName": REPOSITORY,
+            "imageIds": [{"imageDigest": DIGEST}],
+            "acceptedMediaTypes": runner.MANIFEST_MEDIA_TYPES,
+        },
+    )
+    # what ECR answers for an existing tag in an immutable repository (ECR API Reference, PutImage)
+    fakes.registry.add_client_error("put_image", service_error_code="ImageTagAlreadyExistsException")
+    fakes.registry.add_response(
+        "describe_images",
+        {"imageDetails": [{"imageDigest": holder, "imageTags": ["t"]}]},
+        {"repositoryName": REPOSITORY, "imageIds": [{"imageTag": "t"}]},
+    )
+
+
+def test_a_tag_an_immutable_repository_already_has_on_this_image_is_fine(fakes):
+    expect_tag_taken(fakes, DIGEST)
+    runner.protect_image(fakes.ecr, REPOSITORY, DIGEST, "t")
+    fakes.done()
+
+
+def test_a_tag_another_image_holds_stops_the_run(fakes):
+    other = "sha256:" + "cd" * 32
+    expect_tag_taken(fakes, other)
+    with pytest.raises(runner.DeploymentFailed, match=f"the tag t in {REPOSITORY} is on {other}"):
+        runner.protect_image(fakes.ecr, REPOSITORY, DIGEST, "t")
+    fakes.done()
+
+
+def test_the_smoke_requests_wait_beyond_the_function_timeout_and_are_never_resent():
+    config = runner.invoke_config(900)
+    assert config.read_timeout > 900
+    assert config.retries == {"total_max_attempts": 1}
+
+
+def test_a_refused_smoke_request_is_sent_once_and_reported(tmp_path):
+    """Over HTTP, through botocore's retry handler: a 503 (which botocore retries by default) reaches the
+    stand-in once with the runner's settings."""
+    from tests.support.aws import stand_in
+
+    with stand_in() as lambda_:
+        lambda_.fail("lambda", "Invoke", "ServiceException", "Lambda is unavailable", status=503)
+        client = boto3.session.Session(
+            aws_access_key_id="t", aws_secret_access_key="t", region_name="eu-west-1"
+        ).client("lambda", endpoint_url=lambda_.url, config=runner.invoke_config(3))
+        with pytest.raises(runner.DeploymentFailed, match="ok.json: no answer: .*ServiceException"):
+            runner.smoke(client, FUNCTION, "4", CASES[:1])
+        assert lambda_.operations() == ["Invoke"]
+        lambda_.assert_done()
+
+
+def env_credentials(expires_in: datetime.timedelta):
+    """Credentials as botocore reads them from the environment that configure-aws-credentials sets, with the
+    expiry the SDK knows (AWS_CREDENTIAL_EXPIRATION, botocore's EnvProvider)."""
+    expiry = datetime.datetime.now(datetime.UTC) + expires_in
+    environ = {
+        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_SESSION_TOKEN": "token",
+        "AWS_CREDENTIAL_EXPIRATION": expiry.isoformat(),
+    }
+    return EnvProvider(environ=environ).load()
+
+
+def test_a_shift_that_could_outlive_the_credentials_is_not_started(fakes):
+    fakes.expect_alias("3")
+    fakes.expect_protect("4")
+    fakes.expect_good_smoke("4")
+    # no create_deployment: the stubs would refuse it
+    expires_within = runner.expiry_check(env_credentials(datetime.timedelta(minutes=50)))
+    with pytest.raises(runner.DeploymentFailed) as failure:
+        runner.run(
+            spec(application="app", deployment_group="group", timeout_seconds=6900),
+            fakes.lambda_,
+            fakes.ecr,
+            fakes.codedeploy,
+            expires_within=expires_within,
+        )
+    message = str(failure.value)
+    assert "no deployment started" in message and "serves version 3" in message
+    assert "role-duration-seconds" in message
+    fakes.done()
+
+
+def test_credentials_that_last_or_renew_themselves_start_the_shift():
+    assert not runner.expiry_check(env_credentials(datetime.timedelta(hours=3)))(6900)
+    assert not runner.expiry_check(None)(6900)
+    renewing = env_credentials(datetime.timedelta(minutes=5))
+    renewing.method = "assume-role"  # botocore refreshes these itself before they expire
+    assert not runner.expiry_check(renewing)(6900)
+
+
+def test_credentials_expiring_during_the_shift_end_the_run_saying_where_the_deployment_stands(fakes):
+    fakes.expect_alias("3")
+    fakes.expect_protect("4")
+    fakes.expect_good_smoke("4")
+    expect_deployment(fakes, ["InProgress"])
+    fakes.deploy.add_client_error(
+        "get_deployment",
+        service_error_code="ExpiredTokenException",
+        service_message="The security token expired",
+    )
+    # no further get_deployment: the error path makes no AWS call with the dead credentials
+    with pytest.raises(runner.DeploymentFailed) as failure:
+        runner.run(
+            spec(application="app", deployment_group="group"),
+            fakes.lambda_,
+            fakes.ecr,
+            fakes.codedeploy,
+            poll_seconds=0,
+        )
+    message = str(failure.value)
+    assert message.startswith("the AWS credentials expired while CodeDeploy deployment d-ABC shifts live")
+    assert "rolls back to version 3 on an alarm" in message
+    assert "`aws deploy get-deployment --deployment-id d-ABC`" in message
+    fakes.done()
+
+
+def test_main_ends_an_aws_error_as_a_plain_failure_saying_how_far_the_run_got(monkeypatch, capsys):
+    def expiring(*_args, progress, **_kwargs):
+        progress("deleting old versions; the alias live serves version 4")
+        raise ClientError({"Error": {"Code": "ExpiredToken", "Message": "expired"}}, "DeleteFunction")
+
+    monkeypatch.setattr(runner, "run", expiring)
+    text = json.dumps(
+        {
+            "region": "eu-west-1",
+            "functionName": FUNCTION,
+            "alias": "live",
+            "targetVersion": "4",
+            "repositoryName": REPOSITORY,
+            "protectedTagPrefix": PREFIX,
+            "keepVersions": 2,
+            "functionTimeout": 29,
+            "smokeCases": [],
+            "codeDeploy": None,
+        }
+    )
+    assert runner.main(io.StringIO(text)) == 1
+    err = capsys.readouterr().err
+    assert "the AWS credentials expired, while deleting old versions; the alias live serves version 4" in err
+    assert "Traceback" not in err

@@ -1,41 +1,39 @@
-"""scripts/delivery_report.py with a stand-in `aws` CLI: the alias and the stack's CodeDeploy deployment."""
+"""scripts/delivery_report.py through the real AWS CLI against the stand-in (moto keeps no CodeDeploy
+outcome): every answer is checked against botocore's output shape of its operation."""
 
 from __future__ import annotations
 
-import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from infra.project import prefix_for
-from tests.pipeline.helpers import ROOT, run_script, tool_env, write_tool
+from tests.pipeline.helpers import ROOT, run_script
+from tests.support.aws import StandIn, cli_env, reset_moto, stand_in
 
 SCRIPT = ROOT / "scripts" / "delivery_report.py"
-# Answers the CLI calls from files: $FAKE_DIR/<service>-<operation>[.N] (N-th call of a repeated one).
-AWS = """echo "aws $*" >> "$FAKE_DIR/log"
-key="$1-$2"
-n=$(( $(grep -c "^aws $1 $2 " "$FAKE_DIR/log") ))
-if [[ -f "$FAKE_DIR/$key.$n" ]]; then cat "$FAKE_DIR/$key.$n"
-elif [[ -f "$FAKE_DIR/$key" ]]; then cat "$FAKE_DIR/$key"
-elif [[ -f "$FAKE_DIR/$key.error" ]]; then cat "$FAKE_DIR/$key.error" >&2; exit 254
-else echo "unexpected: aws $*" >&2; exit 3; fi
-"""
+NAME = prefix_for("dev")
+CONFIG = "CodeDeployDefault.LambdaCanary10Percent5Minutes"
 
 
 @pytest.fixture
-def fake(tmp_path):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    write_tool(bin_dir, "aws", AWS)
+def fake() -> Iterator[tuple[StandIn, Callable]]:
+    with stand_in() as aws:
+        env = cli_env(
+            {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"},
+            reset_moto(),
+            CODEDEPLOY=aws.url,
+            LAMBDA=aws.url,
+        )
 
-    def answer(name: str, value) -> None:
-        (tmp_path / name).write_text(value if isinstance(value, str) else json.dumps(value))
+        def run(*args: str):
+            return run_script(SCRIPT, "dev", "--poll", "0", *args, env=env)
 
-    def run(*args: str):
-        env = tool_env(bin_dir, FAKE_DIR=str(tmp_path))
-        return run_script(SCRIPT, "dev", "--poll", "0", *args, env=env)
-
-    answer("lambda-get-alias", {"Name": "live", "FunctionVersion": "7"})
-    return answer, run, tmp_path
+        yield aws, run
+        aws.assert_done()
 
 
 def group(deployment_id: str) -> dict:
@@ -43,17 +41,22 @@ def group(deployment_id: str) -> dict:
 
 
 def deployment(status: str, **extra) -> dict:
-    config = "CodeDeployDefault.LambdaCanary10Percent5Minutes"
-    info = {"deploymentId": "d-1", "status": status, "deploymentConfigName": config}
-    return {"deploymentInfo": info | extra}
+    return {
+        "deploymentInfo": {"deploymentId": "d-1", "status": status, "deploymentConfigName": CONFIG} | extra
+    }
+
+
+def alias(version: str, weights: dict[str, float] | None = None) -> dict:
+    answer: dict = {"Name": "live", "FunctionVersion": version}
+    if weights:
+        answer["RoutingConfig"] = {"AdditionalVersionWeights": weights}
+    return answer
 
 
 def test_without_a_deployment_group_the_alias_is_reported(fake):
-    answer, run, _ = fake
-    answer(
-        "deploy-get-deployment-group.error",
-        "An error occurred (ApplicationDoesNotExistException) when calling GetDeploymentGroup",
-    )
+    aws, run = fake
+    aws.fail("codedeploy", "GetDeploymentGroup", "ApplicationDoesNotExistException", "no such application")
+    aws.answer("lambda", "GetAlias", alias("7"))
     result = run()
     assert result.returncode == 0, result.stderr
     assert "`live` serves version 7 (all traffic)" in result.stdout
@@ -61,29 +64,30 @@ def test_without_a_deployment_group_the_alias_is_reported(fake):
 
 
 def test_a_running_deployment_is_awaited_and_its_success_reported(fake):
-    answer, run, tmp_path = fake
-    answer("deploy-get-deployment-group", group("d-1"))
-    answer("deploy-get-deployment.1", deployment("InProgress"))
-    answer("deploy-get-deployment.2", deployment("InProgress"))
-    answer("deploy-get-deployment.3", deployment("Succeeded"))
+    aws, run = fake
+    aws.answer("codedeploy", "GetDeploymentGroup", group("d-1"))
+    aws.answer("codedeploy", "GetDeployment", deployment("InProgress"), times=2)
+    aws.answer("codedeploy", "GetDeployment", deployment("Succeeded"))
+    aws.answer("lambda", "GetAlias", alias("7"))
     result = run()
     assert result.returncode == 0, result.stderr
-    assert "`d-1` (CodeDeployDefault.LambdaCanary10Percent5Minutes): **Succeeded**" in result.stdout
-    assert (tmp_path / "log").read_text().count("deploy get-deployment --deployment-id d-1") == 3
+    assert f"`d-1` ({CONFIG}): **Succeeded**" in result.stdout
+    assert aws.operations("codedeploy").count("GetDeployment") == 3
 
 
 def test_a_rolled_back_deployment_fails_with_its_reason(fake):
-    answer, run, _ = fake
-    answer("deploy-get-deployment-group", group("d-1"))
-    answer(
-        "deploy-get-deployment",
+    aws, run = fake
+    aws.answer("codedeploy", "GetDeploymentGroup", group("d-1"))
+    aws.answer(
+        "codedeploy",
+        "GetDeployment",
         deployment(
             "Stopped",
             errorInformation={"code": "ALARM_ACTIVE", "message": "alarm the errors alarm is in ALARM"},
             rollbackInfo={"rollbackMessage": "rolled back by d-2"},
         ),
     )
-    answer("lambda-get-alias", {"Name": "live", "FunctionVersion": "6"})
+    aws.answer("lambda", "GetAlias", alias("6"))
     result = run()
     assert result.returncode == 1
     assert "**Stopped**" in result.stdout and "alarm the errors alarm is in ALARM" in result.stdout
@@ -91,34 +95,40 @@ def test_a_rolled_back_deployment_fails_with_its_reason(fake):
 
 
 def test_a_deployment_still_running_at_the_end_of_the_wait_fails(fake):
-    answer, run, _ = fake
-    answer("deploy-get-deployment-group", group("d-1"))
-    answer("deploy-get-deployment", deployment("InProgress"))
-    answer(
-        "lambda-get-alias",
-        {"Name": "live", "FunctionVersion": "6", "RoutingConfig": {"AdditionalVersionWeights": {"7": 0.1}}},
-    )
+    aws, run = fake
+    aws.answer("codedeploy", "GetDeploymentGroup", group("d-1"))
+    aws.answer("codedeploy", "GetDeployment", deployment("InProgress"))
+    aws.answer("lambda", "GetAlias", alias("6", {"7": 0.1}))
     result = run("--wait", "0")
     assert result.returncode == 1
     assert "still running" in result.stdout and "version 7: 10%" in result.stdout
 
 
 def test_an_aws_error_fails_with_the_cli_message(fake):
-    answer, run, _ = fake
-    answer("deploy-get-deployment-group.error", "An error occurred (AccessDeniedException)")
+    aws, run = fake
+    aws.fail("codedeploy", "GetDeploymentGroup", "AccessDeniedException", "not authorized")
     result = run()
     assert result.returncode == 1 and "AccessDeniedException" in result.stderr
 
 
+def test_expired_credentials_are_named(fake):
+    aws, run = fake
+    aws.fail(
+        "codedeploy", "GetDeploymentGroup", "ExpiredTokenException", "The security token included expired"
+    )
+    result = run()
+    assert result.returncode == 1 and "the AWS credentials expired" in result.stderr
+
+
 def test_the_stack_names_the_function_and_the_deployment_group(fake):
-    answer, run, tmp_path = fake
-    answer("deploy-get-deployment-group", group("d-1"))
-    answer("deploy-get-deployment", deployment("Succeeded"))
+    aws, run = fake
+    aws.answer("codedeploy", "GetDeploymentGroup", group("d-1"))
+    aws.answer("codedeploy", "GetDeployment", deployment("Succeeded"))
+    aws.answer("lambda", "GetAlias", alias("7"))
     assert run().returncode == 0
-    name = prefix_for("dev")
-    log = (tmp_path / "log").read_text()
-    assert f"--application-name {name} --deployment-group-name {name}" in log
-    assert f"lambda get-alias --function-name {name} --name live" in log
+    asked = {call.operation: call.params for call in aws.calls}
+    assert asked["GetDeploymentGroup"] == {"applicationName": NAME, "deploymentGroupName": NAME}
+    assert asked["GetAlias"]["path"] == f"/2015-03-31/functions/{NAME}/aliases/live"
 
 
 def test_a_bad_stack_name_is_refused(tmp_path):

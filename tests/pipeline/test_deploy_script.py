@@ -1,4 +1,5 @@
-"""scripts/deploy.sh (`make deploy`) with stand-ins for pulumi, docker and python3 on PATH."""
+"""scripts/deploy.sh (`make deploy`) with stand-ins for pulumi, docker and python3 on PATH, and the real AWS
+CLI against moto's server (through a wrapper that logs each call)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import shutil
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from infra.project import PROJECT
 from tests.pipeline.helpers import ROOT, copy_scripts, tool_env, write_tool
+from tests.support.aws import cli_env, reset_moto
 
 IMAGE_URI = f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{PROJECT}-dev@sha256:" + "ab" * 32
 
@@ -27,11 +30,10 @@ DOCKER = """echo "docker $*" >> "$FAKE_LOG"
 [[ -z "${FAKE_DOCKER_DOWN:-}" ]]
 [[ "$1" != login ]] || cat > /dev/null
 """
-AWS = """echo "aws $*" >> "$FAKE_LOG"
-case "$1 $2" in
-  "sts get-caller-identity") [[ -z "${FAKE_NO_CREDENTIALS:-}" ]] && echo 123456789012 ;;
-  "ecr get-login-password") echo token ;;
-esac
+# The real AWS CLI (the test venv's) against moto: logged, and without any credentials when told.
+AWS = f"""echo "aws $*" >> "$FAKE_LOG"
+if [[ -n "${{FAKE_NO_CREDENTIALS:-}}" ]]; then unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN; fi
+exec {Path(sys.executable).parent / "aws"} "$@"
 """
 GH = """echo "gh $*" >> "$FAKE_LOG"
 [[ -n "${FAKE_PIPELINE_CONFIGURED:-}" ]] && echo "s3://state"
@@ -61,11 +63,12 @@ def world(tmp_path):
         write_tool(bin_dir, name, body)
     log = tmp_path / "calls.log"
     log.touch()
+    endpoint = reset_moto()
 
     def run(*args: str, **env: str) -> tuple[subprocess.CompletedProcess, list[str]]:
         result = subprocess.run(
             ["bash", str(repo / "scripts" / "deploy.sh"), *args],
-            env=tool_env(bin_dir, FAKE_LOG=str(log), FAKE_REGION="eu-west-1", **env),
+            env=cli_env(tool_env(bin_dir, FAKE_LOG=str(log), FAKE_REGION="eu-west-1", **env), endpoint),
             capture_output=True,
             text=True,
             timeout=60,

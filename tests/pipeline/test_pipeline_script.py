@@ -42,11 +42,7 @@ esac
 """
 AWS = """echo "aws $*" >> "$FAKE_LOG"
 case "$1 $2" in
-  "lambda wait") ;;
-  "ecr wait") exit "${FAKE_SCAN_WAIT_RC:-0}" ;;
-  "ecr describe-image-scan-findings") cat "$FAKE_FINDINGS" ;;
   "ecr describe-images") [[ -e "$FAKE_PRESENT" ]] ;;
-  "ecr start-image-scan") echo "${FAKE_START_SCAN_ERROR:-}" >&2; exit "${FAKE_START_SCAN_RC:-0}" ;;
   "ecr batch-delete-image") ;;
   *) echo "unexpected: aws $*" >&2; exit 3 ;;
 esac
@@ -129,7 +125,6 @@ def make_world(tmp_path):
         FAKE_PRESENT=str(tmp_path / "present"),
         FAKE_MANIFEST=str(FIXTURES / "manifest-docker-v2-arm64.json"),
         FAKE_CONFIG=str(FIXTURES / "config-arm64.json"),
-        FAKE_FINDINGS=str(FIXTURES / "scan-findings-high.json"),
         GITHUB_OUTPUT=str(output),
         GITHUB_STEP_SUMMARY=str(summary),
         DEPLOY_STACKS='["dev","production"]',
@@ -503,49 +498,6 @@ def test_a_failing_event_fails_the_container_test_and_shows_the_log(world):
     assert "docker rm --force 4f1c2d3e" in calls(world)
 
 
-# --- scan --------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("findings", "severity", "code"),
-    [
-        ("scan-findings-critical.json", "CRITICAL", 1),
-        ("scan-findings-high.json", "CRITICAL", 0),
-        ("scan-findings-high.json", "HIGH", 1),
-        ("scan-findings-critical.json", "NONE", 0),
-        ("scan-findings-enhanced.json", "CRITICAL", 1),
-    ],
-)
-def test_the_scan_gates_at_the_severity_and_reports_in_the_summary(world, findings, severity, code):
-    world["env"]["FAKE_FINDINGS"] = str(FIXTURES / findings)
-    result = run(world, "scan", f"{PROJECT}-dev", DIGEST, severity)
-    assert result.returncode == code, result.stdout + result.stderr
-    report = world["summary"].read_text()
-    assert f"ECR scan of {PROJECT}-dev@{DIGEST}" in report and "| CRITICAL |" in report
-    assert (
-        f"aws ecr wait image-scan-complete --repository-name {PROJECT}-dev --image-id imageDigest={DIGEST}"
-    ) in calls(world)
-
-
-def test_the_summary_lists_the_findings(world):
-    world["env"]["FAKE_FINDINGS"] = str(FIXTURES / "scan-findings-enhanced.json")
-    run(world, "scan", f"{PROJECT}-dev", DIGEST, "NONE")
-    assert "| CRITICAL | TEST-CRITICAL-2 | python 3.13.0 |" in world["summary"].read_text()
-
-
-def test_a_scan_that_does_not_complete_fails(world):
-    world["env"]["FAKE_SCAN_WAIT_RC"] = "255"
-    result = run(world, "scan", f"{PROJECT}-dev", DIGEST, "NONE")
-    assert result.returncode == 1
-    assert "did not complete" in result.stderr
-
-
-def test_an_unknown_severity_is_refused(world):
-    result = run(world, "scan", f"{PROJECT}-dev", DIGEST, "SEVERE")
-    assert result.returncode == 1
-    assert "not one of CRITICAL HIGH" in result.stderr
-
-
 # --- promote -----------------------------------------------------------------------------------------------
 
 
@@ -585,44 +537,6 @@ def test_promote_refuses_an_image_not_pinned_by_digest(world):
 # --- verify, drift, rescan ---------------------------------------------------------------------------------
 
 
-def set_outputs(world, api_url: str) -> None:
-    path = world["tmp"] / "outputs.json"
-    path.write_text(json.dumps({"apiUrl": api_url, "functionName": f"{PROJECT}-dev"}))
-    world["env"]["FAKE_OUTPUTS"] = str(path)
-
-
-def api(status: int = 200):
-    seen = []
-
-    def handle(method, path, body):
-        seen.append(path)
-        return (status, {}) if path == "/items" else (404, {})
-
-    handle.seen = seen
-    return handle
-
-
-def test_verify_waits_for_the_function_then_smoke_tests_the_api(world):
-    handler = api()
-    with http_server(handler) as base:
-        set_outputs(world, base)
-        result = run(world, "verify", "dev")
-    assert result.returncode == 0, result.stderr
-    log = calls(world)
-    assert log.index(f"aws lambda wait function-active-v2 --function-name {PROJECT}-dev") < log.index(
-        f"aws lambda wait function-updated-v2 --function-name {PROJECT}-dev"
-    )
-    assert handler.seen == ["/gone", "/items"]
-
-
-def test_verify_fails_on_a_wrong_answer(world):
-    with http_server(api(status=400)) as base:
-        set_outputs(world, base)
-        result = run(world, "verify", "dev")
-    assert result.returncode == 1
-    assert "list.json: status 400, expected 200" in result.stderr
-
-
 def test_drift_of_the_building_stack_registers_its_image_as_deployed(world):
     assert run(world, "drift", "dev", "dev").returncode == 0
     (preview,) = [line for line in calls(world) if line.startswith("pulumi preview")]
@@ -637,46 +551,6 @@ def test_drift_of_a_further_stack_runs_its_deployed_image(world):
     (preview,) = [line for line in calls(world) if line.startswith("pulumi preview")]
     assert f"IMAGE_URI={IMAGE_URI}" in preview
     assert "has drifted" in result.stderr and "Drift of production" in world["summary"].read_text()
-
-
-SCAN_ARGS = f"--repository-name {PROJECT}-dev --image-id imageDigest={DIGEST}"
-
-
-def test_rescan_starts_a_new_scan_then_waits_and_gates_on_critical(world):
-    world["env"]["FAKE_FINDINGS"] = str(FIXTURES / "scan-findings-critical.json")
-    result = run(world, "rescan", "dev", "CRITICAL")
-    assert result.returncode == 1
-    log = calls(world)
-    assert log.index(f"aws ecr start-image-scan {SCAN_ARGS}") < log.index(
-        f"aws ecr wait image-scan-complete {SCAN_ARGS}"
-    )
-    assert "CRITICAL findings" in result.stdout
-
-
-def test_rescan_of_an_image_scanned_today_reports_that_scan(world):
-    world["env"].update(
-        FAKE_START_SCAN_RC="254",
-        FAKE_START_SCAN_ERROR=(
-            "An error occurred (LimitExceededException) when calling the StartImageScan operation: limit"
-        ),
-    )
-    result = run(world, "rescan", "dev", "CRITICAL")
-    assert result.returncode == 0, result.stderr
-    assert "::notice title=Already scanned today::" in result.stdout
-    assert f"ECR scan of {PROJECT}-dev" in world["summary"].read_text()
-
-
-def test_rescan_fails_when_the_scan_cannot_start_for_another_reason(world):
-    world["env"].update(
-        FAKE_START_SCAN_RC="254",
-        FAKE_START_SCAN_ERROR=(
-            "An error occurred (AccessDeniedException) when calling the StartImageScan operation: denied"
-        ),
-    )
-    result = run(world, "rescan", "dev", "CRITICAL")
-    assert result.returncode == 1
-    assert "could not start the scan" in result.stderr and "AccessDeniedException" in result.stderr
-    assert not any(line.startswith("aws ecr wait") for line in calls(world))
 
 
 @pytest.mark.parametrize("args", [["verify", "Prod_EU"], ["promote", IMAGE_URI, "t", "../x"], ["nope"]])

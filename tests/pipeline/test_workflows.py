@@ -307,9 +307,12 @@ def test_id_token_write_exactly_where_an_aws_role_is_assumed():
         assert assumes == granted, f"{workflow}:{job_id}: id-token {granted}, assumes a role {assumes}"
         for step in job["steps"]:
             if uses_action(step, "aws-actions/configure-aws-credentials"):
-                assert set(step["with"]) == {"role-to-assume", "aws-region", "role-session-name"}, (
-                    f"{workflow}:{job_id}: AWS only by OIDC role assumption, never static keys"
-                )
+                # role-duration-seconds: the deploy jobs' sessions (tests/bootstrap/test_sessions.py)
+                assert set(step["with"]) - {"role-duration-seconds"} == {
+                    "role-to-assume",
+                    "aws-region",
+                    "role-session-name",
+                }, f"{workflow}:{job_id}: AWS only by OIDC role assumption, never static keys"
 
 
 def test_no_static_cloud_keys_and_no_dangerous_triggers():
