@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from bootstrap import policies
 from bootstrap.settings import BootstrapConfigError, check_account, gh_repository, load_settings
 from infra.project import PROJECT
 
@@ -270,15 +271,17 @@ def test_names_and_policies_over_their_aws_limits_are_refused_naming_the_limit(t
     assert "over AWS's 64" in found and "over AWS's 37" in found
 
 
-def test_a_policy_over_its_iam_quota_is_refused():
-    # the longest stack name: the further stack's inline deploy policy passes IAM's 10,240 characters in the
-    # partition with the longest name (checked with the credentials' partition, before any resource)
+def test_a_policy_over_its_iam_quota_is_refused(monkeypatch):
+    # the longest stack name fits in the partition with the longest name; a quota it passes is refused
+    # (checked with the credentials' partition, before any resource), naming the policy, its size and the quota
     settings = load({"deployEnvironments": json.dumps(["dev", "s" * 31])})
+    check_account(settings, "123456789012", "aws-us-gov")
+    monkeypatch.setattr(policies, "INLINE_POLICIES_MAX", 9_000)
     with pytest.raises(BootstrapConfigError) as error:
         check_account(settings, "123456789012", "aws-us-gov")
     (problem,) = error.value.problems
     assert f"the inline policy of {PROJECT}.deploy.{'s' * 31} would hold" in problem
-    assert "over IAM's 10240" in problem
+    assert "over IAM's 9000" in problem
     check_account(
         load({"deployEnvironments": json.dumps(["dev", "production"])}), "123456789012", "aws-us-gov"
     )
