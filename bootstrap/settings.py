@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pulumi
 
-from bootstrap.policies import Scope, size_problems
+from bootstrap.policies import MANAGED_PARTS, Scope, size_problems
 from infra.iam_rules import name_limit_problems
 from infra.project import PROJECT, STACK_NAME_RULE, is_stack_name, project_name
 
@@ -154,7 +154,11 @@ def _environments(raw: str | None, problems: list[str]) -> tuple[str, ...]:
 PIPELINE_NAME_LIMITS: tuple[tuple[str, Callable[[str, str], str], int], ...] = (
     ("deploy role name", lambda p, e: f"{p}.deploy.{e}", ROLE_NAME_MAX),
     ("deploy role's inline policy name", lambda p, e: f"{p}.deploy.{e}-permissions", 128),
-    ("delivery policy name", lambda p, e: f"{p}.delivery.{e}", 128),
+    (
+        "deploy role's managed policy name",
+        lambda p, e: f"{p}.deploy.{e}.{max(MANAGED_PARTS, key=len)}",
+        128,
+    ),
     ("preview role name", lambda p, e: f"{p}.preview", ROLE_NAME_MAX),
     ("drift role name", lambda p, e: f"{p}.drift", ROLE_NAME_MAX),
     ("state bucket prefix", lambda p, e: f"{p}-state-", 37),

@@ -43,7 +43,8 @@ from infra.iam_rules import (
     ALARM_TOPIC_SUFFIX,
     CODEDEPLOY_ROLE_SUFFIX,
     PIPELINE_PATH,
-    WARM_UP_RULE_SUFFIX,
+    SCHEDULER_ROLE_SUFFIX,
+    WARM_UP_SUFFIX,
     boundary_policy_name,
     stack_role_names,
     stack_role_path,
@@ -176,10 +177,14 @@ ALARMS = Arn(
 DASHBOARD = Arn(  # dashboards are global: no region in their ARN
     "Dashboard", "arn:{partition}:cloudwatch::{account}:dashboard/{name}", {"name": ("{prefix}",)}
 )
-WARM_UP_RULE = Arn(
-    "WarmUpRule",
-    "arn:{partition}:events:{region}:{account}:rule/{name}",
-    {"name": (f"{{prefix}}{WARM_UP_RULE_SUFFIX}",)},
+# The warm-up's schedule, in the account's default schedule group (infra/delivery.py)
+WARM_UP_SCHEDULE = Arn(
+    "WarmUpSchedule",
+    "arn:{partition}:scheduler:{region}:{account}:schedule/{group}/{name}",
+    {"group": ("default",), "name": (f"{{prefix}}{WARM_UP_SUFFIX}",)},
+)
+SCHEDULER_ROLE = Arn(
+    "SchedulerRole", ROLES.format, {"path": ("{role_path}",), "name": (f"{{prefix}}{SCHEDULER_ROLE_SUFFIX}",)}
 )
 APPLICATION = Arn(
     "Application", "arn:{partition}:codedeploy:{region}:{account}:application:{name}", {"name": ("{prefix}",)}
@@ -208,7 +213,8 @@ ARNS = (
     ALARM_TOPIC,
     ALARMS,
     DASHBOARD,
-    WARM_UP_RULE,
+    WARM_UP_SCHEDULE,
+    SCHEDULER_ROLE,
     APPLICATION,
     DEPLOYMENT_GROUP,
     DEPLOYMENT_CONFIGS,
@@ -225,7 +231,7 @@ OWNER_REQUEST_TAGS = "owner-request-tags"  # aws:RequestTag/<owner tag> = the st
 OWNER_TAGS = "owner-tags"  # aws:ResourceTag/<owner tag> = the stack's
 OWNER_TAGS_ACCESS_LOG = "owner-tags-access-log"  # that, and the access-log destination is the stack's
 OTHER_TAG_KEYS = "other-tag-keys"  # aws:TagKeys holds no owner tag key
-TARGETS_OWN_FUNCTION = "targets-own-function"  # events:TargetArn is the stack's function
+PASSED_TO_SCHEDULER = "passed-to-scheduler"
 CONDITIONS = (
     PERMISSIONS_BOUNDARY,
     ATTACHABLE_POLICY,
@@ -236,7 +242,7 @@ CONDITIONS = (
     OWNER_TAGS,
     OWNER_TAGS_ACCESS_LOG,
     OTHER_TAG_KEYS,
-    TARGETS_OWN_FUNCTION,
+    PASSED_TO_SCHEDULER,
 )
 
 
@@ -674,27 +680,23 @@ CATALOGUE: tuple[ResourceType, ...] = (
         state_arn="{dashboardArn}",
     ),
     # --- delivery: infra/delivery.py ---
+    # The warm-up: a schedule matches no events, and its execution role (the stack's, under its boundary)
+    # may invoke the alias only. Schedules take no tags (their groups do).
     _delivery(
-        "aws:cloudwatch/eventRule:EventRule",
+        "aws:scheduler/schedule:Schedule",
         grants(
-            WARM_UP_RULE,
-            create=["events:PutRule"],
-            read=["events:DescribeRule", "events:ListTagsForResource"],
-            update=["events:PutRule"],
-            delete=["events:DeleteRule"],
-            tag=[f"events:{action}" for action in TAG],
+            WARM_UP_SCHEDULE,
+            create=["scheduler:CreateSchedule"],
+            read=["scheduler:GetSchedule"],
+            update=["scheduler:UpdateSchedule"],
+            delete=["scheduler:DeleteSchedule"],
         ),
-        taggable=True,
-        outputs={"name": "{name}", "arn": WARM_UP_RULE.format},
-    ),
-    _delivery(
-        "aws:cloudwatch/eventTarget:EventTarget",
-        grants(WARM_UP_RULE, read=["events:ListTargetsByRule"], delete=["events:RemoveTargets"]),
-        grants(
-            WARM_UP_RULE, TARGETS_OWN_FUNCTION, create=["events:PutTargets"], update=["events:PutTargets"]
-        ),
-        id="{rule}-{hex:8}",
-        state_arn=WARM_UP_RULE.named(name="{rule}"),
+        # CreateSchedule and UpdateSchedule pass the execution role (Service Authorization Reference, EventBridge
+        # Scheduler: dependent action iam:PassRole, iam:PassedToService scheduler.amazonaws.com)
+        grants(SCHEDULER_ROLE, PASSED_TO_SCHEDULER, create=["iam:PassRole"], update=["iam:PassRole"]),
+        defaults={"groupName": "default"},
+        id="{groupName}/{name}",
+        outputs={"arn": WARM_UP_SCHEDULE.named(group="{groupName}")},
     ),
     _delivery(
         "aws:codedeploy/application:Application",

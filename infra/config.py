@@ -856,11 +856,11 @@ KEYS: tuple[Key, ...] = (
         "warmUpSchedule",
         Text(
             _schedule,
-            "`off`, or an EventBridge schedule expression rate(...) or cron(...)",
-            source="EventBridge User Guide, schedule expressions for rules",
+            "`off`, or an EventBridge Scheduler schedule expression rate(...) or cron(...)",
+            source="EventBridge Scheduler User Guide, schedule types",
         ),
         "rate(7 days)",
-        "When an EventBridge rule invokes the alias with the health request, so that an idle "
+        "When an EventBridge Scheduler schedule invokes the alias with the health request, so that an idle "
         "function stays Active.",
         "rate(1 day)",
     ),

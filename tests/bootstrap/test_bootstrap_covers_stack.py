@@ -30,11 +30,16 @@ SCOPE = policies.Scope(partition="aws", region=REGION, account_id=ACCOUNT)
 BUCKET_ARN = f"arn:aws:s3:::{PROJECT}-state-20261123072400000000000001"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 SECRETS_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/5678abcd-12ab-34cd-56ef-1234567890ab"
-# the deploy role's inline policy and its managed delivery policy (identity policies: their union)
-INLINE = policies.deploy_permissions(SCOPE, STACK, STACK, BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN)
+# the deploy role's inline policy and its managed ones (identity policies: their union)
 DEPLOY = {
-    "Version": INLINE["Version"],
-    "Statement": INLINE["Statement"] + policies.delivery_permissions(SCOPE, STACK)["Statement"],
+    "Version": "2012-10-17",
+    "Statement": [
+        statement
+        for document in policies.deploy_role_documents(
+            SCOPE, STACK, STACK, BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN
+        )
+        for statement in document["Statement"]
+    ],
 }
 PREVIEW = policies.preview_permissions(SCOPE, STACK, BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN)
 APIS = f"arn:aws:apigateway:{REGION}::/apis"
@@ -154,10 +159,10 @@ def context_of(resource: Registered, access: catalogue.Access, run) -> dict:
         return {"iam:PassedToService": "lambda.amazonaws.com"}
     if condition == catalogue.PASSED_TO_CODEDEPLOY:
         return {"iam:PassedToService": "codedeploy.amazonaws.com"}
+    if condition == catalogue.PASSED_TO_SCHEDULER:
+        return {"iam:PassedToService": "scheduler.amazonaws.com"}
     if condition == catalogue.INVOKE_GRANTEE:
         return {"lambda:Principal": resource.inputs["principal"]}
-    if condition == catalogue.TARGETS_OWN_FUNCTION:  # the ARN of every target put (an array)
-        return {"events:TargetArn": [resource.state["arn"]]}
     if condition == catalogue.OTHER_TAG_KEYS:
         return {"aws:TagKeys": ["ManagedBy"]}
     tags = run.one("aws:apigatewayv2/api:Api").inputs["tags"]
@@ -201,6 +206,7 @@ ELSEWHERE = {
     catalogue.HTTP_API_TAGS.kind: lambda resource, run: TAGS,
     catalogue.ROLES.kind: lambda resource, run: resource.inputs["role"],
     catalogue.CODEDEPLOY_ROLE.kind: lambda resource, run: resource.inputs["serviceRoleArn"],
+    catalogue.SCHEDULER_ROLE.kind: lambda resource, run: resource.inputs["target"]["roleArn"],
     catalogue.DEPLOYMENT_CONFIGS.kind: lambda resource, run: (
         f"arn:aws:codedeploy:{REGION}:{ACCOUNT}:deploymentconfig:{resource.inputs['deploymentConfigName']}"
     ),
@@ -250,9 +256,11 @@ def test_no_deploy_role_may_create_the_role_without_the_boundary():
         env=NO_IMAGE_ENV,
         mocks=HarnessMocks(missing_policies=[boundary]),
     )
-    role = run.one("aws:iam/role:Role")
-    assert "permissionsBoundary" not in role.inputs, "the role names a boundary the account does not hold"
-    assert not allowed(DEPLOY, "iam:CreateRole", arn_of(role, run), boundary_context(role))
+    roles = run.of_type("aws:iam/role:Role")
+    assert roles
+    for role in roles:
+        assert "permissionsBoundary" not in role.inputs, "the role names a boundary the account does not hold"
+        assert not allowed(DEPLOY, "iam:CreateRole", arn_of(role, run), boundary_context(role)), role.name
 
 
 def managed(run) -> list[Registered]:

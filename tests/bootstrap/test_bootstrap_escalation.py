@@ -53,7 +53,23 @@ class Rendered:
         self.run = run
         policies = {r["name"]: json.loads(r["policy"]) for r in run.of_type("aws:iam/policy:Policy")}
         self.boundary = {env: policies[f"{PROJECT}.boundary.{env}"] for env in ENVIRONMENTS}
-        self.deploy = {env: run.role_policy(f"{PROJECT}.deploy.{env}") for env in ENVIRONMENTS}
+        # each deploy role's identity policies as one document: its inline policy and its managed ones
+        self.deploy = {
+            env: {
+                "Version": "2012-10-17",
+                "Statement": [
+                    statement
+                    for document in [run.role_policy(f"{PROJECT}.deploy.{env}")]
+                    + [
+                        policy
+                        for name, policy in policies.items()
+                        if name.startswith(f"{PROJECT}.deploy.{env}.")
+                    ]
+                    for statement in document["Statement"]
+                ],
+            }
+            for env in ENVIRONMENTS
+        }
         self.preview = run.role_policy(f"{PROJECT}.preview")
         self.drift = {env: run.role_policy(f"{PROJECT}.drift.{env}") for env in ENVIRONMENTS}
         keys = {r.name: r.state["arn"] for r in run.program.of_type("aws:kms/key:Key")}
@@ -454,15 +470,9 @@ def test_each_drift_role_reads_its_own_stack_only(rendered):
 
 
 def roles_of(rendered: Rendered) -> dict[str, list[dict]]:
-    """Every pipeline role's identity policies, by role (the deploy roles' managed delivery policy included)."""
-    delivery = {
-        env: json.loads(policy["policy"])
-        for env in ENVIRONMENTS
-        for policy in rendered.run.of_type("aws:iam/policy:Policy")
-        if policy["name"] == f"{PROJECT}.delivery.{env}"
-    }
+    """Every pipeline role's identity policies, by role (the deploy roles' managed policies included)."""
     return (
-        {f"deploy.{env}": [rendered.deploy[env], delivery[env]] for env in ENVIRONMENTS}
+        {f"deploy.{env}": [rendered.deploy[env]] for env in ENVIRONMENTS}
         | {f"drift.{env}": [rendered.drift[env]] for env in ENVIRONMENTS}
         | {"preview": [rendered.preview]}
     )
@@ -599,8 +609,8 @@ def test_an_api_is_created_only_with_the_stacks_owner_tags(rendered):
 def test_what_stays_allowed_outside_the_stack_is_the_documented_residue(rendered):
     # docs/bootstrap.md, "What a deploy job can still do": the region's API list, tags other than the owner
     # tags (the Tags resource type takes no condition key), access-log delivery actions (no resource type),
-    # the account's SNS subscriptions (no resource type, no condition key) and invoke grants without a
-    # source ARN (lambda:AddPermission takes no key for it).
+    # the account's SNS subscriptions (no resource type, no condition key) and invoke grants to API Gateway
+    # without a source ARN (lambda:AddPermission takes no key for it).
     other = f"arn:aws:apigateway:{REGION}::/tags/{quote(f'{APIS}/pay123', safe='')}"
     assert deploy_dev(rendered, "apigateway:GET", APIS) == ALLOWED
     assert deploy_dev(rendered, "apigateway:POST", other, **{"aws:TagKeys": ["CostCenter"]}) == ALLOWED
@@ -612,7 +622,10 @@ def test_what_stays_allowed_outside_the_stack_is_the_documented_residue(rendered
         )
     assert (
         deploy_dev(
-            rendered, "lambda:AddPermission", function("dev"), **{"lambda:Principal": "events.amazonaws.com"}
+            rendered,
+            "lambda:AddPermission",
+            function("dev"),
+            **{"lambda:Principal": "apigateway.amazonaws.com"},
         )
         == ALLOWED
     )
@@ -706,21 +719,70 @@ def test_other_api_writes_need_no_log_destination(rendered):
 
 
 @pytest.mark.parametrize(
-    ("targets", "expected"),
+    ("action", "resource", "context"),
     [
-        ([f"{function('dev')}:live"], True),
-        ([f"{function('dev')}:live", arn("logs", f"log-group:/aws/lambda/{PROJECT}-production")], False),
-        ([arn("logs", f"log-group:/aws/lambda/{PROJECT}-production")], False),  # forged log lines
-        ([function("production")], False),
-        ([arn("sqs", "exfiltration")], False),
-        ([], False),  # a request that names no target (ForAllValues alone would hold)
+        # the tap of issue 16: a rule turned into an event pattern on the default bus, with targets outside
+        # the stack; the warm-up is a schedule now, and no pipeline role holds any EventBridge action
+        ("events:PutRule", arn("events", f"rule/{PROJECT}-dev.warm-up"), {}),
+        ("events:PutRule", arn("events", "rule/tap"), {}),
+        (
+            "events:PutTargets",
+            arn("events", f"rule/{PROJECT}-dev.warm-up"),
+            {"events:TargetArn": [function("dev")]},
+        ),
+        # nor an invoke grant for EventBridge (the schedule invokes through its own role)
+        ("lambda:AddPermission", function("dev"), {"lambda:Principal": "events.amazonaws.com"}),
+        ("lambda:AddPermission", function("dev"), {"lambda:Principal": "scheduler.amazonaws.com"}),
     ],
 )
-def test_the_warm_up_rule_targets_only_the_stacks_function(rendered, targets, expected):
-    rule = arn("events", f"rule/{PROJECT}-dev.warm-up")
-    context = {"events:TargetArn": targets} if targets else {}
-    verdict = decide(Request("events:PutTargets", rule, context), roles_of(rendered)["deploy.dev"])
+def test_no_event_tap_and_no_invoke_grant_for_eventbridge(rendered, action, resource, context):
+    for name, documents in roles_of(rendered).items():
+        assert decide(Request(action, resource, context), documents) != ALLOWED, (name, action)
+
+
+SCHEDULES = f"schedule/default/{PROJECT}"
+
+
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [
+        (arn("scheduler", f"{SCHEDULES}-dev.warm-up"), True),
+        (arn("scheduler", f"{SCHEDULES}-production.warm-up"), False),
+        (arn("scheduler", f"{SCHEDULES}-dev-eu.warm-up"), False),
+        (arn("scheduler", f"schedule/other/{PROJECT}-dev.warm-up"), False),
+        (arn("scheduler", f"{SCHEDULES}-dev.other"), False),
+    ],
+)
+def test_the_deploy_role_changes_only_its_own_warm_up_schedule(rendered, resource, expected):
+    for action in ("scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"):
+        verdict = decide(Request(action, resource, {}), roles_of(rendered)["deploy.dev"])
+        assert (verdict == ALLOWED) is expected, action
+
+
+@pytest.mark.parametrize(
+    ("passed", "expected"),
+    [
+        (role("dev", f"{PROJECT}-dev.scheduler"), True),
+        (role("dev"), False),  # the function's role (its permissions are the function's)
+        (role("dev", f"{PROJECT}-dev.codedeploy"), False),
+        (role("production", f"{PROJECT}-production.scheduler"), False),
+        (arn("iam", "role/admin", region=""), False),
+    ],
+)
+def test_a_schedule_gets_only_the_stacks_warm_up_role(rendered, passed, expected):
+    context = {"iam:PassedToService": "scheduler.amazonaws.com"}
+    verdict = decide(Request("iam:PassRole", passed, context), roles_of(rendered)["deploy.dev"])
     assert (verdict == ALLOWED) is expected
+
+
+def test_the_warm_up_role_invokes_nothing_outside_its_stack(rendered):
+    # whatever a deploy job puts in the scheduler role's inline policy, the boundary caps it
+    anything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    invoke = "lambda:InvokeFunction"
+    bounded = rendered.boundary["dev"]
+    assert decide(Request(invoke, f"{function('dev')}:live", {}), [anything], bounded) == ALLOWED
+    for other in (function("production"), f"{function('dev-eu')}:live"):
+        assert decide(Request(invoke, other, {}), [anything], bounded) != ALLOWED, other
 
 
 @pytest.mark.parametrize("role_name", ["deploy.dev", "preview", "drift.dev", "drift.production"])
