@@ -70,11 +70,13 @@ check: install ## install everything, then run every test and linter, and the fu
 test: $(VENV)/.installed ## run the pytest suite (on every core: pytest-xdist)
 	$(PY) -m pytest -n auto
 
-# Files generated from infra/ (the config and outputs contracts); `make check` fails when they are stale.
-GENERATED := Pulumi.yaml docs/config.md docs/outputs.md
+# Files generated from infra/ (the config and outputs contracts), the policy pack and the control map
+# (scripts/security_docs.py); `make check` fails when they are stale.
+GENERATED := Pulumi.yaml docs/config.md docs/outputs.md docs/guardrails.md SECURITY.md
 .PHONY: docs
-docs: $(VENV)/.installed ## regenerate Pulumi.yaml's config block and the tables of docs/ from infra/
+docs: $(VENV)/.installed ## regenerate Pulumi.yaml's config block, the tables of docs/ and SECURITY.md's control map
 	$(PY) -m infra.config_docs
+	$(PY) -m scripts.security_docs
 
 # The hash-pinned installs of every job that holds cloud credentials (scripts/pipeline.sh prepare): the
 # program's requirements and the policy pack's, resolved for every platform of Python 3.11 (the workflows'),

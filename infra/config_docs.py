@@ -68,7 +68,8 @@ def _without_project(text: str) -> str:
     return re.sub(rf"(secret:|parameter/|policy/){re.escape(PROJECT)}/", r"\1<project>/", text)
 
 
-def _cell(text: str) -> str:
+def cell_text(text: str) -> str:
+    """`text` as one cell of a Markdown table (pipes escaped, on one line)."""
     return text.replace("|", "\\|").replace("\n", " ")
 
 
@@ -83,9 +84,9 @@ def config_table(keys: tuple[Key, ...] = KEYS) -> str:
                     f"`{key.name}`",
                     key.rule.pulumi_type or "object",
                     _code(key.default),
-                    _cell(allowed),
-                    _cell(key.description + (" May be set with `--secret`." if key.secret else "")),
-                    _cell(_without_project(_code(key.example))),
+                    cell_text(allowed),
+                    cell_text(key.description + (" May be set with `--secret`." if key.secret else "")),
+                    cell_text(_without_project(_code(key.example))),
                 ]
             )
             + " |"
@@ -95,17 +96,17 @@ def config_table(keys: tuple[Key, ...] = KEYS) -> str:
 
 def outputs_table() -> str:
     rows = ["| Output | What it is |", "|---|---|"]
-    rows += [f"| `{name}` | {_cell(text)} |" for name, text in OUTPUTS.items()]
+    rows += [f"| `{name}` | {cell_text(text)} |" for name, text in OUTPUTS.items()]
     return "\n".join(rows) + "\n"
 
 
-def inject(text: str, generated: str, path: Path) -> str:
-    """`text` with everything between the markers replaced by `generated`."""
-    if BEGIN not in text or END not in text:
-        raise ValueError(f"{path}: the markers {BEGIN!r} and {END!r} are missing")
-    head, rest = text.split(BEGIN, 1)
+def inject(text: str, generated: str, path: Path, begin: str = BEGIN) -> str:
+    """`text` with everything between the marker `begin` and the next end marker replaced by `generated`."""
+    if begin not in text or END not in text.split(begin, 1)[1]:
+        raise ValueError(f"{path}: the markers {begin!r} and {END!r} are missing")
+    head, rest = text.split(begin, 1)
     _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n{generated}{END}{tail}"
+    return f"{head}{begin}\n{generated}{END}{tail}"
 
 
 def main() -> int:

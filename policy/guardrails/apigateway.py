@@ -104,13 +104,13 @@ apigw_stage_access_logging = ResourceValidationPolicy(
 )
 apigw_stage_default_throttling = ResourceValidationPolicy(
     name="apigw-stage-default-throttling",
-    description="HTTP API stages have a default rate and burst limit.",
+    description="HTTP API stages have positive default rate and burst limits.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_default_throttling,
 )
 cors_no_wildcard_in_production = ResourceValidationPolicy(
     name="cors-no-wildcard-in-production",
-    description="HTTP APIs and function URLs of production stacks do not allow CORS from `*`.",
+    description="HTTP APIs and function URLs of production stacks allow no CORS origin `*`.",
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=PolicyConfigSchema(properties=ENVIRONMENT_CLASS_SCHEMA),
     validate=_cors_not_wildcard,

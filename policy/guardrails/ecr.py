@@ -145,7 +145,7 @@ ecr_scan_on_push = ResourceValidationPolicy(
 )
 ecr_immutable_tags = ResourceValidationPolicy(
     name="ecr-immutable-tags",
-    description="ECR repositories have immutable image tags.",
+    description="ECR image tags are immutable (`IMMUTABLE`, no exclusion filters).",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_immutable_tags,
 )
@@ -157,7 +157,7 @@ ecr_lifecycle_policy = StackValidationPolicy(
 )
 ecr_no_public_repository_policy = ResourceValidationPolicy(
     name="ecr-no-public-repository-policy",
-    description="No ECR repository policy grants access to every principal.",
+    description="No ECR repository policy grants `*` without an account or organization condition.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_no_public_repository_policy,
 )

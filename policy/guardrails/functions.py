@@ -270,19 +270,19 @@ lambda_image_package = ResourceValidationPolicy(
 )
 lambda_image_digest = ResourceValidationPolicy(
     name="lambda-image-digest",
-    description="Lambda image URIs are pinned by @sha256: digest.",
+    description="Lambda image URIs are pinned by `@sha256:` digest.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_image_digest,
 )
 lambda_single_architecture = ResourceValidationPolicy(
     name="lambda-single-architecture",
-    description="Lambda functions declare exactly one architecture (arm64 or x86_64).",
+    description="Lambda functions declare exactly one architecture, `arm64` or `x86_64`.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_single_architecture,
 )
 lambda_active_tracing = ResourceValidationPolicy(
     name="lambda-active-tracing",
-    description="Lambda functions have active X-Ray tracing.",
+    description="Lambda functions have X-Ray tracing mode `Active`.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_active_tracing,
 )
@@ -294,26 +294,25 @@ lambda_log_group = StackValidationPolicy(
 )
 lambda_function_url_auth = ResourceValidationPolicy(
     name="lambda-function-url-auth",
-    description="No Lambda function URL has authorization type NONE.",
+    description="No Lambda function URL has authorization type `NONE`.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_function_url_auth,
 )
 lambda_permission_scoped = ResourceValidationPolicy(
     name="lambda-permission-scoped",
-    description="Lambda permissions never grant principal *; a service principal comes with a scoped source "
-    "ARN or a source account.",
+    description="No Lambda permission grants principal `*`; a service principal comes with a source ARN naming the account and API, or a source account.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_permission_scoped,
 )
 lambda_no_secrets_in_environment = ResourceValidationPolicy(
     name="lambda-no-secrets-in-environment",
-    description="Lambda environment variables hold no secrets (by name or by credential-shaped value).",
+    description="Lambda environment variables hold no secret (by name, or by a value shaped like an AWS key, a private key or a GitHub token).",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_no_secrets_in_environment,
 )
 lambda_reserved_concurrency = ResourceValidationPolicy(
     name="lambda-reserved-concurrency",
-    description="Lambda functions have reserved concurrency (advisory).",
+    description="Lambda functions have reserved concurrency.",
     enforcement_level=EnforcementLevel.ADVISORY,
     validate=_reserved_concurrency,
 )

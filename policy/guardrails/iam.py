@@ -383,49 +383,43 @@ def _function_permissions_approved(args: ResourceValidationArgs, report: ReportV
 
 iam_no_wildcard_actions = ResourceValidationPolicy(
     name="iam-no-wildcard-actions",
-    description="No IAM, bucket or repository policy statement allows an action name with a wildcard "
-    "(`*`, `service:*`, `iam:P*`) or NotAction.",
+    description="No Allow statement of an identity, bucket or repository policy has a wildcard anywhere in an action name (`*`, `service:*`, `iam:P*`, `s3:GetObjec?`) or `NotAction`.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_no_wildcard_actions,
 )
 iam_no_service_wide_resources = ResourceValidationPolicy(
     name="iam-no-service-wide-resources",
-    description="No IAM, bucket or repository policy statement allows a service-wide resource (`arn:aws:*`, "
-    "`arn:aws:s3:::*`, `arn:aws:logs:*:*:*`) or NotResource.",
+    description="No Allow statement of an identity, bucket or repository policy names a service-wide resource (`arn:aws:*`, `arn:aws:*:*:*:*`, `arn:aws:s3:::*`, `arn:aws:logs:*:*:*`) or has `NotResource`.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_no_service_wide_resources,
 )
 iam_resource_star_only_where_required = ResourceValidationPolicy(
     name="iam-resource-star-only-where-required",
-    description="IAM statements grant on Resource `*` only actions that have no resource-level permissions "
-    "(X-Ray's writes, ecr:GetAuthorizationToken, ...).",
+    description='IAM statements grant on `Resource: "*"` only actions that have no resource-level permissions (X-Ray\'s writes, `ecr:GetAuthorizationToken`, …).',
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_resource_star_only_where_required,
 )
 iam_no_admin_policies = ResourceValidationPolicy(
     name="iam-no-admin-policies",
-    description="No administrator-like managed policy is attached or used as a role's permissions boundary: "
-    "a name containing Admin, FullAccess or PowerUser in any case, or any non-ASCII character.",
+    description="No administrator-like managed policy is attached or used as a role's permissions boundary: a name containing `admin`, `fullaccess` or `poweruser` in any case, or any non-ASCII character.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_no_admin_policies,
 )
 iam_trust_specific_principals = ResourceValidationPolicy(
     name="iam-trust-specific-principals",
-    description="Role trust policies name specific principals (no `*`, no whole account, no NotPrincipal).",
+    description="Role trust policies name specific principals (no `*`, no whole account, no `NotPrincipal`).",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_trust_specific_principals,
 )
 iam_github_oidc_trust = ResourceValidationPolicy(
     name="iam-github-oidc-trust",
-    description="GitHub OIDC trust policies require the exact `aud` (sts.amazonaws.com) and exact `sub`.",
+    description="GitHub OIDC trust policies require `StringEquals` on `aud` = `sts.amazonaws.com` and on exact `sub` values.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_github_oidc_trust,
 )
 function_permissions_approved = ResourceValidationPolicy(
     name="function-permissions-approved",
-    description="The permissions the function declares (function/permissions.json, statements Declared<Sid> of "
-    "a role's policy) are covered by the ones a platform administrator approved "
-    "(bootstrap/function-permissions.json), which the stack's permissions boundary admits.",
+    description="The statements the function declares (`function/permissions.json`, `Declared<Sid>` in a role's policy) are covered by the ones a platform administrator approved (`bootstrap/function-permissions.json`), which the stack's permissions boundary admits.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_function_permissions_approved,
 )

@@ -88,13 +88,13 @@ def _customer_managed_key(args: ResourceValidationArgs, report: ReportViolation)
 
 log_group_retention = ResourceValidationPolicy(
     name="log-group-retention",
-    description="CloudWatch log groups have a retention period.",
+    description="Every CloudWatch log group has a retention period.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_retention_set,
 )
 log_retention_production = ResourceValidationPolicy(
     name="log-retention-production",
-    description="Log groups of production stacks keep logs at least a year (advisory).",
+    description="Log groups of production stacks keep logs at least 365 days.",
     enforcement_level=EnforcementLevel.ADVISORY,
     config_schema=PolicyConfigSchema(
         properties=ENVIRONMENT_CLASS_SCHEMA
@@ -111,7 +111,7 @@ log_retention_production = ResourceValidationPolicy(
 )
 kms_customer_managed_key = ResourceValidationPolicy(
     name="kms-customer-managed-key",
-    description="ECR repositories and log groups are encrypted with a customer-managed KMS key (advisory).",
+    description="ECR repositories and log groups are encrypted with a customer-managed KMS key.",
     enforcement_level=EnforcementLevel.ADVISORY,
     validate=_customer_managed_key,
 )

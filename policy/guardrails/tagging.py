@@ -52,7 +52,7 @@ def _standard_tags(args: ResourceValidationArgs, report: ReportViolation) -> Non
 
 standard_tags = ResourceValidationPolicy(
     name="standard-tags",
-    description="Every taggable resource carries Project, Stack (the stack's name) and ManagedBy tags.",
+    description="Every taggable resource carries `Project=<project>`, `Stack=<stack>` and `ManagedBy=pulumi` tags.",
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=PolicyConfigSchema(
         properties={

@@ -1,5 +1,8 @@
-"""SECURITY.md's map names only real things: policies of the pack, files of the repository, checkov checks and
-zizmor audits; and every policy of the pack appears in it."""
+"""SECURITY.md's control map (scripts/security_docs.py) names only real checks and audits: each checkov check is
+one of checkov's (an AWS section's guards a Terraform resource type of that section), each zizmor audit one of
+zizmor's, and the audits it says the offline lint does not run are those zizmor skips offline. Generating the
+map refuses a reference to no policy, file or config key, a policy of the pack in no row, and a check skipped
+without a reason; `make check` compares the page with what `make docs` writes."""
 
 import json
 import re
@@ -9,110 +12,40 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
 
 from policy.guardrails import POLICIES
+from scripts import security_docs
+from scripts.security_docs import NOT_RUN_OFFLINE, container_images, references, render_cell, tables
 
 ROOT = Path(__file__).resolve().parents[2]
-MAP = (ROOT / "SECURITY.md").read_text()
-CHECKOV_CHECKS = ROOT / ".venv-checkov" / "lib"
-POLICY_NAMES = {policy.name for policy in POLICIES}
-
-
-def table_rows(text: str) -> list[list[str]]:
-    """Cells of every Markdown table row except header and separator rows."""
-    rows = []
-    lines = text.splitlines()
-    for index, line in enumerate(lines):
-        if not line.startswith("|") or set(line) <= set("|- "):
-            continue
-        following = lines[index + 1] if index + 1 < len(lines) else ""
-        if following.startswith("|") and set(following) <= set("|- "):
-            continue  # a header row
-        rows.append([cell.strip() for cell in line.strip("|").split("|")])
-    return rows
-
-
-ROWS = table_rows(MAP)
-CITED_POLICIES = set(re.findall(r"policy:([a-z0-9-]+)", MAP))
-CITED_PATHS = {
-    path
-    for path in re.findall(r"`([^`\s]+)`", MAP)
-    if re.match(r"^(tests|scripts|policy|function|bootstrap|\.github)/", path)
-}
-CITED_CHECKS = set(re.findall(r"\bCKV2?_[A-Z]+_\d+\b", MAP))
-CITED_AUDITS = {
-    name for cells in ROWS for name in re.findall(r"zizmor ([a-z]+(?:-[a-z]+)*)", " ".join(cells))
-}
-
-
-def test_the_map_has_its_tables():
-    assert len(ROWS) > 60
-    assert all(len(cells) >= 2 and all(cells) for cells in ROWS)
-
-
-@pytest.mark.parametrize("name", sorted(CITED_POLICIES))
-def test_each_policy_the_map_names_exists_in_the_pack(name):
-    assert name in POLICY_NAMES
-
-
-def test_every_policy_of_the_pack_is_in_the_map():
-    assert not POLICY_NAMES - CITED_POLICIES
-
-
-def test_every_rule_row_says_how_it_is_enforced_or_why_not():
-    for cells in ROWS:
-        answer = cells[-1]
-        enforced = re.search(r"policy:|`tests/|`\.github/|zizmor|checkov|parliament|Ignored inline", answer)
-        # "GitHub: " marks a control that lives in GitHub's settings or behaviour, outside every file here
-        answered = ("Not applicable: ", "Not run: ", "Lambda ", "Ignored", "GitHub: ")
-        assert enforced or answer.startswith(answered), cells
-
-
-@pytest.mark.parametrize("path", sorted(CITED_PATHS))
-def test_each_file_the_map_names_exists(path):
-    assert (ROOT / path).exists()
-
-
-@cache
-def checkov_sources() -> str:
-    files = list(CHECKOV_CHECKS.glob("python3*/site-packages/checkov/*/checks/**/*"))
-    if not files:
-        pytest.skip("checkov is not installed in .venv-checkov (make install)")
-    sources = [path for path in files if path.suffix in (".py", ".yaml", ".json")]
-    return "\n".join(path.read_text(errors="replace") for path in sources)
-
-
-@pytest.mark.parametrize("check", sorted(CITED_CHECKS))
-def test_each_checkov_check_the_map_names_exists(check):
-    assert re.search(rf"[\"']{check}[\"']|id: {check}\b", checkov_sources())
-
-
-# The Terraform resource types of each AWS section's table: a check listed there must guard one of them.
-SECTION_RESOURCES = {
-    "Lambda": "aws_lambda_",
-    "ECR": "aws_ecr_",
-    "API Gateway v2 (HTTP API)": "aws_apigatewayv2_",
-    "CloudWatch Logs": "aws_cloudwatch_log_group",
-    "IAM": "aws_iam_",
-}
-SECTIONS = dict(re.findall(r"^### (.+)\n((?:(?!### ).*\n)*)", MAP, flags=re.MULTILINE))
+TABLES = tables()
+CITED_CHECKS = sorted({value for table in TABLES for kind, value in references(table) if kind == "check"})
+CITED_AUDITS = sorted({value for table in TABLES for kind, value in references(table) if kind == "audit"})
 SECTION_CHECKS = sorted(
-    (section, check)
-    for section in SECTION_RESOURCES
-    for line in SECTIONS[section].splitlines()
-    if line.startswith("| ")
-    for check in re.findall(r"\bCKV2?_AWS_\d+\b", line.split("|")[1])
+    (table.name, value)
+    for table in TABLES
+    if table.terraform
+    for row in table.rows
+    for kind, value in security_docs.REFERENCE.findall(row[0])
+    if kind == "check"
 )
-# checkov's Python checks with their resource types, from its registries (run in checkov's own venv)
-CHECKOV_RESOURCE_TYPES = """
+# checkov's checks with their resource types, from its registries (run in checkov's own venv): Terraform's
+# resource and data checks, Dockerfile and GitHub Actions checks (a check of every instruction: type "*")
+CHECKOV_REGISTRIES = """
 import json
+import checkov.dockerfile.checks
+import checkov.github_actions.checks
+from checkov.dockerfile.registry import registry as dockerfile
+from checkov.github_actions.checks.registry import registry as github_actions
 from checkov.terraform.checks.data.registry import data_registry
 from checkov.terraform.checks.resource.registry import resource_registry
 found = {}
-for registry in (resource_registry, data_registry):
-    for resource_type, checks in registry.checks.items():
-        for check in checks:
-            found.setdefault(check.id, []).append(resource_type)
+for registry in (resource_registry, data_registry, dockerfile, github_actions):
+    for checks_by_type in (registry.checks, getattr(registry, "wildcard_checks", {})):
+        for resource_type, checks in checks_by_type.items():
+            for check in checks:
+                found.setdefault(check.id, []).append(resource_type)
 print(json.dumps(found))
 """
 
@@ -123,33 +56,36 @@ def checkov_resource_types() -> dict[str, list[str]]:
     if not python.exists():
         pytest.skip("checkov is not installed in .venv-checkov (make install)")
     run = subprocess.run(
-        [python, "-c", CHECKOV_RESOURCE_TYPES],
-        capture_output=True,
-        text=True,  # noqa: S603
-        check=True,
-        cwd=ROOT,
+        [python, "-c", CHECKOV_REGISTRIES], capture_output=True, text=True, check=True, cwd=ROOT
     )
     return json.loads(run.stdout)
 
 
 @cache
 def checkov_graph_checks() -> dict[str, str]:
-    """The text of each of checkov's graph (YAML/JSON) check definitions for Terraform, by check id."""
-    found = {}
-    for path in CHECKOV_CHECKS.glob("python3*/site-packages/checkov/terraform/checks/graph_checks/aws/*"):
-        text = path.read_text(errors="replace")
-        for check in re.findall(r"\bCKV2_AWS_\d+\b", text):
-            found[check] = found.get(check, "") + text
+    """The text of each of checkov's graph (YAML/JSON) check definitions, by check id."""
+    found: dict[str, str] = {}
+    site = ROOT / ".venv-checkov" / "lib"
+    for path in site.glob("python3*/site-packages/checkov/*/checks/graph_checks/**/*"):
+        if path.suffix in (".yaml", ".yml", ".json"):
+            text = path.read_text(errors="replace")
+            for check in set(re.findall(r"\bCKV2?_[A-Z]+_\d+\b", text)):
+                found[check] = found.get(check, "") + text
     return found
 
 
+@pytest.mark.parametrize("check", CITED_CHECKS)
+def test_each_checkov_check_of_the_map_is_one_of_checkovs(check):
+    assert check in checkov_resource_types() or check in checkov_graph_checks(), f"checkov has no {check}"
+
+
 def test_every_aws_section_lists_checks():
-    assert {section for section, _ in SECTION_CHECKS} == set(SECTION_RESOURCES)
+    assert {name for name, _ in SECTION_CHECKS} == {table.name for table in TABLES if table.terraform}
 
 
 @pytest.mark.parametrize(("section", "check"), SECTION_CHECKS, ids=[f"{s}:{c}" for s, c in SECTION_CHECKS])
 def test_each_checkov_check_guards_a_resource_of_its_section(section, check):
-    prefix = SECTION_RESOURCES[section]
+    (prefix,) = {table.terraform for table in TABLES if table.name == section}
     types = checkov_resource_types().get(check, [])
     definition = checkov_graph_checks().get(check, "")
     assert types or definition, f"{check} is not a Terraform check of checkov"
@@ -158,33 +94,81 @@ def test_each_checkov_check_guards_a_resource_of_its_section(section, check):
 
 
 @cache
-def zizmor_binary() -> bytes:
+def zizmor_audits() -> tuple[set[str], set[str]]:
+    """(every audit zizmor runs offline, every audit it skips offline), as zizmor's own log lists them when it
+    audits the repository's workflows as the lint does."""
     zizmor = shutil.which("zizmor", path=str(ROOT / "venv" / "bin"))
     assert zizmor, "zizmor is in requirements-dev.txt"
-    return Path(zizmor).read_bytes()
+    run = subprocess.run(
+        [zizmor, "-vv", "--offline", "--no-progress", "--no-exit-codes", ".github/"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    scheduled = set(re.findall(r"scheduling ([a-z-]+) on ", run.stderr))
+    skipped = set(re.findall(r"skipping ([a-z-]+): can't run without a GitHub API token", run.stderr))
+    assert scheduled and skipped, f"zizmor's log lists no audit:\n{run.stderr[-2000:]}"
+    return scheduled, skipped
 
 
-@pytest.mark.parametrize("audit", sorted(CITED_AUDITS))
-def test_each_zizmor_audit_the_map_names_exists(audit):
-    # the binary runs each audit's documentation link into the next string, so a link alone would also
-    # accept a prefix of a name; the audit's source file (src/audit/<name>.rs) ends exactly
-    assert f"audits/#{audit}".encode() in zizmor_binary()
-    assert f"/src/audit/{audit.replace('-', '_')}.rs".encode() in zizmor_binary()
+@pytest.mark.parametrize("audit", CITED_AUDITS)
+def test_each_zizmor_audit_of_the_map_is_one_of_zizmors(audit):
+    scheduled, skipped = zizmor_audits()
+    assert audit in scheduled | skipped
 
 
-def test_every_check_the_lint_or_a_dockerfile_skips_is_a_row_of_the_map():
-    """Whatever Dockerfiles function/ holds: each checkov check skipped, by scripts/lint.sh for every
-    Dockerfile or inline in one, has a row saying why."""
-    lint = (ROOT / "scripts" / "lint.sh").read_text()
-    skipped = {check for flag in re.findall(r"--skip-check (\S+)", lint) for check in flag.split(",")}
-    assert skipped, "scripts/lint.sh skips the checks that do not hold for Lambda images"
-    skipped |= {
-        check
-        for path in (ROOT / "function").glob("Dockerfile*")
-        for check in re.findall(r"checkov:skip=(CKV2?_\w+?):", path.read_text())
-    }
-    listed = {match.group(1) for cells in ROWS if (match := re.match(r"(CKV2?_DOCKER_\d+)", cells[0]))}
-    assert skipped <= listed, f"skipped without a row in SECURITY.md: {sorted(skipped - listed)}"
+def test_the_audits_the_map_says_the_lint_does_not_run_are_those_zizmor_skips_offline():
+    _, skipped = zizmor_audits()
+    assert set(NOT_RUN_OFFLINE) == skipped
+
+
+@pytest.mark.parametrize(
+    ("cell", "problem"),
+    [
+        ("{policy:lambda-no-such-policy}", "the pack has no such policy"),
+        ("{file:tests/no_such_test.py}", "no such file"),
+        ("{key:noSuchKey}", "infra/config.py has no such key"),
+    ],
+)
+def test_generating_refuses_a_reference_to_nothing(cell, problem):
+    with pytest.raises(ValueError, match=problem):
+        render_cell(cell)
+
+
+def test_a_policy_is_written_with_its_enforcement_level():
+    advisory = next(p for p in POLICIES if p.enforcement_level == EnforcementLevel.ADVISORY)
+    mandatory = next(p for p in POLICIES if p.enforcement_level == EnforcementLevel.MANDATORY)
+    assert render_cell(f"{{policy:{advisory.name}}}") == f"policy:{advisory.name} (advisory)"
+    assert render_cell(f"{{policy:{mandatory.name}}}") == f"policy:{mandatory.name}"
+
+
+def test_generating_refuses_a_policy_of_the_pack_in_no_row(monkeypatch):
+    unmapped = ResourceValidationPolicy(
+        name="unmapped-policy", description="Not in the map.", validate=lambda args, report_violation: None
+    )
+    monkeypatch.setattr(security_docs, "POLICIES", [*POLICIES, unmapped])
+    with pytest.raises(ValueError, match=r"no row for the policies \['unmapped-policy'\]"):
+        tables()
+
+
+@pytest.mark.parametrize(
+    ("skipped", "problem"),
+    [
+        (
+            "skip-check:\n  - CKV_DOCKER_2\n  - CKV_DOCKER_3\n  - CKV_DOCKER_7\n",
+            r"skips \['CKV_DOCKER_7'\] without a reason",
+        ),
+        ("skip-check: CKV_DOCKER_2\n", r"gives reasons for \['CKV_DOCKER_3'\], which .* does not skip"),
+    ],
+)
+def test_generating_refuses_a_skipped_check_without_a_reason_and_a_reason_without_a_skip(
+    tmp_path, skipped, problem
+):
+    config = tmp_path / ".checkov.yaml"
+    config.write_text(skipped, encoding="utf-8")
+    with pytest.raises(ValueError, match=problem):
+        container_images(config)
 
 
 def scanned_files() -> list[Path]:
@@ -204,8 +188,3 @@ def test_every_inline_skip_gives_its_reason():
     for name, line in found:
         reason = re.search(r"(?:checkov:skip=CKV2?_\w+?:|zizmor: ignore\[[a-z-]+\])(.*)$", line)
         assert reason and len(reason.group(1).split()) >= 3, (name, line)
-
-
-def test_vulnerabilities_are_reported_privately():
-    assert "## Reporting a vulnerability" in MAP
-    assert "private vulnerability reporting" in MAP
