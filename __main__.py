@@ -12,6 +12,7 @@ from infra.http_api import HttpApi, HttpApiArgs
 from infra.monitoring import AlarmThresholds, Monitoring, MonitoringArgs
 from infra.outputs import export_outputs
 from infra.registry import ImageRegistry, ImageRegistryArgs
+from infra.registry_names import NAME as REGISTRY
 from infra.tags import standard_tags
 
 # 1. Settings: every config key validated, the function contract and the permissions the function declares
@@ -27,7 +28,7 @@ if settings.warm_up_schedule and not deployable:
 
 # 2. The image: ECR repository + the image built from function/, tagged by content, pushed.
 registry = ImageRegistry(
-    "registry",
+    REGISTRY,
     ImageRegistryArgs(
         name=settings.prefix,
         context=FUNCTION_DIR,

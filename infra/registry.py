@@ -26,7 +26,7 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 
 from infra.build_context import image_tag
-from infra.project import PROJECT
+from infra.registry_names import DOCKER_PROVIDER, IMAGE, LIFECYCLE_POLICY, REPOSITORY, TYPE
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ class ImageRegistry(pulumi.ComponentResource):
                     f"but the tag {tag} of the repository {args.name} now holds {pushed or 'no image'}: the image "
                     "changed after the verification; nothing was deployed (docs/pipeline.md, provenance)"
                 )
-        super().__init__(f"{PROJECT}:infra:ImageRegistry", name, None, opts)
+        super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         encryption = (
             aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS", kms_key=args.kms_key_arn)
@@ -167,7 +167,7 @@ class ImageRegistry(pulumi.ComponentResource):
             else aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")
         )
         self.repository = aws.ecr.Repository(
-            f"{name}-repository",
+            REPOSITORY.name(name),
             name=args.name,
             image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
             image_tag_mutability="IMMUTABLE",
@@ -177,7 +177,7 @@ class ImageRegistry(pulumi.ComponentResource):
             opts=child,
         )
         self.lifecycle_policy = aws.ecr.LifecyclePolicy(
-            f"{name}-lifecycle",
+            LIFECYCLE_POLICY.name(name),
             repository=self.repository.name,
             policy=lifecycle_policy(args.keep_images),
             opts=child,
@@ -213,7 +213,7 @@ class ImageRegistry(pulumi.ComponentResource):
         """Build the context for the function's platform and push it under the content tag."""
         registry = self.repository.repository_url.apply(lambda url: url.split("/", 1)[0])
         provider = docker.Provider(
-            f"{name}-docker",
+            DOCKER_PROVIDER.name(name),
             # the address only: the credentials are read from the Docker config file when the provider runs
             registry_auth=[docker.ProviderRegistryAuthArgs(address=registry)],
             opts=pulumi.ResourceOptions(parent=self),
@@ -235,7 +235,7 @@ class ImageRegistry(pulumi.ComponentResource):
         # already in ECR keeps whatever image resource the state holds.
         ignore = ["name", "build", "keepRemotely"] if reuse else ["build.cacheFroms"]
         return docker.RegistryImage(
-            f"{name}-image",
+            IMAGE.name(name),
             name=pulumi.Output.concat(self.repository.repository_url, ":", self.tag),
             build=build,
             # an image leaves the state when the sources change; ECR's lifecycle policy expires it, so a

@@ -46,8 +46,7 @@ summary() { cat >>"${GITHUB_STEP_SUMMARY:-/dev/null}"; }
 output() { printf '%s\n' "$@" >>"${GITHUB_OUTPUT:-/dev/stdout}"; }
 
 cd "$(dirname "$0")/.."
-# One place for each fact: the project name (Pulumi.yaml), the stack-name rule (infra/project.py).
-project() { python3 -m infra.project name; }
+# One place for each fact: the stack-name rule (infra/project.py).
 check_stack() { python3 -m infra.project stack "$1" || exit 2; }
 
 # What Docker, OCI and GitHub call the CPU of a Lambda architecture (infra/architecture.py, the one table):
@@ -181,32 +180,23 @@ prepare() {
   output "cache-from=$image_uri"
 }
 
-# URNs of the image registry component and its children (infra/registry.py, __main__.py's "registry").
-registry_urns() {
-  local stack=$1 project component
-  project=$(project)
-  component="$project:infra:ImageRegistry"
-  printf '%s\n' "urn:pulumi:$stack::$project::$component::registry" \
-    "urn:pulumi:$stack::$project::$component\$aws:ecr/repository:Repository::registry-repository" \
-    "urn:pulumi:$stack::$project::$component\$aws:ecr/lifecyclePolicy:LifecyclePolicy::registry-lifecycle"
-  if [[ "${2:-}" == with-image ]]; then
-    printf '%s\n' "urn:pulumi:$stack::$project::$component\$pulumi:providers:docker::registry-docker" \
-      "urn:pulumi:$stack::$project::$component\$docker:index/registryImage:RegistryImage::registry-image"
-  fi
-}
+# The image registry's names for a stack (infra/registry_names.py, the one place), as JSON: the component's
+# type, its repository, and the URNs to target to update it alone (`targets`; `imageTargets` adds the image
+# built from function/).
+registry_names() { python3 -m infra.registry_names "$1" || exit 2; }
 
 # The registry component's registered outputs in the state: imageUri and tag.
 registry_outputs() {
-  local stack=$1 project
-  project=$(project)
+  local stack=$1 type
+  type=$(registry_names "$stack" | jq -r .type)
   pulumi stack export --stack "$stack" \
-    | jq -c --arg type "$project:infra:ImageRegistry" \
-      '[.deployment.resources[] | select(.type == $type) | .outputs] | first // {}'
+    | jq -c --arg type "$type" '[.deployment.resources[] | select(.type == $type) | .outputs] | first // {}'
 }
 
 push_image() {
-  local stack=$1 targets=() urn outputs image_uri tag
-  while IFS= read -r urn; do targets+=(--target "$urn"); done < <(registry_urns "$stack" with-image)
+  local stack=$1 names targets=() urn outputs image_uri tag
+  names=$(registry_names "$stack")
+  while IFS= read -r urn; do targets+=(--target "$urn"); done < <(jq -r '.imageTargets[]' <<<"$names")
   step "pulumi up of the image registry of $stack only (build and push; nothing runs the image yet)"
   # --refresh: an image deleted from ECR (a failed check) leaves the state and is built again
   pulumi up --yes --non-interactive --stack "$stack" --policy-pack policy --refresh "${targets[@]}" >&2
@@ -247,7 +237,7 @@ MAX_IMAGE_BYTES=10000000000 # Lambda's 10 GB limit (decimal: the stricter readin
 
 check_image() {
   local image=$1 architecture=$2 manifest config want problems
-  want=$(arch_field "$architecture" oci)
+  want=$(arch_field "$architecture" platform)
   step "checking the manifest of $image"
   manifest=$(docker buildx imagetools inspect --raw "$image")
   # --format '{{json .Image}}': the image config of a single manifest (a map by platform for an index)
@@ -260,8 +250,8 @@ check_image() {
     ] | .[]' <<<"$manifest")
   if [[ -z "$problems" ]]; then
     problems=$(jq -r --arg want "$want" '
-      if (.os != "linux" or .architecture != $want) then
-        "platform \(.os)/\(.architecture), the function needs linux/\($want)" else empty end' <<<"$config")
+      if "\(.os)/\(.architecture)" != $want then
+        "platform \(.os)/\(.architecture), the function needs \($want)" else empty end' <<<"$config")
   fi
   if [[ -n "$problems" ]]; then
     printf '### Image %s refused\n\n%s\n' "$image" "$problems" | summary
@@ -270,7 +260,7 @@ check_image() {
   fi
   local size
   size=$(jq '[.config.size, (.layers // [])[].size] | add' <<<"$manifest")
-  echo "$image: $(jq -r '.mediaType // "OCI image manifest"' <<<"$manifest"), linux/$want, $size bytes compressed"
+  echo "$image: $(jq -r '.mediaType // "OCI image manifest"' <<<"$manifest"), $want, $size bytes compressed"
 }
 
 discard() {
@@ -314,16 +304,18 @@ container_test() {
 scan() { python3 -m scripts.image_scan gate "$@"; }
 
 promote() {
-  local source=$1 tag=$2 stack=$3 digest registry target targets=() urn
+  local source=$1 tag=$2 stack=$3 digest registry names repository target targets=() urn
   digest=${source##*@}
   [[ "$digest" =~ ^sha256:[0-9a-f]{64}$ ]] || die "'$source' is not an image by digest"
   registry=${source%%/*}
-  target="$registry/$(project)-$stack"
-  while IFS= read -r urn; do targets+=(--target "$urn"); done < <(registry_urns "$stack")
+  names=$(registry_names "$stack")
+  repository=$(jq -r .repository <<<"$names")
+  target="$registry/$repository"
+  while IFS= read -r urn; do targets+=(--target "$urn"); done < <(jq -r '.targets[]' <<<"$names")
   step "pulumi up of the repository of $stack only"
   PINNED_IMAGE_URI="$target@$digest" \
     pulumi up --yes --non-interactive --stack "$stack" --policy-pack policy "${targets[@]}" >&2
-  if aws ecr describe-images --repository-name "$(project)-$stack" --image-ids "imageDigest=$digest" \
+  if aws ecr describe-images --repository-name "$repository" --image-ids "imageDigest=$digest" \
       >/dev/null 2>&1; then
     step "$target already holds $digest"
   else
@@ -332,7 +324,7 @@ promote() {
     # buildx imagetools create": "disable this behavior with --prefer-index=false which attempts to
     # preserve the source manifest format"); "attempts", so the digest is checked below.
     docker buildx imagetools create --prefer-index=false --tag "$target:$tag" "$source" >&2
-    aws ecr describe-images --repository-name "$(project)-$stack" --image-ids "imageDigest=$digest" \
+    aws ecr describe-images --repository-name "$repository" --image-ids "imageDigest=$digest" \
       >/dev/null || die "the copy in $target does not have the digest $digest: nothing promoted"
   fi
   output "image-uri=$target@$digest"

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+import pulumi
+import pulumi_aws as aws
+import pulumi_docker as docker
 import pytest
 
+from infra import registry_names
 from infra.config import ConfigError
 from infra.project import PROJECT
 from infra.registry import ImageChanged
@@ -339,3 +345,55 @@ def test_a_verified_image_must_be_this_repository_by_digest_and_not_beside_a_pin
         run_stack(pinned_image=image, verified_image=image)
     assert [problem.key for problem in caught.value.problems] == ["VERIFIED_IMAGE_URI (environment variable)"]
     assert caught.value.registered == []  # type: ignore[attr-defined]
+
+
+# --- the registry's names, which the pipeline targets (infra/registry_names.py) ------------------------------
+
+
+def registered_subtree(run, stack: str) -> list[str]:
+    """The URNs the engine gives the registry component and every resource under it in `run` (the mocks' URNs
+    name the root stack's type, which the engine leaves out of a URN)."""
+    (component,) = run.of_type(registry_names.TYPE)
+    found, frontier = [component], [component]
+    while frontier:
+        children = [child for record in frontier for child in run.children_of(record)]
+        found += children
+        frontier = children
+    return [record.urn.replace("pulumi:pulumi:Stack$", "") for record in found]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod-eu"])
+def test_the_image_targets_are_every_resource_the_registry_registers_when_it_builds(stack):
+    run = run_stack(stack=stack)
+    assert sorted(registry_names.targets(stack, with_image=True)) == sorted(registered_subtree(run, stack))
+
+
+def test_the_targets_are_every_resource_the_registry_registers_for_a_pinned_image():
+    run = run_stack(pinned_image=f"{REGISTRY_HOST}/{PROJECT}-dev@{DEPLOYED}")
+    assert sorted(registry_names.targets("dev")) == sorted(registered_subtree(run, "dev"))
+
+
+def test_the_repository_the_pipeline_names_is_the_one_the_program_creates(default_run):
+    assert registry_names.describe("dev")["repository"] == default_run.one(REPOSITORY).inputs["name"]
+
+
+@pytest.mark.parametrize(
+    ("child", "sdk_class"),
+    [
+        (registry_names.REPOSITORY, aws.ecr.Repository),
+        (registry_names.LIFECYCLE_POLICY, aws.ecr.LifecyclePolicy),
+        (registry_names.DOCKER_PROVIDER, docker.Provider),
+        (registry_names.IMAGE, docker.RegistryImage),
+    ],
+    ids=lambda value: getattr(value, "suffix", ""),
+)
+def test_each_child_type_is_the_type_token_of_the_sdk_class(child, sdk_class):
+    assert child.type == pulumi.get_type_token(sdk_class)
+
+
+def test_the_command_line_prints_the_names_as_json_and_refuses_a_bad_stack_name():
+    command = [sys.executable, "-m", "infra.registry_names"]
+    printed = subprocess.run([*command, "dev"], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert json.loads(printed.stdout) == registry_names.describe("dev")
+    refused = subprocess.run([*command, "Dev"], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert refused.returncode == 2 and "'Dev'" in refused.stderr

@@ -92,6 +92,7 @@ def make_world(tmp_path):
     for module in (  # the stdlib-only modules the scripts import
         "project.py",
         "architecture.py",
+        "registry_names.py",
         "function_contract.py",
         "lambda_response.py",
     ):
