@@ -24,6 +24,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -131,60 +132,7 @@ class Delivery(pulumi.ComponentResource):
         super().__init__(f"{PROJECT}:infra:Delivery", name, None, opts)
         if args.preference not in DEPLOYMENT_PREFERENCES:
             raise ValueError(f"unknown deployment preference {args.preference!r}")
-        child = pulumi.ResourceOptions(parent=self)
-        tags = dict(args.tags)
-        self.application = self.deployment_group = self.role = None
-        code_deploy = None
-        if args.preference != ALL_AT_ONCE:
-            # Like every role of the stack: under the stack's path, with the boundary the function's role got
-            # (which admits CodeDeploy's alias and alarm reads: bootstrap/policies.py, boundary_policy).
-            stack = pulumi.get_stack()
-            self.role = aws.iam.Role(
-                f"{name}-codedeploy-role",
-                name=f"{args.name}{CODEDEPLOY_ROLE_SUFFIX}",
-                path=stack_role_path(stack),
-                description=f"CodeDeploy shifts the alias of the Lambda function {args.name}",
-                assume_role_policy=CODEDEPLOY_TRUST_POLICY,
-                permissions_boundary=args.permissions_boundary,
-                tags=tags,
-                opts=child,
-            )
-            self.role_policy = aws.iam.RolePolicy(
-                f"{name}-codedeploy-policy",
-                name=f"{args.name}{CODEDEPLOY_ROLE_SUFFIX}",
-                role=self.role.name,
-                policy=pulumi.Output.all(args.function_arn, args.alarm_arns).apply(
-                    lambda v: codedeploy_policy(v[0], v[1])
-                ),
-                opts=child,
-            )
-            self.application = aws.codedeploy.Application(
-                f"{name}-application", name=args.name, compute_platform="Lambda", tags=tags, opts=child
-            )
-            self.deployment_group = aws.codedeploy.DeploymentGroup(
-                f"{name}-deployment-group",
-                app_name=self.application.name,
-                deployment_group_name=args.name,
-                service_role_arn=self.role.arn,
-                deployment_config_name=codedeploy_config_name(args.preference),
-                deployment_style=aws.codedeploy.DeploymentGroupDeploymentStyleArgs(
-                    deployment_option="WITH_TRAFFIC_CONTROL", deployment_type="BLUE_GREEN"
-                ),
-                auto_rollback_configuration=aws.codedeploy.DeploymentGroupAutoRollbackConfigurationArgs(
-                    enabled=True, events=["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]
-                ),
-                alarm_configuration=aws.codedeploy.DeploymentGroupAlarmConfigurationArgs(
-                    enabled=True, alarms=list(args.alarm_names)
-                ),
-                tags=tags,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role_policy]),
-            )
-            code_deploy = {
-                "application": self.application.name,
-                "deploymentGroup": self.deployment_group.deployment_group_name,
-                "timeoutSeconds": wait_seconds(args.preference),
-            }
-
+        code_deploy = self._code_deploy(name, args)
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         spec = pulumi.Output.json_dumps(
             {
@@ -210,6 +158,63 @@ class Delivery(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.alarms)),
         )
         self.register_outputs({"deploymentPreference": args.preference})
+
+    def _code_deploy(self, name: str, args: DeliveryArgs) -> dict[str, Any] | None:
+        """The CodeDeploy application, deployment group and service role (none for AllAtOnce), and what the
+        deployment runner needs of them."""
+        self.application = self.deployment_group = self.role = None
+        if args.preference == ALL_AT_ONCE:
+            return None
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        # Like every role of the stack: under the stack's path, with the boundary the function's role got
+        # (which admits CodeDeploy's alias and alarm reads: bootstrap/policies.py, boundary_policy).
+        stack = pulumi.get_stack()
+        self.role = aws.iam.Role(
+            f"{name}-codedeploy-role",
+            name=f"{args.name}{CODEDEPLOY_ROLE_SUFFIX}",
+            path=stack_role_path(stack),
+            description=f"CodeDeploy shifts the alias of the Lambda function {args.name}",
+            assume_role_policy=CODEDEPLOY_TRUST_POLICY,
+            permissions_boundary=args.permissions_boundary,
+            tags=tags,
+            opts=child,
+        )
+        self.role_policy = aws.iam.RolePolicy(
+            f"{name}-codedeploy-policy",
+            name=f"{args.name}{CODEDEPLOY_ROLE_SUFFIX}",
+            role=self.role.name,
+            policy=pulumi.Output.all(args.function_arn, args.alarm_arns).apply(
+                lambda v: codedeploy_policy(v[0], v[1])
+            ),
+            opts=child,
+        )
+        self.application = aws.codedeploy.Application(
+            f"{name}-application", name=args.name, compute_platform="Lambda", tags=tags, opts=child
+        )
+        self.deployment_group = aws.codedeploy.DeploymentGroup(
+            f"{name}-deployment-group",
+            app_name=self.application.name,
+            deployment_group_name=args.name,
+            service_role_arn=self.role.arn,
+            deployment_config_name=codedeploy_config_name(args.preference),
+            deployment_style=aws.codedeploy.DeploymentGroupDeploymentStyleArgs(
+                deployment_option="WITH_TRAFFIC_CONTROL", deployment_type="BLUE_GREEN"
+            ),
+            auto_rollback_configuration=aws.codedeploy.DeploymentGroupAutoRollbackConfigurationArgs(
+                enabled=True, events=["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]
+            ),
+            alarm_configuration=aws.codedeploy.DeploymentGroupAlarmConfigurationArgs(
+                enabled=True, alarms=list(args.alarm_names)
+            ),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role_policy]),
+        )
+        return {
+            "application": self.application.name,
+            "deploymentGroup": self.deployment_group.deployment_group_name,
+            "timeoutSeconds": wait_seconds(args.preference),
+        }
 
 
 @dataclass(frozen=True)

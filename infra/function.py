@@ -173,8 +173,33 @@ class Function(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(f"{PROJECT}:infra:Function", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        tags = dict(args.tags)
+        self.permissions_boundary = self._boundary(args)  # what every other role of the stack carries too
+        self.log_group = retained_log_group(
+            f"{name}-logs", f"/aws/lambda/{args.name}", args.log_retention_days, dict(args.tags), self
+        )
+        self._role(name, args)
+        self._function(name, args)
+        self._alias(name, args)
+        self.function_name = self.function.name
+        self.function_arn = self.function.arn
+        self.version = self.function.version
+        self.alias_arn = self.alias.arn
+        self.invoke_arn = self.alias.invoke_arn
+        self.qualifier = self.alias.name  # an output, so the permission waits for the alias
+        self.role_arn = self.role.arn
+        self.log_group_name = self.log_group.name
+        self.register_outputs(
+            {
+                "functionName": self.function_name,
+                "functionArn": self.function_arn,
+                "invokeArn": self.invoke_arn,
+                "roleArn": self.role_arn,
+                "logGroupName": self.log_group_name,
+            }
+        )
+
+    def _boundary(self, args: FunctionArgs) -> str | None:
+        """The stack's permissions boundary, or None in an account without the bootstrap."""
         # The bootstrap's deploy role may create the role only under the stack's own path and name and only
         # with the stack's permissions boundary, which it names after the partition, account and stack
         # (infra/iam_rules.py, docs/bootstrap.md). An account without the bootstrap (a first local deploy)
@@ -191,18 +216,20 @@ class Function(pulumi.ComponentResource):
                 self,
             )
             boundary = None
-        self.permissions_boundary = boundary  # what every other role of the stack carries too
-        self.log_group = retained_log_group(
-            f"{name}-logs", f"/aws/lambda/{args.name}", args.log_retention_days, tags, self
-        )
+        return boundary
+
+    def _role(self, name: str, args: FunctionArgs) -> None:
+        """The execution role, its inline policy and the attached managed policies."""
+        child = pulumi.ResourceOptions(parent=self)
+        stack = pulumi.get_stack()
         self.role = aws.iam.Role(
             f"{name}-role",
             name=args.name,
             path=stack_role_path(stack),
             description=f"Execution role of the Lambda function {args.name}",
             assume_role_policy=LAMBDA_TRUST_POLICY,
-            permissions_boundary=boundary,
-            tags=tags,
+            permissions_boundary=self.permissions_boundary,
+            tags=dict(args.tags),
             opts=child,
         )
         self.role_policy = aws.iam.RolePolicy(
@@ -224,6 +251,9 @@ class Function(pulumi.ComponentResource):
             )
             for arn in args.extra_policy_arns
         ]
+
+    def _function(self, name: str, args: FunctionArgs) -> None:
+        """The function, running the image by digest; every deploy publishes a version."""
         variables = function_environment(args.log_level, args.environment, args.secret_environment)
         self.function = aws.lambda_.Function(
             f"{name}-function",
@@ -252,7 +282,7 @@ class Function(pulumi.ComponentResource):
                 args.reserved_concurrency if args.reserved_concurrency is not None else -1
             ),
             publish=True,  # every deploy publishes a version: what the alias `live` points to
-            tags=tags,
+            tags=dict(args.tags),
             # the log group before the function (Lambda would create it without retention), the role's
             # permissions before the first invocation
             opts=pulumi.ResourceOptions(
@@ -261,6 +291,10 @@ class Function(pulumi.ComponentResource):
                 additional_secret_outputs=(["environment"] if args.environment_is_secret else None),
             ),
         )
+
+    def _alias(self, name: str, args: FunctionArgs) -> None:
+        """The alias the API invokes, and the provisioned concurrency on it."""
+        child = pulumi.ResourceOptions(parent=self)
         # The alias starts on the first published version; afterwards only the deployment moves it
         # (infra/delivery.py: smoke requests on the new version, then CodeDeploy's traffic shifting or a
         # direct update), so Pulumi never reverts what CodeDeploy did: version and routing are ignored after
@@ -282,20 +316,3 @@ class Function(pulumi.ComponentResource):
                 provisioned_concurrent_executions=args.provisioned_concurrency,
                 opts=child,
             )
-        self.function_name = self.function.name
-        self.function_arn = self.function.arn
-        self.version = self.function.version
-        self.alias_arn = self.alias.arn
-        self.invoke_arn = self.alias.invoke_arn
-        self.qualifier = self.alias.name  # an output, so the permission waits for the alias
-        self.role_arn = self.role.arn
-        self.log_group_name = self.log_group.name
-        self.register_outputs(
-            {
-                "functionName": self.function_name,
-                "functionArn": self.function_arn,
-                "invokeArn": self.invoke_arn,
-                "roleArn": self.role_arn,
-                "logGroupName": self.log_group_name,
-            }
-        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -57,6 +57,18 @@ class HttpApiArgs:
     cors_allow_origins: tuple[str, ...] = ()
 
 
+def cors_configuration(origins: Sequence[str]) -> aws.apigatewayv2.ApiCorsConfigurationArgs | None:
+    """The API's CORS configuration for `origins` (none without origins)."""
+    if not origins:
+        return None
+    return aws.apigatewayv2.ApiCorsConfigurationArgs(
+        allow_origins=list(origins),
+        allow_methods=CORS_METHODS,
+        allow_headers=CORS_HEADERS,
+        max_age=CORS_MAX_AGE,
+    )
+
+
 class HttpApi(pulumi.ComponentResource):
     """HTTP API, `$default` route to the function, `$default` stage with access logs and throttling."""
 
@@ -67,22 +79,12 @@ class HttpApi(pulumi.ComponentResource):
         super().__init__(f"{PROJECT}:infra:HttpApi", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
-        cors = (
-            aws.apigatewayv2.ApiCorsConfigurationArgs(
-                allow_origins=list(args.cors_allow_origins),
-                allow_methods=CORS_METHODS,
-                allow_headers=CORS_HEADERS,
-                max_age=CORS_MAX_AGE,
-            )
-            if args.cors_allow_origins
-            else None
-        )
         self.api = aws.apigatewayv2.Api(
             f"{name}-api",
             name=args.name,
             protocol_type="HTTP",
             description=f"HTTP API of the Lambda function {args.name}",
-            cors_configuration=cors,
+            cors_configuration=cors_configuration(args.cors_allow_origins),
             tags=tags,
             opts=child,
         )
@@ -106,22 +108,7 @@ class HttpApi(pulumi.ComponentResource):
             target=self.integration.id.apply(lambda integration_id: f"integrations/{integration_id}"),
             opts=child,
         )
-        self.stage = aws.apigatewayv2.Stage(
-            f"{name}-default-stage",
-            api_id=self.api.id,
-            name="$default",
-            auto_deploy=True,
-            access_log_settings=aws.apigatewayv2.StageAccessLogSettingsArgs(
-                destination_arn=self.log_group.arn,
-                format=ACCESS_LOG_FORMAT,
-            ),
-            default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
-                throttling_rate_limit=args.throttle_rate_limit,
-                throttling_burst_limit=args.throttle_burst_limit,
-            ),
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.route]),
-        )
+        self._stage(name, args)
         # Only this API (any stage, method and route of it) may invoke the function.
         self.permission = aws.lambda_.Permission(
             f"{name}-invoke-permission",
@@ -135,3 +122,22 @@ class HttpApi(pulumi.ComponentResource):
         self.api_id = self.api.id
         self.api_url = self.api.api_endpoint
         self.register_outputs({"apiId": self.api_id, "apiUrl": self.api_url})
+
+    def _stage(self, name: str, args: HttpApiArgs) -> None:
+        """The `$default` stage: deployed on every change, access logs to the API's log group, throttled."""
+        self.stage = aws.apigatewayv2.Stage(
+            f"{name}-default-stage",
+            api_id=self.api.id,
+            name="$default",
+            auto_deploy=True,
+            access_log_settings=aws.apigatewayv2.StageAccessLogSettingsArgs(
+                destination_arn=self.log_group.arn,
+                format=ACCESS_LOG_FORMAT,
+            ),
+            default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
+                throttling_rate_limit=args.throttle_rate_limit,
+                throttling_burst_limit=args.throttle_burst_limit,
+            ),
+            tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.route]),
+        )

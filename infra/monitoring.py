@@ -187,6 +187,135 @@ def dashboard_body(region: str, function_name: str, api_id: str, alarm_arns: Seq
     return json.dumps({"widgets": widgets}, sort_keys=True)
 
 
+@dataclass(frozen=True, kw_only=True)
+class AlarmSpec:
+    """One alarm: its kind (the name's suffix, one of infra/iam_rules.py ALARM_KINDS), the metric it watches
+    (CloudWatch namespace, name, dimensions), the statistic over each one-minute period (`Sum`, `Maximum` or
+    a percentile `p<N>`), the threshold and comparison, and how many of how many periods must breach."""
+
+    kind: str
+    namespace: str
+    metric: str
+    dimensions: Mapping[str, pulumi.Input[str]]
+    statistic: str
+    threshold: float
+    comparison: str
+    description: str
+    evaluation_periods: int = 1
+    datapoints: int = 1
+
+
+AT_LEAST = "GreaterThanOrEqualToThreshold"
+ABOVE = "GreaterThanThreshold"
+
+
+def default_alarms(args: MonitoringArgs) -> list[AlarmSpec]:
+    """The stack's alarms on the function and the API, whatever version serves (see AlarmThresholds)."""
+    t = args.thresholds
+    fn = {"FunctionName": args.function_name}
+    specs = [
+        AlarmSpec(
+            kind="errors",
+            namespace=LAMBDA,
+            metric="Errors",
+            dimensions=fn,
+            statistic="Sum",
+            threshold=t.errors,
+            comparison=AT_LEAST,
+            description=f"function errors ≥ {t.errors} per minute",
+        ),
+        AlarmSpec(
+            kind="throttles",
+            namespace=LAMBDA,
+            metric="Throttles",
+            dimensions=fn,
+            statistic="Sum",
+            threshold=t.throttles,
+            comparison=AT_LEAST,
+            description=f"function throttles ≥ {t.throttles} per minute",
+        ),
+        AlarmSpec(
+            kind="duration",
+            namespace=LAMBDA,
+            metric="Duration",
+            dimensions=fn,
+            statistic="p99",
+            threshold=duration_threshold_ms(args.timeout_s, t.duration_percent),
+            comparison=ABOVE,
+            description=f"function duration p99 > {t.duration_percent}% of the {args.timeout_s} s timeout",
+            evaluation_periods=5,
+            datapoints=3,
+        ),
+        AlarmSpec(
+            kind="5xx",
+            namespace=API_GATEWAY,
+            metric="5xx",
+            dimensions={"ApiId": args.api_id},
+            statistic="Sum",
+            threshold=t.server_errors,
+            comparison=AT_LEAST,
+            description=f"HTTP API 5xx responses ≥ {t.server_errors} per minute",
+        ),
+    ]
+    if args.reserved_concurrency:
+        limit = concurrency_threshold(args.reserved_concurrency, t.concurrency_percent)
+        specs.append(
+            AlarmSpec(
+                kind="concurrency",
+                namespace=LAMBDA,
+                metric="ConcurrentExecutions",
+                dimensions=fn,
+                statistic="Maximum",
+                threshold=limit,
+                comparison=AT_LEAST,
+                description=f"concurrent executions ≥ {limit} ({t.concurrency_percent}% of the reserved "
+                f"{args.reserved_concurrency})",
+                evaluation_periods=5,
+                datapoints=3,
+            )
+        )
+    return specs
+
+
+def new_version_alarms(args: MonitoringArgs) -> list[AlarmSpec]:
+    """The alarms on the version a CodeDeploy deployment shifts to, through the alias (none without
+    `new_version` and `alias_name`): what the deployment watches."""
+    if args.new_version is None or args.alias_name is None:
+        return []
+    t = args.thresholds
+    version = {
+        "FunctionName": args.function_name,
+        "Resource": pulumi.Output.concat(args.function_name, ":", args.alias_name),
+        "ExecutedVersion": args.new_version,
+    }
+    errors, duration = NEW_VERSION_ALARM_KINDS
+    return [
+        AlarmSpec(
+            kind=errors,
+            namespace=LAMBDA,
+            metric="Errors",
+            dimensions=version,
+            statistic="Sum",
+            threshold=t.errors,
+            comparison=AT_LEAST,
+            description=f"errors of the version being deployed ≥ {t.errors} per minute",
+        ),
+        AlarmSpec(
+            kind=duration,
+            namespace=LAMBDA,
+            metric="Duration",
+            dimensions=version,
+            statistic="p99",
+            threshold=duration_threshold_ms(args.timeout_s, t.duration_percent),
+            comparison=ABOVE,
+            description=f"duration p99 of the version being deployed > {t.duration_percent}% of the "
+            f"{args.timeout_s} s timeout",
+            evaluation_periods=5,
+            datapoints=3,
+        ),
+    ]
+
+
 class Monitoring(pulumi.ComponentResource):
     """SNS topic `<name>_alarms` (+ optional e-mail subscription), the default alarms `<name>.<kind>`, the
     dashboard `<name>`."""
@@ -198,19 +327,52 @@ class Monitoring(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(f"{PROJECT}:infra:Monitoring", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        tags = dict(args.tags)
-        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
-        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        partition = aws.get_partition_output(opts=invoke).partition
+        region = aws.get_region_output(opts=invoke).region
+        self._topic(name, args, account, partition, region)
+        self.alarms = {spec.kind: self._alarm(name, args, spec) for spec in default_alarms(args)}
+        self.new_version_alarms = {
+            spec.kind: self._alarm(name, args, spec) for spec in new_version_alarms(args)
+        }
+        # what a CodeDeploy deployment watches: the new version's alarms only
+        self.deployment_alarm_names = [alarm.name for alarm in self.new_version_alarms.values()]
+        self.deployment_alarm_arns = pulumi.Output.all(*[a.arn for a in self.new_version_alarms.values()])
+        self.alarms.update(self.new_version_alarms)
+        self.alarm_arns = pulumi.Output.all(*[alarm.arn for alarm in self.alarms.values()])
+        self.alarm_names = [alarm.name for alarm in self.alarms.values()]
+        self.dashboard = aws.cloudwatch.Dashboard(
+            f"{name}-dashboard",
+            dashboard_name=args.name,
+            dashboard_body=pulumi.Output.all(region, args.function_name, args.api_id, self.alarm_arns).apply(
+                lambda v: dashboard_body(v[0], v[1], v[2], v[3])
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.alarm_topic_arn = self.topic.arn
+        self.dashboard_url = pulumi.Output.all(partition, region, self.dashboard.dashboard_name).apply(
+            lambda v: dashboard_url(v[0], v[1], v[2])
+        )
+        self.register_outputs({"alarmTopicArn": self.alarm_topic_arn, "dashboardUrl": self.dashboard_url})
 
+    def _topic(
+        self,
+        name: str,
+        args: MonitoringArgs,
+        account: pulumi.Output[str],
+        partition: pulumi.Output[str],
+        region: pulumi.Output[str],
+    ) -> None:
+        """The alarms' SNS topic, which only the stack's alarms may publish to, and its e-mail subscription."""
+        child = pulumi.ResourceOptions(parent=self)
         self.topic = aws.sns.Topic(
-            f"{name}-alarm-topic", name=f"{args.name}{ALARM_TOPIC_SUFFIX}", tags=tags, opts=child
+            f"{name}-alarm-topic", name=f"{args.name}{ALARM_TOPIC_SUFFIX}", tags=dict(args.tags), opts=child
         )
         self.topic_policy = aws.sns.TopicPolicy(
             f"{name}-alarm-topic-policy",
             arn=self.topic.arn,
-            policy=pulumi.Output.all(self.topic.arn, identity.account_id, partition, region).apply(
+            policy=pulumi.Output.all(self.topic.arn, account, partition, region).apply(
                 lambda v: topic_policy(v[0], v[1], v[2], v[3], args.name)
             ),
             opts=child,
@@ -225,167 +387,24 @@ class Monitoring(pulumi.ComponentResource):
                 opts=child,
             )
 
-        t = args.thresholds
-        fn = {"FunctionName": args.function_name}
-        self.alarms = {
-            "errors": self._alarm(
-                name,
-                args,
-                "errors",
-                LAMBDA,
-                "Errors",
-                fn,
-                "Sum",
-                t.errors,
-                "GreaterThanOrEqualToThreshold",
-                f"function errors ≥ {t.errors} per minute",
-            ),
-            "throttles": self._alarm(
-                name,
-                args,
-                "throttles",
-                LAMBDA,
-                "Throttles",
-                fn,
-                "Sum",
-                t.throttles,
-                "GreaterThanOrEqualToThreshold",
-                f"function throttles ≥ {t.throttles} per minute",
-            ),
-            "duration": self._alarm(
-                name,
-                args,
-                "duration",
-                LAMBDA,
-                "Duration",
-                fn,
-                "p99",
-                duration_threshold_ms(args.timeout_s, t.duration_percent),
-                "GreaterThanThreshold",
-                f"function duration p99 > {t.duration_percent}% of the {args.timeout_s} s timeout",
-                evaluation_periods=5,
-                datapoints=3,
-            ),
-            "5xx": self._alarm(
-                name,
-                args,
-                "5xx",
-                API_GATEWAY,
-                "5xx",
-                {"ApiId": args.api_id},
-                "Sum",
-                t.server_errors,
-                "GreaterThanOrEqualToThreshold",
-                f"HTTP API 5xx responses ≥ {t.server_errors} per minute",
-            ),
-        }
-        if args.reserved_concurrency:
-            limit = concurrency_threshold(args.reserved_concurrency, t.concurrency_percent)
-            self.alarms["concurrency"] = self._alarm(
-                name,
-                args,
-                "concurrency",
-                LAMBDA,
-                "ConcurrentExecutions",
-                fn,
-                "Maximum",
-                limit,
-                "GreaterThanOrEqualToThreshold",
-                f"concurrent executions ≥ {limit} ({t.concurrency_percent}% of the reserved "
-                f"{args.reserved_concurrency})",
-                evaluation_periods=5,
-                datapoints=3,
-            )
-
-        self.new_version_alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
-        if args.new_version is not None and args.alias_name is not None:
-            version_dimensions = {
-                "FunctionName": args.function_name,
-                "Resource": pulumi.Output.concat(args.function_name, ":", args.alias_name),
-                "ExecutedVersion": args.new_version,
-            }
-            errors, duration = NEW_VERSION_ALARM_KINDS
-            self.new_version_alarms = {
-                errors: self._alarm(
-                    name,
-                    args,
-                    errors,
-                    LAMBDA,
-                    "Errors",
-                    version_dimensions,
-                    "Sum",
-                    t.errors,
-                    "GreaterThanOrEqualToThreshold",
-                    f"errors of the version being deployed ≥ {t.errors} per minute",
-                ),
-                duration: self._alarm(
-                    name,
-                    args,
-                    duration,
-                    LAMBDA,
-                    "Duration",
-                    version_dimensions,
-                    "p99",
-                    duration_threshold_ms(args.timeout_s, t.duration_percent),
-                    "GreaterThanThreshold",
-                    f"duration p99 of the version being deployed > {t.duration_percent}% of the "
-                    f"{args.timeout_s} s timeout",
-                    evaluation_periods=5,
-                    datapoints=3,
-                ),
-            }
-        # what a CodeDeploy deployment watches: the new version's alarms only
-        self.deployment_alarm_names = [alarm.name for alarm in self.new_version_alarms.values()]
-        self.deployment_alarm_arns = pulumi.Output.all(*[a.arn for a in self.new_version_alarms.values()])
-        self.alarms.update(self.new_version_alarms)
-        self.alarm_arns = pulumi.Output.all(*[alarm.arn for alarm in self.alarms.values()])
-        self.alarm_names = [alarm.name for alarm in self.alarms.values()]
-        self.dashboard = aws.cloudwatch.Dashboard(
-            f"{name}-dashboard",
-            dashboard_name=args.name,
-            dashboard_body=pulumi.Output.all(region, args.function_name, args.api_id, self.alarm_arns).apply(
-                lambda v: dashboard_body(v[0], v[1], v[2], v[3])
-            ),
-            opts=child,
-        )
-        self.alarm_topic_arn = self.topic.arn
-        self.dashboard_url = pulumi.Output.all(partition, region, self.dashboard.dashboard_name).apply(
-            lambda v: dashboard_url(v[0], v[1], v[2])
-        )
-        self.register_outputs({"alarmTopicArn": self.alarm_topic_arn, "dashboardUrl": self.dashboard_url})
-
-    def _alarm(
-        self,
-        name: str,
-        args: MonitoringArgs,
-        short: str,
-        namespace: str,
-        metric: str,
-        dimensions: Mapping[str, pulumi.Input[str]],
-        statistic: str,
-        threshold: float,
-        comparison: str,
-        description: str,
-        evaluation_periods: int = 1,
-        datapoints: int = 1,
-    ) -> aws.cloudwatch.MetricAlarm:
-        if short not in ALARM_KINDS:  # the bootstrap's deploy role may manage exactly these alarm names
-            raise ValueError(f"alarm kind {short!r} is not one of {ALARM_KINDS} (infra/iam_rules.py)")
-        percentile = statistic.startswith("p")
+    def _alarm(self, name: str, args: MonitoringArgs, spec: AlarmSpec) -> aws.cloudwatch.MetricAlarm:
+        if spec.kind not in ALARM_KINDS:  # the bootstrap's deploy role may manage exactly these alarm names
+            raise ValueError(f"alarm kind {spec.kind!r} is not one of {ALARM_KINDS} (infra/iam_rules.py)")
+        percentile = spec.statistic.startswith("p")
         return aws.cloudwatch.MetricAlarm(
-            f"{name}-{short}-alarm",
-            name=f"{args.name}{ALARM_SEPARATOR}{short}",
-            alarm_description=f"{args.name}: {description}",
-            namespace=namespace,
-            metric_name=metric,
-            dimensions=dict(dimensions),
-            statistic=None if percentile else statistic,
-            extended_statistic=statistic if percentile else None,
+            f"{name}-{spec.kind}-alarm",
+            name=f"{args.name}{ALARM_SEPARATOR}{spec.kind}",
+            alarm_description=f"{args.name}: {spec.description}",
+            namespace=spec.namespace,
+            metric_name=spec.metric,
+            dimensions=dict(spec.dimensions),
+            statistic=None if percentile else spec.statistic,
+            extended_statistic=spec.statistic if percentile else None,
             period=PERIOD_S,
-            evaluation_periods=evaluation_periods,
-            datapoints_to_alarm=datapoints,
-            threshold=threshold,
-            comparison_operator=comparison,
+            evaluation_periods=spec.evaluation_periods,
+            datapoints_to_alarm=spec.datapoints,
+            threshold=spec.threshold,
+            comparison_operator=spec.comparison,
             treat_missing_data="notBreaching",  # no traffic is not an incident
             alarm_actions=[self.topic.arn],
             ok_actions=[self.topic.arn],

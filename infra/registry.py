@@ -78,6 +78,20 @@ def pushed_digest(repository: str, tag: str) -> str | None:
     return next((image.image_digest for image in listing.image_ids if image.image_tag == tag), None)
 
 
+def check_verified(args: ImageRegistryArgs, tag: str, pushed: str | None) -> None:
+    """Raise ImageChanged when the pipeline verified an image (`args.verified_image`) and the content tag
+    `tag` no longer holds its digest (`pushed`: what ECR holds under it, None for nothing)."""
+    if args.verified_image is None:
+        return
+    verified = args.verified_image.split("@", 1)[1]
+    if pushed != verified:
+        raise ImageChanged(
+            f"the pipeline verified {args.verified_image} (provenance, manifest, container test, scan), "
+            f"but the tag {tag} of the repository {args.name} now holds {pushed or 'no image'}: the image "
+            "changed after the verification; nothing was deployed (docs/pipeline.md, provenance)"
+        )
+
+
 # Tag prefix of the images published Lambda versions run (the deployment tags each version's digest with
 # `<prefix><version>` and removes the tag when it deletes the version: infra/deployment_runner.py).
 PROTECTED_TAG_PREFIX = "lambda-version-"
@@ -151,14 +165,7 @@ class ImageRegistry(pulumi.ComponentResource):
         # it (None: not pushed yet, or a pinned image that is not built from the context).
         tag = image_tag(args.root / args.context, args.root / args.dockerfile, args.platform)
         pushed = None if args.pinned_image else pushed_digest(args.name, tag)
-        if args.verified_image is not None:
-            verified = args.verified_image.split("@", 1)[1]
-            if pushed != verified:
-                raise ImageChanged(
-                    f"the pipeline verified {args.verified_image} (provenance, manifest, container test, scan), "
-                    f"but the tag {tag} of the repository {args.name} now holds {pushed or 'no image'}: the image "
-                    "changed after the verification; nothing was deployed (docs/pipeline.md, provenance)"
-                )
+        check_verified(args, tag, pushed)
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         encryption = (
