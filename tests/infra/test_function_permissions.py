@@ -195,6 +195,44 @@ def test_the_committed_approvals_are_what_every_boundary_admits():
     ]
 
 
+def requests_of(statement: dict[str, Any]) -> Iterator[Request]:
+    """A request from the stack's function for each action of an Allow `statement` on each of its resources
+    (a wildcard made concrete), with the values its StringEquals conditions ask for."""
+    asked = (statement.get("Condition") or {}).get("StringEquals", {})
+    context = from_function() | {key: v[0] if isinstance(v, list) else v for key, v in asked.items()}
+    resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+    for action in statement["Action"]:
+        for resource in resources:
+            yield Request(action, resource if resource == "*" else resource.replace("*", "stream-1"), context)
+
+
+def test_the_boundary_admits_every_request_of_the_roles_own_statements():
+    """What the program grants the function besides its declared permissions (its log group, traces, the
+    parameters and secrets of secretEnvironment and their keys) the stack's boundary admits: a statement it
+    did not would fail only in AWS, when Lambda or the function makes the request."""
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    references = {
+        "DB_PASSWORD_ARN": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{PROJECT}/dev/db-AbCdEf",
+        "API_TOKEN_ARN": {
+            "arn": f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/{PROJECT}/dev/token",
+            "kmsKeyArn": key,
+        },
+    }
+    run = run_stack({"secretEnvironment": references})
+    identity = [policy_document(run.named(FUNCTION_ROLE_POLICY))]
+    boundary = policies.boundary_policy(policies.Scope(PARTITION, REGION, ACCOUNT), "dev")
+    requests = [request for statement in identity[0]["Statement"] for request in requests_of(statement)]
+    assert {request.action.split(":")[0] for request in requests} >= {
+        "logs",
+        "xray",
+        "ssm",
+        "secretsmanager",
+        "kms",
+    }
+    for request in requests:
+        assert evaluate(request, identity, boundary) == ALLOWED, str(request)
+
+
 # --- the policy pack's verdict -------------------------------------------------------------------------------
 
 
