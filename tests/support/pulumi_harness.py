@@ -245,6 +245,34 @@ def _stage(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
     }
 
 
+def _authorizer(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    return fake_hex(name, i.get("apiId"), length=6), {}
+
+
+def _domain_name(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    # the id is the domain name; the configuration gains the Regional target and its hosted zone (API Gateway
+    # v2 GetDomainName: DomainNameConfigurations[].ApiGatewayDomainName, HostedZoneId)
+    domain = str(i.get("domainName"))
+    configuration = dict(i.get("domainNameConfiguration") or {})
+    configuration |= {
+        "targetDomainName": f"d-{fake_hex(domain, length=10)}.execute-api.{m.region}.amazonaws.com",
+        "hostedZoneId": "Z" + fake_hex(m.region, length=13).upper(),
+    }
+    return domain, {
+        "arn": f"arn:{PARTITION}:apigateway:{m.region}::/domainnames/{domain}",
+        "domainNameConfiguration": configuration,
+    }
+
+
+def _api_mapping(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    return fake_hex(name, i.get("domainName"), length=6), {}
+
+
+def _record(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    record = f"{i.get('zoneId')}_{i.get('name')}_{i.get('type')}"
+    return record, {"fqdn": i.get("name")}
+
+
 def _kms_key(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
     key_id = "1234abcd-12ab-34cd-56ef-" + fake_hex(name, length=12)
     return key_id, {"keyId": key_id, "arn": f"arn:{PARTITION}:kms:{m.region}:{m.account}:key/{key_id}"}
@@ -314,6 +342,10 @@ FILLS: dict[str, Fill] = {
     "aws:apigatewayv2/integration:Integration": _integration,
     "aws:apigatewayv2/route:Route": _route,
     "aws:apigatewayv2/stage:Stage": _stage,
+    "aws:apigatewayv2/authorizer:Authorizer": _authorizer,
+    "aws:apigatewayv2/domainName:DomainName": _domain_name,
+    "aws:apigatewayv2/apiMapping:ApiMapping": _api_mapping,
+    "aws:route53/record:Record": _record,
     "aws:kms/key:Key": _kms_key,
     "pulumi:pulumi:StackReference": _stack_reference,
     "aws:sns/topic:Topic": _topic,
