@@ -41,6 +41,8 @@ class ImageRegistryArgs:
     cache_from: str | None  # an image of this repository by digest, reused as build cache
     tags: Mapping[str, str]
     pinned_image: str | None = None  # an image of this repository by digest, run instead of building one
+    # an image of this repository by digest, the only one the content tag may hold (the pipeline verified it)
+    verified_image: str | None = None
     root: Path = Path(".")  # the project root the paths are relative to
 
 
@@ -51,6 +53,11 @@ class ImageRegistryArgs:
 # pf/tfbridge/provider_diagnostics.go): "reading ECR Images: couldn't find resource". The AWS error code
 # itself is kept as a second marker.
 MISSING_REPOSITORY_MARKERS = ("couldn't find resource", "RepositoryNotFoundException")
+
+
+class ImageChanged(pulumi.RunError):
+    """The content tag no longer holds the image the pipeline verified; raised before any resource is
+    registered (a pulumi.RunError: the CLI prints the message alone)."""
 
 
 def pushed_digest(repository: str, tag: str) -> str | None:
@@ -140,6 +147,18 @@ class ImageRegistry(pulumi.ComponentResource):
     image_uri: pulumi.Output[str]  # <repositoryUrl>@sha256:<digest>, what the function runs
 
     def __init__(self, name: str, args: ImageRegistryArgs, opts: pulumi.ResourceOptions | None = None):
+        # What runs is decided before anything is registered: the content tag, and the digest ECR holds under
+        # it (None: not pushed yet, or a pinned image that is not built from the context).
+        tag = image_tag(args.root / args.context, args.root / args.dockerfile, args.platform)
+        pushed = None if args.pinned_image else pushed_digest(args.name, tag)
+        if args.verified_image is not None:
+            verified = args.verified_image.split("@", 1)[1]
+            if pushed != verified:
+                raise ImageChanged(
+                    f"the pipeline verified {args.verified_image} (provenance, manifest, container test, scan), "
+                    f"but the tag {tag} of the repository {args.name} now holds {pushed or 'no image'}: the image "
+                    "changed after the verification; nothing was deployed (docs/pipeline.md, provenance)"
+                )
         super().__init__(f"{PROJECT}:infra:ImageRegistry", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         encryption = (
@@ -164,14 +183,13 @@ class ImageRegistry(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.tag = image_tag(args.root / args.context, args.root / args.dockerfile, args.platform)
+        self.tag = tag
         self.image: docker.RegistryImage | None = None
         built = False  # whether this update builds and pushes the image (else it runs one already in ECR)
         if args.pinned_image:
             self.image_uri = pulumi.Output.from_input(args.pinned_image)
             pulumi.log.info(f"running the pinned image {args.pinned_image}; function/ is not built", self)
         else:
-            pushed = pushed_digest(args.name, self.tag)
             self.image = self._build(name, args, reuse=pushed is not None)
             digest = pushed if pushed is not None else self.image.sha256_digest
             built = pushed is None

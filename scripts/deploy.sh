@@ -113,9 +113,9 @@ if [[ "$action" != destroy ]]; then
 fi
 
 # Reuse the layers of the image deployed now as build cache (read by digest: tags stay immutable).
-if [[ -z "${CONTAINER_LAMBDA_CACHE_FROM:-}" ]]; then
-  CONTAINER_LAMBDA_CACHE_FROM=$(pulumi stack output imageUri --stack "$stack" 2>/dev/null || true)
-  export CONTAINER_LAMBDA_CACHE_FROM
+if [[ -z "${BUILD_CACHE_FROM:-}" ]]; then
+  BUILD_CACHE_FROM=$(pulumi stack output imageUri --stack "$stack" 2>/dev/null || true)
+  export BUILD_CACHE_FROM
 fi
 
 case "$action" in

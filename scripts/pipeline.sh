@@ -32,7 +32,7 @@
 #                                                 (NONE: report only; scripts/image_scan.py)
 #   pipeline.sh promote SOURCE_URI TAG STACK      `pulumi up` of STACK's repository only, then carbon-copy
 #                                                 SOURCE_URI (repository@digest) into it, digest preserved;
-#                                                 output image-uri (for CONTAINER_LAMBDA_IMAGE_URI)
+#                                                 output image-uri (for PINNED_IMAGE_URI)
 #   pipeline.sh verify STACK                      after `pulumi up`: the function Active and updated, then
 #                                                 the smoke test of the deployed API (scripts/smoke_test.py)
 #   pipeline.sh drift STACK BUILDING_STACK        pulumi preview --refresh --expect-no-changes
@@ -321,7 +321,7 @@ promote() {
   target="$registry/$(project)-$stack"
   while IFS= read -r urn; do targets+=(--target "$urn"); done < <(registry_urns "$stack")
   step "pulumi up of the repository of $stack only"
-  CONTAINER_LAMBDA_IMAGE_URI="$target@$digest" \
+  PINNED_IMAGE_URI="$target@$digest" \
     pulumi up --yes --non-interactive --stack "$stack" --policy-pack policy "${targets[@]}" >&2
   if aws ecr describe-images --repository-name "$(project)-$stack" --image-ids "imageDigest=$digest" \
       >/dev/null 2>&1; then
@@ -367,7 +367,7 @@ drift() {
     image_uri=$(pulumi stack output imageUri --stack "$stack")
   fi
   step "drift check of $stack"
-  CONTAINER_LAMBDA_IMAGE_URI=$image_uri \
+  PINNED_IMAGE_URI=$image_uri \
     pulumi preview --stack "$stack" --refresh --expect-no-changes --diff --non-interactive || status=$?
   if ((status == 0)); then
     printf '### Drift of %s: none\n' "$stack" | summary

@@ -266,7 +266,7 @@ INVOKES = {
     ],
 }
 # environment variables that change what the program builds or looks up (the workflows set them)
-NO_IMAGE_ENV = {"CONTAINER_LAMBDA_CACHE_FROM": None, "CONTAINER_LAMBDA_IMAGE_URI": None}
+NO_IMAGE_ENV = {"BUILD_CACHE_FROM": None, "PINNED_IMAGE_URI": None}
 VARIANTS = {
     "dev": {},
     "provisioned": {

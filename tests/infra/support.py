@@ -10,8 +10,9 @@ from infra.project import PROJECT
 from tests.support.pulumi_harness import HarnessMocks, ProgramRun, Registered, run_program
 
 ROOT = Path(__file__).resolve().parents[2]
-CACHE_ENV = "CONTAINER_LAMBDA_CACHE_FROM"
-IMAGE_URI_ENV = "CONTAINER_LAMBDA_IMAGE_URI"
+CACHE_ENV = "BUILD_CACHE_FROM"
+IMAGE_URI_ENV = "PINNED_IMAGE_URI"
+VERIFIED_ENV = "VERIFIED_IMAGE_URI"
 
 REPOSITORY = "aws:ecr/repository:Repository"
 LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
@@ -36,14 +37,15 @@ def run_stack(
     stack: str = "dev",
     cache_from: str | None = None,
     pinned_image: str | None = None,
+    verified_image: str | None = None,
     ecr_images: dict[str, dict[str, str]] | None = None,
     stack_file: Path | None = None,
     program: Path = ROOT,
     secrets: tuple[str, ...] = (),
     mocks: HarnessMocks | None = None,
 ) -> ProgramRun:
-    """The program with Pulumi.yaml's defaults, aws:region and `config` (no CONTAINER_LAMBDA_CACHE_FROM /
-    CONTAINER_LAMBDA_IMAGE_URI unless `cache_from` / `pinned_image` is given). `ecr_images` is what ECR
+    """The program with Pulumi.yaml's defaults, aws:region and `config` (no BUILD_CACHE_FROM /
+    PINNED_IMAGE_URI / VERIFIED_IMAGE_URI unless `cache_from` / `pinned_image` / `verified_image` is given). `ecr_images` is what ECR
     holds ({repository: {tag: digest}}); by default no repository exists yet (a first deployment).
     `secrets` are keys set with --secret; `mocks` replaces the default mocks (another account, region...)."""
     values: dict[str, Any] = {} if stack_file else {"aws:region": "eu-west-1"}
@@ -56,7 +58,7 @@ def run_stack(
         project_file=ROOT / "Pulumi.yaml",
         stack_file=stack_file,
         mocks=mocks or HarnessMocks(ecr_images=ecr_images),
-        env={CACHE_ENV: cache_from, IMAGE_URI_ENV: pinned_image},
+        env={CACHE_ENV: cache_from, IMAGE_URI_ENV: pinned_image, VERIFIED_ENV: verified_image},
         secrets=secrets,
     )
 

@@ -348,9 +348,7 @@ def test_a_stack_name_that_cannot_name_the_function_and_repository_is_refused(st
 def test_an_image_that_is_not_this_repository_by_digest_is_refused(image, variable):
     error = config_error(**{variable: image})
     (problem,) = error.problems
-    name = {"cache_from": "CONTAINER_LAMBDA_CACHE_FROM", "pinned_image": "CONTAINER_LAMBDA_IMAGE_URI"}[
-        variable
-    ]
+    name = {"cache_from": "BUILD_CACHE_FROM", "pinned_image": "PINNED_IMAGE_URI"}[variable]
     assert problem.key == f"{name} (environment variable)"
     assert image in str(error) and f"{REGISTRY}/{PROJECT}-dev@sha256:<64 hex>" in str(error)
     assert error.registered == []
@@ -448,9 +446,9 @@ def test_settings_are_frozen_and_named_after_the_keys():
         _ = settings.memory
 
 
-# Settings fields that are not config keys: the stack, the keys set with --secret, the two images of the
-# environment (CONTAINER_LAMBDA_CACHE_FROM, CONTAINER_LAMBDA_IMAGE_URI).
-NOT_KEYS = {"stack", "secret_keys", "cache_from", "pinned_image"}
+# Settings fields that are not config keys: the stack, the keys set with --secret, the images of the
+# environment (BUILD_CACHE_FROM, PINNED_IMAGE_URI, VERIFIED_IMAGE_URI).
+NOT_KEYS = {"stack", "secret_keys", "cache_from", "pinned_image", "verified_image"}
 
 
 @pytest.mark.parametrize("key", KEYS, ids=lambda key: key.name)

@@ -10,6 +10,7 @@ import pytest
 
 from infra.config import ConfigError
 from infra.project import PROJECT
+from infra.registry import ImageChanged
 from tests.infra.support import FUNCTION, IMAGE, LIFECYCLE, REPOSITORY, ROOT, run_stack
 from tests.support.pulumi_harness import HarnessMocks, run_program
 from tests.support.second_dockerfile import second_dockerfile
@@ -122,7 +123,7 @@ def test_the_image_builds_function_with_the_configured_dockerfile_and_inline_cac
         build = run_stack({"dockerfile": dockerfile}).one(IMAGE).inputs["build"]
     assert (build["context"], build["dockerfile"]) == ("function", Path(dockerfile).name)
     assert build["buildArgs"] == {"BUILDKIT_INLINE_CACHE": "1"}
-    assert "cacheFroms" not in build  # no cache unless CONTAINER_LAMBDA_CACHE_FROM names one
+    assert "cacheFroms" not in build  # no cache unless BUILD_CACHE_FROM names one
 
 
 def test_the_image_is_pushed_to_the_repository_with_a_content_tag_never_latest(default_run):
@@ -255,7 +256,7 @@ def run_with_ecr_failure(reason: str):
         {"aws:region": "eu-west-1"},
         project=f"{PROJECT}",
         mocks=HarnessMocks(extra_calls={"aws:ecr/getImages:getImages": failing}),
-        env={"CONTAINER_LAMBDA_CACHE_FROM": None, "CONTAINER_LAMBDA_IMAGE_URI": None},
+        env={"BUILD_CACHE_FROM": None, "PINNED_IMAGE_URI": None, "VERIFIED_IMAGE_URI": None},
     )
 
 
@@ -298,6 +299,43 @@ def test_a_pinned_image_must_be_this_repository_by_digest(image):
     with pytest.raises(ConfigError) as caught:
         run_stack(pinned_image=image)
     (problem,) = caught.value.problems
-    assert problem.key == "CONTAINER_LAMBDA_IMAGE_URI (environment variable)"
+    assert problem.key == "PINNED_IMAGE_URI (environment variable)"
     assert image in str(caught.value)
     assert caught.value.registered == []
+
+
+# The build job's full `pulumi up` runs with VERIFIED_IMAGE_URI = the digest it verified (provenance, manifest,
+# container test, scan): someone who replaces the image under the content tag after the verification (delete,
+# then push another image under the same tag) deploys nothing.
+def test_the_verified_digest_still_under_the_content_tag_runs():
+    verified = f"{REGISTRY_HOST}/{PROJECT}-dev@{DEPLOYED}"
+    run = run_stack(verified_image=verified, ecr_images={f"{PROJECT}-dev": {content_tag(): DEPLOYED}})
+    assert run.one(FUNCTION).inputs["imageUri"] == verified
+    assert run.outputs["imageUri"] == verified
+
+
+@pytest.mark.parametrize(
+    ("held", "found"),
+    [
+        ({"tag": "sha256:" + "e" * 64}, "sha256:" + "e" * 64),  # another image planted under the tag
+        ({}, "no image"),  # the tag deleted: the program would build again
+    ],
+)
+def test_an_image_changed_after_verification_stops_before_anything_is_registered(held, found):
+    verified = f"{REGISTRY_HOST}/{PROJECT}-dev@{DEPLOYED}"
+    images = {content_tag() if key == "tag" else key: digest for key, digest in held.items()}
+    with pytest.raises(ImageChanged) as caught:
+        run_stack(verified_image=verified, ecr_images={f"{PROJECT}-dev": images})
+    assert verified in str(caught.value) and found in str(caught.value)
+    assert caught.value.registered == []  # type: ignore[attr-defined]
+
+
+def test_a_verified_image_must_be_this_repository_by_digest_and_not_beside_a_pinned_one():
+    with pytest.raises(ConfigError) as caught:
+        run_stack(verified_image=f"{REGISTRY_HOST}/{PROJECT}-prod@{DEPLOYED}")
+    assert [problem.key for problem in caught.value.problems] == ["VERIFIED_IMAGE_URI (environment variable)"]
+    image = f"{REGISTRY_HOST}/{PROJECT}-dev@{DEPLOYED}"
+    with pytest.raises(ConfigError) as caught:
+        run_stack(pinned_image=image, verified_image=image)
+    assert [problem.key for problem in caught.value.problems] == ["VERIFIED_IMAGE_URI (environment variable)"]
+    assert caught.value.registered == []  # type: ignore[attr-defined]

@@ -18,7 +18,7 @@ from tests.support.aws import cli_env, reset_moto
 IMAGE_URI = f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{PROJECT}-dev@sha256:" + "ab" * 32
 
 PULUMI = """echo "pulumi $* | backend=${PULUMI_BACKEND_URL:-} passfile=${PULUMI_CONFIG_PASSPHRASE_FILE:-} \
-cache=${CONTAINER_LAMBDA_CACHE_FROM:-}" >> "$FAKE_LOG"
+cache=${BUILD_CACHE_FROM:-}" >> "$FAKE_LOG"
 case "$1 ${2:-}" in
   "stack select") [[ -n "${FAKE_STACK_EXISTS:-}" ]] ;;
   "stack output") [[ -n "${FAKE_IMAGE_URI:-}" ]] && printf '%s\\n' "$FAKE_IMAGE_URI" ;;

@@ -26,7 +26,7 @@ PRODUCES = {
     "promote": {"image-uri"},
 }
 
-PULUMI = """image=${CONTAINER_LAMBDA_IMAGE_URI:-} cache=${CONTAINER_LAMBDA_CACHE_FROM:-}
+PULUMI = """image=${PINNED_IMAGE_URI:-} cache=${BUILD_CACHE_FROM:-}
 echo "pulumi $* IMAGE_URI=$image CACHE=$cache" >> "$FAKE_LOG"
 case "$*" in
   "plugin install "*) ;;

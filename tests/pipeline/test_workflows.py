@@ -171,7 +171,7 @@ def test_further_stacks_never_build_and_run_the_promoted_digest_one_at_a_time():
     assert promote["environment"] == "${{ matrix.stack }}"
     assert promote["env"]["SOURCE_IMAGE_URI"] == "${{ needs.build.outputs.image-uri }}"
     up = promote["steps"][step_index(promote, '"command": "up"')]
-    assert up["env"] == {"CONTAINER_LAMBDA_IMAGE_URI": "${{ steps.own.outputs.image-uri }}"}
+    assert up["env"] == {"PINNED_IMAGE_URI": "${{ steps.own.outputs.image-uri }}"}
     assert step_index(promote, f"{PIPELINE} promote") < step_index(promote, '"command": "up"')
 
 

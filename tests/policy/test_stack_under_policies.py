@@ -79,7 +79,7 @@ def run_stack(
         stack=stack,
         stack_file=stack_file if stack_file.exists() else None,
         mocks=HarnessMocks(ecr_images=ecr_images),
-        env={"CONTAINER_LAMBDA_CACHE_FROM": None, "CONTAINER_LAMBDA_IMAGE_URI": pinned_image},
+        env={"BUILD_CACHE_FROM": None, "PINNED_IMAGE_URI": pinned_image},
     )
     names = {record.urn: record.name for record in run.resources}
     return [
