@@ -140,6 +140,7 @@ delivery = Delivery(
         preference=settings.deployment_preference,
         permissions_boundary=function.permissions_boundary,
         function_timeout=settings.timeout,
+        max_init_duration_ms=settings.max_init_duration_ms,
         tags=tags,
     ),
 )
