@@ -4,6 +4,7 @@
     python3 -m scripts.rollback rollback STACK VERSION      move `live` back to kept version VERSION
     python3 -m scripts.rollback resolve STACK DIGEST        the image a deploy of DIGEST runs, and its
                                                             content tag (`<digest> <tag>`; pipeline.sh)
+    python3 -m scripts.rollback tag STACK DIGEST            the content tag of DIGEST (its attestation's)
 
 The function and the repository are the stack's (`<project>-<stack>`, infra/project.py), in the region of the
 AWS SDK's configuration (AWS_REGION). `make versions` and `make rollback VERSION=N` run the first two, and the
@@ -207,9 +208,10 @@ def main(argv: list[str] | None = None, session: Any = None) -> int:
     back = commands.add_parser("rollback")
     back.add_argument("stack")
     back.add_argument("version")
-    find = commands.add_parser("resolve")
-    find.add_argument("stack")
-    find.add_argument("digest")
+    for name in ("resolve", "tag"):
+        found = commands.add_parser(name)
+        found.add_argument("stack")
+        found.add_argument("digest")
     args = parser.parse_args(argv)
     if not is_stack_name(args.stack):
         parser.error(f"{args.stack!r} is not a stack name of {PROJECT}")
@@ -227,6 +229,8 @@ def main(argv: list[str] | None = None, session: Any = None) -> int:
             print(json.dumps(rows, indent=2) if args.json else table(rows))
         elif args.command == "resolve":
             print(resolve(ecr, args.stack, args.digest))
+        elif args.command == "tag":
+            print(rollback.content_tag(args.digest, image_tags(ecr, function)) or "")
         else:
             cases = deployable_cases(load_cases(DEFAULT_EVENTS))
             roll_back(lambda_client, ecr, args.stack, args.version, cases, budget(args.stack))
