@@ -113,8 +113,8 @@ outputs: ## print the stack's outputs as JSON
 url: ## print the URL clients use (the custom domain's when customDomain is set)
 	scripts/deploy.sh url $(STACK)
 
-smoke: ## send the function's HTTP events to the deployed API and check the answers (scripts/smoke_test.py)
-	$(PYTHON) -m scripts.smoke_test --base-url "$$(scripts/deploy.sh url $(STACK))"
+smoke: ## send the function's HTTP events to the stack's URL and check the answers (token: SMOKE_BEARER_TOKEN)
+	scripts/deploy.sh outputs $(STACK) | $(PYTHON) -m scripts.smoke_test --outputs -
 
 versions: $(VENV)/.installed ## list the stack's kept versions: digest, date, commit, the one `live` serves
 	$(PY) -m scripts.rollback versions $(STACK)

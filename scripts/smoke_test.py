@@ -15,8 +15,10 @@ variable SMOKE_BEARER_TOKEN (the pipeline's secret of that name), every request 
 other one must be refused with 401, API Gateway's answer to a request without a valid token (API Gateway
 Developer Guide, "Control access to HTTP APIs with JWT authorizers"), which proves the authorizer guards them.
 
-usage: python3 -m scripts.smoke_test --base-url URL [--authorizer] [--events DIR] [--timeout SECONDS]
-       [--retry-delay SECONDS]
+usage: python3 -m scripts.smoke_test (--base-url URL [--authorizer] | --outputs FILE) [--events DIR]
+       [--timeout SECONDS] [--retry-delay SECONDS]
+--outputs reads the stack's outputs as JSON (`make smoke`: `pulumi stack output --json`, `-` for standard
+input): the URL is `url` (the custom domain's when set), --authorizer when `jwtIssuer` is set.
 Exit status: 0 every request passed, 1 a failure, 2 unusable arguments or contract.
 """
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import sys
 import time
@@ -147,7 +150,11 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base-url", required=True, type=base_url)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--base-url", type=base_url)
+    where.add_argument(
+        "--outputs", type=argparse.FileType("r"), help="the stack's outputs as JSON, - for stdin"
+    )
     parser.add_argument("--events", type=Path, default=DEFAULT_EVENTS)
     parser.add_argument(
         "--authorizer", action="store_true", help=f"the API requires a JWT (token: ${TOKEN_ENV}, optional)"
@@ -159,6 +166,13 @@ def main(argv: list[str] | None = None) -> int:
         "--retry-delay", type=float, default=1.0, help="seconds before the first retry (doubling, at most 10)"
     )
     args = parser.parse_args(argv)
+    if args.outputs is not None:
+        try:
+            stack = json.load(args.outputs)
+            args.base_url = base_url(str(stack.get("url") or stack.get("apiUrl") or ""))
+        except (ValueError, AttributeError, argparse.ArgumentTypeError) as exc:
+            parser.error(f"--outputs: not the stack's outputs with an https url ({exc})")
+        args.authorizer = args.authorizer or bool(stack.get("jwtIssuer"))
     try:
         token = os.environ.get(TOKEN_ENV) or None
         failures = run(args.base_url, args.events, args.timeout, args.retry_delay, args.authorizer, token)

@@ -257,3 +257,15 @@ def test_without_a_token_a_route_the_authorizer_lets_through_fails(guarded):
         )
     assert result.returncode == 1
     assert "list.json: status 200, expected 401" in result.stderr
+
+
+def test_the_stacks_outputs_give_the_url_and_whether_an_authorizer_guards_it(guarded, tmp_path):
+    handler = authorizing_api("t0ken")
+    with http_server(handler) as base:
+        outputs = tmp_path / "outputs.json"
+        outputs.write_text(
+            json.dumps({"apiUrl": "https://unused.example", "url": base, "jwtIssuer": "https://i.example"})
+        )
+        result = run_script(SCRIPT, "--outputs", str(outputs), "--events", str(guarded), env=environment())
+    assert result.returncode == 0, result.stderr
+    assert "/items -> 401" in result.stdout
