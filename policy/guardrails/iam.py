@@ -76,6 +76,9 @@ RESOURCE_STAR_ACTIONS = frozenset(
         "sns:GetSubscriptionAttributes",
         "sns:SetSubscriptionAttributes",
         "sns:Unsubscribe",
+        # what Lambda needs to find a VPC function's network interfaces (AWSLambdaVPCAccessExecutionRole)
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
     )
 )
 
