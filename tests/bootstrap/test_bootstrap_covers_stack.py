@@ -518,6 +518,7 @@ CLI_ACTIONS = {
     ("lambda", "wait", "function-active-v2"): "lambda:GetFunction",
     ("lambda", "wait", "function-updated-v2"): "lambda:GetFunction",
     ("lambda", "get-function-configuration", None): "lambda:GetFunctionConfiguration",
+    ("lambda", "get-function", None): "lambda:GetFunction",  # pipeline.sh rollback: the version's image
     ("lambda", "get-alias", None): "lambda:GetAlias",
     ("ecr", "describe-image-scan-findings", None): "ecr:DescribeImageScanFindings",
     ("ecr", "describe-images", None): "ecr:DescribeImages",
@@ -566,3 +567,29 @@ def test_deploy_role_may_make_every_aws_cli_call_of_the_stack_checks(stack_run):
     }
     for (service, command, waiter), action in CLI_ACTIONS.items():
         assert allowed(DEPLOY, action, arns[service], IN_REGION), (service, command, waiter, action)
+
+
+# scripts/rollback.py (make versions, make rollback, the deploy workflow's rollback job, pipeline.sh promote's
+# resolve) through boto3, with the stack's deploy role: the API operations it calls -> the IAM action.
+ROLLBACK_ACTIONS = {
+    "lambda": [
+        "lambda:GetAlias",
+        "lambda:ListVersionsByFunction",
+        "lambda:GetFunction",
+        "lambda:InvokeFunction",
+        "lambda:UpdateAlias",
+    ],
+    "ecr": ["ecr:ListImages", "ecr:BatchGetImage", "ecr:PutImage", "ecr:BatchDeleteImage"],
+}
+
+
+def test_deploy_role_may_roll_its_stack_back_and_no_other(stack_run):
+    arns = {
+        "lambda": stack_run.one("aws:lambda/function:Function").state["arn"],
+        "ecr": stack_run.one("aws:ecr/repository:Repository").state["arn"],
+    }
+    for service, actions in ROLLBACK_ACTIONS.items():
+        for action in actions:
+            assert allowed(DEPLOY, action, arns[service], IN_REGION), action
+            other = arns[service].replace(f"-{STACK}", f"-{STACK}x")
+            assert not allowed(DEPLOY, action, other, IN_REGION), (action, other)
