@@ -43,6 +43,9 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 # tools that `make install` puts in the working tree; the copies share them
 INSTALLED = ("venv", ".venv-checkov", ".tools")
+# pytest-xdist workers of the copies' suites: every core by default; scripts/bench_check.py --proof-baseline
+# sets 0 (one process) to measure what running them in parallel saves
+PROOF_WORKERS = "CONTRACT_PROOF_WORKERS"
 RENAMED = "acme-orders"  # a name with nothing of the template's
 GENERATED = (PROJECT_FILE, CONFIG_DOC, OUTPUTS_DOC)
 PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)", re.MULTILINE)
@@ -147,10 +150,13 @@ def make(repository: Path, *args: str, env: dict[str, str] | None = None) -> sub
 
 
 def pytest_in(repository: Path, *args: str) -> tuple[int, str]:
-    """Run pytest in `repository` with this interpreter: (exit status, the FAILED/ERROR summary lines)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    """Run pytest in `repository` with this interpreter, on every core as `make test` does (pytest-xdist: the
+    copy's suite is the longest test of the outer run, which has nothing else left to run at its end):
+    (exit status, the FAILED/ERROR summary lines)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTEST_XDIST"))}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "-rfE"]
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "-rfE", *args],
+        [*command, "-n", os.environ.get(PROOF_WORKERS, "auto"), *args],
         cwd=repository,
         capture_output=True,
         text=True,
