@@ -190,47 +190,51 @@ class HttpApi(pulumi.ComponentResource):
             source_arn=self.api.execution_arn.apply(lambda arn: f"{arn}/*/*"),
             opts=child,
         )
-        self.domain = self.mapping = self.record = None
+        self.domain: aws.apigatewayv2.DomainName | None = None
+        self.mapping: aws.apigatewayv2.ApiMapping | None = None
+        self.record: aws.route53.Record | None = None
         self.api_id = self.api.id
         self.api_url = self.api.api_endpoint
         self.url = self.api_url
         self.domain_target = pulumi.Output.from_input("")
         self.domain_hosted_zone_id = pulumi.Output.from_input("")
         if args.custom_domain and args.certificate_arn:
-            self._custom_domain(name, args, dict(args.tags))
+            self._custom_domain(name, args, args.custom_domain, args.certificate_arn, dict(args.tags))
         self.register_outputs({"apiId": self.api_id, "apiUrl": self.api_url, "url": self.url})
 
-    def _custom_domain(self, name: str, args: HttpApiArgs, tags: dict[str, str]) -> None:
+    def _custom_domain(
+        self, name: str, args: HttpApiArgs, domain_name: str, certificate_arn: str, tags: dict[str, str]
+    ) -> None:
         """The Regional custom domain (API Gateway Developer Guide, "Set up a Regional custom domain name in API
         Gateway": a certificate of the API's Region, then "a DNS record to point the custom domain name to the
         Regional domain", an A alias record with Route 53), mapped to the `$default` stage."""
         child = pulumi.ResourceOptions(parent=self)
-        self.domain = aws.apigatewayv2.DomainName(
+        domain = self.domain = aws.apigatewayv2.DomainName(
             f"{name}-domain",
-            domain_name=args.custom_domain,
+            domain_name=domain_name,
             domain_name_configuration=aws.apigatewayv2.DomainNameDomainNameConfigurationArgs(
-                certificate_arn=args.certificate_arn,
+                certificate_arn=certificate_arn,
                 endpoint_type=DOMAIN_ENDPOINT_TYPE,
                 security_policy=DOMAIN_SECURITY_POLICY,
             ),
             tags=tags,
             opts=child,
         )
-        self.mapping = aws.apigatewayv2.ApiMapping(
+        mapping = self.mapping = aws.apigatewayv2.ApiMapping(
             f"{name}-domain-mapping",
             api_id=self.api.id,
-            domain_name=self.domain.id,
+            domain_name=domain.id,
             stage=self.stage.id,
             opts=child,
         )
-        configuration = self.domain.domain_name_configuration
+        configuration = domain.domain_name_configuration
         self.domain_target = configuration.apply(lambda c: c.target_domain_name or "")
         self.domain_hosted_zone_id = configuration.apply(lambda c: c.hosted_zone_id or "")
         if args.hosted_zone_id:
             self.record = aws.route53.Record(
                 f"{name}-domain-record",
                 zone_id=args.hosted_zone_id,
-                name=args.custom_domain,
+                name=domain_name,
                 type="A",
                 aliases=[
                     aws.route53.RecordAliasArgs(
@@ -242,4 +246,4 @@ class HttpApi(pulumi.ComponentResource):
                 opts=child,
             )
         # the URL once the mapping exists (a request before it answers 404)
-        self.url = self.mapping.id.apply(lambda _: f"https://{args.custom_domain}")
+        self.url = mapping.id.apply(lambda _: f"https://{domain_name}")
