@@ -408,7 +408,7 @@ rollback() {
   provenance "$uri" "${uri%%/*}/$(project)-$building:$tag" reused
   step "rolling $function back to version $version"
   venv/bin/python -m scripts.rollback rollback "$stack" "$version"
-  printf '### Rollback of %s\n\n`live` serves version %s (%s).\n' "$stack" "$version" "$digest" | summary
+  printf '### Rollback of %s\n\nThe alias live serves version %s (%s).\n' "$stack" "$version" "$digest" | summary
 }
 
 drift() {
