@@ -545,9 +545,11 @@ def expiry_check(credentials: Any) -> Callable[[float], bool]:
     return expires_within
 
 
-def deploying_commit(environ: Mapping[str, str] = os.environ) -> str | None:
-    """The commit that deploys: GITHUB_SHA in a workflow (GitHub Actions' default variable), else the
-    checkout's HEAD; None when neither gives a full commit hash."""
+def deploying_commit(
+    environ: Mapping[str, str] = os.environ, checkout: Path = Path(__file__).parents[1]
+) -> str | None:
+    """The commit that deploys: GITHUB_SHA in a workflow (GitHub Actions' default variable), else the HEAD of
+    `checkout`; None when neither gives a full commit hash."""
     commit = environ.get("GITHUB_SHA", "")
     if not commit:
         try:
@@ -556,7 +558,7 @@ def deploying_commit(environ: Mapping[str, str] = os.environ) -> str | None:
                 capture_output=True,
                 text=True,
                 check=True,
-                cwd=Path(__file__).parents[1],
+                cwd=checkout,
             ).stdout.strip()
         except (OSError, subprocess.CalledProcessError):
             return None

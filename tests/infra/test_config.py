@@ -22,7 +22,7 @@ from infra.config import (
 )
 from infra.project import PROJECT
 from tests.infra.support import FUNCTION, IMAGE, run_stack
-from tests.support.second_dockerfile import second_dockerfile
+from tests.support.second_dockerfile import second_dockerfile, snapstart_function
 
 DIGEST = "sha256:" + "ab" * 32
 REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
@@ -423,6 +423,10 @@ COMPANIONS = {
 @pytest.mark.parametrize("key", KEYS, ids=lambda key: key.name)
 def test_the_example_of_every_key_is_accepted_and_reaches_the_settings(key, tmp_path):
     config = {name: KEYS_BY_NAME[name].example for name in (key.name, *COMPANIONS.get(key.name, ()))}
+    if key.name == "snapStart":  # whatever function/ holds: an image Lambda can snapshot
+        with snapstart_function(tmp_path):
+            run_stack(config)
+        return
     with second_dockerfile(tmp_path):  # the `dockerfile` key's example names a second Dockerfile
         run_stack(config)  # raises ConfigError otherwise
 
@@ -551,13 +555,17 @@ def test_snapstart_accepts_only_images_lambda_can_snapshot(dockerfile, supported
         assert "Implementing SnapStart hooks for container images" in problem
 
 
-def test_snapstart_names_every_combination_aws_refuses_at_once():
-    error = config_error({"snapStart": True, "provisionedConcurrency": 1, "ephemeralStorage": 513})
-    (problem,) = error.problems
-    assert problem.key == f"{N}:snapStart"
-    assert "provisioned concurrency" in problem.allowed and "ephemeral storage over 512 MB" in problem.allowed
-    assert error.registered == []
-    run_stack({"snapStart": True, "ephemeralStorage": 512})  # the limit itself is accepted
+def test_snapstart_names_every_combination_aws_refuses_at_once(tmp_path):
+    with snapstart_function(tmp_path):
+        error = config_error({"snapStart": True, "provisionedConcurrency": 1, "ephemeralStorage": 513})
+        (problem,) = error.problems
+        assert problem.key == f"{N}:snapStart"
+        assert (
+            "provisioned concurrency" in problem.allowed
+            and "ephemeral storage over 512 MB" in problem.allowed
+        )
+        assert error.registered == []
+        run_stack({"snapStart": True, "ephemeralStorage": 512})  # the limit itself is accepted
 
 
 def test_the_vpc_keys_and_the_jwt_keys_reach_the_settings():

@@ -9,6 +9,7 @@ import base64
 import datetime
 import io
 import json
+import subprocess
 from pathlib import Path
 
 import boto3
@@ -725,8 +726,15 @@ def test_the_commit_that_deploys_is_tagged_on_the_versions_image(fakes):
     fakes.done()
 
 
-def test_the_deploying_commit_is_githubs_else_the_checkouts():
+def test_the_deploying_commit_is_githubs_else_the_checkouts(tmp_path):
     sha = "a" * 40
     assert runner.deploying_commit({"GITHUB_SHA": sha}) == sha
     assert runner.deploying_commit({"GITHUB_SHA": "not-a-sha"}) is None
-    assert runner.COMMIT.fullmatch(runner.deploying_commit({}) or "")  # this checkout's HEAD
+    assert runner.deploying_commit({}, tmp_path) is None  # not a git checkout
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "x"], check=True)
+    head = subprocess.run(
+        [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    assert runner.deploying_commit({}, tmp_path) == head

@@ -22,6 +22,7 @@ from tests.infra.support import (
 )
 from tests.support.iam import ALLOWED, Request, evaluate
 from tests.support.pulumi_harness import HarnessMocks
+from tests.support.second_dockerfile import snapstart_function
 
 LOG_GROUP_ARN = f"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/{PROJECT}-dev"
 READ_ONLY = f"arn:aws:iam::123456789012:policy/{PROJECT}/team/reads-the-table"
@@ -340,7 +341,8 @@ def test_one_subnet_is_accepted_with_a_warning(caplog):
     assert "one subnet" in caplog.text and "Availability Zone" in caplog.text
 
 
-def test_snapstart_applies_to_published_versions_only_when_set(default_run):
+def test_snapstart_applies_to_published_versions_only_when_set(default_run, tmp_path):
     assert "snapStart" not in default_run.one(FUNCTION).inputs
-    function = run_stack({"snapStart": True}).one(FUNCTION).inputs
+    with snapstart_function(tmp_path):
+        function = run_stack({"snapStart": True}).one(FUNCTION).inputs
     assert function["snapStart"] == {"applyOn": "PublishedVersions"} and function["publish"] is True

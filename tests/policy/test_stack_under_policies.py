@@ -62,7 +62,6 @@ VARIANTS = {
         "jwtAudiences": ["client"],
         "vpcSubnetIds": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
         "vpcSecurityGroupIds": ["sg-0123456789abcdef0"],
-        "snapStart": True,
         "maxInitDurationMs": 3000,
     },
 }
