@@ -149,12 +149,11 @@ if settings.warm_up_schedule and warm_up_event is not None:
         "warm-up",
         WarmUpArgs(
             name=settings.prefix,
-            function_name=function.function_name,
             alias_arn=function.alias_arn,
-            alias_name=function.qualifier,
             schedule=settings.warm_up_schedule,
             event=warm_up_event,
             tags=tags,
+            permissions_boundary=function.permissions_boundary,
         ),
     )
 

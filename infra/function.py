@@ -12,6 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from infra import catalogue
 from infra.config import SecretReference
 from infra.function_permissions import SID_PREFIX
 from infra.iam_rules import boundary_arn, stack_role_path
@@ -48,25 +49,14 @@ XRAY_ACTIONS = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
 # KMS key"). The values of kms:ViaService in partitions other than `aws` are not verified here.
 SECRET_READ_ACTIONS = {"ssm": "ssm:GetParameter", "secretsmanager": "secretsmanager:GetSecretValue"}
 
-# What Lambda does with the execution role to connect a function to a VPC: the actions of the AWS managed
-# policy AWSLambdaVPCAccessExecutionRole (v3: ec2:CreateNetworkInterface, DescribeNetworkInterfaces,
-# DescribeSubnets, DeleteNetworkInterface, AssignPrivateIpAddresses, UnassignPrivateIpAddresses; AWS Managed
-# Policy Reference), scoped as far as EC2 allows: a new interface only in the configured subnets with the
-# configured security groups (CreateNetworkInterface is authorized against the interface, the subnet and the
-# security groups), deletes and address changes on interfaces of the stack's account and region ("If you don't
-# specify a resource ID for DeleteNetworkInterface ... include all resource IDs": Lambda Developer Guide,
-# configuration-vpc), the two Describe actions on "*" ("This action only works if it's allowed on all
-# resources"). Lambda makes these calls outside the execution environment without lambda:SourceFunctionArn
-# (Lambda Developer Guide, "Using source function ARN to control function access behavior": "Calling Amazon
-# EC2 to create elastic network interfaces ... for VPC-enabled functions" carries none), so a Deny on that key
-# keeps the function's own code from using them.
-VPC_CREATE_ACTIONS = ["ec2:CreateNetworkInterface"]
-VPC_DESCRIBE_ACTIONS = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]
-VPC_INTERFACE_ACTIONS = [
-    "ec2:AssignPrivateIpAddresses",
-    "ec2:DeleteNetworkInterface",
-    "ec2:UnassignPrivateIpAddresses",
-]
+# What Lambda does with the execution role to connect a function to a VPC: the resource catalogue's
+# `execution` of the function (infra/catalogue.py, which the stack's permissions boundary allows too), held to
+# the configured subnets and security groups (CreateNetworkInterface is authorized against the interface, the
+# subnet and the security groups) and to interfaces of the stack's account and region ("If you don't specify a
+# resource ID for DeleteNetworkInterface ... include all resource IDs": Lambda Developer Guide,
+# configuration-vpc); the Describe actions on "*". Lambda makes these calls outside the execution environment
+# without lambda:SourceFunctionArn, so a Deny on that key keeps the function's own code from using them.
+VPC_ACCESS = catalogue.BY_TOKEN["aws:lambda/function:Function"].execution
 
 
 @dataclass(frozen=True)
@@ -84,31 +74,27 @@ class VpcAccess:
 
 
 def vpc_statements(vpc: VpcAccess) -> list[dict[str, Any]]:
-    """The execution role's statements for Lambda's network interfaces in `vpc` (see VPC_CREATE_ACTIONS)."""
-    every = sorted(VPC_CREATE_ACTIONS + VPC_DESCRIBE_ACTIONS + VPC_INTERFACE_ACTIONS)
-    return [
+    """The execution role's statements for Lambda's network interfaces in `vpc` (see VPC_ACCESS)."""
+    resources: dict[str, list[str] | str] = {
+        catalogue.NETWORK_INTERFACES.kind: [vpc.ec2_arn("network-interface/*")],
+        catalogue.NEW_NETWORK_INTERFACE.kind: [
+            vpc.ec2_arn("network-interface/*"),
+            *(vpc.ec2_arn(f"subnet/{subnet}") for subnet in vpc.subnet_ids),
+            *(vpc.ec2_arn(f"security-group/{group}") for group in vpc.security_group_ids),
+        ],
+        catalogue.REGION.kind: "*",
+    }
+    statements: list[dict[str, Any]] = [
         {
-            "Sid": "CreateNetworkInterfacesInOwnSubnets",
+            "Sid": f"Vpc{access.on.kind}",
             "Effect": "Allow",
-            "Action": VPC_CREATE_ACTIONS,
-            "Resource": [
-                vpc.ec2_arn("network-interface/*"),
-                *(vpc.ec2_arn(f"subnet/{subnet}") for subnet in vpc.subnet_ids),
-                *(vpc.ec2_arn(f"security-group/{group}") for group in vpc.security_group_ids),
-            ],
-        },
-        {
-            "Sid": "DescribeNetworkInterfaces",
-            "Effect": "Allow",
-            "Action": VPC_DESCRIBE_ACTIONS,
-            "Resource": "*",
-        },
-        {
-            "Sid": "ManageNetworkInterfaces",
-            "Effect": "Allow",
-            "Action": VPC_INTERFACE_ACTIONS,
-            "Resource": [vpc.ec2_arn("network-interface/*")],
-        },
+            "Action": sorted(access.actions),
+            "Resource": resources[access.on.kind],
+        }
+        for access in VPC_ACCESS
+    ]
+    every = sorted({action for access in VPC_ACCESS for action in access.actions})
+    return statements + [
         {
             "Sid": "NoNetworkInterfacesFromFunctionCode",
             "Effect": "Deny",

@@ -49,8 +49,10 @@ def stack_role_names(stack: str) -> tuple[str, ...]:
     IAM role names are unique in the account whatever the path, so the deploy role may create and change
     these names only: a path wildcard would let one stack's job take (squat) another stack's role name
     first. A component that creates another role adds its exact name here: CodeDeploy's service role
-    (infra/delivery.py, with a deploymentPreference other than AllAtOnce)."""
-    return (prefix_for(stack), f"{prefix_for(stack)}{CODEDEPLOY_ROLE_SUFFIX}")
+    (infra/delivery.py, with a deploymentPreference other than AllAtOnce) and the warm-up schedule's
+    execution role (infra/delivery.py, unless warmUpSchedule is off)."""
+    prefix = prefix_for(stack)
+    return (prefix, f"{prefix}{CODEDEPLOY_ROLE_SUFFIX}", f"{prefix}{SCHEDULER_ROLE_SUFFIX}")
 
 
 def boundary_policy_name(stack: str) -> str:
@@ -72,8 +74,9 @@ ALARM_SEPARATOR = "."
 # alarm `<prefix>.<kind>`; the `new-version-` ones watch only the version a CodeDeploy deployment shifts to
 NEW_VERSION_ALARM_KINDS = ("new-version-errors", "new-version-duration")
 ALARM_KINDS = ("errors", "throttles", "duration", "5xx", "concurrency", *NEW_VERSION_ALARM_KINDS)
-WARM_UP_RULE_SUFFIX = ".warm-up"
+WARM_UP_SUFFIX = ".warm-up"  # the warm-up's EventBridge Scheduler schedule
 CODEDEPLOY_ROLE_SUFFIX = ".codedeploy"  # the dashboard, CodeDeploy application and group are `<prefix>`
+SCHEDULER_ROLE_SUFFIX = ".scheduler"  # the warm-up schedule's execution role
 
 
 # Customer-managed policies an administrator created for the project's functions live under this path.
@@ -169,10 +172,16 @@ NAME_LIMITS: tuple[tuple[str, Callable[[str, str], str], int, str], ...] = (
         "IAM API Reference, CreatePolicy PolicyName",
     ),
     (
-        "EventBridge rule name",
-        lambda p, s: f"{p}-{s}{WARM_UP_RULE_SUFFIX}",
+        "IAM role name (the warm-up schedule's)",
+        lambda p, s: f"{p}-{s}{SCHEDULER_ROLE_SUFFIX}",
         64,
-        "EventBridge API Reference, PutRule Name",
+        "IAM API Reference, CreateRole RoleName",
+    ),
+    (
+        "EventBridge Scheduler schedule name",
+        lambda p, s: f"{p}-{s}{WARM_UP_SUFFIX}",
+        64,
+        "EventBridge Scheduler API Reference, CreateSchedule Name",
     ),
     (
         "ECR repository name",

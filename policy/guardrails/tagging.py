@@ -10,38 +10,14 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
+import infra.catalogue as catalogue
+
 from .common import PROJECT, UNKNOWN, lookup, message, stack_from_urn
 
 DEFAULT_TAGS = {"Project": PROJECT, "ManagedBy": "pulumi"}  # infra/tags.py sets the same
-# AWS resource types that take `tags`, among those this project and its bootstrap use or may use
-# (tests check each against the pulumi-aws SDK, and that every taggable type the stacks register is here).
-TAGGABLE_TYPES = frozenset(
-    {
-        "aws:apigatewayv2/api:Api",
-        "aws:apigatewayv2/domainName:DomainName",
-        "aws:apigatewayv2/stage:Stage",
-        "aws:apigatewayv2/vpcLink:VpcLink",
-        "aws:cloudwatch/eventRule:EventRule",
-        "aws:cloudwatch/logGroup:LogGroup",
-        "aws:cloudwatch/metricAlarm:MetricAlarm",
-        "aws:codedeploy/application:Application",
-        "aws:codedeploy/deploymentGroup:DeploymentGroup",
-        "aws:ecr/repository:Repository",
-        "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
-        "aws:iam/policy:Policy",
-        "aws:iam/role:Role",
-        "aws:iam/user:User",
-        "aws:kms/key:Key",
-        "aws:s3/bucketObjectv2:BucketObjectv2",
-        "aws:lambda/codeSigningConfig:CodeSigningConfig",
-        "aws:lambda/eventSourceMapping:EventSourceMapping",
-        "aws:lambda/function:Function",
-        "aws:s3/bucket:Bucket",
-        "aws:s3/bucketV2:BucketV2",
-        "aws:sns/topic:Topic",
-        "aws:sqs/queue:Queue",
-    }
-)
+# The AWS resource types the stacks and the bootstrap manage that take `tags`: the resource catalogue's
+# (infra/catalogue.py; tests check each against the pulumi-aws SDK).
+TAGGABLE_TYPES = catalogue.TAGGABLE_TYPES
 
 
 def _standard_tags(args: ResourceValidationArgs, report: ReportViolation) -> None:

@@ -95,6 +95,25 @@ class BootstrapRun:
         (inputs,) = [r for r in self.of_type("aws:iam/rolePolicy:RolePolicy") if r["role"] == role_name]
         return json.loads(inputs["policy"])
 
+    def identity_policies(self, role_name: str) -> list[dict]:
+        """The role's identity policies: its inline policies and the managed policies attached to it."""
+        attached = {
+            r["policyArn"]
+            for r in self.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+            if r["role"] == role_name
+        }
+        inline = [
+            json.loads(r["policy"])
+            for r in self.of_type("aws:iam/rolePolicy:RolePolicy")
+            if r["role"] == role_name
+        ]
+        managed = [
+            json.loads(r.inputs["policy"])
+            for r in self.program.of_type("aws:iam/policy:Policy")
+            if r.state["arn"] in attached
+        ]
+        return inline + managed
+
 
 def run_bootstrap(
     config: dict[str, str | None] | None = None,

@@ -11,12 +11,14 @@ the checks around `pulumi up` (scripts/pipeline.sh, with the deploy role).
 """
 
 import ast
+import fnmatch
 import re
 from pathlib import Path
 
 import pytest
 
 from bootstrap import policies
+from infra import catalogue
 from infra.project import PROJECT
 from tests.support.iam import Request
 from tests.support.iam import allowed as permitted
@@ -24,189 +26,43 @@ from tests.support.pulumi_harness import ACCOUNT, REGION, HarnessMocks, Register
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = "dev"
-SCOPE = policies.Scope(partition="aws", region=REGION, account_id=ACCOUNT)
+DOMAIN = "api.dev.example.com"
+HOSTED_ZONE = "Z0123456789ABCDEFGHIJ"
+# the custom domain the bootstrap assigns the stack (customDomains), which the `day-two` variant configures
+SCOPE = policies.Scope(
+    partition="aws",
+    region=REGION,
+    account_id=ACCOUNT,
+    custom_domains={STACK: policies.CustomDomain(DOMAIN, HOSTED_ZONE)},
+)
 BUCKET_ARN = f"arn:aws:s3:::{PROJECT}-state-20261123072400000000000001"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 SECRETS_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/5678abcd-12ab-34cd-56ef-1234567890ab"
-# the deploy role's inline policy and its managed delivery policy (identity policies: their union)
-INLINE = policies.deploy_permissions(SCOPE, STACK, STACK, BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN)
+# the deploy role's inline policy and its managed ones (identity policies: their union)
 DEPLOY = {
-    "Version": INLINE["Version"],
-    "Statement": INLINE["Statement"] + policies.delivery_permissions(SCOPE, STACK)["Statement"],
+    "Version": "2012-10-17",
+    "Statement": [
+        statement
+        for document in policies.deploy_role_documents(
+            SCOPE, STACK, STACK, BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN
+        )
+        for statement in document["Statement"]
+    ],
 }
 PREVIEW = policies.preview_permissions(SCOPE, STACK, BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN)
 APIS = f"arn:aws:apigateway:{REGION}::/apis"
 
-# type token -> (read actions, further write actions), all on the resource's ARN (see arn_of).
-LIFECYCLE: dict[str, tuple[list[str], list[str]]] = {
-    "aws:ecr/repository:Repository": (
-        ["ecr:DescribeRepositories", "ecr:ListTagsForResource"],
-        # created IMMUTABLE, never changed: no ecr:PutImageTagMutability (test_bootstrap_escalation.py)
-        [
-            "ecr:CreateRepository",
-            "ecr:TagResource",
-            "ecr:UntagResource",
-            "ecr:PutImageScanningConfiguration",
-            "ecr:DeleteRepository",
-            "ecr:BatchDeleteImage",
-        ],
-    ),
-    "aws:ecr/lifecyclePolicy:LifecyclePolicy": (
-        ["ecr:GetLifecyclePolicy"],
-        ["ecr:PutLifecyclePolicy", "ecr:DeleteLifecyclePolicy"],
-    ),
-    "docker:index/registryImage:RegistryImage": (  # push; the cache is pulled in previews too
-        ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-        ["ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"],
-    ),
-    "aws:iam/role:Role": (
-        [
-            "iam:GetRole",
-            "iam:ListRolePolicies",
-            "iam:ListAttachedRolePolicies",
-            "iam:ListInstanceProfilesForRole",
-        ],
-        # no iam:UpdateAssumeRolePolicy: the trust policy is a constant; changing it means a replacement
-        [
-            "iam:CreateRole",
-            "iam:TagRole",
-            "iam:UntagRole",
-            "iam:UpdateRole",
-            "iam:PutRolePermissionsBoundary",
-            "iam:DeleteRole",
-        ],
-    ),
-    "aws:iam/rolePolicy:RolePolicy": (["iam:GetRolePolicy"], ["iam:PutRolePolicy", "iam:DeleteRolePolicy"]),
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (
-        ["iam:ListAttachedRolePolicies"],
-        ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
-    ),
-    "aws:cloudwatch/logGroup:LogGroup": (
-        ["logs:ListTagsForResource"],
-        [
-            "logs:CreateLogGroup",
-            "logs:PutRetentionPolicy",
-            "logs:TagResource",
-            "logs:UntagResource",
-            "logs:DeleteLogGroup",
-        ],
-    ),
-    "aws:lambda/function:Function": (
-        ["lambda:GetFunction", "lambda:ListVersionsByFunction", "lambda:GetFunctionConfiguration"],
-        [
-            "lambda:CreateFunction",
-            "lambda:UpdateFunctionCode",
-            "lambda:UpdateFunctionConfiguration",
-            "lambda:PublishVersion",
-            "lambda:PutFunctionConcurrency",
-            "lambda:DeleteFunctionConcurrency",
-            "lambda:TagResource",
-            "lambda:UntagResource",
-            "lambda:DeleteFunction",
-        ],
-    ),
-    "aws:lambda/alias:Alias": (
-        ["lambda:GetAlias"],
-        ["lambda:CreateAlias", "lambda:UpdateAlias", "lambda:DeleteAlias"],
-    ),
-    "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig": (
-        ["lambda:GetProvisionedConcurrencyConfig"],
-        ["lambda:PutProvisionedConcurrencyConfig", "lambda:DeleteProvisionedConcurrencyConfig"],
-    ),
-    "aws:lambda/permission:Permission": (
-        ["lambda:GetPolicy"],
-        ["lambda:AddPermission", "lambda:RemovePermission"],
-    ),
-    "aws:apigatewayv2/api:Api": (["apigateway:GET"], ["apigateway:PATCH", "apigateway:DELETE"]),
-    "aws:sns/topic:Topic": (
-        ["sns:GetTopicAttributes", "sns:ListTagsForResource"],
-        [
-            "sns:CreateTopic",
-            "sns:SetTopicAttributes",
-            "sns:TagResource",
-            "sns:UntagResource",
-            "sns:DeleteTopic",
-        ],
-    ),
-    "aws:sns/topicPolicy:TopicPolicy": (["sns:GetTopicAttributes"], ["sns:SetTopicAttributes"]),
-    "aws:sns/topicSubscription:TopicSubscription": (  # on the topic; its own calls are account-level below
-        [],
-        ["sns:Subscribe"],
-    ),
-    "aws:cloudwatch/metricAlarm:MetricAlarm": (
-        ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"],
-        [
-            "cloudwatch:PutMetricAlarm",
-            "cloudwatch:TagResource",
-            "cloudwatch:UntagResource",
-            "cloudwatch:DeleteAlarms",
-        ],
-    ),
-    "aws:cloudwatch/dashboard:Dashboard": (
-        ["cloudwatch:GetDashboard"],
-        ["cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"],
-    ),
-    "aws:cloudwatch/eventRule:EventRule": (
-        ["events:DescribeRule", "events:ListTagsForResource"],
-        ["events:PutRule", "events:TagResource", "events:UntagResource", "events:DeleteRule"],
-    ),
-    "aws:cloudwatch/eventTarget:EventTarget": (  # on the rule
-        ["events:ListTargetsByRule"],
-        ["events:PutTargets", "events:RemoveTargets"],
-    ),
-    "aws:codedeploy/application:Application": (
-        ["codedeploy:GetApplication", "codedeploy:ListTagsForResource"],
-        # no UpdateApplication: the application's only other input is its name (a change replaces it)
-        [
-            "codedeploy:CreateApplication",
-            "codedeploy:TagResource",
-            "codedeploy:UntagResource",
-            "codedeploy:DeleteApplication",
-        ],
-    ),
-    "aws:codedeploy/deploymentGroup:DeploymentGroup": (
-        ["codedeploy:GetDeploymentGroup", "codedeploy:ListTagsForResource"],
-        [
-            "codedeploy:CreateDeploymentGroup",
-            "codedeploy:UpdateDeploymentGroup",
-            "codedeploy:TagResource",
-            "codedeploy:UntagResource",
-            "codedeploy:DeleteDeploymentGroup",
-        ],
-    ),
-}
 # Resources of other providers make no AWS call of their own; the deployment command's calls are checked by
 # test_deploy_role_may_make_every_call_of_the_deployment.
 NOT_AWS = {"command:local:Command"}
-API_PARTS = (
-    "aws:apigatewayv2/integration:Integration",
-    "aws:apigatewayv2/route:Route",
-    "aws:apigatewayv2/stage:Stage",
-)
-LIFECYCLE |= {part: LIFECYCLE["aws:apigatewayv2/api:Api"] for part in API_PARTS}
-# Calls not tied to one resource's ARN: creating APIs and their parts (POST on the collection), tagging
-# them, registry login, log group lookups and the access-log delivery set-up of a stage.
-# The changes of tags after creation name the changed keys (the owner tags never change).
+# The calls of each resource type, per step, and the resource each is authorized on: the resource catalogue
+# (infra/catalogue.py); a resource type the stack registers without an entry fails the tests below.
+WRITES = tuple(step for step in catalogue.STEPS if step != "read")
+READS = {action for entry in catalogue.CATALOGUE for action in entry.actions("read")}
+# The tags API takes the API's ARN, URL-encoded; changes of tags after creation name the changed keys (the
+# owner tags never change).
 TAGS = f"arn:aws:apigateway:{REGION}::/tags/arn%3Aaws%3Aapigateway"
 IN_REGION = {"aws:RequestedRegion": REGION}
-ACCOUNT_LEVEL = {
-    "deploy": [
-        ("apigateway:POST", TAGS, {"aws:TagKeys": ["ManagedBy"]}),
-        ("apigateway:DELETE", TAGS, {"aws:TagKeys": ["ManagedBy"]}),
-        ("ecr:GetAuthorizationToken", "*", IN_REGION),
-        ("logs:DescribeLogGroups", "*", IN_REGION),
-        ("logs:CreateLogDelivery", "*", IN_REGION),
-        ("logs:PutResourcePolicy", "*", IN_REGION),
-        ("sns:GetSubscriptionAttributes", "*", IN_REGION),
-        ("sns:SetSubscriptionAttributes", "*", IN_REGION),
-        ("sns:Unsubscribe", "*", IN_REGION),
-    ],
-    "preview": [
-        ("apigateway:GET", APIS, {}),
-        ("ecr:GetAuthorizationToken", "*", IN_REGION),
-        ("logs:DescribeLogGroups", "*", IN_REGION),
-    ],
-}
 # What the diy backend reads and writes for the stack (pkg/backend/diy: store.go, lock.go, meta.go);
 # `up`/`destroy` lock, write the checkpoint, its .bak, history and backups; a preview only reads.
 STATE = f"{BUCKET_ARN}/.pulumi"
@@ -279,6 +135,16 @@ VARIANTS = {
         "alarmEmail": "ops@example.org",
         "reservedConcurrency": 10,
     },
+    # a custom domain with its Route 53 record, a JWT authorizer, a VPC
+    "day-two": {
+        "customDomain": DOMAIN,
+        "certificateArn": f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "hostedZoneId": HOSTED_ZONE,
+        "jwtIssuer": "https://issuer.example.com",
+        "jwtAudiences": ["client-1"],
+        "vpcSubnetIds": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
+        "vpcSecurityGroupIds": ["sg-0123456789abcdef0"],
+    },
 }
 
 
@@ -287,63 +153,109 @@ def allowed(document: dict, action: str, arn: str, context: dict | None = None) 
     return permitted(Request(action, arn, context or {}), [document])
 
 
-def context_of(resource: Registered, action: str, run) -> dict:
-    """The condition values AWS sees when the provider makes `action` for `resource` (from its inputs)."""
-    inputs = resource.inputs
-    if action in {"iam:CreateRole", "iam:PutRolePermissionsBoundary"}:  # no key: a role without a boundary
-        return (
-            {"iam:PermissionsBoundary": inputs["permissionsBoundary"]}
-            if "permissionsBoundary" in inputs
-            else {}
-        )
-    if resource.typ.startswith("aws:iam/rolePolicy"):
-        (role,) = [r for r in run.of_type("aws:iam/role:Role") if r.state["name"] == inputs["role"]]
-        context = {"iam:PermissionsBoundary": role.inputs["permissionsBoundary"]}
-        return context | ({"iam:PolicyARN": inputs["policyArn"]} if "policyArn" in inputs else {})
-    if action in {"lambda:AddPermission", "lambda:RemovePermission"}:
-        return {"lambda:Principal": inputs["principal"]}
-    if action == "events:PutTargets":  # the ARN of every target put (an array)
-        return {"events:TargetArn": [resource.state["arn"]]}
-    if resource.typ.startswith("aws:apigatewayv2/"):
-        tags = run.one("aws:apigatewayv2/api:Api").inputs["tags"]
+def role_of(resource: Registered, run) -> Registered:
+    (role,) = [r for r in run.of_type("aws:iam/role:Role") if r.state["name"] == resource.state["role"]]
+    return role
+
+
+def boundary_context(role: Registered) -> dict:
+    """iam:PermissionsBoundary as AWS sees it for a role (none: a role without a boundary)."""
+    boundary = role.inputs.get("permissionsBoundary")
+    return {"iam:PermissionsBoundary": boundary} if boundary else {}
+
+
+def context_of(resource: Registered, access: catalogue.Access, run) -> dict:
+    """The condition values AWS sees when the provider makes the calls of `access` for `resource` (from its
+    inputs), per condition the catalogue names."""
+    condition = access.condition
+    if access.on == catalogue.REGION:
+        return IN_REGION
+    if condition == catalogue.PERMISSIONS_BOUNDARY:
+        return boundary_context(resource if resource.typ == "aws:iam/role:Role" else role_of(resource, run))
+    if condition == catalogue.ATTACHABLE_POLICY:
+        return boundary_context(role_of(resource, run)) | {"iam:PolicyARN": resource.inputs["policyArn"]}
+    if condition == catalogue.PASSED_TO_LAMBDA:
+        return {"iam:PassedToService": "lambda.amazonaws.com"}
+    if condition == catalogue.PASSED_TO_CODEDEPLOY:
+        return {"iam:PassedToService": "codedeploy.amazonaws.com"}
+    if condition == catalogue.PASSED_TO_SCHEDULER:
+        return {"iam:PassedToService": "scheduler.amazonaws.com"}
+    if condition == catalogue.INVOKE_GRANTEE:
+        return {"lambda:Principal": resource.inputs["principal"]}
+    if condition == catalogue.OTHER_TAG_KEYS:
+        return {"aws:TagKeys": ["ManagedBy"]}
+    if condition == catalogue.DNS_RECORD:  # the record's change batch (CREATE, UPSERT or DELETE of it)
+        return {
+            "route53:ChangeResourceRecordSetsNormalizedRecordNames": [resource.inputs["name"]],
+            "route53:ChangeResourceRecordSetsRecordTypes": [resource.inputs["type"]],
+            "route53:ChangeResourceRecordSetsActions": ["CREATE"],
+        }
+    tags = resource.inputs.get("tags") or run.one("aws:apigatewayv2/api:Api").inputs["tags"]
+    if condition == catalogue.OWNER_REQUEST_TAGS:
+        return {f"aws:RequestTag/{key}": value for key, value in tags.items()}
+    if condition == catalogue.OWNER_TAGS:
+        return {f"aws:ResourceTag/{key}": value for key, value in tags.items()}
+    if condition == catalogue.OWNER_TAGS_ACCESS_LOG:
         context = {f"aws:ResourceTag/{key}": value for key, value in tags.items()}
         logging = resource.state.get("accessLogSettings") or {}
-        if action in {"apigateway:POST", "apigateway:PATCH"} and logging.get("destinationArn"):
-            # CreateStage / UpdateStage name the access-log destination
+        if logging.get("destinationArn"):  # CreateStage / UpdateStage name the access-log destination
             context["apigateway:Request/AccessLoggingDestination"] = logging["destinationArn"]
         return context
+    assert condition is None, f"no context known for the condition {condition!r}"
     return {}
 
 
 def arn_of(resource: Registered, run) -> str:
-    """The ARN IAM authorizes the resource's calls against."""
-    state = resource.state
-    if resource.typ in {
-        "aws:ecr/lifecyclePolicy:LifecyclePolicy",
-        "docker:index/registryImage:RegistryImage",
-    }:
+    """The ARN IAM authorizes the resource's calls against (its catalogue entry's `state_arn`)."""
+    state_arn = catalogue.BY_TOKEN[resource.typ].state_arn
+    if state_arn:
+        return catalogue.render(
+            state_arn, {"partition": "aws", "region": REGION, "account": ACCOUNT} | resource.state
+        )
+    if resource.typ == "docker:index/registryImage:RegistryImage":
         return run.one("aws:ecr/repository:Repository").state["arn"]
-    if resource.typ in {"aws:iam/rolePolicy:RolePolicy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"}:
-        (role,) = [r for r in run.of_type("aws:iam/role:Role") if r.state["name"] == state["role"]]
-        return role.state["arn"]
-    if resource.typ in {
-        "aws:lambda/permission:Permission",
-        "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig",
-    }:
-        function = run.one("aws:lambda/function:Function").state["arn"]
-        return f"{function}:{state['qualifier']}" if state.get("qualifier") else function
-    if resource.typ in {"aws:apigatewayv2/integration:Integration", "aws:apigatewayv2/route:Route"}:
-        return f"{APIS}/{state['apiId']}/{resource.typ.rsplit(':', 1)[1].lower()}s/{resource.id}"
-    if resource.typ == "aws:sns/topicSubscription:TopicSubscription":
-        return state["topic"]
-    if resource.typ == "aws:cloudwatch/dashboard:Dashboard":
-        return state["dashboardArn"]
-    if resource.typ == "aws:cloudwatch/eventTarget:EventTarget":
-        (rule,) = [
-            r for r in run.of_type("aws:cloudwatch/eventRule:EventRule") if r.state["name"] == state["rule"]
-        ]
-        return rule.state["arn"]
-    return state["arn"]
+    assert resource.typ.startswith("aws:iam/rolePolicy"), resource.typ
+    return role_of(resource, run).state["arn"]
+
+
+def matches(kind: catalogue.Arn, arn: str) -> bool:
+    """Is `arn` of this kind (its format with every name a wildcard)?"""
+    return fnmatch.fnmatchcase(
+        arn, catalogue.render(kind.format, dict.fromkeys(catalogue.fields(kind.format), "*"))
+    )
+
+
+# Where a call on another kind of resource than the resource's own goes, from the resource and the run.
+ELSEWHERE = {
+    catalogue.HTTP_API_LIST.kind: lambda resource, run: APIS,
+    catalogue.HTTP_API_TAGS.kind: lambda resource, run: TAGS,
+    catalogue.ROLES.kind: lambda resource, run: resource.inputs["role"],
+    catalogue.CODEDEPLOY_ROLE.kind: lambda resource, run: resource.inputs["serviceRoleArn"],
+    catalogue.SCHEDULER_ROLE.kind: lambda resource, run: resource.inputs["target"]["roleArn"],
+    catalogue.DOMAIN_NAME_LIST.kind: lambda resource, run: f"arn:aws:apigateway:{REGION}::/domainnames",
+    catalogue.DNS_CHANGES.kind: lambda resource, run: "arn:aws:route53:::change/C0123456789ABCDEFGHIJ",
+    catalogue.DEPLOYMENT_CONFIGS.kind: lambda resource, run: (
+        f"arn:aws:codedeploy:{REGION}:{ACCOUNT}:deploymentconfig:{resource.inputs['deploymentConfigName']}"
+    ),
+}
+
+
+def calls(resource: Registered, run, steps=catalogue.STEPS) -> list[tuple[str, str, dict]]:
+    """(action, ARN, condition context) of every call the catalogue lists for `resource` in `steps`."""
+    own = arn_of(resource, run)
+    found = []
+    for access in catalogue.BY_TOKEN[resource.typ].access:
+        if access.step not in steps:
+            continue
+        if access.on == catalogue.REGION:
+            arn = "*"
+        elif matches(access.on, own):
+            arn = own
+        else:
+            assert access.on.kind in ELSEWHERE, f"{resource.typ}: where is its {access.on.kind} call?"
+            arn = ELSEWHERE[access.on.kind](resource, run)
+        found += [(action, arn, context_of(resource, access, run)) for action in access.actions]
+    return found
 
 
 @pytest.fixture(scope="module", params=sorted(VARIANTS))
@@ -371,9 +283,11 @@ def test_no_deploy_role_may_create_the_role_without_the_boundary():
         env=NO_IMAGE_ENV,
         mocks=HarnessMocks(missing_policies=[boundary]),
     )
-    role = run.one("aws:iam/role:Role")
-    assert "permissionsBoundary" not in role.inputs, "the role names a boundary the account does not hold"
-    assert not allowed(DEPLOY, "iam:CreateRole", arn_of(role, run), context_of(role, "iam:CreateRole", run))
+    roles = run.of_type("aws:iam/role:Role")
+    assert roles
+    for role in roles:
+        assert "permissionsBoundary" not in role.inputs, "the role names a boundary the account does not hold"
+        assert not allowed(DEPLOY, "iam:CreateRole", arn_of(role, run), boundary_context(role)), role.name
 
 
 def managed(run) -> list[Registered]:
@@ -381,20 +295,15 @@ def managed(run) -> list[Registered]:
 
 
 def test_every_resource_type_of_the_stack_is_covered(stack_run):
-    assert {r.typ for r in stack_run.resources if r.custom} <= set(LIFECYCLE) | NOT_AWS
+    stack_types = {entry.token for entry in catalogue.STACK_TYPES}
+    assert {r.typ for r in stack_run.resources if r.custom} - NOT_AWS <= stack_types
 
 
 def test_deploy_role_may_run_the_whole_lifecycle_of_every_resource(stack_run):
     for resource in managed(stack_run):
-        read, write = LIFECYCLE[resource.typ]
-        for action in read + write:
-            context = context_of(resource, action, stack_run)
-            assert allowed(DEPLOY, action, arn_of(resource, stack_run), context), (
-                resource.name,
-                action,
-                context,
-            )
-    for action, arn, context in ACCOUNT_LEVEL["deploy"] + STATE_CALLS["deploy"]:
+        for action, arn, context in calls(resource, stack_run, catalogue.ROLE_STEPS["deploy"]):
+            assert allowed(DEPLOY, action, arn, context), (resource.name, action, arn, context)
+    for action, arn, context in STATE_CALLS["deploy"]:
         assert allowed(DEPLOY, action, arn, context), (action, arn, context)
 
 
@@ -404,7 +313,8 @@ def test_the_stage_logs_to_the_stacks_api_log_group_which_the_deploy_role_requir
     assert destination.startswith(
         f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/apigateway/{PROJECT}-{STACK}"
     )
-    context = context_of(stage, "apigateway:PATCH", stack_run)
+    (update,) = [a for a in catalogue.BY_TOKEN[stage.typ].on("update") if "apigateway:PATCH" in a.actions]
+    context = context_of(stage, update, stack_run)
     assert context["apigateway:Request/AccessLoggingDestination"] == destination
     assert allowed(DEPLOY, "apigateway:PATCH", arn_of(stage, stack_run), context)
 
@@ -480,15 +390,12 @@ def test_deploy_role_may_make_every_call_of_the_deployment(stack_run):
 
 def test_preview_role_may_read_every_resource_and_nothing_more(stack_run):
     for resource in managed(stack_run):
-        read, write = LIFECYCLE[resource.typ]
-        arn = arn_of(resource, stack_run)
-        for action in read:
-            context = context_of(resource, action, stack_run)
+        for action, arn, context in calls(resource, stack_run, ("read",)):
             assert allowed(PREVIEW, action, arn, context), (resource.name, action)
-        for action in write:
-            context = context_of(resource, action, stack_run)
-            assert not allowed(PREVIEW, action, arn, context), (resource.name, action)
-    for action, arn, context in ACCOUNT_LEVEL["preview"] + STATE_CALLS["preview"]:
+        for action, arn, context in calls(resource, stack_run, WRITES):
+            if action not in READS:  # the deployment's and the rollback's reads are reads
+                assert not allowed(PREVIEW, action, arn, context), (resource.name, action)
+    for action, arn, context in STATE_CALLS["preview"]:
         assert allowed(PREVIEW, action, arn, context), (action, arn)
 
 
@@ -593,3 +500,9 @@ def test_deploy_role_may_roll_its_stack_back_and_no_other(stack_run):
             assert allowed(DEPLOY, action, arns[service], IN_REGION), action
             other = arns[service].replace(f"-{STACK}", f"-{STACK}x")
             assert not allowed(DEPLOY, action, other, IN_REGION), (action, other)
+
+
+def test_the_rollbacks_calls_are_the_catalogues_deployment_calls():
+    # the rollback is an operation of the catalogue (its `deploy` step), not a coincidence of the lifecycle
+    deployment = {action for entry in catalogue.STACK_TYPES for action in entry.actions("deploy")}
+    assert {action for actions in ROLLBACK_ACTIONS.values() for action in actions} <= deployment

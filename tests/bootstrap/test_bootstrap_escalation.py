@@ -53,7 +53,23 @@ class Rendered:
         self.run = run
         policies = {r["name"]: json.loads(r["policy"]) for r in run.of_type("aws:iam/policy:Policy")}
         self.boundary = {env: policies[f"{PROJECT}.boundary.{env}"] for env in ENVIRONMENTS}
-        self.deploy = {env: run.role_policy(f"{PROJECT}.deploy.{env}") for env in ENVIRONMENTS}
+        # each deploy role's identity policies as one document: its inline policy and its managed ones
+        self.deploy = {
+            env: {
+                "Version": "2012-10-17",
+                "Statement": [
+                    statement
+                    for document in [run.role_policy(f"{PROJECT}.deploy.{env}")]
+                    + [
+                        policy
+                        for name, policy in policies.items()
+                        if name.startswith(f"{PROJECT}.deploy.{env}.")
+                    ]
+                    for statement in document["Statement"]
+                ],
+            }
+            for env in ENVIRONMENTS
+        }
         self.preview = run.role_policy(f"{PROJECT}.preview")
         self.drift = {env: run.role_policy(f"{PROJECT}.drift.{env}") for env in ENVIRONMENTS}
         keys = {r.name: r.state["arn"] for r in run.program.of_type("aws:kms/key:Key")}
@@ -454,15 +470,9 @@ def test_each_drift_role_reads_its_own_stack_only(rendered):
 
 
 def roles_of(rendered: Rendered) -> dict[str, list[dict]]:
-    """Every pipeline role's identity policies, by role (the deploy roles' managed delivery policy included)."""
-    delivery = {
-        env: json.loads(policy["policy"])
-        for env in ENVIRONMENTS
-        for policy in rendered.run.of_type("aws:iam/policy:Policy")
-        if policy["name"] == f"{PROJECT}.delivery.{env}"
-    }
+    """Every pipeline role's identity policies, by role (the deploy roles' managed policies included)."""
     return (
-        {f"deploy.{env}": [rendered.deploy[env], delivery[env]] for env in ENVIRONMENTS}
+        {f"deploy.{env}": [rendered.deploy[env]] for env in ENVIRONMENTS}
         | {f"drift.{env}": [rendered.drift[env]] for env in ENVIRONMENTS}
         | {"preview": [rendered.preview]}
     )
@@ -599,8 +609,8 @@ def test_an_api_is_created_only_with_the_stacks_owner_tags(rendered):
 def test_what_stays_allowed_outside_the_stack_is_the_documented_residue(rendered):
     # docs/bootstrap.md, "What a deploy job can still do": the region's API list, tags other than the owner
     # tags (the Tags resource type takes no condition key), access-log delivery actions (no resource type),
-    # the account's SNS subscriptions (no resource type, no condition key) and invoke grants without a
-    # source ARN (lambda:AddPermission takes no key for it).
+    # the account's SNS subscriptions (no resource type, no condition key) and invoke grants to API Gateway
+    # without a source ARN (lambda:AddPermission takes no key for it).
     other = f"arn:aws:apigateway:{REGION}::/tags/{quote(f'{APIS}/pay123', safe='')}"
     assert deploy_dev(rendered, "apigateway:GET", APIS) == ALLOWED
     assert deploy_dev(rendered, "apigateway:POST", other, **{"aws:TagKeys": ["CostCenter"]}) == ALLOWED
@@ -612,7 +622,10 @@ def test_what_stays_allowed_outside_the_stack_is_the_documented_residue(rendered
         )
     assert (
         deploy_dev(
-            rendered, "lambda:AddPermission", function("dev"), **{"lambda:Principal": "events.amazonaws.com"}
+            rendered,
+            "lambda:AddPermission",
+            function("dev"),
+            **{"lambda:Principal": "apigateway.amazonaws.com"},
         )
         == ALLOWED
     )
@@ -706,21 +719,70 @@ def test_other_api_writes_need_no_log_destination(rendered):
 
 
 @pytest.mark.parametrize(
-    ("targets", "expected"),
+    ("action", "resource", "context"),
     [
-        ([f"{function('dev')}:live"], True),
-        ([f"{function('dev')}:live", arn("logs", f"log-group:/aws/lambda/{PROJECT}-production")], False),
-        ([arn("logs", f"log-group:/aws/lambda/{PROJECT}-production")], False),  # forged log lines
-        ([function("production")], False),
-        ([arn("sqs", "exfiltration")], False),
-        ([], False),  # a request that names no target (ForAllValues alone would hold)
+        # the tap of issue 16: a rule turned into an event pattern on the default bus, with targets outside
+        # the stack; the warm-up is a schedule now, and no pipeline role holds any EventBridge action
+        ("events:PutRule", arn("events", f"rule/{PROJECT}-dev.warm-up"), {}),
+        ("events:PutRule", arn("events", "rule/tap"), {}),
+        (
+            "events:PutTargets",
+            arn("events", f"rule/{PROJECT}-dev.warm-up"),
+            {"events:TargetArn": [function("dev")]},
+        ),
+        # nor an invoke grant for EventBridge (the schedule invokes through its own role)
+        ("lambda:AddPermission", function("dev"), {"lambda:Principal": "events.amazonaws.com"}),
+        ("lambda:AddPermission", function("dev"), {"lambda:Principal": "scheduler.amazonaws.com"}),
     ],
 )
-def test_the_warm_up_rule_targets_only_the_stacks_function(rendered, targets, expected):
-    rule = arn("events", f"rule/{PROJECT}-dev.warm-up")
-    context = {"events:TargetArn": targets} if targets else {}
-    verdict = decide(Request("events:PutTargets", rule, context), roles_of(rendered)["deploy.dev"])
+def test_no_event_tap_and_no_invoke_grant_for_eventbridge(rendered, action, resource, context):
+    for name, documents in roles_of(rendered).items():
+        assert decide(Request(action, resource, context), documents) != ALLOWED, (name, action)
+
+
+SCHEDULES = f"schedule/default/{PROJECT}"
+
+
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [
+        (arn("scheduler", f"{SCHEDULES}-dev.warm-up"), True),
+        (arn("scheduler", f"{SCHEDULES}-production.warm-up"), False),
+        (arn("scheduler", f"{SCHEDULES}-dev-eu.warm-up"), False),
+        (arn("scheduler", f"schedule/other/{PROJECT}-dev.warm-up"), False),
+        (arn("scheduler", f"{SCHEDULES}-dev.other"), False),
+    ],
+)
+def test_the_deploy_role_changes_only_its_own_warm_up_schedule(rendered, resource, expected):
+    for action in ("scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"):
+        verdict = decide(Request(action, resource, {}), roles_of(rendered)["deploy.dev"])
+        assert (verdict == ALLOWED) is expected, action
+
+
+@pytest.mark.parametrize(
+    ("passed", "expected"),
+    [
+        (role("dev", f"{PROJECT}-dev.scheduler"), True),
+        (role("dev"), False),  # the function's role (its permissions are the function's)
+        (role("dev", f"{PROJECT}-dev.codedeploy"), False),
+        (role("production", f"{PROJECT}-production.scheduler"), False),
+        (arn("iam", "role/admin", region=""), False),
+    ],
+)
+def test_a_schedule_gets_only_the_stacks_warm_up_role(rendered, passed, expected):
+    context = {"iam:PassedToService": "scheduler.amazonaws.com"}
+    verdict = decide(Request("iam:PassRole", passed, context), roles_of(rendered)["deploy.dev"])
     assert (verdict == ALLOWED) is expected
+
+
+def test_the_warm_up_role_invokes_nothing_outside_its_stack(rendered):
+    # whatever a deploy job puts in the scheduler role's inline policy, the boundary caps it
+    anything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    invoke = "lambda:InvokeFunction"
+    bounded = rendered.boundary["dev"]
+    assert decide(Request(invoke, f"{function('dev')}:live", {}), [anything], bounded) == ALLOWED
+    for other in (function("production"), f"{function('dev-eu')}:live"):
+        assert decide(Request(invoke, other, {}), [anything], bounded) != ALLOWED, other
 
 
 @pytest.mark.parametrize("role_name", ["deploy.dev", "preview", "drift.dev", "drift.production"])
@@ -837,3 +899,198 @@ def test_ecr_may_use_the_stacks_configured_key_for_its_repository(with_keys, ren
 )
 def test_the_repository_key_gives_nothing_else(with_keys, action, resource, context):
     assert dev_with_delivery(with_keys, action, resource, context) != ALLOWED
+
+
+# --- the custom domain (customDomains) and its Route 53 record ----------------------------------------------
+
+DOMAINS = {
+    "dev": {"domainName": "api.dev.example.com", "hostedZoneId": "ZDEV0123456789"},
+    "production": {"domainName": "api.example.com", "hostedZoneId": "ZPROD0123456789"},
+}
+DOMAIN_NAMES = f"arn:aws:apigateway:{REGION}::/domainnames"
+
+
+def domain(name: str) -> str:
+    return f"{DOMAIN_NAMES}/{name}"
+
+
+def zone(zone_id: str) -> str:
+    return f"arn:aws:route53:::hostedzone/{zone_id}"
+
+
+def record_change(names: list[str], types: list[str]) -> dict:
+    """What ChangeResourceRecordSets carries for a batch of changes (normalized names, types)."""
+    return {
+        "route53:ChangeResourceRecordSetsNormalizedRecordNames": names,
+        "route53:ChangeResourceRecordSetsRecordTypes": types,
+        "route53:ChangeResourceRecordSetsActions": ["UPSERT"],
+    }
+
+
+@pytest.fixture(scope="module")
+def with_domains() -> Rendered:
+    return Rendered(
+        run_bootstrap({"deployEnvironments": json.dumps(ENVIRONMENTS), "customDomains": json.dumps(DOMAINS)})
+    )
+
+
+def dev_deploys(rendered: Rendered, action: str, resource: str, context: dict | None = None) -> bool:
+    return decide(Request(action, resource, context or {}), roles_of(rendered)["deploy.dev"]) == ALLOWED
+
+
+def test_a_stack_manages_its_assigned_domain_its_mappings_and_its_record(with_domains):
+    own = domain("api.dev.example.com")
+    assert dev_deploys(
+        with_domains, "apigateway:POST", DOMAIN_NAMES, owner_tags("RequestTag", PROJECT, "dev")
+    )
+    for action in ("apigateway:GET", "apigateway:PATCH", "apigateway:DELETE"):
+        assert dev_deploys(with_domains, action, own), action
+        assert dev_deploys(with_domains, action, f"{own}/apimappings/abc123"), action
+    assert dev_deploys(with_domains, "apigateway:POST", f"{own}/apimappings")
+    change = record_change(["api.dev.example.com"], ["A"])
+    assert dev_deploys(with_domains, "route53:ChangeResourceRecordSets", zone("ZDEV0123456789"), change)
+    for action in ("route53:GetHostedZone", "route53:ListResourceRecordSets"):
+        assert dev_deploys(with_domains, action, zone("ZDEV0123456789")), action
+    assert dev_deploys(with_domains, "route53:GetChange", "arn:aws:route53:::change/C0123456789")
+
+
+@pytest.mark.parametrize(
+    ("action", "resource", "context"),
+    [
+        # production's domain, its mappings, and a domain of no stack
+        ("apigateway:PATCH", domain("api.example.com"), {}),
+        ("apigateway:DELETE", domain("api.example.com"), {}),
+        ("apigateway:POST", f"{domain('api.example.com')}/apimappings", {}),
+        ("apigateway:DELETE", f"{domain('api.example.com')}/apimappings/abc123", {}),
+        ("apigateway:PATCH", domain("www.example.com"), {}),
+        # a name that merely starts with the stack's
+        ("apigateway:DELETE", domain("api.dev.example.com.evil.example"), {}),
+        # a domain created without the stack's owner tags
+        ("apigateway:POST", DOMAIN_NAMES, owner_tags("RequestTag", PROJECT, "production")),
+        ("apigateway:POST", DOMAIN_NAMES, {}),
+        # another name, another type, a batch that also changes another name, another zone
+        (
+            "route53:ChangeResourceRecordSets",
+            zone("ZDEV0123456789"),
+            record_change(["api.example.com"], ["A"]),
+        ),
+        (
+            "route53:ChangeResourceRecordSets",
+            zone("ZDEV0123456789"),
+            record_change(["api.dev.example.com"], ["NS"]),
+        ),
+        (
+            "route53:ChangeResourceRecordSets",
+            zone("ZDEV0123456789"),
+            record_change(["api.dev.example.com", "www.dev.example.com"], ["A"]),
+        ),
+        ("route53:ChangeResourceRecordSets", zone("ZDEV0123456789"), {}),
+        (
+            "route53:ChangeResourceRecordSets",
+            zone("ZPROD0123456789"),
+            record_change(["api.dev.example.com"], ["A"]),
+        ),
+        ("route53:ListResourceRecordSets", zone("ZPROD0123456789"), {}),
+        # the zone itself
+        ("route53:DeleteHostedZone", zone("ZDEV0123456789"), {}),
+        ("route53:ChangeTagsForResource", zone("ZDEV0123456789"), {}),
+    ],
+)
+def test_a_stack_reaches_no_other_domain_name_or_record(with_domains, action, resource, context):
+    assert not dev_deploys(with_domains, action, resource, context)
+
+
+def test_a_stack_without_an_assigned_domain_manages_none(rendered, with_domains):
+    tags = owner_tags("RequestTag", PROJECT, "dev")
+    assert not dev_deploys(rendered, "apigateway:POST", DOMAIN_NAMES, tags)
+    assert not dev_deploys(rendered, "apigateway:GET", domain("api.dev.example.com"))
+    assert not dev_deploys(rendered, "route53:GetChange", "arn:aws:route53:::change/C0123456789")
+    # dev-eu has no domain in with_domains either
+    dev_eu = roles_of(with_domains)["deploy.dev-eu"]
+    assert (
+        decide(Request("apigateway:POST", DOMAIN_NAMES, owner_tags("RequestTag", PROJECT, "dev-eu")), dev_eu)
+        != ALLOWED
+    )
+
+
+def test_the_read_roles_read_their_stacks_domain_only(with_domains):
+    preview, drift = [with_domains.preview], [with_domains.drift["production"]]
+    assert decide(Request("apigateway:GET", domain("api.dev.example.com")), preview) == ALLOWED
+    assert decide(Request("apigateway:GET", domain("api.example.com")), preview) != ALLOWED
+    assert decide(Request("apigateway:GET", domain("api.example.com")), drift) == ALLOWED
+    assert decide(Request("route53:ListResourceRecordSets", zone("ZPROD0123456789")), drift) == ALLOWED
+    change = record_change(["api.example.com"], ["A"])
+    assert (
+        decide(Request("route53:ChangeResourceRecordSets", zone("ZPROD0123456789"), change), drift) != ALLOWED
+    )
+
+
+# --- a function in a VPC: Lambda's network interfaces under the boundary ---------------------------------------
+
+NETWORK_INTERFACE = arn("ec2", "network-interface/eni-0123456789abcdef0")
+
+
+class TestTheBoundaryAndNetworkInterfaces:
+    """Lambda creates a VPC function's network interfaces with the execution role, without
+    lambda:SourceFunctionArn: the boundary lets exactly those calls through, in the stacks' account and
+    region, and never from the function's code."""
+
+    STAR = TestABoundedRoleWithInlineStar.STAR
+    FROM_DEV = TestABoundedRoleWithInlineStar.FROM_DEV
+
+    @pytest.mark.parametrize(
+        ("action", "resource", "context"),
+        [
+            ("ec2:CreateNetworkInterface", arn("ec2", "subnet/subnet-0123456789abcdef0"), {}),
+            ("ec2:CreateNetworkInterface", arn("ec2", "security-group/sg-0123456789abcdef0"), {}),
+            ("ec2:CreateNetworkInterface", arn("ec2", "network-interface/*"), {}),
+            ("ec2:DeleteNetworkInterface", NETWORK_INTERFACE, {}),
+            ("ec2:AssignPrivateIpAddresses", NETWORK_INTERFACE, {}),
+            ("ec2:DescribeNetworkInterfaces", "*", {"aws:RequestedRegion": REGION}),
+        ],
+    )
+    def test_lambda_may_manage_the_functions_interfaces(self, rendered, action, resource, context):
+        assert decide(Request(action, resource, context), [self.STAR], rendered.boundary["dev"]) == ALLOWED
+
+    @pytest.mark.parametrize(
+        ("action", "resource", "context"),
+        [
+            # from the function's own code
+            ("ec2:CreateNetworkInterface", arn("ec2", "subnet/subnet-0123456789abcdef0"), FROM_DEV),
+            ("ec2:DeleteNetworkInterface", NETWORK_INTERFACE, FROM_DEV),
+            ("ec2:DescribeSubnets", "*", FROM_DEV | {"aws:RequestedRegion": REGION}),
+            # another region or account
+            (
+                "ec2:DeleteNetworkInterface",
+                arn("ec2", "network-interface/eni-0123456789abcdef0", region="us-east-1"),
+                {},
+            ),
+            ("ec2:CreateNetworkInterface", arn("ec2", "subnet/subnet-1", account="999999999999"), {}),
+            ("ec2:DescribeNetworkInterfaces", "*", {"aws:RequestedRegion": "us-east-1"}),
+            # anything else of EC2: no instance, no opened security group, no interface attached or lent
+            ("ec2:RunInstances", arn("ec2", "instance/*"), {}),
+            ("ec2:AuthorizeSecurityGroupIngress", arn("ec2", "security-group/sg-0123456789abcdef0"), {}),
+            ("ec2:AttachNetworkInterface", NETWORK_INTERFACE, {}),
+            ("ec2:ModifyNetworkInterfaceAttribute", NETWORK_INTERFACE, {}),
+            ("ec2:CreateNetworkInterfacePermission", NETWORK_INTERFACE, {}),
+        ],
+    )
+    def test_nothing_else_of_ec2(self, rendered, action, resource, context):
+        assert decide(Request(action, resource, context), [self.STAR], rendered.boundary["dev"]) != ALLOWED
+
+    def test_no_pipeline_role_manages_network_interfaces(self, rendered):
+        for name, documents in roles_of(rendered).items():
+            for action in ("ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"):
+                assert decide(Request(action, NETWORK_INTERFACE), documents) != ALLOWED, (name, action)
+
+
+def test_what_stays_allowed_with_a_domain_or_a_vpc_is_the_documented_residue(rendered, with_domains):
+    # docs/bootstrap.md, "What a deploy job can still do": CreateDomainName is authorized on the collection,
+    # which names no domain (a stack with an assigned domain may create a domain name of another name, with its
+    # own owner tags, and then neither read nor change it); Lambda's network-interface calls name no function,
+    # so a role under the boundary may delete or renumber any detached interface of the stacks' region.
+    tags = owner_tags("RequestTag", PROJECT, "dev")
+    assert dev_deploys(with_domains, "apigateway:POST", DOMAIN_NAMES, tags)
+    other = arn("ec2", "network-interface/eni-0fedcba9876543210")
+    star = TestABoundedRoleWithInlineStar.STAR
+    assert decide(Request("ec2:DeleteNetworkInterface", other), [star], rendered.boundary["dev"]) == ALLOWED

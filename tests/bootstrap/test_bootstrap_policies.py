@@ -13,24 +13,52 @@ from parliament import analyze_policy_string
 from policy_sentry.querying.actions import get_action_data
 
 from bootstrap import policies
-from bootstrap.policies import Scope
+from bootstrap.policies import CustomDomain, Scope
 from infra.project import PROJECT
 
-SCOPE = Scope(partition="aws", region="eu-west-1", account_id="123456789012")
+# the longest stack name, with the longest domain name (253 characters) and hosted zone id (32)
+LONGEST = "a" * 31
+LONGEST_DOMAIN = ".".join(["a" * 63] * 3 + ["b" * 61])
+SCOPE = Scope(
+    partition="aws",
+    region="eu-west-1",
+    account_id="123456789012",
+    custom_domains={
+        "dev": CustomDomain("api.dev.example.com", "Z0123456789ABCDEFGHIJ"),
+        "production": CustomDomain("api.example.com", "Z0123456789ABCDEFGHIK"),
+        LONGEST: CustomDomain(LONGEST_DOMAIN, "Z" * 32),
+    },
+)
 BUCKET_ARN = f"arn:aws:s3:::{PROJECT}-state-20261123072400000000000001"
 KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 SECRETS_KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/5678abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def deploy_role(stack: str) -> dict:
+    """Every identity policy of a deploy role as one document (its inline policy and its managed ones)."""
+    documents = policies.deploy_role_documents(SCOPE, stack, "dev", BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN)
+    return {
+        "Version": "2012-10-17",
+        "Statement": [s for document in documents for s in document["Statement"]],
+    }
+
+
 DOCUMENTS = {
+    "deploy-building": deploy_role("dev"),
+    "deploy-further": deploy_role("production"),
+    "preview": policies.preview_permissions(SCOPE, "dev", BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN),
+    "drift": policies.drift_permissions(SCOPE, "production", BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN),
+    "boundary": policies.boundary_policy(SCOPE, "dev"),
+}
+PERMISSIONS = {name: document for name, document in DOCUMENTS.items() if name != "boundary"}
+INLINE = {
     "deploy-building": policies.deploy_permissions(SCOPE, "dev", "dev", BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN),
     "deploy-further": policies.deploy_permissions(
         SCOPE, "production", "dev", BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN
     ),
-    "preview": policies.preview_permissions(SCOPE, "dev", BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN),
-    "drift": policies.drift_permissions(SCOPE, "production", BUCKET_ARN, KEY_ARN, SECRETS_KEY_ARN),
-    "boundary": policies.boundary_policy(SCOPE, "dev"),
-    "delivery": policies.delivery_permissions(SCOPE, "dev"),
+    "preview": DOCUMENTS["preview"],
+    "drift": DOCUMENTS["drift"],
 }
-PERMISSIONS = {name: document for name, document in DOCUMENTS.items() if name != "boundary"}
 # Actions AWS authorizes only against "*" (no resource types in the Service Authorization Reference).
 RESOURCE_STAR_ACTIONS = {
     "ecr:GetAuthorizationToken",
@@ -47,6 +75,10 @@ RESOURCE_STAR_ACTIONS = {
     "sns:GetSubscriptionAttributes",
     "sns:SetSubscriptionAttributes",
     "sns:Unsubscribe",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeNetworkInterfaces",
 }
 
 
@@ -176,7 +208,8 @@ def test_cloudsplaining_finds_only_the_escalations_that_deploying_a_function_is(
     # statement whatever its Resource and Condition, it lists the methods whose actions the role holds:
     # putting a policy on a role and deploying a function that runs with one is the job, and the stack's
     # permissions boundary caps those roles (test_bootstrap_escalation.py). The methods that need
-    # iam:UpdateAssumeRolePolicy (three of the eight before the boundary) stay gone.
+    # iam:UpdateAssumeRolePolicy (three of the eight before the boundary) stay gone. Invoking the new version
+    # before it takes traffic (the deployment's smoke requests) is the job too.
     assert escalations(PERMISSIONS[name]) == set()
     assert escalations(PERMISSIONS[name], flag_resource_arn_statements=True) == {
         "AttachRolePolicy",
@@ -184,6 +217,8 @@ def test_cloudsplaining_finds_only_the_escalations_that_deploying_a_function_is(
         "EditExistingLambdaFunctionWithRole",
         "PassExistingRoleToNewLambdaThenAddPermission",
         "UpdateLambdaFunctionAndAddPermission",
+        "UpdateAndInvokeLambdaFunction",
+        "PassExistingRoleToNewLambdaThenInvoke",
     }
 
 
@@ -234,18 +269,21 @@ def test_no_resource_is_service_wide(name):
                 assert not resource.endswith(":*:*") and resource != "arn:aws:s3:::*", resource
 
 
-@pytest.mark.parametrize("name", PERMISSIONS)
+@pytest.mark.parametrize("name", INLINE)
 def test_inline_policy_fits_the_iam_size_quota(name):
     # Inline policies of a role: 10,240 characters in total, whitespace not counted.
-    assert len(json.dumps(PERMISSIONS[name], separators=(",", ":"))) < 10_240
+    assert len(json.dumps(INLINE[name], separators=(",", ":"))) < 10_240
 
 
-@pytest.mark.parametrize("name", ["boundary", "delivery"])
+@pytest.mark.parametrize("name", ["boundary", *policies.MANAGED_PARTS])
 def test_the_managed_policies_fit_the_managed_policy_size_quota(name):
-    # Managed policies: 6,144 characters, whitespace not counted; with the longest stack name (31 characters).
-    document = {"boundary": policies.boundary_policy, "delivery": policies.delivery_permissions}[name](
-        SCOPE, "a" * 31
-    )
+    # Managed policies: 6,144 characters, whitespace not counted; with the longest stack name (31 characters)
+    # and the longest custom domain
+    assert len(LONGEST_DOMAIN) == 253
+    if name == "boundary":
+        document = policies.boundary_policy(SCOPE, LONGEST)
+    else:
+        document = policies.managed_permissions(SCOPE, LONGEST, name, KEY_ARN)
     assert len(json.dumps(document, separators=(",", ":"))) < 6_144
 
 

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from bootstrap import policies
+from bootstrap.policies import CustomDomain
 from bootstrap.settings import BootstrapConfigError, check_account, gh_repository, load_settings
 from infra.project import PROJECT
 
@@ -222,6 +224,41 @@ def test_a_bad_repository_key_is_refused(keys, message):
     assert message in problem
 
 
+def test_custom_domains_are_assigned_per_deploy_environment():
+    domains = {"production": {"domainName": "api.example.com", "hostedZoneId": "Z0123456789ABCDEFGHIJ"}}
+    settings = load({"customDomains": json.dumps(domains)})
+    assert dict(settings.custom_domains) == {
+        "production": CustomDomain("api.example.com", "Z0123456789ABCDEFGHIJ")
+    }
+    assert settings.scope("123456789012", "aws").stack("production").custom_domain == CustomDomain(
+        "api.example.com", "Z0123456789ABCDEFGHIJ"
+    )
+    assert load(
+        {"customDomains": json.dumps({"production": {"domainName": "api.example.com"}})}
+    ).custom_domains["production"] == CustomDomain("api.example.com")
+    assert dict(load().custom_domains) == {}
+
+
+@pytest.mark.parametrize(
+    ("domains", "message"),
+    [
+        ({"staging": {"domainName": "api.example.com"}}, "'staging', which is not a deploy environment"),
+        ({"production": {"domainName": "API.example.com"}}, "is not a DNS name in lower case"),
+        ({"production": {"domainName": "localhost"}}, "is not a DNS name in lower case"),
+        ({"production": {}}, "is not a DNS name in lower case"),
+        (
+            {"production": {"domainName": "api.example.com", "hostedZoneId": "/hostedzone/Z1"}},
+            "is not a Route 53 hosted zone ID",
+        ),
+        ({"production": {"domainName": "api.example.com", "zone": "Z1"}}, "unknown keys ['zone']"),
+        ({"production": "api.example.com"}, "must map deploy environments to {domainName, hostedZoneId}"),
+    ],
+)
+def test_a_bad_custom_domain_is_refused(domains, message):
+    (problem,) = problems({"customDomains": json.dumps(domains)})
+    assert message in problem
+
+
 def test_a_repository_key_of_another_account_is_refused():
     settings = load({"repositoryKmsKeyArns": json.dumps({"production": KEY})})
     with pytest.raises(BootstrapConfigError, match="repositoryKmsKeyArns.production belongs to account"):
@@ -263,22 +300,79 @@ def test_names_and_policies_over_their_aws_limits_are_refused_naming_the_limit(t
     for limit in (
         "deploy role name",
         "IAM role name (CodeDeploy's)",
-        "EventBridge rule name",
+        "EventBridge Scheduler schedule name",
         "state bucket prefix",
     ):
         assert f"the {limit} " in found, limit
     assert "over AWS's 64" in found and "over AWS's 37" in found
 
 
-def test_a_policy_over_its_iam_quota_is_refused():
-    # the longest stack name: the further stack's inline deploy policy passes IAM's 10,240 characters in the
-    # partition with the longest name (checked with the credentials' partition, before any resource)
+def test_a_policy_over_its_iam_quota_is_refused(monkeypatch):
+    # checked with the credentials' partition, before any resource, naming the policy, its size and the quota
     settings = load({"deployEnvironments": json.dumps(["dev", "s" * 31])})
+    check_account(settings, "123456789012", "aws-us-gov")
+    monkeypatch.setattr(policies, "MANAGED_POLICY_MAX", 2_000)
     with pytest.raises(BootstrapConfigError) as error:
         check_account(settings, "123456789012", "aws-us-gov")
-    (problem,) = error.value.problems
-    assert f"the inline policy of {PROJECT}.deploy.{'s' * 31} would hold" in problem
-    assert "over IAM's 10240" in problem
-    check_account(
-        load({"deployEnvironments": json.dumps(["dev", "production"])}), "123456789012", "aws-us-gov"
+    found = " ".join(error.value.problems)
+    assert f"the managed policy {PROJECT}.deploy.{'s' * 31}.function would hold" in found
+    assert "over IAM's 2000" in found
+
+
+# The longest names the limits admit (a project of at most 30 characters: the state bucket prefix; a project
+# and a stack of at most 52 together: `<project>-<stack>.codedeploy` is a role name of at most 64).
+LONGEST = [("p" * 30, "s" * 22), ("p" * 21, "s" * 31)]
+
+
+def quota_problems_of_a_project(tmp_path, project: str, environments: list[str]) -> dict[str, list[str]]:
+    """Per partition (botocore's endpoints data, each with its longest region name): the name-limit and
+    IAM-quota problems of every pipeline policy for these deploy environments, the last with a repository
+    key, in a copy of the platform whose Pulumi.yaml names `project`."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for package in ("infra", "bootstrap"):
+        shutil.copytree(root / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "Pulumi.yaml").write_text(f"name: {project}\nruntime: python\n", encoding="utf-8")
+    code = (
+        "import json, sys\n"
+        "import botocore.loaders\n"
+        "from bootstrap.policies import Scope, size_problems\n"
+        "from bootstrap.settings import pipeline_name_problems\n"
+        "from infra.iam_rules import name_limit_problems\n"
+        "from infra.project import PROJECT\n"
+        "environments = tuple(json.loads(sys.argv[1]))\n"
+        "found = {}\n"
+        "for partition in botocore.loaders.Loader().load_data('endpoints')['partitions']:\n"
+        "    region = max(partition['regions'], key=len)\n"
+        "    scope = Scope(partition['partition'], region, '123456789012')\n"
+        "    keys = {environments[-1]: 'key'}\n"
+        "    names = [p for e in environments for p in name_limit_problems(PROJECT, e)"
+        " + pipeline_name_problems(PROJECT, e)]\n"
+        "    found[partition['partition']] = names + size_problems(scope, environments, keys)\n"
+        "print(json.dumps(found))\n"
     )
+    result = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(environments)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(("project", "stack"), LONGEST)
+def test_every_pipeline_policy_fits_its_iam_quota_with_the_longest_names_in_every_partition(
+    tmp_path, project, stack
+):
+    # IAM User Guide, "IAM and AWS STS quotas": inline policies 10,240 characters per role, a managed policy
+    # 6,144, 10 managed policies per role (bootstrap/policies.py size_problems); the name limits of
+    # infra/iam_rules.py and bootstrap/settings.py hold for these names
+    found = quota_problems_of_a_project(tmp_path, project, ["dev", stack])
+    assert len(found) >= 8, found  # aws, aws-cn, aws-us-gov and the isolated partitions
+    assert found == {partition: [] for partition in found}

@@ -487,7 +487,7 @@ def test_without_aws_region_the_provider_region_is_asked():
 
 
 # A project name of 30 characters with a stack name of 31: `<project>-<stack>` is 62 characters, a valid
-# Lambda function name, but CodeDeploy's role `<prefix>.codedeploy` and the warm-up rule `<prefix>.warm-up`
+# Lambda function name, but CodeDeploy's role `<prefix>.codedeploy` and the warm-up schedule `<prefix>.warm-up`
 # exceed IAM's and EventBridge's 64.
 LONG_PROJECT = "p" * 30
 LONG_STACK = "s" * 31
@@ -497,7 +497,7 @@ LONG_STACK = "s" * 31
     ("project", "stack", "limit"),
     [
         (LONG_PROJECT, LONG_STACK, "IAM role name (CodeDeploy's)"),
-        (LONG_PROJECT, LONG_STACK, "EventBridge rule name"),
+        (LONG_PROJECT, LONG_STACK, "EventBridge Scheduler schedule name"),
         ("p" * 40, "s" * 24, "Lambda function name"),
         ("p" * 98, "dev", "CodeDeploy application and deployment group name"),
     ],

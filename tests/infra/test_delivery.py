@@ -15,14 +15,14 @@ from infra.deployment_preferences import DEPLOYMENT_PREFERENCES
 from infra.iam_rules import stack_role_path
 from infra.project import PROJECT
 from tests.infra.support import ALIAS, FUNCTION, PERMISSION, ROLE, ROLE_POLICY, ROOT, run_stack
-from tests.support.pulumi_harness import HarnessMocks
+from tests.support.iam import Request, allowed
+from tests.support.pulumi_harness import ACCOUNT, REGION, HarnessMocks
 
 COMMAND = "command:local:Command"
 APPLICATION = "aws:codedeploy/application:Application"
 GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-RULE = "aws:cloudwatch/eventRule:EventRule"
-TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
 CONTRACT = function_contract.load_cases(ROOT / "function" / "events")
 
 # SAM DeploymentPreference Type -> CodeDeploy predefined configuration (CodeDeploy User Guide, "Deployment
@@ -154,7 +154,7 @@ def test_without_the_bootstrap_the_codedeploy_role_has_no_boundary_either():
         {"deploymentPreference": "Canary10Percent5Minutes"}, mocks=HarnessMocks(missing_policies=[boundary])
     )
     roles = {r.inputs["name"]: r.inputs for r in run.of_type(ROLE)}
-    assert set(roles) == {f"{PROJECT}-dev", f"{PROJECT}-dev.codedeploy"}
+    assert set(roles) == {f"{PROJECT}-dev", f"{PROJECT}-dev.codedeploy", f"{PROJECT}-dev.scheduler"}
     assert all("permissionsBoundary" not in inputs for inputs in roles.values()), roles
 
 
@@ -183,24 +183,53 @@ def test_an_unknown_preference_is_refused_before_any_resource():
 
 
 def test_the_warm_up_invokes_the_alias_weekly_with_the_health_request(default_run):
-    rule = default_run.one(RULE)
-    assert rule.inputs["scheduleExpression"] == "rate(7 days)"
-    target = default_run.one(TARGET).inputs
-    assert target["arn"] == default_run.one(ALIAS).state["arn"]
-    assert json.loads(target["input"]) == delivery.health_event(CONTRACT)
-    (permission,) = [
-        p.inputs for p in default_run.of_type(PERMISSION) if p.inputs["principal"] == "events.amazonaws.com"
-    ]
-    assert permission["sourceArn"] == rule.state["arn"]
-    assert permission["qualifier"] == "live"
+    schedule = default_run.one(SCHEDULE).inputs
+    assert schedule["scheduleExpression"] == "rate(7 days)"
+    assert schedule["flexibleTimeWindow"] == {"mode": "OFF"}
+    assert schedule["groupName"] == "default"
+    assert schedule["target"]["arn"] == default_run.one(ALIAS).state["arn"]
+    assert json.loads(schedule["target"]["input"]) == delivery.health_event(CONTRACT)
+    # no grant in the function's resource policy: the schedule invokes through its execution role
+    assert [p.inputs["principal"] for p in default_run.of_type(PERMISSION)] == ["apigateway.amazonaws.com"]
+
+
+def test_the_warm_up_role_may_invoke_the_alias_only_for_this_accounts_schedules(default_run):
+    role = default_run.named("warm-up-role")
+    assert role.inputs["name"] == f"{PROJECT}-dev.scheduler"
+    assert role.inputs["path"] == stack_role_path("dev")
+    assert (
+        role.inputs["permissionsBoundary"] == default_run.named("function-role").inputs["permissionsBoundary"]
+    )
+    assert default_run.one(SCHEDULE).inputs["target"]["roleArn"] == role.state["arn"]
+    (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {
+        "StringEquals": {
+            "aws:SourceAccount": ACCOUNT,
+            "aws:SourceArn": f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule-group/default",
+        }
+    }
+    policy = json.loads(default_run.named("warm-up-policy").inputs["policy"])
+    alias = default_run.one(ALIAS).state["arn"]
+    assert allowed(Request("lambda:InvokeFunction", alias, {}), [policy])
+    function = default_run.one(FUNCTION).state["arn"]
+    for action, arn in [
+        ("lambda:InvokeFunction", function),
+        ("lambda:InvokeFunction", alias.replace("-dev:", "-production:")),
+        ("lambda:UpdateFunctionCode", alias),
+        ("sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:queue"),
+    ]:
+        assert not allowed(Request(action, arn, {}), [policy]), (action, arn)
 
 
 def test_the_warm_up_schedule_is_configurable_or_off():
     assert (
-        run_stack({"warmUpSchedule": "rate(1 day)"}).one(RULE).inputs["scheduleExpression"] == "rate(1 day)"
+        run_stack({"warmUpSchedule": "rate(1 day)"}).one(SCHEDULE).inputs["scheduleExpression"]
+        == "rate(1 day)"
     )
     off = run_stack({"warmUpSchedule": "off"})
-    assert not off.of_type(RULE) and not off.of_type(TARGET)
+    assert not off.of_type(SCHEDULE)
+    assert [r.inputs["name"] for r in off.of_type(ROLE)] == [f"{PROJECT}-dev"]
     assert [p.inputs["principal"] for p in off.of_type(PERMISSION)] == ["apigateway.amazonaws.com"]
 
 

@@ -11,6 +11,8 @@ from tests.infra.support import (
     ALIAS,
     ATTACHMENT,
     FUNCTION,
+    FUNCTION_ROLE,
+    FUNCTION_ROLE_POLICY,
     LOG_GROUP,
     PERMISSION,
     PROVISIONED,
@@ -30,13 +32,13 @@ OWN_POLICY = f"arn:aws:iam::123456789012:policy/{PROJECT}/team/reads-the-bucket"
 
 
 def statements(run) -> list[dict]:
-    return policy_document(run.one(ROLE_POLICY))["Statement"]
+    return policy_document(run.named(FUNCTION_ROLE_POLICY))["Statement"]
 
 
 def test_the_role_is_trusted_by_lambda_only(default_run):
-    role = default_run.one(ROLE).inputs
+    role = default_run.named(FUNCTION_ROLE).inputs
     assert role["name"] == f"{PROJECT}-dev" and role["path"] == f"/{PROJECT}/dev/"
-    (statement,) = policy_document(default_run.one(ROLE), "assumeRolePolicy")["Statement"]
+    (statement,) = policy_document(default_run.named(FUNCTION_ROLE), "assumeRolePolicy")["Statement"]
     assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
     assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
     assert "Condition" not in statement
@@ -44,7 +46,7 @@ def test_the_role_is_trusted_by_lambda_only(default_run):
 
 def test_the_role_carries_the_stacks_permissions_boundary(default_run):
     # the bootstrap's deploy role may create the role only with this boundary (infra/iam_rules.py)
-    role = default_run.one(ROLE).inputs
+    role = default_run.named(FUNCTION_ROLE).inputs
     assert (
         role["permissionsBoundary"] == f"arn:aws:iam::123456789012:policy/{PROJECT}-ci/{PROJECT}.boundary.dev"
     )
@@ -56,7 +58,7 @@ BOUNDARY = f"arn:aws:iam::123456789012:policy/{PROJECT}-ci/{PROJECT}.boundary.de
 def test_without_the_bootstrap_the_role_has_no_boundary_and_a_warning_says_why(caplog):
     # a first `make deploy` into an account without the bootstrap: IAM has no boundary to refer to
     run = run_stack(mocks=HarnessMocks(missing_policies=[BOUNDARY]))
-    assert "permissionsBoundary" not in run.one(ROLE).inputs
+    assert "permissionsBoundary" not in run.named(FUNCTION_ROLE).inputs
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any(BOUNDARY in message for message in warnings), warnings
 
@@ -72,7 +74,7 @@ def test_any_other_failure_of_the_boundary_lookup_stops_the_program():
 
 
 def test_the_inline_policy_writes_to_its_own_log_group_only(default_run):
-    policy = default_run.one(ROLE_POLICY)
+    policy = default_run.named(FUNCTION_ROLE_POLICY)
     assert policy.inputs["role"] == f"{PROJECT}-dev"
     logs = [s for s in statements(default_run) if any(a.startswith("logs:") for a in s["Action"])]
     assert logs == [
@@ -117,7 +119,7 @@ def test_the_log_group_exists_before_the_function_with_retention(default_run):
     assert group.inputs["retentionInDays"] == 14
     function = default_run.one(FUNCTION)
     assert group.urn in function.depends_on
-    assert default_run.one(ROLE_POLICY).urn in function.depends_on
+    assert default_run.named(FUNCTION_ROLE_POLICY).urn in function.depends_on
     assert function.inputs["loggingConfig"] == {
         "logFormat": "JSON",
         "logGroup": f"/aws/lambda/{PROJECT}-dev",
@@ -216,7 +218,7 @@ def test_extra_policies_are_attached_to_the_role_and_nothing_else_changes(defaul
     run = run_stack({"extraPolicyArns": [READ_ONLY, OWN_POLICY]})
     attached = sorted((a.inputs["role"], a.inputs["policyArn"]) for a in run.of_type(ATTACHMENT))
     assert attached == [(f"{PROJECT}-dev", OWN_POLICY), (f"{PROJECT}-dev", READ_ONLY)]
-    assert run.one(ROLE_POLICY).inputs == default_run.one(ROLE_POLICY).inputs
+    assert run.named(FUNCTION_ROLE_POLICY).inputs == default_run.named(FUNCTION_ROLE_POLICY).inputs
     assert {a.urn for a in run.of_type(ATTACHMENT)} <= set(run.one(FUNCTION).depends_on)
 
 
@@ -330,7 +332,7 @@ def test_the_vpc_keys_become_the_functions_vpc_config():
     ids=str,
 )
 def test_the_execution_role_may_manage_network_interfaces_only_as_lambda_does(request_, allowed):
-    policy = policy_document(run_stack(VPC).one(ROLE_POLICY))
+    policy = policy_document(run_stack(VPC).named(FUNCTION_ROLE_POLICY))
     assert (evaluate(request_, [policy]) == ALLOWED) == allowed
 
 

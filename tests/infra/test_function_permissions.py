@@ -21,7 +21,7 @@ from infra import function_permissions
 from infra.function_inputs import FunctionInputError
 from infra.function_permissions import PermissionsError, Scope, load_statements, render, unapproved
 from infra.project import PROJECT, prefix_for
-from tests.infra.support import ROLE_POLICY, ROOT, policy_document, run_stack
+from tests.infra.support import FUNCTION_ROLE_POLICY, ROLE_POLICY, ROOT, policy_document, run_stack
 from tests.policy.support import document, violations
 from tests.support.iam import ALLOWED, IMPLICIT_DENY, Request, evaluate
 
@@ -138,7 +138,7 @@ def test_approved_statements_cover_their_rendered_forms_only():
 def test_the_program_attaches_the_declared_statements_to_the_execution_role(tmp_path):
     with function_declaring(tmp_path, READ_ORDERS):
         run = run_stack()
-    policy = policy_document(run.one(ROLE_POLICY))
+    policy = policy_document(run.named(FUNCTION_ROLE_POLICY))
     (declared,) = [s for s in policy["Statement"] if s["Sid"] == "DeclaredReadOrders"]
     assert declared["Resource"] == ["arn:aws:s3:::orders-dev", "arn:aws:s3:::orders-dev/*"]
 
@@ -160,7 +160,7 @@ def role_and_boundary(tmp_path: Path, declared: list[dict], approved: list[dict]
     with function_declaring(tmp_path, *declared):
         run = run_stack(stack=stack)
     boundary = policies.boundary_policy(policies.Scope(PARTITION, REGION, ACCOUNT), stack, approved)
-    return [policy_document(run.one(ROLE_POLICY))], boundary
+    return [policy_document(run.named(FUNCTION_ROLE_POLICY))], boundary
 
 
 def from_function(stack: str = "dev") -> dict[str, str]:

@@ -11,7 +11,7 @@ import pytest
 
 from infra.config import NAMESPACE, ConfigError
 from infra.project import PROJECT
-from tests.infra.support import FUNCTION, ROLE_POLICY, policy_document, run_stack
+from tests.infra.support import FUNCTION, FUNCTION_ROLE_POLICY, policy_document, run_stack
 from tests.support.iam import decide
 
 PASSWORD = "hunter2-s3cr3t"
@@ -125,7 +125,7 @@ def test_the_function_gets_the_arns_not_the_values(references_run):
 
 
 def test_the_role_reads_exactly_the_referenced_parameters_and_secrets(references_run):
-    policy = policy_document(references_run.one(ROLE_POLICY))
+    policy = policy_document(references_run.named(FUNCTION_ROLE_POLICY))
     assert decide(policy, "secretsmanager:GetSecretValue", SECRET_ARN) == "allow"
     assert decide(policy, "ssm:GetParameter", PARAMETER_ARN) == "allow"
     assert decide(policy, "secretsmanager:GetSecretValue", OTHER_SECRET) == "implicit deny"
@@ -137,7 +137,7 @@ def test_the_role_reads_exactly_the_referenced_parameters_and_secrets(references
 
 
 def test_the_role_decrypts_with_the_given_key_only_through_its_service(references_run):
-    policy = policy_document(references_run.one(ROLE_POLICY))
+    policy = policy_document(references_run.named(FUNCTION_ROLE_POLICY))
     via_ssm = {"kms:ViaService": "ssm.eu-west-1.amazonaws.com"}
     assert decide(policy, "kms:Decrypt", KEY_ARN, via_ssm) == "allow"
     assert decide(policy, "kms:Decrypt", KEY_ARN, {}) == "implicit deny"  # a direct kms:Decrypt call
@@ -150,7 +150,7 @@ def test_the_role_decrypts_with_the_given_key_only_through_its_service(reference
 
 
 def test_without_references_the_role_reads_no_secret(default_run):
-    policy = policy_document(default_run.one(ROLE_POLICY))
+    policy = policy_document(default_run.named(FUNCTION_ROLE_POLICY))
     for action, arn in (
         ("secretsmanager:GetSecretValue", SECRET_ARN),
         ("ssm:GetParameter", PARAMETER_ARN),

@@ -79,10 +79,10 @@ def push_image(world, run_result) -> dict[str, str]:
 def test_dev_role_may_delete_and_push_under_a_tag():
     # step 2 is possible: provenance, not IAM, is what stops it
     rendered = run_bootstrap({"deployEnvironments": json.dumps(["dev", "production"])})
-    dev = rendered.role_policy(f"{PROJECT}.deploy.dev")
+    dev = rendered.identity_policies(f"{PROJECT}.deploy.dev")
     repository = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{REPOSITORY}"
     for action in ("ecr:BatchDeleteImage", "ecr:PutImage", "ecr:InitiateLayerUpload"):
-        assert evaluate(Request(action, repository), [dev]) == ALLOWED, action
+        assert evaluate(Request(action, repository), dev) == ALLOWED, action
 
 
 @pytest.mark.parametrize("substitute", ["unattested", "main's image of other sources"])

@@ -6,6 +6,7 @@ import json
 import pytest
 from pulumi_policy import ResourceValidationPolicy
 
+from bootstrap import policies
 from policy.guardrails import MANDATORY, iam
 from policy.guardrails.tagging import TAGGABLE_TYPES
 from tests.bootstrap.harness import STACK, run_bootstrap
@@ -38,8 +39,10 @@ def test_the_iam_policies_saw_the_github_roles_and_their_permissions(bootstrap_r
         for role in roles
         for statement in json.loads(role.props["assumeRolePolicy"])["Statement"]
     )
-    # five inline policies, the two permissions boundaries and the two deploy roles' delivery policies
-    assert len([r for r in bootstrap_resources if r.typ in iam.PERMISSION_DOCUMENTS]) == 9
+    # five inline policies, the two permissions boundaries and the two deploy roles' managed policies (one per
+    # part of the stack)
+    parts = len(policies.MANAGED_PARTS)
+    assert len([r for r in bootstrap_resources if r.typ in iam.PERMISSION_DOCUMENTS]) == 5 + 2 + 2 * parts
     assert all(isinstance(p, ResourceValidationPolicy) for p in iam.POLICIES)
     assert set(iam.POLICIES) <= set(MANDATORY)
 

@@ -127,10 +127,11 @@ def imports(paths) -> set[str]:
 def test_the_pack_imports_only_the_standard_library_its_requirements_and_the_shared_iam_rules():
     # the pack runs in policy/venv, which holds only policy/requirements.txt; it shares the admin-like rule
     # with the stack's config through infra/iam_rules.py, the rules of the function's permissions through
-    # infra/function_permissions.py, and the name through infra/project.py (all standard library only)
+    # infra/function_permissions.py, its taggable types through infra/catalogue.py, and the name through
+    # infra/project.py (all standard library only)
     stdlib = set(sys.stdlib_module_names)
     pack = [path for path in PACK.rglob("*.py") if "venv" not in path.relative_to(PACK).parts]
-    shared = {"infra.iam_rules", "infra.project", "infra.function_permissions"}
+    shared = {"infra.iam_rules", "infra.project", "infra.function_permissions", "infra.catalogue"}
     assert {name.split(".")[0] for name in imports(pack) - shared} <= {"pulumi_policy", "guardrails"} | stdlib
     shared_files = [ROOT / f"{module.replace('.', '/')}.py" for module in shared]
     assert {name.split(".")[0] for name in imports(shared_files) - shared} <= stdlib

@@ -28,8 +28,8 @@ mocks=None, env=None, stack_references=None, secrets=()) -> ProgramRun``
 ``HarnessMocks(account=ACCOUNT, region=REGION, stack_references=None, extra_fills=None, extra_calls=None,
 ecr_images=None, missing_policies=())``
     A ``pulumi.runtime.Mocks`` that fills the computed outputs of the AWS, Docker and Pulumi types the
-    project's programs use (see ``FILLS``: arn, id, name, repositoryUrl, repoDigest, invokeArn,
-    executionArn, apiEndpoint, qualifiedArn, version, ...), answers the invokes in ``CALLS``
+    project's programs use (see ``FILLS``: every type of the resource catalogue, infra/catalogue.py, from the
+    formats of its entry's ``id`` and ``outputs``; a few fills of their own), answers the invokes in ``CALLS``
     (getCallerIdentity, getRegion, getPartition, ecr getAuthorizationToken, ecr getImages, iam getPolicy) and
     raises ``AssertionError`` on any other invoke. ``ecr_images`` maps a repository name to its
     ``{tag: digest}`` images; ecr getImages of a repository not in it fails as the provider does
@@ -72,6 +72,8 @@ import yaml
 from google.protobuf import json_format
 from pulumi.runtime.mocks import MockMonitor
 
+from infra import catalogue
+
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 PARTITION = "aws"
@@ -113,18 +115,47 @@ def unwrap_secrets(value: Any) -> tuple[Any, set[str]]:
 Fill = Callable[["HarnessMocks", str, dict], tuple[str, dict]]
 
 
-def _repository(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    repo = i.get("name") or name
-    return repo, {
-        "name": repo,
-        "arn": f"arn:{PARTITION}:ecr:{m.region}:{m.account}:repository/{repo}",
-        "registryId": m.account,
-        "repositoryUrl": f"{m.registry}/{repo}",
-    }
+class _Hex:
+    """`{hex:N}` in a catalogue format: a deterministic hex string of N characters (`NX`: upper case)."""
+
+    def __init__(self, *parts: object):
+        self.parts = parts
+
+    def __format__(self, spec: str) -> str:
+        upper = spec.endswith("X")
+        value = fake_hex(*self.parts, length=int(spec.rstrip("X") or 64))
+        return value.upper() if upper else value
 
 
-def _lifecycle(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    return str(i.get("repository", name)), {"registryId": m.account}
+def catalogue_fill(entry: catalogue.ResourceType) -> Fill:
+    """The fill of a resource type from its catalogue entry (infra/catalogue.py): its id and computed outputs
+    from their formats, over the inputs (a missing `name` is the logical name, as the provider's autonaming
+    would start it), the entry's defaults and the mock's partition, region and account."""
+
+    def fill(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+        values: dict[str, Any] = {"partition": PARTITION, "region": m.region, "account": m.account}
+        values |= {"logical": name, "hex": _Hex(entry.token, name, i), "name": name}
+        values |= {key: value for key, value in i.items() if value not in (None, "")}
+        for key, default in entry.defaults.items():
+            values.setdefault(key, catalogue.render(default, values))
+        pending = {"id": entry.id, **entry.outputs}
+        known = set(values)
+        computed: dict[str, str] = {}
+        while pending:  # an output may name the id or another output, and the id an output
+            ready = {key: form for key, form in pending.items() if catalogue.fields(form) <= known}
+            if not ready:
+                raise AssertionError(
+                    f"{entry.token}: the formats of {sorted(pending)} name what nothing gives"
+                )
+            for key, form in ready.items():
+                computed[key] = catalogue.render(form, values)
+                del pending[key]
+            values |= computed
+            known |= set(computed)
+        resource_id = computed.pop("id")
+        return resource_id, computed
+
+    return fill
 
 
 def _docker_image(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
@@ -141,141 +172,34 @@ def _docker_image(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
     }
 
 
-def _registry_image(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    """docker.RegistryImage: its ID and sha256Digest are the pushed manifest's digest."""
-    build = i.get("build") or {}
-    digest = "sha256:" + fake_hex(i.get("name", name), build.get("platform"), build.get("dockerfile"))
-    return digest, {"sha256Digest": digest}
-
-
-def _role(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    role = i.get("name") or name
-    path = i.get("path") or "/"
-    return role, {
-        "name": role,
-        "path": path,
-        "arn": f"arn:{PARTITION}:iam::{m.account}:role{path}{role}",
-        "uniqueId": "AROA" + fake_hex(role, length=17).upper(),
-        "createDate": "2026-01-01T00:00:00Z",
-    }
-
-
-def _role_policy(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    policy_name = i.get("name") or name
-    return f"{i.get('role')}:{policy_name}", {"name": policy_name}
-
-
-def _attachment(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    return f"{i.get('role')}-{fake_hex(i.get('policyArn'), length=8)}", {}
-
-
-def _policy(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    policy = i.get("name") or name
-    path = i.get("path") or "/"
-    arn = f"arn:{PARTITION}:iam::{m.account}:policy{path}{policy}"
-    return arn, {"name": policy, "arn": arn, "policyId": "ANPA" + fake_hex(policy, length=17).upper()}
-
-
-def _log_group(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    group = i.get("name") or name
-    return group, {"name": group, "arn": f"arn:{PARTITION}:logs:{m.region}:{m.account}:log-group:{group}"}
-
-
-def _lambda_invoke_arn(m: HarnessMocks, arn: str) -> str:
-    return f"arn:{PARTITION}:apigateway:{m.region}:lambda:path/2015-03-31/functions/{arn}/invocations"
-
-
 def _function(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    fn = i.get("name") or name
-    arn = f"arn:{PARTITION}:lambda:{m.region}:{m.account}:function:{fn}"
-    version = "1" if i.get("publish") else "$LATEST"
-    qualified = f"{arn}:{version}"
-    return fn, {
-        "name": fn,
-        "arn": arn,
-        "invokeArn": _lambda_invoke_arn(m, arn),
-        "version": version,
-        "qualifiedArn": qualified,
-        "qualifiedInvokeArn": _lambda_invoke_arn(m, qualified),
-        "lastModified": "2026-01-01T00:00:00.000+0000",
-        "sourceCodeHash": fake_hex(i.get("imageUri")),
-    }
-
-
-def _alias(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    fn = str(i.get("functionName", ""))
-    fn_arn = fn if fn.startswith("arn:") else f"arn:{PARTITION}:lambda:{m.region}:{m.account}:function:{fn}"
-    arn = f"{fn_arn}:{i.get('name') or name}"
-    return arn, {"arn": arn, "invokeArn": _lambda_invoke_arn(m, arn)}
-
-
-def _provisioned(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    return f"{i.get('functionName')},{i.get('qualifier')}", {}
-
-
-def _permission(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    return str(i.get("statementId") or name), {"statementId": i.get("statementId") or name}
-
-
-def _api(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    api_id = fake_hex(name, i.get("name"), length=10)
-    return api_id, {
-        "apiEndpoint": f"https://{api_id}.execute-api.{m.region}.amazonaws.com",
-        "arn": f"arn:{PARTITION}:apigateway:{m.region}::/apis/{api_id}",
-        "executionArn": f"arn:{PARTITION}:execute-api:{m.region}:{m.account}:{api_id}",
-    }
-
-
-def _integration(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    return fake_hex(name, i.get("apiId"), length=7), {"integrationResponseSelectionExpression": ""}
-
-
-def _route(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    return fake_hex(name, i.get("apiId"), i.get("routeKey"), length=7), {}
+    """A function publishes version 1 when `publish` is set (its catalogue formats: $LATEST)."""
+    resource_id, computed = catalogue_fill(catalogue.BY_TOKEN[FUNCTION])(m, name, i)
+    if i.get("publish"):
+        qualified = f"{computed['arn']}:1"
+        invoke = computed["qualifiedInvokeArn"].replace(computed["qualifiedArn"], qualified)
+        computed |= {"version": "1", "qualifiedArn": qualified, "qualifiedInvokeArn": invoke}
+    return resource_id, computed
 
 
 def _stage(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    api_id, stage = i.get("apiId"), i.get("name") or name
-    path = "" if stage == "$default" else stage
-    return str(stage), {
-        "name": stage,
-        "arn": f"arn:{PARTITION}:apigateway:{m.region}::/apis/{api_id}/stages/{stage}",
-        "executionArn": f"arn:{PARTITION}:execute-api:{m.region}:{m.account}:{api_id}/{stage}",
-        "invokeUrl": f"https://{api_id}.execute-api.{m.region}.amazonaws.com/{path}",
-    }
-
-
-def _authorizer(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    return fake_hex(name, i.get("apiId"), length=6), {}
+    """The `$default` stage is invoked at the API's root (its catalogue format names the stage)."""
+    resource_id, computed = catalogue_fill(catalogue.BY_TOKEN[STAGE])(m, name, i)
+    if computed["name"] == "$default":
+        computed["invokeUrl"] = computed["invokeUrl"].removesuffix("$default")
+    return resource_id, computed
 
 
 def _domain_name(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    # the id is the domain name; the configuration gains the Regional target and its hosted zone (API Gateway
-    # v2 GetDomainName: DomainNameConfigurations[].ApiGatewayDomainName, HostedZoneId)
-    domain = str(i.get("domainName"))
+    """The configuration gains the Regional target and its hosted zone (API Gateway v2 GetDomainName:
+    DomainNameConfigurations[].ApiGatewayDomainName, HostedZoneId): outputs inside an input."""
+    resource_id, computed = catalogue_fill(catalogue.BY_TOKEN[DOMAIN_NAME])(m, name, i)
     configuration = dict(i.get("domainNameConfiguration") or {})
     configuration |= {
-        "targetDomainName": f"d-{fake_hex(domain, length=10)}.execute-api.{m.region}.amazonaws.com",
+        "targetDomainName": f"d-{fake_hex(resource_id, length=10)}.execute-api.{m.region}.amazonaws.com",
         "hostedZoneId": "Z" + fake_hex(m.region, length=13).upper(),
     }
-    return domain, {
-        "arn": f"arn:{PARTITION}:apigateway:{m.region}::/domainnames/{domain}",
-        "domainNameConfiguration": configuration,
-    }
-
-
-def _api_mapping(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    return fake_hex(name, i.get("domainName"), length=6), {}
-
-
-def _record(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    record = f"{i.get('zoneId')}_{i.get('name')}_{i.get('type')}"
-    return record, {"fqdn": i.get("name")}
-
-
-def _kms_key(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    key_id = "1234abcd-12ab-34cd-56ef-" + fake_hex(name, length=12)
-    return key_id, {"keyId": key_id, "arn": f"arn:{PARTITION}:kms:{m.region}:{m.account}:key/{key_id}"}
+    return resource_id, computed | {"domainNameConfiguration": configuration}
 
 
 def _stack_reference(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
@@ -285,75 +209,21 @@ def _stack_reference(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
     return stack, {"name": stack, "outputs": dict(m.stack_references[stack]), "secretOutputNames": []}
 
 
-def _topic(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    arn = f"arn:{PARTITION}:sns:{m.region}:{m.account}:{i.get('name') or name}"
-    return arn, {"arn": arn, "name": i.get("name") or name, "owner": m.account}
-
-
-def _metric_alarm(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    alarm = i.get("name") or name
-    return alarm, {"name": alarm, "arn": f"arn:{PARTITION}:cloudwatch:{m.region}:{m.account}:alarm:{alarm}"}
-
-
-def _dashboard(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    board = i.get("dashboardName") or name
-    arn = f"arn:{PARTITION}:cloudwatch::{m.account}:dashboard/{board}"
-    return board, {"dashboardName": board, "dashboardArn": arn}
-
-
-def _codedeploy_application(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    app = i.get("name") or name
-    arn = f"arn:{PARTITION}:codedeploy:{m.region}:{m.account}:application:{app}"
-    return fake_hex(app, length=36), {"name": app, "applicationId": fake_hex(app, length=36), "arn": arn}
-
-
-def _deployment_group(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    app, group = i.get("appName"), i.get("deploymentGroupName") or name
-    return fake_hex(app, group, length=36), {
-        "deploymentGroupId": fake_hex(app, group, length=36),
-        "arn": f"arn:{PARTITION}:codedeploy:{m.region}:{m.account}:deploymentgroup:{app}/{group}",
-    }
-
-
-def _event_rule(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
-    rule = i.get("name") or name
-    return rule, {"name": rule, "arn": f"arn:{PARTITION}:events:{m.region}:{m.account}:rule/{rule}"}
-
-
 def _command(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
     return f"{name}-{fake_hex(i.get('stdin'), length=8)}", {"stdout": "", "stderr": ""}
 
 
-FILLS: dict[str, Fill] = {
-    "aws:ecr/repository:Repository": _repository,
-    "aws:ecr/lifecyclePolicy:LifecyclePolicy": _lifecycle,
+FUNCTION = "aws:lambda/function:Function"
+STAGE = "aws:apigatewayv2/stage:Stage"
+DOMAIN_NAME = "aws:apigatewayv2/domainName:DomainName"
+# Every resource type of the catalogue, from its entry; where one output depends on an input in a way a
+# format cannot say, a fill of its own; and the types of other providers.
+FILLS: dict[str, Fill] = {entry.token: catalogue_fill(entry) for entry in catalogue.CATALOGUE} | {
+    FUNCTION: _function,
+    STAGE: _stage,
+    DOMAIN_NAME: _domain_name,
     "docker:index/image:Image": _docker_image,
-    "docker:index/registryImage:RegistryImage": _registry_image,
-    "aws:iam/role:Role": _role,
-    "aws:iam/rolePolicy:RolePolicy": _role_policy,
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _attachment,
-    "aws:iam/policy:Policy": _policy,
-    "aws:cloudwatch/logGroup:LogGroup": _log_group,
-    "aws:lambda/function:Function": _function,
-    "aws:lambda/alias:Alias": _alias,
-    "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig": _provisioned,
-    "aws:lambda/permission:Permission": _permission,
-    "aws:apigatewayv2/api:Api": _api,
-    "aws:apigatewayv2/integration:Integration": _integration,
-    "aws:apigatewayv2/route:Route": _route,
-    "aws:apigatewayv2/stage:Stage": _stage,
-    "aws:apigatewayv2/authorizer:Authorizer": _authorizer,
-    "aws:apigatewayv2/domainName:DomainName": _domain_name,
-    "aws:apigatewayv2/apiMapping:ApiMapping": _api_mapping,
-    "aws:route53/record:Record": _record,
-    "aws:kms/key:Key": _kms_key,
     "pulumi:pulumi:StackReference": _stack_reference,
-    "aws:sns/topic:Topic": _topic,
-    "aws:cloudwatch/metricAlarm:MetricAlarm": _metric_alarm,
-    "aws:cloudwatch/dashboard:Dashboard": _dashboard,
-    "aws:codedeploy/application:Application": _codedeploy_application,
-    "aws:codedeploy/deploymentGroup:DeploymentGroup": _deployment_group,
-    "aws:cloudwatch/eventRule:EventRule": _event_rule,
     "command:local:Command": _command,
 }
 
