@@ -982,6 +982,17 @@ def execution() -> list[Access]:
     return [access for entry in CATALOGUE for access in entry.execution]
 
 
+def region_only() -> set[str]:
+    """Every action of the catalogue that AWS authorizes on "*" only (the pipeline's and the services')."""
+    return {
+        action
+        for entry in CATALOGUE
+        for access in (*entry.access, *entry.execution)
+        if access.on == REGION
+        for action in access.actions
+    }
+
+
 def never() -> list[str]:
     """The actions no pipeline role may get, whatever else it is given."""
     return sorted({action for entry in CATALOGUE for action in entry.never})
