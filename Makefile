@@ -13,7 +13,7 @@ ACTIONLINT_VERSION := 1.6.0
 OCTOKIT_OPENAPI_VERSION := 23.0.2
 STACK ?= dev
 
-.PHONY: help install check test lint lock github-settings deploy destroy preview outputs url smoke pulumi serve invoke local-run local-invoke
+.PHONY: help install check test lint lock github-settings deploy destroy preview outputs url smoke pulumi serve invoke local-run local-invoke versions rollback
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -112,11 +112,18 @@ destroy: ## destroy the dev stack (refuses a stack that does not exist)
 outputs: ## print the stack's outputs as JSON
 	scripts/deploy.sh outputs $(STACK)
 
-url: ## print the API's URL
+url: ## print the URL clients use (the custom domain's when customDomain is set)
 	scripts/deploy.sh url $(STACK)
 
-smoke: ## send the function's HTTP events to the deployed API and check the answers (scripts/smoke_test.py)
-	$(PYTHON) -m scripts.smoke_test --base-url "$$(scripts/deploy.sh url $(STACK))"
+smoke: ## send the function's HTTP events to the stack's URL and check the answers (token: SMOKE_BEARER_TOKEN)
+	scripts/deploy.sh outputs $(STACK) | $(PYTHON) -m scripts.smoke_test --outputs -
+
+versions: $(VENV)/.installed ## list the stack's kept versions: digest, date, commit, the one `live` serves
+	$(PY) -m scripts.rollback versions $(STACK)
+
+VERSION ?=
+rollback: $(VENV)/.installed ## move `live` back to kept version VERSION=N after the pre-traffic check, no build
+	$(PY) -m scripts.rollback rollback $(STACK) "$(VERSION)"
 
 pulumi: ## run any pulumi command on the stack and its state, e.g. make pulumi ARGS="config set memorySize 2048"
 	scripts/deploy.sh pulumi $(STACK) -- $(ARGS)

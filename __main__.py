@@ -7,7 +7,7 @@ from infra.config import FUNCTION_DIR, ROOT, load_settings
 from infra.delivery import Delivery, DeliveryArgs, WarmUp, WarmUpArgs, health_event
 from infra.deployment_preferences import ALL_AT_ONCE
 from infra.function import Function, FunctionArgs
-from infra.function_inputs import declared_permissions, deployable_events
+from infra.function_inputs import declared_permissions, deployable_events, public_routes
 from infra.http_api import HttpApi, HttpApiArgs
 from infra.monitoring import AlarmThresholds, Monitoring, MonitoringArgs
 from infra.outputs import export_outputs
@@ -15,13 +15,14 @@ from infra.registry import ImageRegistry, ImageRegistryArgs
 from infra.registry_names import NAME as REGISTRY
 from infra.tags import standard_tags
 
-# 1. Settings: every config key validated, the function contract and the permissions the function declares
-#    read, before anything is registered. Only the events a deployed stack may receive (not marked
-#    "smoke": false) reach the new version's pre-traffic check and the warm-up.
+# 1. Settings: every config key validated, the function contract (with its public routes) and the permissions
+#    the function declares read, before anything is registered. Only the events a deployed stack may receive
+#    (not marked "smoke": false) reach the new version's pre-traffic check and the warm-up.
 settings = load_settings()
 tags = standard_tags(settings.stack, settings.environment_class)
 deployable = deployable_events(ROOT / FUNCTION_DIR)
 permissions = declared_permissions(ROOT / FUNCTION_DIR, settings.stack)
+public = public_routes(ROOT / FUNCTION_DIR) if settings.jwt_issuer else []
 warm_up_event = health_event(deployable) if settings.warm_up_schedule and deployable else None
 if settings.warm_up_schedule and not deployable:
     pulumi.log.warn("no event of function/events may be sent to a deployed stack: no warm-up schedule")
@@ -67,10 +68,14 @@ function = Function(
         system_log_level=settings.system_log_level,
         extra_policy_arns=settings.extra_policy_arns,
         permissions=permissions,
+        vpc_subnet_ids=settings.vpc_subnet_ids,
+        vpc_security_group_ids=settings.vpc_security_group_ids,
+        snap_start=settings.snap_start,
     ),
 )
 
-# 4. The HTTP API in front of the alias.
+# 4. The HTTP API in front of the alias: a JWT authorizer on every route but the contract's public ones, and
+#    a Regional custom domain, when configured.
 api = HttpApi(
     "api",
     HttpApiArgs(
@@ -84,6 +89,12 @@ api = HttpApi(
         throttle_burst_limit=settings.throttle_burst_limit,
         tags=tags,
         cors_allow_origins=settings.cors_allow_origins,
+        custom_domain=settings.custom_domain,
+        certificate_arn=settings.certificate_arn,
+        hosted_zone_id=settings.hosted_zone_id,
+        jwt_issuer=settings.jwt_issuer,
+        jwt_audiences=settings.jwt_audiences,
+        public_routes=public,
     ),
 )
 
@@ -130,6 +141,7 @@ delivery = Delivery(
         preference=settings.deployment_preference,
         permissions_boundary=function.permissions_boundary,
         function_timeout=settings.timeout,
+        max_init_duration_ms=settings.max_init_duration_ms,
         tags=tags,
     ),
 )
@@ -150,6 +162,10 @@ if settings.warm_up_schedule and warm_up_event is not None:
 export_outputs(
     {
         "apiUrl": api.api_url,
+        "url": api.url,
+        "domainTarget": api.domain_target,
+        "domainHostedZoneId": api.domain_hosted_zone_id,
+        "jwtIssuer": settings.jwt_issuer or "",
         "apiId": api.api_id,
         "functionName": function.function_name,
         "functionArn": function.function_arn,

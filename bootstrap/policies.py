@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from infra import catalogue, function_permissions
@@ -60,12 +60,23 @@ DIY_ORGANIZATION = "organization"
 
 
 @dataclass(frozen=True)
+class CustomDomain:
+    """The custom domain an administrator assigns a stack (bootstrap config customDomains): the DNS name its
+    HTTP API may answer on, and the Route 53 hosted zone in which its deploy role may write that name's A
+    alias record ("": none)."""
+
+    domain_name: str
+    hosted_zone_id: str = ""
+
+
+@dataclass(frozen=True)
 class Scope:
-    """Where the stacks live: ARN building blocks."""
+    """Where the stacks live: ARN building blocks, and the custom domains assigned to stacks (by stack)."""
 
     partition: str
     region: str
     account_id: str
+    custom_domains: Mapping[str, CustomDomain] = field(default_factory=dict, hash=False)
 
     def arn(self, service: str, resource: str, *, regional: bool = True, account: bool = True) -> str:
         region = self.region if regional else ""
@@ -88,9 +99,18 @@ class StackScope:
     scope: Scope
     name: str
 
+    @property
+    def custom_domain(self) -> CustomDomain | None:
+        return self.scope.custom_domains.get(self.name)
+
     def arns(self, kind: catalogue.Arn) -> list[str]:
-        """The ARN patterns of the stack's own resources of `kind`."""
-        return kind.of_stack(self.scope.partition, self.scope.region, self.scope.account_id, self.name)
+        """The ARN patterns of the stack's own resources of `kind` (none of a kind it was assigned no name
+        of: a custom domain, a hosted zone)."""
+        domain = self.custom_domain
+        assigned = {"domain": domain.domain_name, "hosted_zone": domain.hosted_zone_id} if domain else {}
+        return kind.of_stack(
+            self.scope.partition, self.scope.region, self.scope.account_id, self.name, assigned
+        )
 
     @property
     def repository(self) -> str:
@@ -264,7 +284,16 @@ def _condition(name: str, own: StackScope) -> dict[str, Any]:
     every other write through.
 
     The permissions boundary: ArnEquals, as AWS's own AWSCODAPermissionsBoundary compares
-    iam:PermissionsBoundary with an ARN operator."""
+    iam:PermissionsBoundary with an ARN operator.
+
+    A DNS record: ChangeResourceRecordSets carries the normalized names (lower case, no trailing dot), the
+    types and the actions of every change of its batch as multivalued keys (Service Authorization Reference,
+    Amazon Route 53: route53:ChangeResourceRecordSetsNormalizedRecordNames, ...RecordTypes; Route 53
+    Developer Guide, "Using IAM policy conditions for fine-grained access control"): every change must be the
+    A record of the stack's domain; ForAllValues holds for a request without the key, hence Null = false.
+
+    Lambda's network interfaces: Lambda adds lambda:SourceFunctionArn to requests made with the execution
+    role from inside the function only, so its absence marks Lambda's own calls."""
     boundary = {"ArnEquals": {"iam:PermissionsBoundary": own.boundary}}
     owner_tags = {"StringEquals": _owner_tags("ResourceTag", own)}
     conditions: dict[str, dict[str, Any]] = {
@@ -285,8 +314,23 @@ def _condition(name: str, own: StackScope) -> dict[str, Any]:
             "Null": {"aws:TagKeys": "false"},
         },
         catalogue.PASSED_TO_SCHEDULER: {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+        catalogue.NOT_FROM_FUNCTION_CODE: {"Null": {"lambda:SourceFunctionArn": "true"}},
     }
+    domain = own.custom_domain
+    if domain:
+        record = {
+            "route53:ChangeResourceRecordSetsNormalizedRecordNames": [domain.domain_name.rstrip(".").lower()],
+            "route53:ChangeResourceRecordSetsRecordTypes": [DNS_RECORD_TYPE],
+        }
+        conditions[catalogue.DNS_RECORD] = {
+            "ForAllValues:StringEquals": record,
+            "Null": dict.fromkeys(record, "false"),
+        }
     return conditions[name]
+
+
+# The record a stack's custom domain gets in its hosted zone: an alias A record (infra/http_api.py).
+DNS_RECORD_TYPE = "A"
 
 
 def _sid(*words: str) -> str:
@@ -306,9 +350,14 @@ def catalogue_statements(
         sid = _sid(sid_prefix, kind, condition or "")
         unique = sorted(set(actions))
         if on == catalogue.REGION:
-            statements.append(_regional(own.scope, sid, unique))
+            statement = _regional(own.scope, sid, unique)
+            for operator, keys in (_condition(condition, own) if condition else {}).items():
+                statement["Condition"].setdefault(operator, {}).update(keys)
+            statements.append(statement)
             continue
         arns = own.arns(on)
+        if not arns:  # a kind the bootstrap assigned the stack no name of
+            continue
         statements.append(
             _statement(
                 sid,
@@ -530,6 +579,10 @@ def boundary_policy(
                 own.functions,
             ),
             _statement("CodeDeployWatchesOwnAlarms", ["cloudwatch:DescribeAlarms"], own.alarms),
+            # What Lambda does with the execution role for a function in a VPC (infra/catalogue.py
+            # `execution`): the network interfaces of the stacks' account and region, never from the
+            # function's own code; the execution role holds them for its own subnets and security groups.
+            *catalogue_statements(own, catalogue.execution(), sid_prefix="Lambda"),
             # The warm-up schedule's execution role (infra/delivery.py) invokes the stack's own function; a
             # deploy role of the stack may invoke it too, so a re-trusted role gains nothing outside the stack.
             _statement("WarmUpInvokesOwnFunction", ["lambda:InvokeFunction"], own.functions),

@@ -80,7 +80,7 @@ def run() -> None:
     check_account(settings, account_id, partition)
     _check_existing_provider(settings)
 
-    scope = policies.Scope(partition=partition, region=settings.region, account_id=account_id)
+    scope = settings.scope(account_id, partition)
     tags = standard_tags(pulumi.get_stack())
     provider = components.GitHubOidcProvider(
         "github-actions", existing_arn=settings.existing_oidc_provider_arn, tags=tags

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pulumi
 
-from bootstrap.policies import MANAGED_PARTS, Scope, size_problems
+from bootstrap.policies import MANAGED_PARTS, CustomDomain, Scope, size_problems
+from infra.config import DNS_NAME, HOSTED_ZONE_ID
 from infra.iam_rules import name_limit_problems
 from infra.project import PROJECT, STACK_NAME_RULE, is_stack_name, project_name
 
@@ -80,6 +81,12 @@ class BootstrapSettings:
     existing_oidc_provider_arn: str | None
     # deploy environment -> the customer-managed KMS key its stack's repository uses (the stack's kmsKeyArn)
     repository_kms_key_arns: Mapping[str, str] = field(default_factory=dict)
+    # deploy environment -> the custom domain (and the Route 53 zone of its record) its stack may use
+    custom_domains: Mapping[str, CustomDomain] = field(default_factory=dict)
+
+    def scope(self, account_id: str, partition: str) -> Scope:
+        """Where the stacks live, with the custom domains assigned to them."""
+        return Scope(partition, self.region, account_id, dict(self.custom_domains))
 
 
 def _repository(raw: str | None, problems: list[str]) -> str:
@@ -221,6 +228,51 @@ def _repository_keys(
     return dict(value)
 
 
+def _custom_domains(
+    raw: str | None, environments: tuple[str, ...], problems: list[str]
+) -> dict[str, CustomDomain]:
+    if not raw or raw.strip() in ("{}", ""):
+        return {}
+    example = (
+        "`pulumi config set --path 'customDomains.production.domainName' api.example.com` (and, for the "
+        "Route 53 record, `... 'customDomains.production.hostedZoneId' Z0123456789ABCDEFGHIJ`)"
+    )
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        problems.append(
+            f"{NAMESPACE}:customDomains must map deploy environments to {{domainName, hostedZoneId}}, e.g. "
+            f"{example}; got {raw!r}"
+        )
+        return {}
+    domains = {}
+    for environment, entry in value.items():
+        key = f"{NAMESPACE}:customDomains.{environment}"
+        name, zone = entry.get("domainName"), entry.get("hostedZoneId", "")
+        if environment not in environments:
+            problems.append(
+                f"{key} names {environment!r}, which is not a deploy environment "
+                f"({', '.join(environments) or 'none'})"
+            )
+        elif set(entry) - {"domainName", "hostedZoneId"}:
+            problems.append(f"{key} has unknown keys {sorted(set(entry) - {'domainName', 'hostedZoneId'})}")
+        elif not isinstance(name, str) or len(name) > 253 or not DNS_NAME.fullmatch(name):
+            problems.append(
+                f"{key}.domainName {name!r} is not a DNS name in lower case with at least two labels (the "
+                "stack's customDomain)"
+            )
+        elif not isinstance(zone, str) or (zone and not HOSTED_ZONE_ID.fullmatch(zone)):
+            problems.append(
+                f"{key}.hostedZoneId {zone!r} is not a Route 53 hosted zone ID (upper-case letters and "
+                "digits, without /hostedzone/)"
+            )
+        else:
+            domains[environment] = CustomDomain(name, zone)
+    return domains
+
+
 def gh_repository(repository: str) -> str:
     """`owner/repo` for the GitHub CLI, from either form of `githubRepository`."""
     match = GITHUB_REPOSITORY_RE.fullmatch(repository)
@@ -251,6 +303,7 @@ def load_settings(get: Getter, get_aws: Getter, stack: str = PROJECT) -> Bootstr
         deploy_environments=environments,
         existing_oidc_provider_arn=_provider_arn(get("existingOidcProviderArn"), problems),
         repository_kms_key_arns=_repository_keys(get("repositoryKmsKeyArns"), environments, region, problems),
+        custom_domains=_custom_domains(get("customDomains"), environments, problems),
     )
     if problems:
         raise BootstrapConfigError(problems)
@@ -260,7 +313,7 @@ def load_settings(get: Getter, get_aws: Getter, stack: str = PROJECT) -> Bootstr
 def check_account(settings: BootstrapSettings, account_id: str, partition: str) -> None:
     """An existing provider and the repository keys must live in the account (and partition) the roles are
     created in, and the pipeline policies rendered for it must fit IAM's quotas."""
-    scope = Scope(partition=partition, region=settings.region, account_id=account_id)
+    scope = settings.scope(account_id, partition)
     too_big = size_problems(scope, settings.deploy_environments, settings.repository_kms_key_arns)
     if too_big:
         raise BootstrapConfigError(

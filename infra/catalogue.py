@@ -5,7 +5,8 @@ Each entry (`ResourceType`, by Pulumi type token) says:
 
 - the IAM actions the provider (terraform-provider-aws, which pulumi-aws wraps) and the pipeline call for it,
   per step: `create`, `read`, `update`, `delete`, `tag`, and the operations around `pulumi up`: `deploy`
-  (the deployment inside `up`, infra/deployment_runner.py, and the checks of scripts/pipeline.sh) and
+  (the deployment inside `up`, infra/deployment_runner.py, the checks of scripts/pipeline.sh and the
+  rollback, scripts/rollback.py) and
   `rescan` (the weekly rescan of the drift role); each group of actions on the resource IAM authorizes it
   on (an `Arn`: its format, and the names a stack's resources of that kind have), or on `REGION` (actions
   AWS authorizes on "*" only), and under a named `condition` when the bootstrap must hold it to more than
@@ -18,7 +19,10 @@ Each entry (`ResourceType`, by Pulumi type token) says:
   resource's inputs and `{partition}`, `{region}`, `{account}`, `{logical}` (the logical name), `{id}`,
   `{hex:N}` (a deterministic hex string of N characters; `X` for upper case);
 - `state_arn`: the ARN of one registered resource that its calls are authorized on, as a format over its
-  state (its inputs and outputs); "" when it lies on another resource the test finds itself.
+  state (its inputs and outputs); "" when it lies on another resource the test finds itself;
+- `execution`: what an AWS service does with the stack's execution role for the resource (Lambda's network
+  interfaces of a function in a VPC): the permissions boundary allows it, the program's execution role holds
+  it for the function's own subnets and security groups (infra/function.py); no pipeline role gets it.
 
 bootstrap/policies.py derives the pipeline roles' permissions from it, the policy pack its taggable types,
 the mock harness its fills, and tests/bootstrap/test_bootstrap_covers_stack.py the calls it checks against
@@ -60,6 +64,8 @@ BOOTSTRAP = "bootstrap"
 CONCERNS = ("image", "function", "api", "monitoring", "delivery")
 # What each pipeline role does with the resources: the deploy role runs their whole lifecycle and the
 # deployment; the preview and drift roles read them (drift also rescans the image).
+# An AWS service's own calls with the stack's execution role (ResourceType.execution): no pipeline role's step.
+EXECUTE = "execute"
 ROLE_STEPS = {"deploy": (*LIFECYCLE, "deploy"), "preview": ("read",), "drift": ("read", "rescan")}
 
 _FORMATTER = string.Formatter()
@@ -89,20 +95,30 @@ class Arn:
     """A kind of resource IAM authorizes calls on: its ARN format (Service Authorization Reference) with
     `{partition}`, `{region}`, `{account}` and name placeholders, and for each name placeholder the
     patterns a stack's own resources match, over `{prefix}` (`<project>-<stack>`), `{stack}`, `{project}`
-    and `{role_path}` (`/<project>/<stack>/`)."""
+    and `{role_path}` (`/<project>/<stack>/`), and the names an administrator assigns a stack in the
+    bootstrap (`assigned`: `{domain}`, its custom domain, `{hosted_zone}`, the Route 53 zone of its record).
+    `requires`: assigned names the kind needs although its format names none of them (a collection)."""
 
     kind: str  # a word for statement ids: Repository, Function, ...
     format: str
     stack_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    requires: tuple[str, ...] = ()
 
-    def of_stack(self, partition: str, region: str, account: str, stack: str) -> list[str]:
-        """Every ARN pattern of the stack's own resources of this kind (one per combination of names)."""
+    def of_stack(
+        self, partition: str, region: str, account: str, stack: str, assigned: Mapping[str, str] | None = None
+    ) -> list[str]:
+        """Every ARN pattern of the stack's own resources of this kind (one per combination of names); none
+        when it needs a name the bootstrap did not assign the stack (a stack without a custom domain has no
+        domain of its own)."""
         names = {
             "prefix": prefix_for(stack),
             "stack": stack,
             "project": PROJECT,
             "role_path": stack_role_path(stack),
-        }
+        } | {key: value for key, value in (assigned or {}).items() if value}
+        needed = set(self.requires).union(*(fields(p) for ps in self.stack_names.values() for p in ps))
+        if not needed <= set(names):
+            return []
         keys = sorted(self.stack_names)
         choices = [[pattern.format_map(names) for pattern in self.stack_names[key]] for key in keys]
         base = {"partition": partition, "region": region, "account": account}
@@ -186,6 +202,34 @@ WARM_UP_SCHEDULE = Arn(
 SCHEDULER_ROLE = Arn(
     "SchedulerRole", ROLES.format, {"path": ("{role_path}",), "name": (f"{{prefix}}{SCHEDULER_ROLE_SUFFIX}",)}
 )
+# A custom domain of the HTTP API (apigatewayv2 DomainName, and its API mappings below it): the domain the
+# bootstrap assigns the stack (bootstrap/settings.py customDomains). CreateDomainName is authorized on the
+# collection, which names no domain: held to the stack's owner tags, and only for a stack with a domain.
+DOMAIN_NAME_LIST = Arn(
+    "DomainNameList", "arn:{partition}:apigateway:{region}::/domainnames", requires=("domain",)
+)
+DOMAIN_NAME = Arn(
+    "DomainName",
+    "arn:{partition}:apigateway:{region}::/domainnames/{name}",
+    {"name": ("{domain}", "{domain}/apimappings", "{domain}/apimappings/*")},
+)
+# The Route 53 hosted zone the bootstrap assigns the stack, and the zone's change records (ids Route 53
+# generates; GetChange only reads a change's status).
+HOSTED_ZONE = Arn("HostedZone", "arn:{partition}:route53:::hostedzone/{id}", {"id": ("{hosted_zone}",)})
+DNS_CHANGES = Arn(
+    "DnsChanges", "arn:{partition}:route53:::change/{id}", {"id": ("*",)}, requires=("hosted_zone",)
+)
+# Where Lambda puts a VPC function's network interfaces (the execution role's and the boundary's, not the
+# pipeline's): EC2's ARNs in the stacks' account and region.
+NETWORK_INTERFACES = Arn(
+    "NetworkInterfaces", "arn:{partition}:ec2:{region}:{account}:network-interface/{id}", {"id": ("*",)}
+)
+# A new interface is authorized on itself, its subnet and its security groups: one statement names all three.
+NEW_NETWORK_INTERFACE = Arn(
+    "NewNetworkInterface",
+    "arn:{partition}:ec2:{region}:{account}:{resource}",
+    {"resource": ("network-interface/*", "subnet/*", "security-group/*")},
+)
 APPLICATION = Arn(
     "Application", "arn:{partition}:codedeploy:{region}:{account}:application:{name}", {"name": ("{prefix}",)}
 )
@@ -215,6 +259,12 @@ ARNS = (
     DASHBOARD,
     WARM_UP_SCHEDULE,
     SCHEDULER_ROLE,
+    DOMAIN_NAME_LIST,
+    DOMAIN_NAME,
+    HOSTED_ZONE,
+    DNS_CHANGES,
+    NETWORK_INTERFACES,
+    NEW_NETWORK_INTERFACE,
     APPLICATION,
     DEPLOYMENT_GROUP,
     DEPLOYMENT_CONFIGS,
@@ -232,6 +282,9 @@ OWNER_TAGS = "owner-tags"  # aws:ResourceTag/<owner tag> = the stack's
 OWNER_TAGS_ACCESS_LOG = "owner-tags-access-log"  # that, and the access-log destination is the stack's
 OTHER_TAG_KEYS = "other-tag-keys"  # aws:TagKeys holds no owner tag key
 PASSED_TO_SCHEDULER = "passed-to-scheduler"
+# route53:ChangeResourceRecordSets{NormalizedRecordNames,RecordTypes} = the stack's domain, an A record only
+DNS_RECORD = "dns-record"
+NOT_FROM_FUNCTION_CODE = "not-from-function-code"  # no lambda:SourceFunctionArn: Lambda's own calls
 CONDITIONS = (
     PERMISSIONS_BOUNDARY,
     ATTACHABLE_POLICY,
@@ -243,6 +296,8 @@ CONDITIONS = (
     OWNER_TAGS_ACCESS_LOG,
     OTHER_TAG_KEYS,
     PASSED_TO_SCHEDULER,
+    DNS_RECORD,
+    NOT_FROM_FUNCTION_CODE,
 )
 
 
@@ -279,6 +334,7 @@ class ResourceType:
     defaults: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     state_arn: str = "{arn}"
     concern: str = BOOTSTRAP  # which part of the stack (CONCERNS) or the bootstrap
+    execution: tuple[Access, ...] = ()
 
     def actions(self, *steps: str) -> list[str]:
         """The actions of `steps` (every step when none is given), in the order declared, without repeats."""
@@ -289,6 +345,11 @@ class ResourceType:
 
     def on(self, step: str) -> Iterator[Access]:
         return (access for access in self.access if access.step == step)
+
+
+def uses(on: Arn, actions: Iterable[str], condition: str | None = None) -> Access:
+    """What an AWS service does with the stack's execution role (a `ResourceType.execution`)."""
+    return Access(EXECUTE, tuple(actions), on, condition)
 
 
 def _of(concern: str) -> Callable[..., ResourceType]:
@@ -353,6 +414,9 @@ CATALOGUE: tuple[ResourceType, ...] = (
             # the weekly rescan of the digest the stack runs (rescan.yml, scripts/pipeline.sh rescan): starting
             # a scan changes no image, repository or setting
             rescan=["ecr:StartImageScan"],
+            # the deployment and the rollback (scripts/rollback.py) keep the images of the kept versions under
+            # protected tags and drop the tags of versions no longer kept
+            deploy=["ecr:ListImages", "ecr:BatchGetImage", "ecr:PutImage", "ecr:BatchDeleteImage"],
         ),
         # The repository is created IMMUTABLE (CreateRepository's imageTagMutability; the provider calls
         # PutImageTagMutability only on an update that changes image_tag_mutability: terraform-provider-aws
@@ -493,11 +557,43 @@ CATALOGUE: tuple[ResourceType, ...] = (
             # DeleteFunction of a version too: the deployment deletes old versions
             delete=["lambda:DeleteFunction"],
             tag=[f"lambda:{action}" for action in TAG],
-            # the deployment's smoke requests on a new version, before it takes traffic
-            deploy=["lambda:InvokeFunction"],
+            # the smoke requests on a new version before it takes traffic (the deployment, and the rollback's
+            # on the kept version it moves back to); the rollback lists the kept versions and their images
+            # (scripts/rollback.py)
+            deploy=["lambda:InvokeFunction", "lambda:ListVersionsByFunction", "lambda:GetFunction"],
         ),
         grants(ROLES, PASSED_TO_LAMBDA, create=["iam:PassRole"], update=["iam:PassRole"]),
+        # A function in a VPC: Lambda checks the caller may see the subnets and security groups of the
+        # VpcConfig ("User permissions": ec2:DescribeSecurityGroups, ec2:DescribeSubnets, ec2:DescribeVpcs;
+        # Lambda Developer Guide, "Giving Lambda functions access to resources in an Amazon VPC"); EC2's
+        # Describe actions have no resource-level permissions.
+        grants(
+            REGION,
+            create=["ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"],
+            update=["ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"],
+        ),
+        # ... and Lambda creates and manages the function's network interfaces with its execution role: the
+        # actions of the AWS managed policy AWSLambdaVPCAccessExecutionRole (ec2:CreateNetworkInterface,
+        # DescribeNetworkInterfaces, DescribeSubnets, DeleteNetworkInterface, AssignPrivateIpAddresses,
+        # UnassignPrivateIpAddresses; AWS Managed Policy Reference). CreateNetworkInterface is authorized on
+        # the interface, its subnet and its security groups; the Describe actions work only on "*" (Lambda
+        # Developer Guide, configuration-vpc). Lambda makes these calls outside the function, without
+        # lambda:SourceFunctionArn ("Using source function ARN to control function access behavior"): the
+        # function's own code never gets them.
         taggable=True,
+        execution=(
+            uses(NEW_NETWORK_INTERFACE, ["ec2:CreateNetworkInterface"], NOT_FROM_FUNCTION_CODE),
+            uses(
+                NETWORK_INTERFACES,
+                [
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
+                NOT_FROM_FUNCTION_CODE,
+            ),
+            uses(REGION, ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"], NOT_FROM_FUNCTION_CODE),
+        ),
         outputs={
             "name": "{name}",
             "arn": FUNCTION.format,
@@ -517,6 +613,8 @@ CATALOGUE: tuple[ResourceType, ...] = (
             read=["lambda:GetAlias"],
             update=["lambda:UpdateAlias"],
             delete=["lambda:DeleteAlias"],
+            # the deployment and the rollback (scripts/rollback.py) move `live` between versions
+            deploy=["lambda:GetAlias", "lambda:UpdateAlias"],
         ),
         id="{arn}",
         outputs={"arn": FUNCTION.named(name="{functionName}:{name}"), "invokeArn": _invoke_arn("{arn}")},
@@ -610,7 +708,63 @@ CATALOGUE: tuple[ResourceType, ...] = (
             outputs=outputs,
             state_arn=HTTP_APIS.named(id="{apiId}") + f"/{kind}s/{{id}}",
         )
-        for kind, outputs in (("integration", {"integrationResponseSelectionExpression": ""}), ("route", {}))
+        for kind, outputs in (
+            ("integration", {"integrationResponseSelectionExpression": ""}),
+            ("route", {}),
+            ("authorizer", {}),  # the JWT authorizer the routes require (jwtIssuer)
+        )
+    ),
+    # The custom domain (customDomain): its Regional domain name, created with the stack's owner tags, then
+    # read, changed and deleted by the name the bootstrap assigned the stack; its mapping to the stage; and,
+    # in the Route 53 zone the bootstrap assigned, its A alias record (terraform-provider-aws
+    # internal/service/route53/record.go: GetHostedZone, ChangeResourceRecordSets, then GetChange until the
+    # change is INSYNC; reads list the zone's record sets).
+    _api(
+        "aws:apigatewayv2/domainName:DomainName",
+        grants(DOMAIN_NAME_LIST, OWNER_REQUEST_TAGS, create=["apigateway:POST"]),
+        grants(
+            DOMAIN_NAME,
+            read=["apigateway:GET"],
+            update=["apigateway:PATCH"],
+            delete=["apigateway:DELETE"],
+        ),
+        grants(HTTP_API_TAGS, read=["apigateway:GET"]),
+        grants(HTTP_API_TAGS, OTHER_TAG_KEYS, tag=["apigateway:POST", "apigateway:DELETE"]),
+        taggable=True,
+        id="{domainName}",
+        outputs={"arn": DOMAIN_NAME.named(name="{domainName}")},
+    ),
+    _api(
+        "aws:apigatewayv2/apiMapping:ApiMapping",
+        grants(
+            DOMAIN_NAME,
+            create=["apigateway:POST"],
+            read=["apigateway:GET"],
+            update=["apigateway:PATCH"],
+            delete=["apigateway:DELETE"],
+        ),
+        id="{hex:6}",
+        state_arn=DOMAIN_NAME.named(name="{domainName}") + "/apimappings/{id}",
+    ),
+    _api(
+        "aws:route53/record:Record",
+        grants(HOSTED_ZONE, read=["route53:GetHostedZone", "route53:ListResourceRecordSets"]),
+        grants(
+            HOSTED_ZONE,
+            DNS_RECORD,
+            create=["route53:ChangeResourceRecordSets"],
+            update=["route53:ChangeResourceRecordSets"],
+            delete=["route53:ChangeResourceRecordSets"],
+        ),
+        grants(
+            DNS_CHANGES,
+            create=["route53:GetChange"],
+            update=["route53:GetChange"],
+            delete=["route53:GetChange"],
+        ),
+        id="{zoneId}_{name}_{type}",
+        outputs={"fqdn": "{name}"},
+        state_arn=HOSTED_ZONE.named(id="{zoneId}"),
     ),
     # --- monitoring: infra/monitoring.py ---
     _monitoring(
@@ -821,6 +975,22 @@ def accesses(
         for access in entry.access
         if access.step in role_steps and (STACK in entry.owners or access.step == "read")
     ]
+
+
+def execution() -> list[Access]:
+    """What AWS services do with the stack's execution roles (the permissions boundary allows exactly that)."""
+    return [access for entry in CATALOGUE for access in entry.execution]
+
+
+def region_only() -> set[str]:
+    """Every action of the catalogue that AWS authorizes on "*" only (the pipeline's and the services')."""
+    return {
+        action
+        for entry in CATALOGUE
+        for access in (*entry.access, *entry.execution)
+        if access.on == REGION
+        for action in access.actions
+    }
 
 
 def never() -> list[str]:

@@ -161,6 +161,35 @@ DIGEST_URI = re.compile(
     rf"(?P<account>{_DIGITS12})\.dkr\.ecr\.(?P<region>{_REGION})\.(?P<suffix>[a-z0-9.]+)/"
     r"(?P<repository>[a-z0-9._/-]+)@sha256:[0-9a-f]{64}"
 )
+# ACM certificate ARN: arn:<partition>:acm:<region>:<account>:certificate/<certificate id> (ACM API reference,
+# CertificateArn; "Resource types defined by AWS Certificate Manager": certificate). A Regional custom domain
+# "must provide a Region-specific ACM certificate. This certificate must be in the same Region as your API"
+# (API Gateway Developer Guide, "Set up a Regional custom domain name in API Gateway", Considerations).
+CERTIFICATE_ARN = re.compile(
+    rf"arn:(?P<partition>{_PARTITION}):acm:(?P<region>{_REGION}):(?P<account>{_DIGITS12}):"
+    r"certificate/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
+# A DNS name (RFC 1035 labels: letters, digits, hyphens, 1-63 characters, no hyphen at either end; 253 in all),
+# written in lower case as API Gateway stores it; at least two labels.
+DNS_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+DNS_NAME = re.compile(rf"(?:{DNS_LABEL}\.)+{DNS_LABEL}")
+# Route 53 hosted zone ID (Route 53 API reference, HostedZone Id / ResourceId: "Maximum length of 32"), as
+# GetHostedZone returns it without the /hostedzone/ prefix: upper-case letters and digits.
+HOSTED_ZONE_ID = re.compile(r"[A-Z0-9]{1,32}")
+# Lambda VpcConfig (Lambda API reference, VpcConfig; the same patterns in Inspector's LambdaVpcConfig): "SubnetIds
+# ... Maximum number of 16 items", "SecurityGroupIds ... Maximum number of 5 items", ids `subnet-` / `sg-` and
+# 8 or 17 characters.
+SUBNET_ID = re.compile(r"subnet-(?:[a-z0-9]{8}|[a-z0-9]{17})")
+SECURITY_GROUP_ID = re.compile(r"sg-(?:[a-z0-9]{8}|[a-z0-9]{17})")
+MAX_SUBNETS, MAX_SECURITY_GROUPS = 16, 5
+# A JWT authorizer's issuer: "The base domain of the identity provider that issues JSON Web Tokens. For
+# example, an Amazon Cognito user pool has the following format: https://cognito-idp.{region}.amazonaws.com/
+# {userPoolId}" (API Gateway v2 API reference, JWTConfiguration.Issuer; the same text in CloudFormation's
+# AWS::ApiGatewayV2::Authorizer JWTConfiguration): https://host[/path], no query, fragment or credentials.
+ISSUER = re.compile(
+    rf"https://(?:{DNS_LABEL}\.)+{DNS_LABEL}(?::[0-9]{{1,5}})?(?:/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?",
+    flags=re.IGNORECASE,
+)
 
 
 # --- rules: a type plus its bounds or choices; parse() turns the CLI's string into the value ----------------
@@ -580,6 +609,88 @@ def _schedule(raw: str, context: Context) -> str | None:
     return raw
 
 
+def _custom_domain(raw: str, context: Context) -> str | None:
+    if raw == "":
+        return None
+    if len(raw) > 253 or not DNS_NAME.fullmatch(raw):
+        raise Invalid(
+            "must be empty or a DNS name in lower case (labels of letters, digits and hyphens, at least two "
+            "labels, 253 characters in all), e.g. api.example.com"
+        )
+    return raw
+
+
+def _certificate(raw: str, context: Context) -> str | None:
+    if raw == "":
+        return None
+    match = CERTIFICATE_ARN.fullmatch(raw)
+    if not match:
+        raise Invalid(
+            "must be empty or an ACM certificate ARN (arn:<partition>:acm:<region>:<account>:certificate/<id>)"
+        )
+    partition, account, _ = context.caller
+    wrong = [
+        f"{part} {match[part]} is not the {whose} {want}"
+        for part, whose, want in (
+            ("partition", "caller's", partition),
+            ("account", "caller's", account),
+            ("region", "stack's", context.region),
+        )
+        if match[part] != want
+    ]
+    if wrong:
+        raise Invalid(
+            "must be an ACM certificate of the caller's partition and account in the stack's region (a Regional "
+            "custom domain takes a certificate of its own region): " + "; ".join(wrong)
+        )
+    return raw
+
+
+def _hosted_zone(raw: str, context: Context) -> str | None:
+    if raw == "":
+        return None
+    if not HOSTED_ZONE_ID.fullmatch(raw):
+        raise Invalid(
+            "must be empty or a Route 53 hosted zone ID (up to 32 upper-case letters and digits, no /hostedzone/ prefix)"
+        )
+    return raw
+
+
+def _issuer(raw: str, context: Context) -> str | None:
+    if raw == "":
+        return None
+    if not ISSUER.fullmatch(raw):
+        raise Invalid(
+            "must be empty or the issuer's https URL (https://host[/path], no query, fragment or credentials), "
+            "e.g. https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123"
+        )
+    return raw
+
+
+def _audience(audience: str, context: Context) -> str | None:
+    return (
+        None
+        if audience.strip() and audience == audience.strip()
+        else "must be non-empty, without surrounding spaces"
+    )
+
+
+def _id_list(pattern: re.Pattern[str], what: str, limit: int) -> Callable[[str, Context], tuple[str, ...]]:
+    def check(raw: str, context: Context) -> tuple[str, ...]:
+        ids = StringList(
+            lambda item, _context: None if pattern.fullmatch(item) else f"not a {what} ID", what
+        ).parse(raw, context)
+        if len(ids) > limit:
+            raise Invalid(f"at most {limit} {what} IDs (Lambda VpcConfig), got {len(ids)}")
+        return ids
+
+    return check
+
+
+_subnets = _id_list(SUBNET_ID, "subnet", MAX_SUBNETS)
+_security_groups = _id_list(SECURITY_GROUP_ID, "security group", MAX_SECURITY_GROUPS)
+
+
 # --- the contract -------------------------------------------------------------------------------------------
 
 
@@ -601,6 +712,7 @@ class Key:
 
 
 LAMBDA_CONFIG = "Lambda API reference, CreateFunction"
+MAX_INIT_BUDGET_MS = 900_000  # the longest Timeout (900 s): no cold start a version survives lasts longer
 KEYS: tuple[Key, ...] = (
     Key(
         "environmentClass",
@@ -864,6 +976,115 @@ KEYS: tuple[Key, ...] = (
         "function stays Active.",
         "rate(1 day)",
     ),
+    Key(
+        "customDomain",
+        Text(
+            _custom_domain,
+            "empty, or a DNS name (lower case, at least two labels)",
+            source="API Gateway Developer Guide, Regional custom domain names",
+        ),
+        "",
+        "DNS name the HTTP API answers on besides its execute-api URL: a Regional custom domain (TLS 1.2) mapped "
+        "to the `$default` stage; the outputs `domainTarget` and `domainHostedZoneId` say what DNS record to "
+        "create. Needs certificateArn. The pipeline's deploy role may manage it only when the bootstrap's "
+        "customDomains names it for this stack (docs/bootstrap.md).",
+        "api.example.com",
+    ),
+    Key(
+        "certificateArn",
+        Text(
+            _certificate,
+            "empty, or the ARN of an ACM certificate of the caller's partition and account in the stack's region",
+            source="API Gateway Developer Guide: a Regional custom domain's certificate is in the API's Region",
+        ),
+        "",
+        "ACM certificate of customDomain (required with it), in the stack's region.",
+        "arn:aws:acm:eu-west-1:123456789012:certificate/1234abcd-12ab-34cd-56ef-1234567890ab",
+    ),
+    Key(
+        "hostedZoneId",
+        Text(
+            _hosted_zone,
+            "empty, or a Route 53 hosted zone ID",
+            source="Route 53 API reference, HostedZone Id",
+        ),
+        "",
+        "Route 53 hosted zone in which the program creates customDomain's alias record (A) to the API's Regional "
+        "domain; empty = create the DNS record yourself from the outputs. The pipeline's deploy role may write "
+        "the record only in the zone the bootstrap's customDomains names for this stack.",
+        "Z0123456789ABCDEFGHIJ",
+    ),
+    Key(
+        "jwtIssuer",
+        Text(
+            _issuer,
+            "empty, or an https URL (the JWT issuer)",
+            source="API Gateway v2 API reference, JWTConfiguration.Issuer",
+        ),
+        "",
+        "Issuer of the JSON Web Tokens a JWT authorizer requires on every route (Authorization header); the "
+        'events of the function contract marked `"auth": false` stay public. Needs jwtAudiences.',
+        "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123",
+    ),
+    Key(
+        "jwtAudiences",
+        StringList(_audience, "a non-empty string (an `aud` the tokens may carry)"),
+        [],
+        "Audiences the JWT authorizer accepts (a token's `aud`, or a Cognito access token's `client_id`); "
+        "required with jwtIssuer.",
+        ["1example23456789"],
+    ),
+    Key(
+        "vpcSubnetIds",
+        Text(
+            _subnets,
+            f"an array of unique subnet IDs (subnet-<8 or 17 characters>), at most {MAX_SUBNETS}",
+            source="Lambda API reference, VpcConfig.SubnetIds",
+            pulumi_type="array",
+        ),
+        [],
+        "Subnets the function reaches a VPC through (Lambda creates its network interfaces there); with "
+        "vpcSecurityGroupIds. At least two, in different Availability Zones, are recommended. The function "
+        "then reaches AWS APIs and the internet only through a NAT gateway or VPC endpoints "
+        "(docs/operations.md).",
+        ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
+    ),
+    Key(
+        "vpcSecurityGroupIds",
+        Text(
+            _security_groups,
+            f"an array of unique security group IDs (sg-<8 or 17 characters>), at most {MAX_SECURITY_GROUPS}",
+            source="Lambda API reference, VpcConfig.SecurityGroupIds",
+            pulumi_type="array",
+        ),
+        [],
+        "Security groups of the function's network interfaces; with vpcSubnetIds.",
+        ["sg-0123456789abcdef0"],
+    ),
+    Key(
+        "snapStart",
+        Boolean(source="Lambda Developer Guide, Improving startup performance with Lambda SnapStart"),
+        False,
+        "SnapStart on published versions: Lambda initialises each new version once and resumes new execution "
+        "environments from its snapshot. Refused with provisioned concurrency, ephemeral storage over 512 MB, "
+        "or an image that does not support it (docs/operations.md).",
+        True,
+    ),
+    Key(
+        "maxInitDurationMs",
+        Integer(
+            1,
+            MAX_INIT_BUDGET_MS,
+            off=0,
+            off_means="no cold-start budget",
+            source="Lambda Developer Guide, REPORT line Init Duration; this project's bound: the 900 s timeout",
+        ),
+        0,
+        "Cold-start budget: the pre-traffic check reads the new version's Init Duration (Restore Duration with "
+        "SnapStart) from its first invocation and refuses a version over this many milliseconds before any "
+        "traffic moves.",
+        3000,
+    ),
 )
 KEYS_BY_NAME = {key.name: key for key in KEYS}
 
@@ -881,9 +1102,119 @@ def _names_distinct(values: Mapping[str, Any]) -> str | None:
     return f"names also set in {NAMESPACE}:environment: {', '.join(both)}" if both else None
 
 
+def _both_or_neither(key: str, other: str, what: str) -> Callable[[Mapping[str, Any]], str | None]:
+    """A check on `key`: it and `other` are set together (`what` says why)."""
+
+    def check(values: Mapping[str, Any]) -> str | None:
+        if key not in values or other not in values:
+            return None  # one of them is already reported
+        mine, theirs = bool(values[key]), bool(values[other])
+        if mine and not theirs:
+            return f"needs {NAMESPACE}:{other} too ({what})"
+        if theirs and not mine:
+            return f"is required when {NAMESPACE}:{other} is set ({what})"
+        return None
+
+    return check
+
+
+def _zone_needs_domain(values: Mapping[str, Any]) -> str | None:
+    if values.get("hostedZoneId") and "customDomain" in values and not values["customDomain"]:
+        return f"needs {NAMESPACE}:customDomain (the record it creates is the custom domain's)"
+    return None
+
+
+# SnapStart: "SnapStart does not support provisioned concurrency, Amazon Elastic File System (Amazon EFS), or
+# ephemeral storage greater than 512 MB" (Lambda Developer Guide, "Improving startup performance with Lambda
+# SnapStart", Supported features and limitations). Both architectures are supported (earlier versions of that
+# page listed arm64 as unsupported; the current one no longer does). The platform mounts no EFS file system.
+# Container images: "If you use a managed runtime where SnapStart is supported or the corresponding base images
+# for those runtimes (Java version 11+, Python version 3.12+, and .NET version 8+) Lambda coordinates the
+# lifecycle for you"; any other image implements the /restore/next API or sets
+# `LABEL com.amazonaws.lambda.feature.snapstart="Allow"`, else "version publication fails" (Lambda Developer
+# Guide, "Implementing SnapStart hooks for container images"; earlier versions of the SnapStart page said
+# container images were not supported).
+SNAPSTART_MAX_EPHEMERAL_MB = 512
+SNAPSTART_BASE_IMAGES = {"python": (3, 12), "java": (11,), "dotnet": (8,)}
+SNAPSTART_LABEL = "com.amazonaws.lambda.feature.snapstart"
+SNAPSTART_SOURCE = 'Lambda Developer Guide, "Improving startup performance with Lambda SnapStart"'
+_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(?P<image>\S+)", re.IGNORECASE | re.MULTILINE)
+_AWS_BASE = re.compile(r"public\.ecr\.aws/lambda/(?P<runtime>[a-z]+):(?P<version>[0-9]+(?:\.[0-9]+)?)")
+_LABEL = re.compile(
+    rf"^\s*LABEL\s.*\b{re.escape(SNAPSTART_LABEL)}\s*=\s*\"?Allow\"?", re.IGNORECASE | re.MULTILINE
+)
+
+
+def snapstart_image_problem(dockerfile: str) -> str | None:
+    """Why the image `dockerfile` builds cannot publish a SnapStart version, or None: its last stage is an AWS
+    base image of Java 11+, Python 3.12+ or .NET 8+, or sets the SnapStart label."""
+    text = (ROOT / dockerfile).read_text(encoding="utf-8")
+    stages = list(_FROM.finditer(text))
+    last = stages[-1] if stages else None
+    if last is not None and _LABEL.search(text, last.start()):
+        return None
+    base = _AWS_BASE.match(last["image"]) if last is not None else None
+    if base is not None and base["runtime"] in SNAPSTART_BASE_IMAGES:
+        version = tuple(int(part) for part in base["version"].split("."))
+        if version >= SNAPSTART_BASE_IMAGES[base["runtime"]]:
+            return None
+    image = last["image"] if last is not None else "no FROM"
+    return (
+        f"the image of {dockerfile} ({image}) is not an AWS base image of Java 11+, Python 3.12+ or .NET 8+ "
+        f'and does not set LABEL {SNAPSTART_LABEL}="Allow" in its last stage: Lambda would refuse to publish '
+        f'the version (Lambda Developer Guide, "Implementing SnapStart hooks for container images")'
+    )
+
+
+def _snap_start(values: Mapping[str, Any]) -> str | None:
+    if not values.get("snapStart"):
+        return None
+    problems = []
+    if values.get("provisionedConcurrency"):
+        problems.append(
+            f"SnapStart does not support provisioned concurrency ({NAMESPACE}:provisionedConcurrency; "
+            f"{SNAPSTART_SOURCE})"
+        )
+    if values.get("ephemeralStorage", 0) > SNAPSTART_MAX_EPHEMERAL_MB:
+        problems.append(
+            f"SnapStart does not support ephemeral storage over {SNAPSTART_MAX_EPHEMERAL_MB} MB "
+            f"({NAMESPACE}:ephemeralStorage is {values['ephemeralStorage']}; {SNAPSTART_SOURCE})"
+        )
+    if values.get("dockerfile"):
+        image = snapstart_image_problem(values["dockerfile"])
+        if image:
+            problems.append(image)
+    return "; ".join(problems) or None
+
+
+# "By default, Lambda sets the system log level to INFO. With this setting, Lambda automatically sends "start"
+# and "report" log messages" (Lambda Developer Guide, "Log-level filtering"): at WARN the REPORT is not logged.
+def _budget_needs_report(values: Mapping[str, Any]) -> str | None:
+    if values.get("maxInitDurationMs") and values.get("systemLogLevel") == "WARN":
+        return (
+            f"needs {NAMESPACE}:systemLogLevel INFO or DEBUG: at WARN Lambda logs no REPORT, so the cold start "
+            "cannot be read (Lambda Developer Guide, Log-level filtering)"
+        )
+    return None
+
+
 CROSS_CHECKS: tuple[tuple[str, Callable[[Mapping[str, Any]], str | None]], ...] = (
     ("provisionedConcurrency", _provisioned_within_reserved),
     ("secretEnvironment", _names_distinct),
+    (
+        "certificateArn",
+        _both_or_neither("certificateArn", "customDomain", "a custom domain serves TLS with it"),
+    ),
+    ("hostedZoneId", _zone_needs_domain),
+    ("jwtAudiences", _both_or_neither("jwtAudiences", "jwtIssuer", "a JWT authorizer checks both")),
+    (
+        "vpcSecurityGroupIds",
+        _both_or_neither(
+            "vpcSecurityGroupIds", "vpcSubnetIds", "Lambda's VpcConfig takes subnets and security groups"
+        ),
+    ),
+    ("snapStart", _snap_start),
+    ("maxInitDurationMs", _budget_needs_report),
 )
 
 
@@ -950,6 +1281,15 @@ class Settings:
     alarm_duration_percent: int
     alarm_concurrency_percent: int
     warm_up_schedule: str | None
+    custom_domain: str | None
+    certificate_arn: str | None
+    hosted_zone_id: str | None
+    jwt_issuer: str | None
+    jwt_audiences: tuple[str, ...]
+    vpc_subnet_ids: tuple[str, ...]
+    vpc_security_group_ids: tuple[str, ...]
+    snap_start: bool
+    max_init_duration_ms: int
     secret_keys: frozenset[str] = frozenset()
     cache_from: str | None = None  # BUILD_CACHE_FROM: the deployed image to reuse as build cache
     pinned_image: str | None = None  # PINNED_IMAGE_URI: the image to run instead of building one

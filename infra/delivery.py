@@ -122,6 +122,7 @@ class DeliveryArgs:
     function_timeout: int  # seconds: the smoke requests wait this long (plus a margin) for each answer
     preference: str = ALL_AT_ONCE
     alarms: Sequence[pulumi.Resource] = ()
+    max_init_duration_ms: int = 0  # the new version's cold-start budget (0: none)
 
 
 class Delivery(pulumi.ComponentResource):
@@ -144,6 +145,7 @@ class Delivery(pulumi.ComponentResource):
                 "protectedTagPrefix": PROTECTED_TAG_PREFIX,
                 "keepVersions": args.keep_versions,
                 "functionTimeout": args.function_timeout,
+                "maxInitDurationMs": args.max_init_duration_ms,
                 "smokeCases": [case_to_json(case) for case in args.smoke_cases],
                 "codeDeploy": code_deploy,
             }

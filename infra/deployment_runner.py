@@ -4,14 +4,18 @@
 
 The spec (JSON on standard input, written by infra/delivery.py) holds: region, functionName, alias,
 targetVersion, repositoryName, protectedTagPrefix, keepVersions, functionTimeout (the function's timeout in
-seconds), smokeCases (each {name, event, status, contains}: the function contract,
-infra/function_contract.py), and codeDeploy ({application, deploymentGroup, timeoutSeconds}) or null.
+seconds), maxInitDurationMs (the cold-start budget, 0 = none), smokeCases (each {name, event, status,
+contains}: the function contract, infra/function_contract.py), and codeDeploy ({application, deploymentGroup,
+timeoutSeconds}) or null. The commit that deploys is read from GITHUB_SHA, else `git rev-parse HEAD`.
 
 Steps, each of which stops the run with exit status 1 and the alias untouched unless said otherwise:
 1. protect the target version's image: tag its digest `<protectedTagPrefix><version>` in ECR (a lifecycle rule
-   of higher priority keeps every image with that prefix; infra/registry.py);
+   of higher priority keeps every image with that prefix; infra/registry.py), and `lambda-deployed-<version>-
+   <commit>` when the commit is known (`make versions` lists it);
 2. smoke: invoke the target version directly (qualifier = the version number, not the alias) with each of the
-   function's own events and compare the status (and the `contains` text) with the contract;
+   function's own events and compare the status (and the `contains` text) with the contract; with a cold-start
+   budget, the first invocation also returns its log tail, whose REPORT gives the version's Init Duration
+   (Restore Duration with SnapStart), refused above the budget;
 3. shift: with CodeDeploy, create a deployment of the alias from its current to the target version and wait
    for it; CodeDeploy shifts traffic step by step watching the alarms and rolls back on failure or alarm, so a
    failed or stopped deployment leaves the previous version serving (and fails this run). Without CodeDeploy
@@ -31,8 +35,14 @@ deployment's id, what CodeDeploy does without the runner, and the command that s
 
 from __future__ import annotations
 
+import base64
+import binascii
+import dataclasses
 import hashlib
 import json
+import os
+import re
+import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -55,6 +65,21 @@ EXPIRED_CREDENTIAL_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "
 # aws-actions/configure-aws-credentials exports) or in code; others (assume-role, sso, container-role, …)
 # refresh before they expire.
 NON_RENEWABLE_METHODS = frozenset({"env", "explicit"})
+# Tag of the commit that deployed a version: `lambda-deployed-<version>-<commit>` on the version's image (not
+# under the protected prefix, so the lifecycle policy treats it as any other tag once the version is gone).
+DEPLOYED_TAG_PREFIX = "lambda-deployed-"
+COMMIT = re.compile(r"[0-9a-f]{40}")
+# The cold start of a version, from its first invocation's log tail (Invoke with LogType Tail: LogResult, "The
+# last 4 KB of the execution log, which is base64-encoded"; Lambda API reference, Invoke). In the text log
+# format the REPORT line reads `REPORT RequestId: <id>\tDuration: 15.74 ms\tBilled Duration: 147 ms\tMemory
+# Size: 128 MB\tMax Memory Used: 56 MB\tInit Duration: 130.49 ms` (Lambda Developer Guide, "Log and monitor
+# Python Lambda functions"; "Init Duration – For the first request served, the amount of time it took the
+# runtime to load the function and run code outside of the handler method": C# logging page), and a SnapStart
+# version's first request reports `Restore Duration: <ms> ms` instead (Developer Guide, "Monitoring for Lambda
+# SnapStart"). In the JSON log format (infra/function.py sets it) the same report is the system log record
+# {"type": "platform.report", "record": {"metrics": {"initDurationMs": 130.49, ...}}} (Lambda Telemetry API
+# `Event` schema reference, platform.report / ReportMetrics).
+TEXT_COLD_START = re.compile(r"\b(?P<what>Init|Restore) Duration: (?P<ms>[0-9]+(?:\.[0-9]+)?) ms")
 MANIFEST_MEDIA_TYPES = [
     "application/vnd.docker.distribution.manifest.v2+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -98,6 +123,8 @@ class Spec:
     application: str | None = None
     deployment_group: str | None = None
     timeout_seconds: int = 3600
+    max_init_duration_ms: int = 0  # the cold-start budget (0: none)
+    commit: str | None = None  # the commit that deploys (40 hex), tagged on the version's image
 
     @classmethod
     def from_json(cls, text: str) -> Spec:
@@ -116,6 +143,7 @@ class Spec:
             application=code_deploy.get("application"),
             deployment_group=code_deploy.get("deploymentGroup"),
             timeout_seconds=int(code_deploy.get("timeoutSeconds", 3600)),
+            max_init_duration_ms=int(data.get("maxInitDurationMs", 0)),
         )
 
 
@@ -214,23 +242,77 @@ def protect_image(ecr: Any, repository: str, digest: str, tag: str) -> None:
     _log(f"protected {repository}@{digest} with the tag {tag}")
 
 
+def cold_start(log_result: str | None) -> tuple[str, float] | None:
+    """("Init Duration" or "Restore Duration", milliseconds) from an invocation's base64 log tail (its REPORT
+    line, or the JSON format's platform.report record), or None when it reports neither."""
+    try:
+        text = base64.b64decode(log_result or "", validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return None
+    for line in reversed(text.splitlines()):
+        match = TEXT_COLD_START.search(line)
+        if match:
+            return f"{match['what']} Duration", float(match["ms"])
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get("record"), dict):
+            continue
+        metrics = record["record"].get("metrics")
+        if record.get("type") == "platform.report" and isinstance(metrics, dict):
+            value = metrics.get("initDurationMs")
+            return ("Init Duration", float(value)) if isinstance(value, (int, float)) else None
+    return None
+
+
+def budget_problem(log_result: str | None, budget_ms: int, version: str) -> str | None:
+    """Why version `version`'s cold start breaks the budget (naming both figures), or None. A tail without
+    the figure (an environment Lambda initialised before the request) is said, not refused."""
+    found = cold_start(log_result)
+    if found is None:
+        _log(
+            f"version {version}: its first invocation's REPORT gives no Init Duration (the environment was "
+            f"initialised before the request); the cold-start budget of {budget_ms} ms was not judged"
+        )
+        return None
+    what, milliseconds = found
+    if milliseconds > budget_ms:
+        return (
+            f"cold start: {what} {milliseconds:g} ms exceeds the budget maxInitDurationMs {budget_ms} ms "
+            f"(first invocation of version {version})"
+        )
+    _log(f"version {version}: {what} {milliseconds:g} ms, within the budget of {budget_ms} ms")
+    return None
+
+
 def smoke(
-    lambda_client: Any, function_name: str, version: str, cases: Sequence[function_contract.Case]
+    lambda_client: Any,
+    function_name: str,
+    version: str,
+    cases: Sequence[function_contract.Case],
+    budget_ms: int = 0,
 ) -> None:
     """Invoke version `version` with every case of the function contract; raise DeploymentFailed listing each
     answer that misses its expectation. Each output is judged as API Gateway answers it
     (infra/lambda_response.py: a payload 2.0 response object, plain JSON as 200, a function error or an
-    unreadable response as 500 saying why), as the container test and the local tools judge it."""
+    unreadable response as 500 saying why), as the container test and the local tools judge it. With a
+    `budget_ms`, the first invocation's cold start must be within it (budget_problem)."""
     problems = []
-    for case in cases:
+    for index, case in enumerate(cases):
+        tail = {"LogType": "Tail"} if budget_ms and index == 0 else {}
         try:
             result = lambda_client.invoke(
                 FunctionName=function_name,
                 Qualifier=version,
                 InvocationType="RequestResponse",
                 Payload=json.dumps(case.event).encode(),
+                **tail,
             )
             payload = result["Payload"].read()
+            if tail:
+                problem = budget_problem(result.get("LogResult"), budget_ms, version)
+                problems += [problem] if problem else []
         except (ClientError, BotoCoreError) as error:  # refused, or no answer within the read timeout
             if credentials_expired(error):
                 raise
@@ -415,10 +497,14 @@ def run(
     digest = version_digest(lambda_client, spec.function_name, spec.target_version)
     progress(f"protecting the image of version {spec.target_version}; {serving}")
     protect_image(ecr, spec.repository_name, digest, f"{spec.protected_tag_prefix}{spec.target_version}")
+    if spec.commit:
+        protect_image(
+            ecr, spec.repository_name, digest, f"{DEPLOYED_TAG_PREFIX}{spec.target_version}-{spec.commit}"
+        )
     invoker = invoke_client if invoke_client is not None else lambda_client
     if current != spec.target_version:
         progress(f"smoke requests to version {spec.target_version}; {serving}")
-        smoke(invoker, spec.function_name, spec.target_version, spec.smoke_cases)
+        smoke(invoker, spec.function_name, spec.target_version, spec.smoke_cases, spec.max_init_duration_ms)
         if spec.application and codedeploy is not None:
             progress(f"starting the CodeDeploy deployment; {serving}")
             shift_with_codedeploy(codedeploy, spec, current, poll_seconds, expires_within)
@@ -459,10 +545,30 @@ def expiry_check(credentials: Any) -> Callable[[float], bool]:
     return expires_within
 
 
+def deploying_commit(
+    environ: Mapping[str, str] = os.environ, checkout: Path = Path(__file__).parents[1]
+) -> str | None:
+    """The commit that deploys: GITHUB_SHA in a workflow (GitHub Actions' default variable), else the HEAD of
+    `checkout`; None when neither gives a full commit hash."""
+    commit = environ.get("GITHUB_SHA", "")
+    if not commit:
+        try:
+            commit = subprocess.run(  # noqa: S603 - git on PATH, arguments of our own
+                ["git", "rev-parse", "HEAD"],  # noqa: S607
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=checkout,
+            ).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return None
+    return commit if COMMIT.fullmatch(commit) else None
+
+
 def main(stdin: Any = sys.stdin) -> int:
     import boto3  # the program's own dependency (requirements.txt); imported here so tests can pass fakes
 
-    spec = Spec.from_json(stdin.read())
+    spec = dataclasses.replace(Spec.from_json(stdin.read()), commit=deploying_commit())
     session = boto3.session.Session(region_name=spec.region)
     progress = Progress()
     try:

@@ -12,6 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from infra import catalogue
 from infra.config import SecretReference
 from infra.function_permissions import SID_PREFIX
 from infra.iam_rules import boundary_arn, stack_role_path
@@ -47,6 +48,62 @@ XRAY_ACTIONS = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
 # amazonaws.com: AWS KMS Developer Guide, "kms:ViaService"; Secrets Manager User Guide, "Permissions for the
 # KMS key"). The values of kms:ViaService in partitions other than `aws` are not verified here.
 SECRET_READ_ACTIONS = {"ssm": "ssm:GetParameter", "secretsmanager": "secretsmanager:GetSecretValue"}
+
+# What Lambda does with the execution role to connect a function to a VPC: the resource catalogue's
+# `execution` of the function (infra/catalogue.py, which the stack's permissions boundary allows too), held to
+# the configured subnets and security groups (CreateNetworkInterface is authorized against the interface, the
+# subnet and the security groups) and to interfaces of the stack's account and region ("If you don't specify a
+# resource ID for DeleteNetworkInterface ... include all resource IDs": Lambda Developer Guide,
+# configuration-vpc); the Describe actions on "*". Lambda makes these calls outside the execution environment
+# without lambda:SourceFunctionArn, so a Deny on that key keeps the function's own code from using them.
+VPC_ACCESS = catalogue.BY_TOKEN["aws:lambda/function:Function"].execution
+
+
+@dataclass(frozen=True)
+class VpcAccess:
+    """The function's VpcConfig, and where its network interfaces live (partition, region, account)."""
+
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+    partition: str = "aws"
+    region: str = ""
+    account: str = ""
+
+    def ec2_arn(self, resource: str) -> str:
+        return f"arn:{self.partition}:ec2:{self.region}:{self.account}:{resource}"
+
+
+def vpc_statements(vpc: VpcAccess) -> list[dict[str, Any]]:
+    """The execution role's statements for Lambda's network interfaces in `vpc` (see VPC_ACCESS)."""
+    resources: dict[str, list[str] | str] = {
+        catalogue.NETWORK_INTERFACES.kind: [vpc.ec2_arn("network-interface/*")],
+        catalogue.NEW_NETWORK_INTERFACE.kind: [
+            vpc.ec2_arn("network-interface/*"),
+            *(vpc.ec2_arn(f"subnet/{subnet}") for subnet in vpc.subnet_ids),
+            *(vpc.ec2_arn(f"security-group/{group}") for group in vpc.security_group_ids),
+        ],
+        catalogue.REGION.kind: "*",
+    }
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": f"Vpc{access.on.kind}",
+            "Effect": "Allow",
+            "Action": sorted(access.actions),
+            "Resource": resources[access.on.kind],
+        }
+        for access in VPC_ACCESS
+    ]
+    every = sorted({action for access in VPC_ACCESS for action in access.actions})
+    return statements + [
+        {
+            "Sid": "NoNetworkInterfacesFromFunctionCode",
+            "Effect": "Deny",
+            "Action": every,
+            "Resource": "*",
+            "Condition": {"Null": {"lambda:SourceFunctionArn": "false"}},
+        },
+    ]
+
 
 # How a missing managed policy shows in a failed getPolicy invoke: the provider's aws_iam_policy data source
 # (terraform-provider-aws internal/service/iam/policy_data_source.go, dataSourcePolicyRead) reports
@@ -86,11 +143,13 @@ def execution_policy(
     tracing: bool,
     secrets: Mapping[str, SecretReference] | None = None,
     permissions: Sequence[Mapping[str, Any]] = (),
+    vpc: VpcAccess | None = None,
 ) -> str:
     """The inline policy: write to the function's own log group only (plus X-Ray trace writes), read
     exactly the parameters and secrets of `secrets` (decrypting with their KMS keys through their service),
-    and the statements the function declares (`permissions`, rendered: infra/function_permissions.py), each
-    under the Sid `Declared<Sid>`."""
+    Lambda's network interfaces in the function's subnets when it has a `vpc` (vpc_statements), and the
+    statements the function declares (`permissions`, rendered: infra/function_permissions.py), each under the
+    Sid `Declared<Sid>`."""
     statements: list[dict[str, Any]] = [
         {
             "Sid": "WriteOwnLogGroup",
@@ -121,6 +180,8 @@ def execution_policy(
                 "Condition": {"StringEquals": {"kms:ViaService": sorted(services)}},
             }
         )
+    if vpc is not None:
+        statements += vpc_statements(vpc)
     statements += [{**statement, "Sid": f"{SID_PREFIX}{statement['Sid']}"} for statement in permissions]
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
@@ -158,6 +219,9 @@ class FunctionArgs:
     extra_policy_arns: tuple[str, ...] = ()
     # the statements function/permissions.json declares, rendered for the stack (infra/function_inputs.py)
     permissions: Sequence[Mapping[str, Any]] = ()
+    vpc_subnet_ids: tuple[str, ...] = ()  # with vpc_security_group_ids: the function's VpcConfig
+    vpc_security_group_ids: tuple[str, ...] = ()
+    snap_start: bool = False  # SnapStart on published versions
 
 
 class Function(pulumi.ComponentResource):
@@ -232,12 +296,15 @@ class Function(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=child,
         )
+        vpc = self._vpc(args)
         self.role_policy = aws.iam.RolePolicy(
             f"{name}-execution-policy",
             name=f"{args.name}-execution",
             role=self.role.name,
             policy=self.log_group.arn.apply(
-                lambda arn: execution_policy(arn, args.tracing, args.secret_environment, args.permissions)
+                lambda arn: execution_policy(
+                    arn, args.tracing, args.secret_environment, args.permissions, vpc
+                )
             ),
             opts=child,
         )
@@ -251,6 +318,24 @@ class Function(pulumi.ComponentResource):
             )
             for arn in args.extra_policy_arns
         ]
+
+    def _vpc(self, args: FunctionArgs) -> VpcAccess | None:
+        """Where Lambda puts the function's network interfaces (None without subnets)."""
+        if not args.vpc_subnet_ids:
+            return None
+        if len(args.vpc_subnet_ids) == 1:
+            pulumi.log.warn(
+                f"{args.name} reaches its VPC through one subnet ({args.vpc_subnet_ids[0]}): an outage of "
+                "its Availability Zone stops the function; use at least two subnets in different zones",
+                self,
+            )
+        return VpcAccess(
+            args.vpc_subnet_ids,
+            args.vpc_security_group_ids,
+            aws.get_partition().partition,
+            aws.get_region().region,
+            aws.get_caller_identity().account_id,
+        )
 
     def _function(self, name: str, args: FunctionArgs) -> None:
         """The function, running the image by digest; every deploy publishes a version."""
@@ -280,6 +365,16 @@ class Function(pulumi.ComponentResource):
             ),
             reserved_concurrent_executions=(
                 args.reserved_concurrency if args.reserved_concurrency is not None else -1
+            ),
+            vpc_config=(
+                aws.lambda_.FunctionVpcConfigArgs(
+                    subnet_ids=list(args.vpc_subnet_ids), security_group_ids=list(args.vpc_security_group_ids)
+                )
+                if args.vpc_subnet_ids
+                else None
+            ),
+            snap_start=(
+                aws.lambda_.FunctionSnapStartArgs(apply_on="PublishedVersions") if args.snap_start else None
             ),
             publish=True,  # every deploy publishes a version: what the alias `live` points to
             tags=dict(args.tags),

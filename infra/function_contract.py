@@ -8,7 +8,9 @@ maps each event's file name to what the function must answer:
 
 `"smoke": false` keeps an event (one that changes data, say) away from deployed stacks, production included
 (the post-deploy smoke test, the pre-traffic check of a new version, the warm-up); the container test and
-the local tools still run it.
+the local tools still run it. `"auth": false` says the event's route must reach the function without a token
+when the stack requires one (config jwtIssuer): the HTTP API gets a route `<METHOD> <path>` without
+authorization for it (public_routes), every other route requires a valid JWT.
 Every event file needs an entry and every entry an event file. The platform's tools (the container test,
 the post-deploy smoke test, the local tools) read the contract only through this module, so they name no
 route, label or field of the function.
@@ -17,6 +19,7 @@ route, label or field of the function.
     Case.request() -> Request | None          an HTTP request to send to a deployed API, None for events that
                                               are not HTTP API requests
     deployable_cases(cases) -> list[Case]     the cases a deployed stack may get: not "smoke": false
+    public_routes(cases) -> list[str]         the route keys ("GET /health") of the "auth": false events
     smoke_cases(cases) -> list[Case]          the cases the smoke test sends: those that are HTTP requests
     check(case, status, body) -> list[str]    what is wrong with an answer (empty: it passes)
     check_answer(case, answer) -> list[str]   the same for API Gateway's answer to an invocation
@@ -73,6 +76,7 @@ class Expected:
     status: int  # HTTP status code the answer must have
     contains: str | None = None  # text the (decoded) body must contain
     smoke: bool = True  # False: never sent to a deployed stack by the smoke test
+    auth: bool = True  # False: the route reaches the function without a token (a stack with jwtIssuer)
 
 
 @dataclass(frozen=True)
@@ -140,21 +144,23 @@ def _expected(name: str, value: object) -> Expected | str:
             f'{name}: expected an HTTP status or {{"status": ..., "contains": ..., "smoke": ...}}, '
             f"got {value!r}"
         )
-    smoke = True
+    smoke = auth = True
     if isinstance(value, dict):
-        unknown = sorted(set(value) - {"status", "contains", "smoke"})
-        status, contains, smoke = value.get("status"), value.get("contains"), value.get("smoke", True)
+        unknown = sorted(set(value) - {"status", "contains", "smoke", "auth"})
+        status, contains = value.get("status"), value.get("contains")
+        smoke, auth = value.get("smoke", True), value.get("auth", True)
         if unknown:
-            return f"{name}: unknown keys {', '.join(unknown)} (allowed: status, contains, smoke)"
+            return f"{name}: unknown keys {', '.join(unknown)} (allowed: status, contains, smoke, auth)"
         if contains is not None and (not isinstance(contains, str) or not contains):
             return f"{name}: contains must be a non-empty string, got {contains!r}"
-        if not isinstance(smoke, bool):
-            return f"{name}: smoke must be true or false, got {smoke!r}"
+        for key, flag in (("smoke", smoke), ("auth", auth)):
+            if not isinstance(flag, bool):
+                return f"{name}: {key} must be true or false, got {flag!r}"
     else:
         status, contains = value, None
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
         return f"{name}: status must be an HTTP status code 100-599, got {status!r}"
-    return Expected(status, contains, smoke)
+    return Expected(status, contains, smoke, auth)
 
 
 def load_cases(events_dir: Path = DEFAULT_EVENTS) -> list[Case]:
@@ -208,6 +214,25 @@ def deployable_cases(cases: list[Case]) -> list[Case]:
     """The cases a deployed stack may receive: every case not marked "smoke": false (the pre-traffic check
     of a new version and the warm-up invoke them directly)."""
     return [case for case in cases if case.expected.smoke]
+
+
+def public_routes(cases: list[Case]) -> list[str]:
+    """The route keys of the HTTP requests marked "auth": false, sorted and unique: an HTTP API route is "an
+    HTTP method and a resource path—for example, GET /pets" (API Gateway Developer Guide, "Create routes for
+    HTTP APIs"), and a route more specific than `$default` takes its requests. Raises ContractError for such an
+    event that is not an HTTP API request."""
+    routes, problems = set(), []
+    for case in cases:
+        if case.expected.auth:
+            continue
+        request = case.request()
+        if request is None:
+            problems.append(f'{case.name}: "auth": false, but the event is not an HTTP API request')
+        else:
+            routes.add(f"{request.method} {request.target.split('?', 1)[0]}")
+    if problems:
+        raise ContractError("the public routes of the function contract:\n  " + "\n  ".join(problems))
+    return sorted(routes)
 
 
 def smoke_cases(cases: list[Case]) -> list[Case]:
@@ -289,7 +314,8 @@ def main(argv: list[str]) -> int:
         line = f"{request.method} {request.target}" if request else "(not an HTTP request)"
         contains = f", body contains {case.expected.contains!r}" if case.expected.contains else ""
         smoke = "" if case.expected.smoke else " (not smoke-tested)"
-        print(f"{case.name}: {line} -> {case.expected.status}{contains}{smoke}")
+        public = "" if case.expected.auth else " (public: no token)"
+        print(f"{case.name}: {line} -> {case.expected.status}{contains}{smoke}{public}")
     return 0
 
 

@@ -28,6 +28,15 @@ def deployable_events(function_dir: Path) -> list[function_contract.Case]:
         raise FunctionInputError(str(error)) from None
 
 
+def public_routes(function_dir: Path) -> list[str]:
+    """The route keys of the events marked "auth": false: they reach the function without a token when the
+    stack requires one (config jwtIssuer)."""
+    try:
+        return function_contract.public_routes(function_contract.load_cases(function_dir / "events"))
+    except function_contract.ContractError as error:
+        raise FunctionInputError(str(error)) from None
+
+
 def declared_permissions(function_dir: Path, stack: str) -> list[dict[str, Any]]:
     """The statements of `function_dir`/permissions.json for `stack`, in the caller's partition and account
     and the provider's region (infra/function_permissions.py)."""

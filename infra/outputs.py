@@ -10,6 +10,13 @@ import pulumi
 # name -> what it is (the README's outputs table lists exactly these)
 OUTPUTS: Mapping[str, str] = {
     "apiUrl": "https URL of the HTTP API's `$default` stage (no trailing slash)",
+    "url": "https URL clients use: `https://<customDomain>` when customDomain is set, else apiUrl",
+    "domainTarget": "Regional domain name of customDomain: the target of its DNS record (CNAME, or alias A "
+    "with domainHostedZoneId); empty without customDomain",
+    "domainHostedZoneId": "Route 53 hosted zone ID of domainTarget, for an alias record; empty without "
+    "customDomain",
+    "jwtIssuer": "issuer of the tokens every route but the public ones requires (config jwtIssuer); empty "
+    "without authorizer",
     "apiId": "ID of the HTTP API",
     "functionName": "name of the Lambda function",
     "functionArn": "ARN of the Lambda function (unqualified)",

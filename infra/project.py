@@ -6,6 +6,7 @@ library, so the workflows' bare runners can use it too:
 
     python3 -m infra.project name           # prints the project name
     python3 -m infra.project stack NAME     # exits 2 with the rule when NAME is not a valid stack name
+    python3 -m infra.project prefix NAME    # prints `<project>-<NAME>`, the name of the stack's function, ...
     VENV/bin/python -m infra.project link-library
         # puts the repository root on VENV's path (policy/venv: scripts/pipeline.sh, scripts/deploy.sh)
 """
@@ -84,12 +85,15 @@ def main(argv: list[str]) -> int:
     if argv == ["link-library"]:
         print(f"{link_library()}: {ROOT}")
         return 0
+    if len(argv) == 2 and argv[0] == "prefix" and is_stack_name(argv[1]):
+        print(prefix_for(argv[1]))
+        return 0
     if len(argv) == 2 and argv[0] == "stack":
         if is_stack_name(argv[1]):
             return 0
         print(f"stack name {argv[1]!r} is not allowed: {STACK_NAME_RULE}", file=sys.stderr)
         return 2
-    print("usage: python3 -m infra.project name | stack NAME | link-library", file=sys.stderr)
+    print("usage: python3 -m infra.project name | stack NAME | prefix NAME | link-library", file=sys.stderr)
     return 2
 
 

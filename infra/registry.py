@@ -25,6 +25,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
+from infra import rollback
 from infra.build_context import image_tag
 from infra.registry_names import DOCKER_PROVIDER, IMAGE, LIFECYCLE_POLICY, REPOSITORY, TYPE
 
@@ -60,6 +61,17 @@ class ImageChanged(pulumi.RunError):
     registered (a pulumi.RunError: the CLI prints the message alone)."""
 
 
+def repository_tags(repository: str) -> dict[str, str]:
+    """Every tag of `repository` with the digest it holds ({} when the repository does not exist yet)."""
+    try:
+        listing = aws.ecr.get_images(repository_name=repository)
+    except Exception as error:  # an invoke failure arrives as a plain Exception carrying the provider's text
+        if any(marker in str(error) for marker in MISSING_REPOSITORY_MARKERS):
+            return {}  # first deployment: the repository is created below
+        raise
+    return {image.image_tag: image.image_digest for image in listing.image_ids if image.image_tag}
+
+
 def pushed_digest(repository: str, tag: str) -> str | None:
     """The digest ECR holds under `repository:tag`, or None when the repository or the tag is not there yet.
 
@@ -69,26 +81,21 @@ def pushed_digest(repository: str, tag: str) -> str | None:
     tag): the pipeline verifies the digest's attestation, which names the content tag, before any function
     runs it (scripts/provenance.py, docs/pipeline.md).
     """
-    try:
-        listing = aws.ecr.get_images(repository_name=repository)
-    except Exception as error:  # an invoke failure arrives as a plain Exception carrying the provider's text
-        if any(marker in str(error) for marker in MISSING_REPOSITORY_MARKERS):
-            return None  # first deployment: the repository is created below
-        raise
-    return next((image.image_digest for image in listing.image_ids if image.image_tag == tag), None)
+    return repository_tags(repository).get(tag)
 
 
-def check_verified(args: ImageRegistryArgs, tag: str, pushed: str | None) -> None:
+def check_verified(args: ImageRegistryArgs, tag: str, running: str | None) -> None:
     """Raise ImageChanged when the pipeline verified an image (`args.verified_image`) and the content tag
-    `tag` no longer holds its digest (`pushed`: what ECR holds under it, None for nothing)."""
+    `tag` no longer leads to its digest (`running`: the digest the tag leads to after any recorded rollback,
+    None for nothing)."""
     if args.verified_image is None:
         return
     verified = args.verified_image.split("@", 1)[1]
-    if pushed != verified:
+    if running != verified:
         raise ImageChanged(
             f"the pipeline verified {args.verified_image} (provenance, manifest, container test, scan), "
-            f"but the tag {tag} of the repository {args.name} now holds {pushed or 'no image'}: the image "
-            "changed after the verification; nothing was deployed (docs/pipeline.md, provenance)"
+            f"but the tag {tag} of the repository {args.name} now leads to {running or 'no image'}: the "
+            "image changed after the verification; nothing was deployed (docs/pipeline.md, provenance)"
         )
 
 
@@ -163,10 +170,52 @@ class ImageRegistry(pulumi.ComponentResource):
     def __init__(self, name: str, args: ImageRegistryArgs, opts: pulumi.ResourceOptions | None = None):
         # What runs is decided before anything is registered: the content tag, and the digest ECR holds under
         # it (None: not pushed yet, or a pinned image that is not built from the context).
+        # A rollback recorded in the repository replaces a rolled-back digest by the one it went back to
+        # (infra/rollback.py); the pipeline verified that one.
         tag = image_tag(args.root / args.context, args.root / args.dockerfile, args.platform)
-        pushed = None if args.pinned_image else pushed_digest(args.name, tag)
-        check_verified(args, tag, pushed)
+        tags = repository_tags(args.name)
+        pushed = None if args.pinned_image else tags.get(tag)
+        wanted = args.pinned_image.split("@", 1)[1] if args.pinned_image else pushed
+        running, chain = rollback.resolve(wanted, tags) if wanted else (None, [])
+        check_verified(args, tag, running)
         super().__init__(TYPE, name, None, opts)
+        self._repository(name, args)
+        self.tag = tag
+        self.image: docker.RegistryImage | None = None
+        built = False  # whether this update builds and pushes the image (else it runs one already in ECR)
+        if len(chain) > 1:
+            # the tag the attestation of the image that runs names (the pipeline verifies that image)
+            self.tag = rollback.content_tag(chain[-1], tags) or tag
+            pulumi.log.warn(
+                f"{chain[0]} was rolled back ({' -> '.join(chain)}, recorded in {args.name} by `make rollback`): "
+                f"running {chain[-1]} instead. A change of function/ rolls forward (docs/operations.md)",
+                self,
+            )
+        if args.pinned_image:
+            self.image_uri = pulumi.Output.from_input(f"{args.pinned_image.split('@', 1)[0]}@{running}")
+            pulumi.log.info(f"running the pinned image {args.pinned_image}; function/ is not built", self)
+        else:
+            self.image = self._build(name, args, reuse=pushed is not None)
+            digest = running if running is not None else self.image.sha256_digest
+            built = pushed is None
+            self.image_uri = pulumi.Output.concat(self.repository.repository_url, "@", digest)
+            if pushed is not None:
+                pulumi.log.info(f"image tag {tag} is already in ECR ({pushed}): running {running}", self)
+        self.repository_url = self.repository.repository_url
+        self.repository_name = self.repository.name
+        self.register_outputs(
+            {
+                "imageUri": self.image_uri,
+                "repositoryUrl": self.repository_url,
+                "repositoryName": self.repository_name,
+                "tag": self.tag,
+                # the pipeline attests an image it built, and verifies any image it runs
+                "built": built,
+            }
+        )
+
+    def _repository(self, name: str, args: ImageRegistryArgs) -> None:
+        """The repository (scan on push, immutable tags, encrypted) and its lifecycle policy."""
         child = pulumi.ResourceOptions(parent=self)
         encryption = (
             aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS", kms_key=args.kms_key_arn)
@@ -188,32 +237,6 @@ class ImageRegistry(pulumi.ComponentResource):
             repository=self.repository.name,
             policy=lifecycle_policy(args.keep_images),
             opts=child,
-        )
-
-        self.tag = tag
-        self.image: docker.RegistryImage | None = None
-        built = False  # whether this update builds and pushes the image (else it runs one already in ECR)
-        if args.pinned_image:
-            self.image_uri = pulumi.Output.from_input(args.pinned_image)
-            pulumi.log.info(f"running the pinned image {args.pinned_image}; function/ is not built", self)
-        else:
-            self.image = self._build(name, args, reuse=pushed is not None)
-            digest = pushed if pushed is not None else self.image.sha256_digest
-            built = pushed is None
-            self.image_uri = pulumi.Output.concat(self.repository.repository_url, "@", digest)
-            if pushed is not None:
-                pulumi.log.info(f"image tag {self.tag} is already in ECR ({pushed}): running it", self)
-        self.repository_url = self.repository.repository_url
-        self.repository_name = self.repository.name
-        self.register_outputs(
-            {
-                "imageUri": self.image_uri,
-                "repositoryUrl": self.repository_url,
-                "repositoryName": self.repository_name,
-                "tag": self.tag,
-                # the pipeline attests an image it built, and verifies any image it runs
-                "built": built,
-            }
         )
 
     def _build(self, name: str, args: ImageRegistryArgs, reuse: bool) -> docker.RegistryImage:

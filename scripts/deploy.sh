@@ -76,7 +76,7 @@ fi
 
 case "$action" in
   outputs) exec pulumi stack output --stack "$stack" --json ;;
-  url) exec pulumi stack output apiUrl --stack "$stack" ;;
+  url) exec pulumi stack output url --stack "$stack" ;;  # the custom domain's URL when set, else the API's
   pulumi) exec pulumi "$@" ;;  # on the stack selected above
 esac
 

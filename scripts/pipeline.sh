@@ -32,9 +32,17 @@
 #                                                 (NONE: report only; scripts/image_scan.py)
 #   pipeline.sh promote SOURCE_URI TAG STACK      `pulumi up` of STACK's repository only, then carbon-copy
 #                                                 SOURCE_URI (repository@digest) into it, digest preserved;
-#                                                 output image-uri (for PINNED_IMAGE_URI)
+#                                                 output image-uri (for PINNED_IMAGE_URI) and its content tag
+#                                                 (another image when a rollback of STACK recorded one)
 #   pipeline.sh verify STACK                      after `pulumi up`: the function Active and updated, then
-#                                                 the smoke test of the deployed API (scripts/smoke_test.py)
+#                                                 the smoke test of the deployed API at its URL (the custom
+#                                                 domain's when set; with SMOKE_BEARER_TOKEN when it has a JWT
+#                                                 authorizer: scripts/smoke_test.py)
+#   pipeline.sh rollback-request                  GitHub outputs from the dispatch inputs ROLLBACK_STACK and
+#                                                 ROLLBACK_VERSION: empty, or a stack of DEPLOY_STACKS and a
+#                                                 version number
+#   pipeline.sh rollback STACK VERSION BUILDING   verify the provenance of the image kept version VERSION runs,
+#                                                 then move `live` back to it (scripts/rollback.py); no build
 #   pipeline.sh drift STACK BUILDING_STACK        pulumi preview --refresh --expect-no-changes
 #   pipeline.sh rescan STACK SEVERITY             rescan the image the stack runs (basic: a new scan;
 #                                                 enhanced: Inspector's current findings); fail on SEVERITY
@@ -46,7 +54,8 @@ summary() { cat >>"${GITHUB_STEP_SUMMARY:-/dev/null}"; }
 output() { printf '%s\n' "$@" >>"${GITHUB_OUTPUT:-/dev/stdout}"; }
 
 cd "$(dirname "$0")/.."
-# One place for each fact: the stack-name rule (infra/project.py).
+# One place for each fact: the stack-name rule and the names of a stack's resources (infra/project.py).
+prefix() { python3 -m infra.project prefix "$1" || exit 2; }
 check_stack() { python3 -m infra.project stack "$1" || exit 2; }
 
 # What Docker, OCI and GitHub call the CPU of a Lambda architecture (infra/architecture.py, the one table):
@@ -327,15 +336,21 @@ promote() {
     aws ecr describe-images --repository-name "$repository" --image-ids "imageDigest=$digest" \
       >/dev/null || die "the copy in $target does not have the digest $digest: nothing promoted"
   fi
-  output "image-uri=$target@$digest"
+  # a rollback recorded in this stack's repository replaces a rolled-back digest (infra/rollback.py): the
+  # function runs, and the next step verifies, the image it went back to, with its own content tag
+  local running
+  read -r running tag < <(venv/bin/python -m scripts.rollback resolve "$stack" "$digest")
+  [[ "$running" == "$digest" ]] || step "$digest was rolled back in $stack: running $running ($tag)"
+  output "image-uri=$target@$running" "tag=$tag"
 }
 
 verify() {
-  local stack=$1 outputs function_name api_url
+  local stack=$1 outputs function_name api_url authorizer=()
   outputs=$(pulumi stack output --json --stack "$stack")
   function_name=$(jq -r '.functionName // ""' <<<"$outputs")
-  api_url=$(jq -r '.apiUrl // ""' <<<"$outputs")
-  [[ -n "$function_name" && -n "$api_url" ]] || die "stack $stack lacks the outputs functionName and apiUrl"
+  api_url=$(jq -r '.url // .apiUrl // ""' <<<"$outputs")
+  [[ -n "$function_name" && -n "$api_url" ]] || die "stack $stack lacks the outputs functionName and url"
+  [[ -n "$(jq -r '.jwtIssuer // ""' <<<"$outputs")" ]] && authorizer=(--authorizer)
   step "waiting for $function_name to be Active with its last update Successful"
   if ! aws lambda wait function-active-v2 --function-name "$function_name" \
       || ! aws lambda wait function-updated-v2 --function-name "$function_name"; then
@@ -349,8 +364,44 @@ verify() {
     echo "::error title=Function not ready::$function_name: $state"
     die "$function_name is not Active with its last update Successful: $state"
   fi
-  step "smoke test of $api_url"
-  python3 -m scripts.smoke_test --base-url "$api_url"
+  step "smoke test of $api_url${authorizer:+ (JWT authorizer; token: ${SMOKE_BEARER_TOKEN:+given}${SMOKE_BEARER_TOKEN:-none, guarded routes must answer 401})}"
+  python3 -m scripts.smoke_test --base-url "$api_url" "${authorizer[@]}"
+}
+
+# The dispatch inputs of a rollback (deploy.yml): both empty (a deploy), or a stack of DEPLOY_STACKS and a
+# published version number.
+rollback_request() {
+  local stack=${ROLLBACK_STACK:-} version=${ROLLBACK_VERSION:-}
+  if [[ -z "$stack" && -z "$version" ]]; then
+    output "stack=" "version="
+    return 0
+  fi
+  [[ "$version" =~ ^[1-9][0-9]{0,9}$ ]] || die "rollback-version must be a published version number (make versions), got '$version'"
+  check_stack "$stack"
+  jq -e --arg stack "$stack" 'index($stack) != null' <<<"${DEPLOY_STACKS:-[]}" >/dev/null \
+    || die "rollback-stack '$stack' is not one of DEPLOY_STACKS ${DEPLOY_STACKS:-}"
+  output "stack=$stack" "version=$version"
+}
+
+# Roll STACK back to kept VERSION: the image it runs must carry main's attestation for its content tag (the
+# building stack's repository built it), then scripts/rollback.py checks the version, records the rollback
+# and moves `live`.
+rollback() {
+  local stack=$1 version=$2 building=$3 function uri digest tag
+  step "installing the program's dependencies (hash-pinned)"
+  python3 -m venv venv
+  venv/bin/python -m pip install --quiet --require-hashes --requirement requirements.hashes.txt >&2
+  function=$(prefix "$stack")
+  uri=$(aws lambda get-function --function-name "$function" --qualifier "$version" \
+    --query Code.ResolvedImageUri --output text) || die "$function has no version $version (make versions)"
+  digest=${uri##*@}
+  [[ "$digest" =~ ^sha256:[0-9a-f]{64}$ ]] || die "version $version of $function runs '$uri', not an image by digest"
+  tag=$(venv/bin/python -m scripts.rollback tag "$stack" "$digest")
+  [[ -n "$tag" ]] || die "$uri carries no content tag: its provenance cannot be verified; no rollback"
+  provenance "$uri" "${uri%%/*}/$(registry_names "$building" | jq -r .repository):$tag" reused
+  step "rolling $function back to version $version"
+  venv/bin/python -m scripts.rollback rollback "$stack" "$version"
+  printf '### Rollback of %s\n\nThe alias live serves version %s (%s).\n' "$stack" "$version" "$digest" | summary
 }
 
 drift() {
@@ -396,6 +447,8 @@ case "$command" in
   scan) (($# == 3)) || usage; scan "$@" ;;
   promote) (($# == 3)) || usage; check_stack "$3"; promote "$@" ;;
   verify) (($# == 1)) || usage; check_stack "$1"; verify "$1" ;;
+  rollback-request) (($# == 0)) || usage; rollback_request ;;
+  rollback) (($# == 3)) || usage; check_stack "$1"; check_stack "$3"; rollback "$@" ;;
   drift) (($# == 2)) || usage; check_stack "$1"; drift "$@" ;;
   rescan) (($# == 2)) || usage; check_stack "$1"; rescan "$@" ;;
   *) usage ;;

@@ -136,10 +136,11 @@ API_GATEWAY = Table("api-gateway", RULES, terraform="aws_apigatewayv2_", rows=(
     (checks("CKV_AWS_76"), "access logging", "{policy:apigw-stage-access-logging}"),
     (PROJECT_RULE, "default throttling", "{policy:apigw-stage-default-throttling}"),
     (PROJECT_RULE, "no `*` CORS origin on production stacks", "{policy:cors-no-wildcard-in-production}"),
+    (PROJECT_RULE, "a custom domain accepts TLS 1.2 or newer only", "{policy:apigw-domain-tls-1-2}"),
     (checks("CKV_AWS_309"), "routes specify an authorization type",
-     "Not applicable: the API is a public inference endpoint by design. Abuse is bounded by throttling "
-     "({policy:apigw-stage-default-throttling}) and, optionally, reserved concurrency. Add a JWT or IAM "
-     "authorizer to the route if callers need to be identified"),
+     "Every route has one: `NONE` by default (a public endpoint, bounded by throttling, "
+     "{policy:apigw-stage-default-throttling}, and optionally reserved concurrency), `JWT` on every route but "
+     "the contract's `\"auth\": false` ones when {key:jwtIssuer} is set ({file:infra/http_api.py})"),
     (checks("CKV2_AWS_51"), "client certificate authentication",
      "Not applicable: mutual TLS needs a custom domain and clients that hold certificates. The API is public"),
     (checks("CKV2_AWS_77"), "WAFv2 web ACL with the Log4j rule set",

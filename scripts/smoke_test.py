@@ -9,13 +9,25 @@ Connection errors, 429 and 5xx answers that the contract does not expect are ret
 function that was just updated, or an API that was just created, can need a few seconds); any other wrong
 answer fails at once. The base URL must be https (plain http only for localhost, for tests).
 
-usage: python3 -m scripts.smoke_test --base-url URL [--events DIR] [--timeout SECONDS] [--retry-delay SECONDS]
+A stack with a JWT authorizer (--authorizer: its output jwtIssuer is set): with a token in the environment
+variable SMOKE_BEARER_TOKEN (the pipeline's secret of that name), every request carries `Authorization: Bearer
+<token>` and must answer as the contract says; without one, the events marked `"auth": false` must, and every
+other one must be refused with 401, API Gateway's answer to a request without a valid token (API Gateway
+Developer Guide, "Control access to HTTP APIs with JWT authorizers"), which proves the authorizer guards them.
+
+usage: python3 -m scripts.smoke_test (--base-url URL [--authorizer] | --outputs FILE) [--events DIR]
+       [--timeout SECONDS] [--retry-delay SECONDS]
+--outputs reads the stack's outputs as JSON (`make smoke`: `pulumi stack output --json`, `-` for standard
+input): the URL is `url` (the custom domain's when set), --authorizer when `jwtIssuer` is set.
 Exit status: 0 every request passed, 1 a failure, 2 unusable arguments or contract.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
+import os
 import sys
 import time
 import urllib.error
@@ -28,6 +40,7 @@ from infra.function_contract import (
     DEFAULT_EVENTS,
     Case,
     ContractError,
+    Expected,
     check,
     load_cases,
     smoke_cases,
@@ -35,6 +48,8 @@ from infra.function_contract import (
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+TOKEN_ENV = "SMOKE_BEARER_TOKEN"  # noqa: S105 - the variable's name, not a token
+UNAUTHORIZED = 401
 
 
 class SmokeFailure(Exception):
@@ -56,16 +71,20 @@ def base_url(value: str) -> str:
     raise argparse.ArgumentTypeError(f"{value!r} must be an https URL (http only for localhost)")
 
 
-def send(base: str, case: Case, deadline: float, retry_delay: float = 1.0) -> Answer:
-    """The API's answer to the case's request, retrying transient failures until `deadline` (monotonic
-    seconds); the first retry waits `retry_delay` seconds, each next one twice as long (at most 10 s)."""
+def send(
+    base: str, case: Case, deadline: float, retry_delay: float = 1.0, token: str | None = None
+) -> Answer:
+    """The API's answer to the case's request (with `Authorization: Bearer <token>` when a token is given),
+    retrying transient failures until `deadline` (monotonic seconds); the first retry waits `retry_delay`
+    seconds, each next one twice as long (at most 10 s)."""
     request = case.request()
     if request is None:
         raise ContractError(f"{case.name}: not an HTTP API request")
+    headers = dict(request.headers) | ({"authorization": f"Bearer {token}"} if token else {})
     delay = retry_delay
     while True:
         req = urllib.request.Request(  # noqa: S310 - scheme checked in base_url
-            base + request.target, data=request.body, headers=request.headers, method=request.method
+            base + request.target, data=request.body, headers=headers, method=request.method
         )
         answer, reason = None, ""
         try:
@@ -90,9 +109,24 @@ def send(base: str, case: Case, deadline: float, retry_delay: float = 1.0) -> An
         delay = min(delay * 2, 10.0)
 
 
-def run(base: str, events_dir: Path, timeout: float, retry_delay: float = 1.0) -> list[str]:
-    """Failures of every smoke case; raises ContractError when there is none to send."""
-    cases = smoke_cases(load_cases(events_dir))
+def expectation(case: Case, authorizer: bool, token: str | None) -> Case:
+    """The case as this run must see it: without a token, a route the authorizer guards answers 401."""
+    if authorizer and token is None and case.expected.auth:
+        return dataclasses.replace(case, expected=Expected(UNAUTHORIZED, None, case.expected.smoke, True))
+    return case
+
+
+def run(
+    base: str,
+    events_dir: Path,
+    timeout: float,
+    retry_delay: float = 1.0,
+    authorizer: bool = False,
+    token: str | None = None,
+) -> list[str]:
+    """Failures of every smoke case (see the module's docstring for `authorizer` and `token`); raises
+    ContractError when there is none to send."""
+    cases = [expectation(case, authorizer, token) for case in smoke_cases(load_cases(events_dir))]
     if not cases:
         raise ContractError(
             f'{events_dir}: no event is an HTTP API request without "smoke": false, nothing to smoke-test'
@@ -102,7 +136,7 @@ def run(base: str, events_dir: Path, timeout: float, retry_delay: float = 1.0) -
     for case in cases:
         request = case.request()
         try:
-            answer = send(base, case, deadline, retry_delay)
+            answer = send(base, case, deadline, retry_delay, token)
         except SmokeFailure as exc:
             failures.append(str(exc))
             continue
@@ -116,8 +150,15 @@ def run(base: str, events_dir: Path, timeout: float, retry_delay: float = 1.0) -
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base-url", required=True, type=base_url)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--base-url", type=base_url)
+    where.add_argument(
+        "--outputs", type=argparse.FileType("r"), help="the stack's outputs as JSON, - for stdin"
+    )
     parser.add_argument("--events", type=Path, default=DEFAULT_EVENTS)
+    parser.add_argument(
+        "--authorizer", action="store_true", help=f"the API requires a JWT (token: ${TOKEN_ENV}, optional)"
+    )
     parser.add_argument(
         "--timeout", type=float, default=120, help="seconds to keep retrying transient errors"
     )
@@ -125,8 +166,16 @@ def main(argv: list[str] | None = None) -> int:
         "--retry-delay", type=float, default=1.0, help="seconds before the first retry (doubling, at most 10)"
     )
     args = parser.parse_args(argv)
+    if args.outputs is not None:
+        try:
+            stack = json.load(args.outputs)
+            args.base_url = base_url(str(stack.get("url") or stack.get("apiUrl") or ""))
+        except (ValueError, AttributeError, argparse.ArgumentTypeError) as exc:
+            parser.error(f"--outputs: not the stack's outputs with an https url ({exc})")
+        args.authorizer = args.authorizer or bool(stack.get("jwtIssuer"))
     try:
-        failures = run(args.base_url, args.events, args.timeout, args.retry_delay)
+        token = os.environ.get(TOKEN_ENV) or None
+        failures = run(args.base_url, args.events, args.timeout, args.retry_delay, args.authorizer, token)
     except ContractError as exc:
         print(f"smoke_test: {exc}", file=sys.stderr)
         return 2

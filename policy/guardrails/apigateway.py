@@ -1,4 +1,5 @@
-"""API Gateway v2 (HTTP APIs): stages log access and throttle by default; no `*` CORS origin in production."""
+"""API Gateway v2 (HTTP APIs): stages log access and throttle by default; no `*` CORS origin in production;
+custom domains negotiate TLS 1.2 at least."""
 
 from __future__ import annotations
 
@@ -27,6 +28,10 @@ from .common import (
 STAGE = "aws:apigatewayv2/stage:Stage"
 API = "aws:apigatewayv2/api:Api"
 FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
+DOMAIN_NAME = "aws:apigatewayv2/domainName:DomainName"
+# A custom domain's TLS floor: "TLS_1_2" (API Gateway v2 DomainNameConfiguration.SecurityPolicy, "Valid
+# Values: TLS_1_0 | TLS_1_2"; pulumi-aws 7.x documents TLS_1_2 for HTTP APIs). TLS 1.0 is refused.
+DOMAIN_SECURITY_POLICIES = ("TLS_1_2",)
 
 
 def _access_logging(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -96,6 +101,22 @@ def _cors_not_wildcard(args: ResourceValidationArgs, report: ReportViolation) ->
         )
 
 
+def _domain_tls(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != DOMAIN_NAME:
+        return
+    policy = lookup(args.props, "domainNameConfiguration", "securityPolicy")
+    if policy is UNKNOWN or policy in DOMAIN_SECURITY_POLICIES:
+        return
+    report(
+        message(
+            f"API Gateway custom domain {args.name!r} has the security policy {policy!r}: clients may "
+            "negotiate TLS below 1.2",
+            "pass domain_name_configuration={'security_policy': 'TLS_1_2', ...} (infra/http_api.py)",
+        ),
+        None,
+    )
+
+
 apigw_stage_access_logging = ResourceValidationPolicy(
     name="apigw-stage-access-logging",
     description="HTTP API stages write access logs.",
@@ -116,4 +137,16 @@ cors_no_wildcard_in_production = ResourceValidationPolicy(
     validate=_cors_not_wildcard,
 )
 
-POLICIES = [apigw_stage_access_logging, apigw_stage_default_throttling, cors_no_wildcard_in_production]
+apigw_domain_tls_1_2 = ResourceValidationPolicy(
+    name="apigw-domain-tls-1-2",
+    description="HTTP API custom domains accept TLS 1.2 or newer only (security policy `TLS_1_2`).",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_domain_tls,
+)
+
+POLICIES = [
+    apigw_stage_access_logging,
+    apigw_stage_default_throttling,
+    cors_no_wildcard_in_production,
+    apigw_domain_tls_1_2,
+]

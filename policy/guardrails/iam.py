@@ -11,6 +11,7 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
 # the rules of the function's declared permissions, shared with the program (standard library only)
+import infra.catalogue as catalogue
 import infra.function_permissions as function_permissions
 
 from .common import (
@@ -54,8 +55,9 @@ ATTACHMENTS = {
 }
 
 # Actions the Service Authorization Reference lists with no resource type, so a statement can only grant
-# them on "*" (tests check this list against parliament's copy of the reference). X-Ray's write actions
-# are what an actively traced function needs.
+# them on "*" (tests check this list against parliament's copy of the reference): X-Ray's, which an actively
+# traced function needs, and those of the resource catalogue (infra/catalogue.py, REGION: the pipeline's and
+# what Lambda does with a VPC function's execution role).
 RESOURCE_STAR_ACTIONS = frozenset(
     action.lower()
     for action in (
@@ -64,18 +66,7 @@ RESOURCE_STAR_ACTIONS = frozenset(
         "xray:GetSamplingRules",
         "xray:GetSamplingTargets",
         "xray:GetSamplingStatisticSummaries",
-        "ecr:GetAuthorizationToken",
-        "logs:DescribeLogGroups",
-        "logs:DescribeResourcePolicies",
-        "logs:PutResourcePolicy",
-        "logs:CreateLogDelivery",
-        "logs:DeleteLogDelivery",
-        "logs:GetLogDelivery",
-        "logs:ListLogDeliveries",
-        "logs:UpdateLogDelivery",
-        "sns:GetSubscriptionAttributes",
-        "sns:SetSubscriptionAttributes",
-        "sns:Unsubscribe",
+        *catalogue.region_only(),
     )
 )
 

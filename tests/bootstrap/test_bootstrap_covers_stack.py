@@ -26,7 +26,15 @@ from tests.support.pulumi_harness import ACCOUNT, REGION, HarnessMocks, Register
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = "dev"
-SCOPE = policies.Scope(partition="aws", region=REGION, account_id=ACCOUNT)
+DOMAIN = "api.dev.example.com"
+HOSTED_ZONE = "Z0123456789ABCDEFGHIJ"
+# the custom domain the bootstrap assigns the stack (customDomains), which the `day-two` variant configures
+SCOPE = policies.Scope(
+    partition="aws",
+    region=REGION,
+    account_id=ACCOUNT,
+    custom_domains={STACK: policies.CustomDomain(DOMAIN, HOSTED_ZONE)},
+)
 BUCKET_ARN = f"arn:aws:s3:::{PROJECT}-state-20261123072400000000000001"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 SECRETS_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/5678abcd-12ab-34cd-56ef-1234567890ab"
@@ -50,6 +58,7 @@ NOT_AWS = {"command:local:Command"}
 # The calls of each resource type, per step, and the resource each is authorized on: the resource catalogue
 # (infra/catalogue.py); a resource type the stack registers without an entry fails the tests below.
 WRITES = tuple(step for step in catalogue.STEPS if step != "read")
+READS = {action for entry in catalogue.CATALOGUE for action in entry.actions("read")}
 # The tags API takes the API's ARN, URL-encoded; changes of tags after creation name the changed keys (the
 # owner tags never change).
 TAGS = f"arn:aws:apigateway:{REGION}::/tags/arn%3Aaws%3Aapigateway"
@@ -126,6 +135,16 @@ VARIANTS = {
         "alarmEmail": "ops@example.org",
         "reservedConcurrency": 10,
     },
+    # a custom domain with its Route 53 record, a JWT authorizer, a VPC
+    "day-two": {
+        "customDomain": DOMAIN,
+        "certificateArn": f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "hostedZoneId": HOSTED_ZONE,
+        "jwtIssuer": "https://issuer.example.com",
+        "jwtAudiences": ["client-1"],
+        "vpcSubnetIds": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
+        "vpcSecurityGroupIds": ["sg-0123456789abcdef0"],
+    },
 }
 
 
@@ -165,7 +184,13 @@ def context_of(resource: Registered, access: catalogue.Access, run) -> dict:
         return {"lambda:Principal": resource.inputs["principal"]}
     if condition == catalogue.OTHER_TAG_KEYS:
         return {"aws:TagKeys": ["ManagedBy"]}
-    tags = run.one("aws:apigatewayv2/api:Api").inputs["tags"]
+    if condition == catalogue.DNS_RECORD:  # the record's change batch (CREATE, UPSERT or DELETE of it)
+        return {
+            "route53:ChangeResourceRecordSetsNormalizedRecordNames": [resource.inputs["name"]],
+            "route53:ChangeResourceRecordSetsRecordTypes": [resource.inputs["type"]],
+            "route53:ChangeResourceRecordSetsActions": ["CREATE"],
+        }
+    tags = resource.inputs.get("tags") or run.one("aws:apigatewayv2/api:Api").inputs["tags"]
     if condition == catalogue.OWNER_REQUEST_TAGS:
         return {f"aws:RequestTag/{key}": value for key, value in tags.items()}
     if condition == catalogue.OWNER_TAGS:
@@ -207,6 +232,8 @@ ELSEWHERE = {
     catalogue.ROLES.kind: lambda resource, run: resource.inputs["role"],
     catalogue.CODEDEPLOY_ROLE.kind: lambda resource, run: resource.inputs["serviceRoleArn"],
     catalogue.SCHEDULER_ROLE.kind: lambda resource, run: resource.inputs["target"]["roleArn"],
+    catalogue.DOMAIN_NAME_LIST.kind: lambda resource, run: f"arn:aws:apigateway:{REGION}::/domainnames",
+    catalogue.DNS_CHANGES.kind: lambda resource, run: "arn:aws:route53:::change/C0123456789ABCDEFGHIJ",
     catalogue.DEPLOYMENT_CONFIGS.kind: lambda resource, run: (
         f"arn:aws:codedeploy:{REGION}:{ACCOUNT}:deploymentconfig:{resource.inputs['deploymentConfigName']}"
     ),
@@ -366,7 +393,8 @@ def test_preview_role_may_read_every_resource_and_nothing_more(stack_run):
         for action, arn, context in calls(resource, stack_run, ("read",)):
             assert allowed(PREVIEW, action, arn, context), (resource.name, action)
         for action, arn, context in calls(resource, stack_run, WRITES):
-            assert not allowed(PREVIEW, action, arn, context), (resource.name, action)
+            if action not in READS:  # the deployment's and the rollback's reads are reads
+                assert not allowed(PREVIEW, action, arn, context), (resource.name, action)
     for action, arn, context in STATE_CALLS["preview"]:
         assert allowed(PREVIEW, action, arn, context), (action, arn)
 
@@ -397,6 +425,7 @@ CLI_ACTIONS = {
     ("lambda", "wait", "function-active-v2"): "lambda:GetFunction",
     ("lambda", "wait", "function-updated-v2"): "lambda:GetFunction",
     ("lambda", "get-function-configuration", None): "lambda:GetFunctionConfiguration",
+    ("lambda", "get-function", None): "lambda:GetFunction",  # pipeline.sh rollback: the version's image
     ("lambda", "get-alias", None): "lambda:GetAlias",
     ("ecr", "describe-image-scan-findings", None): "ecr:DescribeImageScanFindings",
     ("ecr", "describe-images", None): "ecr:DescribeImages",
@@ -445,3 +474,35 @@ def test_deploy_role_may_make_every_aws_cli_call_of_the_stack_checks(stack_run):
     }
     for (service, command, waiter), action in CLI_ACTIONS.items():
         assert allowed(DEPLOY, action, arns[service], IN_REGION), (service, command, waiter, action)
+
+
+# scripts/rollback.py (make versions, make rollback, the deploy workflow's rollback job, pipeline.sh promote's
+# resolve) through boto3, with the stack's deploy role: the API operations it calls -> the IAM action.
+ROLLBACK_ACTIONS = {
+    "lambda": [
+        "lambda:GetAlias",
+        "lambda:ListVersionsByFunction",
+        "lambda:GetFunction",
+        "lambda:InvokeFunction",
+        "lambda:UpdateAlias",
+    ],
+    "ecr": ["ecr:ListImages", "ecr:BatchGetImage", "ecr:PutImage", "ecr:BatchDeleteImage"],
+}
+
+
+def test_deploy_role_may_roll_its_stack_back_and_no_other(stack_run):
+    arns = {
+        "lambda": stack_run.one("aws:lambda/function:Function").state["arn"],
+        "ecr": stack_run.one("aws:ecr/repository:Repository").state["arn"],
+    }
+    for service, actions in ROLLBACK_ACTIONS.items():
+        for action in actions:
+            assert allowed(DEPLOY, action, arns[service], IN_REGION), action
+            other = arns[service].replace(f"-{STACK}", f"-{STACK}x")
+            assert not allowed(DEPLOY, action, other, IN_REGION), (action, other)
+
+
+def test_the_rollbacks_calls_are_the_catalogues_deployment_calls():
+    # the rollback is an operation of the catalogue (its `deploy` step), not a coincidence of the lifecycle
+    deployment = {action for entry in catalogue.STACK_TYPES for action in entry.actions("deploy")}
+    assert {action for actions in ROLLBACK_ACTIONS.values() for action in actions} <= deployment

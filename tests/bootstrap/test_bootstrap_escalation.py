@@ -899,3 +899,198 @@ def test_ecr_may_use_the_stacks_configured_key_for_its_repository(with_keys, ren
 )
 def test_the_repository_key_gives_nothing_else(with_keys, action, resource, context):
     assert dev_with_delivery(with_keys, action, resource, context) != ALLOWED
+
+
+# --- the custom domain (customDomains) and its Route 53 record ----------------------------------------------
+
+DOMAINS = {
+    "dev": {"domainName": "api.dev.example.com", "hostedZoneId": "ZDEV0123456789"},
+    "production": {"domainName": "api.example.com", "hostedZoneId": "ZPROD0123456789"},
+}
+DOMAIN_NAMES = f"arn:aws:apigateway:{REGION}::/domainnames"
+
+
+def domain(name: str) -> str:
+    return f"{DOMAIN_NAMES}/{name}"
+
+
+def zone(zone_id: str) -> str:
+    return f"arn:aws:route53:::hostedzone/{zone_id}"
+
+
+def record_change(names: list[str], types: list[str]) -> dict:
+    """What ChangeResourceRecordSets carries for a batch of changes (normalized names, types)."""
+    return {
+        "route53:ChangeResourceRecordSetsNormalizedRecordNames": names,
+        "route53:ChangeResourceRecordSetsRecordTypes": types,
+        "route53:ChangeResourceRecordSetsActions": ["UPSERT"],
+    }
+
+
+@pytest.fixture(scope="module")
+def with_domains() -> Rendered:
+    return Rendered(
+        run_bootstrap({"deployEnvironments": json.dumps(ENVIRONMENTS), "customDomains": json.dumps(DOMAINS)})
+    )
+
+
+def dev_deploys(rendered: Rendered, action: str, resource: str, context: dict | None = None) -> bool:
+    return decide(Request(action, resource, context or {}), roles_of(rendered)["deploy.dev"]) == ALLOWED
+
+
+def test_a_stack_manages_its_assigned_domain_its_mappings_and_its_record(with_domains):
+    own = domain("api.dev.example.com")
+    assert dev_deploys(
+        with_domains, "apigateway:POST", DOMAIN_NAMES, owner_tags("RequestTag", PROJECT, "dev")
+    )
+    for action in ("apigateway:GET", "apigateway:PATCH", "apigateway:DELETE"):
+        assert dev_deploys(with_domains, action, own), action
+        assert dev_deploys(with_domains, action, f"{own}/apimappings/abc123"), action
+    assert dev_deploys(with_domains, "apigateway:POST", f"{own}/apimappings")
+    change = record_change(["api.dev.example.com"], ["A"])
+    assert dev_deploys(with_domains, "route53:ChangeResourceRecordSets", zone("ZDEV0123456789"), change)
+    for action in ("route53:GetHostedZone", "route53:ListResourceRecordSets"):
+        assert dev_deploys(with_domains, action, zone("ZDEV0123456789")), action
+    assert dev_deploys(with_domains, "route53:GetChange", "arn:aws:route53:::change/C0123456789")
+
+
+@pytest.mark.parametrize(
+    ("action", "resource", "context"),
+    [
+        # production's domain, its mappings, and a domain of no stack
+        ("apigateway:PATCH", domain("api.example.com"), {}),
+        ("apigateway:DELETE", domain("api.example.com"), {}),
+        ("apigateway:POST", f"{domain('api.example.com')}/apimappings", {}),
+        ("apigateway:DELETE", f"{domain('api.example.com')}/apimappings/abc123", {}),
+        ("apigateway:PATCH", domain("www.example.com"), {}),
+        # a name that merely starts with the stack's
+        ("apigateway:DELETE", domain("api.dev.example.com.evil.example"), {}),
+        # a domain created without the stack's owner tags
+        ("apigateway:POST", DOMAIN_NAMES, owner_tags("RequestTag", PROJECT, "production")),
+        ("apigateway:POST", DOMAIN_NAMES, {}),
+        # another name, another type, a batch that also changes another name, another zone
+        (
+            "route53:ChangeResourceRecordSets",
+            zone("ZDEV0123456789"),
+            record_change(["api.example.com"], ["A"]),
+        ),
+        (
+            "route53:ChangeResourceRecordSets",
+            zone("ZDEV0123456789"),
+            record_change(["api.dev.example.com"], ["NS"]),
+        ),
+        (
+            "route53:ChangeResourceRecordSets",
+            zone("ZDEV0123456789"),
+            record_change(["api.dev.example.com", "www.dev.example.com"], ["A"]),
+        ),
+        ("route53:ChangeResourceRecordSets", zone("ZDEV0123456789"), {}),
+        (
+            "route53:ChangeResourceRecordSets",
+            zone("ZPROD0123456789"),
+            record_change(["api.dev.example.com"], ["A"]),
+        ),
+        ("route53:ListResourceRecordSets", zone("ZPROD0123456789"), {}),
+        # the zone itself
+        ("route53:DeleteHostedZone", zone("ZDEV0123456789"), {}),
+        ("route53:ChangeTagsForResource", zone("ZDEV0123456789"), {}),
+    ],
+)
+def test_a_stack_reaches_no_other_domain_name_or_record(with_domains, action, resource, context):
+    assert not dev_deploys(with_domains, action, resource, context)
+
+
+def test_a_stack_without_an_assigned_domain_manages_none(rendered, with_domains):
+    tags = owner_tags("RequestTag", PROJECT, "dev")
+    assert not dev_deploys(rendered, "apigateway:POST", DOMAIN_NAMES, tags)
+    assert not dev_deploys(rendered, "apigateway:GET", domain("api.dev.example.com"))
+    assert not dev_deploys(rendered, "route53:GetChange", "arn:aws:route53:::change/C0123456789")
+    # dev-eu has no domain in with_domains either
+    dev_eu = roles_of(with_domains)["deploy.dev-eu"]
+    assert (
+        decide(Request("apigateway:POST", DOMAIN_NAMES, owner_tags("RequestTag", PROJECT, "dev-eu")), dev_eu)
+        != ALLOWED
+    )
+
+
+def test_the_read_roles_read_their_stacks_domain_only(with_domains):
+    preview, drift = [with_domains.preview], [with_domains.drift["production"]]
+    assert decide(Request("apigateway:GET", domain("api.dev.example.com")), preview) == ALLOWED
+    assert decide(Request("apigateway:GET", domain("api.example.com")), preview) != ALLOWED
+    assert decide(Request("apigateway:GET", domain("api.example.com")), drift) == ALLOWED
+    assert decide(Request("route53:ListResourceRecordSets", zone("ZPROD0123456789")), drift) == ALLOWED
+    change = record_change(["api.example.com"], ["A"])
+    assert (
+        decide(Request("route53:ChangeResourceRecordSets", zone("ZPROD0123456789"), change), drift) != ALLOWED
+    )
+
+
+# --- a function in a VPC: Lambda's network interfaces under the boundary ---------------------------------------
+
+NETWORK_INTERFACE = arn("ec2", "network-interface/eni-0123456789abcdef0")
+
+
+class TestTheBoundaryAndNetworkInterfaces:
+    """Lambda creates a VPC function's network interfaces with the execution role, without
+    lambda:SourceFunctionArn: the boundary lets exactly those calls through, in the stacks' account and
+    region, and never from the function's code."""
+
+    STAR = TestABoundedRoleWithInlineStar.STAR
+    FROM_DEV = TestABoundedRoleWithInlineStar.FROM_DEV
+
+    @pytest.mark.parametrize(
+        ("action", "resource", "context"),
+        [
+            ("ec2:CreateNetworkInterface", arn("ec2", "subnet/subnet-0123456789abcdef0"), {}),
+            ("ec2:CreateNetworkInterface", arn("ec2", "security-group/sg-0123456789abcdef0"), {}),
+            ("ec2:CreateNetworkInterface", arn("ec2", "network-interface/*"), {}),
+            ("ec2:DeleteNetworkInterface", NETWORK_INTERFACE, {}),
+            ("ec2:AssignPrivateIpAddresses", NETWORK_INTERFACE, {}),
+            ("ec2:DescribeNetworkInterfaces", "*", {"aws:RequestedRegion": REGION}),
+        ],
+    )
+    def test_lambda_may_manage_the_functions_interfaces(self, rendered, action, resource, context):
+        assert decide(Request(action, resource, context), [self.STAR], rendered.boundary["dev"]) == ALLOWED
+
+    @pytest.mark.parametrize(
+        ("action", "resource", "context"),
+        [
+            # from the function's own code
+            ("ec2:CreateNetworkInterface", arn("ec2", "subnet/subnet-0123456789abcdef0"), FROM_DEV),
+            ("ec2:DeleteNetworkInterface", NETWORK_INTERFACE, FROM_DEV),
+            ("ec2:DescribeSubnets", "*", FROM_DEV | {"aws:RequestedRegion": REGION}),
+            # another region or account
+            (
+                "ec2:DeleteNetworkInterface",
+                arn("ec2", "network-interface/eni-0123456789abcdef0", region="us-east-1"),
+                {},
+            ),
+            ("ec2:CreateNetworkInterface", arn("ec2", "subnet/subnet-1", account="999999999999"), {}),
+            ("ec2:DescribeNetworkInterfaces", "*", {"aws:RequestedRegion": "us-east-1"}),
+            # anything else of EC2: no instance, no opened security group, no interface attached or lent
+            ("ec2:RunInstances", arn("ec2", "instance/*"), {}),
+            ("ec2:AuthorizeSecurityGroupIngress", arn("ec2", "security-group/sg-0123456789abcdef0"), {}),
+            ("ec2:AttachNetworkInterface", NETWORK_INTERFACE, {}),
+            ("ec2:ModifyNetworkInterfaceAttribute", NETWORK_INTERFACE, {}),
+            ("ec2:CreateNetworkInterfacePermission", NETWORK_INTERFACE, {}),
+        ],
+    )
+    def test_nothing_else_of_ec2(self, rendered, action, resource, context):
+        assert decide(Request(action, resource, context), [self.STAR], rendered.boundary["dev"]) != ALLOWED
+
+    def test_no_pipeline_role_manages_network_interfaces(self, rendered):
+        for name, documents in roles_of(rendered).items():
+            for action in ("ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"):
+                assert decide(Request(action, NETWORK_INTERFACE), documents) != ALLOWED, (name, action)
+
+
+def test_what_stays_allowed_with_a_domain_or_a_vpc_is_the_documented_residue(rendered, with_domains):
+    # docs/bootstrap.md, "What a deploy job can still do": CreateDomainName is authorized on the collection,
+    # which names no domain (a stack with an assigned domain may create a domain name of another name, with its
+    # own owner tags, and then neither read nor change it); Lambda's network-interface calls name no function,
+    # so a role under the boundary may delete or renumber any detached interface of the stacks' region.
+    tags = owner_tags("RequestTag", PROJECT, "dev")
+    assert dev_deploys(with_domains, "apigateway:POST", DOMAIN_NAMES, tags)
+    other = arn("ec2", "network-interface/eni-0fedcba9876543210")
+    star = TestABoundedRoleWithInlineStar.STAR
+    assert decide(Request("ec2:DeleteNetworkInterface", other), [star], rendered.boundary["dev"]) == ALLOWED

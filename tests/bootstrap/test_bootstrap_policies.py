@@ -13,10 +13,22 @@ from parliament import analyze_policy_string
 from policy_sentry.querying.actions import get_action_data
 
 from bootstrap import policies
-from bootstrap.policies import Scope
+from bootstrap.policies import CustomDomain, Scope
 from infra.project import PROJECT
 
-SCOPE = Scope(partition="aws", region="eu-west-1", account_id="123456789012")
+# the longest stack name, with the longest domain name (253 characters) and hosted zone id (32)
+LONGEST = "a" * 31
+LONGEST_DOMAIN = ".".join(["a" * 63] * 3 + ["b" * 61])
+SCOPE = Scope(
+    partition="aws",
+    region="eu-west-1",
+    account_id="123456789012",
+    custom_domains={
+        "dev": CustomDomain("api.dev.example.com", "Z0123456789ABCDEFGHIJ"),
+        "production": CustomDomain("api.example.com", "Z0123456789ABCDEFGHIK"),
+        LONGEST: CustomDomain(LONGEST_DOMAIN, "Z" * 32),
+    },
+)
 BUCKET_ARN = f"arn:aws:s3:::{PROJECT}-state-20261123072400000000000001"
 KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 SECRETS_KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/5678abcd-12ab-34cd-56ef-1234567890ab"
@@ -63,6 +75,10 @@ RESOURCE_STAR_ACTIONS = {
     "sns:GetSubscriptionAttributes",
     "sns:SetSubscriptionAttributes",
     "sns:Unsubscribe",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeNetworkInterfaces",
 }
 
 
@@ -261,11 +277,13 @@ def test_inline_policy_fits_the_iam_size_quota(name):
 
 @pytest.mark.parametrize("name", ["boundary", *policies.MANAGED_PARTS])
 def test_the_managed_policies_fit_the_managed_policy_size_quota(name):
-    # Managed policies: 6,144 characters, whitespace not counted; with the longest stack name (31 characters).
+    # Managed policies: 6,144 characters, whitespace not counted; with the longest stack name (31 characters)
+    # and the longest custom domain
+    assert len(LONGEST_DOMAIN) == 253
     if name == "boundary":
-        document = policies.boundary_policy(SCOPE, "a" * 31)
+        document = policies.boundary_policy(SCOPE, LONGEST)
     else:
-        document = policies.managed_permissions(SCOPE, "a" * 31, name, KEY_ARN)
+        document = policies.managed_permissions(SCOPE, LONGEST, name, KEY_ARN)
     assert len(json.dumps(document, separators=(",", ":"))) < 6_144
 
 

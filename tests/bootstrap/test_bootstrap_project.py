@@ -42,6 +42,7 @@ def test_config_declares_exactly_the_documented_keys():
         "deployEnvironments",
         "existingOidcProviderArn",
         "repositoryKmsKeyArns",
+        "customDomains",
     }
     assert "default" not in PROJECT["config"]["githubRepository"]  # required: no repository is assumed
 

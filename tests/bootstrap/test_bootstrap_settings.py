@@ -5,6 +5,7 @@ import json
 import pytest
 
 from bootstrap import policies
+from bootstrap.policies import CustomDomain
 from bootstrap.settings import BootstrapConfigError, check_account, gh_repository, load_settings
 from infra.project import PROJECT
 
@@ -220,6 +221,41 @@ def test_a_repository_key_is_read_per_deploy_environment():
 )
 def test_a_bad_repository_key_is_refused(keys, message):
     (problem,) = problems({"repositoryKmsKeyArns": json.dumps(keys)})
+    assert message in problem
+
+
+def test_custom_domains_are_assigned_per_deploy_environment():
+    domains = {"production": {"domainName": "api.example.com", "hostedZoneId": "Z0123456789ABCDEFGHIJ"}}
+    settings = load({"customDomains": json.dumps(domains)})
+    assert dict(settings.custom_domains) == {
+        "production": CustomDomain("api.example.com", "Z0123456789ABCDEFGHIJ")
+    }
+    assert settings.scope("123456789012", "aws").stack("production").custom_domain == CustomDomain(
+        "api.example.com", "Z0123456789ABCDEFGHIJ"
+    )
+    assert load(
+        {"customDomains": json.dumps({"production": {"domainName": "api.example.com"}})}
+    ).custom_domains["production"] == CustomDomain("api.example.com")
+    assert dict(load().custom_domains) == {}
+
+
+@pytest.mark.parametrize(
+    ("domains", "message"),
+    [
+        ({"staging": {"domainName": "api.example.com"}}, "'staging', which is not a deploy environment"),
+        ({"production": {"domainName": "API.example.com"}}, "is not a DNS name in lower case"),
+        ({"production": {"domainName": "localhost"}}, "is not a DNS name in lower case"),
+        ({"production": {}}, "is not a DNS name in lower case"),
+        (
+            {"production": {"domainName": "api.example.com", "hostedZoneId": "/hostedzone/Z1"}},
+            "is not a Route 53 hosted zone ID",
+        ),
+        ({"production": {"domainName": "api.example.com", "zone": "Z1"}}, "unknown keys ['zone']"),
+        ({"production": "api.example.com"}, "must map deploy environments to {domainName, hostedZoneId}"),
+    ],
+)
+def test_a_bad_custom_domain_is_refused(domains, message):
+    (problem,) = problems({"customDomains": json.dumps(domains)})
     assert message in problem
 
 

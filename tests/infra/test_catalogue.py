@@ -26,7 +26,9 @@ PARTITION, REGION, ACCOUNT = "aws", "eu-west-1", "123456789012"
 # lists the Tags resource type for API Gateway V1's verbs (GET, PUT, DELETE) only, and POST also for requests
 # without a resource type.
 UNLISTED = {("apigateway:POST", catalogue.HTTP_API_TAGS.kind)}
-ACCESSES = [(entry, access) for entry in catalogue.CATALOGUE for access in entry.access]
+ACCESSES = [(entry, access) for entry in catalogue.CATALOGUE for access in (*entry.access, *entry.execution)]
+# the names the bootstrap may assign a stack (bootstrap/settings.py customDomains)
+ASSIGNED = {"domain": "api.example.com", "hosted_zone": "Z0123456789ABCDEFGHIJ"}
 
 
 @cache
@@ -70,7 +72,7 @@ def test_every_action_is_authorized_on_the_kind_of_resource_the_catalogue_names(
         if (action, access.on.kind) in UNLISTED:
             assert "*" in formats
             continue
-        arns = access.on.of_stack(PARTITION, REGION, ACCOUNT, "dev")
+        arns = access.on.of_stack(PARTITION, REGION, ACCOUNT, "dev", ASSIGNED)
         assert any(
             fnmatchcase(arn, as_glob(form)) or fnmatchcase(sample(form), arn)
             for arn in arns
@@ -146,7 +148,8 @@ def test_the_stack_scopes_are_the_names_the_stack_uses():
 def test_every_condition_is_rendered_by_the_bootstrap():
     from bootstrap import policies
 
-    own = policies.Scope(PARTITION, REGION, ACCOUNT).stack("dev")
+    domains = {"dev": policies.CustomDomain(ASSIGNED["domain"], ASSIGNED["hosted_zone"])}
+    own = policies.Scope(PARTITION, REGION, ACCOUNT, domains).stack("dev")
     named = {access.condition for _, access in ACCESSES if access.condition}
     assert named <= set(catalogue.CONDITIONS)
     for condition in catalogue.CONDITIONS:
@@ -160,6 +163,34 @@ def test_a_format_leaves_out_an_optional_part_without_a_value():
     assert catalogue.render(form, values | {"qualifier": "live"}).endswith("function:f:live")
     with pytest.raises(KeyError):
         catalogue.render(form, {"partition": "aws"})
+
+
+def test_a_kind_of_an_assigned_name_has_no_arn_for_a_stack_without_it():
+    for kind in (
+        catalogue.DOMAIN_NAME_LIST,
+        catalogue.DOMAIN_NAME,
+        catalogue.HOSTED_ZONE,
+        catalogue.DNS_CHANGES,
+    ):
+        assert kind.of_stack(PARTITION, REGION, ACCOUNT, "dev") == [], kind.kind
+        assert kind.of_stack(PARTITION, REGION, ACCOUNT, "dev", ASSIGNED), kind.kind
+    assert catalogue.DOMAIN_NAME.of_stack(PARTITION, REGION, ACCOUNT, "dev", {"hosted_zone": "Z1"}) == []
+
+
+def test_no_pipeline_role_gets_what_a_service_does_with_the_execution_role():
+    # (the Describe actions on "*" aside: Lambda checks that its caller may see a VPC's subnets too)
+    executed = {
+        (action, access.on.kind)
+        for access in catalogue.execution()
+        if access.on != catalogue.REGION
+        for action in access.actions
+    }
+    assert executed
+    for role in catalogue.ROLE_STEPS:
+        granted = {
+            (action, access.on.kind) for access in catalogue.accesses(role) for action in access.actions
+        }
+        assert not executed & granted, role
 
 
 def test_an_unknown_step_is_refused():

@@ -12,6 +12,7 @@ import pytest
 import infra.config
 from infra.config import (
     KEYS,
+    KEYS_BY_NAME,
     NAMESPACE,
     RESERVED_ENV_NAMES,
     RETENTION_DAYS,
@@ -21,12 +22,16 @@ from infra.config import (
 )
 from infra.project import PROJECT
 from tests.infra.support import FUNCTION, IMAGE, run_stack
-from tests.support.second_dockerfile import second_dockerfile
+from tests.support.second_dockerfile import second_dockerfile, snapstart_function
 
 DIGEST = "sha256:" + "ab" * 32
 REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 SECRET_ARN = f"arn:aws:secretsmanager:eu-west-1:123456789012:secret:{PROJECT}/dev/db-AbCdEf"
+CERT = f"arn:aws:acm:eu-west-1:123456789012:certificate/{KEY_ID}"
+DOMAIN = {"customDomain": "api.example.com", "certificateArn": CERT}
+SUBNETS = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
+SG = "sg-0123456789abcdef0"
 ARABIC_INDIC_ACCOUNT = "\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660\u0661\u0662"
 N = NAMESPACE
 
@@ -188,6 +193,75 @@ BAD = [
     ({"warmUpSchedule": "rate(1 days)"}, f"{N}:warmUpSchedule", "rate(1 days)"),
     ({"warmUpSchedule": "rate(0 minutes)"}, f"{N}:warmUpSchedule", "rate(0 minutes)"),
     ({"warmUpSchedule": "weekly"}, f"{N}:warmUpSchedule", "weekly"),
+    # a custom domain: a DNS name with an ACM certificate of the caller's partition and account in the
+    # stack's region, set together; a hosted zone only with a domain
+    ({"customDomain": "API.example.com", "certificateArn": CERT}, f"{N}:customDomain", "API.example.com"),
+    ({"customDomain": "localhost", "certificateArn": CERT}, f"{N}:customDomain", "localhost"),
+    ({"customDomain": "-api.example.com", "certificateArn": CERT}, f"{N}:customDomain", "-api.example.com"),
+    ({"customDomain": "*.example.com", "certificateArn": CERT}, f"{N}:customDomain", "*.example.com"),
+    ({"customDomain": "https://api.example.com"}, f"{N}:customDomain", "https://api.example.com"),
+    ({"customDomain": "api.example.com"}, f"{N}:certificateArn", "''"),
+    ({"certificateArn": CERT}, f"{N}:certificateArn", CERT),
+    (
+        {"customDomain": "api.example.com", "certificateArn": CERT.replace("eu-west-1", "us-east-1")},
+        f"{N}:certificateArn",
+        "us-east-1",
+    ),
+    (
+        {
+            "customDomain": "api.example.com",
+            "certificateArn": CERT.replace(":123456789012:", ":999999999999:"),
+        },
+        f"{N}:certificateArn",
+        "999999999999",
+    ),
+    (
+        {"customDomain": "api.example.com", "certificateArn": CERT.replace("arn:aws:", "arn:aws-cn:")},
+        f"{N}:certificateArn",
+        "aws-cn",
+    ),
+    (
+        {"customDomain": "api.example.com", "certificateArn": CERT.replace(":certificate/", ":key/")},
+        f"{N}:certificateArn",
+        ":key/",
+    ),
+    ({"hostedZoneId": "Z0123456789ABCDEFGHIJ"}, f"{N}:hostedZoneId", "Z0123456789ABCDEFGHIJ"),
+    ({"hostedZoneId": "/hostedzone/Z012345", **DOMAIN}, f"{N}:hostedZoneId", "/hostedzone/Z012345"),
+    ({"hostedZoneId": "z0123456789", **DOMAIN}, f"{N}:hostedZoneId", "z0123456789"),
+    # a JWT authorizer: an https issuer and at least one audience, set together
+    ({"jwtIssuer": "http://issuer.example.com", "jwtAudiences": ["a"]}, f"{N}:jwtIssuer", "http://issuer"),
+    ({"jwtIssuer": "https://issuer.example.com?x=1", "jwtAudiences": ["a"]}, f"{N}:jwtIssuer", "?x=1"),
+    ({"jwtIssuer": "https://user@issuer.example.com", "jwtAudiences": ["a"]}, f"{N}:jwtIssuer", "user@"),
+    ({"jwtIssuer": "https://issuer.example.com"}, f"{N}:jwtAudiences", "[]"),
+    ({"jwtAudiences": ["a"]}, f"{N}:jwtAudiences", "a"),
+    ({"jwtIssuer": "https://issuer.example.com", "jwtAudiences": [""]}, f"{N}:jwtAudiences", "''"),
+    ({"jwtIssuer": "https://issuer.example.com", "jwtAudiences": ["a", "a"]}, f"{N}:jwtAudiences", "a"),
+    ({"jwtIssuer": "https://issuer.example.com", "jwtAudiences": "a"}, f"{N}:jwtAudiences", "a"),
+    # VPC: subnet and security group IDs of AWS's formats, both or neither, within Lambda's limits
+    ({"vpcSubnetIds": ["subnet-123"], "vpcSecurityGroupIds": [SG]}, f"{N}:vpcSubnetIds", "subnet-123"),
+    ({"vpcSubnetIds": ["sg-0123456789abcdef0"], "vpcSecurityGroupIds": [SG]}, f"{N}:vpcSubnetIds", "sg-0123"),
+    ({"vpcSubnetIds": [SUBNETS[0]] * 2, "vpcSecurityGroupIds": [SG]}, f"{N}:vpcSubnetIds", SUBNETS[0]),
+    (
+        {"vpcSubnetIds": [f"subnet-{i:08x}" for i in range(17)], "vpcSecurityGroupIds": [SG]},
+        f"{N}:vpcSubnetIds",
+        "subnet-00000010",
+    ),
+    ({"vpcSubnetIds": SUBNETS, "vpcSecurityGroupIds": ["sg-XYZ"]}, f"{N}:vpcSecurityGroupIds", "sg-XYZ"),
+    (
+        {"vpcSubnetIds": SUBNETS, "vpcSecurityGroupIds": [f"sg-{i:08x}" for i in range(6)]},
+        f"{N}:vpcSecurityGroupIds",
+        "sg-00000005",
+    ),
+    ({"vpcSubnetIds": SUBNETS}, f"{N}:vpcSecurityGroupIds", "[]"),
+    ({"vpcSecurityGroupIds": [SG]}, f"{N}:vpcSecurityGroupIds", SG),
+    # SnapStart where AWS refuses it
+    ({"snapStart": "yes"}, f"{N}:snapStart", "'yes'"),
+    ({"snapStart": True, "provisionedConcurrency": 2}, f"{N}:snapStart", "'true'"),
+    ({"snapStart": True, "ephemeralStorage": 1024}, f"{N}:snapStart", "'true'"),
+    # the cold-start budget
+    ({"maxInitDurationMs": -1}, f"{N}:maxInitDurationMs", "'-1'"),
+    ({"maxInitDurationMs": 900001}, f"{N}:maxInitDurationMs", "'900001'"),
+    ({"maxInitDurationMs": 2000, "systemLogLevel": "WARN"}, f"{N}:maxInitDurationMs", "'2000'"),
 ]
 
 
@@ -334,10 +408,27 @@ def test_a_digest_of_this_repository_is_accepted_as_build_cache():
     assert build["cacheFroms"] == [image]
 
 
+# Keys that are set together: an example is given with its companions' examples.
+COMPANIONS = {
+    "customDomain": ("certificateArn",),
+    "certificateArn": ("customDomain",),
+    "hostedZoneId": ("customDomain", "certificateArn"),
+    "jwtIssuer": ("jwtAudiences",),
+    "jwtAudiences": ("jwtIssuer",),
+    "vpcSubnetIds": ("vpcSecurityGroupIds",),
+    "vpcSecurityGroupIds": ("vpcSubnetIds",),
+}
+
+
 @pytest.mark.parametrize("key", KEYS, ids=lambda key: key.name)
 def test_the_example_of_every_key_is_accepted_and_reaches_the_settings(key, tmp_path):
+    config = {name: KEYS_BY_NAME[name].example for name in (key.name, *COMPANIONS.get(key.name, ()))}
+    if key.name == "snapStart":  # whatever function/ holds: an image Lambda can snapshot
+        with snapstart_function(tmp_path):
+            run_stack(config)
+        return
     with second_dockerfile(tmp_path):  # the `dockerfile` key's example names a second Dockerfile
-        run_stack({key.name: key.example})  # raises ConfigError otherwise
+        run_stack(config)  # raises ConfigError otherwise
 
 
 def test_settings_are_frozen_and_named_after_the_keys():
@@ -426,3 +517,69 @@ def test_every_name_of_a_stack_fits_with_this_projects_longest_stack_name():
     from infra.project import PROJECT, STACK_NAME_MAX
 
     assert name_limit_problems(PROJECT, "s" * STACK_NAME_MAX) == []
+
+
+# SnapStart on an image: an AWS base image of Java 11+, Python 3.12+ or .NET 8+ in the last stage, or the
+# SnapStart label there (Lambda Developer Guide, "Implementing SnapStart hooks for container images").
+@pytest.mark.parametrize(
+    ("dockerfile", "supported"),
+    [
+        ('FROM public.ecr.aws/lambda/python:3.13\nCMD ["app.handler"]\n', True),
+        ("FROM public.ecr.aws/lambda/python:3.12.2025.01.01@sha256:" + "a" * 64 + "\n", True),
+        ("FROM --platform=linux/arm64 public.ecr.aws/lambda/java:21\n", True),
+        ("FROM public.ecr.aws/lambda/dotnet:8\n", True),
+        ("FROM public.ecr.aws/lambda/python:3.11\n", False),
+        ("FROM public.ecr.aws/lambda/java:8.al2\n", False),
+        ("FROM public.ecr.aws/lambda/nodejs:22\n", False),
+        ("FROM debian:12-slim\n", False),
+        (
+            'FROM public.ecr.aws/lambda/nodejs:22\nLABEL com.amazonaws.lambda.feature.snapstart="Allow"\n',
+            True,
+        ),
+        # the label of an earlier stage is not the image's
+        (
+            'FROM debian:12 AS build\nLABEL com.amazonaws.lambda.feature.snapstart="Allow"\nFROM debian:12\n',
+            False,
+        ),
+        # an AWS base image in an earlier stage only
+        ("FROM public.ecr.aws/lambda/python:3.13 AS deps\nFROM debian:12-slim\n", False),
+    ],
+)
+def test_snapstart_accepts_only_images_lambda_can_snapshot(dockerfile, supported, tmp_path, monkeypatch):
+    (tmp_path / "function").mkdir()
+    (tmp_path / "function" / "Dockerfile").write_text(dockerfile, encoding="utf-8")
+    monkeypatch.setattr(infra.config, "ROOT", tmp_path)
+    problem = infra.config.snapstart_image_problem("function/Dockerfile")
+    assert (problem is None) == supported, problem
+    if problem:
+        assert "Implementing SnapStart hooks for container images" in problem
+
+
+def test_snapstart_names_every_combination_aws_refuses_at_once(tmp_path):
+    with snapstart_function(tmp_path):
+        error = config_error({"snapStart": True, "provisionedConcurrency": 1, "ephemeralStorage": 513})
+        (problem,) = error.problems
+        assert problem.key == f"{N}:snapStart"
+        assert (
+            "provisioned concurrency" in problem.allowed
+            and "ephemeral storage over 512 MB" in problem.allowed
+        )
+        assert error.registered == []
+        run_stack({"snapStart": True, "ephemeralStorage": 512})  # the limit itself is accepted
+
+
+def test_the_vpc_keys_and_the_jwt_keys_reach_the_settings():
+    pulumi.runtime.set_all_config(
+        {
+            f"{N}:vpcSubnetIds": json.dumps(SUBNETS),
+            f"{N}:vpcSecurityGroupIds": json.dumps([SG]),
+            f"{N}:jwtIssuer": "https://issuer.example.com/pool",
+            f"{N}:jwtAudiences": json.dumps(["client-a", "client-b"]),
+            "aws:region": "eu-west-1",
+        }
+    )
+    settings = load_settings(stack="dev", environ={})
+    assert settings.vpc_subnet_ids == tuple(SUBNETS) and settings.vpc_security_group_ids == (SG,)
+    assert settings.jwt_issuer == "https://issuer.example.com/pool"
+    assert settings.jwt_audiences == ("client-a", "client-b")
+    assert settings.custom_domain is None and settings.max_init_duration_ms == 0

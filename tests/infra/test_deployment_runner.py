@@ -5,9 +5,11 @@ update after a failed smoke request)."""
 
 from __future__ import annotations
 
+import base64
 import datetime
 import io
 import json
+import subprocess
 from pathlib import Path
 
 import boto3
@@ -587,3 +589,152 @@ def test_main_ends_an_aws_error_as_a_plain_failure_saying_how_far_the_run_got(mo
     err = capsys.readouterr().err
     assert "the AWS credentials expired, while deleting old versions; the alias live serves version 4" in err
     assert "Traceback" not in err
+
+
+# --- the cold-start budget ----------------------------------------------------------------------------------
+
+REQUEST_ID = "8f507cfc-xmpl-4697-b07a-ac58fc914c95"
+
+
+def text_tail(init: str | None = "130.49", restore: str | None = None) -> str:
+    """A LogResult as Lambda returns it in the text log format: START, the function's lines, END, and the
+    REPORT line, tab-separated, with Init Duration on a cold start (Lambda Developer Guide, Python logging)."""
+    report = (
+        f"REPORT RequestId: {REQUEST_ID}\tDuration: 15.74 ms\tBilled Duration: 147 ms\tMemory Size: 1024 MB\t"
+        "Max Memory Used: 56 MB\t"
+    )
+    if init:
+        report += f"Init Duration: {init} ms\t"
+    if restore:
+        report += f"Restore Duration: {restore} ms\tBilled Restore Duration: 300 ms\t"
+    lines = [
+        f"START RequestId: {REQUEST_ID} Version: 4",
+        "handler log line",
+        f"END RequestId: {REQUEST_ID}",
+        report,
+    ]
+    return base64.b64encode(("\n".join(lines) + "\n").encode()).decode()
+
+
+def json_tail(init: float | None = 463.512) -> str:
+    """A LogResult in the JSON log format: the platform.report record (Telemetry API schema reference)."""
+    metrics = {"durationMs": 1233.96, "billedDurationMs": 1698, "memorySizeMB": 256, "maxMemoryUsedMB": 123}
+    if init is not None:
+        metrics["initDurationMs"] = init
+    records = [
+        {
+            "time": "2026-10-08T07:30:29.443Z",
+            "type": "platform.start",
+            "record": {"requestId": REQUEST_ID, "version": "4"},
+        },
+        {
+            "timestamp": "2026-10-08T07:30:29.450Z",
+            "level": "INFO",
+            "requestId": REQUEST_ID,
+            "message": "hello",
+        },
+        {
+            "time": "2026-10-08T07:30:29.470Z",
+            "type": "platform.report",
+            "record": {"requestId": REQUEST_ID, "metrics": metrics, "status": "success"},
+        },
+    ]
+    return base64.b64encode("\n".join(json.dumps(r) for r in records).encode()).decode()
+
+
+def expect_first_invoke_with_tail(fakes: Fakes, version: str, log_result: str) -> None:
+    payload = json.dumps({"statusCode": 200, "body": "all fine"}).encode()
+    fakes.lam.add_response(
+        "invoke",
+        {
+            "StatusCode": 200,
+            "Payload": StreamingBody(io.BytesIO(payload), len(payload)),
+            "LogResult": log_result,
+        },
+        {
+            "FunctionName": FUNCTION,
+            "Qualifier": version,
+            "InvocationType": "RequestResponse",
+            "Payload": json.dumps(OK_EVENT).encode(),
+            "LogType": "Tail",
+        },
+    )
+    fakes.expect_invoke(version, BAD_EVENT, {"statusCode": 400, "body": "{}"})
+
+
+@pytest.mark.parametrize(
+    ("log_result", "figure"),
+    [(text_tail("2130.49"), "Init Duration 2130.49 ms"), (json_tail(2463.5), "Init Duration 2463.5 ms")],
+    ids=["text", "json"],
+)
+def test_a_version_over_its_cold_start_budget_moves_no_traffic_naming_both_figures(fakes, log_result, figure):
+    fakes.expect_alias("3")
+    fakes.expect_protect("4")
+    expect_first_invoke_with_tail(fakes, "4", log_result)
+    with pytest.raises(runner.DeploymentFailed) as failed:
+        runner.run(spec(max_init_duration_ms=2000), fakes.lambda_, fakes.ecr, None)
+    assert f"{figure} exceeds the budget maxInitDurationMs 2000 ms" in str(failed.value)
+    assert "no traffic moved" in str(failed.value)
+    fakes.done()  # no update_alias, no pruning
+
+
+@pytest.mark.parametrize(
+    "log_result", [text_tail("130.49"), json_tail(463.512), text_tail(None, restore="250.1"), text_tail(None)]
+)
+def test_a_version_within_its_budget_or_without_a_cold_start_figure_goes_live(fakes, log_result, capsys):
+    fakes.expect_alias("3")
+    fakes.expect_protect("4")
+    expect_first_invoke_with_tail(fakes, "4", log_result)
+    fakes.lam.add_response(
+        "update_alias",
+        {"Name": "live", "FunctionVersion": "4"},
+        {"FunctionName": FUNCTION, "Name": "live", "FunctionVersion": "4", "RoutingConfig": {}},
+    )
+    fakes.expect_prune("4", ["3", "4"], deleted=[])
+    runner.run(spec(max_init_duration_ms=1000), fakes.lambda_, fakes.ecr, None)
+    fakes.done()
+    out = capsys.readouterr().out
+    assert "within the budget of 1000 ms" in out or "was not judged" in out
+
+
+def test_a_snapstart_version_is_judged_by_its_restore_duration():
+    assert runner.cold_start(text_tail(None, restore="812.5")) == ("Restore Duration", 812.5)
+    assert runner.budget_problem(text_tail(None, restore="812.5"), 500, "4") == (
+        "cold start: Restore Duration 812.5 ms exceeds the budget maxInitDurationMs 500 ms (first invocation of "
+        "version 4)"
+    )
+
+
+def test_the_commit_that_deploys_is_tagged_on_the_versions_image(fakes):
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    fakes.expect_alias("4")
+    fakes.expect_protect("4")
+    tag = f"{runner.DEPLOYED_TAG_PREFIX}4-{commit}"
+    fakes.registry.add_response(
+        "batch_get_image",
+        {"images": [{"imageId": {"imageDigest": DIGEST}, "imageManifest": MANIFEST}]},
+        {"repositoryName": REPOSITORY, "imageIds": [{"imageDigest": DIGEST}], "acceptedMediaTypes": ANY},
+    )
+    fakes.registry.add_response(
+        "put_image",
+        {"image": {"imageId": {"imageDigest": DIGEST, "imageTag": tag}}},
+        {"repositoryName": REPOSITORY, "imageManifest": MANIFEST, "imageTag": tag, "imageDigest": DIGEST},
+    )
+    fakes.expect_good_smoke("4")
+    fakes.expect_prune("4", ["4"], deleted=[])
+    runner.run(spec(commit=commit), fakes.lambda_, fakes.ecr, None)
+    fakes.done()
+
+
+def test_the_deploying_commit_is_githubs_else_the_checkouts(tmp_path):
+    sha = "a" * 40
+    assert runner.deploying_commit({"GITHUB_SHA": sha}) == sha
+    assert runner.deploying_commit({"GITHUB_SHA": "not-a-sha"}) is None
+    assert runner.deploying_commit({}, tmp_path) is None  # not a git checkout
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "x"], check=True)
+    head = subprocess.run(
+        [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    assert runner.deploying_commit({}, tmp_path) == head

@@ -22,7 +22,9 @@ from tests.infra.support import (
     policy_document,
     run_stack,
 )
+from tests.support.iam import ALLOWED, Request, evaluate
 from tests.support.pulumi_harness import HarnessMocks
+from tests.support.second_dockerfile import snapstart_function
 
 LOG_GROUP_ARN = f"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/{PROJECT}-dev"
 READ_ONLY = f"arn:aws:iam::123456789012:policy/{PROJECT}/team/reads-the-table"
@@ -272,3 +274,77 @@ def test_the_function_children_belong_to_the_component(provisioned_run):
     (component,) = provisioned_run.of_type(f"{PROJECT}:infra:Function")
     children = {r.typ for r in provisioned_run.children_of(component)}
     assert children == {LOG_GROUP, ROLE, ROLE_POLICY, FUNCTION, ALIAS, PROVISIONED}
+
+
+# --- VPC access and SnapStart ------------------------------------------------------------------------------
+
+SUBNETS = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
+SECURITY_GROUP = "sg-0123456789abcdef0"
+VPC = {"vpcSubnetIds": SUBNETS, "vpcSecurityGroupIds": [SECURITY_GROUP]}
+EC2 = "arn:aws:ec2:eu-west-1:123456789012"
+FUNCTION_ARN = f"arn:aws:lambda:eu-west-1:123456789012:function:{PROJECT}-dev"
+
+
+def test_without_vpc_keys_the_function_has_no_vpc_and_no_network_permission(default_run):
+    assert "vpcConfig" not in default_run.one(FUNCTION).inputs
+    assert not any(a.startswith("ec2:") for s in statements(default_run) for a in s["Action"])
+
+
+def test_the_vpc_keys_become_the_functions_vpc_config():
+    config = run_stack(VPC).one(FUNCTION).inputs["vpcConfig"]
+    assert config == {"subnetIds": SUBNETS, "securityGroupIds": [SECURITY_GROUP]}
+
+
+@pytest.mark.parametrize(
+    ("request_", "allowed"),
+    [
+        # Lambda creates the function's interfaces in its subnets with its security groups...
+        (Request("ec2:CreateNetworkInterface", f"{EC2}:subnet/{SUBNETS[1]}"), True),
+        (Request("ec2:CreateNetworkInterface", f"{EC2}:security-group/{SECURITY_GROUP}"), True),
+        (Request("ec2:CreateNetworkInterface", f"{EC2}:network-interface/*"), True),
+        # ...never in another subnet, with another security group, or in another region or account
+        (Request("ec2:CreateNetworkInterface", f"{EC2}:subnet/subnet-0aaaaaaaaaaaaaaaa"), False),
+        (Request("ec2:CreateNetworkInterface", f"{EC2}:security-group/sg-0aaaaaaaaaaaaaaaa"), False),
+        (
+            Request("ec2:CreateNetworkInterface", f"arn:aws:ec2:us-east-1:123456789012:subnet/{SUBNETS[0]}"),
+            False,
+        ),
+        (Request("ec2:DeleteNetworkInterface", f"{EC2}:network-interface/eni-0123456789abcdef0"), True),
+        (
+            Request(
+                "ec2:DeleteNetworkInterface", "arn:aws:ec2:eu-west-1:999999999999:network-interface/eni-1"
+            ),
+            False,
+        ),
+        (Request("ec2:DescribeNetworkInterfaces", "*"), True),
+        # the function's own code (Lambda adds lambda:SourceFunctionArn to its requests) gets none of them
+        (
+            Request(
+                "ec2:CreateNetworkInterface",
+                f"{EC2}:subnet/{SUBNETS[0]}",
+                {"lambda:SourceFunctionArn": FUNCTION_ARN},
+            ),
+            False,
+        ),
+        (Request("ec2:DescribeSubnets", "*", {"lambda:SourceFunctionArn": FUNCTION_ARN}), False),
+        (Request("ec2:ModifyNetworkInterfaceAttribute", f"{EC2}:network-interface/eni-1"), False),
+    ],
+    ids=str,
+)
+def test_the_execution_role_may_manage_network_interfaces_only_as_lambda_does(request_, allowed):
+    policy = policy_document(run_stack(VPC).named(FUNCTION_ROLE_POLICY))
+    assert (evaluate(request_, [policy]) == ALLOWED) == allowed
+
+
+def test_one_subnet_is_accepted_with_a_warning(caplog):
+    with caplog.at_level(logging.WARNING):
+        run = run_stack({"vpcSubnetIds": SUBNETS[:1], "vpcSecurityGroupIds": [SECURITY_GROUP]})
+    assert run.one(FUNCTION).inputs["vpcConfig"]["subnetIds"] == SUBNETS[:1]
+    assert "one subnet" in caplog.text and "Availability Zone" in caplog.text
+
+
+def test_snapstart_applies_to_published_versions_only_when_set(default_run, tmp_path):
+    assert "snapStart" not in default_run.one(FUNCTION).inputs
+    with snapstart_function(tmp_path):
+        function = run_stack({"snapStart": True}).one(FUNCTION).inputs
+    assert function["snapStart"] == {"applyOn": "PublishedVersions"} and function["publish"] is True

@@ -33,6 +33,22 @@ VARIANTS = {
     "extra-policies": {"extraPolicyArns": [f"arn:aws:iam::123456789012:policy/{PROJECT}/reads"]},
     "environment": {"environment": {"POWERTOOLS_SERVICE_NAME": "orders"}},
     "canary": {"deploymentPreference": "Canary10Percent5Minutes", "alarmEmail": "ops@example.org"},
+    "day-two": {
+        "customDomain": "api.example.com",
+        "certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "hostedZoneId": "Z0123456789ABCDEFGHIJ",
+        "jwtIssuer": "https://issuer.example.com",
+        "jwtAudiences": ["client"],
+        "vpcSubnetIds": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
+        "vpcSecurityGroupIds": ["sg-0123456789abcdef0"],
+        "maxInitDurationMs": 3000,
+    },
+}
+# Outputs that are empty unless the config key they come from is set.
+OPTIONAL_OUTPUTS = {
+    "domainTarget": "customDomain",
+    "domainHostedZoneId": "customDomain",
+    "jwtIssuer": "jwtIssuer",
 }
 
 
@@ -53,7 +69,11 @@ def takes_tags(token: str) -> bool:
 def test_outputs_are_exactly_the_contract(variant):
     outputs = run_stack(VARIANTS[variant]).outputs
     assert set(outputs) == set(OUTPUTS)
-    assert all(isinstance(value, str) and value for value in outputs.values())
+    assert all(isinstance(value, str) for value in outputs.values())
+    for name, value in outputs.items():
+        assert bool(value) == (name not in OPTIONAL_OUTPUTS or OPTIONAL_OUTPUTS[name] in VARIANTS[variant]), (
+            name
+        )
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

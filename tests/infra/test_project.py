@@ -59,6 +59,18 @@ def test_the_command_line_prints_the_project_name():
     assert result.stdout.strip() == project.PROJECT
 
 
+def test_the_command_line_prints_a_stacks_prefix_and_refuses_a_bad_name():
+    command = [sys.executable, "-m", "infra.project", "prefix"]
+    printed = subprocess.run(
+        [*command, "dev-eu"], cwd=project.ROOT, capture_output=True, text=True, check=True
+    )
+    assert printed.stdout.strip() == project.prefix_for("dev-eu")
+    refused = subprocess.run(
+        [*command, "a--b"], cwd=project.ROOT, capture_output=True, text=True, check=False
+    )
+    assert refused.returncode == 2 and refused.stdout == ""
+
+
 # infra/python_host.py runs in the function's own interpreter and puts function/ on the path to import the
 # handler the way Lambda imports it from the task root (LAMBDA_TASK_ROOT is on the runtime's sys.path): the
 # emulation of the runtime, not a way to the library.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from fnmatch import fnmatchcase
@@ -17,6 +18,7 @@ from infra import registry_names
 from infra.config import ConfigError
 from infra.project import PROJECT
 from infra.registry import ImageChanged
+from infra.rollback import record_tag, resolve
 from tests.infra.support import FUNCTION, IMAGE, LIFECYCLE, REPOSITORY, ROOT, run_stack
 from tests.support.pulumi_harness import HarnessMocks, run_program
 from tests.support.second_dockerfile import second_dockerfile
@@ -285,13 +287,76 @@ def test_an_ecr_error_other_than_a_missing_repository_stops_the_program():
         run_with_ecr_failure("AccessDeniedException: not authorized to perform: ecr:ListImages")
 
 
-def test_a_pinned_image_runs_without_a_build_or_a_lookup():
+def test_a_pinned_image_runs_without_a_build():
     pinned = f"{REGISTRY_HOST}/{PROJECT}-dev@{DEPLOYED}"
     run = run_stack(pinned_image=pinned)
     assert run.of_type(IMAGE) == [] and run.of_type("pulumi:providers:docker") == []
-    assert not [token for token, _ in run.calls if token == "aws:ecr/getImages:getImages"]
     assert run.one(FUNCTION).inputs["imageUri"] == pinned
     assert run.outputs["imageUri"] == pinned
+
+
+# --- rollback records (infra/rollback.py) ------------------------------------------------------------------
+
+ROLLED_BACK = "sha256:" + "a1" * 32  # the image a rollback left
+GONE_BACK_TO = "sha256:" + "b2" * 32  # the image it went back to
+OLDER = "sha256:" + "c3" * 32
+
+
+def registry_outputs(run) -> dict:
+    (outputs,) = [o for urn, o in run.registered_outputs.items() if urn.endswith("ImageRegistry::registry")]
+    return outputs
+
+
+def test_sources_that_were_rolled_back_run_the_image_the_rollback_went_back_to(caplog):
+    tag = content_tag()
+    images = {tag: ROLLED_BACK, "0" * 32: GONE_BACK_TO, record_tag(ROLLED_BACK): GONE_BACK_TO}
+    with caplog.at_level(logging.WARNING):
+        run = run_stack(ecr_images={f"{PROJECT}-dev": images})
+    assert run.one(FUNCTION).inputs["imageUri"].endswith(f"@{GONE_BACK_TO}")
+    outputs = registry_outputs(run)
+    # the provenance of the image that runs is verified against its own content tag; nothing is built
+    assert outputs["tag"] == "0" * 32 and outputs["built"] is False
+    assert "was rolled back" in caplog.text and GONE_BACK_TO in caplog.text
+
+
+def test_records_are_followed_to_the_last_rollback_and_a_cycle_stops():
+    images = {
+        content_tag(): ROLLED_BACK,
+        record_tag(ROLLED_BACK): GONE_BACK_TO,
+        record_tag(GONE_BACK_TO): OLDER,
+    }
+    run = run_stack(ecr_images={f"{PROJECT}-dev": images})
+    assert run.one(FUNCTION).inputs["imageUri"].endswith(f"@{OLDER}")
+    assert resolve(ROLLED_BACK, images | {record_tag(OLDER): ROLLED_BACK}) == (
+        OLDER,
+        [ROLLED_BACK, GONE_BACK_TO, OLDER],
+    )
+
+
+def test_a_pinned_image_that_was_rolled_back_runs_the_image_gone_back_to():
+    pinned = f"{REGISTRY_HOST}/{PROJECT}-dev@{ROLLED_BACK}"
+    run = run_stack(
+        pinned_image=pinned, ecr_images={f"{PROJECT}-dev": {record_tag(ROLLED_BACK): GONE_BACK_TO}}
+    )
+    assert run.one(FUNCTION).inputs["imageUri"] == f"{REGISTRY_HOST}/{PROJECT}-dev@{GONE_BACK_TO}"
+
+
+def test_another_images_record_changes_nothing():
+    images = {content_tag(): DEPLOYED, record_tag(ROLLED_BACK): GONE_BACK_TO}
+    run = run_stack(ecr_images={f"{PROJECT}-dev": images})
+    assert run.one(FUNCTION).inputs["imageUri"].endswith(f"@{DEPLOYED}")
+
+
+def test_the_verified_image_of_a_rolled_back_source_is_the_one_gone_back_to():
+    images = {content_tag(): ROLLED_BACK, record_tag(ROLLED_BACK): GONE_BACK_TO}
+    verified = f"{REGISTRY_HOST}/{PROJECT}-dev@{GONE_BACK_TO}"
+    run = run_stack(ecr_images={f"{PROJECT}-dev": images}, verified_image=verified)
+    assert run.one(FUNCTION).inputs["imageUri"] == verified
+    with pytest.raises(ImageChanged):
+        run_stack(
+            ecr_images={f"{PROJECT}-dev": images},
+            verified_image=f"{REGISTRY_HOST}/{PROJECT}-dev@{ROLLED_BACK}",
+        )
 
 
 @pytest.mark.parametrize(

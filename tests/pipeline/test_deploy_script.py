@@ -212,7 +212,7 @@ def test_outputs_and_url_read_the_stack(world):
     _, calls = run("outputs", FAKE_STACK_EXISTS="1")
     assert pulumi_calls(calls)[-1] == "pulumi stack output --stack dev --json"
     _, calls = run("url", FAKE_STACK_EXISTS="1")
-    assert pulumi_calls(calls)[-1] == "pulumi stack output apiUrl --stack dev"
+    assert pulumi_calls(calls)[-1] == "pulumi stack output url --stack dev"
 
 
 def test_a_local_deploy_warns_when_the_pipeline_is_configured(world):

@@ -15,6 +15,7 @@ from infra.function_contract import (
     deployable_cases,
     load_cases,
     load_declarations,
+    public_routes,
     smoke_cases,
 )
 from tests.pipeline.helpers import ROOT, run_script
@@ -158,6 +159,46 @@ def test_smoke_must_be_a_boolean(tmp_path, smoke):
     )
     with pytest.raises(ContractError, match="a.json: smoke must be true or false"):
         load_cases(events)
+
+
+@pytest.mark.parametrize("auth", ["false", 0, None])
+def test_auth_must_be_a_boolean(tmp_path, auth):
+    events = write_contract(
+        tmp_path / "events", {"a.json": http_event("GET", "/a")}, {"a.json": {"status": 200, "auth": auth}}
+    )
+    with pytest.raises(ContractError, match="a.json: auth must be true or false"):
+        load_cases(events)
+
+
+def test_events_marked_auth_false_name_the_public_routes(tmp_path):
+    events = write_contract(
+        tmp_path / "events",
+        {
+            "health.json": http_event("GET", "/health", rawQueryString="verbose=1"),
+            "health-again.json": http_event("get", "/health"),
+            "head.json": http_event("HEAD", "/health"),
+            "order.json": http_event("POST", "/orders"),
+        },
+        {
+            "health.json": {"status": 200, "auth": False},
+            "health-again.json": {"status": 200, "auth": False},
+            "head.json": {"status": 200, "auth": False},
+            "order.json": {"status": 201, "auth": True},
+        },
+    )
+    cases = load_cases(events)
+    assert public_routes(cases) == ["GET /health", "HEAD /health"]
+    assert [case.expected.auth for case in cases] == [False, False, False, True]
+
+
+def test_a_public_event_must_be_an_http_request(tmp_path):
+    events = write_contract(
+        tmp_path / "events", {"job.json": {"detail": {}}}, {"job.json": {"status": 200, "auth": False}}
+    )
+    with pytest.raises(
+        ContractError, match='job.json: "auth": false, but the event is not an HTTP API request'
+    ):
+        public_routes(load_cases(events))
 
 
 @pytest.mark.parametrize("status", [99, 600, -1])

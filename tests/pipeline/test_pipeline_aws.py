@@ -97,7 +97,11 @@ def test_promote_copies_the_digest_into_the_stacks_repository(world, tmp_path):
     result = run(world, "promote", f"{REGISTRY}/{BUILDING}@{digest}", "a" * 32, "production")
     assert result.returncode == 0, result.stderr
     assert digests(world, FURTHER) == [digest]
-    assert (tmp_path / "output").read_text().strip() == f"image-uri={REGISTRY}/{FURTHER}@{digest}"
+    # no rollback recorded (the world's stand-in for scripts/rollback.py resolve, tested in test_rollback.py)
+    assert (tmp_path / "output").read_text().splitlines() == [
+        f"image-uri={REGISTRY}/{FURTHER}@{digest}",
+        "tag=t",
+    ]
 
 
 def test_promote_skips_the_copy_when_ecr_already_holds_the_digest(world, tmp_path):

@@ -23,7 +23,8 @@ PRODUCES = {
     "dockerfiles": {"dockerfiles", "images"},
     "prepare": {"cache-from"},
     "push-image": {"image-uri", "tag", "repository", "digest", "subject", "built"},
-    "promote": {"image-uri"},
+    "promote": {"image-uri", "tag"},
+    "rollback-request": {"stack", "version"},
 }
 
 PULUMI = """image=${PINNED_IMAGE_URI:-} cache=${BUILD_CACHE_FROM:-}
@@ -66,6 +67,8 @@ esac
 VENV_PYTHON = """#!/usr/bin/env bash
 echo "venv-python $*" >> "$FAKE_LOG"
 if [[ "$*" == "-m scripts.plugins" ]]; then printf '%s' "${FAKE_PLUGINS:-}"; exit "${FAKE_PLUGINS_RC:-0}"; fi
+# scripts/rollback.py resolve STACK DIGEST: no rollback recorded unless FAKE_ROLLED_BACK_TO names the image
+if [[ "$1 $2 $3" == "-m scripts.rollback resolve" ]]; then echo "${FAKE_ROLLED_BACK_TO:-$5} ${FAKE_TAG:-t}"; fi
 """
 PYTHON3 = f"""if [[ "$1 $2" == "-m venv" ]]; then
   echo "python3 $*" >> "$FAKE_LOG"
@@ -112,6 +115,8 @@ def make_world(tmp_path):
         {"list.json": http_event("GET", "/items"), "gone.json": http_event("GET", "/gone")},
         {"list.json": 200, "gone.json": 404},
     )
+    (repo / "venv" / "bin").mkdir(parents=True)  # what `pipeline.sh prepare` leaves for the later steps
+    write_tool(repo / "venv" / "bin", "python", VENV_PYTHON)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for name, body in {"pulumi": PULUMI, "aws": AWS, "docker": DOCKER, "python3": PYTHON3}.items():
@@ -506,13 +511,25 @@ def test_promote_creates_the_repository_then_copies_the_digest(world):
     result = run(world, "promote", IMAGE_URI, "a" * 32, "production")
     assert result.returncode == 0, result.stderr
     own = f"{REGISTRY}/{PROJECT}-production"
-    assert outputs(world) == {"image-uri": f"{own}@{DIGEST}"}
+    assert outputs(world) == {"image-uri": f"{own}@{DIGEST}", "tag": "t"}
     log = calls(world)
     (up,) = [line for line in log if line.startswith("pulumi up")]
     assert f"IMAGE_URI={own}@{DIGEST}" in up
     assert up.split(" IMAGE_URI=")[0].split(" --target ")[1:] == registry_urns("production")[:3]
     copy = f"docker buildx imagetools create --prefer-index=false --tag {own}:{'a' * 32} {IMAGE_URI}"
     assert log.index(copy) > log.index(up)
+
+
+def test_promote_runs_the_image_a_rollback_of_the_stack_went_back_to(world):
+    gone_back_to = "sha256:" + "b2" * 32
+    world["env"] |= {"FAKE_ROLLED_BACK_TO": gone_back_to, "FAKE_TAG": "c" * 32}
+    result = run(world, "promote", IMAGE_URI, "a" * 32, "production")
+    assert result.returncode == 0, result.stderr
+    own = f"{REGISTRY}/{PROJECT}-production"
+    # the function runs, and deploy.yml verifies the provenance of, the image gone back to, under its own tag
+    assert outputs(world) == {"image-uri": f"{own}@{gone_back_to}", "tag": "c" * 32}
+    assert f"venv-python -m scripts.rollback resolve production {DIGEST}" in calls(world)
+    assert "was rolled back in production" in result.stderr
 
 
 def test_promote_skips_the_copy_when_the_digest_is_already_there(world):
@@ -558,3 +575,36 @@ def test_drift_of_a_further_stack_runs_its_deployed_image(world):
 def test_bad_arguments_are_refused(world, args):
     result = run(world, *args)
     assert result.returncode == 2
+
+
+# --- rollback-request -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stack", "version", "expected"),
+    [
+        ("", "", {"stack": "", "version": ""}),
+        ("production", "12", {"stack": "production", "version": "12"}),
+    ],
+)
+def test_the_rollback_inputs_name_a_listed_stack_and_a_version(world, stack, version, expected):
+    world["env"] |= {"ROLLBACK_STACK": stack, "ROLLBACK_VERSION": version}
+    result = run(world, "rollback-request")
+    assert result.returncode == 0, result.stderr
+    assert outputs(world) == expected
+
+
+@pytest.mark.parametrize(
+    ("stack", "version", "message"),
+    [
+        ("staging", "3", "is not one of DEPLOY_STACKS"),
+        ("production", "live", "must be a published version number"),
+        ("production", "", "must be a published version number"),
+        ("Prod;rm", "3", ""),
+    ],
+)
+def test_bad_rollback_inputs_stop_before_any_credential(world, stack, version, message):
+    world["env"] |= {"ROLLBACK_STACK": stack, "ROLLBACK_VERSION": version}
+    result = run(world, "rollback-request")
+    assert result.returncode != 0 and message in result.stderr
+    assert outputs(world) == {}

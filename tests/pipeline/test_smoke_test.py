@@ -186,3 +186,86 @@ def test_the_contract_in_the_repository_is_the_default():
     assert result.returncode == 1, result.stderr
     first = json.loads((ROOT / "function" / "events" / "expected-status.json").read_text())
     assert sorted(first)[0] in result.stderr
+
+
+# --- a stack with a JWT authorizer --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def guarded(tmp_path):
+    return write_contract(
+        tmp_path / "events",
+        {"health.json": http_event("GET", "/health"), "list.json": http_event("GET", "/items")},
+        {"health.json": {"status": 200, "auth": False}, "list.json": 200},
+    )
+
+
+def authorizing_api(token: str):
+    """An API that answers as API Gateway with a JWT authorizer: 401 without the token, but on /health."""
+    seen = []
+
+    def handle(method, path, body):
+        headers = handle.headers_seen[-1]
+        seen.append((path, headers.get("authorization")))
+        if path != "/health" and headers.get("authorization") != f"Bearer {token}":
+            return 401, {"message": "Unauthorized"}
+        return 200, {"items": []}
+
+    handle.seen = seen
+    handle.headers_seen = []
+    return handle
+
+
+def environment(**values):
+    import os
+
+    return {key: value for key, value in os.environ.items() if key != "SMOKE_BEARER_TOKEN"} | values
+
+
+def test_with_the_pipelines_token_every_request_carries_it_and_passes(guarded):
+    handler = authorizing_api("t0ken")
+    with http_server(handler) as base:
+        result = run_script(
+            SCRIPT,
+            "--base-url",
+            base,
+            "--events",
+            str(guarded),
+            "--authorizer",
+            env=environment(SMOKE_BEARER_TOKEN="t0ken"),
+        )
+    assert result.returncode == 0, result.stderr
+    assert handler.seen == [("/health", "Bearer t0ken"), ("/items", "Bearer t0ken")]
+
+
+def test_without_a_token_the_guarded_routes_must_be_refused_and_the_public_ones_answer(guarded):
+    handler = authorizing_api("t0ken")
+    with http_server(handler) as base:
+        result = run_script(
+            SCRIPT, "--base-url", base, "--events", str(guarded), "--authorizer", env=environment()
+        )
+    assert result.returncode == 0, result.stderr
+    assert handler.seen == [("/health", None), ("/items", None)]
+    assert "/items -> 401" in result.stdout
+
+
+def test_without_a_token_a_route_the_authorizer_lets_through_fails(guarded):
+    handler = api({("GET", "/health"): (200, {}), ("GET", "/items"): (200, {"items": []})})  # no authorizer
+    with http_server(handler) as base:
+        result = run_script(
+            SCRIPT, "--base-url", base, "--events", str(guarded), "--authorizer", env=environment()
+        )
+    assert result.returncode == 1
+    assert "list.json: status 200, expected 401" in result.stderr
+
+
+def test_the_stacks_outputs_give_the_url_and_whether_an_authorizer_guards_it(guarded, tmp_path):
+    handler = authorizing_api("t0ken")
+    with http_server(handler) as base:
+        outputs = tmp_path / "outputs.json"
+        outputs.write_text(
+            json.dumps({"apiUrl": "https://unused.example", "url": base, "jwtIssuer": "https://i.example"})
+        )
+        result = run_script(SCRIPT, "--outputs", str(outputs), "--events", str(guarded), env=environment())
+    assert result.returncode == 0, result.stderr
+    assert "/items -> 401" in result.stdout

@@ -320,3 +320,37 @@ def test_no_static_cloud_keys_and_no_dangerous_triggers():
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"aws-(secret-)?access-key|AWS_SECRET_ACCESS_KEY", text), path.name
         assert not {"pull_request_target", "workflow_run"} & set(load_workflow(path)["on"]), path.name
+
+
+def test_a_rollback_builds_nothing_and_runs_only_what_main_attested():
+    jobs = DEPLOY["jobs"]
+    assert set(DEPLOY["on"]["workflow_dispatch"]["inputs"]) == {"rollback-stack", "rollback-version"}
+    rollback = jobs["rollback"]
+    assert rollback["needs"] == ["setup"] and rollback["if"] == "needs.setup.outputs.rollback-version != ''"
+    assert rollback["environment"] == "${{ needs.setup.outputs.rollback-stack }}"
+    for job_id in ("tests", "build"):  # a rollback neither tests nor builds; promote waits for build
+        assert jobs[job_id]["if"] == "needs.setup.outputs.rollback-version == ''", job_id
+    text = json.dumps(rollback)
+    assert (
+        "docker" not in text
+        and "pulumi" not in text
+        and "attestations" in json.dumps(rollback["permissions"])
+    )
+    runs = [step.get("run", "") for step in rollback["steps"]]
+    assert runs[-1] == f'{PIPELINE} rollback "$STACK" "$VERSION" "$BUILDING"'
+    # the inputs reach the shell only through the validating step's outputs, never as expressions
+    setup = jobs["setup"]["steps"][step_index(jobs["setup"], "rollback-request")]
+    assert setup["env"]["ROLLBACK_VERSION"] == "${{ inputs.rollback-version }}"
+    assert "inputs." not in json.dumps({k: v for k, v in jobs.items() if k != "setup"})
+
+
+def test_the_smoke_token_reaches_the_post_deploy_checks_only():
+    holders = [
+        (job_id, step.get("name"))
+        for job_id, job in DEPLOY["jobs"].items()
+        for step in job.get("steps", [])
+        if "SMOKE_BEARER_TOKEN" in json.dumps(step)
+    ]
+    assert holders == [
+        (job, "post-deploy check (function updated, smoke test of the API)") for job in ("build", "promote")
+    ]

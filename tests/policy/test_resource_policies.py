@@ -694,6 +694,20 @@ CASES = [
         "aud is ['sts.amazonaws.com', 'other']",
     ),
     (
+        "domain-tls-1-0",
+        "apigw-domain-tls-1-2",
+        "aws:apigatewayv2/domainName:DomainName",
+        {
+            "domainName": "api.example.com",
+            "domainNameConfiguration": {"endpointType": "REGIONAL", "securityPolicy": "TLS_1_2"},
+        },
+        {
+            "domainName": "api.example.com",
+            "domainNameConfiguration": {"endpointType": "REGIONAL", "securityPolicy": "TLS_1_0"},
+        },
+        "TLS below 1.2",
+    ),
+    (
         "stage-no-access-log",
         "apigw-stage-access-logging",
         STAGE,

@@ -54,6 +54,16 @@ VARIANTS = {
         "reservedConcurrency": 20,
         "warmUpSchedule": "rate(1 day)",
     },
+    "day-two": {
+        "customDomain": "api.example.com",
+        "certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "hostedZoneId": "Z0123456789ABCDEFGHIJ",
+        "jwtIssuer": "https://issuer.example.com",
+        "jwtAudiences": ["client"],
+        "vpcSubnetIds": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
+        "vpcSecurityGroupIds": ["sg-0123456789abcdef0"],
+        "maxInitDurationMs": 3000,
+    },
 }
 # Runs that reuse an image instead of building one: its tag is already in ECR, or it is pinned by digest.
 IMAGE_VARIANTS = ("image-already-in-ecr", "pinned-image")

@@ -190,6 +190,18 @@ def _stage(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
     return resource_id, computed
 
 
+def _domain_name(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
+    """The configuration gains the Regional target and its hosted zone (API Gateway v2 GetDomainName:
+    DomainNameConfigurations[].ApiGatewayDomainName, HostedZoneId): outputs inside an input."""
+    resource_id, computed = catalogue_fill(catalogue.BY_TOKEN[DOMAIN_NAME])(m, name, i)
+    configuration = dict(i.get("domainNameConfiguration") or {})
+    configuration |= {
+        "targetDomainName": f"d-{fake_hex(resource_id, length=10)}.execute-api.{m.region}.amazonaws.com",
+        "hostedZoneId": "Z" + fake_hex(m.region, length=13).upper(),
+    }
+    return resource_id, computed | {"domainNameConfiguration": configuration}
+
+
 def _stack_reference(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
     stack = str(i.get("name") or name)
     if stack not in m.stack_references:
@@ -203,11 +215,13 @@ def _command(m: HarnessMocks, name: str, i: dict) -> tuple[str, dict]:
 
 FUNCTION = "aws:lambda/function:Function"
 STAGE = "aws:apigatewayv2/stage:Stage"
+DOMAIN_NAME = "aws:apigatewayv2/domainName:DomainName"
 # Every resource type of the catalogue, from its entry; where one output depends on an input in a way a
 # format cannot say, a fill of its own; and the types of other providers.
 FILLS: dict[str, Fill] = {entry.token: catalogue_fill(entry) for entry in catalogue.CATALOGUE} | {
     FUNCTION: _function,
     STAGE: _stage,
+    DOMAIN_NAME: _domain_name,
     "docker:index/image:Image": _docker_image,
     "pulumi:pulumi:StackReference": _stack_reference,
     "command:local:Command": _command,

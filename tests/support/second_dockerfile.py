@@ -34,3 +34,20 @@ def second_dockerfile(directory: Path) -> Iterator[str]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(infra.config, "ROOT", directory)
         yield SECOND
+
+
+@contextmanager
+def snapstart_function(directory: Path) -> Iterator[None]:
+    """Within the block, the program sees a copy of function/ whose Dockerfile's last stage also sets the
+    label that lets Lambda snapshot any image (`LABEL com.amazonaws.lambda.feature.snapstart="Allow"`:
+    Lambda Developer Guide, "Implementing SnapStart hooks for container images"), whatever its base image."""
+    copy = directory / "function"
+    shutil.copytree(
+        ROOT / "function", copy, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", ".venv*")
+    )
+    dockerfile = copy / "Dockerfile"
+    text = dockerfile.read_text(encoding="utf-8")
+    dockerfile.write_text(text + '\nLABEL com.amazonaws.lambda.feature.snapstart="Allow"\n', encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(infra.config, "ROOT", directory)
+        yield
