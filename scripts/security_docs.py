@@ -142,7 +142,8 @@ API_GATEWAY = Table("api-gateway", RULES, terraform="aws_apigatewayv2_", rows=(
      "{policy:apigw-stage-default-throttling}, and optionally reserved concurrency), `JWT` on every route but "
      "the contract's `\"auth\": false` ones when {key:jwtIssuer} is set ({file:infra/http_api.py})"),
     (checks("CKV2_AWS_51"), "client certificate authentication",
-     "Not applicable: mutual TLS needs a custom domain and clients that hold certificates. The API is public"),
+     "Not offered: mutual TLS needs a custom domain ({key:customDomain}) with a truststore and clients that "
+     "hold certificates; callers authenticate with a JWT when {key:jwtIssuer} is set, else the API is public"),
     (checks("CKV2_AWS_77"), "WAFv2 web ACL with the Log4j rule set",
      "Not applicable: AWS WAF can't be associated with HTTP APIs (only REST APIs), and nothing here runs "
      "Java"),
