@@ -109,12 +109,8 @@ def inject(text: str, generated: str, path: Path, begin: str = BEGIN) -> str:
     return f"{head}{begin}\n{generated}{END}{tail}"
 
 
-def main() -> int:
-    targets: dict[Path, Callable[[str], str]] = {
-        PROJECT_FILE: lambda text: project_file(text),
-        CONFIG_DOC: lambda text: inject(text, config_table(), CONFIG_DOC),
-        OUTPUTS_DOC: lambda text: inject(text, outputs_table(), OUTPUTS_DOC),
-    }
+def rewrite(targets: dict[Path, Callable[[str], str]]) -> int:
+    """Write each file as its function renders it from its current text, where that changes it; exit status 0."""
     for path, render in targets.items():
         old = path.read_text(encoding="utf-8")
         new = render(old)
@@ -122,6 +118,16 @@ def main() -> int:
             path.write_text(new, encoding="utf-8")
             print(f"rewrote {path.relative_to(ROOT)}")
     return 0
+
+
+def main() -> int:
+    return rewrite(
+        {
+            PROJECT_FILE: project_file,
+            CONFIG_DOC: lambda text: inject(text, config_table(), CONFIG_DOC),
+            OUTPUTS_DOC: lambda text: inject(text, outputs_table(), OUTPUTS_DOC),
+        }
+    )
 
 
 if __name__ == "__main__":

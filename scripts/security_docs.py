@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +32,7 @@ import yaml
 from pulumi_policy import EnforcementLevel, StackValidationPolicy
 
 from infra.config import KEYS_BY_NAME
-from infra.config_docs import cell_text, inject
+from infra.config_docs import cell_text, inject, rewrite
 from policy.guardrails import POLICIES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -495,17 +495,12 @@ def security_page(text: str) -> str:
 
 
 def main() -> int:
-    targets: dict[Path, Callable[[str], str]] = {
-        SECURITY: security_page,
-        GUARDRAILS: lambda text: inject(text, policies_table(), GUARDRAILS, begin=marker("policies")),
-    }
-    for path, rewrite in targets.items():
-        old = path.read_text(encoding="utf-8")
-        new = rewrite(old)
-        if new != old:
-            path.write_text(new, encoding="utf-8")
-            print(f"rewrote {path.relative_to(ROOT)}")
-    return 0
+    return rewrite(
+        {
+            SECURITY: security_page,
+            GUARDRAILS: lambda text: inject(text, policies_table(), GUARDRAILS, begin=marker("policies")),
+        }
+    )
 
 
 if __name__ == "__main__":
