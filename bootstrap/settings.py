@@ -15,8 +15,8 @@ from pathlib import Path
 import pulumi
 
 from bootstrap.policies import MANAGED_PARTS, CustomDomain, Scope, size_problems
+from infra.catalogue import name_limit_problems
 from infra.config import DNS_NAME, HOSTED_ZONE_ID
-from infra.iam_rules import name_limit_problems
 from infra.project import PROJECT, STACK_NAME_RULE, is_stack_name, project_name
 
 # The bootstrap's own Pulumi project (bootstrap/Pulumi.yaml) names no project: its config namespace is its

@@ -20,9 +20,14 @@ Each entry (`ResourceType`, by Pulumi type token) says:
   `{hex:N}` (a deterministic hex string of N characters; `X` for upper case);
 - `state_arn`: the ARN of one registered resource that its calls are authorized on, as a format over its
   state (its inputs and outputs); "" when it lies on another resource the test finds itself;
-- `execution`: what an AWS service does with the stack's execution role for the resource (Lambda's network
-  interfaces of a function in a VPC): the permissions boundary allows it, the program's execution role holds
-  it for the function's own subnets and security groups (infra/function.py); no pipeline role gets it.
+- `execution`: what an AWS service does at run time with the stack's execution role for the resource
+  (Lambda's network interfaces of a function in a VPC; Lambda sending a failed event to a queue of the stack):
+  the permissions boundary allows it on the stack's resources of its kind (bootstrap/policies.py), the
+  program's execution role holds it on the resource itself (infra/function.py `resource_statements`; the
+  function's own subnets and security groups for its VPC: `vpc_statements`); no pipeline role gets it;
+- `names`: the names the stack gives its resources of the type after its prefix (`StackName`: the suffix
+  and AWS's length limit), which the ARN patterns, the component and the stack name's length check
+  (`name_limit_problems`) read.
 
 bootstrap/policies.py derives the pipeline roles' permissions from it, the policy pack its taggable types,
 the mock harness its fills, and tests/bootstrap/test_bootstrap_covers_stack.py the calls it checks against
@@ -46,6 +51,7 @@ from infra.iam_rules import (
     ALARM_SEPARATOR,
     ALARM_TOPIC_SUFFIX,
     CODEDEPLOY_ROLE_SUFFIX,
+    NAME_LIMITS,
     PIPELINE_PATH,
     SCHEDULER_ROLE_SUFFIX,
     WARM_UP_SUFFIX,
@@ -88,6 +94,28 @@ def render(template: str, values: Mapping[str, Any]) -> str:
         return ""
 
     return _OPTIONAL.sub(optional, template).format_map(values)
+
+
+@dataclass(frozen=True)
+class StackName:
+    """The name a stack gives its resource of one kind: the stack's prefix `<project>-<stack>`, then `suffix`,
+    which starts with a character no stack name holds ("." or, where AWS allows none, "_"), so that
+    `<prefix><suffix>` never names a resource of a stack whose name extends this one (`dev`, `dev-eu`).
+    `what` names it in errors; `limit`: AWS's maximum length in characters, from `source` (an API Reference)."""
+
+    what: str
+    suffix: str
+    limit: int
+    source: str
+
+    def of(self, prefix: str) -> str:
+        """The name for the stack prefix `prefix` (a component: `args.name`)."""
+        return f"{prefix}{self.suffix}"
+
+    @property
+    def pattern(self) -> str:
+        """The name as an `Arn` stack-name pattern (over `{prefix}`)."""
+        return self.of("{prefix}")
 
 
 @dataclass(frozen=True)
@@ -335,6 +363,7 @@ class ResourceType:
     state_arn: str = "{arn}"
     concern: str = BOOTSTRAP  # which part of the stack (CONCERNS) or the bootstrap
     execution: tuple[Access, ...] = ()
+    names: tuple[StackName, ...] = ()
 
     def actions(self, *steps: str) -> list[str]:
         """The actions of `steps` (every step when none is given), in the order declared, without repeats."""
@@ -348,7 +377,8 @@ class ResourceType:
 
 
 def uses(on: Arn, actions: Iterable[str], condition: str | None = None) -> Access:
-    """What an AWS service does with the stack's execution role (a `ResourceType.execution`)."""
+    """What an AWS service does with the stack's execution role (a `ResourceType.execution`): `actions` on
+    the stack's resources of kind `on` (REGION: on "*"), under `condition` if named."""
     return Access(EXECUTE, tuple(actions), on, condition)
 
 
@@ -996,3 +1026,20 @@ def region_only() -> set[str]:
 def never() -> list[str]:
     """The actions no pipeline role may get, whatever else it is given."""
     return sorted({action for entry in CATALOGUE for action in entry.never})
+
+
+def name_limit_problems(project: str, stack: str) -> list[str]:
+    """Each AWS name the stack `stack` of project `project` would derive that exceeds its limit, as a sentence
+    naming the name, its length and the limit (empty when every name fits): the names of infra/iam_rules.py
+    NAME_LIMITS and those the catalogue's entries declare (`ResourceType.names`)."""
+    declared = [
+        (name.what, lambda p, s, name=name: name.of(f"{p}-{s}"), name.limit, name.source)
+        for entry in CATALOGUE
+        for name in entry.names
+    ]
+    problems = []
+    for what, derive, limit, source in (*NAME_LIMITS, *declared):
+        name = derive(project, stack)
+        if len(name) > limit:
+            problems.append(f"the {what} {name!r} has {len(name)} characters, over AWS's {limit} ({source})")
+    return problems

@@ -31,8 +31,9 @@ from pulumi.runtime import config as runtime_config
 
 from infra.architecture import ARCHITECTURES
 from infra.architecture import architecture as architecture_named
+from infra.catalogue import name_limit_problems
 from infra.deployment_preferences import DEPLOYMENT_PREFERENCES
-from infra.iam_rules import attachable_policy_problem, name_limit_problems, stack_secret_problem
+from infra.iam_rules import attachable_policy_problem, stack_secret_problem
 from infra.project import PROJECT, STACK_NAME, STACK_NAME_RULE, is_stack_name, prefix_for
 
 __all__ = [

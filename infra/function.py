@@ -56,7 +56,8 @@ SECRET_READ_ACTIONS = {"ssm": "ssm:GetParameter", "secretsmanager": "secretsmana
 # resource ID for DeleteNetworkInterface ... include all resource IDs": Lambda Developer Guide,
 # configuration-vpc); the Describe actions on "*". Lambda makes these calls outside the execution environment
 # without lambda:SourceFunctionArn, so a Deny on that key keeps the function's own code from using them.
-VPC_ACCESS = catalogue.BY_TOKEN["aws:lambda/function:Function"].execution
+FUNCTION_TYPE = "aws:lambda/function:Function"
+VPC_ACCESS = catalogue.BY_TOKEN[FUNCTION_TYPE].execution
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,47 @@ def vpc_statements(vpc: VpcAccess) -> list[dict[str, Any]]:
     ]
 
 
+def resource_statements(token: str, arn: str) -> list[dict[str, Any]]:
+    """The execution role's statements for what an AWS service does with it at run time on the stack's
+    resource `arn` of catalogue type `token`: the entry's `execution` (infra/catalogue.py), which the stack's
+    permissions boundary allows on the stack's resources of that kind. One Allow per kind of resource, Sid
+    `Uses<kind>`, on `arn` (on "*" for actions AWS authorizes only there); the actions held to
+    NOT_FROM_FUNCTION_CODE are also denied to the function's own code (as in vpc_statements).
+
+    ValueError: the function's own type (its VPC access is vpc_statements', on its subnets), or a condition
+    an execution role cannot express."""
+    if token == FUNCTION_TYPE:
+        raise ValueError(f"{token}: the function's own execution is vpc_statements'")
+    actions: dict[str, set[str]] = {}  # by kind of resource
+    denied: set[str] = set()
+    for access in catalogue.BY_TOKEN[token].execution:
+        if access.condition not in (None, catalogue.NOT_FROM_FUNCTION_CODE):
+            raise ValueError(f"{token}: the execution role cannot hold the condition {access.condition!r}")
+        actions.setdefault(access.on.kind, set()).update(access.actions)
+        if access.condition:
+            denied.update(access.actions)
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": f"Uses{kind}",
+            "Effect": "Allow",
+            "Action": sorted(used),
+            "Resource": "*" if kind == catalogue.REGION.kind else [arn],
+        }
+        for kind, used in actions.items()
+    ]
+    if denied:
+        statements.append(
+            {
+                "Sid": f"No{''.join(actions)}FromFunctionCode",
+                "Effect": "Deny",
+                "Action": sorted(denied),
+                "Resource": "*",
+                "Condition": {"Null": {"lambda:SourceFunctionArn": "false"}},
+            }
+        )
+    return statements
+
+
 # How a missing managed policy shows in a failed getPolicy invoke: the provider's aws_iam_policy data source
 # (terraform-provider-aws internal/service/iam/policy_data_source.go, dataSourcePolicyRead) reports
 # "reading IAM Policy (<arn>): <error>", where findPolicyByARN (policy.go) turns IAM's NoSuchEntityException
@@ -144,12 +186,14 @@ def execution_policy(
     secrets: Mapping[str, SecretReference] | None = None,
     permissions: Sequence[Mapping[str, Any]] = (),
     vpc: VpcAccess | None = None,
+    resources: Mapping[str, str] | None = None,
 ) -> str:
     """The inline policy: write to the function's own log group only (plus X-Ray trace writes), read
     exactly the parameters and secrets of `secrets` (decrypting with their KMS keys through their service),
-    Lambda's network interfaces in the function's subnets when it has a `vpc` (vpc_statements), and the
-    statements the function declares (`permissions`, rendered: infra/function_permissions.py), each under the
-    Sid `Declared<Sid>`."""
+    Lambda's network interfaces in the function's subnets when it has a `vpc` (vpc_statements), what AWS
+    does with the role on the stack's `resources` (catalogue type token -> the resource's ARN:
+    resource_statements), and the statements the function declares (`permissions`, rendered:
+    infra/function_permissions.py), each under the Sid `Declared<Sid>`."""
     statements: list[dict[str, Any]] = [
         {
             "Sid": "WriteOwnLogGroup",
@@ -182,6 +226,8 @@ def execution_policy(
         )
     if vpc is not None:
         statements += vpc_statements(vpc)
+    for token, arn in sorted((resources or {}).items()):
+        statements += resource_statements(token, arn)
     statements += [{**statement, "Sid": f"{SID_PREFIX}{statement['Sid']}"} for statement in permissions]
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
@@ -238,6 +284,9 @@ class Function(pulumi.ComponentResource):
     def __init__(self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(f"{PROJECT}:infra:Function", name, None, opts)
         self.permissions_boundary = self._boundary(args)  # what every other role of the stack carries too
+        # The stack's resources AWS uses with the execution role at run time (catalogue type token -> ARN):
+        # the role's inline policy holds their catalogue entries' `execution` (resource_statements).
+        self.used_resources: dict[str, pulumi.Output[str]] = {}
         self.log_group = retained_log_group(
             f"{name}-logs", f"/aws/lambda/{args.name}", args.log_retention_days, dict(args.tags), self
         )
@@ -301,9 +350,9 @@ class Function(pulumi.ComponentResource):
             f"{name}-execution-policy",
             name=f"{args.name}-execution",
             role=self.role.name,
-            policy=self.log_group.arn.apply(
-                lambda arn: execution_policy(
-                    arn, args.tracing, args.secret_environment, args.permissions, vpc
+            policy=pulumi.Output.all(self.log_group.arn, pulumi.Output.all(**self.used_resources)).apply(
+                lambda arns: execution_policy(
+                    arns[0], args.tracing, args.secret_environment, args.permissions, vpc, arns[1]
                 )
             ),
             opts=child,

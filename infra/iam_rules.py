@@ -142,6 +142,8 @@ def attachable_policy_problem(arn: str) -> str | None:
 
 
 # --- the limits of the AWS names a stack derives from `<project>-<stack>` -----------------------------------
+# (infra/catalogue.py name_limit_problems checks these and the names the catalogue's entries declare: a new
+# resource type declares its name there, in its entry)
 
 # (what, the name for (project, stack), its maximum length, the source of the limit)
 NAME_LIMITS: tuple[tuple[str, Callable[[str, str], str], int, str], ...] = (
@@ -215,14 +217,3 @@ NAME_LIMITS: tuple[tuple[str, Callable[[str, str], str], int, str], ...] = (
         "CloudWatch Logs API Reference, CreateLogGroup logGroupName",
     ),
 )
-
-
-def name_limit_problems(project: str, stack: str) -> list[str]:
-    """Each AWS name the stack `stack` of project `project` would derive that exceeds its limit, as a sentence
-    naming the name, its length and the limit (empty when every name fits)."""
-    problems = []
-    for what, derive, limit, source in NAME_LIMITS:
-        name = derive(project, stack)
-        if len(name) > limit:
-            problems.append(f"the {what} {name!r} has {len(name)} characters, over AWS's {limit} ({source})")
-    return problems

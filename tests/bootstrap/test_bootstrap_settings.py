@@ -342,7 +342,7 @@ def quota_problems_of_a_project(tmp_path, project: str, environments: list[str])
         "import botocore.loaders\n"
         "from bootstrap.policies import Scope, size_problems\n"
         "from bootstrap.settings import pipeline_name_problems\n"
-        "from infra.iam_rules import name_limit_problems\n"
+        "from infra.catalogue import name_limit_problems\n"
         "from infra.project import PROJECT\n"
         "environments = tuple(json.loads(sys.argv[1]))\n"
         "found = {}\n"

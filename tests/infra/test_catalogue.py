@@ -196,3 +196,15 @@ def test_no_pipeline_role_gets_what_a_service_does_with_the_execution_role():
 def test_an_unknown_step_is_refused():
     with pytest.raises(ValueError, match="unknown step 'launch'"):
         catalogue.grants(catalogue.FUNCTION, launch=["lambda:InvokeFunction"])
+
+
+def test_a_name_a_catalogue_entry_declares_is_held_to_its_aws_limit(monkeypatch):
+    fits = len(f"{PROJECT}-dev.kind")
+    name = catalogue.StackName("test kind name", ".kind", fits - 1, "its API Reference")
+    entry = catalogue.ResourceType("test:index/kind:Kind", frozenset({catalogue.STACK}), names=(name,))
+    assert catalogue.name_limit_problems(PROJECT, "dev") == []
+    monkeypatch.setattr(catalogue, "CATALOGUE", (*catalogue.CATALOGUE, entry))
+    assert catalogue.name_limit_problems(PROJECT, "dev") == [
+        f"the test kind name '{PROJECT}-dev.kind' has {fits} characters, over AWS's {fits - 1} (its API Reference)"
+    ]
+    assert name.pattern == "{prefix}.kind" and name.of(f"{PROJECT}-dev") == f"{PROJECT}-dev.kind"

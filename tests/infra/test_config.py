@@ -513,7 +513,7 @@ def test_a_stack_whose_derived_names_exceed_an_aws_limit_is_refused_before_any_r
 
 
 def test_every_name_of_a_stack_fits_with_this_projects_longest_stack_name():
-    from infra.iam_rules import name_limit_problems
+    from infra.catalogue import name_limit_problems
     from infra.project import PROJECT, STACK_NAME_MAX
 
     assert name_limit_problems(PROJECT, "s" * STACK_NAME_MAX) == []

@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pulumi
@@ -17,13 +18,14 @@ import pytest
 
 import infra.config
 from bootstrap import policies
-from infra import function_permissions
+from infra import catalogue, function_permissions
+from infra.function import execution_policy, resource_statements
 from infra.function_inputs import FunctionInputError
 from infra.function_permissions import PermissionsError, Scope, load_statements, render, unapproved
 from infra.project import PROJECT, prefix_for
 from tests.infra.support import FUNCTION_ROLE_POLICY, ROLE_POLICY, ROOT, policy_document, run_stack
 from tests.policy.support import document, violations
-from tests.support.iam import ALLOWED, IMPLICIT_DENY, Request, evaluate
+from tests.support.iam import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, Request, evaluate
 
 PARTITION, REGION, ACCOUNT = "aws", "eu-west-1", "123456789012"  # the harness's caller and region
 DEV = Scope(PARTITION, REGION, ACCOUNT, "dev")
@@ -231,6 +233,51 @@ def test_the_boundary_admits_every_request_of_the_roles_own_statements():
     }
     for request in requests:
         assert evaluate(request, identity, boundary) == ALLOWED, str(request)
+
+
+USER = "test:index/topicUser:TopicUser"  # a type whose entry says AWS publishes to the stack's topic with the role
+TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:{prefix_for('dev')}_alarms"
+LOG_GROUP = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{prefix_for('dev')}"
+
+
+def declare_user(monkeypatch, condition: str | None = None) -> None:
+    """Add to the catalogue an entry whose `execution` is sns:Publish on the stack's alarm topic."""
+    used = catalogue.uses(catalogue.ALARM_TOPIC, ["sns:Publish"], condition)
+    entry = catalogue.ResourceType(USER, frozenset({catalogue.STACK}), concern="function", execution=(used,))
+    monkeypatch.setattr(catalogue, "CATALOGUE", (*catalogue.CATALOGUE, entry))
+    monkeypatch.setattr(catalogue, "BY_TOKEN", MappingProxyType({**catalogue.BY_TOKEN, USER: entry}))
+
+
+def dev_boundary() -> dict[str, Any]:
+    return policies.boundary_policy(policies.Scope(PARTITION, REGION, ACCOUNT), "dev")
+
+
+def test_what_an_entry_says_aws_does_with_the_role_on_a_stack_resource_the_role_holds_and_the_boundary_admits(
+    monkeypatch,
+):
+    before = dev_boundary()
+    declare_user(monkeypatch)
+    identity = [json.loads(execution_policy(LOG_GROUP, False, resources={USER: TOPIC}))]
+    publish = Request("sns:Publish", TOPIC, {})
+    assert evaluate(publish, identity, dev_boundary()) == ALLOWED
+    assert evaluate(publish, identity, before) == IMPLICIT_DENY  # the boundary's admission is derived
+    everywhere = [{"Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}]
+    other_stack = Request("sns:Publish", TOPIC.replace(prefix_for("dev"), prefix_for("dev-eu")), {})
+    assert evaluate(other_stack, everywhere, dev_boundary()) == IMPLICIT_DENY
+    other_topic = Request("sns:Publish", f"{TOPIC}-other", {})
+    assert evaluate(other_topic, identity, dev_boundary()) == IMPLICIT_DENY
+
+
+def test_what_aws_alone_may_do_with_the_role_on_a_stack_resource_the_functions_code_may_not(monkeypatch):
+    declare_user(monkeypatch, catalogue.NOT_FROM_FUNCTION_CODE)
+    identity = [json.loads(execution_policy(LOG_GROUP, False, resources={USER: TOPIC}))]
+    assert evaluate(Request("sns:Publish", TOPIC, {}), identity, dev_boundary()) == ALLOWED
+    assert evaluate(Request("sns:Publish", TOPIC, from_function()), identity, dev_boundary()) == EXPLICIT_DENY
+
+
+def test_the_functions_own_execution_is_its_vpcs_not_a_stack_resources():
+    with pytest.raises(ValueError, match="vpc_statements"):
+        resource_statements("aws:lambda/function:Function", LOG_GROUP)
 
 
 # --- the policy pack's verdict -------------------------------------------------------------------------------
