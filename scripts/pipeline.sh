@@ -14,6 +14,9 @@
 #                                                 hash-pinned requirements, the exact provider plugins their
 #                                                 SDKs pin, build-cache output; --init creates the stack
 #                                                 when it does not exist yet
+#   pipeline.sh build-cache STACK IMAGE           output cache-from: IMAGE (prepare's cache-from, read from
+#                                                 the stack's state) when its provenance verifies as an
+#                                                 image main's deploy workflow built, else empty
 #   pipeline.sh push-image STACK                  `pulumi up` of the image registry only; output image-uri,
 #                                                 tag, digest, subject (<repository uri>:<tag>), built
 #   pipeline.sh provenance IMAGE SUBJECT built|reused
@@ -200,6 +203,27 @@ registry_outputs() {
   type=$(registry_names "$stack" | jq -r .type)
   pulumi stack export --stack "$stack" \
     | jq -c --arg type "$type" '[.deployment.resources[] | select(.type == $type) | .outputs] | first // {}'
+}
+
+# BuildKit reuses the layers of a cache source as they are ("You need to trust your cache sources":
+# docker/buildx issue 939), and a build of this run is attested as main's whatever layers it reused. The
+# cache source comes from the stack's state, which the stack's deploy role writes, and that role may push
+# any image into its repository: the build uses it only when its attestation verifies (the subject is its
+# repository and the content tag the state names with it), else it starts without a cache.
+build_cache() {
+  local stack=$1 image=$2 tag=""
+  if [[ -n "$image" ]]; then
+    tag=$(registry_outputs "$stack" | jq -r '.tag // ""')
+    # GITHUB_OUTPUT unset: the verifier's own output (commit) is not this step's
+    if [[ -n "$tag" ]] && GITHUB_OUTPUT="" python3 -m scripts.provenance "$image" --subject "${image%@*}:$tag" \
+        --commit-of-main; then
+      output "cache-from=$image"
+      return 0
+    fi
+    echo "::warning title=Build cache not used::$image (the state's image of $stack) has no attestation of \
+main's deploy workflow for ${image%@*}:${tag:-<no tag in the state>}: the image is built without a cache"
+  fi
+  output "cache-from="
 }
 
 push_image() {
@@ -438,6 +462,7 @@ case "$command" in
   stacks) (($# == 0)) || usage; stacks ;;
   dockerfiles) (($# == 0)) || usage; dockerfiles ;;
   prepare) (($# == 1 || $# == 2)) || usage; check_stack "$1"; prepare "$@" ;;
+  build-cache) (($# == 2)) || usage; check_stack "$1"; build_cache "$@" ;;
   push-image) (($# == 1)) || usage; check_stack "$1"; push_image "$1" ;;
   provenance) (($# == 3)) || usage; provenance "$@" ;;
   check-image) (($# == 2)) || usage; check_image "$@" ;;

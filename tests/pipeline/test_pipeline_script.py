@@ -22,6 +22,7 @@ PRODUCES = {
     "stacks": {"building", "architecture", "runner", "further", "all"},
     "dockerfiles": {"dockerfiles", "images"},
     "prepare": {"cache-from"},
+    "build-cache": {"cache-from"},
     "push-image": {"image-uri", "tag", "repository", "digest", "subject", "built"},
     "promote": {"image-uri", "tag"},
     "rollback-request": {"stack", "version"},
