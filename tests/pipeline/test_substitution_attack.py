@@ -167,6 +167,22 @@ def test_promotion_verifies_the_digest_itself_before_and_after_the_copy():
     assert "$SOURCE_IMAGE_URI" in runs[verifies[0]] and "IMAGE_URI" in steps[verifies[1]]["env"]
 
 
+def test_promotion_takes_only_this_commits_image_and_scans_its_copy_before_any_function_runs_it():
+    """The build job's outputs could name another image main once attested (an older one, one that failed
+    its gates): promotion checks them against this checkout's content tag first, and gates on its own scan."""
+    steps = load_workflow(WORKFLOWS / "deploy.yml")["jobs"]["promote"]["steps"]
+    runs = [step.get("run", "") for step in steps]
+    (checked,) = [i for i, text in enumerate(runs) if "pipeline.sh check-promoted" in text]
+    first_verify = min(i for i, text in enumerate(runs) if "pipeline.sh provenance" in text)
+    (copy,) = [i for i, text in enumerate(runs) if "pipeline.sh promote" in text]
+    (scan,) = [i for i, text in enumerate(runs) if "pipeline.sh scan" in text]
+    (up,) = [i for i, step in enumerate(steps) if step.get("with", {}).get("command") == "up"]
+    assert checked < first_verify < copy < scan < up
+    assert '"$SOURCE_IMAGE_URI" "$TAG"' in runs[checked]
+    assert steps[checked]["env"]["BUILDING"] == "${{ needs.setup.outputs.building }}"
+    assert "steps.own.outputs" in steps[scan]["env"]["IMAGE_URI"]
+
+
 # --- the build cache: a planted cache source would be attested as main's build ------------------------------
 
 
