@@ -95,7 +95,7 @@ def of_stack(
         raise ArchitectureError(f"stack {stack}: {error}") from None
 
 
-def _config(text: str) -> Mapping[str, object]:
+def config_map(text: str) -> Mapping[str, object]:
     value = json.loads(text)
     if value is None:
         return {}
@@ -111,7 +111,7 @@ def main(argv: list[str]) -> int:
         elif len(argv) == 2 and argv[0] == "show":
             print(json.dumps(architecture(argv[1]).as_json()))
         elif len(argv) == 4 and argv[0] == "stack":
-            print(json.dumps(of_stack(argv[1], _config(argv[2]), _config(argv[3])).as_json()))
+            print(json.dumps(of_stack(argv[1], config_map(argv[2]), config_map(argv[3])).as_json()))
         else:
             print(USAGE, file=sys.stderr)
             return 2

@@ -11,6 +11,12 @@ tag on every machine; any change gives a new tag, so ECR tags stay immutable.
 An ignored directory that no `!` pattern can re-include is not walked at all (a virtual environment or a
 cache of thousands of files costs nothing), and files are hashed in chunks, so a large model never sits in
 memory whole.
+
+    python3 -m infra.build_context tag STACK PROJECT_CONFIG STACK_CONFIG
+
+prints the content tag of STACK's image from this checkout (PROJECT_CONFIG, STACK_CONFIG: the `config` maps
+of Pulumi.yaml and Pulumi.<STACK>.yaml as JSON, the stack's `dockerfile` and `architecture` settings, else
+their defaults): what the program tags it with. Exit 2 on a bad argument or setting, naming it.
 """
 
 from __future__ import annotations
@@ -19,9 +25,14 @@ import hashlib
 import os
 import re
 import stat
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from infra.architecture import ArchitectureError, config_map, of_stack
+from infra.function_contract import FUNCTION_DIR
+from infra.project import ROOT, stack_setting
 
 TAG_LENGTH = 32  # hex characters of the SHA-256 in the tag
 CHUNK = 1 << 20  # bytes read at a time
@@ -175,3 +186,32 @@ def context_digest(context: Path, dockerfile: Path, platform: str) -> str:
 
 def image_tag(context: Path, dockerfile: Path, platform: str) -> str:
     return context_digest(context, dockerfile, platform)[:TAG_LENGTH]
+
+
+def stack_image_tag(stack: str, project_config: dict[str, object], stack_config: dict[str, object]) -> str:
+    """The content tag of `stack`'s image, as the program computes it (infra/registry.py) from this checkout.
+    Raises ArchitectureError naming the stack and a bad `architecture`, ValueError a missing Dockerfile."""
+    platform = of_stack(stack, project_config, stack_config).platform
+    setting = stack_setting("dockerfile", project_config, stack_config)
+    if not isinstance(setting, str) or not setting:
+        raise ValueError(f"stack {stack}: no dockerfile setting in Pulumi.{stack}.yaml or Pulumi.yaml")
+    dockerfile = ROOT / setting
+    if not dockerfile.is_file():
+        raise ValueError(f"stack {stack}: dockerfile {dockerfile.relative_to(ROOT)} does not exist")
+    return image_tag(FUNCTION_DIR, dockerfile, platform)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 4 or argv[0] != "tag":
+        print(__doc__.split("\n\n")[-2].strip(), file=sys.stderr)
+        return 2
+    try:
+        print(stack_image_tag(argv[1], dict(config_map(argv[2])), dict(config_map(argv[3]))))
+    except (ArchitectureError, ValueError) as error:
+        print(error, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -14,6 +14,9 @@
 #                                                 hash-pinned requirements, the exact provider plugins their
 #                                                 SDKs pin, build-cache output; --init creates the stack
 #                                                 when it does not exist yet
+#   pipeline.sh build-cache STACK IMAGE           output cache-from: IMAGE (prepare's cache-from, read from
+#                                                 the stack's state) when its provenance verifies as an
+#                                                 image main's deploy workflow built, else empty
 #   pipeline.sh push-image STACK                  `pulumi up` of the image registry only; output image-uri,
 #                                                 tag, digest, subject (<repository uri>:<tag>), built
 #   pipeline.sh provenance IMAGE SUBJECT built|reused
@@ -30,6 +33,9 @@
 #   pipeline.sh scan REPOSITORY DIGEST SEVERITY   wait for ECR's scan of DIGEST (basic or enhanced); findings
 #                                                 to the job summary; fail on findings at SEVERITY or above
 #                                                 (NONE: report only; scripts/image_scan.py)
+#   pipeline.sh check-promoted BUILDING SOURCE_URI TAG
+#                                                 SOURCE_URI is in BUILDING's repository and TAG is the
+#                                                 content tag this checkout gives BUILDING's image
 #   pipeline.sh promote SOURCE_URI TAG STACK      `pulumi up` of STACK's repository only, then carbon-copy
 #                                                 SOURCE_URI (repository@digest) into it, digest preserved;
 #                                                 output image-uri (for PINNED_IMAGE_URI) and its content tag
@@ -103,10 +109,11 @@ start it again with \"Use workflow from: main\"."
 # yq: mikefarah/yq v4 on GitHub's Ubuntu runners (actions/runner-images, images/ubuntu/scripts/build/
 # install-yq.sh), where `@json` encodes as JSON (mikefarah.gitbook.io/yq, "Encode / Decode"); jq's `@json`
 # does the same in the jq-based yq of the Python package (the tests).
+config_json() { yq -r '.config // {} | @json' "$1"; }
 stack_architecture() {
   local stack=$1
-  python3 -m infra.architecture stack "$stack" "$(yq -r '.config // {} | @json' Pulumi.yaml)" \
-    "$(yq -r '.config // {} | @json' "Pulumi.$stack.yaml")" || exit 1
+  python3 -m infra.architecture stack "$stack" "$(config_json Pulumi.yaml)" "$(config_json "Pulumi.$stack.yaml")" \
+    || exit 1
 }
 
 # The stacks in promotion order: DEPLOY_STACKS, the bootstrap's deployEnvironments as a JSON array (a
@@ -200,6 +207,27 @@ registry_outputs() {
   type=$(registry_names "$stack" | jq -r .type)
   pulumi stack export --stack "$stack" \
     | jq -c --arg type "$type" '[.deployment.resources[] | select(.type == $type) | .outputs] | first // {}'
+}
+
+# BuildKit reuses the layers of a cache source as they are ("You need to trust your cache sources":
+# docker/buildx issue 939), and a build of this run is attested as main's whatever layers it reused. The
+# cache source comes from the stack's state, which the stack's deploy role writes, and that role may push
+# any image into its repository: the build uses it only when its attestation verifies (the subject is its
+# repository and the content tag the state names with it), else it starts without a cache.
+build_cache() {
+  local stack=$1 image=$2 tag=""
+  if [[ -n "$image" ]]; then
+    tag=$(registry_outputs "$stack" | jq -r '.tag // ""')
+    # GITHUB_OUTPUT unset: the verifier's own output (commit) is not this step's
+    if [[ -n "$tag" ]] && GITHUB_OUTPUT="" python3 -m scripts.provenance "$image" --subject "${image%@*}:$tag" \
+        --commit-of-main; then
+      output "cache-from=$image"
+      return 0
+    fi
+    echo "::warning title=Build cache not used::$image (the state's image of $stack) has no attestation of \
+main's deploy workflow for ${image%@*}:${tag:-<no tag in the state>}: the image is built without a cache"
+  fi
+  output "cache-from="
 }
 
 push_image() {
@@ -312,6 +340,21 @@ container_test() {
 # The scan gate and the rescan: scripts/image_scan.py (both ECR scan types, every scan status, the summary).
 scan() { python3 -m scripts.image_scan gate "$@"; }
 
+# The build job's outputs are not trusted (code in that job could write any): the promoted image must be in
+# the building stack's repository under the content tag this commit gives the building stack's image
+# (infra/build_context.py), so that another image main once attested (an older one, or one that failed its
+# gates in another run) is refused before anything copies it; its provenance is verified next.
+check_promoted() {
+  local building=$1 source=$2 tag=$3 expected repository
+  expected=$(python3 -m infra.build_context tag "$building" "$(config_json Pulumi.yaml)" \
+    "$(config_json "Pulumi.$building.yaml")") || exit 1
+  repository=$(registry_names "$building" | jq -r .repository)
+  [[ "${source%@*}" == */"$repository" ]] \
+    || die "the promoted image '$source' is not in $building's repository ($repository): nothing promoted"
+  [[ "$tag" == "$expected" ]] || die "the promoted tag '$tag' is not the content tag of $building's image at \
+this commit ($expected): nothing promoted"
+}
+
 promote() {
   local source=$1 tag=$2 stack=$3 digest registry names repository target targets=() urn
   digest=${source##*@}
@@ -341,7 +384,7 @@ promote() {
   local running
   read -r running tag < <(venv/bin/python -m scripts.rollback resolve "$stack" "$digest")
   [[ "$running" == "$digest" ]] || step "$digest was rolled back in $stack: running $running ($tag)"
-  output "image-uri=$target@$running" "tag=$tag"
+  output "image-uri=$target@$running" "tag=$tag" "repository=$repository"
 }
 
 verify() {
@@ -438,6 +481,7 @@ case "$command" in
   stacks) (($# == 0)) || usage; stacks ;;
   dockerfiles) (($# == 0)) || usage; dockerfiles ;;
   prepare) (($# == 1 || $# == 2)) || usage; check_stack "$1"; prepare "$@" ;;
+  build-cache) (($# == 2)) || usage; check_stack "$1"; build_cache "$@" ;;
   push-image) (($# == 1)) || usage; check_stack "$1"; push_image "$1" ;;
   provenance) (($# == 3)) || usage; provenance "$@" ;;
   check-image) (($# == 2)) || usage; check_image "$@" ;;
@@ -445,6 +489,7 @@ case "$command" in
   build-local) (($# == 3)) || usage; build_local "$@" ;;
   container-test) (($# == 2)) || usage; container_test "$@" ;;
   scan) (($# == 3)) || usage; scan "$@" ;;
+  check-promoted) (($# == 3)) || usage; check_stack "$1"; check_promoted "$@" ;;
   promote) (($# == 3)) || usage; check_stack "$3"; promote "$@" ;;
   verify) (($# == 1)) || usage; check_stack "$1"; verify "$1" ;;
   rollback-request) (($# == 0)) || usage; rollback_request ;;

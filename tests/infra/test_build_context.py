@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 import infra.build_context
 import infra.config
 from infra.build_context import context_files, image_tag, is_ignored, parse_dockerignore
+from infra.project import PROJECT
 from tests.infra.support import FUNCTION, IMAGE, ROOT, run_stack
 
 FUNCTION_DIR = ROOT / "function"
@@ -172,3 +177,43 @@ def test_a_large_file_is_hashed_in_chunks(context, monkeypatch):
     streamed = tag(context)
     monkeypatch.setattr(infra.build_context, "CHUNK", 1 << 30)
     assert tag(context) == streamed
+
+
+# --- the tag of a stack, from a checkout: what promotion expects (scripts/pipeline.sh check-promoted) ---------
+
+
+def tag_of_stack(stack: str, stack_config: dict) -> subprocess.CompletedProcess[str]:
+    project_config = yaml.safe_load((ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))["config"]
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "infra.build_context",
+            "tag",
+            stack,
+            json.dumps(project_config),
+            json.dumps(stack_config),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("architecture", ["x86_64", "arm64"])
+def test_the_tag_of_a_stack_is_the_tag_the_program_gives_its_image(architecture):
+    printed = tag_of_stack("dev", {f"{PROJECT}:architecture": architecture})
+    assert printed.returncode == 0, printed.stderr
+    image_name = run_stack({"architecture": architecture}).one(IMAGE).inputs["name"]
+    assert image_name.endswith(":" + printed.stdout.strip()), (image_name, printed.stdout)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "named"),
+    [("architecture", "sparc", "sparc"), ("dockerfile", "function/Dockerfile.missing", "Dockerfile.missing")],
+)
+def test_the_tag_of_a_stack_with_a_bad_setting_names_it(setting, value, named):
+    printed = tag_of_stack("production", {f"{PROJECT}:{setting}": value})
+    assert printed.returncode == 2
+    assert "production" in printed.stderr and named in printed.stderr

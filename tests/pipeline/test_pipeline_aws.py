@@ -101,6 +101,7 @@ def test_promote_copies_the_digest_into_the_stacks_repository(world, tmp_path):
     assert (tmp_path / "output").read_text().splitlines() == [
         f"image-uri={REGISTRY}/{FURTHER}@{digest}",
         "tag=t",
+        f"repository={FURTHER}",
     ]
 
 

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from infra.build_context import image_tag
 from infra.project import PROJECT
 from tests.pipeline.helpers import FIXTURES, ROOT, http_server, run_script, tool_env, write_tool
 from tests.pipeline.test_function_contract import http_event, write_contract
@@ -22,8 +23,9 @@ PRODUCES = {
     "stacks": {"building", "architecture", "runner", "further", "all"},
     "dockerfiles": {"dockerfiles", "images"},
     "prepare": {"cache-from"},
+    "build-cache": {"cache-from"},
     "push-image": {"image-uri", "tag", "repository", "digest", "subject", "built"},
-    "promote": {"image-uri", "tag"},
+    "promote": {"image-uri", "tag", "repository"},
     "rollback-request": {"stack", "version"},
 }
 
@@ -96,6 +98,7 @@ def make_world(tmp_path):
         "project.py",
         "architecture.py",
         "registry_names.py",
+        "build_context.py",
         "function_contract.py",
         "lambda_response.py",
     ):
@@ -507,11 +510,47 @@ def test_a_failing_event_fails_the_container_test_and_shows_the_log(world):
 # --- promote -----------------------------------------------------------------------------------------------
 
 
+def content_tag(world) -> str:
+    """dev's image in the scratch repository: its Dockerfile, and the tag the program would give it (the
+    tag's equality with the program's is tests/infra/test_build_context.py's)."""
+    repo = world["tmp"] / "repo"
+    (repo / "function" / "Dockerfile").write_text("FROM scratch\n")
+    with (repo / "Pulumi.dev.yaml").open("a") as handle:
+        handle.write(f"  {PROJECT}:dockerfile: function/Dockerfile\n")
+    return image_tag(repo / "function", repo / "function" / "Dockerfile", "linux/arm64")
+
+
+def test_check_promoted_accepts_this_commits_image_of_the_building_stack(world):
+    source = f"{REGISTRY}/{PROJECT}-dev@{DIGEST}"
+    result = run(world, "check-promoted", "dev", source, content_tag(world))
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("source", "tag", "named"),
+    [
+        # an older image main once attested: another content tag
+        (f"{REGISTRY}/{PROJECT}-dev@{DIGEST}", "0" * 32, "is not the content tag"),
+        # an image of another repository, under the right tag
+        (f"{REGISTRY}/{PROJECT}-production@{DIGEST}", None, "is not in dev's repository"),
+    ],
+)
+def test_check_promoted_refuses_another_image_than_this_commits(world, source, tag, named):
+    expected = content_tag(world)
+    result = run(world, "check-promoted", "dev", source, tag or expected)
+    assert result.returncode == 1
+    assert named in result.stderr
+
+
 def test_promote_creates_the_repository_then_copies_the_digest(world):
     result = run(world, "promote", IMAGE_URI, "a" * 32, "production")
     assert result.returncode == 0, result.stderr
     own = f"{REGISTRY}/{PROJECT}-production"
-    assert outputs(world) == {"image-uri": f"{own}@{DIGEST}", "tag": "t"}
+    assert outputs(world) == {
+        "image-uri": f"{own}@{DIGEST}",
+        "tag": "t",
+        "repository": f"{PROJECT}-production",
+    }
     log = calls(world)
     (up,) = [line for line in log if line.startswith("pulumi up")]
     assert f"IMAGE_URI={own}@{DIGEST}" in up
@@ -527,7 +566,11 @@ def test_promote_runs_the_image_a_rollback_of_the_stack_went_back_to(world):
     assert result.returncode == 0, result.stderr
     own = f"{REGISTRY}/{PROJECT}-production"
     # the function runs, and deploy.yml verifies the provenance of, the image gone back to, under its own tag
-    assert outputs(world) == {"image-uri": f"{own}@{gone_back_to}", "tag": "c" * 32}
+    assert outputs(world) == {
+        "image-uri": f"{own}@{gone_back_to}",
+        "tag": "c" * 32,
+        "repository": f"{PROJECT}-production",
+    }
     assert f"venv-python -m scripts.rollback resolve production {DIGEST}" in calls(world)
     assert "was rolled back in production" in result.stderr
 

@@ -165,3 +165,74 @@ def test_promotion_verifies_the_digest_itself_before_and_after_the_copy():
     (up,) = [i for i, step in enumerate(steps) if step.get("with", {}).get("command") == "up"]
     assert len(verifies) == 2 and verifies[0] < copy < verifies[1] < up
     assert "$SOURCE_IMAGE_URI" in runs[verifies[0]] and "IMAGE_URI" in steps[verifies[1]]["env"]
+
+
+def test_promotion_takes_only_this_commits_image_and_scans_its_copy_before_any_function_runs_it():
+    """The build job's outputs could name another image main once attested (an older one, one that failed
+    its gates): promotion checks them against this checkout's content tag first, and gates on its own scan."""
+    steps = load_workflow(WORKFLOWS / "deploy.yml")["jobs"]["promote"]["steps"]
+    runs = [step.get("run", "") for step in steps]
+    (checked,) = [i for i, text in enumerate(runs) if "pipeline.sh check-promoted" in text]
+    first_verify = min(i for i, text in enumerate(runs) if "pipeline.sh provenance" in text)
+    (copy,) = [i for i, text in enumerate(runs) if "pipeline.sh promote" in text]
+    (scan,) = [i for i, text in enumerate(runs) if "pipeline.sh scan" in text]
+    (up,) = [i for i, step in enumerate(steps) if step.get("with", {}).get("command") == "up"]
+    assert checked < first_verify < copy < scan < up
+    assert '"$SOURCE_IMAGE_URI" "$TAG"' in runs[checked]
+    assert steps[checked]["env"]["BUILDING"] == "${{ needs.setup.outputs.building }}"
+    assert "steps.own.outputs" in steps[scan]["env"]["IMAGE_URI"]
+
+
+# --- the build cache: a planted cache source would be attested as main's build ------------------------------
+
+
+def cache_world(pipeline, image_uri: str, tag: str) -> None:
+    """The state dev's role wrote: the stack's image (prepare's cache-from) and the registry's tag."""
+    path = pipeline["tmp"] / "export.json"
+    outputs_ = {"imageUri": image_uri, "tag": tag}
+    path.write_text(json.dumps({"deployment": {"resources": [{"type": COMPONENT, "outputs": outputs_}]}}))
+    pipeline["env"]["FAKE_EXPORT"] = str(path)
+    pipeline["output"].write_text("")
+
+
+@pytest.mark.parametrize("planted", ["unattested", "attested for another tag"])
+def test_a_cache_source_planted_in_the_state_is_not_used(pipeline, planted):
+    # dev's role may push any image into its repository and write its stack's state (the IAM test above)
+    repository = f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{REPOSITORY}"
+    image = f"{repository}@{ATTACKER}"
+    store = {}
+    if planted != "unattested":
+        subject = f"{repository}:{'1' * 32}"
+        store[ATTACKER] = [
+            gh.attestation(digest_hex=ATTACKER[7:], subject=subject, commit=pipeline["commits"][0])
+        ]
+    gh.write_store(pipeline["store"], store)
+    cache_world(pipeline, image, "2" * 32)
+    result = run(pipeline, "build-cache", "dev", image)
+    assert result.returncode == 0, result.stderr
+    assert outputs(pipeline) == {"cache-from": ""}
+    assert "Build cache not used" in result.stdout
+
+
+def test_a_cache_source_main_built_is_used(pipeline):
+    repository = f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{REPOSITORY}"
+    image, tag = f"{repository}@{OTHER_SOURCES}", "3" * 32
+    subject = f"{repository}:{tag}"
+    attested = gh.attestation(digest_hex=OTHER_SOURCES[7:], subject=subject, commit=pipeline["commits"][0])
+    gh.write_store(pipeline["store"], {OTHER_SOURCES: [attested]})
+    cache_world(pipeline, image, tag)
+    result = run(pipeline, "build-cache", "dev", image)
+    assert result.returncode == 0, result.stderr
+    assert outputs(pipeline) == {"cache-from": image}
+    # no cache source (a first deploy): nothing to verify
+    pipeline["output"].write_text("")
+    assert run(pipeline, "build-cache", "dev", "").returncode == 0
+    assert outputs(pipeline) == {"cache-from": ""}
+
+
+def test_the_build_takes_its_cache_only_from_the_verifying_step():
+    steps = build_steps()
+    (cache,) = [step for step in steps if "pipeline.sh build-cache" in step.get("run", "")]
+    sources = [step["env"]["BUILD_CACHE_FROM"] for step in steps if "BUILD_CACHE_FROM" in step.get("env", {})]
+    assert sources, "the build job sets no BUILD_CACHE_FROM"
+    assert set(sources) == {f"${{{{ steps.{cache['id']}.outputs.cache-from }}}}"}
