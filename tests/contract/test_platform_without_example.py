@@ -5,7 +5,9 @@ Two copies of the repository, each without the example's tests (tests/function/)
 
 - **a Python function on a non-AWS base image, under another name** (tests/fixtures/function-python: a
   Debian Python base, the runtime interface client and the emulator started by its own entry script, a
-  handler in a subfolder, no Powertools, every documented option of the events contract). The copy renames
+  handler in a subfolder, no Powertools, every documented option of the events contract, its first event one
+  the smoke test must skip, and AWS permissions declared in permissions.json and approved as the README says
+  an administrator does). The copy renames
   the project by its one edit (`name:` in Pulumi.yaml) and gives the function test requirements that pin
   another version of every package the platform pins. It builds the function's own environment from them
   and runs the function's own checks in it, then runs every test of the platform's suite, none deselected:
@@ -94,6 +96,9 @@ def adopt(target: Path, fixture: str) -> Path:
     shutil.rmtree(target / "function")
     shutil.copytree(FIXTURES / fixture, target / "function")
     shutil.rmtree(target / "tests" / "function", ignore_errors=True)
+    declared = target / "function" / "permissions.json"
+    if declared.exists():  # what the README asks of a platform administrator: review it, copy it, bootstrap
+        shutil.copy2(declared, target / "bootstrap" / "function-permissions.json")
     return target
 
 
