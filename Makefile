@@ -61,7 +61,9 @@ install: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(TOOLS)/.installed $(FUN
 # `FUNCTION_CHECKS += <target>`; a function without them adds none.
 FUNCTION_CHECKS :=
 
-check: install ## install everything, then run every test and linter, and the function's own checks
+# the four environments are independent: installed side by side (each pip is one process)
+check: ## install everything, then run every test and linter, and the function's own checks
+	$(MAKE) --no-print-directory --jobs 4 --output-sync=target install
 	$(MAKE) --no-print-directory docs
 	git diff --exit-code -- $(GENERATED) || { echo "run make docs and commit $(GENERATED)" >&2; exit 1; }
 	$(MAKE) --no-print-directory lint
