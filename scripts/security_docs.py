@@ -91,8 +91,9 @@ LAMBDA = Table("lambda", RULES, terraform="aws_lambda_", rows=(
      "Not applicable: API Gateway invokes the function synchronously and the caller gets the error. A DLQ "
      "only receives failed asynchronous invocations"),
     (checks("CKV_AWS_117"), "the function runs inside a VPC",
-     "Not applicable: the function reaches no private resource (the model is in the image). A VPC would add "
-     "network interfaces and a NAT gateway, not protection"),
+     "Off by default: a function that reaches only public endpoints gains network interfaces and a NAT "
+     "gateway or endpoints from a VPC, not protection. {key:vpcSubnetIds} and {key:vpcSecurityGroupIds} put "
+     "it in one when it must reach private resources"),
     (checks("CKV_AWS_45"), "no hard-coded secrets in the environment",
      "{policy:lambda-no-secrets-in-environment} (secret-looking names such as `*_PASSWORD` or `*_TOKEN`, and"
      " values shaped like AWS access keys, private keys or GitHub tokens)"),
@@ -103,8 +104,8 @@ LAMBDA = Table("lambda", RULES, terraform="aws_lambda_", rows=(
      "Not applicable: Lambda code signing doesn't support container images. Integrity comes from the digest "
      "pin, {policy:lambda-image-digest}, and immutable tags, {policy:ecr-immutable-tags}"),
     (checks("CKV_AWS_363"), "the runtime is not deprecated",
-     "Not applicable: an image function has no managed runtime. The base image is pinned by digest in "
-     "{file:function/Dockerfile} and updated by Dependabot pull requests; "
+     "Not applicable: an image function has no managed runtime. Dependabot proposes new base images for "
+     "function/ ({file:.github/dependabot.yml}; pin the base by digest so that each change is reviewed) and "
      "{file:.github/workflows/rescan.yml} rescans the deployed images weekly"),
     (checks("CKV_AWS_258"), "function URLs require authentication",
      "{policy:lambda-function-url-auth} (the stack creates no function URL)"),
