@@ -1,8 +1,6 @@
 """Build function/ into an image in ECR, run it on Lambda, serve it through an HTTP API (the project is named
 in Pulumi.yaml; infra/project.py)."""
 
-import pulumi
-
 from infra.config import FUNCTION_DIR, ROOT, load_settings
 from infra.delivery import Delivery, DeliveryArgs, WarmUp, WarmUpArgs, health_event
 from infra.deployment_preferences import ALL_AT_ONCE
@@ -23,9 +21,7 @@ tags = standard_tags(settings.stack, settings.environment_class)
 deployable = deployable_events(ROOT / FUNCTION_DIR)
 permissions = declared_permissions(ROOT / FUNCTION_DIR, settings.stack)
 public = public_routes(ROOT / FUNCTION_DIR) if settings.jwt_issuer else []
-warm_up_event = health_event(deployable) if settings.warm_up_schedule and deployable else None
-if settings.warm_up_schedule and not deployable:
-    pulumi.log.warn("no event of function/events may be sent to a deployed stack: no warm-up schedule")
+warm_up_event = health_event(deployable) if settings.warm_up_schedule else None
 
 # 2. The image: ECR repository + the image built from function/, tagged by content, pushed.
 registry = ImageRegistry(

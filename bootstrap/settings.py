@@ -17,7 +17,14 @@ import pulumi
 from bootstrap.policies import MANAGED_PARTS, CustomDomain, Scope, size_problems
 from infra.catalogue import name_limit_problems
 from infra.config import DNS_NAME, HOSTED_ZONE_ID
-from infra.project import PROJECT, STACK_NAME_RULE, is_stack_name, project_name
+from infra.project import (
+    PROJECT,
+    PROJECT_NAME_RULE,
+    STACK_NAME_RULE,
+    is_project_name,
+    is_stack_name,
+    project_name,
+)
 
 # The bootstrap's own Pulumi project (bootstrap/Pulumi.yaml) names no project: its config namespace is its
 # `name`, and its one stack is named after the project it serves (`<project>`), so that the bootstraps of two
@@ -145,7 +152,8 @@ def _environments(raw: str | None, problems: list[str]) -> tuple[str, ...]:
             )
         elif too_long := name_limit_problems(PROJECT, name) + pipeline_name_problems(PROJECT, name):
             problems += [
-                f"{NAMESPACE}:deployEnvironments entry {name!r} is too long for the project {PROJECT}: {problem}"
+                f"the project name {PROJECT!r} (Pulumi.yaml `name:`) with the deploy environment {name!r} "
+                f"({NAMESPACE}:deployEnvironments) is too long: {problem}; shorten either"
                 for problem in too_long
             ]
         elif name in seen:
@@ -290,6 +298,12 @@ def load_settings(get: Getter, get_aws: Getter, stack: str = PROJECT) -> Bootstr
         problems.append(
             f"the bootstrap's stack is {stack!r}; it must be named after the project, {PROJECT!r}, so that "
             f"no other service's bootstrap shares it: `pulumi -C bootstrap stack init {PROJECT}`"
+        )
+    if not is_project_name(PROJECT):
+        problems.append(
+            f"the project name {PROJECT!r} (Pulumi.yaml `name:`) must be {PROJECT_NAME_RULE}: it begins the "
+            "names of the roles, the state bucket and every stack's resources, and AWS refuses other characters "
+            "in some of them"
         )
     region = get_aws("region") or ""
     if not region:

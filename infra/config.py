@@ -34,7 +34,15 @@ from infra.architecture import architecture as architecture_named
 from infra.catalogue import name_limit_problems
 from infra.deployment_preferences import DEPLOYMENT_PREFERENCES
 from infra.iam_rules import attachable_policy_problem, stack_secret_problem
-from infra.project import PROJECT, STACK_NAME, STACK_NAME_RULE, is_stack_name, prefix_for
+from infra.project import (
+    PROJECT,
+    PROJECT_NAME_RULE,
+    STACK_NAME,
+    STACK_NAME_RULE,
+    is_project_name,
+    is_stack_name,
+    prefix_for,
+)
 
 __all__ = [
     "KEYS",
@@ -1423,6 +1431,15 @@ def load_settings(stack: str | None = None, environ: Mapping[str, str] | None = 
     problems: list[Problem] = []
     values: dict[str, Any] = {}
 
+    if not is_project_name(PROJECT):
+        problems.append(
+            Problem(
+                "name (Pulumi.yaml)",
+                PROJECT,
+                f"must be {PROJECT_NAME_RULE}: it begins the names of the function, repository, roles and "
+                f"state bucket ({PROJECT}-<stack>…), and AWS refuses other characters in some of them",
+            )
+        )
     if not is_stack_name(stack):
         problems.append(
             Problem(

@@ -11,7 +11,8 @@ maps each event's file name to what the function must answer:
 the local tools still run it. `"auth": false` says the event's route must reach the function without a token
 when the stack requires one (config jwtIssuer): the HTTP API gets a route `<METHOD> <path>` without
 authorization for it (public_routes), every other route requires a valid JWT.
-Every event file needs an entry and every entry an event file. The platform's tools (the container test,
+Every event file needs an entry and every entry an event file, and at least one event must be an HTTP API
+request not marked "smoke": false (the post-deploy smoke test sends it). The platform's tools (the container test,
 the post-deploy smoke test, the local tools) read the contract only through this module, so they name no
 route, label or field of the function.
 
@@ -205,6 +206,12 @@ def load_cases(events_dir: Path = DEFAULT_EVENTS) -> list[Case]:
                 case.request()
             except ContractError as exc:
                 problems.append(str(exc))
+    if not problems and not smoke_cases(cases):
+        problems.append(
+            'no event is an HTTP API request a deployed stack may get (each is marked "smoke": false or is no '
+            "HTTP request): the smoke test after every deploy sends those; add one, e.g. a GET of a route "
+            "that changes nothing"
+        )
     if problems:
         raise ContractError(f"{events_dir} does not keep the function contract:\n  " + "\n  ".join(problems))
     return cases

@@ -34,6 +34,19 @@ STACK_NAME_RULE = (
 )
 
 
+# Project names: the same words, every length checked by the names derived from it (infra/catalogue.py
+# name_limit_problems). `<project>-…` must be a valid name everywhere AWS takes it: botocore's shapes allow
+# ECR RepositoryName `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*` (lowercase only), Lambda FunctionName `[a-zA-Z0-9-_]+`
+# (no "."), IAM roleNameType `[\w+=,.@-]+`; S3 bucket names (the state bucket `<project>-state-…`, Amazon S3
+# User Guide, "General purpose bucket naming rules") take lowercase letters, digits, "." and "-" only (no "_").
+PROJECT_NAME_RULE = "lowercase letters and digits in words joined by single hyphens (e.g. orders, orders-api)"
+
+
+def is_project_name(name: str) -> bool:
+    """True when `name` is a project name every derived AWS name accepts (ASCII only; lengths not checked)."""
+    return name.isascii() and STACK_NAME.fullmatch(name) is not None
+
+
 def project_name(path: Path = PROJECT_FILE) -> str:
     """The `name` of the Pulumi project in `path`. Raises ValueError when the file has no such line."""
     match = _NAME_LINE.search(path.read_text(encoding="utf-8"))

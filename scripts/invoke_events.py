@@ -6,7 +6,8 @@ function error as 500) must carry the status, and the body text, that events/exp
 (infra/function_contract.py). Every failure is listed.
 
 The image must answer invocations on port 8080 when AWS_LAMBDA_RUNTIME_API is unset: the AWS base images
-start the Runtime Interface Emulator then; an image on another base must start it itself (docs/function.md).
+start the Runtime Interface Emulator then, through their own ENTRYPOINT; an image on another base, or one that
+sets its own ENTRYPOINT, must start it itself (docs/function.md).
 
 usage: python3 -m scripts.invoke_events [--url URL] [--events DIR] [--wait SECONDS]
 Exit status: 0 every event passed, 1 a failure, 2 the contract or the emulator is unusable.
@@ -28,8 +29,8 @@ from infra.lambda_response import Answer, http_answer, is_error_payload
 DEFAULT_URL = "http://127.0.0.1:9000/2015-03-31/functions/function/invocations"
 NO_EMULATOR = (
     "an image must answer invocations on port 8080 when AWS_LAMBDA_RUNTIME_API is unset: the AWS base "
-    "images start the Runtime Interface Emulator then, an image on another base must start it itself "
-    "(docs/function.md, custom base images)"
+    "images start the Runtime Interface Emulator then through their own ENTRYPOINT; an image on another "
+    "base, or one that sets its own ENTRYPOINT, must start it itself (docs/function.md, custom base images)"
 )
 
 

@@ -307,6 +307,16 @@ def test_names_and_policies_over_their_aws_limits_are_refused_naming_the_limit(t
     assert "over AWS's 64" in found and "over AWS's 37" in found
 
 
+def test_a_project_name_aws_would_refuse_in_a_derived_name_is_refused(tmp_path):
+    (problem,) = settings_problems_of_a_project(tmp_path, "Orders_API-2", ["dev"])
+    assert "'Orders_API-2'" in problem and "lowercase letters and digits" in problem
+
+
+def test_a_name_too_long_is_blamed_on_the_project_and_the_environment_together(tmp_path):
+    found = settings_problems_of_a_project(tmp_path, "p" * 31, ["dev"])
+    assert found and all(f"'{'p' * 31}'" in problem and "'dev'" in problem for problem in found), found
+
+
 def test_a_policy_over_its_iam_quota_is_refused(monkeypatch):
     # checked with the credentials' partition, before any resource, naming the policy, its size and the quota
     settings = load({"deployEnvironments": json.dumps(["dev", "s" * 31])})

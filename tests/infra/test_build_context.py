@@ -24,7 +24,9 @@ OWN_FUNCTION = {
     ".dockerignore": f"*\n!{SOURCE}\n!{DEPENDENCIES}\n",
     SOURCE: "def main(event, context):\n    return {'statusCode': 204}\n",
     DEPENDENCIES: "",
-    "events/call.json": "{}",
+    "events/call.json": json.dumps(
+        {"version": "2.0", "rawPath": "/", "requestContext": {"http": {"method": "GET", "path": "/"}}}
+    ),
     "events/expected-status.json": '{"call.json": 204}',
 }
 

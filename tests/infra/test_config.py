@@ -512,6 +512,20 @@ def test_a_stack_whose_derived_names_exceed_an_aws_limit_is_refused_before_any_r
     assert error.registered == []
 
 
+# Pulumi takes `Orders_API-2` as a project name; ECR (lowercase), S3 (no "_") and Lambda (no ".") do not.
+@pytest.mark.parametrize(
+    "project", ["Orders", "orders_api", "orders.api", "orders--api", "-orders", "ordérs"]
+)
+def test_a_project_name_aws_would_refuse_in_a_derived_name_is_refused_before_any_resource(
+    monkeypatch, project
+):
+    monkeypatch.setattr(infra.config, "PROJECT", project)
+    error = config_error()
+    assert [p.key for p in error.problems] == ["name (Pulumi.yaml)"], str(error)
+    assert repr(project) in str(error) and "lowercase letters and digits" in str(error)
+    assert error.registered == []
+
+
 def test_every_name_of_a_stack_fits_with_this_projects_longest_stack_name():
     from infra.catalogue import name_limit_problems
     from infra.project import PROJECT, STACK_NAME_MAX

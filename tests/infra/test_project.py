@@ -36,6 +36,15 @@ def test_invalid_stack_names(name):
     assert not project.is_stack_name(name)
 
 
+def test_this_projects_name_follows_the_project_name_rule():
+    assert project.is_project_name(project.PROJECT), project.PROJECT_NAME_RULE
+
+
+@pytest.mark.parametrize("name", ["Orders", "orders_api", "orders.api", "a--b", "-a", "a-", "é", ""])
+def test_invalid_project_names(name):
+    assert not project.is_project_name(name)
+
+
 def test_the_command_line_check_refuses_a_bad_name_with_the_rule():
     result = subprocess.run(
         [sys.executable, "-m", "infra.project", "stack", "a--b"],

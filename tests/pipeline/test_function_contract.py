@@ -193,7 +193,9 @@ def test_events_marked_auth_false_name_the_public_routes(tmp_path):
 
 def test_a_public_event_must_be_an_http_request(tmp_path):
     events = write_contract(
-        tmp_path / "events", {"job.json": {"detail": {}}}, {"job.json": {"status": 200, "auth": False}}
+        tmp_path / "events",
+        {"health.json": http_event("GET", "/health"), "job.json": {"detail": {}}},
+        {"health.json": 200, "job.json": {"status": 200, "auth": False}},
     )
     with pytest.raises(
         ContractError, match='job.json: "auth": false, but the event is not an HTTP API request'
@@ -247,11 +249,32 @@ def test_an_event_gives_the_http_request_it_records(tmp_path):
 
 def test_an_event_that_is_not_an_http_request_gives_none(tmp_path):
     events = {
+        "health.json": http_event("GET", "/health"),
         "scheduled.json": {"source": "aws.events", "detail": {}},
         "v1.json": {"version": "1.0", "httpMethod": "GET", "path": "/"},
     }
-    cases = load_cases(write_contract(tmp_path / "events", events, {"scheduled.json": 200, "v1.json": 200}))
-    assert [case.request() for case in cases] == [None, None]
+    expected = {"health.json": 200, "scheduled.json": 200, "v1.json": 200}
+    cases = load_cases(write_contract(tmp_path / "events", events, expected))
+    assert [case.request() is None for case in cases] == [False, True, True]
+
+
+# the post-deploy smoke test sends the HTTP requests not marked "smoke": false: a contract without one could
+# not be smoke-tested after a deploy, so it is refused before (make check, pulumi up)
+@pytest.mark.parametrize(
+    ("events", "expected"),
+    [
+        ({"purge.json": http_event("DELETE", "/items")}, {"purge.json": {"status": 204, "smoke": False}}),
+        ({"tick.json": {"source": "aws.events"}}, {"tick.json": 200}),
+        (
+            {"purge.json": http_event("DELETE", "/items"), "tick.json": {"source": "aws.events"}},
+            {"purge.json": {"status": 204, "smoke": False}, "tick.json": 200},
+        ),
+    ],
+    ids=["every-request-kept-out", "no-http-request", "neither"],
+)
+def test_a_contract_with_nothing_the_smoke_test_can_send_is_refused(tmp_path, events, expected):
+    with pytest.raises(ContractError, match="no event is an HTTP API request a deployed stack may get"):
+        load_cases(write_contract(tmp_path / "events", events, expected))
 
 
 def test_an_answer_is_checked_for_status_and_text(tmp_path):
@@ -274,13 +297,13 @@ def test_the_command_line_lists_the_cases_or_the_problems(tmp_path):
     assert listed.stdout.strip() == "a.json: GET /a -> 200"
     quiet = write_contract(
         tmp_path / "quiet",
-        {"a.json": http_event("DELETE", "/a")},
-        {"a.json": {"status": 204, "smoke": False}},
+        {"a.json": http_event("DELETE", "/a"), "b.json": http_event("GET", "/a")},
+        {"a.json": {"status": 204, "smoke": False}, "b.json": 200},
     )
-    assert (
-        run_script(ROOT / "infra" / "function_contract.py", str(quiet)).stdout.strip()
-        == "a.json: DELETE /a -> 204 (not smoke-tested)"
-    )
+    assert run_script(ROOT / "infra" / "function_contract.py", str(quiet)).stdout.splitlines() == [
+        "a.json: DELETE /a -> 204 (not smoke-tested)",
+        "b.json: GET /a -> 200",
+    ]
     bad = write_contract(tmp_path / "bad", {"a.json": http_event("GET", "/a")}, {})
     refused = run_script(ROOT / "infra" / "function_contract.py", str(bad))
     assert refused.returncode == 1

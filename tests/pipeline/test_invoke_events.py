@@ -64,14 +64,15 @@ def test_every_event_is_invoked_and_gets_its_expected_answer(events):
 def test_an_event_kept_out_of_the_smoke_test_is_still_invoked(tmp_path):
     events = write_contract(
         tmp_path / "events",
-        {"write-bad.json": http_event("POST", "/things")},
-        {"write-bad.json": {"status": 400, "smoke": False}},
+        {"read.json": http_event("GET", "/things"), "write-bad.json": http_event("POST", "/things")},
+        {"read.json": 200, "write-bad.json": {"status": 400, "smoke": False}},
     )
     handler = emulator(GOOD)
     with http_server(handler) as base:
         result = invoke(base, events)
     assert result.returncode == 0, result.stderr
-    assert [e["rawPath"] for e in handler.received if "rawPath" in e] == ["/things"]
+    sent = [e["requestContext"]["http"]["method"] for e in handler.received if "rawPath" in e]
+    assert sent == ["GET", "POST"]
 
 
 def test_a_base64_body_is_decoded_before_the_text_check(events):

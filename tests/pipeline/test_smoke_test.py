@@ -105,7 +105,7 @@ def test_a_contract_whose_every_request_is_kept_out_is_refused(tmp_path):
     )
     result = smoke("http://127.0.0.1:9", events)
     assert result.returncode == 2
-    assert "nothing to smoke-test" in result.stderr
+    assert "no event is an HTTP API request a deployed stack may get" in result.stderr
 
 
 @pytest.mark.parametrize(
