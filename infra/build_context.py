@@ -1,12 +1,13 @@
 """The image tag: a hash of what `docker build` would see.
 
-The build context is the context directory minus what its `.dockerignore` excludes (Docker's rules: patterns
-in order, the last match wins, `!` re-includes, a pattern that matches a directory excludes everything under
-it, `*` and `?` stay within one path segment and `**` spans any number). The hash covers each included
-file's path, permission bits (what `COPY` carries into the image: a file only its owner can read fails under
-Lambda's non-root user) and bytes, a symlink's target, the permission bits of the directories holding them,
-the Dockerfile used and the target platform. The same sources checked out with the same umask give the same
-tag on every machine; any change gives a new tag, so ECR tags stay immutable.
+The build context is the context directory minus what its ignore file excludes: `<Dockerfile>.dockerignore`
+beside the Dockerfile built when there is one, else the context's `.dockerignore` (ignore_file). Docker's
+rules: patterns in order, the last match wins, `!` re-includes, a pattern that matches a directory excludes
+everything under it, `*` and `?` stay within one path segment and `**` spans any number. The hash covers each
+included file's path, permission bits (what `COPY` carries into the image: a file only its owner can read
+fails under Lambda's non-root user) and bytes, a symlink's target, the permission bits of the directories
+holding them, the Dockerfile used and the target platform. The same sources checked out with the same umask
+give the same tag on every machine; any change gives a new tag, so ECR tags stay immutable.
 
 An ignored directory that no `!` pattern can re-include is not walked at all (a virtual environment or a
 cache of thousands of files costs nothing), and files are hashed in chunks, so a large model never sits in
@@ -118,10 +119,29 @@ def _may_reinclude(directory: str, sources: list[str]) -> bool:
     )
 
 
-def _read_patterns(context: Path) -> tuple[list[IgnorePattern], list[str]]:
-    """The .dockerignore patterns and the texts of its `!` patterns (normalised as Docker does)."""
-    ignore_file = context / ".dockerignore"
-    text = ignore_file.read_text(encoding="utf-8") if ignore_file.is_file() else ""
+def ignore_file(context: Path, dockerfile: Path | None) -> Path:
+    """The ignore file Docker applies to `context` when it builds `dockerfile`.
+
+    BuildKit's Dockerfile frontend (moby/buildkit frontend/dockerui/config.go) reads `filename +
+    ".dockerignore"` from the Dockerfile's source in ReadEntrypointFiles, and dockerIgnorePatterns reads the
+    context's `.dockerignore` only when that file could not be read; buildx makes that source the directory
+    of `--file` (docker/buildx build/opt.go: `dockerfileDir = filepath.Dir(inp.DockerfilePath)`), inside the
+    context or not. So `<Dockerfile>.dockerignore` beside the Dockerfile, when it exists (even empty),
+    replaces the context's `.dockerignore`, never adds to it; its patterns stay relative to the context.
+    """
+    if dockerfile is not None:
+        own = dockerfile.with_name(dockerfile.name + ".dockerignore")
+        if own.is_file():
+            return own
+    return context / ".dockerignore"
+
+
+def _read_patterns(context: Path, dockerfile: Path | None) -> tuple[list[IgnorePattern], list[str]]:
+    """The ignore file's patterns and the texts of its `!` patterns (normalised as Docker does). The ignore
+    file itself, inside the context, is a file of the context like any other (hashed unless it excludes
+    itself), as `.dockerignore` always was."""
+    path = ignore_file(context, dockerfile)
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
     patterns = parse_dockerignore(text)
     reincludes = []
     for line in text.splitlines():
@@ -131,9 +151,9 @@ def _read_patterns(context: Path) -> tuple[list[IgnorePattern], list[str]]:
     return patterns, reincludes
 
 
-def context_files(context: Path) -> Iterator[Path]:
-    """Files of the build context in a stable order (sorted by their relative POSIX path)."""
-    patterns, reincludes = _read_patterns(context)
+def context_files(context: Path, dockerfile: Path | None = None) -> Iterator[Path]:
+    """Files of the build context of `dockerfile` in a stable order (sorted by their relative POSIX path)."""
+    patterns, reincludes = _read_patterns(context, dockerfile)
     found = []
     for root, dirs, files in os.walk(context):
         base = Path(root).relative_to(context).as_posix()
@@ -166,7 +186,7 @@ def context_digest(context: Path, dockerfile: Path, platform: str) -> str:
     add("platform", platform.encode())
     add("dockerfile", dockerfile.read_bytes())
     directories: set[str] = set()
-    for path in context_files(context):
+    for path in context_files(context, dockerfile):
         relative = path.relative_to(context).as_posix()
         parent = relative.rpartition("/")[0]
         while parent and parent not in directories:

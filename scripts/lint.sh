@@ -39,6 +39,7 @@ done < <(git ls-files -z --cached --others --exclude-standard | sort -zu)
 dockerfiles=() shells=()
 for file in "${files[@]}"; do
   case "${file##*/}" in
+    *.dockerignore) ;; # a Dockerfile's own ignore file (BuildKit: Dockerfile.<variant>.dockerignore), not one
     Dockerfile | Dockerfile.* | *.Dockerfile) dockerfiles+=("$file") ;;
     *.sh) shells+=("$file") ;;
     *) if [[ "$(head -c 64 -- "$file" | head -n 1)" =~ ^\#!.*[/\ ](ba|da|k)?sh([[:space:]]|$) ]]; then shells+=("$file"); fi ;;

@@ -181,6 +181,79 @@ def test_a_large_file_is_hashed_in_chunks(context, monkeypatch):
     assert tag(context) == streamed
 
 
+# --- a Dockerfile's own ignore file (BuildKit: <Dockerfile>.dockerignore replaces the context's) ------------
+
+VARIANT = "Dockerfile.x"
+
+
+def variant(context: Path, ignore: str, where: str = "") -> str:
+    """A second Dockerfile (only the source: it copies no dependencies) with its own ignore file beside it;
+    its path relative to the context."""
+    dockerfile = context / where / VARIANT
+    dockerfile.parent.mkdir(parents=True, exist_ok=True)
+    dockerfile.write_text(f'FROM scratch\nCOPY {SOURCE} /task/\nCMD ["handler.main"]\n', encoding="utf-8")
+    dockerfile.with_name(VARIANT + ".dockerignore").write_text(ignore, encoding="utf-8")
+    return dockerfile.relative_to(context).as_posix()
+
+
+def names(context: Path, dockerfile: str) -> set[str]:
+    return {p.relative_to(context).as_posix() for p in context_files(context, context / dockerfile)}
+
+
+def test_a_file_the_dockerfiles_own_ignore_file_excludes_does_not_change_its_tag(context):
+    own = variant(context, f"*\n!{SOURCE}\n")  # deps.txt: in .dockerignore's context, not in this one
+    before = tag(context, own)
+    (context / DEPENDENCIES).write_text("changed\n", encoding="utf-8")
+    assert tag(context, own) == before, (
+        f"{VARIANT}.dockerignore leaves {DEPENDENCIES} out of {VARIANT}'s context"
+    )
+
+
+def test_a_file_only_the_context_dockerignore_excludes_changes_the_tag_of_a_dockerfile_with_its_own(context):
+    own = variant(context, f"*\n!{SOURCE}\n!extra.txt\n")
+    before = tag(context, own)
+    (context / "extra.txt").write_text("sent to docker\n", encoding="utf-8")
+    assert tag(context, own) != before, (
+        f"{VARIANT}.dockerignore lets extra.txt through; .dockerignore does not"
+    )
+
+
+EVERYTHING = {*OWN_FUNCTION, "extra.txt", VARIANT, VARIANT + ".dockerignore"}
+
+
+@pytest.mark.parametrize(
+    ("ignore", "expected"),
+    [
+        (f"*\n!{SOURCE}\n!extra.txt\n", {SOURCE, "extra.txt"}),  # neither .dockerignore's set nor the union
+        ("", EVERYTHING),  # an empty file too: .dockerignore no longer applies
+    ],
+    ids=["own-patterns", "empty-own-file"],
+)
+def test_the_dockerfiles_own_ignore_file_replaces_the_context_dockerignore(context, ignore, expected):
+    (context / "extra.txt").write_text("", encoding="utf-8")
+    own = variant(context, ignore)
+    assert names(context, own) == expected
+
+
+def test_the_own_ignore_file_is_looked_up_beside_the_dockerfile(context):
+    (context / f"{VARIANT}.dockerignore").write_text("*\n", encoding="utf-8")  # at the root: not beside it
+    own = variant(context, f"*\n!{SOURCE}\n!docker/{VARIANT}\n", where="docker")
+    assert names(context, own) == {SOURCE, f"docker/{VARIANT}"}, "patterns stay relative to the context"
+
+
+def test_the_own_ignore_file_is_hashed_as_any_file_of_the_context(context):
+    own = variant(context, "notes.txt\n")  # excludes notes.txt only, so it is sent itself
+    before = tag(context, own)
+    with (context / f"{VARIANT}.dockerignore").open("a", encoding="utf-8") as handle:
+        handle.write("# a comment: the file is in the context, a COPY . would carry it\n")
+    assert tag(context, own) != before
+
+
+def test_another_dockerfiles_ignore_file_leaves_the_context_dockerignore_in_force(context):
+    variant(context, "")  # an empty ignore file of Dockerfile.x: for Dockerfile.x, nothing is ignored
+    assert names(context, "Dockerfile") == {SOURCE, DEPENDENCIES}
+
+
 # --- the tag of a stack, from a checkout: what promotion expects (scripts/pipeline.sh check-promoted) ---------
 
 

@@ -82,6 +82,13 @@ def test_every_dockerfile_is_linted_whatever_its_name(tree):
     assert called.endswith("function/Dockerfile function/Dockerfile.debian")
 
 
+def test_a_dockerfiles_own_ignore_file_is_not_linted_as_a_dockerfile(tree):
+    """BuildKit's Dockerfile.<variant>.dockerignore matches Dockerfile.* but holds ignore patterns."""
+    (tree / "function" / "Dockerfile.debian.dockerignore").write_text("*\n!app.py\n", encoding="utf-8")
+    (called,) = lint(tree)["hadolint"]
+    assert called.endswith("function/Dockerfile function/Dockerfile.debian"), called
+
+
 def test_checkov_skips_only_the_checks_lambda_images_do_not_need_for_every_dockerfile(tree):
     (called,) = lint(tree)["checkov"]
     assert "--config-file .checkov.yaml " in called
