@@ -61,8 +61,13 @@ install: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(TOOLS)/.installed $(FUN
 # `FUNCTION_CHECKS += <target>`; a function without them adds none.
 FUNCTION_CHECKS :=
 
-# the four environments are independent: installed side by side (each pip is one process)
+# First what fails in a second (the function contract and function.json, then the project name), so that
+# neither surfaces minutes later as failures of the suite; the four environments are independent: installed
+# side by side (each pip is one process).
 check: ## install everything, then run every test and linter, and the function's own checks
+	$(PYTHON) -m infra.function_contract > /dev/null
+	$(PYTHON) -m infra.function_contract --in-process > /dev/null
+	$(PYTHON) -m scripts.check_project
 	$(MAKE) --no-print-directory --jobs 4 --output-sync=target install
 	$(MAKE) --no-print-directory docs
 	git diff --exit-code -- $(GENERATED) || { echo "run make docs and commit $(GENERATED)" >&2; exit 1; }
@@ -143,7 +148,7 @@ serve: $(FUNCTION_ENV) ## serve the function in-process on http://127.0.0.1:$(PO
 	$(PYTHON) -m scripts.local serve --port $(PORT)
 
 invoke: $(FUNCTION_ENV) ## run the handler in-process with EVENT=file, else every function/events/*.json
-	$(PYTHON) -m scripts.local invoke $(EVENT)
+	$(PYTHON) -m scripts.local invoke $(if $(EVENT),"$(EVENT)")
 
 local-run: $(VENV)/.installed ## build the image (FUNCTION_DOCKERFILE) for STACK's architecture (or PLATFORM), run it on port 9000
 	platform="$${PLATFORM:-$$($(PY) -m scripts.local platform $(STACK))}"; \

@@ -14,14 +14,12 @@ from pathlib import Path
 
 import pulumi
 
-from bootstrap.policies import MANAGED_PARTS, CustomDomain, Scope, size_problems
-from infra.catalogue import name_limit_problems
+from bootstrap.names import _project_only_problems, project_name_problems, stack_name_problems
+from bootstrap.policies import CustomDomain, Scope, size_problems
 from infra.config import DNS_NAME, HOSTED_ZONE_ID
 from infra.project import (
     PROJECT,
-    PROJECT_NAME_RULE,
     STACK_NAME_RULE,
-    is_project_name,
     is_stack_name,
     project_name,
 )
@@ -40,9 +38,6 @@ def drift_environment(environment: str) -> str:
     """The GitHub environment whose jobs check stack `environment` for drift (its drift role trusts it)."""
     return f"{DRIFT_ENVIRONMENT_PREFIX}{environment}"
 
-
-# IAM role names hold at most 64 characters; the longest pipeline role is `<project>.deploy.<environment>`.
-ROLE_NAME_MAX = 64
 
 # GitHub account names: letters, digits and single inner hyphens, at most 39 characters. Repository names:
 # letters, digits, '.', '_' and '-', at most 100 characters. Neither can hold '*' or '?', so a trust
@@ -150,7 +145,11 @@ def _environments(raw: str | None, problems: list[str]) -> tuple[str, ...]:
                 f"(environments {DRIFT_ENVIRONMENT_PREFIX}<env>, each with a read-only role of its own): a "
                 "deploy environment of that name would be trusted by another stack's drift role"
             )
-        elif too_long := name_limit_problems(PROJECT, name) + pipeline_name_problems(PROJECT, name):
+        elif too_long := [
+            problem
+            for problem in stack_name_problems(PROJECT, name)
+            if problem not in _project_only_problems(PROJECT)  # said once, of the project name alone
+        ]:
             problems += [
                 f"the project name {PROJECT!r} (Pulumi.yaml `name:`) with the deploy environment {name!r} "
                 f"({NAMESPACE}:deployEnvironments) is too long: {problem}; shorten either"
@@ -161,32 +160,6 @@ def _environments(raw: str | None, problems: list[str]) -> tuple[str, ...]:
         else:
             seen[name] = name
     return tuple(value)
-
-
-# The bootstrap's own names per deploy environment, and its per-project ones (IAM API Reference: CreateRole
-# RoleName 64, CreatePolicy / PutRolePolicy PolicyName 128; S3 bucket names hold at most 63 characters and the
-# provider's bucket_prefix at most 37, leaving 26 for the unique suffix: pulumi-aws Bucket bucketPrefix).
-PIPELINE_NAME_LIMITS: tuple[tuple[str, Callable[[str, str], str], int], ...] = (
-    ("deploy role name", lambda p, e: f"{p}.deploy.{e}", ROLE_NAME_MAX),
-    ("deploy role's inline policy name", lambda p, e: f"{p}.deploy.{e}-permissions", 128),
-    (
-        "deploy role's managed policy name",
-        lambda p, e: f"{p}.deploy.{e}.{max(MANAGED_PARTS, key=len)}",
-        128,
-    ),
-    ("preview role name", lambda p, e: f"{p}.preview", ROLE_NAME_MAX),
-    ("drift role name", lambda p, e: f"{p}.drift", ROLE_NAME_MAX),
-    ("state bucket prefix", lambda p, e: f"{p}-state-", 37),
-)
-
-
-def pipeline_name_problems(project: str, environment: str) -> list[str]:
-    problems = []
-    for what, derive, limit in PIPELINE_NAME_LIMITS:
-        name = derive(project, environment)
-        if len(name) > limit:
-            problems.append(f"the {what} {name!r} has {len(name)} characters, over AWS's {limit}")
-    return problems
 
 
 def _provider_arn(raw: str | None, problems: list[str]) -> str | None:
@@ -299,12 +272,7 @@ def load_settings(get: Getter, get_aws: Getter, stack: str = PROJECT) -> Bootstr
             f"the bootstrap's stack is {stack!r}; it must be named after the project, {PROJECT!r}, so that "
             f"no other service's bootstrap shares it: `pulumi -C bootstrap stack init {PROJECT}`"
         )
-    if not is_project_name(PROJECT):
-        problems.append(
-            f"the project name {PROJECT!r} (Pulumi.yaml `name:`) must be {PROJECT_NAME_RULE}: it begins the "
-            "names of the roles, the state bucket and every stack's resources, and AWS refuses other characters "
-            "in some of them"
-        )
+    problems += project_name_problems(PROJECT)
     region = get_aws("region") or ""
     if not region:
         problems.append("aws:region is required: the region of the stacks to deploy, e.g. eu-west-1")

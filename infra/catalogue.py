@@ -59,7 +59,7 @@ from infra.iam_rules import (
     stack_role_names,
     stack_role_path,
 )
-from infra.project import PROJECT, prefix_for
+from infra.project import PROJECT, STACK_NAME_MAX, prefix_for
 
 LIFECYCLE = ("create", "read", "update", "delete", "tag")
 OPERATIONS = ("deploy", "rescan")
@@ -1043,3 +1043,11 @@ def name_limit_problems(project: str, stack: str) -> list[str]:
         if len(name) > limit:
             problems.append(f"the {what} {name!r} has {len(name)} characters, over AWS's {limit} ({source})")
     return problems
+
+
+def longest_stack_name(project: str, problems: Callable[[str, str], list[str]] = name_limit_problems) -> int:
+    """The most characters a stack name of project `project` may have with `problems(project, stack)` empty
+    (by default every name of name_limit_problems within its AWS limit): 0 when even a one-character stack
+    name is too long, at most STACK_NAME_MAX. Every derived name grows with the stack name, so the first
+    length that fits, counted down, is the longest."""
+    return next((n for n in range(STACK_NAME_MAX, 0, -1) if not problems(project, "s" * n)), 0)

@@ -569,6 +569,8 @@ def _dockerfile(raw: str, context: Context) -> str:
     name = path.name
     if not (name == "Dockerfile" or name.startswith("Dockerfile.") or name.endswith(".Dockerfile")):
         raise Invalid(allowed)
+    if name.endswith(".dockerignore"):  # a Dockerfile's own ignore file (infra/build_context.py ignore_file)
+        raise Invalid(f"{allowed}; {name} is the ignore file of a Dockerfile, not a Dockerfile")
     function_dir = (ROOT / FUNCTION_DIR).resolve()
     resolved = (ROOT / path).resolve()
     if function_dir not in resolved.parents or not resolved.is_file():

@@ -195,8 +195,18 @@ def load_cases(events_dir: Path = DEFAULT_EVENTS) -> list[Case]:
     names = {path.name for path in files}
     problems += [
         f"{name}: listed in {EXPECTED_FILE} but there is no such event"
+        + (
+            f" ({EXPECTED_FILE} names files of {events_dir.name}/ itself, not of its subfolders)"
+            if "/" in name
+            else ""
+        )
         for name in sorted(table)
         if name not in names
+    ]
+    problems += [  # events of a subfolder would be silently left untested: said, not skipped
+        f"{path.relative_to(events_dir).as_posix()}: events are read from {events_dir.name}/ itself, not from "
+        "its subfolders; move it up (or out of the events folder)"
+        for path in sorted(events_dir.glob("*/**/*.json"))
     ]
     if not files:
         problems.append(f"no events (*.json) in {events_dir}")

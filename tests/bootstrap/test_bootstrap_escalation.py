@@ -516,7 +516,9 @@ def test_every_role_reads_and_decrypts_exactly_one_stack(rendered):
 
 # --- 4. another team's HTTP API ----------------------------------------------------------------------------
 
-OTHER_TEAM = owner_tags("ResourceTag", "payments", "dev")
+# another team's project: any name but this project's (the suite holds whatever Pulumi.yaml names)
+OTHER_PROJECT = f"other-{PROJECT}"
+OTHER_TEAM = owner_tags("ResourceTag", OTHER_PROJECT, "dev")
 
 
 @pytest.mark.parametrize(
@@ -602,7 +604,7 @@ def test_an_api_is_created_only_with_the_stacks_owner_tags(rendered):
     ours = owner_tags("RequestTag", PROJECT, "dev")
     assert deploy_dev(rendered, "apigateway:POST", APIS, **ours) == ALLOWED
     assert deploy_dev(rendered, "apigateway:POST", APIS) != ALLOWED
-    theirs = owner_tags("RequestTag", "payments", "dev")
+    theirs = owner_tags("RequestTag", OTHER_PROJECT, "dev")
     assert deploy_dev(rendered, "apigateway:POST", APIS, **theirs) != ALLOWED
 
 

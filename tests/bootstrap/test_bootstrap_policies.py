@@ -13,11 +13,14 @@ from parliament import analyze_policy_string
 from policy_sentry.querying.actions import get_action_data
 
 from bootstrap import policies
+from bootstrap.names import stack_name_problems
 from bootstrap.policies import CustomDomain, Scope
+from infra.catalogue import longest_stack_name
 from infra.project import PROJECT
 
-# the longest stack name, with the longest domain name (253 characters) and hosted zone id (32)
-LONGEST = "a" * 31
+# the longest stack name this project admits, with the longest domain name (253 characters) and hosted zone
+# id (32)
+LONGEST = "a" * longest_stack_name(PROJECT, stack_name_problems)
 LONGEST_DOMAIN = ".".join(["a" * 63] * 3 + ["b" * 61])
 SCOPE = Scope(
     partition="aws",

@@ -5,8 +5,15 @@ import json
 import pytest
 
 from bootstrap import policies
+from bootstrap.names import stack_name_problems
 from bootstrap.policies import CustomDomain
-from bootstrap.settings import BootstrapConfigError, check_account, gh_repository, load_settings
+from bootstrap.settings import (
+    BootstrapConfigError,
+    check_account,
+    gh_repository,
+    load_settings,
+)
+from infra.catalogue import longest_stack_name
 from infra.project import PROJECT
 
 GOOD = {"githubRepository": f"example-org/{PROJECT}", "deployEnvironments": '["production"]'}
@@ -312,20 +319,82 @@ def test_a_project_name_aws_would_refuse_in_a_derived_name_is_refused(tmp_path):
     assert "'Orders_API-2'" in problem and "lowercase letters and digits" in problem
 
 
+def test_a_name_derived_from_the_project_alone_is_blamed_on_the_project_once(tmp_path):
+    # `<project>-state-` (the state bucket prefix, 37) holds no environment: 31 characters are too many
+    # whatever the deploy environments are called
+    found = settings_problems_of_a_project(tmp_path, "p" * 31, ["dev", "prod"])
+    assert len(found) == 1 and "state bucket prefix" in found[0], found
+    assert f"'{'p' * 31}'" in found[0] and "'dev'" not in found[0] and "shorten it" in found[0], found
+
+
 def test_a_name_too_long_is_blamed_on_the_project_and_the_environment_together(tmp_path):
-    found = settings_problems_of_a_project(tmp_path, "p" * 31, ["dev"])
-    assert found and all(f"'{'p' * 31}'" in problem and "'dev'" in problem for problem in found), found
+    # `<project>-<stack>.codedeploy` (an IAM role name, 64): 30 + 1 + 23 + 11 characters
+    found = settings_problems_of_a_project(tmp_path, "p" * 30, ["dev", "s" * 23])
+    assert found and all(f"'{'p' * 30}'" in problem and f"'{'s' * 23}'" in problem for problem in found), (
+        found
+    )
+    assert "shorten either" in found[0]
+
+
+@pytest.mark.parametrize(("project", "longest"), [("p" * 21, 31), ("p" * 30, 22), ("p" * 51, 0)])
+def test_the_longest_stack_name_a_project_admits(project, longest):
+    assert longest_stack_name(project, stack_name_problems) == longest
+    if longest:
+        assert stack_name_problems(project, "s" * longest) == []
+    if longest < 31:
+        assert stack_name_problems(project, "s" * (longest + 1)) != []
+
+
+@pytest.mark.parametrize(
+    ("project", "problem"),
+    [("p" * 31, "state bucket prefix"), ("Orders", "lowercase letters")],
+)
+def test_the_project_check_refuses_a_project_name_no_stack_can_use(tmp_path, project, problem):
+    result = check_project_in_a_copy(tmp_path, project)
+    assert result.returncode == 1 and problem in result.stderr, result.stderr
+    assert result.stdout == ""
+
+
+def test_the_project_check_says_the_longest_stack_name_the_project_admits(tmp_path):
+    result = check_project_in_a_copy(tmp_path, "p" * 30)
+    assert result.returncode == 0, result.stderr
+    assert "up to 22 characters" in result.stdout
+
+
+def check_project_in_a_copy(tmp_path, project: str):
+    """`python3 -m scripts.check_project` (make check's first step) in a copy of the platform named `project`."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for package in ("infra", "bootstrap", "scripts"):
+        shutil.copytree(root / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "Pulumi.yaml").write_text(f"name: {project}\nruntime: python\n", encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, "-m", "scripts.check_project"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+# this project's longest deploy environment name (31 characters for a project of at most 21)
+LONGEST_STACK = "s" * longest_stack_name(PROJECT, stack_name_problems)
 
 
 def test_a_policy_over_its_iam_quota_is_refused(monkeypatch):
     # checked with the credentials' partition, before any resource, naming the policy, its size and the quota
-    settings = load({"deployEnvironments": json.dumps(["dev", "s" * 31])})
+    settings = load({"deployEnvironments": json.dumps(["dev", LONGEST_STACK])})
     check_account(settings, "123456789012", "aws-us-gov")
     monkeypatch.setattr(policies, "MANAGED_POLICY_MAX", 2_000)
     with pytest.raises(BootstrapConfigError) as error:
         check_account(settings, "123456789012", "aws-us-gov")
     found = " ".join(error.value.problems)
-    assert f"the managed policy {PROJECT}.deploy.{'s' * 31}.function would hold" in found
+    assert f"the managed policy {PROJECT}.deploy.{LONGEST_STACK}.function would hold" in found
     assert "over IAM's 2000" in found
 
 
@@ -351,7 +420,7 @@ def quota_problems_of_a_project(tmp_path, project: str, environments: list[str])
         "import json, sys\n"
         "import botocore.loaders\n"
         "from bootstrap.policies import Scope, size_problems\n"
-        "from bootstrap.settings import pipeline_name_problems\n"
+        "from bootstrap.names import pipeline_name_problems\n"
         "from infra.catalogue import name_limit_problems\n"
         "from infra.project import PROJECT\n"
         "environments = tuple(json.loads(sys.argv[1]))\n"
@@ -382,7 +451,7 @@ def test_every_pipeline_policy_fits_its_iam_quota_with_the_longest_names_in_ever
 ):
     # IAM User Guide, "IAM and AWS STS quotas": inline policies 10,240 characters per role, a managed policy
     # 6,144, 10 managed policies per role (bootstrap/policies.py size_problems); the name limits of
-    # infra/iam_rules.py and bootstrap/settings.py hold for these names
+    # infra/iam_rules.py and bootstrap/names.py hold for these names
     found = quota_problems_of_a_project(tmp_path, project, ["dev", stack])
     assert len(found) >= 8, found  # aws, aws-cn, aws-us-gov and the isolated partitions
     assert found == {partition: [] for partition in found}

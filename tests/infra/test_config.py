@@ -431,6 +431,17 @@ def test_the_example_of_every_key_is_accepted_and_reaches_the_settings(key, tmp_
         run_stack(config)  # raises ConfigError otherwise
 
 
+def test_a_dockerfiles_own_ignore_file_is_not_a_dockerfile(tmp_path):
+    # `Dockerfile.dockerignore` is named like a Dockerfile (Dockerfile.*) but is the ignore file BuildKit reads
+    # for function/Dockerfile: refused even when it exists
+    with second_dockerfile(tmp_path):
+        (tmp_path / "function" / "Dockerfile.dockerignore").write_text("*\n", encoding="utf-8")
+        error = config_error({"dockerfile": "function/Dockerfile.dockerignore"})
+    (problem,) = error.problems
+    assert problem.key == f"{N}:dockerfile" and "ignore file" in str(problem), str(problem)
+    assert error.registered == []
+
+
 def test_settings_are_frozen_and_named_after_the_keys():
     pulumi.runtime.set_all_config({})  # no Pulumi.yaml: every key at the default of the table
     settings = load_settings(stack="dev", environ={})
@@ -526,11 +537,17 @@ def test_a_project_name_aws_would_refuse_in_a_derived_name_is_refused_before_any
     assert error.registered == []
 
 
-def test_every_name_of_a_stack_fits_with_this_projects_longest_stack_name():
-    from infra.catalogue import name_limit_problems
-    from infra.project import PROJECT, STACK_NAME_MAX
+@pytest.mark.parametrize(
+    ("project", "longest"), [("p" * 21, 31), ("p" * 30, 22), ("p" * 40, 12), ("p" * 52, 0)]
+)
+def test_the_longest_stack_name_of_a_project_is_the_longest_every_derived_name_admits(project, longest):
+    # `<project>-<stack>.codedeploy` is a role name of at most 64: project and stack share 52 characters
+    from infra.catalogue import longest_stack_name, name_limit_problems
 
-    assert name_limit_problems(PROJECT, "s" * STACK_NAME_MAX) == []
+    assert longest_stack_name(project) == longest
+    assert name_limit_problems(project, "s" * longest) == [] if longest else name_limit_problems(project, "s")
+    if longest < 31:
+        assert name_limit_problems(project, "s" * (longest + 1)) != []
 
 
 # SnapStart on an image: an AWS base image of Java 11+, Python 3.12+ or .NET 8+ in the last stage, or the

@@ -216,6 +216,21 @@ def test_an_empty_events_directory_is_refused(tmp_path):
         load_cases(events)
 
 
+def test_an_event_in_a_subfolder_is_refused_not_skipped(tmp_path):
+    # only events/*.json are read: an event of a subfolder would go untested, so the contract says where it is
+    events = write_contract(
+        tmp_path / "events",
+        {"health.json": http_event("GET", "/health")},
+        {"health.json": 200, "v2/items.json": 200},
+    )
+    (events / "v2").mkdir()
+    (events / "v2" / "items.json").write_text(json.dumps(http_event("GET", "/items")), encoding="utf-8")
+    with pytest.raises(ContractError) as error:
+        load_cases(events)
+    assert "v2/items.json: events are read from events/ itself, not from its subfolders" in str(error.value)
+    assert "v2/items.json: listed in expected-status.json but there is no such event (" in str(error.value)
+
+
 def test_a_base64_body_that_does_not_decode_is_refused(tmp_path):
     events = write_contract(
         tmp_path / "events",
