@@ -61,12 +61,13 @@ install: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(TOOLS)/.installed $(FUN
 # `FUNCTION_CHECKS += <target>`; a function without them adds none.
 FUNCTION_CHECKS :=
 
-# First what fails in a second (the function contract and function.json, then the project name), so that
+# First what fails in a second (the function contract, function.json and Dockerfile, then the project name), so that
 # neither surfaces minutes later as failures of the suite; the four environments are independent: installed
 # side by side (each pip is one process).
 check: ## install everything, then run every test and linter, and the function's own checks
 	$(PYTHON) -m infra.function_contract > /dev/null
 	$(PYTHON) -m infra.function_contract --in-process > /dev/null
+	$(PYTHON) -m infra.function_contract --dockerfiles > /dev/null
 	$(PYTHON) -m scripts.check_project
 	$(MAKE) --no-print-directory --jobs 4 --output-sync=target install
 	$(MAKE) --no-print-directory docs

@@ -33,8 +33,10 @@ from infra.architecture import ARCHITECTURES
 from infra.architecture import architecture as architecture_named
 from infra.catalogue import name_limit_problems
 from infra.deployment_preferences import DEPLOYMENT_PREFERENCES
+from infra.function_contract import is_dockerfile_name
 from infra.iam_rules import attachable_policy_problem, stack_secret_problem
 from infra.project import (
+    OTHER_NAMESPACES,
     PROJECT,
     PROJECT_NAME_RULE,
     STACK_NAME,
@@ -65,8 +67,6 @@ IMAGE_URI_ENV = "PINNED_IMAGE_URI"
 # The digest the deploy workflow verified (provenance, manifest, container test, scan) before the full `pulumi
 # up` of the building stack: the program runs exactly that digest or stops (infra/registry.py).
 VERIFIED_IMAGE_ENV = "VERIFIED_IMAGE_URI"
-# Namespaces of the providers and the engine, never mistaken for a misspelt project namespace.
-OTHER_NAMESPACES = frozenset({"aws", "docker", "pulumi"})
 # keys of the aws: namespace the program itself reads (Context.region); one or two edits from one is a typo
 PROVIDER_KEYS_READ = ("region",)
 
@@ -560,20 +560,18 @@ def _kms_key(raw: str, context: Context) -> str | None:
 
 def _dockerfile(raw: str, context: Context) -> str:
     allowed = (
-        "must be the path of an existing Dockerfile inside function/ (a file named Dockerfile or "
-        "Dockerfile.<suffix>, or <name>.Dockerfile, e.g. function/Dockerfile.alt)"
+        "must be the path of an existing Dockerfile directly in function/ (a file named Dockerfile or "
+        "Dockerfile.<suffix>, or <name>.Dockerfile, e.g. function/Dockerfile.alt: the Dockerfiles the test "
+        "workflow builds and container-tests, infra/function_contract.py dockerfiles)"
     )
     path = Path(raw)
     if path.is_absolute() or ".." in path.parts or not raw.strip():
         raise Invalid(allowed)
-    name = path.name
-    if not (name == "Dockerfile" or name.startswith("Dockerfile.") or name.endswith(".Dockerfile")):
-        raise Invalid(allowed)
-    if name.endswith(".dockerignore"):  # a Dockerfile's own ignore file (infra/build_context.py ignore_file)
-        raise Invalid(f"{allowed}; {name} is the ignore file of a Dockerfile, not a Dockerfile")
+    if path.name.endswith(".dockerignore"):  # a Dockerfile's own ignore file (infra/build_context.py)
+        raise Invalid(f"{allowed}; {path.name} is the ignore file of a Dockerfile, not a Dockerfile")
     function_dir = (ROOT / FUNCTION_DIR).resolve()
     resolved = (ROOT / path).resolve()
-    if function_dir not in resolved.parents or not resolved.is_file():
+    if resolved.parent != function_dir or not resolved.is_file() or not is_dockerfile_name(resolved.name):
         raise Invalid(allowed)
     return resolved.relative_to(ROOT).as_posix()
 
@@ -915,7 +913,9 @@ KEYS: tuple[Key, ...] = (
     ),
     Key(
         "dockerfile",
-        Text(_dockerfile, "a Dockerfile inside function/ (named Dockerfile, Dockerfile.* or *.Dockerfile)"),
+        Text(
+            _dockerfile, "a Dockerfile directly in function/ (named Dockerfile, Dockerfile.* or *.Dockerfile)"
+        ),
         "function/Dockerfile",
         "Dockerfile of the image (the build context is function/).",
         "function/Dockerfile.alt",

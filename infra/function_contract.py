@@ -28,9 +28,13 @@ route, label or field of the function.
     load_declarations(function_dir) -> Declarations   function.json (optional): how the local tools may run
                                               the handler ("inProcess": "python") (ContractError)
 
+    dockerfiles(function_dir) -> list[str]    the function's Dockerfiles, `Dockerfile` first (ContractError
+                                              when function/Dockerfile, the default image, is missing)
+
 CLI: `python3 -m infra.function_contract [EVENTS_DIR]` checks the contract and lists the cases;
 `python3 -m infra.function_contract --in-process [FUNCTION_DIR]` prints the declared in-process runtime
-(nothing when there is none).
+(nothing when there is none); `python3 -m infra.function_contract --dockerfiles [FUNCTION_DIR]` prints the
+Dockerfiles as a JSON array of names (the test workflow's image matrix, the `dockerfile` key's choices).
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ from typing import Any
 from infra.lambda_response import Answer
 
 EXPECTED_FILE = "expected-status.json"
+# The image every stack builds unless its `dockerfile` key names a variant (infra/config.py).
+DOCKERFILE = "Dockerfile"
 FUNCTION_DIR = Path(__file__).resolve().parents[1] / "function"
 DEFAULT_EVENTS = FUNCTION_DIR / "events"
 # The function's optional declarations to the platform's local tools. `inProcess` names the one language
@@ -203,6 +209,11 @@ def load_cases(events_dir: Path = DEFAULT_EVENTS) -> list[Case]:
         for name in sorted(table)
         if name not in names
     ]
+    problems += [  # an event file the `*.json` match misses would be silently left untested: said, not skipped
+        f"{path.name}: events are read from files named *.json (a lowercase .json); rename it"
+        for path in sorted(events_dir.iterdir())
+        if path.suffix.lower() == ".json" and path.suffix != ".json"
+    ]
     problems += [  # events of a subfolder would be silently left untested: said, not skipped
         f"{path.relative_to(events_dir).as_posix()}: events are read from {events_dir.name}/ itself, not from "
         "its subfolders; move it up (or out of the events folder)"
@@ -286,6 +297,35 @@ class Declarations:
     # own environment (.venv-function, from its requirements.txt and requirements-dev.txt)
 
 
+def is_dockerfile_name(name: str) -> bool:
+    """True for the names of a function's Dockerfiles: `Dockerfile`, `Dockerfile.<variant>` or
+    `<variant>.Dockerfile`, but not BuildKit's per-Dockerfile ignore file `<Dockerfile>.dockerignore`
+    (infra/build_context.py ignore_file)."""
+    dockerfile = name == DOCKERFILE or name.startswith(f"{DOCKERFILE}.") or name.endswith(f".{DOCKERFILE}")
+    return dockerfile and not name.endswith(".dockerignore")
+
+
+def dockerfiles(function_dir: Path = FUNCTION_DIR) -> list[str]:
+    """The names of the function's Dockerfiles, files directly in `function_dir` (the build context), with
+    `Dockerfile` first and the variants sorted. Raises ContractError when `Dockerfile` is missing: it is the
+    image of every stack that names no other."""
+    if not (function_dir / DOCKERFILE).is_file():
+        found = sorted(
+            path.name for path in function_dir.glob("*") if path.name.lower() == DOCKERFILE.lower()
+        )
+        raise ContractError(
+            f"{function_dir}: no {DOCKERFILE} (the image every stack builds unless its `dockerfile` key names a "
+            f"variant, {DOCKERFILE}.<variant> or <variant>.{DOCKERFILE})"
+            + (f"; {', '.join(found)} is not spelt {DOCKERFILE}" if found else "")
+        )
+    variants = sorted(
+        path.name
+        for path in function_dir.iterdir()
+        if path.is_file() and path.name != DOCKERFILE and is_dockerfile_name(path.name)
+    )
+    return [DOCKERFILE, *variants]
+
+
 def load_declarations(function_dir: Path = FUNCTION_DIR) -> Declarations:
     """The declarations of `function_dir`/function.json, empty when the file does not exist. Raises
     ContractError naming every problem."""
@@ -311,6 +351,14 @@ def load_declarations(function_dir: Path = FUNCTION_DIR) -> Declarations:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--dockerfiles"]:
+        try:
+            names = dockerfiles(Path(argv[1]) if len(argv) > 1 else FUNCTION_DIR)
+        except ContractError as exc:
+            print(f"function_contract: {exc}", file=sys.stderr)
+            return 1
+        print(json.dumps(names, separators=(",", ":")))
+        return 0
     if argv[:1] == ["--in-process"]:
         try:
             declarations = load_declarations(Path(argv[1]) if len(argv) > 1 else FUNCTION_DIR)

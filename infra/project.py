@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILE = ROOT / "Pulumi.yaml"
 
 # A top-level `name: <value>` line of Pulumi.yaml (tests/infra/test_project.py checks it against PyYAML).
-_NAME_LINE = re.compile(r"^name:[ \t]*['\"]?([A-Za-z0-9_.-]+)['\"]?[ \t]*(?:#.*)?$", re.MULTILINE)
+# Any value, so that a name outside the rule reaches the rule's message (is_project_name).
+_NAME_LINE = re.compile(r"^name:[ \t]*(['\"]?)(.*?)\1[ \t]*(?:[ \t]#.*)?$", re.MULTILINE)
 
 # Stack names: lowercase ASCII words joined by single hyphens, at most 31 characters, so that
 # `<project>-<stack>` stays a valid ECR repository, Lambda function and IAM role name.
@@ -39,20 +40,27 @@ STACK_NAME_RULE = (
 # ECR RepositoryName `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*` (lowercase only), Lambda FunctionName `[a-zA-Z0-9-_]+`
 # (no "."), IAM roleNameType `[\w+=,.@-]+`; S3 bucket names (the state bucket `<project>-state-…`, Amazon S3
 # User Guide, "General purpose bucket naming rules") take lowercase letters, digits, "." and "-" only (no "_").
-PROJECT_NAME_RULE = "lowercase letters and digits in words joined by single hyphens (e.g. orders, orders-api)"
+# The project's name is its config namespace (`<project>:<key>`), so it cannot be one the program reads as
+# the providers' or the engine's (infra/config.py).
+OTHER_NAMESPACES = frozenset({"aws", "docker", "pulumi"})
+PROJECT_NAME_RULE = (
+    "lowercase letters and digits in words joined by single hyphens (e.g. orders, orders-api), other than "
+    f"{', '.join(sorted(OTHER_NAMESPACES))} (the config namespaces of the providers and the engine)"
+)
 
 
 def is_project_name(name: str) -> bool:
-    """True when `name` is a project name every derived AWS name accepts (ASCII only; lengths not checked)."""
-    return name.isascii() and STACK_NAME.fullmatch(name) is not None
+    """True when `name` is a project name every derived AWS name accepts and no other config namespace
+    (ASCII only; lengths not checked)."""
+    return name.isascii() and STACK_NAME.fullmatch(name) is not None and name not in OTHER_NAMESPACES
 
 
 def project_name(path: Path = PROJECT_FILE) -> str:
     """The `name` of the Pulumi project in `path`. Raises ValueError when the file has no such line."""
     match = _NAME_LINE.search(path.read_text(encoding="utf-8"))
-    if not match:
+    if not match or not match.group(2):
         raise ValueError(f"{path}: no top-level `name:` line")
-    return match.group(1)
+    return match.group(2)
 
 
 PROJECT = project_name()

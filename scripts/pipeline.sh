@@ -8,7 +8,7 @@
 #   pipeline.sh main-only                         fail unless GITHUB_REF is refs/heads/main
 #   pipeline.sh stacks                            GitHub outputs from DEPLOY_STACKS (JSON array): the
 #                                                 building stack, its runner, the further stacks in order
-#   pipeline.sh dockerfiles                       GitHub outputs: function/Dockerfile* as a JSON array of names,
+#   pipeline.sh dockerfiles                       GitHub outputs: the function's Dockerfiles as a JSON array of names,
 #                                                 images: each with each architecture and its runner
 #   pipeline.sh prepare STACK [--init]            the program's and the policy pack's venvs from the
 #                                                 hash-pinned requirements, the exact provider plugins their
@@ -149,16 +149,11 @@ bootstrap's deployEnvironments)"
     "runner=$(jq -r .runner <<<"$architecture")" "further=$(jq -c '.[1:]' <<<"$list")" "all=$list"
 }
 
-# The function's Dockerfiles (function/Dockerfile, function/Dockerfile.<variant>; a BuildKit
-# Dockerfile.dockerignore is not one), for the test workflow's image matrix.
+# The function's Dockerfiles, for the test workflow's image matrix: the ones the `dockerfile` key may name
+# (infra/function_contract.py dockerfiles; it fails without function/Dockerfile).
 dockerfiles() {
-  local file files=()
-  for file in function/Dockerfile*; do
-    [[ -f "$file" && "$file" != *.dockerignore ]] && files+=("${file#function/}")
-  done
-  ((${#files[@]})) || die "no Dockerfile in function/ (function/Dockerfile or function/Dockerfile.<variant>)"
   local list
-  list=$(printf '%s\n' "${files[@]}" | jq -R . | jq -cs .)
+  list=$(python3 -m infra.function_contract --dockerfiles function) || die "no image matrix: see above"
   # each Dockerfile for each architecture, on that architecture's runner (infra/architecture.py)
   output "dockerfiles=$list" "images=$(python3 -m infra.architecture list | jq -c --argjson files "$list" \
     '[$files[] as $file | .[] | {dockerfile: $file, architecture: .name, runner}]')"

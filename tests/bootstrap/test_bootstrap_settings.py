@@ -347,7 +347,7 @@ def test_the_longest_stack_name_a_project_admits(project, longest):
 
 @pytest.mark.parametrize(
     ("project", "problem"),
-    [("p" * 31, "state bucket prefix"), ("Orders", "lowercase letters")],
+    [("p" * 31, "state bucket prefix"), ("Orders", "lowercase letters"), ("aws", "other than aws")],
 )
 def test_the_project_check_refuses_a_project_name_no_stack_can_use(tmp_path, project, problem):
     result = check_project_in_a_copy(tmp_path, project)
@@ -361,8 +361,23 @@ def test_the_project_check_says_the_longest_stack_name_the_project_admits(tmp_pa
     assert "up to 22 characters" in result.stdout
 
 
-def check_project_in_a_copy(tmp_path, project: str):
-    """`python3 -m scripts.check_project` (make check's first step) in a copy of the platform named `project`."""
+@pytest.mark.parametrize(
+    ("stack", "problem"),
+    [("s" * 23, "is too long for the project"), ("Prod", "is not allowed"), ("dev", None)],
+)
+def test_the_project_check_refuses_a_stack_file_whose_stack_the_project_cannot_hold(tmp_path, stack, problem):
+    # a project of 30 characters leaves 22 for a stack name (`<project>-<stack>.codedeploy`, 64)
+    result = check_project_in_a_copy(tmp_path, "p" * 30, stacks=[stack])
+    if problem is None:
+        assert result.returncode == 0, result.stderr
+    else:
+        assert result.returncode == 1, result.stdout
+        assert f"Pulumi.{stack}.yaml: the stack name {stack!r} {problem}" in result.stderr, result.stderr
+
+
+def check_project_in_a_copy(tmp_path, project: str, stacks: tuple[str, ...] | list[str] = ()):
+    """`python3 -m scripts.check_project` (make check's first step) in a copy of the platform named `project`,
+    with an empty stack file `Pulumi.<stack>.yaml` for each of `stacks`."""
     import shutil
     import subprocess
     import sys
@@ -372,6 +387,8 @@ def check_project_in_a_copy(tmp_path, project: str):
     for package in ("infra", "bootstrap", "scripts"):
         shutil.copytree(root / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "Pulumi.yaml").write_text(f"name: {project}\nruntime: python\n", encoding="utf-8")
+    for stack in stacks:
+        (tmp_path / f"Pulumi.{stack}.yaml").write_text("config: {}\n", encoding="utf-8")
     return subprocess.run(
         [sys.executable, "-m", "scripts.check_project"],
         cwd=tmp_path,

@@ -321,7 +321,7 @@ def test_a_misspelt_key_or_namespace_names_the_intended_key():
 
 
 def test_other_namespaces_pass():
-    run_stack({"aws:skipMetadataApiCheck": "true", "pulumi:tags": '{"team": "a"}', "other-project:x": "1"})
+    run_stack({"aws:skipMetadataApiCheck": "true", "pulumi:tags": '{"team": "a"}', f"other-{N}:x": "1"})
 
 
 @pytest.mark.parametrize("stack", ["Dev", "dev_1", "-dev", "dev-", "dev--a", "a" * 32, "d\u0435v"])
@@ -442,6 +442,16 @@ def test_a_dockerfiles_own_ignore_file_is_not_a_dockerfile(tmp_path):
     assert error.registered == []
 
 
+def test_a_dockerfile_in_a_subfolder_of_the_function_is_refused(tmp_path):
+    # the test workflow builds and container-tests the Dockerfiles directly in function/ only
+    with second_dockerfile(tmp_path):
+        (tmp_path / "function" / "images").mkdir()
+        (tmp_path / "function" / "images" / "Dockerfile").write_text("FROM scratch\n", encoding="utf-8")
+        error = config_error({"dockerfile": "function/images/Dockerfile"})
+    (problem,) = error.problems
+    assert problem.key == f"{N}:dockerfile" and "directly in function/" in str(problem), str(problem)
+
+
 def test_settings_are_frozen_and_named_after_the_keys():
     pulumi.runtime.set_all_config({})  # no Pulumi.yaml: every key at the default of the table
     settings = load_settings(stack="dev", environ={})
@@ -525,7 +535,7 @@ def test_a_stack_whose_derived_names_exceed_an_aws_limit_is_refused_before_any_r
 
 # Pulumi takes `Orders_API-2` as a project name; ECR (lowercase), S3 (no "_") and Lambda (no ".") do not.
 @pytest.mark.parametrize(
-    "project", ["Orders", "orders_api", "orders.api", "orders--api", "-orders", "ordérs"]
+    "project", ["Orders", "orders_api", "orders.api", "orders--api", "-orders", "ordérs", "aws", "pulumi"]
 )
 def test_a_project_name_aws_would_refuse_in_a_derived_name_is_refused_before_any_resource(
     monkeypatch, project

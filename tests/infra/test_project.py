@@ -17,6 +17,25 @@ def test_project_name_is_what_a_yaml_parser_reads_from_pulumi_yaml():
     assert declared == project.PROJECT
 
 
+# whatever the value, what PyYAML reads: a name outside the rule is then refused by the rule, not misread
+@pytest.mark.parametrize(
+    "line",
+    [
+        "name: orders",
+        "name: 'orders-api'",
+        'name: "orders"  # the service',
+        "name: orders api",
+        "name: orders@api",
+        "name: ordérs",
+        "name: a#b",
+    ],
+)
+def test_the_name_read_is_the_one_a_yaml_parser_reads(tmp_path, line):
+    path = tmp_path / "Pulumi.yaml"
+    path.write_text(f"{line}\nruntime: python\n", encoding="utf-8")
+    assert project.project_name(path) == yaml.safe_load(path.read_text(encoding="utf-8"))["name"]
+
+
 def test_a_project_file_without_a_name_line_is_an_error(tmp_path):
     path = tmp_path / "Pulumi.yaml"
     path.write_text("runtime: python\nconfig:\n  name: nested\n", encoding="utf-8")
@@ -40,7 +59,9 @@ def test_this_projects_name_follows_the_project_name_rule():
     assert project.is_project_name(project.PROJECT), project.PROJECT_NAME_RULE
 
 
-@pytest.mark.parametrize("name", ["Orders", "orders_api", "orders.api", "a--b", "-a", "a-", "é", ""])
+@pytest.mark.parametrize(
+    "name", ["Orders", "orders_api", "orders.api", "a--b", "-a", "a-", "é", "", "orders api", "aws", "pulumi"]
+)
 def test_invalid_project_names(name):
     assert not project.is_project_name(name)
 

@@ -47,9 +47,10 @@ def test_a_bad_stack_file_fails_with_every_problem(tmp_path):
 
 
 def test_keys_left_under_an_old_project_name_are_named_for_renaming(tmp_path):
+    former = f"former-{NAMESPACE}"  # any name but this project's (the suite holds whatever Pulumi.yaml names)
     stale = tmp_path / "Pulumi.dev.yaml"
-    stale.write_text("config:\n  aws:region: eu-west-1\n  former-name:memorySize: 2048\n", encoding="utf-8")
+    stale.write_text(f"config:\n  aws:region: eu-west-1\n  {former}:memorySize: 2048\n", encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
         run_stack(stack_file=stale)
     (problem,) = caught.value.problems
-    assert problem.key == "former-name:memorySize" and f"did you mean {NAMESPACE}:memorySize?" in str(problem)
+    assert problem.key == f"{former}:memorySize" and f"did you mean {NAMESPACE}:memorySize?" in str(problem)

@@ -13,6 +13,7 @@ from infra.function_contract import (
     Expected,
     check,
     deployable_cases,
+    dockerfiles,
     load_cases,
     load_declarations,
     public_routes,
@@ -231,6 +232,17 @@ def test_an_event_in_a_subfolder_is_refused_not_skipped(tmp_path):
     assert "v2/items.json: listed in expected-status.json but there is no such event (" in str(error.value)
 
 
+def test_an_event_whose_extension_is_not_lowercase_json_is_refused_not_skipped(tmp_path):
+    events = write_contract(
+        tmp_path / "events",
+        {"health.json": http_event("GET", "/health")},
+        {"health.json": 200, "Items.JSON": 200},
+    )
+    (events / "Items.JSON").write_text(json.dumps(http_event("GET", "/items")), encoding="utf-8")
+    with pytest.raises(ContractError, match=r"Items.JSON: events are read from files named \*.json"):
+        load_cases(events)
+
+
 def test_a_base64_body_that_does_not_decode_is_refused(tmp_path):
     events = write_contract(
         tmp_path / "events",
@@ -323,3 +335,28 @@ def test_the_command_line_lists_the_cases_or_the_problems(tmp_path):
     refused = run_script(ROOT / "infra" / "function_contract.py", str(bad))
     assert refused.returncode == 1
     assert "a.json: no entry" in refused.stderr
+
+
+def test_the_dockerfiles_are_the_ones_the_dockerfile_key_may_name(tmp_path):
+    for name in ("Dockerfile", "Dockerfile.slim", "api.Dockerfile", "Dockerfile.dockerignore", "README.md"):
+        (tmp_path / name).write_text("FROM scratch\n", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "Dockerfile").write_text("FROM scratch\n", encoding="utf-8")
+    assert dockerfiles(tmp_path) == ["Dockerfile", "Dockerfile.slim", "api.Dockerfile"]
+    listed = run_script(ROOT / "infra" / "function_contract.py", "--dockerfiles", str(tmp_path))
+    assert (listed.returncode, listed.stdout.strip()) == (
+        0,
+        '["Dockerfile","Dockerfile.slim","api.Dockerfile"]',
+    )
+
+
+@pytest.mark.parametrize(
+    ("present", "said"), [((), "no Dockerfile"), (("dockerfile",), "dockerfile is not spelt")]
+)
+def test_a_function_without_its_dockerfile_is_refused_at_once(tmp_path, present, said):
+    for name in (*present, "main.Dockerfile"):
+        (tmp_path / name).write_text("FROM scratch\n", encoding="utf-8")
+    with pytest.raises(ContractError, match=said):
+        dockerfiles(tmp_path)
+    refused = run_script(ROOT / "infra" / "function_contract.py", "--dockerfiles", str(tmp_path))
+    assert refused.returncode == 1 and said in refused.stderr, refused.stderr

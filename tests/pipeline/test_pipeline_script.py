@@ -261,25 +261,29 @@ def test_an_architecture_lambda_does_not_have_stops_the_step_with_the_allowed_on
 
 def test_dockerfiles_lists_every_dockerfile_of_the_function(world):
     function = world["repo"] / "function"
-    for name in ("Dockerfile", "Dockerfile.alpine", "Dockerfile.dockerignore"):
+    for name in ("Dockerfile", "Dockerfile.alpine", "Dockerfile.dockerignore", "api.Dockerfile", "notes.md"):
         (function / name).write_text("FROM scratch\n")
     (function / "Dockerfile.d").mkdir()
     result = run(world, "dockerfiles")
     assert result.returncode == 0, result.stderr
-    assert outputs(world)["dockerfiles"] == '["Dockerfile","Dockerfile.alpine"]'
+    assert outputs(world)["dockerfiles"] == '["Dockerfile","Dockerfile.alpine","api.Dockerfile"]'
     assert set(outputs(world)) == PRODUCES["dockerfiles"]
     assert [(row["dockerfile"], row["architecture"]) for row in json.loads(outputs(world)["images"])] == [
         ("Dockerfile", "arm64"),
         ("Dockerfile", "x86_64"),
         ("Dockerfile.alpine", "arm64"),
         ("Dockerfile.alpine", "x86_64"),
+        ("api.Dockerfile", "arm64"),
+        ("api.Dockerfile", "x86_64"),
     ]
 
 
 def test_dockerfiles_refuses_a_function_without_one(world):
+    # a variant alone is no function: every stack that names none builds function/Dockerfile
+    (world["repo"] / "function" / "main.Dockerfile").write_text("FROM scratch\n")
     result = run(world, "dockerfiles")
     assert result.returncode == 1
-    assert "no Dockerfile in function/" in result.stderr
+    assert "no Dockerfile (the image every stack builds" in result.stderr
 
 
 # --- main-only ---------------------------------------------------------------------------------------------
