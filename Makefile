@@ -61,14 +61,19 @@ install: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(TOOLS)/.installed $(FUN
 # `FUNCTION_CHECKS += <target>`; a function without them adds none.
 FUNCTION_CHECKS :=
 
-# First what fails in a second (the function contract, function.json and Dockerfile, then the project name), so that
-# neither surfaces minutes later as failures of the suite; the four environments are independent: installed
-# side by side (each pip is one process).
-check: ## install everything, then run every test and linter, and the function's own checks
+# What fails in a second, with the standard library alone, so that it never surfaces minutes later as
+# failures of the suite: the function contract (events, function.json, the Dockerfiles), the project name and
+# the stack files' stack names.
+.PHONY: preflight
+preflight: ## check in a second what the suite would fail on: the function contract, the project and stack names
 	$(PYTHON) -m infra.function_contract > /dev/null
 	$(PYTHON) -m infra.function_contract --in-process > /dev/null
 	$(PYTHON) -m infra.function_contract --dockerfiles > /dev/null
 	$(PYTHON) -m scripts.check_project
+
+# preflight first; the four environments are independent: installed side by side (each pip is one process)
+check: ## install everything, then run every test and linter, and the function's own checks
+	$(MAKE) --no-print-directory preflight
 	$(MAKE) --no-print-directory --jobs 4 --output-sync=target install
 	$(MAKE) --no-print-directory docs
 	git diff --exit-code -- $(GENERATED) || { echo "run make docs and commit $(GENERATED)" >&2; exit 1; }

@@ -3,9 +3,9 @@ one run on this machine (run it from the repository root, after a first `make in
 
     python3 -m scripts.bench_check [--proof-baseline]
 
-The stages are the ones `make check` runs, each timed on its own: `make install` (up to date: the check of the
-markers), `make docs`, `make lint`, then `make test` and the function's own checks as `make check` runs them
-(side by side, `--jobs 2`). pytest's `--durations=5` names the slowest tests.
+The stages are the ones `make check` runs, each timed on its own: `make preflight`, `make install` (up to
+date: the check of the markers), `make docs`, `make lint`, then `make test` and the function's own checks as
+`make check` runs them (side by side, `--jobs 2`). pytest's `--durations=5` names the slowest tests.
 
 `--proof-baseline` also times the platform's suite once more with the contract proof's copy of the suite
 (tests/contract) run on one core, as it was before it ran on every core, and prints the ratio of the two wall
@@ -77,6 +77,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     env = os.environ | {"PYTEST_ADDOPTS": f"--durations={SLOWEST}"}
     stages = [
+        timed("preflight", make("preflight")),
         timed("install (up to date)", make("install")),
         timed("docs", make("docs")),
         timed("lint", make("lint")),
@@ -94,10 +95,10 @@ def main(argv: list[str]) -> int:
         print(f"{stage.name:<34} {stage.seconds:>8.1f}{'' if stage.status == 0 else '  FAILED'}")
     print(f"{'make check (the stages above)':<34} {total:>8.1f}")
     if args.proof_baseline:
-        ratio = stages[3].seconds / stages[4].seconds
+        ratio = stages[4].seconds / stages[5].seconds
         print(f"test stage, proof on every core / on one core: {ratio:.2f}")
     print(f"\nthe {SLOWEST} slowest tests (make test):")
-    for seconds, phase, test in slowest(stages[3].output):
+    for seconds, phase, test in slowest(stages[4].output):
         print(f"  {seconds:>7.1f} s  {phase:<8} {test}")
     failed = [stage for stage in stages if stage.status != 0]
     for stage in failed:
