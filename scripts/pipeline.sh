@@ -402,7 +402,9 @@ verify() {
     echo "::error title=Function not ready::$function_name: $state"
     die "$function_name is not Active with its last update Successful: $state"
   fi
-  step "smoke test of $api_url${authorizer:+ (JWT authorizer; token: ${SMOKE_BEARER_TOKEN:+given}${SMOKE_BEARER_TOKEN:-none, guarded routes must answer 401})}"
+  local token="none, guarded routes must answer 401"  # whether a token is given, never the token itself
+  [[ -n "${SMOKE_BEARER_TOKEN:-}" ]] && token=given
+  step "smoke test of $api_url${authorizer:+ (JWT authorizer; token: $token)}"
   python3 -m scripts.smoke_test --base-url "$api_url" "${authorizer[@]}"
 }
 

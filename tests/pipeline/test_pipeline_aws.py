@@ -144,6 +144,21 @@ def test_verify_waits_for_the_function_then_smoke_tests_the_api(world, lambda_):
     assert result.returncode == 0, result.stderr
 
 
+def test_verify_says_whether_a_smoke_token_is_given_never_the_token(world, lambda_):
+    lambda_.answer("lambda", "GetFunction", {"Configuration": {"State": "Active"}})
+    lambda_.answer("lambda", "GetFunction", {"Configuration": {"LastUpdateStatus": "Successful"}})
+    world["env"]["SMOKE_BEARER_TOKEN"] = "eyJhbGciOi.SECRET.sig"
+    with http_server(lambda method, path, body: (200, {})) as base:
+        path = world["tmp"] / "outputs.json"
+        path.write_text(
+            json.dumps({"apiUrl": base, "functionName": BUILDING, "jwtIssuer": "https://id.example"})
+        )
+        world["env"]["FAKE_OUTPUTS"] = str(path)
+        result = run(world, "verify", "dev")
+    assert "JWT authorizer; token: given" in result.stdout + result.stderr
+    assert "SECRET" not in result.stdout + result.stderr
+
+
 def test_verify_of_a_failed_function_says_why_in_lambdas_words(world, lambda_):
     reason = "Lambda does not have permission to access the ECR image."
     state = {"State": "Failed", "StateReasonCode": "ImageAccessDenied", "StateReason": reason}
