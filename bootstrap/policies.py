@@ -70,13 +70,24 @@ class CustomDomain:
 
 
 @dataclass(frozen=True)
+class FunctionNetwork:
+    """The subnets and security groups an administrator assigns a stack's function (bootstrap config
+    functionNetworks): the only ones its deploy role may put in the function's VpcConfig."""
+
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Scope:
-    """Where the stacks live: ARN building blocks, and the custom domains assigned to stacks (by stack)."""
+    """Where the stacks live: ARN building blocks, and the custom domains and function networks assigned to
+    stacks (by stack)."""
 
     partition: str
     region: str
     account_id: str
     custom_domains: Mapping[str, CustomDomain] = field(default_factory=dict, hash=False)
+    function_networks: Mapping[str, FunctionNetwork] = field(default_factory=dict, hash=False)
 
     def arn(self, service: str, resource: str, *, regional: bool = True, account: bool = True) -> str:
         region = self.region if regional else ""
@@ -293,7 +304,13 @@ def _condition(name: str, own: StackScope) -> dict[str, Any]:
     A record of the stack's domain; ForAllValues holds for a request without the key, hence Null = false.
 
     Lambda's network interfaces: Lambda adds lambda:SourceFunctionArn to requests made with the execution
-    role from inside the function only, so its absence marks Lambda's own calls."""
+    role from inside the function only, so its absence marks Lambda's own calls.
+
+    The function's network: CreateFunction and UpdateFunctionConfiguration carry lambda:SubnetIds and
+    lambda:SecurityGroupIds (multivalued) when they set a VpcConfig (Lambda Developer Guide, "Using IAM
+    condition keys for VPC settings"). A stack assigned a network may name only its subnets and security
+    groups (ForAllValues: a request without the keys, which sets no VpcConfig, passes); a stack assigned none
+    may set neither (Null = true)."""
     boundary = {"ArnEquals": {"iam:PermissionsBoundary": own.boundary}}
     owner_tags = {"StringEquals": _owner_tags("ResourceTag", own)}
     conditions: dict[str, dict[str, Any]] = {
@@ -316,6 +333,17 @@ def _condition(name: str, own: StackScope) -> dict[str, Any]:
         catalogue.PASSED_TO_SCHEDULER: {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
         catalogue.NOT_FROM_FUNCTION_CODE: {"Null": {"lambda:SourceFunctionArn": "true"}},
     }
+    network = own.scope.function_networks.get(own.name)
+    conditions[catalogue.FUNCTION_NETWORK] = (
+        {
+            "ForAllValues:StringEquals": {
+                "lambda:SubnetIds": list(network.subnet_ids),
+                "lambda:SecurityGroupIds": list(network.security_group_ids),
+            }
+        }
+        if network
+        else {"Null": {"lambda:SubnetIds": "true", "lambda:SecurityGroupIds": "true"}}
+    )
     domain = own.custom_domain
     if domain:
         record = {

@@ -15,8 +15,15 @@ from pathlib import Path
 import pulumi
 
 from bootstrap.names import _project_only_problems, project_name_problems, stack_name_problems
-from bootstrap.policies import CustomDomain, Scope, size_problems
-from infra.config import DNS_NAME, HOSTED_ZONE_ID
+from bootstrap.policies import CustomDomain, FunctionNetwork, Scope, size_problems
+from infra.config import (
+    DNS_NAME,
+    HOSTED_ZONE_ID,
+    MAX_SECURITY_GROUPS,
+    MAX_SUBNETS,
+    SECURITY_GROUP_ID,
+    SUBNET_ID,
+)
 from infra.project import (
     PROJECT,
     STACK_NAME_RULE,
@@ -85,10 +92,14 @@ class BootstrapSettings:
     repository_kms_key_arns: Mapping[str, str] = field(default_factory=dict)
     # deploy environment -> the custom domain (and the Route 53 zone of its record) its stack may use
     custom_domains: Mapping[str, CustomDomain] = field(default_factory=dict)
+    # deploy environment -> the subnets and security groups its stack's function may use (vpcSubnetIds, ...)
+    function_networks: Mapping[str, FunctionNetwork] = field(default_factory=dict)
 
     def scope(self, account_id: str, partition: str) -> Scope:
-        """Where the stacks live, with the custom domains assigned to them."""
-        return Scope(partition, self.region, account_id, dict(self.custom_domains))
+        """Where the stacks live, with the custom domains and function networks assigned to them."""
+        return Scope(
+            partition, self.region, account_id, dict(self.custom_domains), dict(self.function_networks)
+        )
 
 
 def _repository(raw: str | None, problems: list[str]) -> str:
@@ -254,6 +265,63 @@ def _custom_domains(
     return domains
 
 
+def _function_networks(
+    raw: str | None, environments: tuple[str, ...], problems: list[str]
+) -> dict[str, FunctionNetwork]:
+    if not raw or raw.strip() in ("{}", ""):
+        return {}
+    example = (
+        "`pulumi config set --path 'functionNetworks.production.subnetIds[0]' subnet-0123456789abcdef0` and "
+        "`... 'functionNetworks.production.securityGroupIds[0]' sg-0123456789abcdef0`"
+    )
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        problems.append(
+            f"{NAMESPACE}:functionNetworks must map deploy environments to {{subnetIds, securityGroupIds}}, "
+            f"e.g. {example}; got {raw!r}"
+        )
+        return {}
+    networks = {}
+    for environment, entry in value.items():
+        key = f"{NAMESPACE}:functionNetworks.{environment}"
+        found = len(problems)
+        if environment not in environments:
+            problems.append(
+                f"{key} names {environment!r}, which is not a deploy environment "
+                f"({', '.join(environments) or 'none'})"
+            )
+            continue
+        if set(entry) != {"subnetIds", "securityGroupIds"}:
+            problems.append(
+                f"{key} must have exactly the keys subnetIds and securityGroupIds, got {sorted(entry)}"
+            )
+            continue
+        ids = {}
+        for name, pattern, most in (
+            ("subnetIds", SUBNET_ID, MAX_SUBNETS),
+            ("securityGroupIds", SECURITY_GROUP_ID, MAX_SECURITY_GROUPS),
+        ):
+            listed = entry[name]
+            if (
+                not isinstance(listed, list)
+                or not 1 <= len(listed) <= most
+                or len(set(map(str, listed))) != len(listed)
+                or not all(isinstance(item, str) and pattern.fullmatch(item) for item in listed)
+            ):
+                problems.append(
+                    f"{key}.{name} {listed!r} must be 1 to {most} unique IDs like those of the stack's "
+                    f"vpc{name[0].upper()}{name[1:]} ({pattern.pattern})"
+                )
+            else:
+                ids[name] = tuple(listed)
+        if len(problems) == found:
+            networks[environment] = FunctionNetwork(ids["subnetIds"], ids["securityGroupIds"])
+    return networks
+
+
 def gh_repository(repository: str) -> str:
     """`owner/repo` for the GitHub CLI, from either form of `githubRepository`."""
     match = GITHUB_REPOSITORY_RE.fullmatch(repository)
@@ -286,6 +354,7 @@ def load_settings(get: Getter, get_aws: Getter, stack: str = PROJECT) -> Bootstr
         existing_oidc_provider_arn=_provider_arn(get("existingOidcProviderArn"), problems),
         repository_kms_key_arns=_repository_keys(get("repositoryKmsKeyArns"), environments, region, problems),
         custom_domains=_custom_domains(get("customDomains"), environments, problems),
+        function_networks=_function_networks(get("functionNetworks"), environments, problems),
     )
     if problems:
         raise BootstrapConfigError(problems)

@@ -313,6 +313,8 @@ PASSED_TO_SCHEDULER = "passed-to-scheduler"
 # route53:ChangeResourceRecordSets{NormalizedRecordNames,RecordTypes} = the stack's domain, an A record only
 DNS_RECORD = "dns-record"
 NOT_FROM_FUNCTION_CODE = "not-from-function-code"  # no lambda:SourceFunctionArn: Lambda's own calls
+# lambda:SubnetIds and lambda:SecurityGroupIds among the stack's assigned network, or absent (no VpcConfig)
+FUNCTION_NETWORK = "function-network"
 CONDITIONS = (
     PERMISSIONS_BOUNDARY,
     ATTACHABLE_POLICY,
@@ -326,6 +328,7 @@ CONDITIONS = (
     PASSED_TO_SCHEDULER,
     DNS_RECORD,
     NOT_FROM_FUNCTION_CODE,
+    FUNCTION_NETWORK,
 )
 
 
@@ -550,7 +553,7 @@ CATALOGUE: tuple[ResourceType, ...] = (
         id="{role}-{hex:8}",
         state_arn="",  # on its role, found by name
     ),
-    _function(
+    _monitoring(  # the function's and the API's log groups
         "aws:cloudwatch/logGroup:LogGroup",
         grants(
             LOG_GROUPS,
@@ -566,9 +569,19 @@ CATALOGUE: tuple[ResourceType, ...] = (
     ),
     _function(
         "aws:lambda/function:Function",
+        # The function's VpcConfig: CreateFunction and UpdateFunctionConfiguration carry lambda:SubnetIds and
+        # lambda:SecurityGroupIds (ArrayOfString) when the request sets subnets and security groups (Lambda
+        # Developer Guide, "Giving Lambda functions access to resources in an Amazon VPC": "Using IAM condition
+        # keys for VPC settings"; Service Authorization Reference, AWS Lambda): only those the bootstrap
+        # assigned the stack (functionNetworks), so no deploy role puts its function in another stack's network.
         grants(
             FUNCTION,
+            FUNCTION_NETWORK,
             create=["lambda:CreateFunction"],
+            update=["lambda:UpdateFunctionConfiguration"],
+        ),
+        grants(
+            FUNCTION,
             read=[
                 "lambda:GetFunction",
                 "lambda:ListVersionsByFunction",
@@ -579,7 +592,6 @@ CATALOGUE: tuple[ResourceType, ...] = (
             ],
             update=[
                 "lambda:UpdateFunctionCode",
-                "lambda:UpdateFunctionConfiguration",
                 "lambda:PublishVersion",
                 "lambda:PutFunctionConcurrency",
                 "lambda:DeleteFunctionConcurrency",

@@ -28,12 +28,16 @@ ROOT = Path(__file__).resolve().parents[2]
 STACK = "dev"
 DOMAIN = "api.dev.example.com"
 HOSTED_ZONE = "Z0123456789ABCDEFGHIJ"
-# the custom domain the bootstrap assigns the stack (customDomains), which the `day-two` variant configures
+SUBNETS = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
+SECURITY_GROUPS = ["sg-0123456789abcdef0"]
+# the custom domain and the function network the bootstrap assigns the stack (customDomains,
+# functionNetworks), which the `day-two` variant configures
 SCOPE = policies.Scope(
     partition="aws",
     region=REGION,
     account_id=ACCOUNT,
     custom_domains={STACK: policies.CustomDomain(DOMAIN, HOSTED_ZONE)},
+    function_networks={STACK: policies.FunctionNetwork(tuple(SUBNETS), tuple(SECURITY_GROUPS))},
 )
 BUCKET_ARN = f"arn:aws:s3:::{PROJECT}-state-20261123072400000000000001"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -142,8 +146,8 @@ VARIANTS = {
         "hostedZoneId": HOSTED_ZONE,
         "jwtIssuer": "https://issuer.example.com",
         "jwtAudiences": ["client-1"],
-        "vpcSubnetIds": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
-        "vpcSecurityGroupIds": ["sg-0123456789abcdef0"],
+        "vpcSubnetIds": SUBNETS,
+        "vpcSecurityGroupIds": SECURITY_GROUPS,
     },
 }
 
@@ -184,6 +188,15 @@ def context_of(resource: Registered, access: catalogue.Access, run) -> dict:
         return {"lambda:Principal": resource.inputs["principal"]}
     if condition == catalogue.OTHER_TAG_KEYS:
         return {"aws:TagKeys": ["ManagedBy"]}
+    if (
+        condition == catalogue.FUNCTION_NETWORK
+    ):  # the VpcConfig CreateFunction / UpdateFunctionConfiguration set
+        vpc = resource.inputs.get("vpcConfig") or {}
+        return (
+            {"lambda:SubnetIds": vpc["subnetIds"], "lambda:SecurityGroupIds": vpc["securityGroupIds"]}
+            if vpc.get("subnetIds")
+            else {}
+        )
     if condition == catalogue.DNS_RECORD:  # the record's change batch (CREATE, UPSERT or DELETE of it)
         return {
             "route53:ChangeResourceRecordSetsNormalizedRecordNames": [resource.inputs["name"]],

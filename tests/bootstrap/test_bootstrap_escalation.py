@@ -1086,6 +1086,70 @@ class TestTheBoundaryAndNetworkInterfaces:
                 assert decide(Request(action, NETWORK_INTERFACE), documents) != ALLOWED, (name, action)
 
 
+# --- the function's network (functionNetworks): no deploy role puts its function in another stack's ---------
+
+NETWORKS = {
+    "dev": {
+        "subnetIds": ["subnet-0de0000000000000a", "subnet-0de0000000000000b"],
+        "securityGroupIds": ["sg-0de00001"],
+    },
+    "production": {"subnetIds": ["subnet-0aa0000000000000a"], "securityGroupIds": ["sg-0aa00001"]},
+}
+
+
+def vpc(network: dict) -> dict:
+    """What CreateFunction / UpdateFunctionConfiguration carry for a VpcConfig (Lambda Developer Guide, "Using
+    IAM condition keys for VPC settings")."""
+    return {"lambda:SubnetIds": network["subnetIds"], "lambda:SecurityGroupIds": network["securityGroupIds"]}
+
+
+@pytest.fixture(scope="module")
+def with_networks() -> Rendered:
+    return Rendered(
+        run_bootstrap(
+            {"deployEnvironments": json.dumps(ENVIRONMENTS), "functionNetworks": json.dumps(NETWORKS)}
+        )
+    )
+
+
+@pytest.mark.parametrize("action", ["lambda:CreateFunction", "lambda:UpdateFunctionConfiguration"])
+@pytest.mark.parametrize(
+    ("network", "expected"),
+    [
+        (None, True),  # no VpcConfig in the request
+        (NETWORKS["dev"], True),
+        ({"subnetIds": NETWORKS["dev"]["subnetIds"][:1], "securityGroupIds": ["sg-0de00001"]}, True),
+        (NETWORKS["production"], False),  # production's network
+        ({"subnetIds": NETWORKS["dev"]["subnetIds"], "securityGroupIds": ["sg-0aa00001"]}, False),
+        (
+            {
+                "subnetIds": ["subnet-0de0000000000000a", "subnet-0aa0000000000000a"],
+                "securityGroupIds": ["sg-0de00001"],
+            },
+            False,
+        ),
+    ],
+    ids=["no-vpc", "own", "own-subset", "production", "production-security-group", "one-production-subnet"],
+)
+def test_a_function_gets_only_its_stacks_assigned_network(with_networks, action, network, expected):
+    context = vpc(network) if network else {}
+    assert dev_deploys(with_networks, action, function("dev"), context) is expected
+
+
+@pytest.mark.parametrize("action", ["lambda:CreateFunction", "lambda:UpdateFunctionConfiguration"])
+def test_a_stack_without_an_assigned_network_puts_its_function_in_none(with_networks, rendered, action):
+    # dev-eu has no entry in functionNetworks; without the setting no stack has one
+    assert (
+        decide(
+            Request(action, function("dev-eu"), vpc(NETWORKS["dev"])),
+            roles_of(with_networks)["deploy.dev-eu"],
+        )
+        != ALLOWED
+    )
+    assert not dev_deploys(rendered, action, function("dev"), vpc(NETWORKS["dev"]))
+    assert dev_deploys(rendered, action, function("dev"))
+
+
 def test_what_stays_allowed_with_a_domain_or_a_vpc_is_the_documented_residue(rendered, with_domains):
     # docs/bootstrap.md, "What a deploy job can still do": CreateDomainName is authorized on the collection,
     # which names no domain (a stack with an assigned domain may create a domain name of another name, with its

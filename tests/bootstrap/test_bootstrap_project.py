@@ -43,6 +43,7 @@ def test_config_declares_exactly_the_documented_keys():
         "existingOidcProviderArn",
         "repositoryKmsKeyArns",
         "customDomains",
+        "functionNetworks",
     }
     assert "default" not in PROJECT["config"]["githubRepository"]  # required: no repository is assumed
 

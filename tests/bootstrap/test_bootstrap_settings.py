@@ -266,6 +266,41 @@ def test_a_bad_custom_domain_is_refused(domains, message):
     assert message in problem
 
 
+SUBNETS, GROUPS = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"], ["sg-0123456789abcdef0"]
+
+
+def test_function_networks_are_assigned_per_deploy_environment():
+    settings = load(
+        {"functionNetworks": json.dumps({"production": {"subnetIds": SUBNETS, "securityGroupIds": GROUPS}})}
+    )
+    network = settings.scope("123456789012", "aws").function_networks["production"]
+    assert (network.subnet_ids, network.security_group_ids) == (tuple(SUBNETS), tuple(GROUPS))
+    assert dict(load().function_networks) == {}
+
+
+@pytest.mark.parametrize(
+    ("networks", "message"),
+    [
+        (
+            {"staging": {"subnetIds": SUBNETS, "securityGroupIds": GROUPS}},
+            "'staging', which is not a deploy environment",
+        ),
+        ({"production": {"subnetIds": SUBNETS}}, "exactly the keys subnetIds and securityGroupIds"),
+        (
+            {"production": {"subnetIds": [], "securityGroupIds": GROUPS}},
+            "subnetIds [] must be 1 to 16 unique IDs",
+        ),
+        ({"production": {"subnetIds": ["subnet-*"], "securityGroupIds": GROUPS}}, "subnetIds ['subnet-*']"),
+        ({"production": {"subnetIds": SUBNETS, "securityGroupIds": ["sg-1"]}}, "securityGroupIds ['sg-1']"),
+        ({"production": {"subnetIds": SUBNETS * 2, "securityGroupIds": GROUPS}}, "unique IDs"),
+        ({"production": SUBNETS}, "must map deploy environments to {subnetIds, securityGroupIds}"),
+    ],
+)
+def test_a_bad_function_network_is_refused(networks, message):
+    (problem,) = problems({"functionNetworks": json.dumps(networks)})
+    assert message in problem
+
+
 def test_a_repository_key_of_another_account_is_refused():
     settings = load({"repositoryKmsKeyArns": json.dumps({"production": KEY})})
     with pytest.raises(BootstrapConfigError, match="repositoryKmsKeyArns.production belongs to account"):
