@@ -118,6 +118,12 @@ if [[ -z "${BUILD_CACHE_FROM:-}" ]]; then
   export BUILD_CACHE_FROM
 fi
 
+# The state a deploy role may write could carry a command the program never declared, which the engine would
+# run with these (administrator's) credentials on deleting it (scripts/state_guard.py): checked right before.
+if [[ "$action" == up || "$action" == destroy ]]; then
+  pulumi stack export --stack "$stack" | python3 -m scripts.state_guard "$stack"
+fi
+
 case "$action" in
   up) pulumi up --yes --stack "$stack" --non-interactive --policy-pack policy ;;
   preview) pulumi preview --diff --stack "$stack" --non-interactive --policy-pack policy ;;

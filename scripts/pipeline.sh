@@ -8,8 +8,8 @@
 #   pipeline.sh main-only                         fail unless GITHUB_REF is refs/heads/main
 #   pipeline.sh stacks                            GitHub outputs from DEPLOY_STACKS (JSON array): the
 #                                                 building stack, its runner, the further stacks in order
-#   pipeline.sh dockerfiles                       GitHub outputs: the function's Dockerfiles as a JSON array of names,
-#                                                 images: each with each architecture and its runner
+#   pipeline.sh dockerfiles                       GitHub outputs: the function's Dockerfiles (a JSON array of
+#                                                 names), images: each with each architecture and its runner
 #   pipeline.sh prepare STACK [--init]            the program's and the policy pack's venvs from the
 #                                                 hash-pinned requirements, the exact provider plugins their
 #                                                 SDKs pin, build-cache output; --init creates the stack
@@ -40,6 +40,8 @@
 #                                                 SOURCE_URI (repository@digest) into it, digest preserved;
 #                                                 output image-uri (for PINNED_IMAGE_URI) and its content tag
 #                                                 (another image when a rollback of STACK recorded one)
+#   pipeline.sh state-guard STACK                 before a full `pulumi up`: no command in STACK's state but
+#                                                 the program's (scripts/state_guard.py)
 #   pipeline.sh verify STACK                      after `pulumi up`: the function Active and updated, then
 #                                                 the smoke test of the deployed API at its URL (the custom
 #                                                 domain's when set; with SMOKE_BEARER_TOKEN when it has a JWT
@@ -382,6 +384,13 @@ promote() {
   output "image-uri=$target@$running" "tag=$tag" "repository=$repository"
 }
 
+# The stack's state holds no command the program never declared (scripts/state_guard.py); the step right
+# before each full `pulumi up` of deploy.yml.
+state_guard() {
+  local stack=$1
+  pulumi stack export --stack "$stack" | python3 -m scripts.state_guard "$stack"
+}
+
 verify() {
   local stack=$1 outputs function_name api_url authorizer=()
   outputs=$(pulumi stack output --json --stack "$stack")
@@ -488,6 +497,7 @@ case "$command" in
   scan) (($# == 3)) || usage; scan "$@" ;;
   check-promoted) (($# == 3)) || usage; check_stack "$1"; check_promoted "$@" ;;
   promote) (($# == 3)) || usage; check_stack "$3"; promote "$@" ;;
+  state-guard) (($# == 1)) || usage; check_stack "$1"; state_guard "$1" ;;
   verify) (($# == 1)) || usage; check_stack "$1"; verify "$1" ;;
   rollback-request) (($# == 0)) || usage; rollback_request ;;
   rollback) (($# == 3)) || usage; check_stack "$1"; check_stack "$3"; rollback "$@" ;;

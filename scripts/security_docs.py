@@ -247,7 +247,10 @@ TRUST_CHAIN = Table("trust-chain", ("Control", "Enforced here by"), rows=(
      "`production` environment's required reviewers (with self-review prevented) gate the only job whose "
      "token the production deploy role trusts, and what they approve runs only a digest main's deploy "
      "workflow attested: the promote job verifies the build job's digest itself "
-     "({file:scripts/provenance.py}, {file:tests/pipeline/test_substitution_attack.py})"),
+     "({file:scripts/provenance.py}, {file:tests/pipeline/test_substitution_attack.py}). Not covered: "
+     "code that runs inside the build job, which holds dev's role and may sign, could attest a digest of its "
+     "choice; {file:scripts/state_guard.py} closes the route into it through dev's state (docs/pipeline.md, "
+     "\"What provenance does not cover\")"),
     (
      "Every digest a function runs was built by {file:.github/workflows/deploy.yml} on main, for the sources"
      " it deploys",
@@ -263,8 +266,13 @@ TRUST_CHAIN = Table("trust-chain", ("Control", "Enforced here by"), rows=(
      "plugin versions ({file:scripts/plugins.py}); every job with cloud credentials installs Python packages"
      " with `--require-hashes` from {file:requirements.hashes.txt} and "
      "{file:policy/requirements.hashes.txt}, which {file:tests/pipeline/test_lockfiles.py} keeps in step "
-     "with the requirements files ({file:tests/pipeline/test_pipeline_script.py}). Plugin archives and the "
-     "Pulumi CLI are not checked against published checksums (docs/pipeline.md, \"The jobs' supply chain\")"),
+     "with the requirements files ({file:tests/pipeline/test_pipeline_script.py}). Right before every "
+     "`pulumi up` and `destroy`, {file:scripts/state_guard.py} refuses a state holding a command the program "
+     "never declared, which the engine would run on deleting it ({file:tests/pipeline/test_state_guard.py},"
+     " {file:tests/pipeline/test_workflows.py}). Not covered: a writer racing between that check and the "
+     "engine's read of the state; plugin archives and the Pulumi CLI are not checked against published "
+     "checksums (docs/pipeline.md, \"The jobs' supply chain\"); the function image installs what its own "
+     "requirements name"),
     ("No role reads a lower environment's state and decrypts a higher environment's secrets",
      "IAM: one drift role per environment, each role reads and decrypts exactly one stack "
      "({file:tests/bootstrap/test_bootstrap_escalation.py})"),

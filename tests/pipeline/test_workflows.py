@@ -165,6 +165,20 @@ def test_the_building_stack_tests_the_pushed_digest_before_the_function_runs_it(
         assert build["steps"][step_index(build, fragment)]["env"]["IMAGE_URI"] == image
 
 
+@pytest.mark.parametrize(
+    ("workflow", "job_id", "job"), list(all_jobs()), ids=[f"{w}:{j}" for w, j, _ in all_jobs()]
+)
+def test_every_engine_run_that_can_delete_is_right_after_the_state_guard(workflow, job_id, job):
+    # `pulumi up` and `destroy` delete what the state holds and the program does not, running a planted
+    # command's `delete` (scripts/state_guard.py); the guard is the step right before, so no step runs between
+    for index, step in enumerate(job.get("steps", [])):
+        if uses_action(step, "pulumi/actions") and step.get("with", {}).get("command") in ("up", "destroy"):
+            before = job["steps"][index - 1].get("run", "")
+            assert f"{PIPELINE} state-guard" in before, (
+                f"{workflow}:{job_id} step {index} runs the engine unguarded"
+            )
+
+
 def test_further_stacks_never_build_and_run_the_promoted_digest_one_at_a_time():
     promote = DEPLOY["jobs"]["promote"]
     assert promote["strategy"]["max-parallel"] == 1 and promote["strategy"]["fail-fast"] is True
