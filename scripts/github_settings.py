@@ -11,8 +11,13 @@ and the roles rely on (docs/bootstrap.md):
   (deployment branch policy: custom policies, exactly the branch `main`);
 - every environment promoted after the building one has required reviewers, and a deployment cannot be
   approved by the person who started it ("prevent self-review");
-- `main` takes changes through pull requests with at least one approving review and refuses force pushes and
-  deletion, by a ruleset or by branch protection.
+- `main` takes changes through pull requests with at least one approving review of the last push (a later
+  push dismisses or requires a new approval) and refuses force pushes and deletion, by a ruleset or by branch
+  protection.
+
+Not readable here, so stated in docs/bootstrap.md for an administrator to set: that administrators cannot
+bypass the environments' protection rules (GitHub's environment answer does not describe that setting) and
+are not among a ruleset's bypass actors.
 
 Reads with `gh api` (the GitHub CLI's authentication; the token needs read access to the repository's
 administration settings): GET /repos/{owner}/{repo}/environments,
@@ -110,25 +115,43 @@ def main_problems(api: Api, repo: str) -> list[str]:
     by_type: dict[str, list[Mapping[str, Any]]] = {}
     for rule in rules:
         by_type.setdefault(rule.get("type", ""), []).append(rule)
-    reviews = max(
+    # (approving reviews required, whether an approval must be of the last push): a ruleset's pull_request
+    # rule (require_last_push_approval, dismiss_stale_reviews_on_push) or branch protection's
+    # required_pull_request_reviews (require_last_push_approval, dismiss_stale_reviews); GitHub's OpenAPI
+    # description, repository-rule-pull-request and protected-branch-pull-request-review
+    reviewed = [
         (
-            int((rule.get("parameters") or {}).get("required_approving_review_count", 0))
-            for rule in by_type.get("pull_request", [])
-        ),
-        default=0,
-    )
+            int(parameters.get("required_approving_review_count", 0)),
+            bool(
+                parameters.get("require_last_push_approval")
+                or parameters.get("dismiss_stale_reviews_on_push")
+            ),
+        )
+        for parameters in ((rule.get("parameters") or {}) for rule in by_type.get("pull_request", []))
+    ]
     no_force_push, no_deletion = "non_fast_forward" in by_type, "deletion" in by_type
     protection = api(f"repos/{repo}/branches/{MAIN}/protection")
     if protection:
         required = protection.get("required_pull_request_reviews") or {}
-        reviews = max(reviews, int(required.get("required_approving_review_count", 0)))
+        reviewed.append(
+            (
+                int(required.get("required_approving_review_count", 0)),
+                bool(required.get("require_last_push_approval") or required.get("dismiss_stale_reviews")),
+            )
+        )
         no_force_push |= not (protection.get("allow_force_pushes") or {}).get("enabled", False)
         no_deletion |= not (protection.get("allow_deletions") or {}).get("enabled", False)
     problems = []
-    if reviews < 1:
+    if not any(count >= 1 for count, _ in reviewed):
         problems.append(
             f"branch {MAIN}: changes need no approved pull request (a ruleset's pull_request rule or branch "
             "protection with at least one approving review)"
+        )
+    elif not any(count >= 1 and last_push for count, last_push in reviewed):
+        problems.append(
+            f"branch {MAIN}: an approval survives a later push, so what merges may be what nobody approved; "
+            'turn on "Require approval of the most recent reviewable push" or "Dismiss stale pull request '
+            'approvals when new commits are pushed"'
         )
     if not no_force_push:
         problems.append(f"branch {MAIN}: force pushes are allowed (a ruleset's non_fast_forward rule)")

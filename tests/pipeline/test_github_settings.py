@@ -252,6 +252,23 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         ),
         "branch main: changes need no approved pull request",
     ),
+    (
+        "an approval survives a later push",
+        lambda a: a.update(
+            {
+                f"repos/{REPO}/rules/branches/main": [
+                    ruleset_rule("deletion"),
+                    ruleset_rule("non_fast_forward"),
+                    ruleset_rule(
+                        "pull_request",
+                        PULL_REQUEST
+                        | {"require_last_push_approval": False, "dismiss_stale_reviews_on_push": False},
+                    ),
+                ]
+            }
+        ),
+        "branch main: an approval survives a later push",
+    ),
 ]
 
 
