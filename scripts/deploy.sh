@@ -118,11 +118,14 @@ if [[ -z "${BUILD_CACHE_FROM:-}" ]]; then
   export BUILD_CACHE_FROM
 fi
 
-# The state a deploy role may write could carry a command the program never declared, which the engine would
-# run with these (administrator's) credentials on deleting it (scripts/state_guard.py): checked right before.
-if [[ "$action" == up || "$action" == destroy ]]; then
+# A state a deploy role may write could hold entries the program never writes, which the engine would act on
+# with these (administrator's) credentials (scripts/state_guard.py): checked right before every engine run.
+if [[ "$action" == up || "$action" == preview || "$action" == destroy ]]; then
   pulumi stack export --stack "$stack" | python3 -m scripts.state_guard "$stack"
 fi
+# ... and, as in the workflows, the engine downloads no plugin a state names: `pulumi install` (above)
+# installed the program's, and a missing one fails the run instead (pulumi/pulumi sdk/go/common/env)
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 
 case "$action" in
   up) pulumi up --yes --stack "$stack" --non-interactive --policy-pack policy ;;

@@ -40,8 +40,8 @@
 #                                                 SOURCE_URI (repository@digest) into it, digest preserved;
 #                                                 output image-uri (for PINNED_IMAGE_URI) and its content tag
 #                                                 (another image when a rollback of STACK recorded one)
-#   pipeline.sh state-guard STACK                 before a full `pulumi up`: no command in STACK's state but
-#                                                 the program's (scripts/state_guard.py)
+#   pipeline.sh state-guard STACK                 before a full `pulumi up`: every entry of STACK's state is
+#                                                 one the program writes (scripts/state_guard.py)
 #   pipeline.sh verify STACK                      after `pulumi up`: the function Active and updated, then
 #                                                 the smoke test of the deployed API at its URL (the custom
 #                                                 domain's when set; with SMOKE_BEARER_TOKEN when it has a JWT
@@ -233,6 +233,7 @@ push_image() {
   while IFS= read -r urn; do targets+=(--target "$urn"); done < <(jq -r '.imageTargets[]' <<<"$names")
   step "pulumi up of the image registry of $stack only (build and push; nothing runs the image yet)"
   # --refresh: an image deleted from ECR (a failed check) leaves the state and is built again
+  state_guard "$stack" >&2
   pulumi up --yes --non-interactive --stack "$stack" --policy-pack policy --refresh "${targets[@]}" >&2
   outputs=$(registry_outputs "$stack")
   image_uri=$(jq -r '.imageUri // ""' <<<"$outputs")
@@ -362,6 +363,7 @@ promote() {
   target="$registry/$repository"
   while IFS= read -r urn; do targets+=(--target "$urn"); done < <(jq -r '.targets[]' <<<"$names")
   step "pulumi up of the repository of $stack only"
+  state_guard "$stack" >&2
   PINNED_IMAGE_URI="$target@$digest" \
     pulumi up --yes --non-interactive --stack "$stack" --policy-pack policy "${targets[@]}" >&2
   if aws ecr describe-images --repository-name "$repository" --image-ids "imageDigest=$digest" \
@@ -384,8 +386,8 @@ promote() {
   output "image-uri=$target@$running" "tag=$tag" "repository=$repository"
 }
 
-# The stack's state holds no command the program never declared (scripts/state_guard.py); the step right
-# before each full `pulumi up` of deploy.yml.
+# Every entry of the stack's state is one the program writes (scripts/state_guard.py): right before every
+# engine run here, and the step right before each full `pulumi up` of deploy.yml.
 state_guard() {
   local stack=$1
   pulumi stack export --stack "$stack" | python3 -m scripts.state_guard "$stack"
@@ -459,6 +461,7 @@ drift() {
     image_uri=$(pulumi stack output imageUri --stack "$stack")
   fi
   step "drift check of $stack"
+  state_guard "$stack"  # a refresh reads with the providers the state names
   PINNED_IMAGE_URI=$image_uri \
     pulumi preview --stack "$stack" --refresh --expect-no-changes --diff --non-interactive || status=$?
   if ((status == 0)); then

@@ -59,7 +59,8 @@ def world(tmp_path):
     repo = tmp_path / "repo"
     copy_scripts(repo)
     (repo / "infra").mkdir()
-    shutil.copy(ROOT / "infra" / "project.py", repo / "infra" / "project.py")
+    for module in ("project.py", "catalogue.py", "iam_rules.py"):  # the state guard's
+        shutil.copy(ROOT / "infra" / module, repo / "infra" / module)
     shutil.copy(ROOT / "Pulumi.yaml", repo / "Pulumi.yaml")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()

@@ -37,7 +37,7 @@ case "$*" in
   "stack init "*) ;;
   "stack output imageUri --stack "*) printf '%s\\n' "$FAKE_IMAGE_URI" ;;
   "stack output --json --stack "*) cat "$FAKE_OUTPUTS" ;;
-  "stack export --stack "*) cat "$FAKE_EXPORT" ;;
+  "stack export --stack "*) if [[ -n "${FAKE_EXPORT:-}" ]]; then cat "$FAKE_EXPORT"; else echo '{"deployment": {}}'; fi ;;
   "up "*) ;;
   "preview "*) exit "${FAKE_PREVIEW_RC:-0}" ;;
   *) echo "unexpected: pulumi $*" >&2; exit 3 ;;
@@ -101,6 +101,8 @@ def make_world(tmp_path):
         "build_context.py",
         "function_contract.py",
         "lambda_response.py",
+        "catalogue.py",  # scripts/state_guard.py
+        "iam_rules.py",
     ):
         shutil.copy(ROOT / "infra" / module, repo / "infra" / module)
     (repo / "infra" / "__init__.py").touch()
@@ -371,7 +373,11 @@ def test_prepare_ignores_an_image_not_pinned_by_digest(world):
 
 
 def export(world, resources: list[dict]) -> None:
+    """`pulumi stack export` answers a deployment of these resources (each with a URN of its type)."""
     path = world["tmp"] / "export.json"
+    resources = [
+        {"urn": f"urn:pulumi:dev::{PROJECT}::{r['type']}::r{i}"} | r for i, r in enumerate(resources)
+    ]
     path.write_text(json.dumps({"deployment": {"resources": resources}}))
     world["env"]["FAKE_EXPORT"] = str(path)
 

@@ -41,10 +41,12 @@ def git(repo, *args: str) -> str:
 
 def export_of(run_result) -> dict:
     """`pulumi stack export` after the registry update: the component's registered outputs."""
-    (outputs_,) = [
-        out for urn, out in run_result.registered_outputs.items() if urn.endswith(f"{COMPONENT}::registry")
+    ((urn, outputs_),) = [
+        (urn, out)
+        for urn, out in run_result.registered_outputs.items()
+        if urn.endswith(f"{COMPONENT}::registry")
     ]
-    return {"deployment": {"resources": [{"type": COMPONENT, "outputs": outputs_}]}}
+    return {"deployment": {"resources": [{"urn": urn, "type": COMPONENT, "outputs": outputs_}]}}
 
 
 @pytest.fixture
@@ -190,7 +192,10 @@ def cache_world(pipeline, image_uri: str, tag: str) -> None:
     """The state dev's role wrote: the stack's image (prepare's cache-from) and the registry's tag."""
     path = pipeline["tmp"] / "export.json"
     outputs_ = {"imageUri": image_uri, "tag": tag}
-    path.write_text(json.dumps({"deployment": {"resources": [{"type": COMPONENT, "outputs": outputs_}]}}))
+    urn = f"urn:pulumi:dev::{PROJECT}::{COMPONENT}::registry"
+    path.write_text(
+        json.dumps({"deployment": {"resources": [{"urn": urn, "type": COMPONENT, "outputs": outputs_}]}})
+    )
     pipeline["env"]["FAKE_EXPORT"] = str(path)
     pipeline["output"].write_text("")
 
