@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pulumi
 
@@ -220,35 +221,54 @@ def _repository_keys(
     return dict(value)
 
 
-def _custom_domains(
-    raw: str | None, environments: tuple[str, ...], problems: list[str]
-) -> dict[str, CustomDomain]:
+def _per_environment(
+    setting: str,
+    shape: str,
+    example: str,
+    raw: str | None,
+    environments: tuple[str, ...],
+    problems: list[str],
+) -> dict[str, tuple[str, dict[str, Any]]]:
+    """A setting that maps deploy environments to objects of `shape`: each entry of a deploy environment as
+    (its config key, the object), the others named in `problems`."""
     if not raw or raw.strip() in ("{}", ""):
         return {}
-    example = (
-        "`pulumi config set --path 'customDomains.production.domainName' api.example.com` (and, for the "
-        "Route 53 record, `... 'customDomains.production.hostedZoneId' Z0123456789ABCDEFGHIJ`)"
-    )
     try:
         value = json.loads(raw)
     except json.JSONDecodeError:
         value = None
     if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
         problems.append(
-            f"{NAMESPACE}:customDomains must map deploy environments to {{domainName, hostedZoneId}}, e.g. "
-            f"{example}; got {raw!r}"
+            f"{NAMESPACE}:{setting} must map deploy environments to {shape}, e.g. {example}; got {raw!r}"
         )
         return {}
-    domains = {}
+    entries = {}
     for environment, entry in value.items():
-        key = f"{NAMESPACE}:customDomains.{environment}"
-        name, zone = entry.get("domainName"), entry.get("hostedZoneId", "")
-        if environment not in environments:
+        key = f"{NAMESPACE}:{setting}.{environment}"
+        if environment in environments:
+            entries[environment] = (key, entry)
+        else:
             problems.append(
                 f"{key} names {environment!r}, which is not a deploy environment "
                 f"({', '.join(environments) or 'none'})"
             )
-        elif set(entry) - {"domainName", "hostedZoneId"}:
+    return entries
+
+
+def _custom_domains(
+    raw: str | None, environments: tuple[str, ...], problems: list[str]
+) -> dict[str, CustomDomain]:
+    example = (
+        "`pulumi config set --path 'customDomains.production.domainName' api.example.com` (and, for the "
+        "Route 53 record, `... 'customDomains.production.hostedZoneId' Z0123456789ABCDEFGHIJ`)"
+    )
+    entries = _per_environment(
+        "customDomains", "{domainName, hostedZoneId}", example, raw, environments, problems
+    )
+    domains = {}
+    for environment, (key, entry) in entries.items():
+        name, zone = entry.get("domainName"), entry.get("hostedZoneId", "")
+        if set(entry) - {"domainName", "hostedZoneId"}:
             problems.append(f"{key} has unknown keys {sorted(set(entry) - {'domainName', 'hostedZoneId'})}")
         elif not isinstance(name, str) or len(name) > 253 or not DNS_NAME.fullmatch(name):
             problems.append(
@@ -268,32 +288,15 @@ def _custom_domains(
 def _function_networks(
     raw: str | None, environments: tuple[str, ...], problems: list[str]
 ) -> dict[str, FunctionNetwork]:
-    if not raw or raw.strip() in ("{}", ""):
-        return {}
     example = (
         "`pulumi config set --path 'functionNetworks.production.subnetIds[0]' subnet-0123456789abcdef0` and "
         "`... 'functionNetworks.production.securityGroupIds[0]' sg-0123456789abcdef0`"
     )
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        value = None
-    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
-        problems.append(
-            f"{NAMESPACE}:functionNetworks must map deploy environments to {{subnetIds, securityGroupIds}}, "
-            f"e.g. {example}; got {raw!r}"
-        )
-        return {}
+    entries = _per_environment(
+        "functionNetworks", "{subnetIds, securityGroupIds}", example, raw, environments, problems
+    )
     networks = {}
-    for environment, entry in value.items():
-        key = f"{NAMESPACE}:functionNetworks.{environment}"
-        found = len(problems)
-        if environment not in environments:
-            problems.append(
-                f"{key} names {environment!r}, which is not a deploy environment "
-                f"({', '.join(environments) or 'none'})"
-            )
-            continue
+    for environment, (key, entry) in entries.items():
         if set(entry) != {"subnetIds", "securityGroupIds"}:
             problems.append(
                 f"{key} must have exactly the keys subnetIds and securityGroupIds, got {sorted(entry)}"
@@ -317,7 +320,7 @@ def _function_networks(
                 )
             else:
                 ids[name] = tuple(listed)
-        if len(problems) == found:
+        if len(ids) == 2:
             networks[environment] = FunctionNetwork(ids["subnetIds"], ids["securityGroupIds"])
     return networks
 

@@ -351,22 +351,19 @@ def load_declarations(function_dir: Path = FUNCTION_DIR) -> Declarations:
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["--dockerfiles"]:
+    # the options that read the function's folder: what each prints of it
+    of_folder: dict[str, Any] = {
+        "--dockerfiles": lambda folder: json.dumps(dockerfiles(folder), separators=(",", ":")),
+        "--in-process": lambda folder: load_declarations(folder).in_process,
+    }
+    if argv[:1] and argv[0] in of_folder:
         try:
-            names = dockerfiles(Path(argv[1]) if len(argv) > 1 else FUNCTION_DIR)
+            printed = of_folder[argv[0]](Path(argv[1]) if len(argv) > 1 else FUNCTION_DIR)
         except ContractError as exc:
             print(f"function_contract: {exc}", file=sys.stderr)
             return 1
-        print(json.dumps(names, separators=(",", ":")))
-        return 0
-    if argv[:1] == ["--in-process"]:
-        try:
-            declarations = load_declarations(Path(argv[1]) if len(argv) > 1 else FUNCTION_DIR)
-        except ContractError as exc:
-            print(f"function_contract: {exc}", file=sys.stderr)
-            return 1
-        if declarations.in_process:
-            print(declarations.in_process)
+        if printed:
+            print(printed)
         return 0
     events_dir = Path(argv[0]) if argv else DEFAULT_EVENTS
     try:
