@@ -34,6 +34,8 @@ PIPELINE_NAME_LIMITS: tuple[tuple[str, Callable[[str, str], str], int], ...] = (
 
 
 def pipeline_name_problems(project: str, environment: str) -> list[str]:
+    """Each of the bootstrap's names for deploy environment `environment` of project `project`
+    (PIPELINE_NAME_LIMITS) over its AWS limit, as a sentence naming the name, its length and the limit."""
     problems = []
     for what, derive, limit in PIPELINE_NAME_LIMITS:
         name = derive(project, environment)
@@ -42,7 +44,7 @@ def pipeline_name_problems(project: str, environment: str) -> list[str]:
     return problems
 
 
-def _project_only_problems(project: str) -> list[str]:
+def project_only_problems(project: str) -> list[str]:
     """The pipeline names over their limit that derive from the project name alone (the same for any deploy
     environment: the preview and drift roles, the state bucket prefix)."""
     return [
@@ -63,7 +65,7 @@ def project_name_problems(project: str) -> list[str]:
             f"{lead} must be {PROJECT_NAME_RULE}: it begins the names of the roles, the state bucket and every "
             "stack's resources, and AWS refuses other characters in some of them"
         ]
-    return [f"{lead} is too long: {problem}; shorten it" for problem in _project_only_problems(project)]
+    return [f"{lead} is too long: {problem}; shorten it" for problem in project_only_problems(project)]
 
 
 def stack_name_problems(project: str, stack: str) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pulumi
 
-from bootstrap.names import _project_only_problems, project_name_problems, stack_name_problems
+from bootstrap.names import project_name_problems, project_only_problems, stack_name_problems
 from bootstrap.policies import CustomDomain, FunctionNetwork, Scope, size_problems
 from infra.config import (
     DNS_NAME,
@@ -160,7 +160,7 @@ def _environments(raw: str | None, problems: list[str]) -> tuple[str, ...]:
         elif too_long := [
             problem
             for problem in stack_name_problems(PROJECT, name)
-            if problem not in _project_only_problems(PROJECT)  # said once, of the project name alone
+            if problem not in project_only_problems(PROJECT)  # said once, of the project name alone
         ]:
             problems += [
                 f"the project name {PROJECT!r} (Pulumi.yaml `name:`) with the deploy environment {name!r} "
