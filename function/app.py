@@ -36,7 +36,7 @@ JSON_TYPES = {dict: "an object", list: "an array", str: "a string", type(None): 
 # rounds a row to float32 as scikit-learn does; OverflowError beyond float32's range
 FLOAT32 = struct.Struct(f"<{model.N_FEATURES}f")
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "container-lambda")
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "iris-classifier")
 app = APIGatewayHttpResolver()
 MODEL_INFO = {"modelVersion": model.VERSION, **{k: v for k, v in model.METADATA.items() if k != "version"}}
 

@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-FORMAT = "container-lambda/random-forest-json"
+FORMAT = "iris-classifier/random-forest-json"
 FORMAT_VERSION = 1
 LEAF = -1
 HERE = Path(__file__).resolve().parent

@@ -103,7 +103,7 @@ def test_compile_command_writes_the_module(tmp_path):
 
 def test_compile_command_refuses_a_broken_artifact_and_writes_nothing(tmp_path, capsys):
     broken_artifact = tmp_path / "model.json"
-    broken_artifact.write_text('{"format": "container-lambda/random-forest-json"}', encoding="utf-8")
+    broken_artifact.write_text('{"format": "iris-classifier/random-forest-json"}', encoding="utf-8")
     output = tmp_path / "model.py"
     assert compile_model.main(["--model", str(broken_artifact), "--output", str(output)]) == 1
     assert "malformed model artifact" in capsys.readouterr().err

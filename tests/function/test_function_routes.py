@@ -206,7 +206,7 @@ def test_rejected_requests_are_logged_as_json_with_request_ids_and_the_cold_star
     first, second = (r for r in log_records(buffer) if r["message"] == "request rejected")
     assert first["function_request_id"] == context.aws_request_id
     assert first["correlation_id"] == event["requestContext"]["requestId"]
-    assert first["service"] == "container-lambda"
+    assert first["service"] == "iris-classifier"
     assert (first["status"], first["error_code"]) == (400, "invalid_request")
     assert isinstance(first["cold_start"], bool)
     assert second["cold_start"] is False
