@@ -144,6 +144,7 @@ def _environments(raw: str | None, problems: list[str]) -> tuple[str, ...]:
         )
         return ()
     seen: dict[str, str] = {}
+    said_of_the_project = project_only_problems(PROJECT)  # said once, of the project name alone
     for name in value:
         if not isinstance(name, str) or not is_stack_name(name):
             problems.append(
@@ -158,9 +159,7 @@ def _environments(raw: str | None, problems: list[str]) -> tuple[str, ...]:
                 "deploy environment of that name would be trusted by another stack's drift role"
             )
         elif too_long := [
-            problem
-            for problem in stack_name_problems(PROJECT, name)
-            if problem not in project_only_problems(PROJECT)  # said once, of the project name alone
+            problem for problem in stack_name_problems(PROJECT, name) if problem not in said_of_the_project
         ]:
             problems += [
                 f"the project name {PROJECT!r} (Pulumi.yaml `name:`) with the deploy environment {name!r} "
