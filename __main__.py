@@ -36,7 +36,6 @@ registry = ImageRegistry(
         kms_key_arn=settings.kms_key_arn,
         cache_from=settings.cache_from,
         pinned_image=settings.pinned_image,
-        verified_image=settings.verified_image,
         tags=tags,
         root=ROOT,
     ),

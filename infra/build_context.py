@@ -13,16 +13,19 @@ An ignored directory that no `!` pattern can re-include is not walked at all (a 
 cache of thousands of files costs nothing), and files are hashed in chunks, so a large model never sits in
 memory whole.
 
-    python3 -m infra.build_context tag STACK PROJECT_CONFIG STACK_CONFIG
+    python3 -m infra.build_context image STACK PROJECT_CONFIG STACK_CONFIG
 
-prints the content tag of STACK's image from this checkout (PROJECT_CONFIG, STACK_CONFIG: the `config` maps
-of Pulumi.yaml and Pulumi.<STACK>.yaml as JSON, the stack's `dockerfile` and `architecture` settings, else
-their defaults): what the program tags it with. Exit 2 on a bad argument or setting, naming it.
+prints what the program builds for STACK from this checkout, as JSON: {"tag": the content tag it pushes the
+image under, "context": the build context, "dockerfile": the Dockerfile (both relative to the project root),
+"platform": the OCI platform} (PROJECT_CONFIG, STACK_CONFIG: the `config` maps of Pulumi.yaml and
+Pulumi.<STACK>.yaml as JSON, the stack's `dockerfile` and `architecture` settings, else their defaults). The
+deploy workflow builds exactly that, outside the engine. Exit 2 on a bad argument or setting, naming it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import stat
@@ -208,9 +211,12 @@ def image_tag(context: Path, dockerfile: Path, platform: str) -> str:
     return context_digest(context, dockerfile, platform)[:TAG_LENGTH]
 
 
-def stack_image_tag(stack: str, project_config: dict[str, object], stack_config: dict[str, object]) -> str:
-    """The content tag of `stack`'s image, as the program computes it (infra/registry.py) from this checkout.
-    Raises ArchitectureError naming the stack and a bad `architecture`, ValueError a missing Dockerfile."""
+def stack_image(
+    stack: str, project_config: dict[str, object], stack_config: dict[str, object]
+) -> dict[str, str]:
+    """What the program builds for `stack` from this checkout (infra/registry.py): {"tag", "context",
+    "dockerfile", "platform"}, paths relative to the project root. Raises ArchitectureError naming the stack
+    and a bad `architecture`, ValueError a missing Dockerfile."""
     platform = of_stack(stack, project_config, stack_config).platform
     setting = stack_setting("dockerfile", project_config, stack_config)
     if not isinstance(setting, str) or not setting:
@@ -218,15 +224,24 @@ def stack_image_tag(stack: str, project_config: dict[str, object], stack_config:
     dockerfile = ROOT / setting
     if not dockerfile.is_file():
         raise ValueError(f"stack {stack}: dockerfile {dockerfile.relative_to(ROOT)} does not exist")
-    return image_tag(FUNCTION_DIR, dockerfile, platform)
+    return {
+        "tag": image_tag(FUNCTION_DIR, dockerfile, platform),
+        "context": FUNCTION_DIR.relative_to(ROOT).as_posix(),
+        "dockerfile": dockerfile.relative_to(ROOT).as_posix(),
+        "platform": platform,
+    }
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 4 or argv[0] != "tag":
+    if len(argv) != 4 or argv[0] != "image":
         print(__doc__.split("\n\n")[-2].strip(), file=sys.stderr)
         return 2
     try:
-        print(stack_image_tag(argv[1], dict(config_map(argv[2])), dict(config_map(argv[3]))))
+        print(
+            json.dumps(
+                stack_image(argv[1], dict(config_map(argv[2])), dict(config_map(argv[3]))), sort_keys=True
+            )
+        )
     except (ArchitectureError, ValueError) as error:
         print(error, file=sys.stderr)
         return 2

@@ -64,9 +64,6 @@ ROOT = Path(__file__).resolve().parents[1]
 FUNCTION_DIR = "function"
 CACHE_FROM_ENV = "BUILD_CACHE_FROM"
 IMAGE_URI_ENV = "PINNED_IMAGE_URI"
-# The digest the deploy workflow verified (provenance, manifest, container test, scan) before the full `pulumi
-# up` of the building stack: the program runs exactly that digest or stops (infra/registry.py).
-VERIFIED_IMAGE_ENV = "VERIFIED_IMAGE_URI"
 # keys of the aws: namespace the program itself reads (Context.region); one or two edits from one is a typo
 PROVIDER_KEYS_READ = ("region",)
 
@@ -1304,7 +1301,6 @@ class Settings:
     secret_keys: frozenset[str] = frozenset()
     cache_from: str | None = None  # BUILD_CACHE_FROM: the deployed image to reuse as build cache
     pinned_image: str | None = None  # PINNED_IMAGE_URI: the image to run instead of building one
-    verified_image: str | None = None  # VERIFIED_IMAGE_URI: the only image the content tag may hold
 
     if not TYPE_CHECKING:  # at run time only: a checker reports an unknown attribute itself
 
@@ -1496,7 +1492,6 @@ def load_settings(stack: str | None = None, environ: Mapping[str, str] | None = 
     for attribute, variable in (
         ("cache_from", CACHE_FROM_ENV),
         ("pinned_image", IMAGE_URI_ENV),
-        ("verified_image", VERIFIED_IMAGE_ENV),
     ):
         try:
             images[attribute] = image_by_digest(environ.get(variable, ""), context)
@@ -1504,14 +1499,6 @@ def load_settings(stack: str | None = None, environ: Mapping[str, str] | None = 
             problems.append(
                 Problem(f"{variable} (environment variable)", environ.get(variable), invalid.allowed)
             )
-    if images.get("pinned_image") and images.get("verified_image"):
-        problems.append(
-            Problem(
-                f"{VERIFIED_IMAGE_ENV} (environment variable)",
-                images["verified_image"],
-                f"must be empty when {IMAGE_URI_ENV} is set (a pinned image is not built from function/)",
-            )
-        )
     if problems:
         raise ConfigError(stack, problems)
     fields = {KEYS_BY_NAME[name].field: value for name, value in values.items()}
@@ -1520,6 +1507,5 @@ def load_settings(stack: str | None = None, environ: Mapping[str, str] | None = 
         secret_keys=frozenset(secret_keys),
         cache_from=images["cache_from"],
         pinned_image=images["pinned_image"],
-        verified_image=images["verified_image"],
         **fields,
     )

@@ -42,8 +42,6 @@ class ImageRegistryArgs:
     cache_from: str | None  # an image of this repository by digest, reused as build cache
     tags: Mapping[str, str]
     pinned_image: str | None = None  # an image of this repository by digest, run instead of building one
-    # an image of this repository by digest, the only one the content tag may hold (the pipeline verified it)
-    verified_image: str | None = None
     root: Path = Path(".")  # the project root the paths are relative to
 
 
@@ -54,11 +52,6 @@ class ImageRegistryArgs:
 # pf/tfbridge/provider_diagnostics.go): "reading ECR Images: couldn't find resource". The AWS error code
 # itself is kept as a second marker.
 MISSING_REPOSITORY_MARKERS = ("couldn't find resource", "RepositoryNotFoundException")
-
-
-class ImageChanged(pulumi.RunError):
-    """The content tag no longer holds the image the pipeline verified; raised before any resource is
-    registered (a pulumi.RunError: the CLI prints the message alone)."""
 
 
 def repository_tags(repository: str) -> dict[str, str]:
@@ -82,21 +75,6 @@ def pushed_digest(repository: str, tag: str) -> str | None:
     runs it (scripts/provenance.py, docs/pipeline.md).
     """
     return repository_tags(repository).get(tag)
-
-
-def check_verified(args: ImageRegistryArgs, tag: str, running: str | None) -> None:
-    """Raise ImageChanged when the pipeline verified an image (`args.verified_image`) and the content tag
-    `tag` no longer leads to its digest (`running`: the digest the tag leads to after any recorded rollback,
-    None for nothing)."""
-    if args.verified_image is None:
-        return
-    verified = args.verified_image.split("@", 1)[1]
-    if running != verified:
-        raise ImageChanged(
-            f"the pipeline verified {args.verified_image} (provenance, manifest, container test, scan), "
-            f"but the tag {tag} of the repository {args.name} now leads to {running or 'no image'}: the "
-            "image changed after the verification; nothing was deployed (docs/pipeline.md, provenance)"
-        )
 
 
 # Tag prefix of the images published Lambda versions run (the deployment tags each version's digest with
@@ -177,12 +155,10 @@ class ImageRegistry(pulumi.ComponentResource):
         pushed = None if args.pinned_image else tags.get(tag)
         wanted = args.pinned_image.split("@", 1)[1] if args.pinned_image else pushed
         running, chain = rollback.resolve(wanted, tags) if wanted else (None, [])
-        check_verified(args, tag, running)
         super().__init__(TYPE, name, None, opts)
         self._repository(name, args)
         self.tag = tag
         self.image: docker.RegistryImage | None = None
-        built = False  # whether this update builds and pushes the image (else it runs one already in ECR)
         if len(chain) > 1:
             # the tag the attestation of the image that runs names (the pipeline verifies that image)
             self.tag = rollback.content_tag(chain[-1], tags) or tag
@@ -197,7 +173,6 @@ class ImageRegistry(pulumi.ComponentResource):
         else:
             self.image = self._build(name, args, reuse=pushed is not None)
             digest = running if running is not None else self.image.sha256_digest
-            built = pushed is None
             self.image_uri = pulumi.Output.concat(self.repository.repository_url, "@", digest)
             if pushed is not None:
                 pulumi.log.info(f"image tag {tag} is already in ECR ({pushed}): running {running}", self)
@@ -209,8 +184,6 @@ class ImageRegistry(pulumi.ComponentResource):
                 "repositoryUrl": self.repository_url,
                 "repositoryName": self.repository_name,
                 "tag": self.tag,
-                # the pipeline attests an image it built, and verifies any image it runs
-                "built": built,
             }
         )
 

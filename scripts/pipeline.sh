@@ -1,24 +1,30 @@
 #!/usr/bin/env bash
 # The steps of the GitHub workflows that are more than one command (.github/workflows/*.yml call them; see
 # docs/pipeline.md). Run from anywhere; works in the repository root. What a tool on a GitHub runner does
-# (docker buildx imagetools, the AWS CLI waiters, jq, yq) is done by that tool; this file only strings the
+# (docker buildx imagetools, skopeo, the AWS CLI waiters, jq, yq) is done by that tool; this file only strings the
 # calls together and says plainly what went wrong.
 #
 #   pipeline.sh require [repo:NAME|env:NAME]...   fail, naming every missing variable and where to set it
 #   pipeline.sh main-only                         fail unless GITHUB_REF is refs/heads/main
 #   pipeline.sh stacks                            GitHub outputs from DEPLOY_STACKS (JSON array): the
-#                                                 building stack, its runner, the further stacks in order
+#                                                 building stack, its runner, the further stacks in order;
+#                                                 what the program builds for the building stack (tag,
+#                                                 context, dockerfile, platform), its repository, and the
+#                                                 attestation's subject (<repository>:<tag>)
 #   pipeline.sh dockerfiles                       GitHub outputs: the function's Dockerfiles (a JSON array of
 #                                                 names), images: each with each architecture and its runner
 #   pipeline.sh prepare STACK [--init]            the program's and the policy pack's venvs from the
 #                                                 hash-pinned requirements, the exact provider plugins their
-#                                                 SDKs pin, build-cache output; --init creates the stack
-#                                                 when it does not exist yet
-#   pipeline.sh build-cache STACK IMAGE           output cache-from: IMAGE (prepare's cache-from, read from
-#                                                 the stack's state) when its provenance verifies as an
-#                                                 image main's deploy workflow built, else empty
-#   pipeline.sh push-image STACK                  `pulumi up` of the image registry only; output image-uri,
-#                                                 tag, digest, subject (<repository uri>:<tag>), built
+#                                                 SDKs pin; output image-uri: the image the stack runs (by
+#                                                 digest, else empty); --init creates the stack when it does
+#                                                 not exist yet
+#   pipeline.sh archive-digest ARCHIVE            output digest: the one image manifest of an OCI image
+#                                                 layout archive (buildx --output type=oci), checked against
+#                                                 its blob
+#   pipeline.sh push-archive ARCHIVE TAG STACK    `pulumi up` of STACK's repository only; then the image under
+#                                                 TAG when ECR holds one (reused), else ARCHIVE pushed under
+#                                                 TAG, digest preserved (built); output image-uri, tag,
+#                                                 repository, origin (built or reused)
 #   pipeline.sh provenance IMAGE SUBJECT built|reused
 #                                                 the digest's attestation names SUBJECT and this repository's
 #                                                 deploy workflow on main, from this run's commit (built) or
@@ -51,7 +57,8 @@
 #                                                 version number
 #   pipeline.sh rollback STACK VERSION BUILDING   verify the provenance of the image kept version VERSION runs,
 #                                                 then move `live` back to it (scripts/rollback.py); no build
-#   pipeline.sh drift STACK BUILDING_STACK        pulumi preview --refresh --expect-no-changes
+#   pipeline.sh drift STACK                       pulumi preview --refresh --expect-no-changes of the image
+#                                                 the stack runs
 #   pipeline.sh rescan STACK SEVERITY             rescan the image the stack runs (basic: a new scan;
 #                                                 enhanced: Inspector's current findings); fail on SEVERITY
 set -euo pipefail
@@ -145,10 +152,21 @@ bootstrap's deployEnvironments)"
     echo "::notice title=Stacks not deployed::$message"
     printf '### Stacks\n\nPromotion order: %s.\n\n%s\n' "${listed[*]}" "$message" | summary
   fi
-  local architecture
+  local architecture image repository
   architecture=$(stack_architecture "$building")
+  image=$(stack_image "$building")
+  repository=$(registry_names "$building" | jq -r .repository)
   output "building=$building" "architecture=$(jq -r .name <<<"$architecture")" \
-    "runner=$(jq -r .runner <<<"$architecture")" "further=$(jq -c '.[1:]' <<<"$list")" "all=$list"
+    "runner=$(jq -r .runner <<<"$architecture")" "further=$(jq -c '.[1:]' <<<"$list")" "all=$list" \
+    "tag=$(jq -r .tag <<<"$image")" "context=$(jq -r .context <<<"$image")" \
+    "dockerfile=$(jq -r .dockerfile <<<"$image")" "platform=$(jq -r .platform <<<"$image")" \
+    "repository=$repository" "subject=$repository:$(jq -r .tag <<<"$image")"
+}
+
+# What the program builds for STACK from this checkout (infra/build_context.py, JSON: tag, context, dockerfile,
+# platform): deploy.yml builds exactly that outside the engine, and promotion expects that tag.
+stack_image() {
+  python3 -m infra.build_context image "$1" "$(config_json Pulumi.yaml)" "$(config_json "Pulumi.$1.yaml")" || exit 1
 }
 
 # The function's Dockerfiles, for the test workflow's image matrix: the ones the `dockerfile` key may name
@@ -189,8 +207,8 @@ prepare() {
       ${PULUMI_SECRETS_PROVIDER:+--secrets-provider "$PULUMI_SECRETS_PROVIDER"} >&2
   fi
   [[ "$image_uri" =~ ^[^[:space:]@]+@sha256:[0-9a-f]{64}$ ]] || image_uri=""
-  step "build cache: ${image_uri:-none}"
-  output "cache-from=$image_uri"
+  step "the image $stack runs: ${image_uri:-none yet}"
+  output "image-uri=$image_uri"
 }
 
 # The image registry's names for a stack (infra/registry_names.py, the one place), as JSON: the component's
@@ -206,47 +224,75 @@ registry_outputs() {
     | jq -c --arg type "$type" '[.deployment.resources[] | select(.type == $type) | .outputs] | first // {}'
 }
 
-# BuildKit reuses the layers of a cache source as they are ("You need to trust your cache sources":
-# docker/buildx issue 939), and a build of this run is attested as main's whatever layers it reused. The
-# cache source comes from the stack's state, which the stack's deploy role writes, and that role may push
-# any image into its repository: the build uses it only when its attestation verifies (the subject is its
-# repository and the content tag the state names with it), else it starts without a cache.
-build_cache() {
-  local stack=$1 image=$2 tag=""
-  if [[ -n "$image" ]]; then
-    tag=$(registry_outputs "$stack" | jq -r '.tag // ""')
-    # GITHUB_OUTPUT unset: the verifier's own output (commit) is not this step's
-    if [[ -n "$tag" ]] && GITHUB_OUTPUT="" python3 -m scripts.provenance "$image" --subject "${image%@*}:$tag" \
-        --commit-of-main; then
-      output "cache-from=$image"
-      return 0
-    fi
-    echo "::warning title=Build cache not used::$image (the state's image of $stack) has no attestation of \
-main's deploy workflow for ${image%@*}:${tag:-<no tag in the state>}: the image is built without a cache"
-  fi
-  output "cache-from="
+# The digest of the one image manifest of an OCI image layout archive (docker buildx --output type=oci; OCI
+# Image Layout Specification: `index.json` lists the manifests, each blob is stored under its digest): what the
+# attestation names and what ECR must hold after the push. An archive with an index of several manifests, a
+# nested index, or a manifest blob that does not hash to its digest is refused.
+archive_digest() {
+  local archive=$1 index digest
+  index=$(tar --extract --to-stdout --file "$archive" index.json 2>/dev/null) \
+    || die "$archive is not an OCI image layout archive (no index.json)"
+  digest=$(jq -er --argjson types "$IMAGE_MANIFEST_TYPES" '
+    if (.manifests | length) == 1 and ([.manifests[0].mediaType] | inside($types))
+      and (.manifests[0].digest | test("^sha256:[0-9a-f]{64}$"))
+    then .manifests[0].digest else error end' <<<"$index" 2>/dev/null) \
+    || die "$archive must hold one image manifest (one platform, no attestations): its index.json lists \
+$(jq -c '[.manifests[]? | {mediaType, digest}]' <<<"$index" 2>/dev/null || echo 'no readable manifests')"
+  [[ "sha256:$(tar --extract --to-stdout --file "$archive" "blobs/sha256/${digest#sha256:}" 2>/dev/null \
+    | sha256sum | cut -d' ' -f1)" == "$digest" ]] \
+    || die "$archive: the manifest blob of $digest is missing or does not hash to its digest"
+  printf '%s\n' "$digest"
 }
 
-push_image() {
-  local stack=$1 names targets=() urn outputs image_uri tag
+# The repository of STACK (`pulumi up` of it alone, as for a promotion), then the image under the content tag
+# TAG: the one ECR already holds (function/ unchanged since an earlier run: reused), else ARCHIVE pushed under
+# TAG with its manifest unchanged (built). Either way nothing runs it before its provenance is verified.
+push_archive() {
+  local archive=$1 tag=$2 stack=$3 digest names repository target targets=() urn errors existing origin
+  digest=$(archive_digest "$archive")
   names=$(registry_names "$stack")
-  while IFS= read -r urn; do targets+=(--target "$urn"); done < <(jq -r '.imageTargets[]' <<<"$names")
-  step "pulumi up of the image registry of $stack only (build and push; nothing runs the image yet)"
-  # --refresh: an image deleted from ECR (a failed check) leaves the state and is built again
+  repository=$(jq -r .repository <<<"$names")
+  while IFS= read -r urn; do targets+=(--target "$urn"); done < <(jq -r '.targets[]' <<<"$names")
+  step "pulumi up of the repository of $stack only"
   state_guard "$stack" >&2
-  pulumi up --yes --non-interactive --stack "$stack" --policy-pack policy --refresh "${targets[@]}" >&2
-  outputs=$(registry_outputs "$stack")
-  image_uri=$(jq -r '.imageUri // ""' <<<"$outputs")
-  tag=$(jq -r '.tag // ""' <<<"$outputs")
-  [[ "$image_uri" =~ @sha256:[0-9a-f]{64}$ && -n "$tag" ]] \
-    || die "the state of $stack holds no image by digest after the update (got '$image_uri')"
-  # the attestation's subject: the building repository and the content tag (scripts/provenance.py)
-  output "image-uri=$image_uri" "tag=$tag" "repository=$(jq -r '.repositoryName // ""' <<<"$outputs")" \
-    "digest=${image_uri##*@}" "subject=${image_uri%@*}:$tag" "built=$(jq -r '.built == true' <<<"$outputs")"
+  pulumi up --yes --non-interactive --stack "$stack" --policy-pack policy "${targets[@]}" >&2
+  target=$(aws ecr describe-repositories --repository-names "$repository" \
+    --query 'repositories[0].repositoryUri' --output text) || die "no repository $repository after the update"
+  errors=$(mktemp)
+  if existing=$(aws ecr describe-images --repository-name "$repository" --image-ids "imageTag=$tag" \
+      --query 'imageDetails[0].imageDigest' --output text 2>"$errors"); then
+    origin=reused
+    step "$target:$tag is already in ECR ($existing; this run built $digest): the image under the tag runs"
+    digest=$existing
+  elif grep -q ImageNotFoundException "$errors"; then
+    origin=built
+    step "pushing $archive ($digest) to $target:$tag, manifest unchanged"
+    skopeo copy --preserve-digests "oci-archive:$archive" "docker://$target:$tag" >&2
+    aws ecr describe-images --repository-name "$repository" --image-ids "imageDigest=$digest,imageTag=$tag" \
+      >/dev/null || die "$target:$tag does not hold $digest after the push: nothing runs it"
+  else
+    cat "$errors" >&2
+    die "the tag $tag of $repository could not be looked up"
+  fi
+  rm -f "$errors"
+  running_image "$target" "$digest" "$stack" "$repository" "$origin"
 }
 
-# Before anything runs IMAGE: its signed provenance names SUBJECT and this repository's deploy workflow on
-# main, run on a GitHub-hosted runner, from this run's commit (an image this run built) or from a commit of
+# Output image-uri, tag, repository and origin of the image STACK runs for DIGEST: a rollback recorded
+# in the stack's repository replaces a rolled-back digest (infra/rollback.py) by the one it went back to, an
+# image of an earlier commit (reused), verified under its own content tag.
+running_image() {
+  local target=$1 digest=$2 stack=$3 repository=$4 origin=$5 running tag
+  read -r running tag < <(venv/bin/python -m scripts.rollback resolve "$stack" "$digest")
+  if [[ "$running" != "$digest" ]]; then
+    step "$digest was rolled back in $stack: running $running ($tag)"
+    origin=reused
+  fi
+  output "image-uri=$target@$running" "tag=$tag" "repository=$repository" "origin=$origin"
+}
+
+# Before anything runs IMAGE: its signed provenance names SUBJECT (<building repository>:<content tag>) and
+# this repository's deploy workflow on main, run on a GitHub-hosted runner, from this run's commit (an image this run built) or from a commit of
 # main (a content tag reused from an earlier run, a promotion). scripts/provenance.py says what it found.
 provenance() {
   local image=$1 subject=$2 origin=$3 rule=()
@@ -338,14 +384,13 @@ container_test() {
 # The scan gate and the rescan: scripts/image_scan.py (both ECR scan types, every scan status, the summary).
 scan() { python3 -m scripts.image_scan gate "$@"; }
 
-# The build job's outputs are not trusted (code in that job could write any): the promoted image must be in
+# The deploy job's outputs are not trusted (code in that job could write any): the promoted image must be in
 # the building stack's repository under the content tag this commit gives the building stack's image
 # (infra/build_context.py), so that another image main once attested (an older one, or one that failed its
 # gates in another run) is refused before anything copies it; its provenance is verified next.
 check_promoted() {
   local building=$1 source=$2 tag=$3 expected repository
-  expected=$(python3 -m infra.build_context tag "$building" "$(config_json Pulumi.yaml)" \
-    "$(config_json "Pulumi.$building.yaml")") || exit 1
+  expected=$(stack_image "$building" | jq -r .tag)
   repository=$(registry_names "$building" | jq -r .repository)
   [[ "${source%@*}" == */"$repository" ]] \
     || die "the promoted image '$source' is not in $building's repository ($repository): nothing promoted"
@@ -378,12 +423,8 @@ promote() {
     aws ecr describe-images --repository-name "$repository" --image-ids "imageDigest=$digest" \
       >/dev/null || die "the copy in $target does not have the digest $digest: nothing promoted"
   fi
-  # a rollback recorded in this stack's repository replaces a rolled-back digest (infra/rollback.py): the
-  # function runs, and the next step verifies, the image it went back to, with its own content tag
-  local running
-  read -r running tag < <(venv/bin/python -m scripts.rollback resolve "$stack" "$digest")
-  [[ "$running" == "$digest" ]] || step "$digest was rolled back in $stack: running $running ($tag)"
-  output "image-uri=$target@$running" "tag=$tag" "repository=$repository"
+  # the function runs, and the next step verifies, the image a rollback of this stack went back to, if any
+  running_image "$target" "$digest" "$stack" "$repository" reused
 }
 
 # Every entry of the stack's state is one the program writes (scripts/state_guard.py): right before every
@@ -449,17 +490,17 @@ rollback() {
   [[ "$digest" =~ ^sha256:[0-9a-f]{64}$ ]] || die "version $version of $function runs '$uri', not an image by digest"
   tag=$(venv/bin/python -m scripts.rollback tag "$stack" "$digest")
   [[ -n "$tag" ]] || die "$uri carries no content tag: its provenance cannot be verified; no rollback"
-  provenance "$uri" "${uri%%/*}/$(registry_names "$building" | jq -r .repository):$tag" reused
+  provenance "$uri" "$(registry_names "$building" | jq -r .repository):$tag" reused
   step "rolling $function back to version $version"
   venv/bin/python -m scripts.rollback rollback "$stack" "$version"
   printf '### Rollback of %s\n\nThe alias live serves version %s (%s).\n' "$stack" "$version" "$digest" | summary
 }
 
+# Every stack runs an image the workflow pinned (deploy.yml builds outside the engine): the drift check pins
+# the one the stack runs, so that only the resources, the state and main are compared.
 drift() {
-  local stack=$1 building=$2 image_uri="" status=0
-  if [[ "$stack" != "$building" ]]; then # a further stack runs the promoted image and never builds
-    image_uri=$(pulumi stack output imageUri --stack "$stack")
-  fi
+  local stack=$1 image_uri status=0
+  image_uri=$(pulumi stack output imageUri --stack "$stack")
   step "drift check of $stack"
   state_guard "$stack"  # a refresh reads with the providers the state names
   PINNED_IMAGE_URI=$image_uri \
@@ -490,8 +531,8 @@ case "$command" in
   stacks) (($# == 0)) || usage; stacks ;;
   dockerfiles) (($# == 0)) || usage; dockerfiles ;;
   prepare) (($# == 1 || $# == 2)) || usage; check_stack "$1"; prepare "$@" ;;
-  build-cache) (($# == 2)) || usage; check_stack "$1"; build_cache "$@" ;;
-  push-image) (($# == 1)) || usage; check_stack "$1"; push_image "$1" ;;
+  archive-digest) (($# == 1)) || usage; digest=$(archive_digest "$1"); output "digest=$digest" ;;
+  push-archive) (($# == 3)) || usage; check_stack "$3"; push_archive "$@" ;;
   provenance) (($# == 3)) || usage; provenance "$@" ;;
   check-image) (($# == 2)) || usage; check_image "$@" ;;
   discard) (($# == 2)) || usage; discard "$@" ;;
@@ -504,7 +545,7 @@ case "$command" in
   verify) (($# == 1)) || usage; check_stack "$1"; verify "$1" ;;
   rollback-request) (($# == 0)) || usage; rollback_request ;;
   rollback) (($# == 3)) || usage; check_stack "$1"; check_stack "$3"; rollback "$@" ;;
-  drift) (($# == 2)) || usage; check_stack "$1"; drift "$@" ;;
+  drift) (($# == 1)) || usage; check_stack "$1"; drift "$1" ;;
   rescan) (($# == 2)) || usage; check_stack "$1"; rescan "$@" ;;
   *) usage ;;
 esac

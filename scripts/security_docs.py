@@ -246,21 +246,20 @@ TRUST_CHAIN = Table("trust-chain", ("Control", "Enforced here by"), rows=(
      "IAM (separate roles, {file:tests/bootstrap/test_bootstrap_escalation.py}) plus GitHub: the "
      "`production` environment's required reviewers (with self-review prevented) gate the only job whose "
      "token the production deploy role trusts, and what they approve runs only a digest main's deploy "
-     "workflow attested: the promote job verifies the build job's digest itself "
-     "({file:scripts/provenance.py}, {file:tests/pipeline/test_substitution_attack.py}). Not covered: "
-     "code that runs inside the build job, which holds dev's role and may sign, could attest a digest of its "
-     "choice; {file:scripts/state_guard.py} closes the route into it through dev's state (docs/pipeline.md, "
-     "\"What provenance does not cover\")"),
+     "workflow attested: the promote job verifies the deploy job's digest itself "
+     "({file:scripts/provenance.py}, {file:tests/pipeline/test_substitution_attack.py}), and no job that "
+     "holds dev's role can sign ({file:tests/pipeline/test_workflows.py}). Not covered: what the build steps"
+     " of main's sources put into the image (docs/pipeline.md, \"What provenance does not cover\")"),
     (
      "Every digest a function runs was built by {file:.github/workflows/deploy.yml} on main, for the sources"
      " it deploys",
-     "The build job attests each image it builds (GitHub artifact attestations, subject "
-     "`<repository>:<content tag>`); before anything runs a digest (a fresh build, a reused content tag, "
+     "The attest job attests each image the credential-less build job builds (GitHub artifact "
+     "attestations, subject `<repository>:<content tag>`); before anything runs a digest (a fresh build, a reused content tag, "
      "each promotion, the copy a promoted stack runs), {file:scripts/provenance.py} verifies it with `gh "
      "attestation verify` and re-checks repository and ids, workflow, `refs/heads/main`, the commit (this "
      "run's, or a commit of main), a GitHub-hosted runner and the subject: "
      "{file:tests/pipeline/test_provenance.py}, {file:tests/pipeline/test_workflows.py} (order of the steps,"
-     " only the build job writes attestations)"),
+     " only the attest job writes attestations)"),
     ("No job runs code named by state or a package index",
      "Every engine job sets `PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION` and installs the SDKs' exact "
      "plugin versions ({file:scripts/plugins.py}); every job with cloud credentials installs Python packages"
@@ -313,10 +312,16 @@ TRUST_CHAIN = Table("trust-chain", ("Control", "Enforced here by"), rows=(
      "A deploy role can delete the image under a tag and push another (tags are immutable only while they "
      "exist, {policy:ecr-immutable-tags}; `ecr:PutImageTagMutability` is denied), so the tag is not trusted:"
      " the provenance step refuses any digest main's deploy workflow did not attest for that content tag, "
-     "before anything runs it, and the full `pulumi up` that follows runs exactly the verified digest or "
-     "stops (`VERIFIED_IMAGE_URI`, {file:tests/infra/test_registry.py}). "
-     "{file:tests/pipeline/test_substitution_attack.py} replays the attack. What a deploy job can still do "
-     "to its own repository (its policy, deleting and re-creating it) is listed in docs/bootstrap.md"),
+     "before anything runs it, and the full `pulumi up` that follows runs that digest, by digest "
+     "(`PINNED_IMAGE_URI`). {file:tests/pipeline/test_substitution_attack.py} replays the attack. What a "
+     "deploy job can still do to its own repository (its policy, deleting and re-creating it) is listed in "
+     "docs/bootstrap.md"),
+    ("No job that holds a deploy role can sign, and no job that signs runs the function's code",
+     "deploy.yml builds the image in a job with no cloud role, no OIDC token and no attestation right; the "
+     "`attest` job signs the digest of that job's archive, runs none of the function's code and has no GitHub"
+     " environment, which every deploy role's trust requires; the jobs that hold a deploy role may read "
+     "attestations, never write one ({file:tests/pipeline/test_workflows.py}, "
+     "{file:tests/pipeline/test_substitution_attack.py})"),
     ("The state bucket's protection cannot be removed by a `pulumi destroy` of the bootstrap",
      "`protect` on the bucket, its key and every setting that protects them, "
      "{file:tests/bootstrap/test_bootstrap_program.py}"),

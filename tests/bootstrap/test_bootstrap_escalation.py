@@ -16,6 +16,7 @@ import pytest
 from infra.iam_rules import boundary_arn
 from infra.project import PROJECT
 from tests.bootstrap.harness import ACCOUNT, BUCKET, REGION, REPOSITORY, run_bootstrap
+from tests.pipeline.helpers import WORKFLOWS, load_workflow
 from tests.support.iam import ALLOWED, EXPLICIT_DENY, Request, trust_allows
 from tests.support.iam import evaluate as decide
 
@@ -672,6 +673,32 @@ def claims(subject: str) -> dict[str, str]:
 )
 def test_each_role_is_assumed_only_by_its_jobs(rendered, role_name, subject, expected):
     assert trust_allows(rendered.trust(role_name), federated=PROVIDER, context=claims(subject)) is expected
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        # GitHub's OIDC `sub` of a job without an environment on a push to main (GitHub Docs, "OpenID Connect
+        # reference", example subject claims: "Filtering for a specific branch"), in both forms
+        f"repo:{REPOSITORY}:ref:refs/heads/main",
+        f"repo:example-org@1234567/{PROJECT}@89012345:ref:refs/heads/main",
+    ],
+)
+def test_no_role_trusts_the_job_that_signs(rendered, subject):
+    """deploy.yml's attest job, the one job that may write attestations, has no GitHub environment (and the
+    build job, which runs the function's build, gets no OIDC token at all): no role of the bootstrap trusts
+    its token, so whatever it runs reaches no cloud resource (tests/pipeline/test_workflows.py checks the
+    jobs)."""
+    attest = load_workflow(WORKFLOWS / "deploy.yml")["jobs"]["attest"]
+    assert "environment" not in attest
+    roles = [role["name"] for role in rendered.run.of_type("aws:iam/role:Role")]
+    assert len(roles) >= 2 * len(ENVIRONMENTS) + 1, roles
+    trusting = [
+        name
+        for name in roles
+        if trust_allows(rendered.trust(name), federated=PROVIDER, context=claims(subject))
+    ]
+    assert trusting == []
 
 
 def test_immutable_subjects_are_trusted_exactly_as_configured():

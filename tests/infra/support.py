@@ -12,7 +12,6 @@ from tests.support.pulumi_harness import HarnessMocks, ProgramRun, Registered, r
 ROOT = Path(__file__).resolve().parents[2]
 CACHE_ENV = "BUILD_CACHE_FROM"
 IMAGE_URI_ENV = "PINNED_IMAGE_URI"
-VERIFIED_ENV = "VERIFIED_IMAGE_URI"
 
 REPOSITORY = "aws:ecr/repository:Repository"
 LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
@@ -40,7 +39,6 @@ def run_stack(
     stack: str = "dev",
     cache_from: str | None = None,
     pinned_image: str | None = None,
-    verified_image: str | None = None,
     ecr_images: dict[str, dict[str, str]] | None = None,
     stack_file: Path | None = None,
     program: Path = ROOT,
@@ -48,7 +46,7 @@ def run_stack(
     mocks: HarnessMocks | None = None,
 ) -> ProgramRun:
     """The program with Pulumi.yaml's defaults, aws:region and `config` (no BUILD_CACHE_FROM /
-    PINNED_IMAGE_URI / VERIFIED_IMAGE_URI unless `cache_from` / `pinned_image` / `verified_image` is given). `ecr_images` is what ECR
+    PINNED_IMAGE_URI unless `cache_from` / `pinned_image` is given). `ecr_images` is what ECR
     holds ({repository: {tag: digest}}); by default no repository exists yet (a first deployment).
     `secrets` are keys set with --secret; `mocks` replaces the default mocks (another account, region...)."""
     values: dict[str, Any] = {} if stack_file else {"aws:region": "eu-west-1"}
@@ -61,7 +59,7 @@ def run_stack(
         project_file=ROOT / "Pulumi.yaml",
         stack_file=stack_file,
         mocks=mocks or HarnessMocks(ecr_images=ecr_images),
-        env={CACHE_ENV: cache_from, IMAGE_URI_ENV: pinned_image, VERIFIED_ENV: verified_image},
+        env={CACHE_ENV: cache_from, IMAGE_URI_ENV: pinned_image},
         secrets=secrets,
     )
 

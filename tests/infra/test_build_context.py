@@ -254,17 +254,18 @@ def test_another_dockerfiles_ignore_file_leaves_the_context_dockerignore_in_forc
     assert names(context, "Dockerfile") == {SOURCE, DEPENDENCIES}
 
 
-# --- the tag of a stack, from a checkout: what promotion expects (scripts/pipeline.sh check-promoted) ---------
+# --- what the program builds for a stack, from a checkout: what deploy.yml builds outside the engine and what
+# promotion expects (scripts/pipeline.sh stacks, check-promoted) --------------------------------------------
 
 
-def tag_of_stack(stack: str, stack_config: dict) -> subprocess.CompletedProcess[str]:
+def image_of_stack(stack: str, stack_config: dict) -> subprocess.CompletedProcess[str]:
     project_config = yaml.safe_load((ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))["config"]
     return subprocess.run(
         [
             sys.executable,
             "-m",
             "infra.build_context",
-            "tag",
+            "image",
             stack,
             json.dumps(project_config),
             json.dumps(stack_config),
@@ -277,11 +278,19 @@ def tag_of_stack(stack: str, stack_config: dict) -> subprocess.CompletedProcess[
 
 
 @pytest.mark.parametrize("architecture", ["x86_64", "arm64"])
-def test_the_tag_of_a_stack_is_the_tag_the_program_gives_its_image(architecture):
-    printed = tag_of_stack("dev", {f"{PROJECT}:architecture": architecture})
+def test_the_image_of_a_stack_is_the_one_the_program_builds(architecture):
+    printed = image_of_stack("dev", {f"{PROJECT}:architecture": architecture})
     assert printed.returncode == 0, printed.stderr
-    image_name = run_stack({"architecture": architecture}).one(IMAGE).inputs["name"]
-    assert image_name.endswith(":" + printed.stdout.strip()), (image_name, printed.stdout)
+    image = json.loads(printed.stdout)
+    registered = run_stack({"architecture": architecture}).one(IMAGE).inputs
+    assert registered["name"].endswith(":" + image["tag"]), (registered["name"], image)
+    build = registered["build"]
+    dockerfile = (Path(build["context"]) / build["dockerfile"]).as_posix()  # relative to the context
+    assert (build["context"], dockerfile, build["platform"]) == (
+        image["context"],
+        image["dockerfile"],
+        image["platform"],
+    )
 
 
 @pytest.mark.parametrize(
@@ -289,6 +298,6 @@ def test_the_tag_of_a_stack_is_the_tag_the_program_gives_its_image(architecture)
     [("architecture", "sparc", "sparc"), ("dockerfile", "function/Dockerfile.missing", "Dockerfile.missing")],
 )
 def test_the_tag_of_a_stack_with_a_bad_setting_names_it(setting, value, named):
-    printed = tag_of_stack("production", {f"{PROJECT}:{setting}": value})
+    printed = image_of_stack("production", {f"{PROJECT}:{setting}": value})
     assert printed.returncode == 2
     assert "production" in printed.stderr and named in printed.stderr

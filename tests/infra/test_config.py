@@ -472,8 +472,8 @@ def test_settings_are_frozen_and_named_after_the_keys():
 
 
 # Settings fields that are not config keys: the stack, the keys set with --secret, the images of the
-# environment (BUILD_CACHE_FROM, PINNED_IMAGE_URI, VERIFIED_IMAGE_URI).
-NOT_KEYS = {"stack", "secret_keys", "cache_from", "pinned_image", "verified_image"}
+# environment (BUILD_CACHE_FROM, PINNED_IMAGE_URI).
+NOT_KEYS = {"stack", "secret_keys", "cache_from", "pinned_image"}
 
 
 @pytest.mark.parametrize("key", KEYS, ids=lambda key: key.name)

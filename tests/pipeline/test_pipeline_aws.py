@@ -4,6 +4,7 @@ pulumi and docker stay stand-ins (tests/pipeline/test_pipeline_script.py's world
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ import boto3
 import pytest
 
 from infra.project import prefix_for
-from tests.pipeline.helpers import http_server, run_script, write_tool
+from tests.pipeline.helpers import http_server, oci_layout, run_script, write_tool
 from tests.pipeline.test_pipeline_script import make_world
 from tests.support.aws import ACCOUNT, REGION, StandIn, cli_env, reset_moto, stand_in
 
@@ -102,6 +103,7 @@ def test_promote_copies_the_digest_into_the_stacks_repository(world, tmp_path):
         f"image-uri={REGISTRY}/{FURTHER}@{digest}",
         "tag=t",
         f"repository={FURTHER}",
+        "origin=reused",
     ]
 
 
@@ -111,6 +113,96 @@ def test_promote_skips_the_copy_when_ecr_already_holds_the_digest(world, tmp_pat
     result = run(world, "promote", f"{REGISTRY}/{BUILDING}@{digest}", "a" * 32, "production")
     assert result.returncode == 0, result.stderr
     assert not [line for line in world["log"].read_text().splitlines() if "imagetools create" in line]
+
+
+# --- push-archive: the building stack takes the build job's OCI archive -----------------------------------
+
+# `skopeo copy --preserve-digests oci-archive:<archive> docker://<repository>:<tag>`, as the registry sees it:
+# the archive's manifest PUT unchanged under the tag, so the registry's digest is the hash of those bytes
+# (ECR's PutImage takes that digest and checks it). skopeo refuses with --preserve-digests whatever would change
+# the manifest; SKOPEO_REWRITES stands for a copy that changed it anyway.
+SKOPEO = """echo "skopeo $*" >> "$FAKE_LOG"
+[[ "$1 $2" == "copy --preserve-digests" ]] || { echo "unexpected: skopeo $*" >&2; exit 3; }
+archive=${3#oci-archive:} destination=${4#docker://}
+manifest=$(mktemp)
+digest=$(tar -xOf "$archive" index.json | jq -r '.manifests[0].digest')
+tar -xOf "$archive" "blobs/sha256/${digest#sha256:}" > "$manifest"
+if [[ -n "${SKOPEO_REWRITES:-}" ]]; then jq -c . "$manifest" > "$manifest.new"; mv "$manifest.new" "$manifest"; fi
+repository=${destination%:*} repository=${repository#*/}
+aws ecr put-image --repository-name "$repository" --image-tag "${destination##*:}" \
+  --image-manifest "file://$manifest" --image-digest "sha256:$(sha256sum "$manifest" | cut -d' ' -f1)" >/dev/null
+"""
+TAG = "a" * 32
+
+
+def archive(world: dict) -> tuple[str, str]:
+    """The build job's archive (one OCI image manifest, indented as no registry would re-serialize it) and
+    the digest of that manifest."""
+    manifest = json.dumps(json.loads(MANIFEST), indent=3).encode()
+    path = oci_layout(world["tmp"] / "image.tar", [manifest], [])
+    return path, "sha256:" + hashlib.sha256(manifest).hexdigest()
+
+
+@pytest.fixture
+def building(world: dict) -> dict:
+    """The building stack's repository, as the targeted `pulumi up` leaves it, and the skopeo stand-in."""
+    world["ecr"].create_repository(repositoryName=BUILDING, imageTagMutability="IMMUTABLE")
+    write_tool(world["tmp"] / "bin", "skopeo", SKOPEO)
+    return world
+
+
+def lines(world: dict) -> list[str]:
+    return (world["tmp"] / "output").read_text().splitlines()
+
+
+def test_push_archive_pushes_the_manifest_unchanged_under_the_content_tag(building):
+    path, digest = archive(building)
+    result = run(building, "push-archive", path, TAG, "dev")
+    assert result.returncode == 0, result.stderr
+    assert (
+        lines(building)
+        == [
+            f"image-uri={REGISTRY}/{BUILDING}@{digest}",
+            "tag=t",  # the world's scripts/rollback.py stand-in: no rollback recorded (tests/pipeline/test_rollback.py)
+            f"repository={BUILDING}",
+            "origin=built",
+        ]
+    )
+    image = building["ecr"].describe_images(repositoryName=BUILDING)["imageDetails"]
+    assert [(i["imageDigest"], i["imageTags"]) for i in image] == [(digest, [TAG])]
+    log = building["log"].read_text()
+    assert log.index("pulumi up") < log.index("skopeo copy --preserve-digests oci-archive:")
+
+
+def test_push_archive_reuses_the_image_ecr_holds_under_the_tag_and_pushes_nothing(building):
+    earlier = building["ecr"].put_image(repositoryName=BUILDING, imageManifest=MANIFEST, imageTag=TAG)
+    held = earlier["image"]["imageId"]["imageDigest"]
+    path, digest = archive(building)
+    assert held != digest  # another build of the same sources (not reproducible byte for byte)
+    result = run(building, "push-archive", path, TAG, "dev")
+    assert result.returncode == 0, result.stderr
+    # the image under the tag runs, once its provenance verifies (origin reused: a commit of main)
+    assert lines(building)[0] == f"image-uri={REGISTRY}/{BUILDING}@{held}"
+    assert lines(building)[-1] == "origin=reused"
+    assert "skopeo" not in building["log"].read_text()
+
+
+def test_push_archive_fails_when_the_registry_holds_another_digest_after_the_push(building):
+    path, _ = archive(building)
+    building["env"]["SKOPEO_REWRITES"] = "1"
+    result = run(building, "push-archive", path, TAG, "dev")
+    assert result.returncode == 1
+    assert "after the push: nothing runs it" in result.stderr
+    assert lines(building) == []
+
+
+def test_push_archive_of_a_bad_archive_changes_nothing(building):
+    bad = building["tmp"] / "image.tar"
+    bad.write_bytes(b"not a tar")
+    result = run(building, "push-archive", str(bad), TAG, "dev")
+    assert result.returncode == 1
+    assert "not an OCI image layout archive" in result.stderr
+    assert "pulumi up" not in building["log"].read_text()
 
 
 # --- verify: Lambda's states (stand-in) --------------------------------------------------------------------

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import io
 import json
 import shutil
 import sys
+import tarfile
+from pathlib import Path
 
 import pytest
 
 from infra.build_context import image_tag
 from infra.project import PROJECT
-from tests.pipeline.helpers import FIXTURES, ROOT, http_server, run_script, tool_env, write_tool
+from tests.pipeline.helpers import FIXTURES, ROOT, http_server, oci_layout, run_script, tool_env, write_tool
 from tests.pipeline.test_function_contract import http_event, write_contract
 
 DIGEST = "sha256:" + "ab" * 32
@@ -20,12 +24,24 @@ IMAGE_URI = f"{REGISTRY}/{PROJECT}-dev@{DIGEST}"
 COMPONENT = f"{PROJECT}:infra:ImageRegistry"
 # The step outputs each subcommand prints (tests/pipeline/test_workflows.py: the workflows read no other).
 PRODUCES = {
-    "stacks": {"building", "architecture", "runner", "further", "all"},
+    "stacks": {
+        "building",
+        "architecture",
+        "runner",
+        "further",
+        "all",
+        "tag",
+        "context",
+        "dockerfile",
+        "platform",
+        "repository",
+        "subject",
+    },
     "dockerfiles": {"dockerfiles", "images"},
-    "prepare": {"cache-from"},
-    "build-cache": {"cache-from"},
-    "push-image": {"image-uri", "tag", "repository", "digest", "subject", "built"},
-    "promote": {"image-uri", "tag", "repository"},
+    "prepare": {"image-uri"},
+    "archive-digest": {"digest"},
+    "push-archive": {"image-uri", "tag", "repository", "origin"},
+    "promote": {"image-uri", "tag", "repository", "origin"},
     "rollback-request": {"stack", "version"},
 }
 
@@ -110,7 +126,7 @@ def make_world(tmp_path):
     (repo / "policy" / "requirements.txt").write_text("")
     (repo / "Pulumi.yaml").write_text(
         f"name: {PROJECT}\nruntime: python\nconfig:\n  architecture:\n    type: string\n"
-        "    default: x86_64\n",
+        "    default: x86_64\n  dockerfile:\n    type: string\n    default: function/Dockerfile\n",
         encoding="utf-8",
     )
     (repo / "Pulumi.dev.yaml").write_text(f"config:\n  {PROJECT}:architecture: arm64\n")
@@ -120,6 +136,7 @@ def make_world(tmp_path):
         {"list.json": http_event("GET", "/items"), "gone.json": http_event("GET", "/gone")},
         {"list.json": 200, "gone.json": 404},
     )
+    (repo / "function" / "Dockerfile").write_text("FROM scratch\n")
     (repo / "venv" / "bin").mkdir(parents=True)  # what `pipeline.sh prepare` leaves for the later steps
     write_tool(repo / "venv" / "bin", "python", VENV_PYTHON)
     bin_dir = tmp_path / "bin"
@@ -184,12 +201,21 @@ def test_stacks_follow_the_bootstraps_order_and_never_deploy_an_unlisted_stack_f
     world["env"]["DEPLOY_STACKS"] = '["dev","staging","production"]'
     result = run(world, "stacks")
     assert result.returncode == 0, result.stderr
+    function = world["repo"] / "function"
+    tag = image_tag(function, function / "Dockerfile", "linux/arm64")
     assert outputs(world) == {
         "building": "dev",
         "architecture": "arm64",
         "runner": "ubuntu-24.04-arm",
         "further": '["staging","production"]',
         "all": '["dev","staging","production"]',
+        # what the program builds for dev (infra/build_context.py), built outside the engine by deploy.yml
+        "tag": tag,
+        "context": "function",
+        "dockerfile": "function/Dockerfile",
+        "platform": "linux/arm64",
+        "repository": f"{PROJECT}-dev",
+        "subject": f"{PROJECT}-dev:{tag}",
     }
     assert set(outputs(world)) == PRODUCES["stacks"]
     assert "::notice title=Stacks not deployed::not deployed: alice" in result.stdout
@@ -282,6 +308,7 @@ def test_dockerfiles_lists_every_dockerfile_of_the_function(world):
 
 def test_dockerfiles_refuses_a_function_without_one(world):
     # a variant alone is no function: every stack that names none builds function/Dockerfile
+    (world["repo"] / "function" / "Dockerfile").unlink()
     (world["repo"] / "function" / "main.Dockerfile").write_text("FROM scratch\n")
     result = run(world, "dockerfiles")
     assert result.returncode == 1
@@ -305,14 +332,14 @@ def test_main_only_passes_on_main(world):
     assert run(world, "main-only").returncode == 0
 
 
-# --- prepare and push-image --------------------------------------------------------------------------------
+# --- prepare --------------------------------------------------------------------------------
 
 
-def test_prepare_outputs_the_deployed_image_as_build_cache(world):
+def test_prepare_outputs_the_image_the_stack_runs(world):
     world["env"]["FAKE_STACK_EXISTS"] = "1"
     result = run(world, "prepare", "dev", "--init")
     assert result.returncode == 0, result.stderr
-    assert outputs(world) == {"cache-from": IMAGE_URI}
+    assert outputs(world) == {"image-uri": IMAGE_URI}
     assert not [line for line in calls(world) if "stack init" in line]
     log = calls(world)
     # every install is hash-pinned: the program's venv (Pulumi.yaml's virtualenv) and the policy pack's
@@ -363,13 +390,13 @@ def test_prepare_creates_a_missing_stack_only_when_told(world):
         line.startswith("pulumi stack init dev --non-interactive --secrets-provider awskms://alias/state")
         for line in calls(world)
     )
-    assert outputs(world) == {"cache-from": ""}
+    assert outputs(world) == {"image-uri": ""}
 
 
 def test_prepare_ignores_an_image_not_pinned_by_digest(world):
     world["env"].update(FAKE_STACK_EXISTS="1", FAKE_IMAGE_URI=f"{REGISTRY}/{PROJECT}-dev:latest")
     assert run(world, "prepare", "dev").returncode == 0
-    assert outputs(world) == {"cache-from": ""}
+    assert outputs(world) == {"image-uri": ""}
 
 
 def export(world, resources: list[dict]) -> None:
@@ -382,38 +409,86 @@ def export(world, resources: list[dict]) -> None:
     world["env"]["FAKE_EXPORT"] = str(path)
 
 
-def test_push_image_updates_the_registry_only_and_outputs_the_image_by_digest(world):
-    export(
-        world,
-        [
-            {
-                "type": COMPONENT,
-                "outputs": {"imageUri": IMAGE_URI, "tag": "a" * 32, "repositoryName": f"{PROJECT}-dev"},
-            }
-        ],
-    )
-    result = run(world, "push-image", "dev")
+# --- archive-digest: the OCI archive the credential-less build job hands on (real tar, jq, sha256sum) -------
+
+
+def image_manifest(platform_layer: bytes = b"layer") -> bytes:
+    """An OCI image manifest (one config, one layer) as buildx writes one, as bytes."""
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": "sha256:" + hashlib.sha256(b"{}").hexdigest(),
+                "size": 2,
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": "sha256:" + hashlib.sha256(platform_layer).hexdigest(),
+                    "size": len(platform_layer),
+                }
+            ],
+        }
+    ).encode()
+
+
+def test_archive_digest_is_the_digest_of_its_one_image_manifest(world):
+    manifest = image_manifest()
+    archive = oci_layout(world["tmp"] / "image.tar", [manifest], [b"{}", b"layer"])
+    result = run(world, "archive-digest", archive)
     assert result.returncode == 0, result.stderr
-    assert outputs(world) == {
-        "image-uri": IMAGE_URI,
-        "tag": "a" * 32,
-        "repository": f"{PROJECT}-dev",
-        "digest": DIGEST,
-        "subject": f"{REGISTRY}/{PROJECT}-dev:{'a' * 32}",
-        "built": "false",
-    }
-    (up,) = [line for line in calls(world) if line.startswith("pulumi up")]
-    targets = up.split(" --target ")[1:]
-    targets[-1] = targets[-1].split(" IMAGE_URI=")[0]
-    assert targets == registry_urns("dev")
-    assert "--refresh" in up and "--policy-pack policy" in up
+    assert outputs(world) == {"digest": "sha256:" + hashlib.sha256(manifest).hexdigest()}
 
 
-def test_push_image_fails_when_the_state_holds_no_image_by_digest(world):
-    export(world, [{"type": COMPONENT, "outputs": {"imageUri": f"{REGISTRY}/x:latest", "tag": "t"}}])
-    result = run(world, "push-image", "dev")
+INDEX = json.dumps(
+    {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []}
+)
+
+
+@pytest.mark.parametrize(
+    ("manifests", "message"),
+    [
+        # two platforms, or an image with its attestation manifest: Lambda runs one image manifest
+        ([image_manifest(b"amd64"), image_manifest(b"arm64")], "must hold one image manifest"),
+        ([INDEX.encode()], "must hold one image manifest"),
+        ([], "must hold one image manifest"),
+    ],
+)
+def test_archive_digest_refuses_an_archive_of_anything_but_one_image_manifest(world, manifests, message):
+    archive = oci_layout(world["tmp"] / "image.tar", manifests, [])
+    result = run(world, "archive-digest", archive)
     assert result.returncode == 1
-    assert "holds no image by digest" in result.stderr
+    assert message in result.stderr
+    assert outputs(world) == {}
+
+
+def test_archive_digest_refuses_a_manifest_blob_that_is_not_its_digest(world):
+    manifest = image_manifest()
+    archive = Path(oci_layout(world["tmp"] / "image.tar", [manifest], []))
+    digest = hashlib.sha256(manifest).hexdigest()
+    # the index names the manifest, the blob stored under its digest is another one
+    with tarfile.open(archive) as original:
+        members = {m.name: original.extractfile(m).read() for m in original.getmembers()}  # type: ignore[union-attr]
+    members[f"blobs/sha256/{digest}"] = image_manifest(b"planted")
+    with tarfile.open(archive, "w") as rewritten:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            rewritten.addfile(info, io.BytesIO(data))
+    result = run(world, "archive-digest", str(archive))
+    assert result.returncode == 1
+    assert "does not hash to its digest" in result.stderr
+    assert outputs(world) == {}
+
+
+def test_archive_digest_refuses_a_file_that_is_no_oci_layout(world):
+    archive = world["tmp"] / "image.tar"
+    archive.write_bytes(b"not a tar")
+    result = run(world, "archive-digest", str(archive))
+    assert result.returncode == 1
+    assert "is not an OCI image layout archive" in result.stderr
 
 
 @functools.cache
@@ -560,6 +635,7 @@ def test_promote_creates_the_repository_then_copies_the_digest(world):
         "image-uri": f"{own}@{DIGEST}",
         "tag": "t",
         "repository": f"{PROJECT}-production",
+        "origin": "reused",
     }
     log = calls(world)
     (up,) = [line for line in log if line.startswith("pulumi up")]
@@ -580,6 +656,7 @@ def test_promote_runs_the_image_a_rollback_of_the_stack_went_back_to(world):
         "image-uri": f"{own}@{gone_back_to}",
         "tag": "c" * 32,
         "repository": f"{PROJECT}-production",
+        "origin": "reused",
     }
     assert f"venv-python -m scripts.rollback resolve production {DIGEST}" in calls(world)
     assert "was rolled back in production" in result.stderr
@@ -608,23 +685,28 @@ def test_promote_refuses_an_image_not_pinned_by_digest(world):
 # --- verify, drift, rescan ---------------------------------------------------------------------------------
 
 
-def test_drift_of_the_building_stack_registers_its_image_as_deployed(world):
-    assert run(world, "drift", "dev", "dev").returncode == 0
+@pytest.mark.parametrize("stack", ["dev", "production"])
+def test_drift_of_every_stack_pins_the_image_it_runs(world, stack):
+    # deploy.yml deploys every stack by digest (the building stack too): nothing is built or compared by tag
+    assert run(world, "drift", stack).returncode == 0
     (preview,) = [line for line in calls(world) if line.startswith("pulumi preview")]
-    assert "--refresh --expect-no-changes" in preview and preview.endswith("IMAGE_URI= CACHE=")
-    assert "Drift of dev: none" in world["summary"].read_text()
+    assert "--refresh --expect-no-changes" in preview and preview.endswith(f"IMAGE_URI={IMAGE_URI} CACHE=")
+    assert f"Drift of {stack}: none" in world["summary"].read_text()
 
 
-def test_drift_of_a_further_stack_runs_its_deployed_image(world):
+def test_drift_says_which_stack_drifted(world):
     world["env"]["FAKE_PREVIEW_RC"] = "255"
-    result = run(world, "drift", "production", "dev")
+    result = run(world, "drift", "production")
     assert result.returncode == 1
     (preview,) = [line for line in calls(world) if line.startswith("pulumi preview")]
     assert f"IMAGE_URI={IMAGE_URI}" in preview
     assert "has drifted" in result.stderr and "Drift of production" in world["summary"].read_text()
 
 
-@pytest.mark.parametrize("args", [["verify", "Prod_EU"], ["promote", IMAGE_URI, "t", "../x"], ["nope"]])
+@pytest.mark.parametrize(
+    "args",
+    [["verify", "Prod_EU"], ["promote", IMAGE_URI, "t", "../x"], ["drift", "dev", "dev"], ["nope"]],
+)
 def test_bad_arguments_are_refused(world, args):
     result = run(world, *args)
     assert result.returncode == 2

@@ -1,36 +1,40 @@
 """The image-substitution attack on the reuse of a content tag, replayed step by step; nothing of it reaches a
 function.
 
-1. main deploys: the program builds function/ under its content tag T, the workflow attests the digest.
+1. main deploys: the build job (no credential) builds function/ into an OCI archive, the attest job signs the
+   digest of its one manifest for `<building repository>:<content tag T>`, and the deploy job pushes the archive
+   under T (`pipeline.sh push-archive`, the real AWS CLI against moto) and verifies it (`built`).
 2. With dev's deploy role (leaked credentials, or code in a dev job) someone deletes the image under T and
    pushes another one under T: the rendered bootstrap allows both (IAM evaluation), since pushing and
    pruning images is the deploy job's work.
-3. main is pushed again without touching function/: the program finds T in ECR and takes the image under it
-   (the real program, under the mocks), `pipeline.sh push-image` hands it on, and `pipeline.sh provenance`
-   refuses it, whether it is an image nobody attested or one main built for other sources.
+3. main is pushed again without touching function/: the deploy job finds T in ECR and takes the image under
+   it (`origin=reused`), and `pipeline.sh provenance` refuses it, whether it is an image nobody attested or one
+   main built for other sources.
 4. In deploy.yml that refusal comes before every step that runs the image or changes a function, and a failed
-   step ends the job (those steps run only while every earlier step succeeded).
+   step ends the job (those steps run only while every earlier step succeeded). The job that holds dev's role
+   cannot write an attestation, and the one that can runs none of the function's code (test_workflows.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 
+import boto3
 import pytest
 
 from infra.project import PROJECT
 from tests.bootstrap.harness import ACCOUNT, REGION, run_bootstrap
-from tests.infra.support import IMAGE, run_stack
 from tests.pipeline import provenance_support as gh
-from tests.pipeline.helpers import WORKFLOWS, load_workflow
+from tests.pipeline.helpers import WORKFLOWS, load_workflow, oci_layout, write_tool
+from tests.pipeline.test_pipeline_aws import MANIFEST, SKOPEO
 from tests.pipeline.test_pipeline_script import make_world, outputs, run
+from tests.support.aws import cli_env, reset_moto
 from tests.support.iam import ALLOWED, Request, evaluate
 
 REPOSITORY = f"{PROJECT}-dev"
-COMPONENT = f"{PROJECT}:infra:ImageRegistry"
-ATTACKER = "sha256:" + "66" * 32
-OTHER_SOURCES = "sha256:" + "55" * 32
+TAG = "7" * 32  # the content tag of function/ at both commits
 
 
 def git(repo, *args: str) -> str:
@@ -39,19 +43,10 @@ def git(repo, *args: str) -> str:
     ).stdout.strip()
 
 
-def export_of(run_result) -> dict:
-    """`pulumi stack export` after the registry update: the component's registered outputs."""
-    ((urn, outputs_),) = [
-        (urn, out)
-        for urn, out in run_result.registered_outputs.items()
-        if urn.endswith(f"{COMPONENT}::registry")
-    ]
-    return {"deployment": {"resources": [{"urn": urn, "type": COMPONENT, "outputs": outputs_}]}}
-
-
 @pytest.fixture
 def pipeline(tmp_path):
-    """A scratch checkout of main with two commits, the fake tools and the stand-in gh."""
+    """A scratch checkout of main with two commits, the fake tools, the stand-in gh, the real AWS CLI against a
+    fresh moto holding dev's repository (what the targeted `pulumi up` creates)."""
     world = make_world(tmp_path)
     repo = world["repo"]
     git(repo, "init", "--quiet", "--initial-branch=main")
@@ -62,18 +57,36 @@ def pipeline(tmp_path):
         git(repo, "commit", "--quiet", "--allow-empty", "-m", message)
         commits.append(git(repo, "rev-parse", "HEAD"))
     gh.install_fake_gh(world["tmp"] / "bin")
+    (world["tmp"] / "bin" / "aws").unlink()
+    write_tool(world["tmp"] / "bin", "skopeo", SKOPEO)
+    endpoint = reset_moto()
     store = world["tmp"] / "attestations.json"
-    world["env"].update(gh.gh_env(store, commit=commits[1]))
+    world["env"] = cli_env(world["env"], endpoint) | gh.gh_env(store, commit=commits[1])
+    world["ecr"] = boto3.client(
+        "ecr", region_name=REGION, endpoint_url=endpoint, aws_access_key_id="t", aws_secret_access_key="t"
+    )
+    world["ecr"].create_repository(repositoryName=REPOSITORY, imageTagMutability="IMMUTABLE")
     world["store"], world["commits"] = store, commits
     return world
 
 
-def push_image(world, run_result) -> dict[str, str]:
-    path = world["tmp"] / "export.json"
-    path.write_text(json.dumps(export_of(run_result)), encoding="utf-8")
-    world["env"]["FAKE_EXPORT"] = str(path)
+def build_and_attest(world, build: int, attestations: dict) -> str:
+    """The build job's archive of run `build` (builds are not byte-reproducible: each run's manifest differs)
+    and the attest job's attestation of its digest, from that run's commit; returns the archive's path."""
+    manifest = json.dumps(json.loads(MANIFEST) | {"annotations": {"build": str(build)}}).encode()
+    path = oci_layout(world["tmp"] / f"image-{build}.tar", [manifest], [])
+    digest = hashlib.sha256(manifest).hexdigest()
+    subject = f"{REPOSITORY}:{TAG}"
+    attestations[f"sha256:{digest}"] = [
+        gh.attestation(digest_hex=digest, subject=subject, commit=world["commits"][build])
+    ]
+    gh.write_store(world["store"], attestations)
+    return str(path)
+
+
+def push_archive(world, archive: str) -> dict[str, str]:
     world["output"].write_text("")
-    result = run(world, "push-image", "dev")
+    result = run(world, "push-archive", archive, TAG, "dev")
     assert result.returncode == 0, result.stderr
     return outputs(world)
 
@@ -91,53 +104,50 @@ def test_dev_role_may_delete_and_push_under_a_tag():
 def test_an_image_substituted_under_the_content_tag_is_refused_before_any_function_runs_it(
     pipeline, substitute
 ):
-    # 1. main's first deploy builds, and the workflow attests what it built
-    first = run_stack()
-    built = push_image(pipeline, first)
-    assert built["built"] == "true"
-    tag, digest = built["tag"], built["digest"]
-    assert digest == first.one(IMAGE).state["sha256Digest"]
-    attestations = {
-        digest: [
-            gh.attestation(digest_hex=digest[7:], subject=built["subject"], commit=pipeline["commits"][0])
-        ]
-    }
-    # the build of the first commit verifies (`built`: this run's commit, as deploy.yml passes it)
+    ecr = pipeline["ecr"]
+    attestations: dict = {}
+    # 1. main's first deploy: built and attested in the jobs without a deploy role, pushed and verified here
     pipeline["env"]["GITHUB_SHA"] = pipeline["commits"][0]
-    gh.write_store(pipeline["store"], attestations)
-    assert run(pipeline, "provenance", built["image-uri"], built["subject"], "built").returncode == 0
+    built = push_archive(pipeline, build_and_attest(pipeline, 0, attestations))
+    assert (built["origin"], built["tag"]) == ("built", "t")  # "t": the world's no-rollback stand-in
+    subject = f"{REPOSITORY}:{TAG}"
+    assert run(pipeline, "provenance", built["image-uri"], subject, "built").returncode == 0
 
     # 2. dev's role deletes the image under T and pushes another one under T
-    if substitute == "unattested":
-        planted = ATTACKER
-    else:  # a genuine image main built earlier for other sources (another content tag)
-        planted = OTHER_SOURCES
-        other_subject = f"{built['image-uri'].rsplit('@', 1)[0]}:{'0' * 32}"
+    ecr.batch_delete_image(repositoryName=REPOSITORY, imageIds=[{"imageTag": TAG}])
+    planted_manifest = json.dumps(json.loads(MANIFEST) | {"annotations": {"planted": "yes"}})
+    planted = "sha256:" + hashlib.sha256(planted_manifest.encode()).hexdigest()
+    ecr.put_image(
+        repositoryName=REPOSITORY, imageManifest=planted_manifest, imageTag=TAG, imageDigest=planted
+    )
+    if substitute != "unattested":  # a genuine image main built earlier for other sources (another tag)
         attestations[planted] = [
-            gh.attestation(digest_hex=planted[7:], subject=other_subject, commit=pipeline["commits"][0])
+            gh.attestation(
+                digest_hex=planted[7:], subject=f"{REPOSITORY}:{'0' * 32}", commit=pipeline["commits"][0]
+            )
         ]
-    gh.write_store(pipeline["store"], attestations)
+        gh.write_store(pipeline["store"], attestations)
 
-    # 3. main again, function/ untouched: the program takes the image under T, the pipeline refuses it
+    # 3. main again, function/ untouched: this run's build is attested, but the tag holds the planted image,
+    # which the deploy job takes (reused) and refuses before anything runs it
     pipeline["env"]["GITHUB_SHA"] = pipeline["commits"][1]
-    second = run_stack(ecr_images={REPOSITORY: {tag: planted}})
-    reused = push_image(pipeline, second)
-    assert (reused["built"], reused["digest"], reused["tag"]) == ("false", planted, tag)
-    result = run(pipeline, "provenance", reused["image-uri"], reused["subject"], "reused")
+    reused = push_archive(pipeline, build_and_attest(pipeline, 1, attestations))
+    assert (reused["origin"], reused["image-uri"].rsplit("@", 1)[1]) == ("reused", planted)
+    result = run(pipeline, "provenance", reused["image-uri"], subject, reused["origin"])
     assert result.returncode == 1
     assert f"image {planted} is refused" in result.stdout
     assert "Provenance of" in pipeline["summary"].read_text()
 
 
 def build_steps() -> list[dict]:
-    return load_workflow(WORKFLOWS / "deploy.yml")["jobs"]["build"]["steps"]
+    return load_workflow(WORKFLOWS / "deploy.yml")["jobs"]["deploy"]["steps"]
 
 
 def test_the_refusal_comes_before_anything_runs_the_image_or_changes_a_function():
     steps = build_steps()
     names = [step.get("name", step.get("id", step.get("uses", ""))) for step in steps]
     (verify,) = [i for i, step in enumerate(steps) if "pipeline.sh provenance" in step.get("run", "")]
-    (push,) = [i for i, step in enumerate(steps) if "pipeline.sh push-image" in step.get("run", "")]
+    (push,) = [i for i, step in enumerate(steps) if "pipeline.sh push-archive" in step.get("run", "")]
     runs_image = [
         i
         for i, step in enumerate(steps)
@@ -170,7 +180,7 @@ def test_promotion_verifies_the_digest_itself_before_and_after_the_copy():
 
 
 def test_promotion_takes_only_this_commits_image_and_scans_its_copy_before_any_function_runs_it():
-    """The build job's outputs could name another image main once attested (an older one, one that failed
+    """The deploy job's outputs could name another image main once attested (an older one, one that failed
     its gates): promotion checks them against this checkout's content tag first, and gates on its own scan."""
     steps = load_workflow(WORKFLOWS / "deploy.yml")["jobs"]["promote"]["steps"]
     runs = [step.get("run", "") for step in steps]
@@ -183,61 +193,3 @@ def test_promotion_takes_only_this_commits_image_and_scans_its_copy_before_any_f
     assert '"$SOURCE_IMAGE_URI" "$TAG"' in runs[checked]
     assert steps[checked]["env"]["BUILDING"] == "${{ needs.setup.outputs.building }}"
     assert "steps.own.outputs" in steps[scan]["env"]["IMAGE_URI"]
-
-
-# --- the build cache: a planted cache source would be attested as main's build ------------------------------
-
-
-def cache_world(pipeline, image_uri: str, tag: str) -> None:
-    """The state dev's role wrote: the stack's image (prepare's cache-from) and the registry's tag."""
-    path = pipeline["tmp"] / "export.json"
-    outputs_ = {"imageUri": image_uri, "tag": tag}
-    urn = f"urn:pulumi:dev::{PROJECT}::{COMPONENT}::registry"
-    path.write_text(
-        json.dumps({"deployment": {"resources": [{"urn": urn, "type": COMPONENT, "outputs": outputs_}]}})
-    )
-    pipeline["env"]["FAKE_EXPORT"] = str(path)
-    pipeline["output"].write_text("")
-
-
-@pytest.mark.parametrize("planted", ["unattested", "attested for another tag"])
-def test_a_cache_source_planted_in_the_state_is_not_used(pipeline, planted):
-    # dev's role may push any image into its repository and write its stack's state (the IAM test above)
-    repository = f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{REPOSITORY}"
-    image = f"{repository}@{ATTACKER}"
-    store = {}
-    if planted != "unattested":
-        subject = f"{repository}:{'1' * 32}"
-        store[ATTACKER] = [
-            gh.attestation(digest_hex=ATTACKER[7:], subject=subject, commit=pipeline["commits"][0])
-        ]
-    gh.write_store(pipeline["store"], store)
-    cache_world(pipeline, image, "2" * 32)
-    result = run(pipeline, "build-cache", "dev", image)
-    assert result.returncode == 0, result.stderr
-    assert outputs(pipeline) == {"cache-from": ""}
-    assert "Build cache not used" in result.stdout
-
-
-def test_a_cache_source_main_built_is_used(pipeline):
-    repository = f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{REPOSITORY}"
-    image, tag = f"{repository}@{OTHER_SOURCES}", "3" * 32
-    subject = f"{repository}:{tag}"
-    attested = gh.attestation(digest_hex=OTHER_SOURCES[7:], subject=subject, commit=pipeline["commits"][0])
-    gh.write_store(pipeline["store"], {OTHER_SOURCES: [attested]})
-    cache_world(pipeline, image, tag)
-    result = run(pipeline, "build-cache", "dev", image)
-    assert result.returncode == 0, result.stderr
-    assert outputs(pipeline) == {"cache-from": image}
-    # no cache source (a first deploy): nothing to verify
-    pipeline["output"].write_text("")
-    assert run(pipeline, "build-cache", "dev", "").returncode == 0
-    assert outputs(pipeline) == {"cache-from": ""}
-
-
-def test_the_build_takes_its_cache_only_from_the_verifying_step():
-    steps = build_steps()
-    (cache,) = [step for step in steps if "pipeline.sh build-cache" in step.get("run", "")]
-    sources = [step["env"]["BUILD_CACHE_FROM"] for step in steps if "BUILD_CACHE_FROM" in step.get("env", {})]
-    assert sources, "the build job sets no BUILD_CACHE_FROM"
-    assert set(sources) == {f"${{{{ steps.{cache['id']}.outputs.cache-from }}}}"}

@@ -45,19 +45,74 @@ def test_every_job_has_its_own_minimal_permissions_and_a_timeout():
             assert job.get("timeout-minutes"), f"{workflow}:{job_id} has no timeout"
 
 
-def test_only_the_job_that_builds_may_write_attestations():
+def test_the_function_is_built_in_a_job_without_any_credential():
+    """The function's build steps (its Dockerfile) run only where nothing can be signed or reached."""
+    builders = [
+        (workflow, job_id)
+        for workflow, job_id, step in all_steps()
+        if uses_action(step, "docker/build-push-action") or "docker buildx build" in step.get("run", "")
+    ]
+    assert builders == [("deploy.yml", "build")]
+    build = DEPLOY["jobs"]["build"]
+    assert build["permissions"] == {"contents": "read"}
+    assert "environment" not in build and "secrets." not in json.dumps(build)
+
+
+def test_only_the_attest_job_signs_and_it_runs_none_of_the_functions_code():
     writers = {
         (workflow, job_id)
         for workflow, job_id, job in all_jobs()
         if (job.get("permissions") or {}).get("attestations") == "write"
     }
-    assert writers == {("deploy.yml", "build")}
-    (attest,) = [
+    assert writers == {("deploy.yml", "attest")}
+    signers = [
         (workflow, job_id)
         for workflow, job_id, step in all_steps()
         if uses_action(step, "actions/attest-build-provenance")
     ]
-    assert attest == ("deploy.yml", "build")
+    assert signers == [("deploy.yml", "attest")]
+    attest = DEPLOY["jobs"]["attest"]
+    # no environment: no deploy role trusts its token (tests/bootstrap/test_bootstrap_escalation.py)
+    assert "environment" not in attest and "secrets." not in json.dumps(attest)
+    actions = {step["uses"].split("@")[0] for step in attest["steps"] if "uses" in step}
+    assert actions == {"actions/checkout", "actions/download-artifact", "actions/attest-build-provenance"}
+    assert [step["run"] for step in attest["steps"] if "run" in step] == [
+        f'{PIPELINE} archive-digest "$RUNNER_TEMP/image/image.tar"'
+    ]
+
+
+def test_the_attested_archive_is_the_one_the_deploy_job_pushes():
+    jobs = DEPLOY["jobs"]
+    (upload,) = [step for step in jobs["build"]["steps"] if uses_action(step, "actions/upload-artifact")]
+    (build,) = [step for step in jobs["build"]["steps"] if uses_action(step, "docker/build-push-action")]
+    assert build["with"]["outputs"] == "type=oci,dest=${{ runner.temp }}/image.tar"
+    assert upload["with"]["path"] == "${{ runner.temp }}/image.tar" and upload["with"]["name"] == "image"
+    for job_id in ("attest", "deploy"):
+        (download,) = [
+            step for step in jobs[job_id]["steps"] if uses_action(step, "actions/download-artifact")
+        ]
+        assert download["with"] == {"name": "image", "path": "${{ runner.temp }}/image"}, job_id
+    attest = jobs["attest"]["steps"][step_index(jobs["attest"], "actions/attest-build-provenance")]
+    assert attest["with"] == {
+        "subject-name": "${{ needs.setup.outputs.subject }}",
+        "subject-digest": "${{ steps.digest.outputs.digest }}",
+    }
+    push = jobs["deploy"]["steps"][step_index(jobs["deploy"], f"{PIPELINE} push-archive")]
+    assert push["run"] == f'{PIPELINE} push-archive "$RUNNER_TEMP/image/image.tar" "$TAG" "$STACK"'
+    assert push["env"] == {"TAG": "${{ needs.setup.outputs.tag }}"}
+    # what is built is what the program builds for the building stack (infra/build_context.py image)
+    assert {key: build["with"][key] for key in ("context", "file", "platforms")} == {
+        "context": "${{ needs.setup.outputs.context }}",
+        "file": "${{ needs.setup.outputs.dockerfile }}",
+        "platforms": "${{ needs.setup.outputs.platform }}",
+    }
+    assert build["with"]["provenance"] is False and build["with"]["sbom"] is False
+
+
+def test_the_jobs_that_hold_a_deploy_role_may_only_read_attestations():
+    for workflow, job_id, job in all_jobs():
+        if job.get("environment"):
+            assert (job.get("permissions") or {}).get("attestations") in (None, "read"), (workflow, job_id)
 
 
 def test_every_action_is_a_full_sha_with_its_version_comment():
@@ -91,7 +146,7 @@ def test_the_first_deploy_job_refuses_other_refs_then_names_missing_variables_be
     assert runs[0] == f"{PIPELINE} main-only"
     assert runs[1].startswith(f"{PIPELINE} require ")
     assert "needs" not in setup
-    for job_id in ("build", "promote"):
+    for job_id in ("deploy", "promote"):
         job = DEPLOY["jobs"][job_id]
         first_run = next(step for step in job["steps"] if "run" in step)
         assert first_run["run"] == f"{PIPELINE} require env:AWS_DEPLOY_ROLE_ARN", job_id
@@ -136,16 +191,16 @@ def test_deploys_wait_for_the_tests_of_the_same_commit():
     assert DEPLOY["jobs"]["tests"]["uses"] == "./.github/workflows/tests.yml"
     assert "workflow_call" in TESTS["on"]
     assert set(DEPLOY["jobs"]["build"]["needs"]) >= {"tests", "setup"}
-    assert "build" in DEPLOY["jobs"]["promote"]["needs"]
+    assert "build" in DEPLOY["jobs"]["attest"]["needs"] and "attest" in DEPLOY["jobs"]["deploy"]["needs"]
+    assert "deploy" in DEPLOY["jobs"]["promote"]["needs"]
 
 
 def test_the_building_stack_tests_the_pushed_digest_before_the_function_runs_it():
-    build = DEPLOY["jobs"]["build"]
+    build = DEPLOY["jobs"]["deploy"]
     order = [
         step_index(build, fragment)
         for fragment in (
-            "push-image",
-            "actions/attest-build-provenance",
+            "push-archive",
             f"{PIPELINE} provenance",
             "check-image",
             "container-test",
@@ -155,14 +210,16 @@ def test_the_building_stack_tests_the_pushed_digest_before_the_function_runs_it(
         )
     ]
     assert order == sorted(order), (
-        "push, attest, provenance, check, container test, scan gate, then pulumi up, then verify"
+        "push, provenance, check, container test, scan gate, then pulumi up, then verify"
     )
     discard = build["steps"][step_index(build, "pipeline.sh discard")]
     assert discard["if"] == "failure() && steps.check.outcome == 'failure'"
     assert step_index(build, "pipeline.sh discard") == step_index(build, "check-image") + 1
     image = "${{ steps.image.outputs.image-uri }}"
-    for fragment in ("check-image", "container-test"):
+    for fragment in ("check-image", "container-test", f"{PIPELINE} provenance"):
         assert build["steps"][step_index(build, fragment)]["env"]["IMAGE_URI"] == image
+    # the full `pulumi up` runs exactly the verified digest, by digest: nothing is built or looked up by tag
+    assert build["steps"][step_index(build, '"command": "up"')]["env"] == {"PINNED_IMAGE_URI": image}
 
 
 @pytest.mark.parametrize(
@@ -183,7 +240,7 @@ def test_further_stacks_never_build_and_run_the_promoted_digest_one_at_a_time():
     promote = DEPLOY["jobs"]["promote"]
     assert promote["strategy"]["max-parallel"] == 1 and promote["strategy"]["fail-fast"] is True
     assert promote["environment"] == "${{ matrix.stack }}"
-    assert promote["env"]["SOURCE_IMAGE_URI"] == "${{ needs.build.outputs.image-uri }}"
+    assert promote["env"]["SOURCE_IMAGE_URI"] == "${{ needs.deploy.outputs.image-uri }}"
     up = promote["steps"][step_index(promote, '"command": "up"')]
     assert up["env"] == {"PINNED_IMAGE_URI": "${{ steps.own.outputs.image-uri }}"}
     assert step_index(promote, f"{PIPELINE} promote") < step_index(promote, '"command": "up"')
@@ -312,13 +369,17 @@ def test_dependabot_covers_every_manifest_directory_and_each_entry_has_a_cooldow
     assert expected <= covered, f"manifests without dependabot updates: {sorted(expected - covered)}"
 
 
-def test_id_token_write_exactly_where_an_aws_role_is_assumed():
+def test_id_token_write_exactly_where_an_aws_role_is_assumed_or_an_image_signed():
     for workflow, job_id, job in all_jobs():
         if "steps" not in job:
             continue
         assumes = any(uses_action(step, "aws-actions/configure-aws-credentials") for step in job["steps"])
+        signs = any(uses_action(step, "actions/attest-build-provenance") for step in job["steps"])
         granted = (job.get("permissions") or {}).get("id-token") == "write"
-        assert assumes == granted, f"{workflow}:{job_id}: id-token {granted}, assumes a role {assumes}"
+        assert not (assumes and signs), f"{workflow}:{job_id} both signs and holds a cloud role"
+        assert (assumes or signs) == granted, (
+            f"{workflow}:{job_id}: id-token {granted}, needs it {assumes or signs}"
+        )
         for step in job["steps"]:
             if uses_action(step, "aws-actions/configure-aws-credentials"):
                 # role-duration-seconds: the deploy jobs' sessions (tests/bootstrap/test_sessions.py)
@@ -342,7 +403,8 @@ def test_a_rollback_builds_nothing_and_runs_only_what_main_attested():
     rollback = jobs["rollback"]
     assert rollback["needs"] == ["setup"] and rollback["if"] == "needs.setup.outputs.rollback-version != ''"
     assert rollback["environment"] == "${{ needs.setup.outputs.rollback-stack }}"
-    for job_id in ("tests", "build"):  # a rollback neither tests nor builds; promote waits for build
+    # a rollback neither tests nor builds; promote waits for deploy
+    for job_id in ("tests", "build", "deploy"):
         assert jobs[job_id]["if"] == "needs.setup.outputs.rollback-version == ''", job_id
     text = json.dumps(rollback)
     assert (
@@ -366,5 +428,5 @@ def test_the_smoke_token_reaches_the_post_deploy_checks_only():
         if "SMOKE_BEARER_TOKEN" in json.dumps(step)
     ]
     assert holders == [
-        (job, "post-deploy check (function updated, smoke test of the API)") for job in ("build", "promote")
+        (job, "post-deploy check (function updated, smoke test of the API)") for job in ("deploy", "promote")
     ]
