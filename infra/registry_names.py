@@ -1,12 +1,11 @@
 """The Pulumi names of the image registry (infra/registry.py), declared once: the program registers the component
 and its children under them, and the pipeline reads them to update the registry alone (scripts/pipeline.sh
-push-image and promote target these URNs, and find the component's outputs in the state by its type). Standard
-library only, so the workflows' bare runners can use it too:
+push-archive and promote target these URNs). Standard library only, so the workflows' bare runners can use it
+too:
 
     python3 -m infra.registry_names STACK
     # {"type": <component type>, "repository": <ECR repository name>,
-    #  "targets": [URNs of the component, repository, lifecycle policy],
-    #  "imageTargets": [those, and the Docker provider and the image it builds]}
+    #  "targets": [URNs of the component, repository, lifecycle policy]}
 
 tests/infra/test_registry.py checks the URNs against those a run of the program under mocks registers, and
 each child's type against the SDK class the component builds it with.
@@ -66,7 +65,6 @@ def describe(stack: str) -> dict[str, object]:
         "type": TYPE,
         "repository": prefix_for(stack),
         "targets": targets(stack),
-        "imageTargets": targets(stack, with_image=True),
     }
 
 

@@ -212,17 +212,8 @@ prepare() {
 }
 
 # The image registry's names for a stack (infra/registry_names.py, the one place), as JSON: the component's
-# type, its repository, and the URNs to target to update it alone (`targets`; `imageTargets` adds the image
-# built from function/).
+# type, its repository, and the URNs to target to update it alone (`targets`).
 registry_names() { python3 -m infra.registry_names "$1" || exit 2; }
-
-# The registry component's registered outputs in the state: imageUri and tag.
-registry_outputs() {
-  local stack=$1 type
-  type=$(registry_names "$stack" | jq -r .type)
-  pulumi stack export --stack "$stack" \
-    | jq -c --arg type "$type" '[.deployment.resources[] | select(.type == $type) | .outputs] | first // {}'
-}
 
 # The digest of the one image manifest of an OCI image layout archive (docker buildx --output type=oci; OCI
 # Image Layout Specification: `index.json` lists the manifests, each blob is stored under its digest): what the

@@ -442,6 +442,7 @@ CLI_ACTIONS = {
     ("lambda", "get-alias", None): "lambda:GetAlias",
     ("ecr", "describe-image-scan-findings", None): "ecr:DescribeImageScanFindings",
     ("ecr", "describe-images", None): "ecr:DescribeImages",
+    ("ecr", "describe-repositories", None): "ecr:DescribeRepositories",  # pipeline.sh push-archive
     ("ecr", "batch-delete-image", None): "ecr:BatchDeleteImage",
     ("deploy", "get-deployment-group", None): "codedeploy:GetDeploymentGroup",
     ("deploy", "get-deployment", None): "codedeploy:GetDeployment",
@@ -519,3 +520,26 @@ def test_the_rollbacks_calls_are_the_catalogues_deployment_calls():
     # the rollback is an operation of the catalogue (its `deploy` step), not a coincidence of the lifecycle
     deployment = {action for entry in catalogue.STACK_TYPES for action in entry.actions("deploy")}
     assert {action for actions in ROLLBACK_ACTIONS.values() for action in actions} <= deployment
+
+
+# What a push through the registry API asks of IAM (`skopeo copy` in pipeline.sh push-archive; the Amazon ECR
+# User Guide, "IAM permissions for pushing an image to an Amazon ECR private repository").
+PUSH_ACTIONS = (
+    "ecr:CompleteLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:InitiateLayerUpload",
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:PutImage",
+    "ecr:BatchGetImage",
+)
+
+
+def test_the_deploy_role_may_push_the_built_archive_into_its_own_repository_only(stack_run):
+    repository = stack_run.one("aws:ecr/repository:Repository").state["arn"]
+    other = repository.replace(f"repository/{PROJECT}-{STACK}", f"repository/{PROJECT}-production")
+    assert other != repository
+    assert allowed(DEPLOY, "ecr:GetAuthorizationToken", "*", IN_REGION)
+    for action in PUSH_ACTIONS:
+        assert allowed(DEPLOY, action, repository, IN_REGION), action
+        if action != "ecr:BatchGetImage":  # pulling the building stack's image is how further stacks copy it
+            assert not allowed(DEPLOY, action, other, IN_REGION), action

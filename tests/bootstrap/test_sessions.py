@@ -14,7 +14,7 @@ from infra.project import PROJECT
 from tests.pipeline.helpers import WORKFLOWS, load_workflow, uses_action
 
 CONFIGURE = "aws-actions/configure-aws-credentials"
-DEPLOY_JOBS = ("build", "promote")  # the jobs of deploy.yml that run `pulumi up`
+DEPLOY_JOBS = ("deploy", "promote")  # the jobs of deploy.yml that run `pulumi up`
 
 
 def test_the_session_holds_the_slowest_shift_and_the_deploy_around_it():
