@@ -224,7 +224,7 @@ archive_digest() {
   index=$(tar --extract --to-stdout --file "$archive" index.json 2>/dev/null) \
     || die "$archive is not an OCI image layout archive (no index.json)"
   digest=$(jq -er --argjson types "$IMAGE_MANIFEST_TYPES" '
-    if (.manifests | length) == 1 and ([.manifests[0].mediaType] | inside($types))
+    if (.manifests | length) == 1 and ((.manifests[0].mediaType // "") as $type | $types | index($type) != null)
       and (.manifests[0].digest | test("^sha256:[0-9a-f]{64}$"))
     then .manifests[0].digest else error end' <<<"$index" 2>/dev/null) \
     || die "$archive must hold one image manifest (one platform, no attestations): its index.json lists \

@@ -453,6 +453,11 @@ INDEX = json.dumps(
         # two platforms, or an image with its attestation manifest: Lambda runs one image manifest
         ([image_manifest(b"amd64"), image_manifest(b"arm64")], "must hold one image manifest"),
         ([INDEX.encode()], "must hold one image manifest"),
+        # a media type that is part of an allowed one is not that one
+        (
+            [json.dumps({"schemaVersion": 2, "mediaType": "json", "manifests": []}).encode()],
+            "one image manifest",
+        ),
         ([], "must hold one image manifest"),
     ],
 )

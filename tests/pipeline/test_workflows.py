@@ -107,6 +107,8 @@ def test_the_attested_archive_is_the_one_the_deploy_job_pushes():
         "platforms": "${{ needs.setup.outputs.platform }}",
     }
     assert build["with"]["provenance"] is False and build["with"]["sbom"] is False
+    # any job on main may write main's Actions cache: no cached layer enters an attested build
+    assert build["with"]["no-cache"] is True and not {"cache-from", "cache-to"} & set(build["with"])
 
 
 def test_the_jobs_that_hold_a_deploy_role_may_only_read_attestations():
@@ -406,6 +408,8 @@ def test_a_rollback_builds_nothing_and_runs_only_what_main_attested():
     # a rollback neither tests nor builds; promote waits for deploy
     for job_id in ("tests", "build", "deploy"):
         assert jobs[job_id]["if"] == "needs.setup.outputs.rollback-version == ''", job_id
+    # the verification reads the image's manifest from ECR
+    assert step_index(rollback, "amazon-ecr-login") < step_index(rollback, f"{PIPELINE} rollback")
     text = json.dumps(rollback)
     assert (
         "docker" not in text
