@@ -152,15 +152,16 @@ bootstrap's deployEnvironments)"
     echo "::notice title=Stacks not deployed::$message"
     printf '### Stacks\n\nPromotion order: %s.\n\n%s\n' "${listed[*]}" "$message" | summary
   fi
-  local architecture image repository
+  local architecture image tag repository
   architecture=$(stack_architecture "$building")
   image=$(stack_image "$building")
+  tag=$(jq -r .tag <<<"$image")
   repository=$(registry_names "$building" | jq -r .repository)
   output "building=$building" "architecture=$(jq -r .name <<<"$architecture")" \
     "runner=$(jq -r .runner <<<"$architecture")" "further=$(jq -c '.[1:]' <<<"$list")" "all=$list" \
-    "tag=$(jq -r .tag <<<"$image")" "context=$(jq -r .context <<<"$image")" \
+    "tag=$tag" "context=$(jq -r .context <<<"$image")" \
     "dockerfile=$(jq -r .dockerfile <<<"$image")" "platform=$(jq -r .platform <<<"$image")" \
-    "repository=$repository" "subject=$repository:$(jq -r .tag <<<"$image")"
+    "repository=$repository" "subject=$repository:$tag"
 }
 
 # What the program builds for STACK from this checkout (infra/build_context.py, JSON: tag, context, dockerfile,
@@ -215,6 +216,16 @@ prepare() {
 # type, its repository, and the URNs to target to update it alone (`targets`).
 registry_names() { python3 -m infra.registry_names "$1" || exit 2; }
 
+# `pulumi up --target` of STACK's repository alone (the component, the repository and its lifecycle policy),
+# right after the state guard; the caller passes PINNED_IMAGE_URI when it has an image to pin.
+update_repository() {
+  local stack=$1 targets=() urn
+  while IFS= read -r urn; do targets+=(--target "$urn"); done < <(registry_names "$stack" | jq -r '.targets[]')
+  step "pulumi up of the repository of $stack only"
+  state_guard "$stack" >&2
+  pulumi up --yes --non-interactive --stack "$stack" --policy-pack policy "${targets[@]}" >&2
+}
+
 # The digest of the one image manifest of an OCI image layout archive (docker buildx --output type=oci; OCI
 # Image Layout Specification: `index.json` lists the manifests, each blob is stored under its digest): what the
 # attestation names and what ECR must hold after the push. An archive with an index of several manifests, a
@@ -239,14 +250,10 @@ $(jq -c '[.manifests[]? | {mediaType, digest}]' <<<"$index" 2>/dev/null || echo 
 # TAG: the one ECR already holds (function/ unchanged since an earlier run: reused), else ARCHIVE pushed under
 # TAG with its manifest unchanged (built). Either way nothing runs it before its provenance is verified.
 push_archive() {
-  local archive=$1 tag=$2 stack=$3 digest names repository target targets=() urn errors existing origin
+  local archive=$1 tag=$2 stack=$3 digest repository target errors existing origin
   digest=$(archive_digest "$archive")
-  names=$(registry_names "$stack")
-  repository=$(jq -r .repository <<<"$names")
-  while IFS= read -r urn; do targets+=(--target "$urn"); done < <(jq -r '.targets[]' <<<"$names")
-  step "pulumi up of the repository of $stack only"
-  state_guard "$stack" >&2
-  pulumi up --yes --non-interactive --stack "$stack" --policy-pack policy "${targets[@]}" >&2
+  repository=$(registry_names "$stack" | jq -r .repository)
+  update_repository "$stack"
   target=$(aws ecr describe-repositories --repository-names "$repository" \
     --query 'repositories[0].repositoryUri' --output text) || die "no repository $repository after the update"
   errors=$(mktemp)
@@ -390,18 +397,12 @@ this commit ($expected): nothing promoted"
 }
 
 promote() {
-  local source=$1 tag=$2 stack=$3 digest registry names repository target targets=() urn
+  local source=$1 tag=$2 stack=$3 digest repository target
   digest=${source##*@}
   [[ "$digest" =~ ^sha256:[0-9a-f]{64}$ ]] || die "'$source' is not an image by digest"
-  registry=${source%%/*}
-  names=$(registry_names "$stack")
-  repository=$(jq -r .repository <<<"$names")
-  target="$registry/$repository"
-  while IFS= read -r urn; do targets+=(--target "$urn"); done < <(jq -r '.targets[]' <<<"$names")
-  step "pulumi up of the repository of $stack only"
-  state_guard "$stack" >&2
-  PINNED_IMAGE_URI="$target@$digest" \
-    pulumi up --yes --non-interactive --stack "$stack" --policy-pack policy "${targets[@]}" >&2
+  repository=$(registry_names "$stack" | jq -r .repository)
+  target="${source%%/*}/$repository"
+  PINNED_IMAGE_URI="$target@$digest" update_repository "$stack"
   if aws ecr describe-images --repository-name "$repository" --image-ids "imageDigest=$digest" \
       >/dev/null 2>&1; then
     step "$target already holds $digest"
